@@ -1,0 +1,184 @@
+// Finds, reads and validates the configuration. This file and well-known.ts are the only places that
+// read process.env: everything after load works from the validated Config.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config, type ConfigInput } from './schema.ts';
+import { WELL_KNOWN_PROVIDERS } from './well-known.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type ConfigSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'env'; providers: string[] }
+  /** No file and no provider key: the caller starts the bundled mock and calls mockConfig(). */
+  | { kind: 'mock' };
+
+const DEFAULT_FILES = ['microgate.yaml', 'microgate.yml', 'microgate.json'];
+const ENV_REF = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/;
+
+export interface LoadOptions {
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface Loaded {
+  config: Config | null;
+  source: ConfigSource;
+}
+
+/** `--config PATH`, then MICROGATE_CONFIG, then ./microgate.yaml; with none, providers from well-known env variables. */
+export function loadConfig(opts: LoadOptions = {}): Loaded {
+  const env = opts.env ?? process.env;
+  const argv = opts.argv ?? process.argv.slice(2);
+  const cwd = opts.cwd ?? process.cwd();
+  const overrides = serverOverrides(argv, env);
+
+  const explicit = argValue(argv, '--config') ?? env.MICROGATE_CONFIG;
+  let path: string | undefined;
+  if (explicit !== undefined && explicit !== '') {
+    path = resolve(cwd, explicit);
+    if (!existsSync(path)) throw new ConfigError(`config file not found: ${path}`);
+  } else {
+    path = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((p) => existsSync(p));
+  }
+
+  if (path !== undefined) {
+    const raw = parseFile(path);
+    return { config: validateConfig(withServer(raw, overrides), env, path), source: { kind: 'file', path } };
+  }
+
+  const fromEnv = zeroConfig(env);
+  if (fromEnv !== null) {
+    return { config: validateConfig(withServer(fromEnv, overrides), env, 'environment'), source: { kind: 'env', providers: Object.keys(fromEnv.providers) } };
+  }
+  if (env.NODE_ENV === 'production') {
+    throw new ConfigError(
+      `no configuration found: pass --config PATH, set MICROGATE_CONFIG, write ./microgate.yaml, or set a provider key (${WELL_KNOWN_PROVIDERS.map((p) => p.env).join(', ')}). ` +
+        'Outside NODE_ENV=production microgate would serve from its bundled mock provider instead.',
+    );
+  }
+  return { config: null, source: { kind: 'mock' } };
+}
+
+/** The config used when no provider is configured: one provider named "mock" at the bundled mock's URL. */
+export function mockConfig(mockBaseUrl: string, opts: LoadOptions = {}): Config {
+  const input: ConfigInput = {
+    version: 1,
+    providers: {
+      mock: { type: 'openai', baseUrl: mockBaseUrl, keys: [{ name: 'mock', value: 'mock-key' }], models: ['mock-small', 'mock-large', 'mock-embed'] },
+    },
+  };
+  return validateConfig(withServer(input, serverOverrides(opts.argv ?? process.argv.slice(2), opts.env ?? process.env)), opts.env ?? process.env, 'bundled mock');
+}
+
+/** Validates a config object (as parsed from JSON/YAML) and resolves `env.NAME` secrets. */
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, origin = 'config'): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid ${origin}:\n${formatIssues(result.error)}`);
+  const config = result.data;
+  const problems: string[] = [];
+  for (const [name, p] of Object.entries(config.providers)) {
+    p.keys.forEach((k, i) => {
+      k.value = resolveSecret(k.value, `providers.${name}.keys[${i}].value`, env, problems);
+    });
+    for (const h of Object.keys(p.headers)) p.headers[h] = resolveSecret(p.headers[h]!, `providers.${name}.headers.${h}`, env, problems);
+    const keyNames = new Set<string>();
+    p.keys.forEach((k, i) => {
+      if (keyNames.has(k.name)) problems.push(`providers.${name}.keys[${i}].name: duplicate key name "${k.name}"`);
+      keyNames.add(k.name);
+    });
+  }
+  for (const [alias, a] of Object.entries(config.models)) {
+    a.targets.forEach((t, i) => {
+      if (!(t.provider in config.providers)) {
+        problems.push(`models.${alias}.targets[${i}].provider: unknown provider "${t.provider}" (configured: ${Object.keys(config.providers).join(', ')})`);
+      }
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid ${origin}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return config;
+}
+
+function resolveSecret(value: string, path: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+  const m = ENV_REF.exec(value);
+  if (m === null) return value;
+  const v = env[m[1]!];
+  if (v === undefined || v === '') {
+    problems.push(`${path}: environment variable ${m[1]} is not set`);
+    return '';
+  }
+  return v;
+}
+
+/** JSON path and reason for each problem. Values are never printed: they may be secrets. */
+export function formatIssues(err: z.ZodError): string {
+  return err.issues
+    .map((issue) => {
+      const path = issue.path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc === '' ? String(seg) : `${acc}.${String(seg)}`), '');
+      return `  - ${path === '' ? '(root)' : path}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+function parseFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`cannot parse config file ${path}: ${(err as Error).message}`);
+  }
+}
+
+function zeroConfig(env: NodeJS.ProcessEnv): ConfigInput | null {
+  const providers: ConfigInput['providers'] = {};
+  for (const wk of WELL_KNOWN_PROVIDERS) {
+    const value = env[wk.env];
+    if (value === undefined || value === '') continue;
+    providers[wk.name] = { type: 'openai', baseUrl: wk.baseUrl, keys: [{ name: 'default', value: `env.${wk.env}` }], models: [...wk.models] };
+  }
+  return Object.keys(providers).length === 0 ? null : { version: 1, providers };
+}
+
+interface ServerOverrides {
+  host?: string;
+  port?: number;
+}
+
+function serverOverrides(argv: readonly string[], env: NodeJS.ProcessEnv): ServerOverrides {
+  const out: ServerOverrides = {};
+  const host = argValue(argv, '--host') ?? env.MICROGATE_HOST;
+  const port = argValue(argv, '--port') ?? env.MICROGATE_PORT;
+  if (host !== undefined && host !== '') out.host = host;
+  if (port !== undefined && port !== '') {
+    const n = Number(port);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`invalid port "${port}" (from --port or MICROGATE_PORT)`);
+    out.port = n;
+  }
+  return out;
+}
+
+function withServer(raw: unknown, o: ServerOverrides): unknown {
+  if (o.host === undefined && o.port === undefined) return raw;
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const r = raw as { server?: Record<string, unknown> };
+  return { ...r, server: { ...(r.server ?? {}), ...o } };
+}
+
+function argValue(argv: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === flag) return argv[i + 1];
+    if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
+  }
+  return undefined;
+}

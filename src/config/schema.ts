@@ -1,0 +1,78 @@
+// The one description of microgate's configuration. Every other part of the gateway reads the
+// compiled RuntimePlan, never this raw shape. Unknown keys are rejected everywhere (strict objects),
+// so a typo stops start-up instead of silently doing nothing.
+import { z } from 'zod';
+
+/** A secret: a literal, or `env.NAME` read from the environment at load. */
+const secret = z.string().min(1, 'must not be empty');
+
+const positiveMs = z.number().int().positive();
+
+const timeouts = z.strictObject({
+  /** TCP (and TLS) connect. */
+  connectMs: positiveMs.default(5_000),
+  /** From sending the request to the response head: time to first byte. */
+  firstByteMs: positiveMs.default(120_000),
+  /** Longest silence between two body chunks (stream events). Reasoning models pause for minutes. */
+  idleMs: positiveMs.default(300_000),
+});
+
+const key = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may use letters, digits, "_", "." and "-"'),
+  value: secret,
+  weight: z.number().positive().default(1),
+  /** If set, this key is used only for these upstream model names. */
+  models: z.array(z.string().min(1)).min(1).optional(),
+});
+
+export const providerTypes = ['openai'] as const;
+
+const provider = z.strictObject({
+  /** The wire format the provider speaks. */
+  type: z.enum(providerTypes).default('openai'),
+  /** Base URL up to and including the API version segment, e.g. https://api.openai.com/v1 */
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  keys: z.array(key).min(1),
+  /** Upstream model names this provider serves: listed in /v1/models and matched for bare model names. */
+  models: z.array(z.string().min(1)).default([]),
+  /** Extra headers sent on every request to this provider (values may be `env.NAME`). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).default({}),
+  /** Client request headers passed on to this provider; a trailing `*` matches a prefix. */
+  forwardHeaders: z.array(z.string().regex(/^[a-z0-9-]+\*?$/, 'lower-case header name, optionally ending in *')).default([]),
+  timeouts: timeouts.default({ connectMs: 5_000, firstByteMs: 120_000, idleMs: 300_000 }),
+  /** Upper bound of open connections to this provider's origin. */
+  maxConnections: z.number().int().positive().default(256),
+});
+
+const aliasTarget = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  weight: z.number().positive().default(1),
+});
+
+const alias = z.strictObject({
+  targets: z.array(aliasTarget).min(1),
+});
+
+const server = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. */
+  shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1),
+  server: server.default({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000 }),
+  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lower-case letters, digits, "_" and "-"'), provider)
+    .refine((p) => Object.keys(p).length > 0, 'at least one provider is required'),
+  models: z.record(z.string().min(1), alias).default({}),
+});
+
+/** The config as written (before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The config after validation and defaults. */
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = Config['providers'][string];
+export type KeyConfig = ProviderConfig['keys'][number];

@@ -1,0 +1,51 @@
+// The one table of gateway error codes. Every error a client can receive is a row here: its HTTP
+// status, the OpenAI error `type` (clients and SDKs switch on it), a short cause flag in the style of
+// Envoy's response flags (UF, UT, URX; https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage#command-operators)
+// for logs and the `x-microgate-flag` header, who caused it, and whether another attempt could succeed.
+//
+// Classify errors by `code`, never by `instanceof` (undici learned this the hard way: nodejs/undici#3987).
+
+export type ErrorOrigin = 'client' | 'gateway' | 'upstream';
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly type: string;
+  readonly flag: string;
+  readonly origin: ErrorOrigin;
+  readonly retryable: boolean;
+}
+
+const spec = (status: number, type: string, flag: string, origin: ErrorOrigin, retryable = false): ErrorSpec =>
+  Object.freeze({ status, type, flag, origin, retryable });
+
+export const ERROR_CODES = Object.freeze({
+  // The client sent something we cannot accept.
+  invalid_json: spec(400, 'invalid_request_error', 'BADREQ', 'client'),
+  invalid_request: spec(400, 'invalid_request_error', 'BADREQ', 'client'),
+  missing_required_parameter: spec(400, 'invalid_request_error', 'BADREQ', 'client'),
+  invalid_parameter: spec(400, 'invalid_request_error', 'BADREQ', 'client'),
+  request_too_large: spec(413, 'invalid_request_error', 'TOOBIG', 'client'),
+  unsupported_media_type: spec(415, 'invalid_request_error', 'BADTYPE', 'client'),
+  model_not_found: spec(404, 'invalid_request_error', 'NR', 'client'),
+  not_found: spec(404, 'invalid_request_error', 'NR', 'client'),
+  method_not_allowed: spec(405, 'invalid_request_error', 'NR', 'client'),
+
+  // The gateway itself.
+  not_ready: spec(503, 'server_error', 'NOTREADY', 'gateway', true),
+  shutting_down: spec(503, 'server_error', 'SHUTDOWN', 'gateway', true),
+  internal_error: spec(500, 'server_error', 'INTERNAL', 'gateway'),
+
+  // The provider, as seen from the gateway.
+  upstream_connect_failed: spec(502, 'server_error', 'UF', 'upstream', true),
+  upstream_connect_timeout: spec(504, 'timeout_error', 'UT', 'upstream', true),
+  upstream_timeout: spec(504, 'timeout_error', 'UT', 'upstream', true),
+  upstream_reset: spec(502, 'server_error', 'UR', 'upstream', true),
+  upstream_error: spec(502, 'server_error', 'U5', 'upstream', true),
+  upstream_rate_limited: spec(429, 'rate_limit_error', 'URL', 'upstream', true),
+  upstream_auth_failed: spec(502, 'server_error', 'UAUTH', 'upstream', true),
+  upstream_bad_response: spec(502, 'server_error', 'UBAD', 'upstream', true),
+  // The provider refused the request itself (400/404/413/422): no other attempt will do better.
+  upstream_invalid_request: spec(400, 'invalid_request_error', 'U4', 'upstream'),
+});
+
+export type ErrorCode = keyof typeof ERROR_CODES;

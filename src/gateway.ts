@@ -1,0 +1,40 @@
+// Builds and starts a gateway from a validated config. Used by main.ts and by the tests, so both
+// run exactly the same server.
+import { compilePlan } from './config/compile.ts';
+import type { RuntimePlan } from './config/plan.ts';
+import type { Config } from './config/schema.ts';
+import { GatewayServer } from './server/app.ts';
+
+export interface Gateway {
+  readonly server: GatewayServer;
+  readonly plan: RuntimePlan;
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  /** Stops accepting, waits up to graceMs for requests in flight, then closes sockets and pools. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGateway(config: Config, listen?: { host?: string; port?: number }): Promise<Gateway> {
+  const plan = compilePlan(config);
+  const server = new GatewayServer(plan);
+  const host = listen?.host ?? config.server.host;
+  let port: number;
+  try {
+    port = await server.listen(host, listen?.port ?? config.server.port);
+  } catch (err) {
+    await plan.close();
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    plan,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close(graceMs = 0) {
+      closing ??= server.close(graceMs).then(() => plan.close());
+      return closing;
+    },
+  };
+}

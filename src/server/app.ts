@@ -1,0 +1,242 @@
+// The uWS application: routes, the synchronous part of every request (copy what we need out of
+// uWS's stack-allocated request, register onAborted, reject what we can before reading the body),
+// body reading, and the server's own counters.
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { EndpointName, RuntimePlan } from '../config/plan.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import { RequestContext, type RequestSink } from '../pipeline/context.ts';
+import { handleRequest } from '../pipeline/handle.ts';
+import { MicrosHistogram } from '../telemetry/gateway-time.ts';
+import { markAborted, sendError, statusLine } from './respond.ts';
+import { uWS } from './uws.ts';
+
+/** Routes this server answers, and their methods: anything else on these paths is a 405. */
+const ROUTES: ReadonlyMap<string, string> = new Map([
+  ['/v1/chat/completions', 'POST'],
+  ['/v1/completions', 'POST'],
+  ['/v1/embeddings', 'POST'],
+  ['/v1/models', 'GET'],
+  ['/health', 'GET'],
+  ['/ready', 'GET'],
+  ['/admin/stats', 'GET'],
+  ['/admin/stats/reset', 'POST'],
+]);
+
+/** `application/json`, with parameters, or any `+json` type (RFC 6839). An absent type is read as JSON, as curl -d users expect. */
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+// req.forEach is handed one module-level function instead of a closure per request.
+let headerSink: Record<string, string> = Object.create(null);
+function collectHeader(name: string, value: string): void {
+  const prev = headerSink[name];
+  headerSink[name] = prev === undefined ? value : `${prev}, ${value}`;
+}
+
+function copyHeaders(req: HttpRequest): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  headerSink = out;
+  req.forEach(collectHeader);
+  return out;
+}
+
+const VALID_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+}
+
+export class GatewayServer implements RequestSink {
+  plan: RuntimePlan;
+  readonly app: TemplatedApp;
+  /** In-gateway time of every finished request (µs). */
+  readonly gatewayTime = new MicrosHistogram();
+  inFlight = 0;
+  requests = 0;
+  aborted = 0;
+  draining = false;
+  port = 0;
+  private listenSocket: us_listen_socket | null = null;
+  private readonly idPrefix = `mg${Math.floor(Math.random() * 0x10000000).toString(36)}-`;
+  private seq = 0;
+  private drained: (() => void) | null = null;
+
+  constructor(plan: RuntimePlan) {
+    this.plan = plan;
+    this.app = this.routes(uWS.App());
+  }
+
+  private routes(app: TemplatedApp): TemplatedApp {
+    const proxy = (endpoint: EndpointName) => (res: HttpResponse, req: HttpRequest) => this.onProxyRequest(res, req, endpoint);
+    return app
+      .post('/v1/chat/completions', proxy('chat'))
+      .post('/v1/completions', proxy('completions'))
+      .post('/v1/embeddings', proxy('embeddings'))
+      .get('/v1/models', (res) => writeSmall(res, 200, this.plan.modelsJson))
+      .get('/health', (res) => writeSmall(res, 200, '{"status":"ok"}'))
+      .get('/ready', (res) => {
+        if (this.draining) writeSmall(res, 503, '{"status":"shutting_down"}');
+        else writeSmall(res, 200, JSON.stringify({ status: 'ready', providers: this.plan.providers.size }));
+      })
+      .get('/admin/stats', (res) => writeSmall(res, 200, JSON.stringify(this.stats())))
+      .post('/admin/stats/reset', (res) => {
+        this.gatewayTime.reset();
+        writeSmall(res, 200, '{"reset":true}');
+      })
+      // uWS closes the socket without a word on an unmatched route (engineering.md §1): answer instead.
+      .any('/*', (res, req) => notFound(res, req));
+  }
+
+  /** The synchronous part of a proxied request: everything here runs before the handler returns. */
+  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName): void {
+    const t0 = performance.now();
+    const headers = copyHeaders(req);
+    const ctx = new RequestContext(this.plan, res, this, endpoint, this.requestId(headers['x-request-id']), headers, t0);
+    this.inFlight++;
+    this.requests++;
+    // Registered before anything asynchronous: without it uWS terminates the process (uWS.js#1296).
+    res.onAborted(() => {
+      ctx.attempt?.abort(CLIENT_GONE);
+      markAborted(ctx);
+    });
+
+    if (this.draining) {
+      sendError(ctx, new GatewayError('shutting_down', 'The gateway is shutting down; retry on another instance.'), true);
+      return;
+    }
+    const type = headers['content-type'];
+    if (type !== undefined && !JSON_CONTENT_TYPE.test(type)) {
+      sendError(ctx, new GatewayError('unsupported_media_type', `Content-Type must be application/json, got '${type.slice(0, 100)}'.`), true);
+      return;
+    }
+    const max = this.plan.server.maxBodyBytes;
+    const declared = headers['content-length'];
+    if (declared !== undefined && Number(declared) > max) {
+      // Refused before reading a byte of it; the connection is closed so the body is never parsed.
+      sendError(ctx, tooLarge(max), true);
+      return;
+    }
+    res.onData((chunk, isLast) => this.onBodyChunk(ctx, chunk, isLast));
+  }
+
+  private onBodyChunk(ctx: RequestContext, chunk: ArrayBuffer, isLast: boolean): void {
+    if (ctx.done || ctx.aborted) return;
+    const max = this.plan.server.maxBodyBytes;
+    ctx.bodyLength += chunk.byteLength;
+    if (ctx.bodyLength > max) {
+      // A chunked body with no declared length, or a lying one: stop at the limit.
+      ctx.bodyParts = null;
+      sendError(ctx, tooLarge(max), true);
+      return;
+    }
+    // uWS detaches the ArrayBuffer when this callback returns: copy it.
+    const copy = Buffer.from(chunk.slice(0));
+    if (isLast && ctx.bodyParts === null) {
+      ctx.raw = copy;
+    } else {
+      (ctx.bodyParts ??= []).push(copy);
+      if (isLast) {
+        ctx.raw = Buffer.concat(ctx.bodyParts, ctx.bodyLength);
+        ctx.bodyParts = null;
+      }
+    }
+    if (isLast) handleRequest(ctx);
+  }
+
+  private requestId(fromClient: string | undefined): string {
+    if (fromClient !== undefined && VALID_REQUEST_ID.test(fromClient)) return fromClient;
+    return this.idPrefix + (this.seq++).toString(36);
+  }
+
+  requestFinished(ctx: RequestContext): void {
+    this.inFlight--;
+    if (ctx.aborted) this.aborted++;
+    else if (ctx.tDispatch !== 0) this.gatewayTime.record(ctx.gatewayMicros());
+    if (this.inFlight === 0 && this.drained !== null) this.drained();
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      requests: this.requests,
+      inFlight: this.inFlight,
+      aborted: this.aborted,
+      gatewayTimeUs: this.gatewayTime.summary(),
+      pools: this.plan.pools.stats(),
+      memory: { rssBytes: process.memoryUsage.rss() },
+    };
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (!token) {
+          reject(new Error(`cannot listen on ${host}:${port} (address in use or not permitted)`));
+          return;
+        }
+        this.listenSocket = token;
+        this.port = uWS.us_socket_local_port(token);
+        resolve(this.port);
+      });
+    });
+  }
+
+  /**
+   * Graceful stop: refuse new connections, let requests in flight finish within `graceMs`, then close
+   * every socket (pending responses get onAborted, which cancels their upstream requests).
+   */
+  async close(graceMs = 0): Promise<void> {
+    this.draining = true;
+    if (this.listenSocket !== null) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    if (this.inFlight > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.drained = null;
+    }
+    // app.close() exists in this build (it closes every socket and fires onAborted) but not in its typings.
+    (this.app as TemplatedApp & { close(): void }).close();
+    this.gatewayTime.destroy();
+  }
+}
+
+const CLIENT_GONE = Object.freeze(new Error('client closed the connection'));
+
+function tooLarge(max: number): GatewayError {
+  return new GatewayError('request_too_large', `The request body exceeds the gateway's limit of ${max} bytes.`);
+}
+
+/** Small responses written synchronously inside a route handler (already corked by uWS). */
+function writeSmall(res: HttpResponse, status: number, body: string, extra?: Record<string, string>): void {
+  res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+  if (extra !== undefined) for (const k in extra) res.writeHeader(k, extra[k]!);
+  res.end(body);
+}
+
+function notFound(res: HttpResponse, req: HttpRequest): void {
+  const url = req.getUrl();
+  const method = req.getCaseSensitiveMethod();
+  const allowed = ROUTES.get(url);
+  if (method === 'HEAD') {
+    // A HEAD answer has no body: endWithoutBody() with no length (with one it is broken, uWebSockets#1855).
+    res.writeStatus(statusLine(allowed === 'GET' ? 200 : allowed === undefined ? 404 : 405)).endWithoutBody();
+    return;
+  }
+  // The request body, if any, is not read: close the connection after answering.
+  const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
+  if (allowed !== undefined) {
+    const err = new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`);
+    res.cork(() => {
+      res.writeStatus(statusLine(405)).writeHeader('content-type', 'application/json').writeHeader('allow', allowed).end(JSON.stringify(err.toJSON()), hasBody);
+    });
+    return;
+  }
+  const err = new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`);
+  res.writeStatus(statusLine(404)).writeHeader('content-type', 'application/json').end(JSON.stringify(err.toJSON()), hasBody);
+}

@@ -1,0 +1,196 @@
+// The respond stage: the only code that writes to a client response after the route handler has
+// returned, and the single error boundary (every GatewayError leaves through sendError).
+//
+// uWS rules this file enforces (engineering.md §1):
+// - every write from an undici callback or timer is inside res.cork(), else uWS warns per call and
+//   sends one syscall per header;
+// - nothing touches `res` after an abort or a completed end() (uWS throws, and from a callback that
+//   would crash the process): every writer checks ctx.done / ctx.aborted first;
+// - writeStatus comes before any writeHeader, or uWS silently sends 200;
+// - upstream length, hop-by-hop and date headers are never copied (uWS adds its own: duplicates).
+//
+// cork() runs its callback synchronously, so the callbacks read their arguments from module-level
+// slots instead of closing over them: no closure is allocated per response.
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import type { HttpResponse } from 'uWebSockets.js';
+import type { RequestContext } from '../pipeline/context.ts';
+import type { GatewayError } from '../errors/gateway-error.ts';
+
+const STATUS_LINE: string[] = [];
+for (const [code, text] of Object.entries(STATUS_CODES)) STATUS_LINE[Number(code)] = `${code} ${text}`;
+export const statusLine = (code: number): string => STATUS_LINE[code] ?? `${code} Unknown`;
+
+/**
+ * Upstream response headers that never reach the client: hop-by-hop (RFC 9110 §7.6.1), framing that
+ * uWS writes itself, and headers that identify the gateway's own provider account.
+ */
+const DROP_UPSTREAM = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'content-length', 'date', 'server', 'set-cookie', 'alt-svc', 'via',
+  'openai-organization', 'openai-project', 'content-type',
+]);
+
+const JSON_TYPE = 'application/json';
+const SSE_HEAD = ': ok\n\n';
+
+// Cork slots.
+let slotCtx: RequestContext;
+let slotStatus = 0;
+let slotBody: string | Buffer = '';
+let slotUpstream: IncomingHttpHeaders | null = null;
+let slotClose = false;
+let slotError: GatewayError | null = null;
+let slotOk = true;
+
+function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders): void {
+  for (const name in headers) {
+    if (DROP_UPSTREAM.has(name)) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') res.writeHeader(name, v);
+    else for (let i = 0; i < v.length; i++) res.writeHeader(name, v[i]!);
+  }
+}
+
+/** Request id, route decision and timing: on every proxied response. */
+function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
+  res.writeHeader('x-microgate-request-id', ctx.id);
+  const t = ctx.target;
+  if (t !== null) {
+    res.writeHeader('x-microgate-provider', t.provider.name);
+    res.writeHeader('x-microgate-model', t.model);
+  }
+  if (ctx.tDispatch !== 0) {
+    // https://www.w3.org/TR/server-timing/ — the gateway's own time so far, and the provider's.
+    const now = performance.now();
+    const upstreamDone = ctx.tUpstreamEnd !== 0 ? ctx.tUpstreamEnd : ctx.tUpstreamHead;
+    const upstream = upstreamDone - ctx.tDispatch;
+    res.writeHeader('server-timing', `gateway;dur=${(now - ctx.t0 - upstream).toFixed(3)}, upstream;dur=${upstream.toFixed(3)}`);
+  }
+}
+
+function markDone(ctx: RequestContext, status: number): void {
+  ctx.done = true;
+  ctx.status = status;
+  ctx.tEnd = performance.now();
+  ctx.sink.requestFinished(ctx);
+}
+
+function corkedJson(): void {
+  const ctx = slotCtx;
+  const res = ctx.res;
+  res.writeStatus(statusLine(slotStatus));
+  res.writeHeader('content-type', JSON_TYPE);
+  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream);
+  writeGatewayHeaders(res, ctx);
+  if (slotError !== null) {
+    res.writeHeader('x-microgate-flag', slotError.flag);
+  }
+  res.end(slotBody, slotClose);
+}
+
+/** A complete JSON response. `upstream` headers are filtered and passed on. */
+export function sendJson(ctx: RequestContext, status: number, body: string | Buffer, upstream: IncomingHttpHeaders | null = null): void {
+  if (ctx.done || ctx.aborted) return;
+  slotCtx = ctx;
+  slotStatus = status;
+  slotBody = body;
+  slotUpstream = upstream;
+  slotClose = false;
+  slotError = null;
+  ctx.res.cork(corkedJson);
+  markDone(ctx, status);
+}
+
+/**
+ * The error boundary. Before the response head: an OpenAI-shaped JSON error with its status. After a
+ * stream has started: an in-band SSE error event, because a status can no longer change and a silently
+ * truncated 200 is the failure clients hate most.
+ * `closeConnection` is for errors sent before the request body was read (413, 415): uWS would
+ * otherwise try to parse the unread body as the next request.
+ */
+export function sendError(ctx: RequestContext, err: GatewayError, closeConnection = false, extra: IncomingHttpHeaders | null = null): void {
+  if (ctx.done || ctx.aborted) return;
+  ctx.error = err;
+  if (ctx.headSent) {
+    failStream(ctx, err);
+    return;
+  }
+  slotCtx = ctx;
+  slotStatus = err.status;
+  slotBody = JSON.stringify(err.toJSON());
+  slotUpstream = extra;
+  slotClose = closeConnection;
+  slotError = err;
+  ctx.res.cork(corkedJson);
+  markDone(ctx, err.status);
+}
+
+function corkedStreamHead(): void {
+  const ctx = slotCtx;
+  const res = ctx.res;
+  res.writeStatus(statusLine(slotStatus));
+  res.writeHeader('content-type', 'text/event-stream');
+  res.writeHeader('cache-control', 'no-cache');
+  // Tells nginx-style proxies in front of us not to buffer the stream.
+  res.writeHeader('x-accel-buffering', 'no');
+  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream);
+  writeGatewayHeaders(res, ctx);
+  // uWS sends the end of the header block only with the first body bytes (uWebSockets#1895): an SSE
+  // comment flushes the head now, so clients see the status before the first token.
+  res.write(SSE_HEAD);
+}
+
+export function startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders): void {
+  if (ctx.done || ctx.aborted) return;
+  slotCtx = ctx;
+  slotStatus = status;
+  slotUpstream = upstream;
+  ctx.res.cork(corkedStreamHead);
+  ctx.headSent = true;
+  ctx.status = status;
+}
+
+function corkedWrite(): void {
+  slotOk = slotCtx.res.write(slotBody);
+}
+
+/** Relays bytes of a started stream. Returns false when the client is not keeping up: pause the source. */
+export function writeStream(ctx: RequestContext, chunk: Buffer): boolean {
+  if (ctx.done || ctx.aborted) return true;
+  slotCtx = ctx;
+  slotBody = chunk;
+  ctx.res.cork(corkedWrite);
+  return slotOk;
+}
+
+function corkedEnd(): void {
+  if (slotBody !== '') slotCtx.res.write(slotBody);
+  slotCtx.res.end();
+}
+
+export function endStream(ctx: RequestContext): void {
+  if (ctx.done || ctx.aborted) return;
+  slotCtx = ctx;
+  slotBody = '';
+  ctx.res.cork(corkedEnd);
+  markDone(ctx, ctx.status);
+}
+
+/** Ends a started stream with an error event in OpenAI's error shape (the SDKs raise it as an APIError). */
+export function failStream(ctx: RequestContext, err: GatewayError): void {
+  if (ctx.done || ctx.aborted) return;
+  ctx.error = err;
+  slotCtx = ctx;
+  slotBody = `data: ${JSON.stringify(err.toJSON())}\n\n`;
+  ctx.res.cork(corkedEnd);
+  markDone(ctx, ctx.status);
+}
+
+/** The client went away: nothing may be written; the request still counts as finished. */
+export function markAborted(ctx: RequestContext): void {
+  if (ctx.done || ctx.aborted) return;
+  ctx.aborted = true;
+  ctx.tEnd = performance.now();
+  ctx.sink.requestFinished(ctx);
+}

@@ -1,0 +1,126 @@
+// Edits one top-level member of a JSON object without re-serializing the rest.
+//
+// Why: the gateway forwards the client's body as bytes. Re-serializing a parsed body costs a few µs
+// per KB and changes it (number formatting, precision of 64-bit integers such as `seed`, key order).
+// The common edit is rewriting `model` ("openai/gpt-4o" → "gpt-4o"), so we locate that member's value
+// in the raw bytes and splice. The input has already passed JSON.parse, so the scanner can assume
+// valid JSON; anything it does not recognise (an escaped key, say) returns null and the caller falls
+// back to JSON.stringify of the parsed body.
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+function skipWs(b: Uint8Array, i: number): number {
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/** Index just past the closing quote of the string starting at b[i] === '"'. */
+function skipString(b: Uint8Array, i: number): number {
+  i++;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c === BACKSLASH) i += 2;
+    else if (c === QUOTE) return i + 1;
+    else i++;
+  }
+  return -1;
+}
+
+/** Index just past the value starting at b[i]. */
+function skipValue(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c === QUOTE) return skipString(b, i);
+  if (c === LBRACE || c === LBRACKET) {
+    let depth = 0;
+    while (i < b.length) {
+      const d = b[i]!;
+      if (d === QUOTE) {
+        i = skipString(b, i);
+        if (i < 0) return -1;
+        continue;
+      }
+      if (d === LBRACE || d === LBRACKET) depth++;
+      else if (d === RBRACE || d === RBRACKET) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  // number, true, false, null
+  while (i < b.length) {
+    const d = b[i]!;
+    if (d === COMMA || d === RBRACE || d === RBRACKET || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+function keyEquals(b: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  // start/end bound the key's characters, without quotes.
+  if (end - start !== key.length) return false;
+  for (let j = 0; j < key.length; j++) if (b[start + j] !== key[j]) return false;
+  return true;
+}
+
+export interface MemberSpan {
+  /** First byte of the member's key (its opening quote). */
+  keyStart: number;
+  /** First byte of the value. */
+  valueStart: number;
+  /** One past the value's last byte. */
+  valueEnd: number;
+}
+
+/** Finds a top-level member by key (ASCII keys without escapes). */
+export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan | null {
+  let i = skipWs(b, 0);
+  if (b[i] !== LBRACE) return null;
+  i = skipWs(b, i + 1);
+  if (b[i] === RBRACE) return null;
+  while (i < b.length) {
+    if (b[i] !== QUOTE) return null;
+    const keyStart = i;
+    const keyEnd = skipString(b, i);
+    if (keyEnd < 0) return null;
+    i = skipWs(b, keyEnd);
+    if (b[i] !== COLON) return null;
+    const valueStart = skipWs(b, i + 1);
+    const valueEnd = skipValue(b, valueStart);
+    if (valueEnd < 0) return null;
+    if (keyEquals(b, keyStart + 1, keyEnd - 1, key)) return { keyStart, valueStart, valueEnd };
+    i = skipWs(b, valueEnd);
+    if (b[i] === COMMA) i = skipWs(b, i + 1);
+    else return null; // '}' (not found) or malformed
+  }
+  return null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Returns a copy of `body` with the top-level member `key` set to `jsonValue` (already serialized),
+ * or null when the member is absent or the bytes are not in a shape the scanner handles.
+ */
+export function replaceTopLevelValue(body: Buffer, key: string, jsonValue: string): Buffer | null {
+  const span = findTopLevelMember(body, encoder.encode(key));
+  if (span === null) return null;
+  const value = Buffer.from(jsonValue, 'utf8');
+  const out = Buffer.allocUnsafe(body.length - (span.valueEnd - span.valueStart) + value.length);
+  body.copy(out, 0, 0, span.valueStart);
+  value.copy(out, span.valueStart);
+  body.copy(out, span.valueStart + value.length, span.valueEnd);
+  return out;
+}
