@@ -96,8 +96,10 @@ export class GatewayServer implements RequestSink {
     this.requests++;
     // Registered before anything asynchronous: without it uWS terminates the process (uWS.js#1296).
     res.onAborted(() => {
-      ctx.attempt?.abort(CLIENT_GONE);
+      // Mark first: undici calls onResponseError synchronously from abort(), and that path must
+      // already see the client as gone, or it would write to a dead response (uWS throws).
       markAborted(ctx);
+      ctx.attempt?.abort(CLIENT_GONE);
     });
 
     if (this.draining) {

@@ -1,0 +1,45 @@
+// A gateway in front of in-process mock providers, on ephemeral loopback ports.
+import OpenAI from 'openai';
+import { validateConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startMock, type MockConfig, type MockHandle } from '../../mock-providers/index.ts';
+
+export interface Stack {
+  gw: Gateway;
+  mocks: Record<string, MockHandle>;
+  client: OpenAI;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one mock per entry of `mocks`, then a gateway from `config(mocks)`.
+ * Provider keys in tests are recognisable strings so a test can assert they never leak.
+ */
+export async function startStack(mocks: Record<string, MockConfig>, config: (m: Record<string, MockHandle>) => ConfigInput): Promise<Stack> {
+  const handles: Record<string, MockHandle> = {};
+  for (const [name, cfg] of Object.entries(mocks)) handles[name] = await startMock({ name, ...cfg }, { port: 0 });
+  const gw = await startGateway(validateConfig(config(handles), {}), { host: '127.0.0.1', port: 0 });
+  const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key-not-forwarded', maxRetries: 0, timeout: 15_000 });
+  return {
+    gw,
+    mocks: handles,
+    client,
+    async close() {
+      await gw.close();
+      await Promise.all(Object.values(handles).map((m) => m.close()));
+    },
+  };
+}
+
+/** Polls until `check` holds or the bounded number of tries runs out; returns the last value. */
+export async function eventually<T>(read: () => T, check: (v: T) => boolean, tries = 100, everyMs = 20): Promise<T> {
+  let v = read();
+  for (let i = 0; i < tries && !check(v); i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    v = read();
+  }
+  return v;
+}
+
+export const SECRET = 'sk-test-SECRET-provider-key-0123456789';

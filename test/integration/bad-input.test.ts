@@ -1,0 +1,167 @@
+// Bad requests at the socket level: each gets a clear error (or, for the heads this uWS build cannot
+// parse, a closed connection), and none disturbs the requests running beside it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { request } from 'undici';
+import { startStack, type Stack } from '../helpers/stack.ts';
+
+let s: Stack;
+const LIMIT = 4096;
+
+beforeAll(async () => {
+  s = await startStack({ main: { latencyMs: 50 } }, (m) => ({
+    version: 1,
+    server: { maxBodyBytes: LIMIT },
+    providers: { mock: { baseUrl: m.main!.baseUrl, keys: [{ name: 'k', value: 'v' }], models: ['mock-small'] } },
+  }));
+});
+afterAll(() => s.close());
+
+async function post(body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }, path = '/v1/chat/completions') {
+  const res = await request(`${s.gw.url}${path}`, { method: 'POST', headers, body });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, error: (JSON.parse(text) as { error: { code: string; param: string | null; message: string } }).error };
+}
+
+/** Writes raw bytes on a fresh connection; resolves with whatever the server sent before closing (or the timeout). */
+function raw(parts: Array<string | Buffer>, opts: { gapMs?: number; waitMs?: number } = {}): Promise<{ data: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock: Socket = connect(s.gw.port, '127.0.0.1');
+    let data = '';
+    let closed = false;
+    sock.on('data', (d) => (data += d.toString('latin1')));
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      closed = true;
+      resolve({ data, closed });
+    });
+    sock.on('connect', async () => {
+      for (const p of parts) {
+        if (sock.destroyed) break;
+        sock.write(p);
+        if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
+      }
+    });
+    setTimeout(() => {
+      sock.destroy();
+      resolve({ data, closed });
+    }, opts.waitMs ?? 1500);
+  });
+}
+
+const ok = () => post(JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'hi' }] }));
+
+describe('bad input gets an OpenAI-shaped error', () => {
+  it('malformed JSON → 400 invalid_json', async () => {
+    const r = await post('{"model": "mock-small", "messages": [');
+    expect(r.status).toBe(400);
+    expect(r.error.code).toBe('invalid_json');
+  });
+
+  it('a JSON array → 400', async () => {
+    expect((await post('[1,2]')).status).toBe(400);
+  });
+
+  it('missing model → 400 naming the param', async () => {
+    const r = await post(JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }));
+    expect(r.status).toBe(400);
+    expect(r.error.param).toBe('model');
+  });
+
+  it('missing messages → 400 naming the param', async () => {
+    const r = await post(JSON.stringify({ model: 'mock-small' }));
+    expect(r.status).toBe(400);
+    expect(r.error.param).toBe('messages');
+  });
+
+  it('missing input on embeddings → 400 naming the param', async () => {
+    const r = await post(JSON.stringify({ model: 'mock-small' }), undefined, '/v1/embeddings');
+    expect(r.error.param).toBe('input');
+  });
+
+  it('non-boolean stream → 400', async () => {
+    const r = await post(JSON.stringify({ model: 'mock-small', stream: 'yes', messages: [{ role: 'user', content: 'x' }] }));
+    expect(r.error.param).toBe('stream');
+  });
+
+  it('content-type other than JSON → 415', async () => {
+    const r = await post('model=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(r.status).toBe(415);
+    expect(r.error.code).toBe('unsupported_media_type');
+  });
+
+  it('a +json content type with a charset is accepted', async () => {
+    const r = await request(`${s.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.api+json; charset=utf-8' },
+      body: JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'x' }] }),
+    });
+    await r.body.text();
+    expect(r.statusCode).toBe(200);
+  });
+
+  it('a declared body over the limit → 413 before the body is sent, and the connection closes', async () => {
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`;
+    const r = await raw([head, '{"model":']);
+    expect(r.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(r.data).toContain('request_too_large');
+    expect(r.closed).toBe(true);
+  });
+
+  it('a chunked body that grows past the limit → 413', async () => {
+    const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const chunk = `${(2048).toString(16)}\r\n${'a'.repeat(2048)}\r\n`;
+    const r = await raw([head, chunk, chunk, chunk, chunk], { gapMs: 10 });
+    expect(r.data).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('unknown path → 404, wrong method → 405 with Allow', async () => {
+    const a = await request(`${s.gw.url}/v2/whatever`);
+    expect(a.statusCode).toBe(404);
+    expect(((await a.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const b = await request(`${s.gw.url}/v1/chat/completions`);
+    expect(b.statusCode).toBe(405);
+    expect(b.headers.allow).toBe('POST');
+    await b.body.text();
+  });
+
+  it('HEAD on a GET route answers without a body', async () => {
+    const r = await request(`${s.gw.url}/health`, { method: 'HEAD' });
+    expect(r.statusCode).toBe(200);
+    expect(await r.body.text()).toBe('');
+  });
+});
+
+describe('heads this uWS build cannot take (README: "Request head limits")', () => {
+  it('a head over 4 KiB split across reads is closed without an answer; neighbours are unaffected', async () => {
+    const big = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(5000)}\r\n`;
+    const [r, neighbour] = await Promise.all([raw([big.slice(0, 3000), big.slice(3000), '\r\n'], { gapMs: 50 }), ok()]);
+    expect(r.data).toBe('');
+    expect(r.closed).toBe(true);
+    expect(neighbour.status).toBe(200);
+  });
+
+  it('more than 48 headers gets no answer; the process keeps serving', async () => {
+    const many = Array.from({ length: 60 }, (_, i) => `X-H${i}: v\r\n`).join('');
+    const [r, neighbour] = await Promise.all([raw([`GET /health HTTP/1.1\r\nHost: x\r\n${many}\r\n`], { waitMs: 500 }), ok()]);
+    expect(r.data).toBe('');
+    expect(neighbour.status).toBe(200);
+    expect((await ok()).status).toBe(200);
+  });
+});
+
+describe('bad input never disturbs requests beside it', () => {
+  it('answers 200 to good requests interleaved with every kind of bad one', async () => {
+    const bad = [
+      () => post('{oops'),
+      () => post(JSON.stringify({ model: 'mock-small' })),
+      () => post('x', { 'content-type': 'text/plain' }),
+      () => post('x'.repeat(LIMIT + 1)),
+      () => post(JSON.stringify({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })),
+    ];
+    const all = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? ok() : bad[(i >> 1) % bad.length]!())));
+    const good = all.filter((_, i) => i % 2 === 0);
+    expect(good.every((r) => r.status === 200)).toBe(true);
+    expect(all.filter((_, i) => i % 2 === 1).every((r) => r.status >= 400 && r.status < 500)).toBe(true);
+  });
+});

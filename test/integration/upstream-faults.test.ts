@@ -1,0 +1,117 @@
+// What a client sees when the provider misbehaves: a clear OpenAI-shaped error with the right
+// status, never a provider key, never a hang, and never a cut stream dressed up as a clean 200.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { SECRET, startStack, type Stack } from '../helpers/stack.ts';
+
+let s: Stack;
+const LIMITED = 'sk-limited-key-0000000000';
+
+beforeAll(async () => {
+  s = await startStack(
+    {
+      faults: {
+        // The mock answers per API key: each gateway key below meets one failure.
+        keys: {
+          [SECRET]: { status: 401 },
+          [LIMITED]: { status: 429, retryAfterSec: 7 },
+          'key-500': { status: 503 },
+          'key-malformed': { malformedRate: 1 },
+          'key-reset': { resetRate: 1 },
+          'key-cut': { disconnectAfterChunks: 2 },
+        },
+      },
+    },
+    (m) => {
+      const provider = (key: string) => ({ baseUrl: m.faults!.baseUrl, keys: [{ name: 'k', value: key }] });
+      return {
+        version: 1,
+        providers: {
+          auth: provider(SECRET),
+          limited: provider(LIMITED),
+          broken: provider('key-500'),
+          garbled: provider('key-malformed'),
+          resets: provider('key-reset'),
+          cuts: provider('key-cut'),
+          // Nothing listens on port 9 (discard) on loopback: connection refused.
+          nowhere: { baseUrl: 'http://127.0.0.1:9/v1', keys: [{ name: 'k', value: 'x' }] },
+        },
+      };
+    },
+  );
+});
+afterAll(() => s.close());
+
+async function chat(model: string, stream = false) {
+  const res = await request(`${s.gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as { error: { code: string; message: string; type: string } } };
+}
+
+describe('provider errors', () => {
+  it('401 from the provider becomes 502 upstream_auth_failed naming the key, never its value', async () => {
+    const r = await chat('auth/m');
+    expect(r.status).toBe(502);
+    expect(r.json().error.code).toBe('upstream_auth_failed');
+    expect(r.json().error.message).toContain("key 'k'");
+    expect(r.text).not.toContain(SECRET);
+    expect(r.text).not.toContain(SECRET.slice(0, 12));
+    expect(r.headers['x-microgate-flag']).toBe('UAUTH');
+  });
+
+  it('429 passes through with Retry-After', async () => {
+    const r = await chat('limited/m');
+    expect(r.status).toBe(429);
+    expect(r.json().error.code).toBe('upstream_rate_limited');
+    expect(r.headers['retry-after']).toBe('7');
+    expect(r.text).not.toContain(LIMITED);
+  });
+
+  it('5xx becomes 502 upstream_error with the provider status in the message', async () => {
+    const r = await chat('broken/m');
+    expect(r.status).toBe(502);
+    expect(r.json().error.code).toBe('upstream_error');
+    expect(r.json().error.message).toContain('503');
+  });
+
+  it('a truncated JSON body becomes 502 upstream_bad_response', async () => {
+    const r = await chat('garbled/m');
+    expect(r.status).toBe(502);
+    expect(r.json().error.code).toBe('upstream_bad_response');
+  });
+
+  it('a reset before the answer becomes 502 upstream_reset', async () => {
+    const r = await chat('resets/m');
+    expect(r.status).toBe(502);
+    expect(r.json().error.code).toBe('upstream_reset');
+  });
+
+  it('connection refused becomes 502 upstream_connect_failed', async () => {
+    const r = await chat('nowhere/m');
+    expect(r.status).toBe(502);
+    expect(r.json().error.code).toBe('upstream_connect_failed');
+  });
+
+  it('a stream cut mid-way ends with an SSE error event, not [DONE]', async () => {
+    const r = await chat('cuts/m', true);
+    expect(r.status).toBe(200);
+    const events = r.text.split('\n\n').filter((e) => e.startsWith('data: '));
+    expect(events.at(-1)).toMatch(/^data: \{"error":\{.*"code":"upstream_reset"/);
+    expect(r.text).not.toContain('[DONE]');
+    // the role chunk and two content chunks came first, whole
+    expect(events.slice(0, -1).every((e) => JSON.parse(e.slice(6)).object === 'chat.completion.chunk')).toBe(true);
+  });
+});
+
+describe('the gateway survives all of it', () => {
+  it('serves a mixed burst of failing requests concurrently, answering every one', async () => {
+    const models = ['auth/m', 'limited/m', 'broken/m', 'garbled/m', 'resets/m', 'nowhere/m'];
+    const results = await Promise.all(Array.from({ length: 120 }, (_, i) => chat(models[i % models.length]!)));
+    expect(results.every((r) => r.status >= 400 && r.json().error.code.length > 0)).toBe(true);
+    expect(s.gw.server.inFlight).toBe(0);
+  });
+});
