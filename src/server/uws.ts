@@ -11,7 +11,7 @@ export function assertNativeUws(): void {
     throw new Error(
       `uWebSockets.js did not load its native build on Node ${process.version} (ABI ${process.versions.modules}); ` +
         'the JS fallback is too slow for a gateway. Use Node 20, or on Node 22+ install the official build: ' +
-        'npm i "uWebSockets.js@github:uNetworking/uWebSockets.js#v20.52.0" (see README, "Node 22 and later").',
+        'npm i "uWebSockets.js@github:uNetworking/uWebSockets.js#v20.67.0" (see README, "Node 22 and later").',
     );
   }
 }
