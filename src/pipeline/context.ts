@@ -8,6 +8,8 @@ import type { UpstreamAttempt } from '../upstream/attempt.ts';
 /** What the server needs back from a request: counts for shutdown and the in-gateway histogram. */
 export interface RequestSink {
   requestFinished(ctx: RequestContext): void;
+  /** A stream relay paused its provider because the client was not keeping up. */
+  upstreamPaused(): void;
 }
 
 export class RequestContext {

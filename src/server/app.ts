@@ -54,6 +54,8 @@ export class GatewayServer implements RequestSink {
   inFlight = 0;
   requests = 0;
   aborted = 0;
+  /** Times a stream relay paused its provider for a slow client (backpressure at work). */
+  backpressurePauses = 0;
   draining = false;
   port = 0;
   private listenSocket: us_listen_socket | null = null;
@@ -157,11 +159,16 @@ export class GatewayServer implements RequestSink {
     if (this.inFlight === 0 && this.drained !== null) this.drained();
   }
 
+  upstreamPaused(): void {
+    this.backpressurePauses++;
+  }
+
   stats(): Record<string, unknown> {
     return {
       requests: this.requests,
       inFlight: this.inFlight,
       aborted: this.aborted,
+      backpressurePauses: this.backpressurePauses,
       gatewayTimeUs: this.gatewayTime.summary(),
       pools: this.plan.pools.stats(),
       memory: { rssBytes: process.memoryUsage.rss() },

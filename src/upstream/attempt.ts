@@ -86,6 +86,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         // The client is slower than the provider: stop reading from the provider until uWS has
         // drained what it buffered (write() always buffers; ignoring false grows memory without bound).
         controller.pause();
+        ctx.sink.upstreamPaused();
         ctx.res.onWritable(() => {
           controller.resume();
           return true;

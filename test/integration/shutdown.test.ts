@@ -1,0 +1,31 @@
+// Graceful stop: requests already accepted finish; new connections are refused; /ready flips first.
+import { expect, it } from 'vitest';
+import { request } from 'undici';
+import { startStack } from '../helpers/stack.ts';
+
+it('finishes requests in flight and refuses new connections', async () => {
+  const s = await startStack({ main: { latencyMs: 300 } }, (m) => ({
+    version: 1,
+    providers: { mock: { baseUrl: m.main!.baseUrl, keys: [{ name: 'k', value: 'v' }] } },
+  }));
+  const body = JSON.stringify({ model: 'mock/m', messages: [{ role: 'user', content: 'hi' }] });
+  const inFlight = Array.from({ length: 20 }, () =>
+    request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => {
+      await r.body.text();
+      return r.statusCode;
+    }),
+  );
+  while (s.mocks.main!.stats().inFlight < 20) await new Promise((r) => setTimeout(r, 10));
+
+  const closing = s.gw.close(5_000);
+  expect(s.gw.server.draining).toBe(true);
+  const refused = await request(`${s.gw.url}/health`).then(
+    () => 'answered',
+    (e: { code?: string }) => e.code,
+  );
+  expect(refused).toBe('ECONNREFUSED');
+
+  expect(await Promise.all(inFlight)).toEqual(Array(20).fill(200));
+  await closing;
+  await Promise.all(Object.values(s.mocks).map((m) => m.close()));
+});
