@@ -1,7 +1,7 @@
 // The drop-in promise: the real OpenAI SDK, with only its baseURL changed, against microgate in
 // front of the mock provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { SECRET, eventually, startStack, type Stack } from '../helpers/stack.ts';
 
 let s: Stack;
@@ -102,29 +102,29 @@ describe('errors arrive as the SDK typed errors', () => {
   it('400 names the missing parameter', async () => {
     const err = await s.client.chat.completions.create({ model: 'mock-small' } as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((err as OpenAI.APIError).param).toBe('messages');
+    expect((err as APIError).param).toBe('messages');
   });
 
   it('404 model_not_found says how to address models', async () => {
     const err = await s.client.chat.completions.create({ model: 'no-such-model', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
-    expect((err as OpenAI.APIError).code).toBe('model_not_found');
-    expect((err as OpenAI.APIError).message).toContain('provider/model');
+    expect((err as APIError).code).toBe('model_not_found');
+    expect((err as APIError).message).toContain('provider/model');
   });
 
   it('413 when the body is over the limit', async () => {
     const huge = 'x'.repeat(11 * 1024 * 1024);
     const err = await s.client.chat.completions.create({ model: 'mock-small', messages: [{ role: 'user', content: huge }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect((err as OpenAI.APIError).status).toBe(413);
-    expect((err as OpenAI.APIError).code).toBe('request_too_large');
+    expect((err as APIError).status).toBe(413);
+    expect((err as APIError).code).toBe('request_too_large');
   });
 
   it('504 when the provider sends nothing within the first-byte timeout', async () => {
     const err = await s.client.chat.completions.create({ model: 'slow/any', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
-    expect((err as OpenAI.APIError).status).toBe(504);
-    expect((err as OpenAI.APIError).code).toBe('upstream_timeout');
+    expect((err as APIError).status).toBe(504);
+    expect((err as APIError).code).toBe('upstream_timeout');
   });
 
   it('a stream that goes silent ends with an error event the SDK raises, not a clean end', async () => {
