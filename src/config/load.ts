@@ -117,11 +117,13 @@ function resolveSecret(value: string, path: string, env: NodeJS.ProcessEnv, prob
 
 /** JSON path and reason for each problem. Values are never printed: they may be secrets. */
 export function formatIssues(err: z.ZodError): string {
+  const line = (segments: readonly PropertyKey[], message: string) => {
+    const path = segments.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc === '' ? String(seg) : `${acc}.${String(seg)}`), '');
+    return `  - ${path === '' ? '(root)' : path}: ${message}`;
+  };
+  // zod puts an unknown key's parent in the path; name the key itself (providers.openai.keys[0].wieght).
   return err.issues
-    .map((issue) => {
-      const path = issue.path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc === '' ? String(seg) : `${acc}.${String(seg)}`), '');
-      return `  - ${path === '' ? '(root)' : path}: ${issue.message}`;
-    })
+    .flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((k) => line([...issue.path, k], 'unknown key')) : [line(issue.path, issue.message)]))
     .join('\n');
 }
 
@@ -135,8 +137,21 @@ function parseFile(path: string): unknown {
   try {
     return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`cannot parse config file ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot parse config file ${path}: ${parseErrorSummary(err)}`);
   }
+}
+
+/**
+ * Where a parse failed, without the parser's quote of the source: the yaml package prints the
+ * offending line and V8 quotes the JSON around some errors, and that text may be a literal key.
+ */
+function parseErrorSummary(err: unknown): string {
+  const e = err as { message?: unknown; code?: unknown; linePos?: ReadonlyArray<{ line: number; col: number }> };
+  const pos = Array.isArray(e.linePos) ? e.linePos[0] : undefined;
+  if (pos !== undefined) return `${typeof e.code === 'string' ? e.code : 'syntax error'} at line ${pos.line}, column ${pos.col}`;
+  const message = typeof e.message === 'string' ? e.message : '';
+  // V8: "Expected ',' or '}' after property value in JSON at position 28" quotes nothing; keep those.
+  return message !== '' && !message.includes('"') ? message : 'not valid JSON';
 }
 
 function zeroConfig(env: NodeJS.ProcessEnv): ConfigInput | null {

@@ -84,12 +84,26 @@ export interface MemberSpan {
   valueEnd: number;
 }
 
-/** Finds a top-level member by key (ASCII keys without escapes). */
+const decoder = new TextDecoder();
+
+/** Whether the key b[start, end) (quotes included) contains an escape and decodes to `key`. */
+function escapedKeyEquals(b: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  let escaped = false;
+  for (let j = start + 1; j < end - 1; j++) if (b[j] === BACKSLASH) escaped = true;
+  return escaped && JSON.parse(decoder.decode(b.subarray(start, end))) === decoder.decode(key);
+}
+
+/**
+ * Finds a top-level member by key (ASCII keys without escapes). Returns null when the key occurs more
+ * than once, including spelled with escapes: JSON.parse keeps the last duplicate, an upstream parser
+ * may keep the first, so splicing one copy could route one model and send another.
+ */
 export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan | null {
   let i = skipWs(b, 0);
   if (b[i] !== LBRACE) return null;
   i = skipWs(b, i + 1);
   if (b[i] === RBRACE) return null;
+  let found: MemberSpan | null = null;
   while (i < b.length) {
     if (b[i] !== QUOTE) return null;
     const keyStart = i;
@@ -100,10 +114,14 @@ export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan |
     const valueStart = skipWs(b, i + 1);
     const valueEnd = skipValue(b, valueStart);
     if (valueEnd < 0) return null;
-    if (keyEquals(b, keyStart + 1, keyEnd - 1, key)) return { keyStart, valueStart, valueEnd };
+    if (escapedKeyEquals(b, keyStart, keyEnd, key)) return null;
+    if (keyEquals(b, keyStart + 1, keyEnd - 1, key)) {
+      if (found !== null) return null;
+      found = { keyStart, valueStart, valueEnd };
+    }
     i = skipWs(b, valueEnd);
     if (b[i] === COMMA) i = skipWs(b, i + 1);
-    else return null; // '}' (not found) or malformed
+    else return b[i] === RBRACE ? found : null;
   }
   return null;
 }

@@ -6,6 +6,8 @@
 // Event boundary: a blank line, "\n\n" or "\r\n\r\n" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream).
 
 const LF = 0x0a;
+/** `data: [DONE]` as the last line of the last event. A match at `^` is at most 16 bytes, so it only happens when the 24-byte tail is a whole chunk, which starts at an event boundary. */
+const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
 
 /** Index just past the last blank line in buf, or -1. */
 function lastBoundary(buf: Uint8Array, from: number): number {
@@ -50,6 +52,7 @@ export class SseFramer {
 
   /** OpenAI-format streams end with `data: [DONE]`; a stream without it was cut. */
   get sawDone(): boolean {
-    return this.lastEventTail.includes('data: [DONE]');
+    // The last event must be the [DONE] line itself: not an event after it, not a payload quoting it.
+    return DONE_AT_END.test(this.lastEventTail);
   }
 }

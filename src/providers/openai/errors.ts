@@ -5,7 +5,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Redactor } from '../../util/redact.ts';
 
-function upstreamMessage(body: Buffer): string {
+function upstreamMessage(body: Buffer, redactor: Redactor): string {
   const text = body.toString('utf8', 0, Math.min(body.length, 4096));
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
@@ -16,11 +16,12 @@ function upstreamMessage(body: Buffer): string {
   } catch {
     // not JSON: fall through to the raw text
   }
-  return text.trim().slice(0, 300);
+  // Redact before cutting: a cut through a secret would leave a prefix the redactor cannot recognise.
+  return redactor.redact(text.trim()).slice(0, 300);
 }
 
 export function fromOpenAIError(status: number, body: Buffer, provider: string, key: string, redactor: Redactor): GatewayError {
-  const detail = redactor.redact(upstreamMessage(body));
+  const detail = redactor.redact(upstreamMessage(body, redactor));
   const said = detail === '' ? '' : `: ${detail}`;
   if (status === 401 || status === 403) {
     // Never pass a provider auth failure through as-is: the client's own credentials are fine, and
