@@ -1,0 +1,142 @@
+// The mock's knobs: the public config types; how base config, per-key behaviour and per-request headers
+// are layered into one fully defaulted Behavior; and the Plan a config compiles to.
+
+import { makeRng } from './behavior.ts';
+import type { Rng } from './behavior.ts';
+import { modelsList, Texts } from './responses.ts';
+
+export type LatencyDist =
+  | { dist: 'uniform'; min: number; max: number }
+  | { dist: 'normal'; mean: number; sd: number }
+  | { dist: 'lognormal'; p50: number; p99: number };
+
+export interface MockBehavior {
+  latencyMs?: number; // delay before anything happens; 0 answers synchronously, without a timer
+  latency?: LatencyDist; // beats latencyMs of the same or a lower layer; samples clamp at >= 0
+  errorRate?: number;
+  errorStatuses?: number[]; // chosen uniformly when an error is injected; default [500]
+  retryAfterSec?: number; // retry-after of injected 429s; default 1
+  resetRate?: number;
+  timeoutRate?: number;
+  malformedRate?: number;
+  streamChunks?: number; // content chunks per stream; default 8
+  chunkDelayMs?: number; // between stream events; default 0 (all events in one cork)
+  stallAfterChunks?: number;
+  disconnectAfterChunks?: number;
+  responseBytes?: number; // approximate non-stream content size; default 200
+  status?: number; // >= 400 forces that error; < 400 forces a normal answer (no fault is rolled)
+}
+
+export interface MockConfig extends MockBehavior {
+  name?: string;
+  models?: string[];
+  validKeys?: string[];
+  /** Behaviour per API key, layered over the base: lets a test make one key of a provider fail. */
+  keys?: Record<string, MockBehavior>;
+  /** Seeds the PRNG so fault injection is reproducible; without it Math.random is used. */
+  seed?: number;
+}
+
+/** The resolved form: every field present (-1 / 0 / null mean "off"), so the hot path never checks undefined. */
+export type Behavior = Required<Omit<MockBehavior, 'latency'>> & {
+  latency: LatencyDist | null;
+  /** Some fault may be rolled: lets the default path skip the PRNG entirely. */
+  rolls: boolean;
+};
+
+export function resolveBehavior(b: MockBehavior): Behavior {
+  const errorRate = b.errorRate ?? 0;
+  const resetRate = b.resetRate ?? 0;
+  const timeoutRate = b.timeoutRate ?? 0;
+  const malformedRate = b.malformedRate ?? 0;
+  return {
+    latencyMs: Math.max(0, b.latencyMs ?? 0),
+    latency: b.latency ?? null,
+    errorRate,
+    errorStatuses: b.errorStatuses?.length ? b.errorStatuses : [500],
+    retryAfterSec: b.retryAfterSec ?? 1,
+    resetRate,
+    timeoutRate,
+    malformedRate,
+    streamChunks: Math.max(0, Math.floor(b.streamChunks ?? 8)),
+    chunkDelayMs: Math.max(0, b.chunkDelayMs ?? 0),
+    stallAfterChunks: b.stallAfterChunks ?? -1,
+    disconnectAfterChunks: b.disconnectAfterChunks ?? -1,
+    responseBytes: Math.max(1, Math.floor(b.responseBytes ?? 200)),
+    status: b.status ?? 0,
+    rolls: errorRate + resetRate + timeoutRate + malformedRate > 0,
+  };
+}
+
+/** Layers `over` onto `base`. A layer that sets latencyMs alone drops the lower layer's distribution,
+ *  otherwise a base `latency` would silently beat a nearer layer's `latencyMs`. */
+export function mergeBehavior(base: MockBehavior, over: MockBehavior): MockBehavior {
+  const out = { ...base, ...over };
+  if (over.latencyMs !== undefined && over.latency === undefined) delete out.latency;
+  return out;
+}
+
+const NUMERIC_HEADERS: ReadonlyArray<readonly [string, keyof MockBehavior]> = [
+  ['x-mock-latency-ms', 'latencyMs'],
+  ['x-mock-status', 'status'],
+  ['x-mock-error-rate', 'errorRate'],
+  ['x-mock-chunks', 'streamChunks'],
+  ['x-mock-chunk-delay-ms', 'chunkDelayMs'],
+  ['x-mock-stall-after', 'stallAfterChunks'],
+  ['x-mock-disconnect-after', 'disconnectAfterChunks'],
+  ['x-mock-response-bytes', 'responseBytes'],
+];
+const FLAG_HEADERS: ReadonlyArray<readonly [string, keyof MockBehavior]> = [
+  ['x-mock-reset', 'resetRate'],
+  ['x-mock-timeout', 'timeoutRate'],
+  ['x-mock-malformed', 'malformedRate'],
+];
+
+/** Reads the x-mock-* headers (lower-case map) into a behaviour layer; unparsable values are ignored. */
+export function headerOverrides(headers: Readonly<Record<string, string>>): MockBehavior {
+  const out: Record<string, number> = {};
+  for (const [header, field] of NUMERIC_HEADERS) {
+    const raw = headers[header];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (Number.isFinite(n)) out[field] = n;
+  }
+  for (const [header, field] of FLAG_HEADERS) {
+    const raw = headers[header];
+    if (raw !== undefined) out[field] = raw === '1' || raw === 'true' ? 1 : 0;
+  }
+  return out;
+}
+
+/** The config compiled once per setConfig, so a request only does Map lookups. */
+export interface Plan {
+  config: MockConfig;
+  baseLayer: MockBehavior;
+  base: Behavior;
+  keys: Map<string, { layer: MockBehavior; behavior: Behavior }>;
+  validKeys: Set<string> | null;
+  texts: Texts;
+  /** The /v1/models body. */
+  models: string;
+  /** Restarted with each config, so setting the same seed replays the same faults. */
+  rng: Rng;
+}
+
+export function compile(config: MockConfig): Plan {
+  const { name = 'mock', models = ['mock-small', 'mock-large', 'mock-embed'], validKeys, keys = {}, seed, ...baseLayer } = config;
+  const keyed = new Map<string, { layer: MockBehavior; behavior: Behavior }>();
+  for (const [key, over] of Object.entries(keys)) {
+    const layer = mergeBehavior(baseLayer, over);
+    keyed.set(key, { layer, behavior: resolveBehavior(layer) });
+  }
+  return {
+    config,
+    baseLayer,
+    base: resolveBehavior(baseLayer),
+    keys: keyed,
+    validKeys: validKeys ? new Set(validKeys) : null,
+    texts: new Texts(name),
+    models: modelsList(models, name),
+    rng: makeRng(seed),
+  };
+}

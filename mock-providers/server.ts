@@ -1,0 +1,287 @@
+// The uWS app: routes, the per-request flow (latency → auth → parse → fault → body), stats and the
+// control endpoints. With the default config a request is answered synchronously in onData's last chunk.
+
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { decide, sampleLatency } from './behavior.ts';
+import { compile, headerOverrides, mergeBehavior, resolveBehavior } from './config.ts';
+import type { Behavior, MockConfig, Plan } from './config.ts';
+import { embeddingInputs, embeddingsBody } from './embeddings.ts';
+import { Exchange } from './exchange.ts';
+import type { ExchangeOwner, Header, StreamEnd } from './exchange.ts';
+import * as R from './responses.ts';
+import { bump, emptyStats } from './stats.ts';
+import type { MockStats } from './stats.ts';
+
+export interface MockHandle {
+  name: string;
+  port: number;
+  url: string; // http://127.0.0.1:<port>
+  baseUrl: string; // url + '/v1'
+  stats(): MockStats;
+  resetStats(): void;
+  setConfig(config: MockConfig): void;
+  config(): MockConfig;
+  /** Stops listening and force-closes open connections; pending timers are cleared. */
+  close(): Promise<void>;
+}
+
+type Route = 'chat' | 'completions' | 'embeddings' | 'models';
+const PATHS: Record<Route, string> = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+  models: '/v1/models',
+};
+
+const MAX_DIMS = 8192;
+const invalid = (message: string, code: string) => R.errorBody(message, 'invalid_request_error', code);
+// Never echoes the key: a gateway that logs this body must not leak it.
+const INVALID_KEY = invalid('Incorrect API key provided.', 'invalid_api_key');
+const BAD_JSON = invalid('We could not parse the JSON body of your request.', 'invalid_json');
+const NO_MODEL = invalid('You must provide a model parameter.', 'missing_required_parameter');
+const BAD_INPUT = invalid("'input' must be a string, or an array of strings or of token arrays.", 'invalid_input');
+const BAD_DIMS = invalid(`'dimensions' must be an integer from 1 to ${MAX_DIMS}.`, 'invalid_dimensions');
+
+// req.forEach gets one module-level function instead of a closure per request.
+let sink: Record<string, string> = Object.create(null);
+let sinkOverrides = false;
+function collectHeader(name: string, value: string): void {
+  const prev = sink[name];
+  sink[name] = prev === undefined ? value : `${prev}, ${value}`;
+  if (name.startsWith('x-mock-')) sinkOverrides = true;
+}
+
+function bearer(authorization: string | undefined): string {
+  if (authorization === undefined || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return '';
+  return authorization.slice(7).trim();
+}
+
+/** A JSON object, or null for anything else. */
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** uWS detaches each chunk's ArrayBuffer when the callback returns: copy or decode it before that. */
+function readBody(res: HttpResponse, done: (body: string) => void): void {
+  let parts: Buffer[] | null = null;
+  res.onData((ab, isLast) => {
+    if (!isLast) (parts ??= []).push(Buffer.from(ab.slice(0)));
+    else done(parts === null ? Buffer.from(ab).toString() : Buffer.concat([...parts, Buffer.from(ab)]).toString());
+  });
+}
+
+/** A stream that stalls or disconnects after N content chunks stops before the finish event. */
+function streamStop(b: Behavior, start: number, total: number): { limit: number; end: StreamEnd } {
+  const { stallAfterChunks: stall, disconnectAfterChunks: cut } = b;
+  const last = start + b.streamChunks;
+  if (stall >= 0 && (cut < 0 || stall <= cut)) return { limit: Math.min(start + stall, last), end: 'stall' };
+  if (cut >= 0) return { limit: Math.min(start + cut, last), end: 'disconnect' };
+  return { limit: total, end: 'complete' };
+}
+
+const retryHeaders = (sec: number): Header[] => [['retry-after', String(sec)], ['retry-after-ms', String(Math.round(sec * 1000))]];
+
+/** Present in this build (it fires onAborted on pending responses) but missing from its typings. */
+type ClosableApp = TemplatedApp & { close(): void };
+
+class MockServer implements ExchangeOwner, MockHandle {
+  readonly app = uWS.App() as ClosableApp;
+  counters: MockStats = emptyStats();
+  closing = false;
+  port = 0;
+  url = '';
+  baseUrl = '';
+  private readonly open = new Set<Exchange>();
+  private seq = 0;
+  private plan: Plan;
+  private listenSocket: us_listen_socket | null = null;
+
+  constructor(config: MockConfig) {
+    this.plan = compile(config);
+    for (const route of Object.keys(PATHS) as Route[]) {
+      const handler = (res: HttpResponse, req: HttpRequest) => this.accept(route, res, req);
+      if (route === 'models') this.app.get(PATHS[route], handler);
+      else this.app.post(PATHS[route], handler);
+    }
+    // Control endpoints answer at once and are not counted in the stats they report.
+    this.app
+      .get('/_mock/stats', (res) => sendJson(res, 200, JSON.stringify(this.counters)))
+      .get('/_mock/config', (res) => sendJson(res, 200, JSON.stringify(this.plan.config)))
+      .post('/_mock/config', (res) => this.replaceConfig(res))
+      .post('/_mock/reset', (res) => {
+        this.resetStats();
+        sendJson(res, 200, '{"ok":true}');
+      })
+      .any('/*', (res, req) => this.notFound(res, req));
+  }
+
+  get name(): string {
+    return this.plan.texts.name;
+  }
+
+  config(): MockConfig {
+    return this.plan.config;
+  }
+
+  setConfig(config: MockConfig): void {
+    this.plan = compile(config);
+  }
+
+  stats(): MockStats {
+    return structuredClone(this.counters);
+  }
+
+  resetStats(): void {
+    this.counters = emptyStats(this.open.size);
+  }
+
+  release(ex: Exchange): void {
+    this.open.delete(ex);
+    this.counters.inFlight = this.open.size;
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (token === false) return reject(new Error(`mock ${this.name}: cannot listen on ${host}:${port}`));
+        this.listenSocket = token;
+        this.port = uWS.us_socket_local_port(token);
+        // A wildcard bind is reached through loopback.
+        this.url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${this.port}`;
+        this.baseUrl = `${this.url}/v1`;
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.listenSocket !== null) uWS.us_listen_socket_close(this.listenSocket);
+    this.app.close();
+    // Drop whatever app.close() did not abort, so none of its timers can touch a closed response.
+    for (const ex of [...this.open]) ex.abandon();
+  }
+
+  private accept(route: Route, res: HttpResponse, req: HttpRequest): void {
+    const headers = (sink = Object.create(null) as Record<string, string>);
+    sinkOverrides = false;
+    req.forEach(collectHeader);
+    const key = bearer(headers.authorization);
+    const ex = new Exchange(this, res, headers, key, sinkOverrides);
+    const c = this.counters;
+    c.requests++;
+    bump(c.byPath, PATHS[route]);
+    if (key !== '') bump(c.byKey, key);
+    c.lastHeaders = headers;
+    this.open.add(ex);
+    c.inFlight = this.open.size;
+    if (c.inFlight > c.maxInFlight) c.maxInFlight = c.inFlight;
+    if (route === 'models') this.handle(route, ex, null);
+    else readBody(res, (body) => this.handle(route, ex, body));
+  }
+
+  private handle(route: Route, ex: Exchange, text: string | null): void {
+    const plan = this.plan;
+    const keyed = plan.keys.get(ex.key);
+    // Header overrides are parsed only when some x-mock-* header is present.
+    const b = ex.overrides
+      ? resolveBehavior(mergeBehavior(keyed?.layer ?? plan.baseLayer, headerOverrides(ex.headers)))
+      : (keyed?.behavior ?? plan.base);
+    const ms = sampleLatency(b, plan.rng);
+    if (ms === 0) this.respond(route, ex, b, text);
+    else ex.after(ms, () => this.respond(route, ex, b, text));
+  }
+
+  private respond(route: Route, ex: Exchange, b: Behavior, text: string | null): void {
+    const plan = this.plan;
+    if (plan.validKeys !== null && !plan.validKeys.has(ex.key)) return ex.json(401, INVALID_KEY);
+    const body = text === null ? {} : parseObject(text);
+    if (body === null) return ex.json(400, BAD_JSON);
+    if (text !== null) {
+      if (typeof body.model !== 'string' || body.model === '') return ex.json(400, NO_MODEL);
+      bump(this.counters.byModel, body.model);
+    }
+
+    const decision = decide(b, plan.rng);
+    if (decision.fault === 'timeout') {
+      // Hold: the exchange stays open until the client leaves or the mock closes.
+      this.counters.timeouts++;
+      return;
+    }
+    if (decision.fault === 'reset') return ex.reset();
+    const status = decision.status;
+    if (decision.fault === 'error') return ex.json(status, R.faultBody(status), status === 429 ? retryHeaders(b.retryAfterSec) : undefined);
+    const malformed = decision.fault === 'malformed';
+    if (malformed) this.counters.malformed++;
+
+    let out: string;
+    if (route === 'models') out = plan.models;
+    else if (route === 'embeddings') {
+      const items = embeddingInputs(body.input);
+      if (items === null) return ex.json(400, BAD_INPUT);
+      const dims = body.dimensions ?? 8;
+      if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1 || dims > MAX_DIMS) return ex.json(400, BAD_DIMS);
+      out = embeddingsBody(JSON.stringify(body.model), items, dims);
+    } else {
+      const spec: R.CompletionSpec = {
+        kind: route,
+        id: ++this.seq,
+        created: Math.floor(Date.now() / 1000),
+        model: JSON.stringify(body.model),
+        promptTokens: R.promptTokens(route, body),
+        chunks: b.streamChunks,
+        includeUsage: (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true,
+      };
+      if (body.stream === true) return this.stream(ex, b, malformed, spec);
+      out = R.completion(spec, plan.texts.content(b.responseBytes));
+    }
+    ex.json(200, malformed ? R.truncate(out) : out);
+  }
+
+  private stream(ex: Exchange, b: Behavior, malformed: boolean, spec: R.CompletionSpec): void {
+    const events = R.streamEvents(spec, this.plan.texts);
+    if (malformed) {
+      const broken = R.brokenStream(events, spec.kind);
+      return ex.stream(broken, broken.length, 'truncate', b.chunkDelayMs);
+    }
+    const stop = streamStop(b, R.contentStart(spec.kind), events.length);
+    ex.stream(events, stop.limit, stop.end, b.chunkDelayMs);
+  }
+
+  private replaceConfig(res: HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    readBody(res, (text) => {
+      if (aborted) return;
+      const config = parseObject(text);
+      if (config === null) return sendJson(res, 400, BAD_JSON);
+      this.setConfig(config as MockConfig);
+      sendJson(res, 200, JSON.stringify(config));
+    });
+  }
+
+  private notFound(res: HttpResponse, req: HttpRequest): void {
+    const url = req.getUrl();
+    this.counters.requests++;
+    bump(this.counters.byPath, url);
+    bump(this.counters.byStatus, 404);
+    sendJson(res, 404, invalid(`Invalid URL (${req.getMethod().toUpperCase()} ${url}).`, 'unknown_url'));
+  }
+}
+
+function sendJson(res: HttpResponse, status: number, body: string): void {
+  res.writeStatus(R.statusLine(status)).writeHeader('content-type', 'application/json').end(body);
+}
+
+export async function startMock(config: MockConfig = {}, opts: { host?: string; port?: number } = {}): Promise<MockHandle> {
+  const server = new MockServer(config);
+  await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+  return server;
+}
