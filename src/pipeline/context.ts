@@ -49,6 +49,8 @@ export class RequestContext {
   tDispatch = 0;
   tUpstreamHead = 0;
   tUpstreamEnd = 0;
+  /** Streams: when the response head and first bytes went to the client. */
+  tFirstWrite = 0;
   tEnd = 0;
   /** The upstream attempt in flight, so a client abort can cancel it. */
   attempt: UpstreamAttempt | null = null;
@@ -63,9 +65,15 @@ export class RequestContext {
     this.t0 = t0;
   }
 
-  /** Microseconds the gateway itself spent: arrival to last byte written (first byte for streams), minus the upstream's time. */
+  /**
+   * Microseconds the gateway itself spent (BENCHMARKING.md): arrival to last byte written minus the
+   * wait on the provider (dispatch to its last byte). For a relayed stream: arrival to the first bytes
+   * written minus dispatch to the provider's response head; the relay of later events is not in it.
+   */
   gatewayMicros(): number {
-    const upstream = this.tDispatch === 0 ? 0 : (this.stream && this.headSent ? this.tUpstreamHead : this.tUpstreamEnd || this.tUpstreamHead) - this.tDispatch;
-    return Math.max(0, Math.round((this.tEnd - this.t0 - Math.max(0, upstream)) * 1000));
+    if (this.tDispatch === 0) return Math.round((this.tEnd - this.t0) * 1000);
+    if (this.tFirstWrite !== 0) return Math.max(0, Math.round((this.tFirstWrite - this.t0 - (this.tUpstreamHead - this.tDispatch)) * 1000));
+    const upstreamDone = this.tUpstreamEnd !== 0 ? this.tUpstreamEnd : this.tEnd;
+    return Math.max(0, Math.round((this.tEnd - this.t0 - (upstreamDone - this.tDispatch)) * 1000));
   }
 }

@@ -147,6 +147,7 @@ export function startStream(ctx: RequestContext, status: number, upstream: Incom
   slotStatus = status;
   slotUpstream = upstream;
   ctx.res.cork(corkedStreamHead);
+  ctx.tFirstWrite = performance.now();
   ctx.headSent = true;
   ctx.status = status;
 }

@@ -1,0 +1,110 @@
+// Child processes of a benchmark run: started pinned to a CPU, awaited until they print their
+// ready line, sampled for CPU and RSS from /proc, and killed at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  out: string;
+}
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** `node --import tsx <script>` pinned with taskset to `cpu` (when the machine has more than one). */
+export function startTs(name: string, script: string, args: string[], cpu: number | null, ready: RegExp, env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<Proc> {
+  const cmd = cpu === null ? 'node' : 'taskset';
+  const argv = cpu === null ? ['--import', 'tsx', script, ...args] : ['-c', String(cpu), 'node', '--import', 'tsx', script, ...args];
+  return startCmd(name, cmd, argv, ready, env, timeoutMs);
+}
+
+export function startCmd(name: string, cmd: string, argv: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p: Proc = { name, child, out: '' };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not become ready within ${timeoutMs} ms:\n${p.out.slice(-2000)}`));
+    }, timeoutMs);
+    const onData = (d: Buffer) => {
+      p.out += d.toString();
+      if (ready.test(p.out)) {
+        clearTimeout(timer);
+        resolve(p);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${p.out.slice(-2000)}`));
+    });
+  });
+}
+
+/** Runs a child to completion, its input as JSON on stdin, and parses the last line of its stdout as JSON. */
+export function runJson<T>(script: string, arg: unknown, cpu: number | null): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const cmd = cpu === null ? 'node' : 'taskset';
+    const argv = cpu === null ? ['--import', 'tsx', script] : ['-c', String(cpu), 'node', '--import', 'tsx', script];
+    // The spec goes on stdin: request bodies easily exceed the 128 KiB limit of one argument.
+    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end(JSON.stringify(arg));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) reject(new Error(`${script} exited with ${code}: ${err.slice(-1000)}`));
+      else resolve(JSON.parse(last) as T);
+    });
+  });
+}
+
+export async function stop(p: Proc | null | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** CPU seconds (user+system) and RSS bytes of a process, from /proc. Null off Linux. */
+export function sample(pid: number): { cpuSec: number; rssBytes: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuSec = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    return { cpuSec, rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process every 250 ms while `work` runs: CPU share of one core and peak RSS. */
+export async function measure<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ result: T; cpuPct: number | null; rssMaxMB: number | null }> {
+  if (pid === undefined) return { result: await work(), cpuPct: null, rssMaxMB: null };
+  const first = sample(pid);
+  const t0 = performance.now();
+  let rssMax = first?.rssBytes ?? 0;
+  const timer = setInterval(() => {
+    const s = sample(pid);
+    if (s && s.rssBytes > rssMax) rssMax = s.rssBytes;
+  }, 250);
+  try {
+    const result = await work();
+    const last = sample(pid);
+    const wall = (performance.now() - t0) / 1000;
+    return {
+      result,
+      cpuPct: first && last ? Math.round(((last.cpuSec - first.cpuSec) / wall) * 100) : null,
+      rssMaxMB: rssMax > 0 ? Math.round(Math.max(rssMax, last?.rssBytes ?? 0) / 1024 / 1024) : null,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}

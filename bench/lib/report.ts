@@ -1,0 +1,283 @@
+// Benchmark reports: results/<date>-<commit>-<scenario>.json (raw figures and the environment),
+// results/README.md (the latest table and how to reproduce it) and SVG plots drawn here, with no
+// plotting dependency. Added latency is always target − direct at the same percentile, same run.
+import { execSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { PacerResult } from '../../loadtest/pacer.ts';
+import type { CannonResult } from '../../loadtest/cannon.ts';
+
+export interface Pcts {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+export interface TargetRun {
+  target: string;
+  pacer: PacerResult | null;
+  saturation: CannonResult | null;
+  cpuPct: number | null;
+  rssMaxMB: number | null;
+  gatewayTimeUs: (Pcts & { count?: number }) | null;
+}
+
+export interface TargetSummary {
+  rounds: number;
+  latencyUs: Pcts | null;
+  ttfbUs: Pcts | null;
+  gapUs: Pcts | null;
+  achievedRps: number | null;
+  ok: number;
+  errors: number;
+  statuses: Record<string, number>;
+  saturationP99Us: number | null;
+  gatewayTimeUs: Pcts | null;
+  cpuPct: number | null;
+  rssMaxMB: number | null;
+  pacerCpuPct: number | null;
+  raw: TargetRun[];
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  kind: 'latency' | 'saturation' | 'faults';
+  rate: number | null;
+  stream: boolean;
+  targets: Record<string, TargetSummary>;
+}
+
+export interface Environment {
+  date: string;
+  commit: string;
+  dirty: boolean;
+  node: string;
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  quick: boolean;
+  configDigest: string;
+  features: Record<string, boolean | string>;
+  placement: string;
+}
+
+const PCTS: Array<keyof Pcts> = ['p50', 'p90', 'p99', 'p999'];
+const PCT_LABEL: Record<keyof Pcts, string> = { p50: 'p50', p90: 'p90', p99: 'p99', p999: 'p99.9' };
+
+function git(cmd: string): string {
+  try {
+    return execSync(`git ${cmd}`, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return '';
+  }
+}
+
+export function environment(quick: boolean, features: Record<string, boolean | string>): Environment {
+  const config = readFileSync(join(import.meta.dirname, '../microgate.bench.yaml'));
+  return {
+    date: new Date().toISOString(),
+    commit: git('rev-parse --short HEAD') || 'unknown',
+    dirty: git('status --porcelain -- src bench loadtest mock-providers') !== '',
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    quick,
+    configDigest: createHash('sha256').update(config).digest('hex').slice(0, 12),
+    features,
+    placement: cpus().length >= 2 ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0' : 'single CPU: everything shares it',
+  };
+}
+
+export function added(sc: ScenarioResult, target: string, field: 'latencyUs' | 'ttfbUs' | 'gapUs' = 'latencyUs'): Pcts | null {
+  const t = sc.targets[target]?.[field];
+  const d = sc.targets.direct?.[field];
+  if (!t || !d) return null;
+  return { p50: t.p50 - d.p50, p90: t.p90 - d.p90, p99: t.p99 - d.p99, p999: t.p999 - d.p999 };
+}
+
+const us = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n >= 10_000 ? `${(n / 1000).toFixed(1)} ms` : `${n} µs`);
+
+function latencyTable(sc: ScenarioResult): string[] {
+  const rows = [
+    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | in-gateway p50 / p99 | target CPU | RSS | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, t] of Object.entries(sc.targets)) {
+    const l = t.latencyUs;
+    const a = added(sc, name);
+    const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
+    rows.push(
+      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${gw} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB | ${t.errors} |`,
+    );
+  }
+  return rows;
+}
+
+function streamTable(sc: ScenarioResult): string[] {
+  const rows = ['| target | TTFB p50 | TTFB p99 | added TTFB p50 | added TTFB p99 | event gap p50 | event gap p99 | added gap p99 | in-gateway p50 / p99 (to first byte) | errors |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const [name, t] of Object.entries(sc.targets)) {
+    const a = added(sc, name, 'ttfbUs');
+    const g = added(sc, name, 'gapUs');
+    const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
+    rows.push(`| ${name} | ${us(t.ttfbUs?.p50)} | ${us(t.ttfbUs?.p99)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${us(t.gapUs?.p50)} | ${us(t.gapUs?.p99)} | ${name === 'direct' ? '–' : us(g?.p99)} | ${gw} | ${t.errors} |`);
+  }
+  return rows;
+}
+
+function saturationTable(sc: ScenarioResult): string[] {
+  const floor = sc.targets.floor?.achievedRps ?? null;
+  const portkey = sc.targets.portkey?.achievedRps ?? null;
+  const rows = ['| target | req/s | × floor | × Portkey | p99 at that load | errors | target CPU | RSS |', '|---|---|---|---|---|---|---|---|'];
+  for (const [name, t] of Object.entries(sc.targets)) {
+    const r = t.achievedRps ?? 0;
+    rows.push(`| ${name} | ${r} | ${floor ? (r / floor).toFixed(2) : '–'} | ${portkey ? (r / portkey).toFixed(1) : '–'} | ${us(t.saturationP99Us)} | ${t.errors} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB |`);
+  }
+  return rows;
+}
+
+function faultsTable(sc: ScenarioResult): string[] {
+  const rows = ['| target | sent | client successes | success rate | statuses seen by the client | p50 | p99 |', '|---|---|---|---|---|---|---|'];
+  for (const [name, t] of Object.entries(sc.targets)) {
+    const sent = t.ok + t.errors;
+    rows.push(`| ${name} | ${sent} | ${t.ok} | ${sent ? ((t.ok / sent) * 100).toFixed(1) : '–'}% | ${Object.entries(t.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${us(t.latencyUs?.p50)} | ${us(t.latencyUs?.p99)} |`);
+  }
+  return rows;
+}
+
+/** Percentile curves of added latency (target − direct), one line per target, log-scale µs. */
+export function addedLatencySvg(sc: ScenarioResult, field: 'latencyUs' | 'ttfbUs' = 'latencyUs'): string {
+  const series = Object.keys(sc.targets)
+    .filter((t) => t !== 'direct')
+    .map((t) => ({ name: t, v: added(sc, t, field) }))
+    .filter((s): s is { name: string; v: Pcts } => s.v !== null);
+  const W = 640, H = 360, L = 70, R = 150, T = 40, B = 50;
+  const vals = series.flatMap((s) => PCTS.map((p) => Math.max(1, s.v[p])));
+  const lo = 1, hi = Math.max(10, ...vals);
+  const y = (v: number) => T + (H - T - B) * (1 - Math.log10(Math.max(lo, v)) / Math.log10(hi * 1.2));
+  const x = (i: number) => L + ((W - L - R) * i) / (PCTS.length - 1);
+  const colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e'];
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  out.push(`<text x="${L}" y="22" font-size="14">${sc.name}: added ${field === 'ttfbUs' ? 'time to first byte' : 'latency'} over direct (µs, log scale)</text>`);
+  for (let e = 0; 10 ** e <= hi * 1.2; e++) {
+    const yy = y(10 ** e).toFixed(1);
+    out.push(`<line x1="${L}" x2="${W - R}" y1="${yy}" y2="${yy}" stroke="#ddd"/><text x="${L - 8}" y="${yy}" text-anchor="end" dy="4">${10 ** e >= 1000 ? `${10 ** e / 1000} ms` : `${10 ** e}`}</text>`);
+  }
+  PCTS.forEach((p, i) => out.push(`<text x="${x(i)}" y="${H - B + 20}" text-anchor="middle">${PCT_LABEL[p]}</text>`));
+  series.forEach((s, k) => {
+    const c = colors[k % colors.length];
+    const pts = PCTS.map((p, i) => `${x(i).toFixed(1)},${y(s.v[p]).toFixed(1)}`).join(' ');
+    out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts}"/>`);
+    PCTS.forEach((p, i) => out.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(s.v[p]).toFixed(1)}" r="3" fill="${c}"/>`));
+    out.push(`<text x="${W - R + 10}" y="${T + 18 * k + 10}" fill="${c}">${s.name}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+export function saturationSvg(sc: ScenarioResult): string {
+  const entries = Object.entries(sc.targets).map(([n, t]) => ({ n, v: t.achievedRps ?? 0 }));
+  const W = 640, H = 60 + entries.length * 36, L = 110, R = 90;
+  const max = Math.max(1, ...entries.map((e) => e.v));
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="10" y="22" font-size="14">${sc.name}: requests per second (closed loop, ${Object.values(sc.targets)[0]?.raw[0]?.saturation ? '64 connections' : ''})</text>`];
+  entries.forEach((e, i) => {
+    const yy = 40 + i * 36;
+    const w = ((W - L - R) * e.v) / max;
+    out.push(`<text x="${L - 8}" y="${yy + 16}" text-anchor="end">${e.n}</text><rect x="${L}" y="${yy}" width="${w.toFixed(1)}" height="24" fill="${e.n === 'microgate' ? '#d62728' : '#1f77b4'}"/><text x="${L + w + 6}" y="${yy + 16}">${e.v}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+function goals(results: ScenarioResult[]): string[] {
+  const chat = results.find((r) => r.name === 'chat-5k');
+  const sat = results.find((r) => r.name === 'saturation');
+  const mg = chat?.targets.microgate;
+  const mgAdded = chat ? added(chat, 'microgate') : null;
+  const floorAdded = chat ? added(chat, 'floor') : null;
+  const satMg = sat?.targets.microgate?.achievedRps ?? null;
+  const satFloor = sat?.targets.floor?.achievedRps ?? null;
+  const satPk = sat?.targets.portkey?.achievedRps ?? null;
+  const rss = Math.max(...results.map((r) => r.targets.microgate?.rssMaxMB ?? 0));
+  const fmt = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'missed');
+  const rows = ['| goal (issue 3) | measured | |', '|---|---|---|'];
+  const ratio = mgAdded && floorAdded && floorAdded.p50 > 0 ? mgAdded.p50 / floorAdded.p50 : null;
+  rows.push(`| added p50 ≤ 1.2 × the floor's added p50 | ${ratio === null ? '–' : `${ratio.toFixed(2)} × (${us(mgAdded!.p50)} vs ${us(floorAdded!.p50)})`} | ${fmt(ratio === null ? null : ratio <= 1.2)} |`);
+  rows.push(`| in-gateway p50 ≤ 10 µs | ${us(mg?.gatewayTimeUs?.p50)} | ${fmt(mg?.gatewayTimeUs ? mg.gatewayTimeUs.p50 <= 10 : null)} |`);
+  rows.push(`| in-gateway p99 ≤ 50 µs | ${us(mg?.gatewayTimeUs?.p99)} | ${fmt(mg?.gatewayTimeUs ? mg.gatewayTimeUs.p99 <= 50 : null)} |`);
+  rows.push(`| saturation ≥ 0.9 × the floor | ${satMg && satFloor ? `${(satMg / satFloor).toFixed(2)} ×` : '–'} | ${fmt(satMg && satFloor ? satMg / satFloor >= 0.9 : null)} |`);
+  rows.push(`| saturation ≥ 20 × Portkey | ${satMg && satPk ? `${(satMg / satPk).toFixed(1)} ×` : '–'} | ${fmt(satMg && satPk ? satMg / satPk >= 20 : null)} |`);
+  rows.push(`| RSS ≤ 150 MB | ${rss > 0 ? `${rss} MB` : '–'} | ${fmt(rss > 0 ? rss <= 150 : null)} |`);
+  return rows;
+}
+
+export function renderReadme(env: Environment, results: ScenarioResult[], jsonFiles: string[]): string {
+  const lines: string[] = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (method: `shared/BENCHMARKING.md`, harness: `bench/run.ts`). Numbers on a shared 2-core VM drift between runs: compare ratios within one run, and never treat a timing as pass/fail.',
+    '',
+    `Latest run: ${env.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${env.commit}\`${env.dirty ? ' (with uncommitted changes)' : ''}, Node ${env.node}, ${env.cpu}, ${env.cores} cores, ${env.memGiB} GiB. ${env.placement}. Bench config digest \`${env.configDigest}\`.`,
+    '',
+    `Features on in microgate: ${Object.entries(env.features).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')}${env.features.note ? ` (${String(env.features.note)})` : ''}.`,
+    '',
+    'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
+    '',
+  ];
+  for (const sc of results) {
+    lines.push(`## ${sc.name}`, '', sc.description, '');
+    if (sc.kind === 'saturation') lines.push(...saturationTable(sc), '', `![${sc.name}](plots/${sc.name}.svg)`, '');
+    else if (sc.kind === 'faults') lines.push(...faultsTable(sc), '');
+    else if (sc.stream) lines.push(...streamTable(sc), '', `![${sc.name}](plots/${sc.name}-ttfb.svg)`, '');
+    else lines.push(...latencyTable(sc), '', `![${sc.name}](plots/${sc.name}-added.svg)`, '');
+  }
+  lines.push('## Goals', '', ...goals(results), '', '## Reproduce', '', '```sh', 'npm ci', 'npm run bench                 # ~3 minutes: every scenario in loadtest/scenarios/', 'npm run bench -- --quick      # ~40 s smoke run (writes to results/quick/)', `npm run bench -- --compare results/${jsonFiles[0] ?? '<file>.json'}`, 'npm run bench:micro           # tinybench micro-benchmarks of the hot functions', '```', '', `Raw files of this run: ${jsonFiles.map((f) => `\`${f}\``).join(', ')}.`, '');
+  return lines.join('\n');
+}
+
+export function writeReports(root: string, env: Environment, results: ScenarioResult[], quick: boolean): string[] {
+  const dir = quick ? join(root, 'results/quick') : join(root, 'results');
+  mkdirSync(join(dir, 'plots'), { recursive: true });
+  const stamp = env.date.slice(0, 10);
+  const files: string[] = [];
+  for (const sc of results) {
+    const name = `${stamp}-${env.commit}-${sc.name}.json`;
+    writeFileSync(join(dir, name), `${JSON.stringify({ environment: env, scenario: sc }, null, 1)}\n`);
+    files.push(name);
+    if (sc.kind === 'saturation') writeFileSync(join(dir, 'plots', `${sc.name}.svg`), saturationSvg(sc));
+    else if (sc.kind === 'latency') writeFileSync(join(dir, 'plots', sc.stream ? `${sc.name}-ttfb.svg` : `${sc.name}-added.svg`), addedLatencySvg(sc, sc.stream ? 'ttfbUs' : 'latencyUs'));
+  }
+  writeFileSync(join(dir, 'README.md'), renderReadme(env, results, files));
+  return files.map((f) => join(quick ? 'results/quick' : 'results', f));
+}
+
+/** Prints each comparable figure of this run against an earlier results file (or a run's files). */
+export function compareWith(file: string, results: ScenarioResult[]): void {
+  if (!existsSync(file)) {
+    process.stdout.write(`compare: ${file} not found\n`);
+    return;
+  }
+  const earlier = JSON.parse(readFileSync(file, 'utf8')) as { scenario: ScenarioResult };
+  const now = results.find((r) => r.name === earlier.scenario.name);
+  if (!now) {
+    process.stdout.write(`compare: this run has no scenario ${earlier.scenario.name}\n`);
+    return;
+  }
+  process.stdout.write(`\ncompare ${earlier.scenario.name}: now / before (below 1 is better for latency, above 1 for req/s)\n`);
+  for (const [target, t] of Object.entries(now.targets)) {
+    const b = earlier.scenario.targets[target];
+    if (!b) continue;
+    const parts: string[] = [];
+    for (const field of ['latencyUs', 'ttfbUs', 'gatewayTimeUs'] as const) {
+      const x = t[field];
+      const y = b[field];
+      if (x && y) parts.push(`${field} ${PCTS.map((p) => `${PCT_LABEL[p]} ${(x[p] / Math.max(1, y[p])).toFixed(2)}`).join(' ')}`);
+    }
+    if (t.achievedRps && b.achievedRps) parts.push(`req/s ${(t.achievedRps / b.achievedRps).toFixed(2)}`);
+    process.stdout.write(`  ${target.padEnd(10)} ${parts.join(' | ')}\n`);
+  }
+}

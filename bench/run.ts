@@ -1,0 +1,214 @@
+// `npm run bench [-- --quick] [--compare results/<file>.json] [--only name,name]`
+//
+// Starts the mock fleet, microgate and its peers as separate processes, then runs the scenarios in
+// loadtest/scenarios/ (BENCHMARKING.md): open-loop latency runs (A/B interleaved over rounds,
+// medians reported), closed-loop saturation with autocannon, and a fault mix. Writes
+// results/<date>-<commit>-<scenario>.json, results/README.md and SVG plots.
+//
+// Placement on a 2-core machine: the targets (microgate and peers) run pinned to CPU 1; the mock
+// fleet and the load generator share CPU 0, so a target never competes with its own load.
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chatBodies } from './lib/bodies.ts';
+import { measure, runJson, startTs, startCmd, stop, type Proc } from './lib/proc.ts';
+import { environment, writeReports, compareWith, type ScenarioResult, type TargetRun } from './lib/report.ts';
+import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
+import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' } } });
+const quick = flags.quick === true;
+const twoCores = availableParallelism() >= 2;
+// BENCH_PLACEMENT=split (default): targets on CPU 1, mocks + load on CPU 0; =none: the OS schedules.
+const pin = twoCores && process.env.BENCH_PLACEMENT !== 'none';
+const TARGET_CPU = pin ? 1 : null;
+const LOAD_CPU = pin ? 0 : null;
+
+const MOCK = 'http://127.0.0.1:9101';
+const PORTS = { microgate: 8090, floor: 8091, 'node-http': 8092, portkey: 8093 } as const;
+type TargetName = 'direct' | keyof typeof PORTS;
+
+interface Scenario {
+  name: string;
+  description: string;
+  kind: 'latency' | 'saturation' | 'faults';
+  rate?: number;
+  stream?: boolean;
+  durationMs?: number;
+  warmupMs?: number;
+  rounds?: number;
+  connections?: number;
+  durationSec?: number;
+  warmupSec?: number;
+  targets: TargetName[];
+  quick: Partial<Scenario> | null;
+}
+
+/** How each target is addressed: the same mock behind all of them, each with its own URL and headers. */
+function address(target: TargetName, kind: 'plain' | 'stream' | 'flaky'): { url: string; headers: Record<string, string>; model: string } {
+  const mockKey = kind === 'stream' ? 'bench-stream' : kind === 'flaky' ? 'bench-flaky' : 'bench-a';
+  switch (target) {
+    case 'direct':
+      return { url: MOCK, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
+    case 'microgate':
+      return { url: `http://127.0.0.1:${PORTS.microgate}`, headers: {}, model: kind === 'stream' ? 'streamer/mock-small' : kind === 'flaky' ? 'flaky/mock-small' : 'bench' };
+    case 'portkey':
+      // Portkey's gateway reaches an OpenAI-compatible host through its custom-host header.
+      return { url: `http://127.0.0.1:${PORTS.portkey}`, headers: { authorization: `Bearer ${mockKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${MOCK}/v1` }, model: 'mock-small' };
+    default:
+      return { url: `http://127.0.0.1:${PORTS[target]}`, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
+  }
+}
+
+function loadScenarios(): Scenario[] {
+  const dir = join(ROOT, 'loadtest/scenarios');
+  const only = flags.only?.split(',');
+  const order = ['chat-5k', 'stream-5k', 'peers-200', 'saturation', 'faults'];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Scenario)
+    .filter((s) => (only ? only.includes(s.name) : !quick || s.quick !== null))
+    .map((s) => (quick && s.quick ? { ...s, ...s.quick } : s))
+    .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
+
+async function adminStats(): Promise<{ gatewayTimeUs: { p50: number; p90: number; p99: number; p999: number; count: number } } | null> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${PORTS.microgate}/admin/stats`);
+    return (await r.json()) as { gatewayTimeUs: { p50: number; p90: number; p99: number; p999: number; count: number } };
+  } catch {
+    return null;
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+};
+
+async function main(): Promise<void> {
+  const scenarios = loadScenarios();
+  const wanted = new Set(scenarios.flatMap((s) => s.targets));
+  const procs: Partial<Record<TargetName | 'mocks', Proc>> = {};
+  const started = performance.now();
+  const log = (m: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
+
+  try {
+    log(`${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.name).join(', ')}`);
+    const startAll: Array<Promise<void>> = [
+      startTs('mocks', join(ROOT, 'mock-providers/fleet.ts'), ['--config', join(ROOT, 'bench/fleet.json')], LOAD_CPU, /mocks ready/).then((p) => void (procs.mocks = p)),
+    ];
+    if (wanted.has('microgate')) {
+      startAll.push(startTs('microgate', join(ROOT, 'src/main.ts'), ['--config', join(ROOT, 'bench/microgate.bench.yaml')], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs.microgate = p)));
+    }
+    if (wanted.has('floor')) startAll.push(startTs('floor', join(ROOT, 'bench/peers/floor.ts'), [String(PORTS.floor), MOCK], TARGET_CPU, /listening/).then((p) => void (procs.floor = p)));
+    if (wanted.has('node-http')) startAll.push(startTs('node-http', join(ROOT, 'bench/peers/node-http.ts'), [String(PORTS['node-http']), MOCK], TARGET_CPU, /listening/).then((p) => void (procs['node-http'] = p)));
+    if (wanted.has('portkey')) {
+      const pk = join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+      const argv = [`--port=${PORTS.portkey}`, '--headless'];
+      startAll.push(startCmd('portkey', TARGET_CPU === null ? 'node' : 'taskset', TARGET_CPU === null ? [pk, ...argv] : ['-c', String(TARGET_CPU), 'node', pk, ...argv], /Ready for connections|running at/).then((p) => void (procs.portkey = p)));
+    }
+    await Promise.all(startAll);
+    log(`started: ${Object.keys(procs).join(', ')}`);
+
+    const results: ScenarioResult[] = [];
+    for (const sc of scenarios) {
+      log(`scenario ${sc.name}: ${sc.description}`);
+      const runs: Record<string, TargetRun[]> = {};
+      const rounds = sc.kind === 'saturation' ? 1 : (sc.rounds ?? 1);
+      for (let round = 0; round < rounds; round++) {
+        // A B A B: each round visits every target, so drift on a shared machine hits all of them.
+        for (const target of sc.targets) {
+          const run = await runOne(sc, target);
+          (runs[target] ??= []).push(run);
+          log(`  ${target.padEnd(10)} round ${round + 1}: ${brief(run)}`);
+        }
+      }
+      results.push(summarizeScenario(sc, runs));
+    }
+    const env = environment(quick, {
+      rules: false,
+      classifier: false,
+      telemetry: false,
+      note: 'routing rules, the classifier and the telemetry pool are not built yet (issues 5 and 6); the run has aliases, weighted keys and providers',
+    });
+    const files = writeReports(ROOT, env, results, quick);
+    log(`wrote ${files.join(', ')}`);
+    if (flags.compare) compareWith(resolve(flags.compare), results);
+  } finally {
+    await Promise.all(Object.values(procs).map((p) => stop(p)));
+  }
+
+  async function runOne(sc: Scenario, target: TargetName): Promise<TargetRun> {
+    const kind = sc.kind === 'faults' ? 'flaky' : sc.stream ? 'stream' : 'plain';
+    const a = address(target, kind);
+    const pid = target === 'direct' ? undefined : procs[target]?.child.pid;
+    if (sc.kind === 'saturation') {
+      const spec: CannonSpec = { url: `${a.url}/v1/chat/completions`, body: chatBodies(a.model, 1, false)[0]!, headers: a.headers, connections: sc.connections ?? 64, durationSec: sc.durationSec ?? 4, warmupSec: sc.warmupSec ?? 1 };
+      const m = await measure(pid, () => runJson<CannonResult>(join(ROOT, 'loadtest/cannon.ts'), spec, LOAD_CPU));
+      return { target, saturation: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: null, pacer: null };
+    }
+    const spec: PacerSpec = {
+      url: a.url,
+      path: '/v1/chat/completions',
+      bodies: chatBodies(a.model, 64, sc.stream === true),
+      headers: a.headers,
+      rate: sc.rate ?? 1000,
+      durationMs: sc.durationMs ?? 4000,
+      warmupMs: sc.warmupMs ?? 1000,
+      connections: 512,
+      stream: sc.stream === true,
+      timeoutMs: 30_000,
+      resetUrl: target === 'microgate' ? `http://127.0.0.1:${PORTS.microgate}/admin/stats/reset` : null,
+    };
+    const m = await measure(pid, () => runJson<PacerResult>(join(ROOT, 'loadtest/pacer.ts'), spec, LOAD_CPU));
+    const gw = target === 'microgate' ? await adminStats() : null;
+    return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null };
+  }
+}
+
+function brief(r: TargetRun): string {
+  if (r.saturation) return `${r.saturation.rps} req/s, p99 ${r.saturation.latencyUs.p99} µs, errors ${r.saturation.errors + r.saturation.non2xx}, cpu ${r.cpuPct ?? '-'}%`;
+  const p = r.pacer!;
+  const gw = r.gatewayTimeUs ? `, in-gateway p50 ${r.gatewayTimeUs.p50} µs p99 ${r.gatewayTimeUs.p99} µs` : '';
+  const ttfb = p.ttfbUs ? `, ttfb p50 ${p.ttfbUs.p50} µs` : '';
+  return `${p.achievedRps} req/s, p50 ${p.latencyUs.p50} µs, p99 ${p.latencyUs.p99} µs${ttfb}, ok ${p.ok}, errors ${p.errors}, cpu ${r.cpuPct ?? '-'}%${gw}`;
+}
+
+function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): ScenarioResult {
+  const targets: ScenarioResult['targets'] = {};
+  for (const [name, rs] of Object.entries(runs)) {
+    const pick = (f: (r: TargetRun) => number | null | undefined): number | null => {
+      const xs = rs.map(f).filter((x): x is number => typeof x === 'number');
+      return xs.length === 0 ? null : median(xs);
+    };
+    targets[name] = {
+      rounds: rs.length,
+      latencyUs: rs[0]!.pacer ? { p50: pick((r) => r.pacer?.latencyUs.p50)!, p90: pick((r) => r.pacer?.latencyUs.p90)!, p99: pick((r) => r.pacer?.latencyUs.p99)!, p999: pick((r) => r.pacer?.latencyUs.p999)! } : null,
+      ttfbUs: rs[0]!.pacer?.ttfbUs ? { p50: pick((r) => r.pacer?.ttfbUs?.p50)!, p90: pick((r) => r.pacer?.ttfbUs?.p90)!, p99: pick((r) => r.pacer?.ttfbUs?.p99)!, p999: pick((r) => r.pacer?.ttfbUs?.p999)! } : null,
+      gapUs: rs[0]!.pacer?.gapUs ? { p50: pick((r) => r.pacer?.gapUs?.p50)!, p90: pick((r) => r.pacer?.gapUs?.p90)!, p99: pick((r) => r.pacer?.gapUs?.p99)!, p999: pick((r) => r.pacer?.gapUs?.p999)! } : null,
+      achievedRps: pick((r) => r.pacer?.achievedRps ?? r.saturation?.rps),
+      ok: rs.reduce((n, r) => n + (r.pacer?.ok ?? r.saturation?.ok ?? 0), 0),
+      errors: rs.reduce((n, r) => n + (r.pacer?.errors ?? (r.saturation ? r.saturation.errors + r.saturation.non2xx + r.saturation.timeouts : 0)), 0),
+      statuses: rs.reduce<Record<string, number>>((acc, r) => {
+        for (const [k, v] of Object.entries(r.pacer?.statuses ?? {})) acc[k] = (acc[k] ?? 0) + v;
+        return acc;
+      }, {}),
+      saturationP99Us: pick((r) => r.saturation?.latencyUs.p99),
+      gatewayTimeUs: rs[0]!.gatewayTimeUs ? { p50: pick((r) => r.gatewayTimeUs?.p50)!, p90: pick((r) => r.gatewayTimeUs?.p90)!, p99: pick((r) => r.gatewayTimeUs?.p99)!, p999: pick((r) => r.gatewayTimeUs?.p999)! } : null,
+      cpuPct: pick((r) => r.cpuPct),
+      rssMaxMB: pick((r) => r.rssMaxMB),
+      pacerCpuPct: pick((r) => r.pacer?.pacerCpuPct),
+      raw: rs,
+    };
+  }
+  return { name: sc.name, description: sc.description, kind: sc.kind, rate: sc.rate ?? null, stream: sc.stream === true, targets };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+// Closed-loop throughput with autocannon: how many requests per second a target completes with a
+// fixed number of connections. autocannon records whole milliseconds, so latencies here come from
+// its `response` event (fractional ms) into our own µs histogram. Pipelining stays 1: uWS closes a
+// connection that pipelines while a response is pending (engineering.md §1).
+//
+// Run as its own process: `tsx loadtest/cannon.ts < spec.json` (a CannonSpec); prints one JSON result line.
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import * as hdr from 'hdr-histogram-js';
+import { summarize, type Summary } from './pacer.ts';
+
+export interface CannonSpec {
+  url: string; // full URL
+  body: string;
+  headers: Record<string, string>;
+  connections: number;
+  durationSec: number;
+  warmupSec: number;
+}
+
+export interface CannonResult {
+  rps: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyUs: Summary;
+}
+
+hdr.initWebAssemblySync();
+
+function once(spec: CannonSpec, seconds: number, record: hdr.Histogram | null): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const inst = autocannon(
+      { url: spec.url, method: 'POST', body: spec.body, headers: { 'content-type': 'application/json', ...spec.headers }, connections: spec.connections, pipelining: 1, duration: seconds, timeout: 10 },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    if (record !== null) {
+      inst.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+        if (status >= 200 && status < 300) record.recordValue(Math.max(1, Math.round(ms * 1000)));
+      });
+    }
+  });
+}
+
+export async function runCannon(spec: CannonSpec): Promise<CannonResult> {
+  if (spec.warmupSec > 0) await once(spec, spec.warmupSec, null);
+  const h = hdr.build({ useWebAssembly: true, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const r = await once(spec, spec.durationSec, h);
+  return {
+    rps: Math.round(r['2xx'] / spec.durationSec),
+    ok: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    latencyUs: summarize(h),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runCannon(JSON.parse(readFileSync(0, 'utf8')) as CannonSpec).then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`cannon failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,211 @@
+// Open-loop, constant-arrival load: request i is due at start + i/rate, and its latency is measured
+// from that *intended* start, so a stall in the target shows up as latency instead of as fewer
+// requests sent (coordinated omission; BENCHMARKING.md). Sends go out on a 1 ms timer in small
+// batches; autocannon's rate mode fires each second's quota in ~300 ms bursts and records whole
+// milliseconds, which is why latency percentiles come from here and not from it.
+//
+// Run as its own process: `tsx loadtest/pacer.ts < spec.json` (a PacerSpec); prints one JSON result line.
+import { Pool, type Dispatcher } from 'undici';
+import { readFileSync } from 'node:fs';
+import * as hdr from 'hdr-histogram-js';
+
+export interface PacerSpec {
+  url: string; // origin, e.g. http://127.0.0.1:8080
+  path: string;
+  bodies: string[]; // rotated; realistic sizes come from the scenario
+  headers: Record<string, string>;
+  rate: number; // requests per second
+  durationMs: number;
+  warmupMs: number; // same rate, not recorded
+  connections: number;
+  stream: boolean;
+  timeoutMs: number;
+  /** POSTed between warm-up and measurement (microgate's /admin/stats/reset), so its histogram covers the measured window only. */
+  resetUrl: string | null;
+}
+
+export interface Summary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface PacerResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  statuses: Record<string, number>;
+  achievedRps: number;
+  maxInFlight: number;
+  /** Intended start → last byte (µs). */
+  latencyUs: Summary;
+  /** Streams: intended start → first `data:` event (µs). */
+  ttfbUs: Summary | null;
+  /** Streams: gap between consecutive body chunks (µs). */
+  gapUs: Summary | null;
+  /** The generator's own CPU use, to show it was not the bottleneck. */
+  pacerCpuPct: number;
+}
+
+hdr.initWebAssemblySync();
+const newHist = () => hdr.build({ useWebAssembly: true, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+type Hist = ReturnType<typeof newHist>;
+
+export function summarize(h: Hist): Summary {
+  return {
+    count: h.totalCount,
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    mean: Math.round(h.mean),
+  };
+}
+
+const DATA = Buffer.from('data:');
+
+class Probe implements Dispatcher.DispatchHandler {
+  status = 0;
+  firstData = 0;
+  lastChunk = 0;
+  constructor(
+    readonly run: Run,
+    readonly intended: number,
+  ) {}
+  onRequestStart(): void {}
+  onResponseStart(_c: Dispatcher.DispatchController, status: number): void {
+    this.status = status;
+  }
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    const now = performance.now();
+    if (this.run.spec.stream) {
+      if (this.firstData === 0) {
+        if (chunk.includes(DATA)) this.firstData = now;
+      } else if (this.run.recording) {
+        this.run.gap.recordValue(Math.max(1, Math.round((now - this.lastChunk) * 1000)));
+      }
+      this.lastChunk = now;
+    }
+  }
+  onResponseEnd(): void {
+    this.run.done(this, this.status >= 200 && this.status < 300 ? String(this.status) : String(this.status));
+  }
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.run.done(this, (err as { code?: string }).code ?? 'error');
+  }
+}
+
+class Run {
+  readonly pool: Pool;
+  readonly latency = newHist();
+  readonly ttfb = newHist();
+  readonly gap = newHist();
+  readonly statuses: Record<string, number> = {};
+  readonly bodies: Buffer[];
+  readonly headers: string[];
+  recording = false;
+  sent = 0;
+  ok = 0;
+  errors = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(readonly spec: PacerSpec) {
+    this.pool = new Pool(spec.url, { connections: spec.connections, pipelining: 1, headersTimeout: spec.timeoutMs, bodyTimeout: spec.timeoutMs });
+    this.bodies = spec.bodies.map((b) => Buffer.from(b));
+    this.headers = ['content-type', 'application/json'];
+    for (const [k, v] of Object.entries(spec.headers)) this.headers.push(k, v);
+  }
+
+  send(intended: number, i: number): void {
+    this.inFlight++;
+    if (this.inFlight > this.maxInFlight) this.maxInFlight = this.inFlight;
+    const probe = new Probe(this, intended);
+    this.pool.dispatch({ path: this.spec.path, method: 'POST', headers: this.headers, body: this.bodies[i % this.bodies.length]! }, probe);
+  }
+
+  done(p: Probe, status: string): void {
+    this.inFlight--;
+    if (!this.recording || p.intended < this.recordFrom) return;
+    const now = performance.now();
+    this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+    if (status.startsWith('2')) {
+      this.ok++;
+      this.latency.recordValue(Math.max(1, Math.round((now - p.intended) * 1000)));
+      if (p.firstData !== 0) this.ttfb.recordValue(Math.max(1, Math.round((p.firstData - p.intended) * 1000)));
+    } else {
+      this.errors++;
+    }
+  }
+
+  recordFrom = Infinity;
+
+  /** Paces `rate` per second for `ms`, from `t0`; resolves when every request sent has finished. */
+  pace(ms: number, record: boolean): Promise<number> {
+    const { rate } = this.spec;
+    const t0 = performance.now();
+    if (record) {
+      this.recording = true;
+      this.recordFrom = t0;
+    }
+    const total = Math.floor((rate * ms) / 1000);
+    let i = 0;
+    return new Promise((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const due = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
+        for (; i < due; i++) this.send(t0 + (i * 1000) / rate, this.sent++);
+        if (i < total) {
+          setTimeout(tick, 1);
+          return;
+        }
+        const drain = () => (this.inFlight === 0 ? resolve(i) : setTimeout(drain, 2));
+        drain();
+      };
+      tick();
+    });
+  }
+}
+
+export async function runPacer(spec: PacerSpec): Promise<PacerResult> {
+  const run = new Run(spec);
+  if (spec.warmupMs > 0) await run.pace(spec.warmupMs, false);
+  if (spec.resetUrl !== null) await fetch(spec.resetUrl, { method: 'POST' }).then((r) => r.text());
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const sent = await run.pace(spec.durationMs, true);
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await run.pool.close();
+  return {
+    sent,
+    ok: run.ok,
+    errors: run.errors,
+    statuses: run.statuses,
+    achievedRps: Math.round((run.ok / wall) * 1000),
+    maxInFlight: run.maxInFlight,
+    latencyUs: summarize(run.latency),
+    ttfbUs: spec.stream ? summarize(run.ttfb) : null,
+    gapUs: spec.stream ? summarize(run.gap) : null,
+    pacerCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 100),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const spec = JSON.parse(readFileSync(0, 'utf8')) as PacerSpec;
+  runPacer(spec).then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`pacer failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
