@@ -41,8 +41,12 @@ export interface PacerResult {
   statuses: Record<string, number>;
   achievedRps: number;
   maxInFlight: number;
-  /** Intended start → last byte (µs). */
+  /** Intended start → last byte (µs): coordinated-omission safe, includes the pacer's own lateness. */
   latencyUs: Summary;
+  /** Actual send → last byte (µs): what the target (and the network stack) took. */
+  serviceUs: Summary;
+  /** How late the 1 ms pacing timer sent requests (µs): common to every target. */
+  sendLagUs: Summary;
   /** Streams: intended start → first `data:` event (µs). */
   ttfbUs: Summary | null;
   /** Streams: gap between consecutive body chunks (µs). */
@@ -71,6 +75,7 @@ const DATA = Buffer.from('data:');
 
 class Probe implements Dispatcher.DispatchHandler {
   status = 0;
+  readonly sentAt = performance.now();
   firstData = 0;
   lastChunk = 0;
   constructor(
@@ -103,6 +108,8 @@ class Probe implements Dispatcher.DispatchHandler {
 class Run {
   readonly pool: Pool;
   readonly latency = newHist();
+  readonly service = newHist();
+  readonly lag = newHist();
   readonly ttfb = newHist();
   readonly gap = newHist();
   readonly statuses: Record<string, number> = {};
@@ -137,6 +144,8 @@ class Run {
     if (status.startsWith('2')) {
       this.ok++;
       this.latency.recordValue(Math.max(1, Math.round((now - p.intended) * 1000)));
+      this.service.recordValue(Math.max(1, Math.round((now - p.sentAt) * 1000)));
+      this.lag.recordValue(Math.max(1, Math.round((p.sentAt - p.intended) * 1000)));
       if (p.firstData !== 0) this.ttfb.recordValue(Math.max(1, Math.round((p.firstData - p.intended) * 1000)));
     } else {
       this.errors++;
@@ -190,6 +199,8 @@ export async function runPacer(spec: PacerSpec): Promise<PacerResult> {
     achievedRps: Math.round((run.ok / wall) * 1000),
     maxInFlight: run.maxInFlight,
     latencyUs: summarize(run.latency),
+    serviceUs: summarize(run.service),
+    sendLagUs: summarize(run.lag),
     ttfbUs: spec.stream ? summarize(run.ttfb) : null,
     gapUs: spec.stream ? summarize(run.gap) : null,
     pacerCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 100),

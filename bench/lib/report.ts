@@ -28,6 +28,7 @@ export interface TargetRun {
 export interface TargetSummary {
   rounds: number;
   latencyUs: Pcts | null;
+  serviceUs: Pcts | null;
   ttfbUs: Pcts | null;
   gapUs: Pcts | null;
   achievedRps: number | null;
@@ -93,7 +94,7 @@ export function environment(quick: boolean, features: Record<string, boolean | s
   };
 }
 
-export function added(sc: ScenarioResult, target: string, field: 'latencyUs' | 'ttfbUs' | 'gapUs' = 'latencyUs'): Pcts | null {
+export function added(sc: ScenarioResult, target: string, field: 'latencyUs' | 'serviceUs' | 'ttfbUs' | 'gapUs' = 'latencyUs'): Pcts | null {
   const t = sc.targets[target]?.[field];
   const d = sc.targets.direct?.[field];
   if (!t || !d) return null;
@@ -104,15 +105,16 @@ const us = (n: number | null | undefined): string => (n === null || n === undefi
 
 function latencyTable(sc: ScenarioResult): string[] {
   const rows = [
-    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | in-gateway p50 / p99 | target CPU | RSS | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | RSS | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const l = t.latencyUs;
     const a = added(sc, name);
+    const sv = added(sc, name, 'serviceUs');
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
     rows.push(
-      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${gw} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB | ${t.errors} |`,
+      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB | ${t.errors} |`,
     );
   }
   return rows;
@@ -225,7 +227,7 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
     '',
     `Features on in microgate: ${Object.entries(env.features).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')}${env.features.note ? ` (${String(env.features.note)})` : ''}.`,
     '',
-    'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
+    'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram (p50…p99.9 columns; CO-safe, and they include up to ~1 ms of the pacing timer\'s own lateness, the same for every target) and, as "service", from its actual send; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
     '',
   ];
   for (const sc of results) {

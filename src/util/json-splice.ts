@@ -27,14 +27,18 @@ function skipWs(b: Uint8Array, i: number): number {
 
 /** Index just past the closing quote of the string starting at b[i] === '"'. */
 function skipString(b: Uint8Array, i: number): number {
-  i++;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c === BACKSLASH) i += 2;
-    else if (c === QUOTE) return i + 1;
-    else i++;
+  // Jump quote to quote with the native indexOf (string content is most of a chat body; a JS loop
+  // over every byte cost ~3 ns/byte here, bench/micro.ts). A quote preceded by an odd run of
+  // backslashes is escaped: keep going.
+  let from = i + 1;
+  for (;;) {
+    const q = b.indexOf(QUOTE, from);
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (b[k] === BACKSLASH) k--;
+    if (((q - 1 - k) & 1) === 0) return q + 1;
+    from = q + 1;
   }
-  return -1;
 }
 
 /** Index just past the value starting at b[i]. */
@@ -127,13 +131,16 @@ export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan |
 }
 
 const encoder = new TextEncoder();
+const encodedKeys = new Map<string, Uint8Array>();
 
 /**
  * Returns a copy of `body` with the top-level member `key` set to `jsonValue` (already serialized),
  * or null when the member is absent or the bytes are not in a shape the scanner handles.
  */
 export function replaceTopLevelValue(body: Buffer, key: string, jsonValue: string): Buffer | null {
-  const span = findTopLevelMember(body, encoder.encode(key));
+  let k = encodedKeys.get(key);
+  if (k === undefined) encodedKeys.set(key, (k = encoder.encode(key)));
+  const span = findTopLevelMember(body, k);
   if (span === null) return null;
   const value = Buffer.from(jsonValue, 'utf8');
   const out = Buffer.allocUnsafe(body.length - (span.valueEnd - span.valueStart) + value.length);

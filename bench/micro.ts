@@ -1,0 +1,72 @@
+// `npm run bench:micro`: tinybench micro-benchmarks of the request path's hot functions, on the same
+// realistic bodies the load runs send. Prints a table and writes results/micro.json (ns per op).
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Bench } from 'tinybench';
+import { validateConfig } from '../src/config/load.ts';
+import { compilePlan } from '../src/config/compile.ts';
+import { resolveTarget, pickKey } from '../src/pipeline/route.ts';
+import { replaceTopLevelValue } from '../src/util/json-splice.ts';
+import { SseFramer } from '../src/util/sse-framer.ts';
+import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
+import { chatBodies } from './lib/bodies.ts';
+import { environment } from './lib/report.ts';
+import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const plan = compilePlan(validateConfig(parseYaml(readFileSync(join(ROOT, 'bench/microgate.bench.yaml'), 'utf8'))));
+const bodies = chatBodies('bench', 64, false).map((b) => Buffer.from(b));
+// The OpenAI Python SDK writes `messages` before `model`: the splice must then scan past the prompt.
+const modelLast = bodies.map((b) => {
+  const { model, ...rest } = JSON.parse(b.toString()) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...rest, model }));
+});
+const events = Buffer.from(
+  Array.from({ length: 8 }, (_, i) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok${i} "},"finish_reason":null}]}\n\n`).join(''),
+);
+const hist = new MicrosHistogram();
+let i = 0;
+const next = <T>(xs: T[]): T => xs[i++ & 63]!;
+
+const bench = new Bench({ time: 400, warmupTime: 100 });
+bench
+  .add('parse: toString + JSON.parse, 1–4 KB chat body', () => {
+    JSON.parse(next(bodies).toString('utf8'));
+  })
+  .add('route: alias → target → key', () => {
+    const t = resolveTarget(plan, 'bench');
+    pickKey(t.provider, t.model);
+  })
+  .add('route: provider/model (undeclared)', () => {
+    const t = resolveTarget(plan, 'openai/gpt-x');
+    pickKey(t.provider, t.model);
+  })
+  .add('splice model, model first', () => {
+    replaceTopLevelValue(next(bodies), 'model', '"mock-small"');
+  })
+  .add('splice model, model last (after messages)', () => {
+    replaceTopLevelValue(next(modelLast), 'model', '"mock-small"');
+  })
+  .add('re-serialize instead: JSON.stringify of the parsed body', () => {
+    Buffer.from(JSON.stringify({ ...(JSON.parse(next(bodies).toString()) as object), model: 'mock-small' }));
+  })
+  .add('SSE framer: 8 events in one chunk', () => {
+    new SseFramer().push(events);
+  })
+  .add('in-gateway histogram record (WASM HDR)', () => {
+    hist.record((i++ & 1023) + 1);
+  });
+
+await bench.run();
+const rows = bench.tasks.map((t) => {
+  const r = t.result as { latency?: { mean: number; p99: number }; mean?: number; p99?: number } | undefined;
+  const mean = (r?.latency?.mean ?? r?.mean ?? NaN) * 1e6;
+  const p99 = (r?.latency?.p99 ?? r?.p99 ?? NaN) * 1e6;
+  return { name: t.name, meanNs: Math.round(mean), p99Ns: Math.round(p99) };
+});
+for (const r of rows) process.stdout.write(`${r.name.padEnd(60)} mean ${String(r.meanNs).padStart(7)} ns   p99 ${String(r.p99Ns).padStart(7)} ns\n`);
+mkdirSync(join(ROOT, 'results'), { recursive: true });
+writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment: environment(false, {}), rows }, null, 1)}\n`);
+hist.destroy();
+await plan.close();
