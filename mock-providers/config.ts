@@ -20,10 +20,10 @@ export interface MockBehavior {
   timeoutRate?: number;
   malformedRate?: number;
   streamChunks?: number; // content chunks per stream; default 8
-  chunkDelayMs?: number; // between stream events; default 0 (all events in one cork)
+  chunkDelayMs?: number; // between content events of a stream; default 0 (all events in one cork)
   stallAfterChunks?: number;
   disconnectAfterChunks?: number;
-  responseBytes?: number; // approximate non-stream content size; default 200
+  responseBytes?: number; // approximate non-stream content size; default ~4 B per max_tokens, else 200
   status?: number; // >= 400 forces that error; < 400 forces a normal answer (no fault is rolled)
 }
 
@@ -42,6 +42,8 @@ export type Behavior = Required<Omit<MockBehavior, 'latency'>> & {
   latency: LatencyDist | null;
   /** Some fault may be rolled: lets the default path skip the PRNG entirely. */
   rolls: boolean;
+  /** responseBytes was set explicitly; otherwise the request's max_tokens decides the answer's size. */
+  responseBytesSet: boolean;
 };
 
 export function resolveBehavior(b: MockBehavior): Behavior {
@@ -63,6 +65,7 @@ export function resolveBehavior(b: MockBehavior): Behavior {
     stallAfterChunks: b.stallAfterChunks ?? -1,
     disconnectAfterChunks: b.disconnectAfterChunks ?? -1,
     responseBytes: Math.max(1, Math.floor(b.responseBytes ?? 200)),
+    responseBytesSet: b.responseBytes !== undefined,
     status: b.status ?? 0,
     rolls: errorRate + resetRate + timeoutRate + malformedRate > 0,
   };

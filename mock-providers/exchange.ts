@@ -28,6 +28,9 @@ export class Exchange {
   private limit = 0;
   private end: StreamEnd = 'complete';
   private delayMs = 0;
+  /** Content events are events[contentFrom..contentTo): the delay only separates those. */
+  private contentFrom = 0;
+  private contentTo = 0;
   private waitingWritable = false;
 
   /** `headers` is the copy of the stack-allocated request's headers (lower-case names). */
@@ -53,13 +56,19 @@ export class Exchange {
     res.end(body);
   }
 
-  /** Writes `events[0..limit)`, one per `delayMs` (all at once when 0), honouring backpressure, then ends as told. */
-  stream(events: readonly string[], limit: number, end: StreamEnd, delayMs: number): void {
+  /**
+   * Writes `events[0..limit)`, honouring backpressure, then ends as told. `delayMs` separates content
+   * events only: the opening events go out with the first token and the closing ones with the last,
+   * as real providers send them (and a load test then costs two writes per stream, not one per event).
+   */
+  stream(events: readonly string[], limit: number, end: StreamEnd, delayMs: number, contentFrom = 0, contentTo = events.length): void {
     if (this.done) return;
     this.events = events;
     this.limit = limit;
     this.end = end;
     this.delayMs = delayMs;
+    this.contentFrom = contentFrom;
+    this.contentTo = contentTo;
     this.res
       .writeStatus('200 OK')
       .writeHeader('content-type', 'text/event-stream')
@@ -102,7 +111,7 @@ export class Exchange {
         res.onWritable(() => this.onWritable());
         return;
       }
-      if (this.delayMs > 0) return this.after(this.delayMs, () => this.pump());
+      if (this.delayMs > 0 && this.pos - 1 >= this.contentFrom && this.pos < this.contentTo) return this.after(this.delayMs, () => this.pump());
     }
     // Closing inside this cork could drop the chunks just written: close once they are flushed.
     if (this.end === 'disconnect') return this.after(0, () => this.reset());

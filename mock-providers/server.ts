@@ -240,7 +240,8 @@ class MockServer implements ExchangeOwner, MockHandle {
         includeUsage: (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true,
       };
       if (body.stream === true) return this.stream(ex, b, malformed, spec);
-      out = R.completion(spec, plan.texts.content(b.responseBytes));
+      // Like a real model, the answer's length follows max_tokens (~4 bytes a token) unless a knob sets it.
+      out = R.completion(spec, plan.texts.content(answerBytes(b, body)));
     }
     ex.json(200, malformed ? R.truncate(out) : out);
   }
@@ -251,8 +252,9 @@ class MockServer implements ExchangeOwner, MockHandle {
       const broken = R.brokenStream(events, spec.kind);
       return ex.stream(broken, broken.length, 'truncate', b.chunkDelayMs);
     }
-    const stop = streamStop(b, R.contentStart(spec.kind), events.length);
-    ex.stream(events, stop.limit, stop.end, b.chunkDelayMs);
+    const first = R.contentStart(spec.kind);
+    const stop = streamStop(b, first, events.length);
+    ex.stream(events, stop.limit, stop.end, b.chunkDelayMs, first, first + spec.chunks);
   }
 
   private replaceConfig(res: HttpResponse): void {
@@ -284,4 +286,11 @@ export async function startMock(config: MockConfig = {}, opts: { host?: string; 
   const server = new MockServer(config);
   await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
   return server;
+}
+
+/** Answer size: the responseBytes knob when set (config, key or header), else ~4 bytes per max_tokens, else 200 B. */
+function answerBytes(b: Behavior, body: Record<string, unknown>): number {
+  if (b.responseBytesSet) return b.responseBytes;
+  const max = body.max_tokens ?? body.max_completion_tokens;
+  return typeof max === 'number' && max > 0 ? Math.min(max * 4, 1 << 20) : b.responseBytes;
 }

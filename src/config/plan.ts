@@ -43,7 +43,7 @@ export interface Target {
 }
 
 export interface RuntimePlan {
-  readonly server: Readonly<{ host: string; port: number; maxBodyBytes: number; shutdownGraceMs: number }>;
+  readonly server: Readonly<{ host: string; port: number; maxBodyBytes: number; shutdownGraceMs: number; reusePort: boolean }>;
   readonly providers: ReadonlyMap<string, ProviderPlan>;
   /** Every name the config makes addressable (aliases, "provider/model" of declared models, bare declared models) → weighted targets. */
   readonly routes: ReadonlyMap<string, WeightedPicker<Target>>;

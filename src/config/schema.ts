@@ -60,11 +60,17 @@ const server = z.strictObject({
   maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+  /**
+   * Share the port with other processes (SO_REUSEPORT), for one gateway process per core. Off by
+   * default: then a second listener on the port fails to start instead of silently taking a share
+   * of the traffic (engineering.md §2).
+   */
+  reusePort: z.boolean().default(false),
 });
 
 export const configSchema = z.strictObject({
   version: z.literal(1),
-  server: server.default({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000 }),
+  server: server.default({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000, reusePort: false }),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lower-case letters, digits, "_" and "-"'), provider)
     .refine((p) => Object.keys(p).length > 0, 'at least one provider is required'),
   models: z.record(z.string().min(1), alias).default({}),

@@ -8,7 +8,7 @@ import { RequestContext, type RequestSink } from '../pipeline/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
 import { MicrosHistogram } from '../telemetry/gateway-time.ts';
 import { markAborted, sendError, statusLine } from './respond.ts';
-import { uWS } from './uws.ts';
+import { listenOn, uWS } from './uws.ts';
 
 /** Routes this server answers, and their methods: anything else on these paths is a 405. */
 const ROUTES: ReadonlyMap<string, string> = new Map([
@@ -177,9 +177,9 @@ export class GatewayServer implements RequestSink {
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (token) => {
+      listenOn(this.app, host, port, !this.plan.server.reusePort, (token) => {
         if (!token) {
-          reject(new Error(`cannot listen on ${host}:${port} (address in use or not permitted)`));
+          reject(new Error(`cannot listen on ${host}:${port}: address in use (another gateway?) or not permitted`));
           return;
         }
         this.listenSocket = token;

@@ -5,6 +5,7 @@
 // on `ws`, many times slower, with only a console.warn to show for it (engineering.md §0). A gateway
 // whose whole point is latency must not start like that.
 import uWS from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
 export function assertNativeUws(): void {
   if (!/native code/.test(String(uWS.App))) {
@@ -24,6 +25,15 @@ try {
   (uWS as unknown as { _cfg?: (k: string) => void })._cfg?.('silent');
 } catch {
   // older or newer builds without the switch: the header stays
+}
+
+/**
+ * listen(host, port, options, cb): the native build takes it, its typings only declare the form without
+ * a host. `exclusive` passes LIBUS_LISTEN_EXCLUSIVE_PORT (no SO_REUSEPORT): a second listener fails.
+ */
+export function listenOn(app: TemplatedApp, host: string, port: number, exclusive: boolean, cb: (token: us_listen_socket | false) => void): void {
+  const options = exclusive ? (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT : 0;
+  (app as unknown as { listen(h: string, p: number, o: number, c: (t: us_listen_socket | false) => void): void }).listen(host, port, options, cb);
 }
 
 export { uWS };

@@ -29,3 +29,15 @@ it('finishes requests in flight and refuses new connections', async () => {
   await closing;
   await Promise.all(Object.values(s.mocks).map((m) => m.close()));
 });
+
+it('refuses to share its port unless reusePort is set: a stale instance cannot steal traffic', async () => {
+  const s = await startStack({ main: {} }, (m) => ({
+    version: 1,
+    providers: { mock: { baseUrl: m.main!.baseUrl, keys: [{ name: 'k', value: 'v' }] } },
+  }));
+  const { startGateway } = await import('../../src/gateway.ts');
+  const { validateConfig } = await import('../../src/config/load.ts');
+  const again = validateConfig({ version: 1, providers: { mock: { baseUrl: s.mocks.main!.baseUrl, keys: [{ name: 'k', value: 'v' }] } } }, {});
+  await expect(startGateway(again, { host: '127.0.0.1', port: s.gw.port })).rejects.toThrow(/address in use/);
+  await s.close();
+});

@@ -34,7 +34,7 @@ function errorOf(fn: () => unknown): string {
 describe('validateConfig: defaults', () => {
   it('accepts a minimal config and fills in every default', () => {
     const c = validateConfig(cfg(), {});
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000 });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000, reusePort: false });
     const p = c.providers.openai!;
     expect(p.type).toBe('openai');
     expect(p.keys).toEqual([{ name: 'main', value: SECRET, weight: 1 }]);
