@@ -40,8 +40,8 @@ const provider = z.strictObject({
   /** Client request headers passed on to this provider; a trailing `*` matches a prefix. */
   forwardHeaders: z.array(z.string().regex(/^[a-z0-9-]+\*?$/, 'lower-case header name, optionally ending in *')).default([]),
   timeouts: timeouts.default({ connectMs: 5_000, firstByteMs: 120_000, idleMs: 300_000 }),
-  /** Upper bound of open connections to this provider's origin. */
-  maxConnections: z.number().int().positive().default(256),
+  /** Upper bound of open connections to this provider's origin: one per request in flight, streams included (a 30 s stream holds one for 30 s). Past it, requests queue (see pools.pending in /admin/stats). Each is a file descriptor: keep `ulimit -n` above the sum. */
+  maxConnections: z.number().int().positive().default(2048),
 });
 
 const aliasTarget = z.strictObject({

@@ -42,7 +42,7 @@ describe('validateConfig: defaults', () => {
     expect(p.models).toEqual([]);
     expect(p.headers).toEqual({});
     expect(p.forwardHeaders).toEqual([]);
-    expect(p.maxConnections).toBe(256);
+    expect(p.maxConnections).toBe(2048);
     expect(c.models).toEqual({});
   });
 
