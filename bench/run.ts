@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--compare results/<file>.json] [--only name,name]`
+// `npm run bench [-- --quick] [--compare results/<file>.json] [--only name,name] [--out DIR]`
 //
 // Starts the mock fleet, microgate and its peers as separate processes, then runs the scenarios in
 // loadtest/scenarios/ (BENCHMARKING.md): open-loop latency runs (A/B interleaved over rounds,
@@ -18,7 +18,7 @@ import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } } });
 const quick = flags.quick === true;
 const twoCores = availableParallelism() >= 2;
 // BENCH_PLACEMENT=none (default): the OS schedules the 3 busy processes over 2 cores. =split pins
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     for (const sc of scenarios) {
       log(`scenario ${sc.name}: ${sc.description}`);
       const runs: Record<string, TargetRun[]> = {};
-      const rounds = sc.kind === 'saturation' ? 1 : (sc.rounds ?? 1);
+      const rounds = sc.rounds ?? 1;
       for (let round = 0; round < rounds; round++) {
         // A B A B: each round visits every target, so drift on a shared machine hits all of them.
         for (const target of sc.targets) {
@@ -137,7 +137,8 @@ async function main(): Promise<void> {
       telemetry: false,
       note: 'routing rules, the classifier and the telemetry pool are not built yet (issues 5 and 6); the run has aliases, weighted keys and providers',
     });
-    const files = writeReports(ROOT, env, results, quick);
+    const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
+    const files = writeReports(outDir, env, results);
     log(`wrote ${files.join(', ')}`);
     if (flags.compare) compareWith(resolve(flags.compare), results);
   } finally {

@@ -241,8 +241,7 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
   return lines.join('\n');
 }
 
-export function writeReports(root: string, env: Environment, results: ScenarioResult[], quick: boolean): string[] {
-  const dir = quick ? join(root, 'results/quick') : join(root, 'results');
+export function writeReports(dir: string, env: Environment, results: ScenarioResult[]): string[] {
   mkdirSync(join(dir, 'plots'), { recursive: true });
   const stamp = env.date.slice(0, 10);
   const files: string[] = [];
@@ -254,7 +253,7 @@ export function writeReports(root: string, env: Environment, results: ScenarioRe
     else if (sc.kind === 'latency') writeFileSync(join(dir, 'plots', sc.stream ? `${sc.name}-ttfb.svg` : `${sc.name}-added.svg`), addedLatencySvg(sc, sc.stream ? 'ttfbUs' : 'latencyUs'));
   }
   writeFileSync(join(dir, 'README.md'), renderReadme(env, results, files));
-  return files.map((f) => join(quick ? 'results/quick' : 'results', f));
+  return files.map((f) => join(dir, f));
 }
 
 /** Prints each comparable figure of this run against an earlier results file (or a run's files). */
