@@ -67,6 +67,6 @@ const rows = bench.tasks.map((t) => {
 });
 for (const r of rows) process.stdout.write(`${r.name.padEnd(60)} mean ${String(r.meanNs).padStart(7)} ns   p99 ${String(r.p99Ns).padStart(7)} ns\n`);
 mkdirSync(join(ROOT, 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment: environment(false, {}), rows }, null, 1)}\n`);
+writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment: environment(false, 'one process', {}), rows }, null, 1)}\n`);
 hist.destroy();
 await plan.close();

@@ -12,7 +12,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chatBodies } from './lib/bodies.ts';
-import { measure, runJson, startTs, startCmd, stop, type Proc } from './lib/proc.ts';
+import { build } from 'esbuild';
+import { measure, runJson, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
 import { environment, writeReports, compareWith, type ScenarioResult, type TargetRun } from './lib/report.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
@@ -98,16 +99,32 @@ async function main(): Promise<void> {
   const started = performance.now();
   const log = (m: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
 
+  // Every process runs as a plain-node bundle, as `npm start` runs microgate: under tsx each would
+  // also carry a module-loader thread (~40 MB RSS, some CPU).
+  const DIST = join(ROOT, 'dist/bench');
+  await build({
+    entryPoints: { main: 'src/main.ts', floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' },
+    absWorkingDir: ROOT,
+    outdir: DIST,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const bundle = (name: string) => join(DIST, `${name}.js`);
+
   try {
     log(`${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.name).join(', ')}`);
     const startAll: Array<Promise<void>> = [
-      startTs('mocks', join(ROOT, 'mock-providers/fleet.ts'), ['--config', join(ROOT, 'bench/fleet.json')], LOAD_CPU, /mocks ready/).then((p) => void (procs.mocks = p)),
+      startNode('mocks', bundle('fleet'), ['--config', join(ROOT, 'bench/fleet.json')], LOAD_CPU, /mocks ready/).then((p) => void (procs.mocks = p)),
     ];
     if (wanted.has('microgate')) {
-      startAll.push(startTs('microgate', join(ROOT, 'src/main.ts'), ['--config', join(ROOT, 'bench/microgate.bench.yaml')], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs.microgate = p)));
+      startAll.push(startNode('microgate', bundle('main'), ['--config', join(ROOT, 'bench/microgate.bench.yaml')], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs.microgate = p)));
     }
-    if (wanted.has('floor')) startAll.push(startTs('floor', join(ROOT, 'bench/peers/floor.ts'), [String(PORTS.floor), MOCK], TARGET_CPU, /listening/).then((p) => void (procs.floor = p)));
-    if (wanted.has('node-http')) startAll.push(startTs('node-http', join(ROOT, 'bench/peers/node-http.ts'), [String(PORTS['node-http']), MOCK], TARGET_CPU, /listening/).then((p) => void (procs['node-http'] = p)));
+    if (wanted.has('floor')) startAll.push(startNode('floor', bundle('floor'), [String(PORTS.floor), MOCK], TARGET_CPU, /listening/).then((p) => void (procs.floor = p)));
+    if (wanted.has('node-http')) startAll.push(startNode('node-http', bundle('node-http'), [String(PORTS['node-http']), MOCK], TARGET_CPU, /listening/).then((p) => void (procs['node-http'] = p)));
     if (wanted.has('portkey')) {
       const pk = join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
       const argv = [`--port=${PORTS.portkey}`, '--headless'];
@@ -131,7 +148,7 @@ async function main(): Promise<void> {
       }
       results.push(summarizeScenario(sc, runs));
     }
-    const env = environment(quick, {
+    const env = environment(quick, pin ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0 (BENCH_PLACEMENT=split)' : 'no pinning: the OS schedules microgate (or a peer), the mock fleet and the load generator over both cores', {
       rules: false,
       classifier: false,
       telemetry: false,
@@ -151,7 +168,7 @@ async function main(): Promise<void> {
     const pid = target === 'direct' ? undefined : procs[target]?.child.pid;
     if (sc.kind === 'saturation') {
       const spec: CannonSpec = { url: `${a.url}/v1/chat/completions`, body: chatBodies(a.model, 1, false)[0]!, headers: a.headers, connections: sc.connections ?? 64, durationSec: sc.durationSec ?? 4, warmupSec: sc.warmupSec ?? 1 };
-      const m = await measure(pid, () => runJson<CannonResult>(join(ROOT, 'loadtest/cannon.ts'), spec, LOAD_CPU));
+      const m = await measure(pid, () => runJson<CannonResult>(bundle('cannon'), spec, LOAD_CPU));
       return { target, saturation: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: null, pacer: null };
     }
     const spec: PacerSpec = {
@@ -167,7 +184,7 @@ async function main(): Promise<void> {
       timeoutMs: 30_000,
       resetUrl: target === 'microgate' ? `http://127.0.0.1:${PORTS.microgate}/admin/stats/reset` : null,
     };
-    const m = await measure(pid, () => runJson<PacerResult>(join(ROOT, 'loadtest/pacer.ts'), spec, LOAD_CPU));
+    const m = await measure(pid, () => runJson<PacerResult>(bundle('pacer'), spec, LOAD_CPU));
     const gw = target === 'microgate' ? await adminStats() : null;
     return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null };
   }

@@ -6,8 +6,7 @@
 // Run as its own process: `tsx loadtest/cannon.ts < spec.json` (a CannonSpec); prints one JSON result line.
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
-import * as hdr from 'hdr-histogram-js';
-import { summarize, type Summary } from './pacer.ts';
+import { newHist, summarize, type Hist, type Summary } from './hist.ts';
 
 export interface CannonSpec {
   url: string; // full URL
@@ -27,9 +26,8 @@ export interface CannonResult {
   latencyUs: Summary;
 }
 
-hdr.initWebAssemblySync();
 
-function once(spec: CannonSpec, seconds: number, record: hdr.Histogram | null): Promise<autocannon.Result> {
+function once(spec: CannonSpec, seconds: number, record: Hist | null): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const inst = autocannon(
       { url: spec.url, method: 'POST', body: spec.body, headers: { 'content-type': 'application/json', ...spec.headers }, connections: spec.connections, pipelining: 1, duration: seconds, timeout: 10 },
@@ -45,7 +43,7 @@ function once(spec: CannonSpec, seconds: number, record: hdr.Histogram | null): 
 
 export async function runCannon(spec: CannonSpec): Promise<CannonResult> {
   if (spec.warmupSec > 0) await once(spec, spec.warmupSec, null);
-  const h = hdr.build({ useWebAssembly: true, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const h = newHist();
   const r = await once(spec, spec.durationSec, h);
   return {
     rps: Math.round(r['2xx'] / spec.durationSec),

@@ -7,7 +7,7 @@
 // Run as its own process: `tsx loadtest/pacer.ts < spec.json` (a PacerSpec); prints one JSON result line.
 import { Pool, type Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
-import * as hdr from 'hdr-histogram-js';
+import { newHist, summarize, type Summary } from './hist.ts';
 
 export interface PacerSpec {
   url: string; // origin, e.g. http://127.0.0.1:8080
@@ -22,16 +22,6 @@ export interface PacerSpec {
   timeoutMs: number;
   /** POSTed between warm-up and measurement (microgate's /admin/stats/reset), so its histogram covers the measured window only. */
   resetUrl: string | null;
-}
-
-export interface Summary {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
 }
 
 export interface PacerResult {
@@ -53,22 +43,6 @@ export interface PacerResult {
   gapUs: Summary | null;
   /** The generator's own CPU use, to show it was not the bottleneck. */
   pacerCpuPct: number;
-}
-
-hdr.initWebAssemblySync();
-const newHist = () => hdr.build({ useWebAssembly: true, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
-type Hist = ReturnType<typeof newHist>;
-
-export function summarize(h: Hist): Summary {
-  return {
-    count: h.totalCount,
-    p50: h.getValueAtPercentile(50),
-    p90: h.getValueAtPercentile(90),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
-    max: h.maxValue,
-    mean: Math.round(h.mean),
-  };
 }
 
 const DATA = Buffer.from('data:');

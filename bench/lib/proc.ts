@@ -11,10 +11,10 @@ export interface Proc {
 
 const CLK_TCK = 100; // Linux USER_HZ
 
-/** `node --import tsx <script>` pinned with taskset to `cpu` (when the machine has more than one). */
-export function startTs(name: string, script: string, args: string[], cpu: number | null, ready: RegExp, env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<Proc> {
+/** `node <bundle>`, pinned with taskset to `cpu` when one is given. */
+export function startNode(name: string, script: string, args: string[], cpu: number | null, ready: RegExp, env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<Proc> {
   const cmd = cpu === null ? 'node' : 'taskset';
-  const argv = cpu === null ? ['--import', 'tsx', script, ...args] : ['-c', String(cpu), 'node', '--import', 'tsx', script, ...args];
+  const argv = cpu === null ? [script, ...args] : ['-c', String(cpu), 'node', script, ...args];
   return startCmd(name, cmd, argv, ready, env, timeoutMs);
 }
 
@@ -46,7 +46,7 @@ export function startCmd(name: string, cmd: string, argv: string[], ready: RegEx
 export function runJson<T>(script: string, arg: unknown, cpu: number | null): Promise<T> {
   return new Promise((resolve, reject) => {
     const cmd = cpu === null ? 'node' : 'taskset';
-    const argv = cpu === null ? ['--import', 'tsx', script] : ['-c', String(cpu), 'node', '--import', 'tsx', script];
+    const argv = cpu === null ? [script] : ['-c', String(cpu), 'node', script];
     // The spec goes on stdin: request bodies easily exceed the 128 KiB limit of one argument.
     const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.end(JSON.stringify(arg));

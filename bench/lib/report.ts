@@ -77,7 +77,7 @@ function git(cmd: string): string {
   }
 }
 
-export function environment(quick: boolean, features: Record<string, boolean | string>): Environment {
+export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>): Environment {
   const config = readFileSync(join(import.meta.dirname, '../microgate.bench.yaml'));
   return {
     date: new Date().toISOString(),
@@ -90,7 +90,7 @@ export function environment(quick: boolean, features: Record<string, boolean | s
     quick,
     configDigest: createHash('sha256').update(config).digest('hex').slice(0, 12),
     features,
-    placement: cpus().length >= 2 ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0' : 'single CPU: everything shares it',
+    placement,
   };
 }
 
