@@ -114,6 +114,11 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   const bundle = (name: string) => join(DIST, `${name}.js`);
+  // Interrupted (Ctrl-C, a CI timeout): stop the children too, or a stale mock or gateway keeps its
+  // port and, with SO_REUSEPORT, silently takes a share of the next run's traffic.
+  const interrupt = () => void Promise.all(Object.values(procs).map((p) => stop(p))).then(() => process.exit(130));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
 
   try {
     log(`${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.name).join(', ')}`);

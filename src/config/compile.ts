@@ -3,8 +3,11 @@
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
 import { PoolRegistry } from '../upstream/pools.ts';
-import type { Config, ProviderConfig } from './schema.ts';
-import type { EndpointName, KeyPlan, ProviderPlan, RuntimePlan, Target } from './plan.ts';
+import { HealthRegistry } from '../upstream/health.ts';
+import { RetryBudget } from '../upstream/retry-budget.ts';
+import { ConfigError } from './load.ts';
+import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
+import type { EndpointName, KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from './plan.ts';
 
 export const USER_AGENT = 'microgate/0.1';
 
@@ -13,15 +16,16 @@ const ENDPOINT_PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/co
 export function compilePlan(config: Config): RuntimePlan {
   const pools = new PoolRegistry();
   const providers = new Map<string, ProviderPlan>();
+  const keysById = new Map<number, KeyPlan>();
   const secrets: string[] = [];
 
   for (const [name, pc] of Object.entries(config.providers)) {
-    providers.set(name, compileProvider(name, pc, pools));
+    providers.set(name, compileProvider(name, pc, pools, config.routing, keysById));
     for (const k of pc.keys) secrets.push(k.value);
     for (const v of Object.values(pc.headers)) secrets.push(v);
   }
 
-  const routes = new Map<string, WeightedPicker<Target>>();
+  const routes = new Map<string, Route>();
   const targets = new Map<string, Target>();
   const target = (p: ProviderPlan, model: string): Target => {
     const label = `${p.name}/${model}`;
@@ -33,28 +37,42 @@ export function compilePlan(config: Config): RuntimePlan {
     return t;
   };
 
-  // Aliases first: an alias may shadow a provider's model name on purpose.
-  for (const [alias, a] of Object.entries(config.models)) {
-    routes.set(alias, new WeightedPicker(a.targets.map((t) => ({ item: target(providers.get(t.provider)!, t.model), weight: t.weight }))));
-  }
   // Declared models: "provider/model" always; a bare name spreads evenly over every provider declaring it.
   const bare = new Map<string, Target[]>();
   for (const p of providers.values()) {
     for (const m of p.models) {
       const t = target(p, m);
-      routes.set(t.label, new WeightedPicker([{ item: t, weight: 1 }]));
+      routes.set(t.label, makeRoute(t.label, [t], [1], []));
       const list = bare.get(m) ?? [];
       list.push(t);
       bare.set(m, list);
     }
   }
-  for (const [m, list] of bare) if (!routes.has(m)) routes.set(m, new WeightedPicker(list.map((t) => ({ item: t, weight: 1 }))));
+  for (const [m, list] of bare) routes.set(m, makeRoute(m, list, list.map(() => 1), []));
+  // Aliases last: an alias may shadow a provider's model name on purpose. Fallbacks name targets:
+  // "provider/model" or a declared name (whose first target is taken).
+  for (const [alias, a] of Object.entries(config.models)) {
+    const fallbacks = a.fallbacks.map((name) => {
+      const declared = routes.get(name);
+      if (declared !== undefined && declared.targets.length > 0) return declared.targets[0]!;
+      const slash = name.indexOf('/');
+      const p = slash > 0 ? providers.get(name.slice(0, slash)) : undefined;
+      if (p === undefined || slash === name.length - 1) throw new ConfigError(`invalid config:\n  - models.${alias}.fallbacks: "${name}" is neither "provider/model" of a configured provider nor a declared model`);
+      return target(p, name.slice(slash + 1));
+    });
+    routes.set(alias, makeRoute(alias, a.targets.map((t) => target(providers.get(t.provider)!, t.model)), a.targets.map((t) => t.weight), fallbacks));
+  }
 
   const modelsJson = buildModelsList(config, providers);
+  const health = new HealthRegistry(config.routing.circuit);
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
     providers,
     routes,
+    routing: config.routing,
+    health,
+    retryBudget: new RetryBudget(config.routing.retryBudget.ratio, config.routing.retryBudget.minPerSecond),
+    keysById,
     modelsJson,
     redactor: new Redactor(secrets),
     pools,
@@ -62,7 +80,18 @@ export function compilePlan(config: Config): RuntimePlan {
   });
 }
 
-function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry): ProviderPlan {
+export function makeRoute(name: string, targets: Target[], weights: number[], fallbacks: Target[]): Route {
+  return {
+    name,
+    targets: Object.freeze(targets),
+    weights: Object.freeze(weights),
+    picker: new WeightedPicker(targets.map((item, i) => ({ item, weight: weights[i]! }))),
+    fallbacks: Object.freeze(fallbacks),
+    fixedOrder: targets.length === 1 ? Object.freeze([...targets, ...fallbacks]) : null,
+  };
+}
+
+function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {
   const url = new URL(pc.baseUrl);
   const base = url.pathname.replace(/\/+$/, '');
   const paths = {} as Record<EndpointName, string>;
@@ -82,21 +111,25 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry):
     paths: Object.freeze(paths),
     pool: pools.get(url.origin, { connections: pc.maxConnections, connectTimeoutMs: pc.timeouts.connectMs }),
     timeouts: Object.freeze({ ...pc.timeouts }),
+    retry: Object.freeze({ ...(pc.retry ?? routing.retry) }),
     models: new Set(pc.models),
     anyModelKeys: null as WeightedPicker<KeyPlan> | null,
     keysByModel: new Map<string, WeightedPicker<KeyPlan>>(),
     forward: exact.size + prefixes.length === 0 ? null : { exact, prefixes },
   };
 
-  const keys = pc.keys.map((k) => ({
+  const keys = pc.keys.map((k, i) => ({
     cfg: k,
     plan: Object.freeze({
+      id: keysById.size + i,
       name: k.name,
+      state: { restUntil: 0, reason: '' },
       provider: plan as ProviderPlan,
       // OpenAI-style bearer auth (https://platform.openai.com/docs/api-reference/authentication).
       headers: Object.freeze(['content-type', 'application/json', 'authorization', `Bearer ${k.value}`, 'user-agent', USER_AGENT, ...extra]),
     }) as KeyPlan,
   }));
+  for (const k of keys) keysById.set(k.plan.id, k.plan);
   const unrestricted = keys.filter((k) => k.cfg.models === undefined);
   if (unrestricted.length > 0) plan.anyModelKeys = new WeightedPicker(unrestricted.map((k) => ({ item: k.plan, weight: k.cfg.weight })));
   const restrictedModels = new Set(keys.flatMap((k) => k.cfg.models ?? []));

@@ -4,15 +4,27 @@ import type { Pool } from 'undici';
 import type { WeightedPicker } from '../util/weighted.ts';
 import type { Redactor } from '../util/redact.ts';
 import type { PoolRegistry } from '../upstream/pools.ts';
-import type { ProviderConfig } from './schema.ts';
+import type { HealthRegistry } from '../upstream/health.ts';
+import type { RetryBudget } from '../upstream/retry-budget.ts';
+import type { ProviderConfig, RoutingConfig } from './schema.ts';
 
 export type EndpointName = 'chat' | 'completions' | 'embeddings';
 
+/** Mutable health of one key, referenced by its frozen plan (a key is rested after 429 or 401/403). */
+export interface KeyState {
+  /** performance.now() until which the key is not used; 0 when it is fine. */
+  restUntil: number;
+  reason: '' | 'rate_limited' | 'auth_failed';
+}
+
 export interface KeyPlan {
+  /** Small integer, unique in the plan: part of the circuit key (provider, key, model). */
+  readonly id: number;
   readonly name: string;
   readonly provider: ProviderPlan;
   /** Flat [name, value, ...] request headers for this key, auth included: built once. */
   readonly headers: string[];
+  readonly state: KeyState;
 }
 
 export interface ProviderPlan {
@@ -28,6 +40,7 @@ export interface ProviderPlan {
   readonly anyModelKeys: WeightedPicker<KeyPlan> | null;
   /** Keys for a model named in some key's `models` list (those keys plus the unrestricted ones). */
   readonly keysByModel: ReadonlyMap<string, WeightedPicker<KeyPlan>>;
+  readonly retry: Readonly<RoutingConfig['retry']>;
   /** Client headers to pass on: exact names and prefixes. Null when none (the common case). */
   readonly forward: { readonly exact: ReadonlySet<string>; readonly prefixes: readonly string[] } | null;
 }
@@ -42,11 +55,30 @@ export interface Target {
   readonly modelJson: string;
 }
 
+/**
+ * Where a model name leads: weighted targets, then fallbacks in order. `picker` starts with the
+ * configured weights; adaptive weighting (upstream/adaptive.ts) swaps in health-adjusted ones.
+ */
+export interface Route {
+  readonly name: string;
+  readonly targets: readonly Target[];
+  readonly weights: readonly number[];
+  picker: WeightedPicker<Target>;
+  readonly fallbacks: readonly Target[];
+  /** targets + fallbacks when there is a single target: the attempt order, with nothing to draw. */
+  readonly fixedOrder: readonly Target[] | null;
+}
+
 export interface RuntimePlan {
   readonly server: Readonly<{ host: string; port: number; maxBodyBytes: number; shutdownGraceMs: number; reusePort: boolean }>;
   readonly providers: ReadonlyMap<string, ProviderPlan>;
   /** Every name the config makes addressable (aliases, "provider/model" of declared models, bare declared models) → weighted targets. */
-  readonly routes: ReadonlyMap<string, WeightedPicker<Target>>;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly routing: Readonly<RoutingConfig>;
+  /** Circuits per (provider, key, model), shared by every request. */
+  readonly health: HealthRegistry;
+  readonly retryBudget: RetryBudget;
+  readonly keysById: ReadonlyMap<number, KeyPlan>;
   /** GET /v1/models, serialized once. */
   readonly modelsJson: string;
   readonly redactor: Redactor;

@@ -17,6 +17,59 @@ const timeouts = z.strictObject({
   idleMs: positiveMs.default(300_000),
 });
 
+const retry = z.strictObject({
+  /** Retries of one target after its first attempt (network errors, timeouts, 408, 5xx, 529). */
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  /** Full-jitter exponential backoff: a uniform wait in [0, min(capMs, baseMs × 2^n)). */
+  baseMs: positiveMs.default(100),
+  capMs: positiveMs.default(2_000),
+});
+
+const circuit = z.strictObject({
+  /** Open after this many failures in a row … */
+  consecutiveFailures: z.number().int().positive().default(5),
+  /** … or when more than this share of attempts failed in the window (once it holds minRequests). */
+  errorRate: z.number().gt(0).max(1).default(0.5),
+  minRequests: z.number().int().positive().default(20),
+  windowMs: positiveMs.default(10_000),
+  /** How long an open circuit waits before letting one probe through. */
+  cooldownMs: positiveMs.default(5_000),
+});
+
+const keyCooldown = z.strictObject({
+  /** A key answered 429 without Retry-After: rest it this long. */
+  rateLimitedMs: positiveMs.default(1_000),
+  /** Upper bound on a provider's Retry-After. */
+  maxRateLimitedMs: positiveMs.default(60_000),
+  /** A key answered 401/403: unused this long (a revoked key stays dead until the config changes). */
+  authFailedMs: positiveMs.default(300_000),
+});
+
+const routing = z.strictObject({
+  /** Whole-request deadline: every attempt, backoff and fallback fits in it (streams: until the first event). */
+  deadlineMs: positiveMs.default(300_000),
+  retry: retry.prefault({}),
+  retryBudget: z
+    .strictObject({
+      /** Retries across the process as a share of requests over the last 10 s. */
+      ratio: z.number().min(0).max(1).default(0.2),
+      /** Retries always allowed per second, so a quiet gateway can still retry. */
+      minPerSecond: z.number().min(0).default(10),
+    })
+    .prefault({}),
+  circuit: circuit.prefault({}),
+  keyCooldown: keyCooldown.prefault({}),
+  adaptive: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** How often alias weights are recomputed from each target's error rate and latency. */
+      intervalMs: positiveMs.default(5_000),
+      /** The least share of its configured weight a target keeps, so a recovered one is found again. */
+      minShare: z.number().gt(0).max(1).default(0.05),
+    })
+    .prefault({}),
+});
+
 const key = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may use letters, digits, "_", "." and "-"'),
   value: secret,
@@ -40,6 +93,8 @@ const provider = z.strictObject({
   /** Client request headers passed on to this provider; a trailing `*` matches a prefix. */
   forwardHeaders: z.array(z.string().regex(/^[a-z0-9-]+\*?$/, 'lower-case header name, optionally ending in *')).default([]),
   timeouts: timeouts.default({ connectMs: 5_000, firstByteMs: 120_000, idleMs: 300_000 }),
+  /** Overrides routing.retry for this provider. */
+  retry: retry.optional(),
   /** Upper bound of open connections to this provider's origin: one per request in flight, streams included (a 30 s stream holds one for 30 s). Past it, requests queue (see pools.pending in /admin/stats). Each is a file descriptor: keep `ulimit -n` above the sum. */
   maxConnections: z.number().int().positive().default(2048),
 });
@@ -52,6 +107,8 @@ const aliasTarget = z.strictObject({
 
 const alias = z.strictObject({
   targets: z.array(aliasTarget).min(1),
+  /** Tried in order once every target has failed: "provider/model" or another declared name. */
+  fallbacks: z.array(z.string().min(1)).default([]),
 });
 
 const server = z.strictObject({
@@ -74,6 +131,7 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lower-case letters, digits, "_" and "-"'), provider)
     .refine((p) => Object.keys(p).length > 0, 'at least one provider is required'),
   models: z.record(z.string().min(1), alias).default({}),
+  routing: routing.prefault({}),
 });
 
 /** The config as written (before defaults). */
@@ -82,3 +140,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = Config['providers'][string];
 export type KeyConfig = ProviderConfig['keys'][number];
+export type RoutingConfig = Config['routing'];

@@ -34,6 +34,8 @@ export const ERROR_CODES = Object.freeze({
   not_ready: spec(503, 'server_error', 'NOTREADY', 'gateway', true),
   shutting_down: spec(503, 'server_error', 'SHUTDOWN', 'gateway', true),
   internal_error: spec(500, 'server_error', 'INTERNAL', 'gateway'),
+  /** The whole-request deadline (routing.deadlineMs or x-microgate-timeout-ms) passed. */
+  deadline_exceeded: spec(504, 'timeout_error', 'DL', 'gateway'),
 
   // The provider, as seen from the gateway.
   upstream_connect_failed: spec(502, 'server_error', 'UF', 'upstream', true),

@@ -4,6 +4,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import type { EndpointName, KeyPlan, RuntimePlan, Target } from '../config/plan.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { UpstreamAttempt } from '../upstream/attempt.ts';
+import type { Failover } from '../upstream/failover.ts';
 
 /** What the server needs back from a request: counts for shutdown and the in-gateway histogram. */
 export interface RequestSink {
@@ -32,9 +33,15 @@ export class RequestContext {
   model = '';
   stream = false;
 
-  // Routing decision.
+  // Routing decision: the targets to try in order; the target and key of the attempt in flight (or
+  // the last one).
+  targets: readonly Target[] = [];
   target: Target | null = null;
   key: KeyPlan | null = null;
+  failover: Failover | null = null;
+  /** The body as sent upstream, for `bodyFor` (reused by retries of the same target). */
+  upstreamRaw: Buffer | null = null;
+  bodyFor: Target | null = null;
 
   // Lifecycle. `aborted`: the client went away; `done`: the response is complete. After either,
   // nothing may touch `res` (uWS throws, and from a timer that would crash the process).
@@ -46,9 +53,13 @@ export class RequestContext {
   status = 0;
 
   // Timing (performance.now() ms): the upstream's share is subtracted to get the gateway's own time.
+  /** Time spent on attempts that failed and on backoffs, before the attempt in flight. */
+  priorWaitMs = 0;
   tDispatch = 0;
   tUpstreamHead = 0;
   tUpstreamEnd = 0;
+  /** Streams: when the provider's first whole event arrived. */
+  tUpstreamFirst = 0;
   /** Streams: when the response head and first bytes went to the client. */
   tFirstWrite = 0;
   tEnd = 0;
@@ -71,9 +82,23 @@ export class RequestContext {
    * written minus dispatch to the provider's response head; the relay of later events is not in it.
    */
   gatewayMicros(): number {
-    if (this.tDispatch === 0) return Math.round((this.tEnd - this.t0) * 1000);
-    if (this.tFirstWrite !== 0) return Math.max(0, Math.round((this.tFirstWrite - this.t0 - (this.tUpstreamHead - this.tDispatch)) * 1000));
-    const upstreamDone = this.tUpstreamEnd !== 0 ? this.tUpstreamEnd : this.tEnd;
-    return Math.max(0, Math.round((this.tEnd - this.t0 - (upstreamDone - this.tDispatch)) * 1000));
+    let end = this.tEnd;
+    let wait = this.priorWaitMs;
+    if (this.tDispatch !== 0) {
+      if (this.tFirstWrite !== 0) {
+        end = this.tFirstWrite;
+        wait += this.tUpstreamFirst - this.tDispatch;
+      } else {
+        wait += (this.tUpstreamEnd !== 0 ? this.tUpstreamEnd : this.tEnd) - this.tDispatch;
+      }
+    }
+    return Math.max(0, Math.round((end - this.t0 - wait) * 1000));
+  }
+
+  /** Everything spent waiting on providers and backoffs, ms. */
+  upstreamWaitMs(now: number): number {
+    if (this.tDispatch === 0) return 0;
+    const last = this.tUpstreamEnd !== 0 ? this.tUpstreamEnd : this.tUpstreamFirst !== 0 ? this.tUpstreamFirst : now;
+    return this.priorWaitMs + (last - this.tDispatch);
   }
 }

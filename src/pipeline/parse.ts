@@ -44,3 +44,18 @@ export function parseRequest(ctx: RequestContext): void {
   ctx.model = model;
   ctx.stream = stream === true;
 }
+
+/**
+ * The request's deadline, ms: routing.deadlineMs, or shorter with `x-microgate-timeout-ms` (a client
+ * may shorten the gateway's deadline, not extend it).
+ */
+export function requestDeadline(ctx: RequestContext): number {
+  const max = ctx.plan.routing.deadlineMs;
+  const h = ctx.headers['x-microgate-timeout-ms'];
+  if (h === undefined) return max;
+  const ms = Number(h);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new GatewayError('invalid_parameter', `The x-microgate-timeout-ms header must be a positive integer of milliseconds, got '${h.slice(0, 30)}'.`, { param: 'x-microgate-timeout-ms' });
+  }
+  return Math.min(ms, max);
+}

@@ -1,38 +1,87 @@
-// Route stage: model name → target (provider + upstream model) → key, each drawn by weight.
+// Route stage: model name → route → the ordered targets this request may try.
 //
 // Addressing, in order: a name the config declares (alias, "provider/model" of a declared model, a
 // bare declared model) is one Map lookup; otherwise "provider/anything" reaches that provider with
 // any model it may have (model names may themselves contain "/", e.g. "meta-llama/Llama-3.3-70B").
+//
+// Attempt order: the route's targets drawn by weight without replacement (so the weights decide the
+// first choice and the order of the alternatives), then fallbacks in order: the request's own
+// `fallbacks` if it sent any, else the alias's.
+import { makeRoute } from '../config/compile.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { KeyPlan, ProviderPlan, RuntimePlan, Target } from '../config/plan.ts';
+import type { KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../config/plan.ts';
 import type { RequestContext } from './context.ts';
 
 export function routeRequest(ctx: RequestContext): void {
-  const target = resolveTarget(ctx.plan, ctx.model);
-  ctx.target = target;
-  ctx.key = pickKey(target.provider, target.model);
+  const route = resolveRoute(ctx.plan, ctx.model);
+  const fallbacks = ctx.body!.fallbacks === undefined ? null : requestFallbacks(ctx.plan, ctx.body!.fallbacks);
+  ctx.targets = attemptOrder(route, fallbacks);
 }
 
-export function resolveTarget(plan: RuntimePlan, model: string): Target {
+export function resolveRoute(plan: RuntimePlan, model: string): Route {
   const route = plan.routes.get(model);
-  if (route !== undefined) return route.pick();
+  if (route !== undefined) return route;
   const slash = model.indexOf('/');
-  if (slash > 0) {
+  if (slash > 0 && slash < model.length - 1) {
     const provider = plan.providers.get(model.slice(0, slash));
-    if (provider !== undefined && slash < model.length - 1) {
+    if (provider !== undefined) {
       const upstreamModel = model.slice(slash + 1);
-      return { provider, model: upstreamModel, label: model, modelJson: JSON.stringify(upstreamModel) };
+      return makeRoute(model, [{ provider, model: upstreamModel, label: model, modelJson: JSON.stringify(upstreamModel) }], [1], []);
     }
   }
   throw modelNotFound(plan, model);
 }
 
-export function pickKey(provider: ProviderPlan, model: string): KeyPlan {
-  const keys = provider.keysByModel.get(model) ?? provider.anyModelKeys;
-  if (keys === null) {
-    throw new GatewayError('model_not_found', `No key of provider '${provider.name}' is configured for model '${model}'.`, { param: 'model' });
+/** One target drawn by weight (the first choice of attemptOrder). */
+export function resolveTarget(plan: RuntimePlan, model: string): Target {
+  return resolveRoute(plan, model).picker.pick();
+}
+
+export function attemptOrder(route: Route, fallbacks: readonly Target[] | null): readonly Target[] {
+  if (fallbacks === null && route.fixedOrder !== null) return route.fixedOrder;
+  const order: Target[] = [];
+  if (route.targets.length === 1) order.push(route.targets[0]!);
+  else {
+    for (let n = 0; n < route.targets.length; n++) {
+      const t = route.picker.pickWhere((x) => !order.includes(x));
+      if (t === null) break;
+      order.push(t);
+    }
   }
+  for (const f of fallbacks ?? route.fallbacks) if (!order.includes(f)) order.push(f);
+  return order;
+}
+
+/** The keys that may serve a model on a provider, with their weights; null when none may. */
+export function keysFor(provider: ProviderPlan, model: string) {
+  return provider.keysByModel.get(model) ?? provider.anyModelKeys;
+}
+
+/** A key drawn by weight, ignoring health: the first choice when every key is fine. */
+export function pickKey(provider: ProviderPlan, model: string): KeyPlan {
+  const keys = keysFor(provider, model);
+  if (keys === null) throw noKey(provider, model);
   return keys.pick();
+}
+
+export function noKey(provider: ProviderPlan, model: string): GatewayError {
+  return new GatewayError('model_not_found', `No key of provider '${provider.name}' is configured for model '${model}'.`, { param: 'model' });
+}
+
+const MAX_FALLBACKS = 8;
+
+/** The request body's `fallbacks`: ["provider/model", ...], each resolved like a model name. */
+function requestFallbacks(plan: RuntimePlan, value: unknown): Target[] {
+  if (!Array.isArray(value) || value.length > MAX_FALLBACKS || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new GatewayError('invalid_parameter', `'fallbacks' must be an array of at most ${MAX_FALLBACKS} model names ("provider/model").`, { param: 'fallbacks' });
+  }
+  return (value as string[]).map((name) => {
+    try {
+      return resolveRoute(plan, name).picker.pick();
+    } catch {
+      throw new GatewayError('model_not_found', `The fallback model '${name}' does not exist on this gateway. Address it as 'provider/model'.`, { param: 'fallbacks' });
+    }
+  });
 }
 
 function modelNotFound(plan: RuntimePlan, model: string): GatewayError {

@@ -101,6 +101,7 @@ export class GatewayServer implements RequestSink {
       // Mark first: undici calls onResponseError synchronously from abort(), and that path must
       // already see the client as gone, or it would write to a dead response (uWS throws).
       markAborted(ctx);
+      ctx.failover?.cancel();
       ctx.attempt?.abort(CLIENT_GONE);
     });
 

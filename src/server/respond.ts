@@ -31,7 +31,6 @@ const DROP_UPSTREAM = new Set([
 ]);
 
 const JSON_TYPE = 'application/json';
-const SSE_HEAD = ': ok\n\n';
 
 // Cork slots.
 let slotCtx: RequestContext;
@@ -60,11 +59,15 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
     res.writeHeader('x-microgate-provider', t.provider.name);
     res.writeHeader('x-microgate-model', t.model);
   }
-  if (ctx.tDispatch !== 0) {
-    // https://www.w3.org/TR/server-timing/ — the gateway's own time so far, and the provider's.
+  const f = ctx.failover;
+  if (f !== null && f.attempts > 0) {
+    res.writeHeader('x-microgate-attempts', String(f.attempts));
+    // The path taken, e.g. "openai/gpt-4o#k1:429 > openai/gpt-4o#k2:200".
+    res.writeHeader('x-microgate-route', f.trail.length === 1 ? f.trail[0]! : f.trail.join(' > '));
+    // https://www.w3.org/TR/server-timing/ — the gateway's own time so far, and the providers'
+    // (every attempt and backoff included).
     const now = performance.now();
-    const upstreamDone = ctx.tUpstreamEnd !== 0 ? ctx.tUpstreamEnd : ctx.tUpstreamHead;
-    const upstream = upstreamDone - ctx.tDispatch;
+    const upstream = ctx.upstreamWaitMs(now);
     res.writeHeader('server-timing', `gateway;dur=${(now - ctx.t0 - upstream).toFixed(3)}, upstream;dur=${upstream.toFixed(3)}`);
   }
 }
@@ -136,20 +139,26 @@ function corkedStreamHead(): void {
   res.writeHeader('x-accel-buffering', 'no');
   if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream);
   writeGatewayHeaders(res, ctx);
-  // uWS sends the end of the header block only with the first body bytes (uWebSockets#1895): an SSE
-  // comment flushes the head now, so clients see the status before the first token.
-  res.write(SSE_HEAD);
+  // The head goes out with the first events in one write (uWS sends the end of the header block only
+  // with the first body bytes anyway, uWebSockets#1895).
+  slotOk = res.write(slotBody);
 }
 
-export function startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders): void {
-  if (ctx.done || ctx.aborted) return;
+/**
+ * Starts a stream with its first whole events. Until these existed the attempt could still fail
+ * over; from here on, errors travel in-band. Returns false when the client is not keeping up.
+ */
+export function startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: Buffer): boolean {
+  if (ctx.done || ctx.aborted) return true;
   slotCtx = ctx;
   slotStatus = status;
   slotUpstream = upstream;
+  slotBody = firstEvents;
   ctx.res.cork(corkedStreamHead);
   ctx.tFirstWrite = performance.now();
   ctx.headSent = true;
   ctx.status = status;
+  return slotOk;
 }
 
 function corkedWrite(): void {

@@ -4,14 +4,18 @@
 //
 // A response is either relayed (a 2xx text/event-stream: whole SSE events go out as they arrive,
 // with backpressure) or buffered (JSON, and every error status: small, and needed whole to translate).
+// Nothing reaches the client until the answer is known to be good: a JSON body whole, or a stream's
+// first whole event. Until then every failure goes back to the failover loop, which may try again;
+// after it, a failure can only end the stream with an error event.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { KeyPlan, ProviderPlan } from '../config/plan.ts';
+import type { KeyPlan, Target } from '../config/plan.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { fromOpenAIError } from '../providers/openai/errors.ts';
-import { endStream, failStream, sendError, sendJson, startStream, writeStream } from '../server/respond.ts';
+import { endStream, failStream, sendJson, startStream, writeStream } from '../server/respond.ts';
 import { SseFramer } from '../util/sse-framer.ts';
+import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 
 /** A successful JSON body larger than this is refused rather than held in memory. */
@@ -36,19 +40,28 @@ function looksLikeWholeJson(body: Buffer): boolean {
 
 export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   readonly ctx: RequestContext;
-  readonly provider: ProviderPlan;
+  readonly target: Target;
   readonly key: KeyPlan;
   controller: Dispatcher.DispatchController | null = null;
+  tDispatch = 0;
+  tEnd = 0;
   status = 0;
   headers: IncomingHttpHeaders | null = null;
   framer: SseFramer | null = null;
   parts: Buffer[] = [];
   size = 0;
+  /** This attempt has reported to the failover loop (once only). */
+  settled = false;
 
-  constructor(ctx: RequestContext, provider: ProviderPlan, key: KeyPlan) {
+  constructor(ctx: RequestContext, target: Target, key: KeyPlan) {
     this.ctx = ctx;
-    this.provider = provider;
+    this.target = target;
     this.key = key;
+  }
+
+  /** Dispatch to response end (or to the failure, or to now), ms. */
+  upstreamMs(): number {
+    return (this.tEnd !== 0 ? this.tEnd : performance.now()) - this.tDispatch;
   }
 
   /** Cancels the upstream request (client abort). Undici destroys the socket: it cannot be reused mid-response. */
@@ -70,48 +83,62 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     ctx.tUpstreamHead = performance.now();
     this.status = status;
     this.headers = headers;
-    if (status >= 200 && status < 300 && isEventStream(headers['content-type'])) {
-      this.framer = new SseFramer();
-      startStream(ctx, status, headers);
-    }
+    if (status >= 200 && status < 300 && isEventStream(headers['content-type'])) this.framer = new SseFramer();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const ctx = this.ctx;
-    if (ctx.aborted || ctx.done) return;
+    if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
     const framer = this.framer;
     if (framer !== null) {
       const events = framer.push(chunk);
-      if (events !== null && !writeStream(ctx, events)) {
-        // The client is slower than the provider: stop reading from the provider until uWS has
-        // drained what it buffered (write() always buffers; ignoring false grows memory without bound).
-        controller.pause();
-        ctx.sink.upstreamPaused();
-        ctx.res.onWritable(() => {
-          controller.resume();
-          return true;
-        });
+      if (events === null) return;
+      if (!ctx.headSent) {
+        // The first whole event: only now is the stream known to be good, and the client head
+        // goes out with it in one write.
+        this.settled = true;
+        ctx.tUpstreamFirst = performance.now();
+        ctx.failover!.succeeded(this, this.status);
+        if (!startStream(ctx, this.status, this.headers!, events)) this.pause(controller);
+        return;
       }
+      if (!writeStream(ctx, events)) this.pause(controller);
       return;
     }
     const limit = this.status >= 400 ? MAX_ERROR_BYTES : MAX_BUFFERED_BYTES;
     if (this.size + chunk.length > limit) {
       if (this.status >= 400) return; // enough of the error body to read its message
-      controller.abort(new GatewayError('upstream_bad_response', `Provider '${this.provider.name}' sent a response larger than ${limit} bytes.`));
+      controller.abort(new GatewayError('upstream_bad_response', `Provider '${this.target.provider.name}' sent a response larger than ${limit} bytes.`));
       return;
     }
     this.parts.push(chunk);
     this.size += chunk.length;
   }
 
+  /**
+   * The client is slower than the provider: stop reading from the provider until uWS has drained
+   * what it buffered (write() always buffers; ignoring its false return grows memory without bound).
+   */
+  private pause(controller: Dispatcher.DispatchController): void {
+    controller.pause();
+    this.ctx.sink.upstreamPaused();
+    this.ctx.res.onWritable(() => {
+      controller.resume();
+      return true;
+    });
+  }
+
   onResponseEnd(): void {
     const ctx = this.ctx;
-    if (ctx.aborted || ctx.done) return;
-    ctx.tUpstreamEnd = performance.now();
+    this.tEnd = ctx.tUpstreamEnd = performance.now();
+    if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
+    const provider = this.target.provider.name;
     const framer = this.framer;
     if (framer !== null) {
-      if (framer.pending > 0 || !framer.sawDone) {
-        failStream(ctx, new GatewayError('upstream_reset', `Provider '${this.provider.name}' ended the stream before it was complete.`));
+      if (!ctx.headSent) {
+        this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
+      } else if (framer.pending > 0 || !framer.sawDone) {
+        failStream(ctx, new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
       } else {
         endStream(ctx);
       }
@@ -119,23 +146,34 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
     if (this.status >= 400) {
-      const err = fromOpenAIError(this.status, body, this.provider.name, this.key.name, ctx.plan.redactor);
-      const retryAfter = this.headers?.['retry-after'];
-      sendError(ctx, err, false, this.status === 429 && typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : null);
+      const h = this.headers;
+      this.fail(fromOpenAIError(this.status, body, provider, this.key.name, ctx.plan.redactor), retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']));
       return;
     }
     if (!looksLikeWholeJson(body)) {
-      sendError(ctx, new GatewayError('upstream_bad_response', `Provider '${this.provider.name}' sent a malformed response body.`, { upstreamStatus: this.status }));
+      this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' sent a malformed response body.`), null);
       return;
     }
+    this.settled = true;
+    ctx.failover!.succeeded(this, this.status);
     sendJson(ctx, this.status, body, this.headers);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const ctx = this.ctx;
-    if (ctx.aborted || ctx.done) return;
-    ctx.tUpstreamEnd = performance.now();
-    const gerr = (err as { name?: string }).name === 'GatewayError' ? (err as GatewayError) : fromTransportError(err, this.provider, this.status !== 0);
-    sendError(ctx, gerr);
+    this.tEnd = ctx.tUpstreamEnd = performance.now();
+    if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
+    const gerr = (err as { name?: string }).name === 'GatewayError' ? (err as GatewayError) : fromTransportError(err, this.target.provider, this.status !== 0);
+    // After the first event reached the client, the status cannot change: end the stream in-band.
+    if (ctx.headSent) failStream(ctx, gerr);
+    else this.fail(gerr, null);
+  }
+
+  private fail(err: GatewayError, retryAfter: number | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.ctx.priorWaitMs += this.upstreamMs();
+    this.ctx.tDispatch = 0;
+    this.ctx.failover!.failed(this, err, retryAfter);
   }
 }

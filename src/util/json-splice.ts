@@ -149,3 +149,25 @@ export function replaceTopLevelValue(body: Buffer, key: string, jsonValue: strin
   body.copy(out, span.valueStart + value.length, span.valueEnd);
   return out;
 }
+
+/**
+ * Returns a copy of `body` without the top-level member `key` (and the comma that joined it), or
+ * null when it is absent or the scanner cannot be sure (duplicates, escaped keys).
+ */
+export function removeTopLevelMember(body: Buffer, key: string): Buffer | null {
+  let k = encodedKeys.get(key);
+  if (k === undefined) encodedKeys.set(key, (k = encoder.encode(key)));
+  const span = findTopLevelMember(body, k);
+  if (span === null) return null;
+  let start = span.keyStart;
+  let end = skipWs(body, span.valueEnd);
+  if (body[end] === COMMA) {
+    end = skipWs(body, end + 1); // a member follows: drop "key": value,
+  } else {
+    // the last member: drop the comma before it instead
+    let i = start - 1;
+    while (i > 0 && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i--;
+    if (body[i] === COMMA) start = i;
+  }
+  return Buffer.concat([body.subarray(0, start), body.subarray(end)]);
+}

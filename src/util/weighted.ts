@@ -28,6 +28,26 @@ export class WeightedPicker<T> {
     return this.items.length;
   }
 
+  /**
+   * A weighted draw among the items `allowed` accepts (keys not cooling, targets not yet tried), or
+   * null when it accepts none. Linear: lists are short, and this runs only on the failover path.
+   */
+  pickWhere(allowed: (item: T) => boolean, r: number = Math.random()): T | null {
+    const items = this.items;
+    let total = 0;
+    for (let i = 0; i < items.length; i++) if (allowed(items[i]!)) total += this.weights[i]!;
+    if (total === 0) return null;
+    let x = r * total;
+    let last: T | null = null;
+    for (let i = 0; i < items.length; i++) {
+      if (!allowed(items[i]!)) continue;
+      last = items[i]!;
+      x -= this.weights[i]!;
+      if (x < 0) return last;
+    }
+    return last;
+  }
+
   pick(r: number = Math.random()): T {
     const items = this.items;
     if (items.length === 1) return items[0]!;

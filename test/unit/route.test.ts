@@ -234,22 +234,42 @@ describe('pickKey', () => {
 });
 
 describe('routeRequest', () => {
-  const ctxFor = (model: string) => ({ plan, model, target: null as Target | null, key: null as unknown }) as unknown as RequestContext;
+  const ctxFor = (model: string, body: Record<string, unknown> = {}) =>
+    ({ plan, model, body: { model, ...body }, targets: [] as readonly Target[] }) as unknown as RequestContext;
 
-  it('sets the target and a key that serves the target model', () => {
-    for (let i = 0; i < 500; i++) {
+  it('orders every alias target, the heavier one first three times in four', () => {
+    let openaiFirst = 0;
+    for (let i = 0; i < 4000; i++) {
       const ctx = ctxFor('fast');
       routeRequest(ctx);
-      expect(ctx.key!.provider).toBe(ctx.target!.provider);
-      if (ctx.target!.provider.name === 'groq') expect(ctx.key!.name).toBe('llama');
-      else expect(['general', 'mini-only']).toContain(ctx.key!.name);
+      expect(ctx.targets.map((t) => t.label).sort()).toEqual(['groq/llama-3.3-70b', 'openai/gpt-4o-mini']);
+      if (ctx.targets[0]!.provider.name === 'openai') openaiFirst++;
+    }
+    expect(openaiFirst / 4000).toBeGreaterThan(0.7);
+    expect(openaiFirst / 4000).toBeLessThan(0.8);
+  });
+
+  it('appends the request\'s own fallbacks after the targets', () => {
+    const ctx = ctxFor('openai/gpt-4o-mini', { fallbacks: ['groq/llama-3.3-70b', 'together/x'] });
+    routeRequest(ctx);
+    expect(ctx.targets.map((t) => t.label)).toEqual(['openai/gpt-4o-mini', 'groq/llama-3.3-70b', 'together/x']);
+  });
+
+  it('refuses fallbacks that are not model names, naming the param', () => {
+    for (const fallbacks of ['groq/x', [1], ['nope-model'], Array(9).fill('groq/x')]) {
+      try {
+        routeRequest(ctxFor('openai/gpt-4o-mini', { fallbacks }));
+        expect.unreachable();
+      } catch (err) {
+        expect((err as GatewayError).param).toBe('fallbacks');
+        expect((err as GatewayError).status).toBeGreaterThanOrEqual(400);
+      }
     }
   });
 
   it('leaves the context unrouted when the model is unknown', () => {
     const ctx = ctxFor('nope');
     expectModelNotFound(() => routeRequest(ctx));
-    expect(ctx.target).toBeNull();
-    expect(ctx.key).toBeNull();
+    expect(ctx.targets).toHaveLength(0);
   });
 });

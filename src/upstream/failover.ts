@@ -1,0 +1,225 @@
+// The attempt loop of one request: which target and key to try next, when to wait, when to give
+// up. Each result is classified once (upstream/outcome.ts) and recorded in the circuit of its
+// (provider, key, model):
+//
+//   retry         same target again after a full-jitter backoff, up to its maxRetries
+//   rate_limited  the key rests (Retry-After, capped); another key of the target now
+//   auth          the key rests for authFailedMs; another key of the target now, no backoff
+//   fatal         the provider's answer goes to the client at once
+//   a target with nothing left to try → the next target, which starts with its own retry count
+//
+// Retries and key rotations are charged to the process-wide retry budget; the first attempt at a
+// fallback is not (it moves a request, it does not add one). The deadline bounds every attempt's
+// wait for a response head and every backoff, so no request outlives it. A key resting or whose
+// circuit is open is skipped while another one can serve; when none can, the least rested is tried
+// anyway ("never all of them": an open circuit must not turn a degraded provider into a dead one).
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { KeyPlan, Target } from '../config/plan.ts';
+import type { RequestContext } from '../pipeline/context.ts';
+import { keysFor, noKey } from '../pipeline/route.ts';
+import { sendError } from '../server/respond.ts';
+import { UpstreamAttempt } from './attempt.ts';
+import { fullJitterMs } from './backoff.ts';
+import { dispatchAttempt } from './forward.ts';
+import { outcomeOf } from './outcome.ts';
+
+export class Failover {
+  readonly ctx: RequestContext;
+  /** performance.now() after which nothing new starts. */
+  readonly deadline: number;
+  private ti = -1;
+  private retries = 0;
+  private readonly tried: KeyPlan[] = [];
+  /** "provider/model#key:status" per finished attempt, for x-microgate-route and telemetry. */
+  readonly trail: string[] = [];
+  private lastError: GatewayError | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private forced = false;
+
+  constructor(ctx: RequestContext, deadlineMs: number) {
+    this.ctx = ctx;
+    this.deadline = ctx.t0 + deadlineMs;
+  }
+
+  get attempts(): number {
+    return this.trail.length;
+  }
+
+  start(): void {
+    this.ctx.plan.retryBudget.onRequest(performance.now());
+    this.nextTarget();
+  }
+
+  /** The client left: stop waiting for a backoff. */
+  cancel(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** A response is on its way to the client (JSON written, or the first stream events). */
+  succeeded(a: UpstreamAttempt, status: number): void {
+    this.trail.push(`${a.target.label}#${a.key.name}:${status}`);
+    this.ctx.plan.health.circuit(a.key, a.target.model).record(true, a.upstreamMs(), performance.now());
+  }
+
+  /** An attempt failed before anything reached the client: decide what comes next. */
+  failed(a: UpstreamAttempt, err: GatewayError, retryAfterMs: number | null): void {
+    const ctx = this.ctx;
+    const now = performance.now();
+    const outcome = outcomeOf(err);
+    this.trail.push(`${a.target.label}#${a.key.name}:${err.upstreamStatus !== 0 ? err.upstreamStatus : err.flag}`);
+    this.lastError = err;
+    // A refused request says nothing about the provider's health.
+    if (outcome !== 'fatal') ctx.plan.health.circuit(a.key, a.target.model).record(false, a.upstreamMs(), now);
+    if (ctx.aborted || ctx.done) return;
+
+    const routing = ctx.plan.routing;
+    switch (outcome) {
+      case 'fatal':
+        this.fail(err);
+        return;
+      case 'auth':
+        rest(a.key, now + routing.keyCooldown.authFailedMs, 'auth_failed');
+        this.rotateKey(false);
+        return;
+      case 'rate_limited':
+        rest(a.key, now + Math.min(retryAfterMs ?? routing.keyCooldown.rateLimitedMs, routing.keyCooldown.maxRateLimitedMs), 'rate_limited');
+        this.rotateKey(true);
+        return;
+      case 'retry': {
+        const retry = a.target.provider.retry;
+        if (this.retries < retry.maxRetries && ctx.plan.retryBudget.tryRetry(now)) {
+          const wait = fullJitterMs(this.retries, retry.baseMs, retry.capMs);
+          this.retries++;
+          if (now + wait >= this.deadline) {
+            this.fail(this.deadlineError());
+            return;
+          }
+          this.timer = setTimeout(() => {
+            this.timer = null;
+            ctx.priorWaitMs += performance.now() - now;
+            this.sameTarget();
+          }, wait);
+          return;
+        }
+        this.nextTarget();
+      }
+    }
+  }
+
+  /** Another key of the current target, if one may be used; else the next target. */
+  private rotateKey(charged: boolean): void {
+    const target = this.ctx.targets[this.ti]!;
+    const now = performance.now();
+    const key = this.freshKey(target, now);
+    if (key !== null && (!charged || this.ctx.plan.retryBudget.tryRetry(now))) this.dispatch(target, key);
+    else this.nextTarget();
+  }
+
+  private sameTarget(): void {
+    if (this.ctx.aborted || this.ctx.done) return;
+    const target = this.ctx.targets[this.ti]!;
+    const now = performance.now();
+    // Any usable key of the target; the one that failed may be the only one.
+    const key = this.usableKey(target, now, false) ?? this.tried[this.tried.length - 1]!;
+    this.dispatch(target, key);
+  }
+
+  private nextTarget(): void {
+    const ctx = this.ctx;
+    const targets = ctx.targets;
+    const now = performance.now();
+    while (++this.ti < targets.length) {
+      const target = targets[this.ti]!;
+      this.retries = 0;
+      this.tried.length = 0;
+      const key = this.usableKey(target, now, false);
+      if (key !== null) {
+        this.dispatch(target, key);
+        return;
+      }
+    }
+    // Nothing healthy is left. If nothing was even tried, try the least rested key of the first
+    // target that has one, once, rather than refuse the request on stale health alone.
+    if (this.trail.length === 0 && !this.forced) {
+      this.forced = true;
+      for (let i = 0; i < targets.length; i++) {
+        const key = this.usableKey(targets[i]!, now, true);
+        if (key !== null) {
+          this.ti = i;
+          this.dispatch(targets[i]!, key);
+          return;
+        }
+      }
+      this.fail(noKey(targets[0]!.provider, targets[0]!.model));
+      return;
+    }
+    this.fail(this.lastError ?? new GatewayError('upstream_error', 'No provider could serve the request.'));
+  }
+
+  /** A key of `target` not tried yet for this target and not resting, circuit permitting. */
+  private freshKey(target: Target, now: number): KeyPlan | null {
+    const keys = keysFor(target.provider, target.model);
+    if (keys === null) return null;
+    const health = this.ctx.plan.health;
+    return keys.pickWhere((k) => !this.tried.includes(k) && k.state.restUntil <= now && health.circuit(k, target.model).available(now));
+  }
+
+  /** Fresh keys first; `anyHealth`: when none is fresh, the least rested key whatever its state. */
+  private usableKey(target: Target, now: number, anyHealth: boolean): KeyPlan | null {
+    const fresh = this.freshKey(target, now);
+    if (fresh !== null || !anyHealth) return fresh;
+    const keys = keysFor(target.provider, target.model);
+    if (keys === null) return null;
+    let best: KeyPlan | null = null;
+    for (const k of keys.items) if (best === null || k.state.restUntil < best.state.restUntil) best = k;
+    return best;
+  }
+
+  private dispatch(target: Target, key: KeyPlan): void {
+    const ctx = this.ctx;
+    const now = performance.now();
+    if (now >= this.deadline) {
+      this.fail(this.deadlineError());
+      return;
+    }
+    // Claims the half-open probe when the circuit is recovering.
+    ctx.plan.health.circuit(key, target.model).allow(now);
+    this.tried.push(key);
+    ctx.target = target;
+    ctx.key = key;
+    dispatchAttempt(ctx, target, key, this.deadline - now);
+  }
+
+  private deadlineError(): GatewayError {
+    return new GatewayError('deadline_exceeded', `The request's deadline passed after ${this.attempts} attempt(s)${this.trail.length > 0 ? `: ${this.trail.join(' > ')}` : ''}.`);
+  }
+
+  private fail(err: GatewayError): void {
+    this.cancel();
+    const ctx = this.ctx;
+    if (this.attempts > 1 && err.code !== 'deadline_exceeded') {
+      // Name every attempt, so "all providers failed" can be told from "one provider said no".
+      err = new GatewayError(err.code, `${err.message} (after ${this.attempts} attempts: ${this.trail.join(' > ')})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
+    }
+    sendError(ctx, err, false, this.lastRetryAfter(err));
+  }
+
+  private lastRetryAfter(err: GatewayError): Record<string, string> | null {
+    if (err.code !== 'upstream_rate_limited') return null;
+    let soonest = Infinity;
+    for (const t of this.ctx.targets) {
+      const keys = keysFor(t.provider, t.model);
+      if (keys !== null) for (const k of keys.items) soonest = Math.min(soonest, k.state.restUntil);
+    }
+    const secs = Math.ceil((soonest - performance.now()) / 1000);
+    return Number.isFinite(secs) && secs > 0 ? { 'retry-after': String(secs) } : null;
+  }
+}
+
+function rest(key: KeyPlan, until: number, reason: 'rate_limited' | 'auth_failed'): void {
+  if (until > key.state.restUntil) {
+    key.state.restUntil = until;
+    key.state.reason = reason;
+  }
+}

@@ -1,0 +1,61 @@
+// Circuits per (provider, key, model), created on first use. Addressing "provider/any-model" makes
+// the model set open-ended, so the registry is bounded: past the cap, a new combination is not
+// tracked (it is treated as healthy) rather than growing memory without limit.
+import type { KeyPlan, Target } from '../config/plan.ts';
+import { Circuit, type CircuitOptions } from './circuit.ts';
+
+const MAX_CIRCUITS = 10_000;
+
+export class HealthRegistry {
+  private readonly circuits = new Map<string, Circuit>();
+  /** A circuit that is never recorded into: for combinations past the cap. */
+  private readonly untracked: Circuit;
+
+  constructor(readonly opts: CircuitOptions) {
+    this.untracked = new Circuit(opts);
+  }
+
+  circuit(key: KeyPlan, model: string): Circuit {
+    const id = `${key.id}:${model}`;
+    let c = this.circuits.get(id);
+    if (c === undefined) {
+      if (this.circuits.size >= MAX_CIRCUITS) return this.untracked;
+      c = new Circuit(this.opts);
+      this.circuits.set(id, c);
+    }
+    return c;
+  }
+
+  /** Error rate and latency of a target over its keys' windows; null without data. */
+  targetStats(target: Target, keys: readonly KeyPlan[], now: number): { errorRate: number; latencyMs: number; requests: number } | null {
+    let ok = 0;
+    let failed = 0;
+    let latency = 0;
+    let withLatency = 0;
+    for (const k of keys) {
+      const c = this.circuits.get(`${k.id}:${target.model}`);
+      if (c === undefined) continue;
+      const n = c.counts(now);
+      ok += n.ok;
+      failed += n.failed;
+      if (c.latencyMs > 0) {
+        latency += c.latencyMs;
+        withLatency++;
+      }
+    }
+    if (ok + failed === 0) return null;
+    return { errorRate: failed / (ok + failed), latencyMs: withLatency === 0 ? 0 : latency / withLatency, requests: ok + failed };
+  }
+
+  /** Circuit states for /admin/stats: "provider/key/model" → state. */
+  snapshot(keysById: ReadonlyMap<number, KeyPlan>, now: number): Record<string, { state: string; errorRate: number; latencyMs: number }> {
+    const out: Record<string, { state: string; errorRate: number; latencyMs: number }> = {};
+    for (const [id, c] of this.circuits) {
+      const colon = id.indexOf(':');
+      const key = keysById.get(Number(id.slice(0, colon)));
+      if (key === undefined) continue;
+      out[`${key.provider.name}/${key.name}/${id.slice(colon + 1)}`] = { state: c.state, errorRate: Math.round(c.errorRate(now) * 1000) / 1000, latencyMs: Math.round(c.latencyMs * 10) / 10 };
+    }
+    return out;
+  }
+}
