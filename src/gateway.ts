@@ -4,6 +4,7 @@ import { compilePlan } from './config/compile.ts';
 import type { RuntimePlan } from './config/plan.ts';
 import type { Config } from './config/schema.ts';
 import { GatewayServer } from './server/app.ts';
+import { startAdaptiveWeights } from './upstream/adaptive.ts';
 
 export interface Gateway {
   readonly server: GatewayServer;
@@ -26,6 +27,7 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     await plan.close();
     throw err;
   }
+  const stopAdaptive = startAdaptiveWeights(plan);
   let closing: Promise<void> | null = null;
   return {
     server,
@@ -33,6 +35,7 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     port,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close(graceMs = 0) {
+      stopAdaptive();
       closing ??= server.close(graceMs).then(() => plan.close());
       return closing;
     },

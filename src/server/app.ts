@@ -172,6 +172,9 @@ export class GatewayServer implements RequestSink {
       backpressurePauses: this.backpressurePauses,
       gatewayTimeUs: this.gatewayTime.summary(),
       pools: this.plan.pools.stats(),
+      circuits: this.plan.health.snapshot(this.plan.keysById, performance.now()),
+      restingKeys: restingKeys(this.plan),
+      routeWeights: routeWeights(this.plan),
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }
@@ -249,4 +252,25 @@ function notFound(res: HttpResponse, req: HttpRequest): void {
   }
   const err = new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`);
   res.writeStatus(statusLine(404)).writeHeader('content-type', 'application/json').end(JSON.stringify(err.toJSON()), hasBody);
+}
+
+/** Keys resting after a 429 or 401/403, with the seconds left: "provider/key" → {reason, seconds}. */
+function restingKeys(plan: RuntimePlan): Record<string, { reason: string; seconds: number }> {
+  const now = performance.now();
+  const out: Record<string, { reason: string; seconds: number }> = {};
+  for (const k of plan.keysById.values()) {
+    if (k.state.restUntil > now) out[`${k.provider.name}/${k.name}`] = { reason: k.state.reason, seconds: Math.ceil((k.state.restUntil - now) / 1000) };
+  }
+  return out;
+}
+
+/** Effective weights of multi-target routes (after adaptive weighting), as shares. */
+function routeWeights(plan: RuntimePlan): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [name, r] of plan.routes) {
+    if (r.targets.length < 2) continue;
+    const p = r.picker;
+    out[name] = Object.fromEntries(p.items.map((t, i) => [t.label, Math.round((p.weights[i]! / p.total) * 1000) / 1000]));
+  }
+  return out;
 }

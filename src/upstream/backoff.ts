@@ -13,13 +13,17 @@ export function fullJitterMs(retry: number, baseMs: number, capMs: number, r: nu
  * when present. Returns ms, or null when absent or unreadable.
  */
 export function retryAfterMs(retryAfter: string | string[] | undefined, retryAfterMsHeader: string | string[] | undefined, now: number = Date.now()): number | null {
-  if (typeof retryAfterMsHeader === 'string') {
+  // Number('') and Number(' ') are 0: a blank header is absent, not "retry at once".
+  if (typeof retryAfterMsHeader === 'string' && retryAfterMsHeader.trim() !== '') {
     const ms = Number(retryAfterMsHeader);
     if (Number.isFinite(ms) && ms >= 0) return ms;
   }
-  if (typeof retryAfter !== 'string' || retryAfter === '') return null;
+  if (typeof retryAfter !== 'string' || retryAfter.trim() === '') return null;
   const secs = Number(retryAfter);
   if (Number.isFinite(secs)) return secs >= 0 ? secs * 1000 : null;
+  // Every HTTP-date form (RFC 9110 §5.6.7) carries hh:mm:ss. V8's Date.parse is lenient enough to
+  // read junk such as "retry later 10" as a date in 2001, which would come out as 0 ("at once").
+  if (!/\d\d:\d\d:\d\d/.test(retryAfter)) return null;
   const date = Date.parse(retryAfter);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }

@@ -25,6 +25,10 @@ export class Circuit {
   consecutiveFailures = 0;
   openedAt = 0;
   probing = false;
+  /** When the half-open probe was let through. One that never reports (the client went away, the
+   * request was refused as the client's fault) is presumed lost after a cooldown, or the circuit
+   * would stay half-open, refusing everything, forever. */
+  private probeAt = 0;
   /** Exponentially weighted latency of successful attempts, ms (0 until the first one). */
   latencyMs = 0;
   private readonly bucketMs: number;
@@ -44,8 +48,9 @@ export class Circuit {
       this.state = 'half_open';
       this.probing = false;
     }
-    if (this.probing) return false;
+    if (this.probing && now - this.probeAt < this.opts.cooldownMs) return false;
     this.probing = true;
+    this.probeAt = now;
     return true;
   }
 
@@ -53,7 +58,7 @@ export class Circuit {
   available(now: number): boolean {
     if (this.state === 'closed') return true;
     if (this.state === 'open') return now - this.openedAt >= this.opts.cooldownMs;
-    return !this.probing;
+    return !this.probing || now - this.probeAt >= this.opts.cooldownMs;
   }
 
   record(success: boolean, latencyMs: number, now: number): void {

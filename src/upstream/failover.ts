@@ -198,9 +198,10 @@ export class Failover {
   private fail(err: GatewayError): void {
     this.cancel();
     const ctx = this.ctx;
-    if (this.attempts > 1 && err.code !== 'deadline_exceeded') {
+    if (err.retryable && this.attempts > 0) {
       // Name every attempt, so "all providers failed" can be told from "one provider said no".
-      err = new GatewayError(err.code, `${err.message} (after ${this.attempts} attempts: ${this.trail.join(' > ')})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
+      const n = this.attempts === 1 ? '1 attempt' : `${this.attempts} attempts`;
+      err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.trail.join(' > ')})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
     }
     sendError(ctx, err, false, this.lastRetryAfter(err));
   }

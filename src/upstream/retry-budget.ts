@@ -37,7 +37,8 @@ export class RetryBudget {
       }
     }
     const allowed = Math.max(this.minPerSecond * (this.windowMs / 1000), this.ratio * requests);
-    if (retries >= allowed) return false;
+    // The epsilon absorbs float noise: 0.07 × 100 is 7.000000000000001, which would grant an 8th retry.
+    if (retries >= allowed - 1e-9) return false;
     this.retries[this.bucket(now)]!++;
     return true;
   }
