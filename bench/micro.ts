@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { validateConfig } from '../src/config/load.ts';
 import { compilePlan } from '../src/config/compile.ts';
-import { resolveTarget, pickKey } from '../src/pipeline/route.ts';
+import { resolveTarget, pickKey, keysFor, resolveRoute, attemptOrder } from '../src/pipeline/route.ts';
 import { replaceTopLevelValue } from '../src/util/json-splice.ts';
 import { SseFramer } from '../src/util/sse-framer.ts';
 import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
@@ -26,6 +26,7 @@ const events = Buffer.from(
   Array.from({ length: 8 }, (_, i) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok${i} "},"finish_reason":null}]}\n\n`).join(''),
 );
 const hist = new MicrosHistogram();
+const trail: string[] = [];
 let i = 0;
 const next = <T>(xs: T[]): T => xs[i++ & 63]!;
 
@@ -41,6 +42,19 @@ bench
   .add('route: provider/model (undeclared)', () => {
     const t = resolveTarget(plan, 'openai/gpt-x');
     pickKey(t.provider, t.model);
+  })
+  .add('failover bookkeeping of a request that needs none', () => {
+    // What the failover loop adds to a first attempt that succeeds: budget count, attempt order,
+    // key draw with its health check, circuit claim and record, the route trail entry.
+    const now = performance.now();
+    plan.retryBudget.onRequest(now);
+    const t = attemptOrder(resolveRoute(plan, 'bench'), null)[0]!;
+    const key = keysFor(t.provider, t.model)!.pick();
+    const c = plan.health.circuit(key, t);
+    if (key.state.restUntil <= now && c.available(now)) c.allow(now);
+    trail.push(`${t.label}#${key.name}:200`);
+    c.record(true, 0.5, now);
+    if (trail.length > 1000) trail.length = 0;
   })
   .add('splice model, model first', () => {
     replaceTopLevelValue(next(bodies), 'model', '"mock-small"');

@@ -56,7 +56,7 @@ function address(target: TargetName, kind: 'plain' | 'stream' | 'flaky'): { url:
     case 'direct':
       return { url: MOCK, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
     case 'microgate':
-      return { url: `http://127.0.0.1:${PORTS.microgate}`, headers: {}, model: kind === 'stream' ? 'streamer/mock-small' : kind === 'flaky' ? 'flaky/mock-small' : 'bench' };
+      return { url: `http://127.0.0.1:${PORTS.microgate}`, headers: {}, model: kind === 'stream' ? 'streamer/mock-small' : kind === 'flaky' ? 'flaky-best' : 'bench' };
     case 'portkey':
       // Portkey's gateway reaches an OpenAI-compatible host through its custom-host header.
       return { url: `http://127.0.0.1:${PORTS.portkey}`, headers: { authorization: `Bearer ${mockKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${MOCK}/v1` }, model: 'mock-small' };
@@ -224,6 +224,8 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
         return acc;
       }, {}),
       saturationP99Us: pick((r) => r.saturation?.latencyUs.p99),
+      retried: rs.reduce((n, r) => n + (r.pacer?.retried ?? 0), 0),
+      retriedUs: rs[0]!.pacer?.retriedUs ? { p50: pick((r) => r.pacer?.retriedUs?.p50)!, p90: pick((r) => r.pacer?.retriedUs?.p90)!, p99: pick((r) => r.pacer?.retriedUs?.p99)!, p999: pick((r) => r.pacer?.retriedUs?.p999)! } : null,
       gatewayTimeUs: rs[0]!.gatewayTimeUs ? { p50: pick((r) => r.gatewayTimeUs?.p50)!, p90: pick((r) => r.gatewayTimeUs?.p90)!, p99: pick((r) => r.gatewayTimeUs?.p99)!, p999: pick((r) => r.gatewayTimeUs?.p999)! } : null,
       cpuPct: pick((r) => r.cpuPct),
       rssMaxMB: pick((r) => r.rssMaxMB),

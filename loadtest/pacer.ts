@@ -37,6 +37,10 @@ export interface PacerResult {
   serviceUs: Summary;
   /** How late the 1 ms pacing timer sent requests (µs): common to every target. */
   sendLagUs: Summary;
+  /** Successful requests that microgate answered after more than one attempt (x-microgate-attempts > 1). */
+  retried: number;
+  /** Their latency from intended start (µs); null when there were none. */
+  retriedUs: Summary | null;
   /** Streams: intended start → first `data:` event (µs). */
   ttfbUs: Summary | null;
   /** Streams: gap between consecutive body chunks (µs). */
@@ -50,6 +54,7 @@ const DATA = Buffer.from('data:');
 class Probe implements Dispatcher.DispatchHandler {
   status = 0;
   readonly sentAt = performance.now();
+  retried = false;
   firstData = 0;
   lastChunk = 0;
   constructor(
@@ -57,8 +62,10 @@ class Probe implements Dispatcher.DispatchHandler {
     readonly intended: number,
   ) {}
   onRequestStart(): void {}
-  onResponseStart(_c: Dispatcher.DispatchController, status: number): void {
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = status;
+    const attempts = headers['x-microgate-attempts'];
+    this.retried = typeof attempts === 'string' && attempts !== '1';
   }
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     const now = performance.now();
@@ -84,6 +91,7 @@ class Run {
   readonly latency = newHist();
   readonly service = newHist();
   readonly lag = newHist();
+  readonly retriedHist = newHist();
   readonly ttfb = newHist();
   readonly gap = newHist();
   readonly statuses: Record<string, number> = {};
@@ -120,6 +128,7 @@ class Run {
       this.latency.recordValue(Math.max(1, Math.round((now - p.intended) * 1000)));
       this.service.recordValue(Math.max(1, Math.round((now - p.sentAt) * 1000)));
       this.lag.recordValue(Math.max(1, Math.round((p.sentAt - p.intended) * 1000)));
+      if (p.retried) this.retriedHist.recordValue(Math.max(1, Math.round((now - p.intended) * 1000)));
       if (p.firstData !== 0) this.ttfb.recordValue(Math.max(1, Math.round((p.firstData - p.intended) * 1000)));
     } else {
       this.errors++;
@@ -175,6 +184,8 @@ export async function runPacer(spec: PacerSpec): Promise<PacerResult> {
     latencyUs: summarize(run.latency),
     serviceUs: summarize(run.service),
     sendLagUs: summarize(run.lag),
+    retried: run.retriedHist.totalCount,
+    retriedUs: run.retriedHist.totalCount > 0 ? summarize(run.retriedHist) : null,
     ttfbUs: spec.stream ? summarize(run.ttfb) : null,
     gapUs: spec.stream ? summarize(run.gap) : null,
     pacerCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 100),

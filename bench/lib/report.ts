@@ -37,6 +37,8 @@ export interface TargetSummary {
   statuses: Record<string, number>;
   saturationP99Us: number | null;
   gatewayTimeUs: Pcts | null;
+  retried: number;
+  retriedUs: Pcts | null;
   cpuPct: number | null;
   rssMaxMB: number | null;
   pacerCpuPct: number | null;
@@ -143,10 +145,16 @@ function saturationTable(sc: ScenarioResult): string[] {
 }
 
 function faultsTable(sc: ScenarioResult): string[] {
-  const rows = ['| target | sent | client successes | success rate | statuses seen by the client | p50 | p99 |', '|---|---|---|---|---|---|---|'];
+  const rows = [
+    '| target | sent | client successes | success rate | statuses seen by the client | p50 / p99, all | answered after a retry or fallback | their p50 / p99 | in-gateway p50 / p99 |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const sent = t.ok + t.errors;
-    rows.push(`| ${name} | ${sent} | ${t.ok} | ${sent ? ((t.ok / sent) * 100).toFixed(1) : '–'}% | ${Object.entries(t.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${us(t.latencyUs?.p50)} | ${us(t.latencyUs?.p99)} |`);
+    const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
+    rows.push(
+      `| ${name} | ${sent} | ${t.ok} | ${sent ? ((t.ok / sent) * 100).toFixed(2) : '–'}% | ${Object.entries(t.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${us(t.latencyUs?.p50)} / ${us(t.latencyUs?.p99)} | ${t.retried} | ${us(t.retriedUs?.p50)} / ${us(t.retriedUs?.p99)} | ${gw} |`,
+    );
   }
   return rows;
 }

@@ -31,7 +31,7 @@ export function compilePlan(config: Config): RuntimePlan {
     const label = `${p.name}/${model}`;
     let t = targets.get(label);
     if (t === undefined) {
-      t = Object.freeze({ provider: p, model, label, modelJson: JSON.stringify(model) });
+      t = Object.freeze({ provider: p, model, label, modelJson: JSON.stringify(model), circuits: [] });
       targets.set(label, t);
     }
     return t;

@@ -5,6 +5,7 @@ import type { WeightedPicker } from '../util/weighted.ts';
 import type { Redactor } from '../util/redact.ts';
 import type { PoolRegistry } from '../upstream/pools.ts';
 import type { HealthRegistry } from '../upstream/health.ts';
+import type { Circuit } from '../upstream/circuit.ts';
 import type { RetryBudget } from '../upstream/retry-budget.ts';
 import type { ProviderConfig, RoutingConfig } from './schema.ts';
 
@@ -53,6 +54,8 @@ export interface Target {
   readonly label: string;
   /** The model name as a JSON string, ready to splice into the upstream body. */
   readonly modelJson: string;
+  /** Declared targets: their circuits by key id, filled on first use (upstream/health.ts). */
+  readonly circuits?: Array<Circuit | undefined>;
 }
 
 /**

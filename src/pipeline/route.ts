@@ -18,15 +18,28 @@ export function routeRequest(ctx: RequestContext): void {
   ctx.targets = attemptOrder(route, fallbacks);
 }
 
+/**
+ * "provider/any-model" routes seen so far, per plan. Model names come from clients, so the cache is
+ * bounded: past the cap, a route is built per request (~1 µs) instead of remembered.
+ */
+const adHocRoutes = new WeakMap<RuntimePlan, Map<string, Route>>();
+const MAX_AD_HOC_ROUTES = 1024;
+
 export function resolveRoute(plan: RuntimePlan, model: string): Route {
   const route = plan.routes.get(model);
   if (route !== undefined) return route;
+  let cache = adHocRoutes.get(plan);
+  const cached = cache?.get(model);
+  if (cached !== undefined) return cached;
   const slash = model.indexOf('/');
   if (slash > 0 && slash < model.length - 1) {
     const provider = plan.providers.get(model.slice(0, slash));
     if (provider !== undefined) {
       const upstreamModel = model.slice(slash + 1);
-      return makeRoute(model, [{ provider, model: upstreamModel, label: model, modelJson: JSON.stringify(upstreamModel) }], [1], []);
+      const r = makeRoute(model, [{ provider, model: upstreamModel, label: model, modelJson: JSON.stringify(upstreamModel), circuits: [] }], [1], []);
+      if (cache === undefined) adHocRoutes.set(plan, (cache = new Map()));
+      if (cache.size < MAX_AD_HOC_ROUTES) cache.set(model, r);
+      return r;
     }
   }
   throw modelNotFound(plan, model);

@@ -59,7 +59,7 @@ export class Failover {
   /** A response is on its way to the client (JSON written, or the first stream events). */
   succeeded(a: UpstreamAttempt, status: number): void {
     this.trail.push(`${a.target.label}#${a.key.name}:${status}`);
-    this.ctx.plan.health.circuit(a.key, a.target.model).record(true, a.upstreamMs(), performance.now());
+    this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), performance.now());
   }
 
   /** An attempt failed before anything reached the client: decide what comes next. */
@@ -70,7 +70,7 @@ export class Failover {
     this.trail.push(`${a.target.label}#${a.key.name}:${err.upstreamStatus !== 0 ? err.upstreamStatus : err.flag}`);
     this.lastError = err;
     // A refused request says nothing about the provider's health.
-    if (outcome !== 'fatal') ctx.plan.health.circuit(a.key, a.target.model).record(false, a.upstreamMs(), now);
+    if (outcome !== 'fatal') ctx.plan.health.circuit(a.key, a.target).record(false, a.upstreamMs(), now);
     if (ctx.aborted || ctx.done) return;
 
     const routing = ctx.plan.routing;
@@ -162,7 +162,11 @@ export class Failover {
     const keys = keysFor(target.provider, target.model);
     if (keys === null) return null;
     const health = this.ctx.plan.health;
-    return keys.pickWhere((k) => !this.tried.includes(k) && k.state.restUntil <= now && health.circuit(k, target.model).available(now));
+    // The common case first: one draw by weight, and that key is fine. Only when it is not does
+    // the filtered draw (and its closure) run.
+    const first = keys.pick();
+    if (this.tried.length === 0 && first.state.restUntil <= now && health.circuit(first, target).available(now)) return first;
+    return keys.pickWhere((k) => !this.tried.includes(k) && k.state.restUntil <= now && health.circuit(k, target).available(now));
   }
 
   /** Fresh keys first; `anyHealth`: when none is fresh, the least rested key whatever its state. */
@@ -184,7 +188,7 @@ export class Failover {
       return;
     }
     // Claims the half-open probe when the circuit is recovering.
-    ctx.plan.health.circuit(key, target.model).allow(now);
+    ctx.plan.health.circuit(key, target).allow(now);
     this.tried.push(key);
     ctx.target = target;
     ctx.key = key;

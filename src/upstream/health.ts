@@ -15,7 +15,22 @@ export class HealthRegistry {
     this.untracked = new Circuit(opts);
   }
 
-  circuit(key: KeyPlan, model: string): Circuit {
+  /**
+   * The circuit of (key, target's model). Declared targets cache theirs in `target.circuits`, indexed
+   * by key id, so the request path does no string building or Map lookup; targets made per request
+   * ("provider/any-model") go through the registry, so their health is still shared.
+   */
+  circuit(key: KeyPlan, target: Target): Circuit {
+    const cache = target.circuits;
+    if (cache !== undefined) {
+      const c = cache[key.id];
+      if (c !== undefined) return c;
+      return (cache[key.id] = this.lookup(key, target.model));
+    }
+    return this.lookup(key, target.model);
+  }
+
+  private lookup(key: KeyPlan, model: string): Circuit {
     const id = `${key.id}:${model}`;
     let c = this.circuits.get(id);
     if (c === undefined) {

@@ -37,13 +37,16 @@ export class WeightedPicker<T> {
     let total = 0;
     for (let i = 0; i < items.length; i++) if (allowed(items[i]!)) total += this.weights[i]!;
     if (total === 0) return null;
-    let x = r * total;
+    // Compare against a running sum, as pick() does against `cumulative`: subtracting instead rounds
+    // differently, and with everything allowed the draw would differ from pick(r) on the boundaries.
+    const x = r * total;
+    let sum = 0;
     let last: T | null = null;
     for (let i = 0; i < items.length; i++) {
       if (!allowed(items[i]!)) continue;
       last = items[i]!;
-      x -= this.weights[i]!;
-      if (x < 0) return last;
+      sum += this.weights[i]!;
+      if (x < sum) return last;
     }
     return last;
   }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { replaceTopLevelValue } from '../../src/util/json-splice.ts';
+import { removeTopLevelMember, replaceTopLevelValue } from '../../src/util/json-splice.ts';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -234,5 +234,190 @@ describe('replaceTopLevelValue: generated bodies (seeded)', () => {
       expect(() => JSON.parse(body), body).not.toThrow();
       expect(splice(body, 'gpt-4o'), body).toBeNull();
     }
+  });
+});
+
+describe('removeTopLevelMember', () => {
+  function remove(body: string, key = 'fallbacks'): string | null {
+    const out = removeTopLevelMember(Buffer.from(body, 'utf8'), key);
+    return out === null ? null : out.toString('utf8');
+  }
+
+  function without(body: string, key: string): unknown {
+    const o = JSON.parse(body) as Record<string, unknown>;
+    delete o[key];
+    return o;
+  }
+
+  /**
+   * The differential property: the result parses to the object without `key`, and its bytes are the
+   * input's with one contiguous run taken out: the member itself plus only whitespace and at most one
+   * comma around it. `member` is the member's text ("key": value) when the caller knows it.
+   */
+  function expectRemoved(body: string, key: string, member?: { start: number; end: number }): string {
+    const out = remove(body, key);
+    expect(out, body).not.toBeNull();
+    const result = out!;
+    expect(() => JSON.parse(result), result).not.toThrow();
+    expect(JSON.parse(result), `${body}\n=> ${result}`).toEqual(without(body, key));
+    const d = body.length - result.length;
+    expect(d).toBeGreaterThan(0);
+    let ok = false;
+    for (let s = 0; s + d <= body.length && !ok; s++) {
+      const e = s + d;
+      if (body.slice(0, s) !== result.slice(0, s) || body.slice(e) !== result.slice(s)) continue;
+      if (member === undefined) {
+        ok = true;
+        continue;
+      }
+      if (s > member.start || e < member.end) continue;
+      const around = (body.slice(s, member.start) + body.slice(member.end, e)).replace(/[ \t\r\n]/g, '');
+      ok = around === '' || around === ',';
+    }
+    expect(ok, `${body}\n=> ${result}`).toBe(true);
+    return result;
+  }
+
+  /** Locates `"key"…value` in a hand-written body by a unique marker text. */
+  function span(body: string, memberText: string): { start: number; end: number } {
+    const start = body.indexOf(memberText);
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(body.indexOf(memberText, start + 1)).toBe(-1);
+    return { start, end: start + memberText.length };
+  }
+
+  it('removes the first member', () => {
+    const body = '{"fallbacks":["a","b"],"model":"m","n":1}';
+    expect(expectRemoved(body, 'fallbacks', span(body, '"fallbacks":["a","b"]'))).toBe('{"model":"m","n":1}');
+  });
+
+  it('removes a middle member', () => {
+    const body = '{"model":"m","fallbacks":["a","b"],"n":1}';
+    expect(expectRemoved(body, 'fallbacks', span(body, '"fallbacks":["a","b"]'))).toBe('{"model":"m","n":1}');
+  });
+
+  it('removes the last member, and the comma before it', () => {
+    const body = '{"model":"m","n":1,"fallbacks":["a","b"]}';
+    expect(expectRemoved(body, 'fallbacks', span(body, '"fallbacks":["a","b"]'))).toBe('{"model":"m","n":1}');
+  });
+
+  it('removes the only member', () => {
+    expect(expectRemoved('{"fallbacks":["a"]}', 'fallbacks')).toBe('{}');
+    expect(expectRemoved(' { "fallbacks" : [ "a" ] } ', 'fallbacks')).toBe(' { } ');
+    expect(JSON.parse(remove('{\n  "fallbacks": []\n}')!)).toEqual({});
+  });
+
+  it('keeps the bytes of other members verbatim (a 64-bit integer JSON.parse would round)', () => {
+    const body = '{"seed":12345678901234567890,"fallbacks":["x"],"big":-9007199254740993,"t":1.0,"e":1E2}';
+    expect(expectRemoved(body, 'fallbacks', span(body, '"fallbacks":["x"]'))).toBe('{"seed":12345678901234567890,"big":-9007199254740993,"t":1.0,"e":1E2}');
+    const last = '{"seed":12345678901234567890,"fallbacks":["x"]}';
+    expect(remove(last)).toBe('{"seed":12345678901234567890}');
+  });
+
+  it('handles pretty-printed bodies', () => {
+    const obj = { model: 'm', messages: [{ role: 'user', content: 'hi, "fallbacks": [] }' }], fallbacks: ['a', 'b'], stream: true };
+    for (const indent of [2, 4, '\t']) {
+      const body = JSON.stringify(obj, null, indent);
+      const out = expectRemoved(body, 'fallbacks');
+      expect(out).toBe(JSON.stringify({ model: 'm', messages: obj.messages, stream: true }, null, indent));
+      // first, last and only member too
+      for (const o of [{ fallbacks: [1], a: 1 }, { a: 1, fallbacks: [1] }, { fallbacks: [1] }]) expectRemoved(JSON.stringify(o, null, indent), 'fallbacks');
+    }
+    // CRLF and whitespace around colons and commas
+    expectRemoved('{\r\n\t"a" : 1 ,\r\n\t"fallbacks"  :  [ 1 ]\r\n\t, "b" : 2\r\n}', 'fallbacks');
+    expectRemoved('{\r\n\t"a" : 1 ,\r\n\t"fallbacks"  :  [ 1 ]  \r\n}', 'fallbacks');
+  });
+
+  it('handles minified bodies with awkward strings and values', () => {
+    for (const body of [
+      String.raw`{"a":"\\","fallbacks":{"x":"}\"]"},"b":"\\\""}`,
+      '{"a":"{[,","fallbacks":null,"b":"]}"}',
+      '{"a":[],"fallbacks":"fallbacks","b":{}}',
+      '{"fallbacks":1e-7,"a":true}',
+      '{"a":false,"fallbacks":"👋 日本"}',
+      '{"fallbacks":[{"fallbacks":[]}],"a":{"fallbacks":1}}',
+    ]) {
+      expectRemoved(body, 'fallbacks');
+    }
+  });
+
+  it('works for any key, leaving similar names alone', () => {
+    const body = '{"models":1,"model":"m","modelx":2,"_model":3}';
+    expect(expectRemoved(body, 'model', span(body, '"model":"m"'))).toBe('{"models":1,"modelx":2,"_model":3}');
+  });
+
+  it('returns a new buffer and leaves the input untouched', () => {
+    const input = Buffer.from('{"model":"m","fallbacks":["a"]}');
+    const copy = Buffer.from(input);
+    const out = removeTopLevelMember(input, 'fallbacks');
+    expect(out?.toString()).toBe('{"model":"m"}');
+    expect(input.equals(copy)).toBe(true);
+  });
+
+  it.each([
+    ['key absent', '{"model":"m","n":1}'],
+    ['empty object', '{}'],
+    ['key only nested', '{"model":"m","messages":[{"fallbacks":["a"]}],"o":{"fallbacks":1}}'],
+    ['key only as a string value', '{"model":"fallbacks"}'],
+    ['key spelled with escapes', String.raw`{"fallb\u0061cks":["a"]}`],
+    ['top level is an array', '[{"fallbacks":["a"]}]'],
+  ])('returns null: %s', (_name, body) => {
+    expect(remove(body)).toBeNull();
+  });
+
+  it('returns null for a duplicate key, escaped or not', () => {
+    expect(remove('{"fallbacks":["a"],"model":"m","fallbacks":["b"]}')).toBeNull();
+    expect(remove(String.raw`{"fallbacks":["a"],"fallb\u0061cks":["b"]}`)).toBeNull();
+  });
+
+  describe('generated bodies (seeded)', () => {
+    const rand = mulberry32(0xfa11bac);
+    const wsChoices = ['', '', '', ' ', '\n', '\r\n  ', '\t'];
+    const ws = () => wsChoices[Math.floor(rand() * wsChoices.length)]!;
+    const MARK = '\u0002'; // JSON text holds control characters only escaped: a unique placeholder
+
+    /** An object whose top-level "model" member is the placeholder, and that member's text. */
+    function generate(): { body: string; member: { start: number; end: number }; others: number } {
+      const n = Math.floor(rand() * 5);
+      const keys = new Set<string>();
+      while (keys.size < n) {
+        const k = ['messages', 'stream', 'temperature', 'seed', 'tools', 'modelx', 'mode', 'n', 'user', genString(rand)][Math.floor(rand() * 10)]!;
+        if (k !== 'model') keys.add(k);
+      }
+      const members = [...keys].map((k) => `${ws()}${JSON.stringify(k)}${ws()}:${ws()}${genValue(rand, 0, ws)}${ws()}`);
+      members.splice(Math.floor(rand() * (members.length + 1)), 0, `${ws()}${MARK}${ws()}`);
+      const template = `${ws()}{${members.join(',')}}${ws()}`;
+      const memberText = `"model"${ws()}:${ws()}${genValue(rand, 1, ws)}`;
+      const start = template.indexOf(MARK);
+      return { body: template.replace(MARK, memberText), member: { start, end: start + memberText.length }, others: n };
+    }
+
+    it('removes the top-level member of 3000 random objects and changes nothing else', () => {
+      for (let i = 0; i < 3000; i++) {
+        const { body, member, others } = generate();
+        expect(() => JSON.parse(body), body).not.toThrow();
+        const out = expectRemoved(body, 'model', member);
+        // Exactly the member and one joining comma go (none when it was the only member).
+        const commas = (s: string) => s.length - s.replaceAll(',', '').length;
+        const removedCommas = commas(body) - commas(out) - commas(body.slice(member.start, member.end));
+        expect(removedCommas, body).toBe(others === 0 ? 0 : 1);
+      }
+    });
+
+    it('returns null for 500 random objects that carry the key twice', () => {
+      for (let i = 0; i < 500; i++) {
+        const { body } = generate();
+        const twice = body.replace('{', '{"model":"smuggled",');
+        expect(() => JSON.parse(twice), twice).not.toThrow();
+        expect(remove(twice, 'model'), twice).toBeNull();
+      }
+    });
+
+    it('returns null for 1000 random objects without a top-level key', () => {
+      for (let i = 0; i < 1000; i++) {
+        const body = genObject(rand, 0, ws, false);
+        expect(remove(body, 'model'), body).toBeNull();
+      }
+    });
   });
 });
