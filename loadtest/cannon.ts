@@ -6,7 +6,7 @@
 // Run as its own process: `tsx loadtest/cannon.ts < spec.json` (a CannonSpec); prints one JSON result line.
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
-import { newHist, summarize, type Hist, type Summary } from './hist.ts';
+import { MicrosHistogram, type LatencySummary as Summary } from '../src/telemetry/gateway-time.ts';
 
 export interface CannonSpec {
   url: string; // full URL
@@ -27,7 +27,7 @@ export interface CannonResult {
 }
 
 
-function once(spec: CannonSpec, seconds: number, record: Hist | null): Promise<autocannon.Result> {
+function once(spec: CannonSpec, seconds: number, record: MicrosHistogram | null): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const inst = autocannon(
       { url: spec.url, method: 'POST', body: spec.body, headers: { 'content-type': 'application/json', ...spec.headers }, connections: spec.connections, pipelining: 1, duration: seconds, timeout: 10 },
@@ -35,7 +35,7 @@ function once(spec: CannonSpec, seconds: number, record: Hist | null): Promise<a
     );
     if (record !== null) {
       inst.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-        if (status >= 200 && status < 300) record.recordValue(Math.max(1, Math.round(ms * 1000)));
+        if (status >= 200 && status < 300) record.record(Math.max(1, Math.round(ms * 1000)));
       });
     }
   });
@@ -43,7 +43,7 @@ function once(spec: CannonSpec, seconds: number, record: Hist | null): Promise<a
 
 export async function runCannon(spec: CannonSpec): Promise<CannonResult> {
   if (spec.warmupSec > 0) await once(spec, spec.warmupSec, null);
-  const h = newHist();
+  const h = new MicrosHistogram();
   const r = await once(spec, spec.durationSec, h);
   return {
     rps: Math.round(r['2xx'] / spec.durationSec),
@@ -51,7 +51,7 @@ export async function runCannon(spec: CannonSpec): Promise<CannonResult> {
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
-    latencyUs: summarize(h),
+    latencyUs: h.summary(),
   };
 }
 

@@ -7,7 +7,7 @@
 // Run as its own process: `tsx loadtest/pacer.ts < spec.json` (a PacerSpec); prints one JSON result line.
 import { Pool, type Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
-import { newHist, summarize, type Summary } from './hist.ts';
+import { MicrosHistogram, type LatencySummary as Summary } from '../src/telemetry/gateway-time.ts';
 
 export interface PacerSpec {
   url: string; // origin, e.g. http://127.0.0.1:8080
@@ -73,7 +73,7 @@ class Probe implements Dispatcher.DispatchHandler {
       if (this.firstData === 0) {
         if (chunk.includes(DATA)) this.firstData = now;
       } else if (this.run.recording) {
-        this.run.gap.recordValue(Math.max(1, Math.round((now - this.lastChunk) * 1000)));
+        this.run.gap.record(Math.max(1, Math.round((now - this.lastChunk) * 1000)));
       }
       this.lastChunk = now;
     }
@@ -88,12 +88,12 @@ class Probe implements Dispatcher.DispatchHandler {
 
 class Run {
   readonly pool: Pool;
-  readonly latency = newHist();
-  readonly service = newHist();
-  readonly lag = newHist();
-  readonly retriedHist = newHist();
-  readonly ttfb = newHist();
-  readonly gap = newHist();
+  readonly latency = new MicrosHistogram();
+  readonly service = new MicrosHistogram();
+  readonly lag = new MicrosHistogram();
+  readonly retriedHist = new MicrosHistogram();
+  readonly ttfb = new MicrosHistogram();
+  readonly gap = new MicrosHistogram();
   readonly statuses: Record<string, number> = {};
   readonly bodies: Buffer[];
   readonly headers: string[];
@@ -125,11 +125,11 @@ class Run {
     this.statuses[status] = (this.statuses[status] ?? 0) + 1;
     if (status.startsWith('2')) {
       this.ok++;
-      this.latency.recordValue(Math.max(1, Math.round((now - p.intended) * 1000)));
-      this.service.recordValue(Math.max(1, Math.round((now - p.sentAt) * 1000)));
-      this.lag.recordValue(Math.max(1, Math.round((p.sentAt - p.intended) * 1000)));
-      if (p.retried) this.retriedHist.recordValue(Math.max(1, Math.round((now - p.intended) * 1000)));
-      if (p.firstData !== 0) this.ttfb.recordValue(Math.max(1, Math.round((p.firstData - p.intended) * 1000)));
+      this.latency.record(Math.max(1, Math.round((now - p.intended) * 1000)));
+      this.service.record(Math.max(1, Math.round((now - p.sentAt) * 1000)));
+      this.lag.record(Math.max(1, Math.round((p.sentAt - p.intended) * 1000)));
+      if (p.retried) this.retriedHist.record(Math.max(1, Math.round((now - p.intended) * 1000)));
+      if (p.firstData !== 0) this.ttfb.record(Math.max(1, Math.round((p.firstData - p.intended) * 1000)));
     } else {
       this.errors++;
     }
@@ -181,13 +181,13 @@ export async function runPacer(spec: PacerSpec): Promise<PacerResult> {
     statuses: run.statuses,
     achievedRps: Math.round((run.ok / wall) * 1000),
     maxInFlight: run.maxInFlight,
-    latencyUs: summarize(run.latency),
-    serviceUs: summarize(run.service),
-    sendLagUs: summarize(run.lag),
-    retried: run.retriedHist.totalCount,
-    retriedUs: run.retriedHist.totalCount > 0 ? summarize(run.retriedHist) : null,
-    ttfbUs: spec.stream ? summarize(run.ttfb) : null,
-    gapUs: spec.stream ? summarize(run.gap) : null,
+    latencyUs: run.latency.summary(),
+    serviceUs: run.service.summary(),
+    sendLagUs: run.lag.summary(),
+    retried: run.retriedHist.summary().count,
+    retriedUs: run.retriedHist.summary().count > 0 ? run.retriedHist.summary() : null,
+    ttfbUs: spec.stream ? run.ttfb.summary() : null,
+    gapUs: spec.stream ? run.gap.summary() : null,
     pacerCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 100),
   };
 }

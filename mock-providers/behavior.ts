@@ -2,20 +2,9 @@
 // All randomness goes through one Rng so a seeded mock replays the same faults for the same request sequence.
 
 import type { Behavior } from './config.ts';
+import { mulberry32 } from '../src/util/prng.ts';
 
 export type Rng = () => number;
-
-/** mulberry32: tiny, fast and good enough for fault injection and fake embeddings. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function makeRng(seed: number | undefined): Rng {
   return seed === undefined ? Math.random : mulberry32(seed);

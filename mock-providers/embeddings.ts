@@ -1,7 +1,7 @@
 // Fake embeddings: deterministic unit vectors derived from a hash of each input, so the same text always
 // embeds the same way (tests can compare vectors) without any model.
 
-import { mulberry32 } from './behavior.ts';
+import { mulberry32 } from '../src/util/prng.ts';
 
 export type EmbeddingInput = string | number[];
 

@@ -1,18 +1,9 @@
+import { mulberry32 } from '../../src/util/prng.ts';
+
 // Realistic chat requests for the load: a system prompt and a user message, 1–4 KB per body,
 // deterministic (seeded) so every run and every target sends the same bytes. `max_tokens` varies so
 // the mock's answers span 0.5–10 KB (the mock answers with about 4 bytes per requested token).
 const WORDS = 'the a gateway request provider model latency stream token budget route fallback error retry key cache prompt answer user system function code review design trade-off explain summarize translate compare'.split(' ');
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function text(r: () => number, bytes: number): string {
   const out: string[] = [];
@@ -26,7 +17,7 @@ function text(r: () => number, bytes: number): string {
 }
 
 export function chatBodies(model: string, count: number, stream: boolean, seed = 42): string[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: count }, () => {
     const size = 1024 + Math.floor(r() * 3072);
     const system = text(r, 200);

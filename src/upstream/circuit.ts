@@ -18,7 +18,10 @@ export interface CircuitOptions {
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
-const BUCKETS = 10;
+import { SlidingCounts } from '../util/sliding-counts.ts';
+
+const OK = 0;
+const FAILED = 1;
 
 export class Circuit {
   state: CircuitState = 'closed';
@@ -31,13 +34,10 @@ export class Circuit {
   private probeAt = 0;
   /** Exponentially weighted latency of successful attempts, ms (0 until the first one). */
   latencyMs = 0;
-  private readonly bucketMs: number;
-  private readonly epochs = new Float64Array(BUCKETS).fill(-1);
-  private readonly ok = new Uint32Array(BUCKETS);
-  private readonly failed = new Uint32Array(BUCKETS);
+  private readonly window: SlidingCounts;
 
   constructor(readonly opts: CircuitOptions) {
-    this.bucketMs = Math.max(1, Math.ceil(opts.windowMs / BUCKETS));
+    this.window = new SlidingCounts(opts.windowMs, 2);
   }
 
   /** May a request go to this target now? Moves open → half-open after the cooldown and claims the one probe. */
@@ -62,19 +62,18 @@ export class Circuit {
   }
 
   record(success: boolean, latencyMs: number, now: number): void {
-    const b = this.bucket(now);
     if (success) {
-      this.ok[b]!++;
+      this.window.add(now, OK);
       this.consecutiveFailures = 0;
       this.latencyMs = this.latencyMs === 0 ? latencyMs : this.latencyMs * 0.8 + latencyMs * 0.2;
       if (this.state !== 'closed') {
         this.state = 'closed';
         this.probing = false;
-        this.resetWindow();
+        this.window.reset();
       }
       return;
     }
-    this.failed[b]!++;
+    this.window.add(now, FAILED);
     this.consecutiveFailures++;
     if (this.state === 'half_open') {
       this.trip(now);
@@ -89,16 +88,7 @@ export class Circuit {
 
   /** Successes and failures within the window. */
   counts(now: number): { ok: number; failed: number } {
-    let ok = 0;
-    let failed = 0;
-    const oldest = Math.floor(now / this.bucketMs) - BUCKETS + 1;
-    for (let i = 0; i < BUCKETS; i++) {
-      if (this.epochs[i]! >= oldest) {
-        ok += this.ok[i]!;
-        failed += this.failed[i]!;
-      }
-    }
-    return { ok, failed };
+    return { ok: this.window.sum(now, OK), failed: this.window.sum(now, FAILED) };
   }
 
   errorRate(now: number): number {
@@ -112,20 +102,4 @@ export class Circuit {
     this.probing = false;
   }
 
-  private resetWindow(): void {
-    this.epochs.fill(-1);
-    this.ok.fill(0);
-    this.failed.fill(0);
-  }
-
-  private bucket(now: number): number {
-    const epoch = Math.floor(now / this.bucketMs);
-    const i = epoch % BUCKETS;
-    if (this.epochs[i] !== epoch) {
-      this.epochs[i] = epoch;
-      this.ok[i] = 0;
-      this.failed[i] = 0;
-    }
-    return i;
-  }
 }

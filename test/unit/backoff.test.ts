@@ -1,16 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { mulberry32 } from '../../src/util/prng.ts';
 import { fullJitterMs, retryAfterMs } from '../../src/upstream/backoff.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const JUST_BELOW_ONE = 1 - Number.EPSILON / 2; // the largest double below 1
 

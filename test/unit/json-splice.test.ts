@@ -1,16 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { mulberry32 } from '../../src/util/prng.ts';
 import { removeTopLevelMember, replaceTopLevelValue } from '../../src/util/json-splice.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function splice(body: string, value: unknown): string | null {
   const out = replaceTopLevelValue(Buffer.from(body, 'utf8'), 'model', JSON.stringify(value));

@@ -1,17 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { mulberry32 } from '../../src/util/prng.ts';
 import { WeightedPicker } from '../../src/util/weighted.ts';
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The obvious implementation: walk the weights until the running sum passes r * total. */
 function referencePick<T>(entries: ReadonlyArray<{ item: T; weight: number }>, r: number): T {

@@ -1,0 +1,47 @@
+// Counters over a sliding time window: the window is split into `buckets` slices; a slice whose
+// epoch has passed is zeroed when its turn comes again. Used by the circuits (successes, failures)
+// and the retry budget (requests, retries). Pure: the caller passes the clock.
+//
+// The window covers the current slice plus the buckets − 1 before it, so "the last 10 s" with 10
+// buckets is 9 to 10 s depending on where now falls in its slice.
+
+export class SlidingCounts {
+  private readonly bucketMs: number;
+  private readonly epochs: Float64Array;
+  /** counts[bucket * series + s] */
+  private readonly counts: Uint32Array;
+
+  constructor(
+    readonly windowMs: number,
+    /** How many counters share the window. */
+    readonly series: number,
+    readonly buckets = 10,
+  ) {
+    this.bucketMs = Math.max(1, Math.ceil(windowMs / buckets));
+    this.epochs = new Float64Array(buckets).fill(-1);
+    this.counts = new Uint32Array(buckets * series);
+  }
+
+  add(now: number, s: number): void {
+    const epoch = Math.floor(now / this.bucketMs);
+    const b = epoch % this.buckets;
+    if (this.epochs[b] !== epoch) {
+      this.epochs[b] = epoch;
+      this.counts.fill(0, b * this.series, (b + 1) * this.series);
+    }
+    this.counts[b * this.series + s]!++;
+  }
+
+  /** Counter `s` summed over the window ending now. */
+  sum(now: number, s: number): number {
+    const oldest = Math.floor(now / this.bucketMs) - this.buckets + 1;
+    let n = 0;
+    for (let b = 0; b < this.buckets; b++) if (this.epochs[b]! >= oldest) n += this.counts[b * this.series + s]!;
+    return n;
+  }
+
+  reset(): void {
+    this.epochs.fill(-1);
+    this.counts.fill(0);
+  }
+}
