@@ -11,6 +11,8 @@ import { SseFramer } from '../src/util/sse-framer.ts';
 import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
 import { chatBodies } from './lib/bodies.ts';
 import { environment } from './lib/report.ts';
+import { RequestContext } from '../src/pipeline/context.ts';
+import { evaluateRules } from '../src/rules/evaluate.ts';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 
@@ -25,6 +27,32 @@ const modelLast = bodies.map((b) => {
 const events = Buffer.from(
   Array.from({ length: 8 }, (_, i) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok${i} "},"finish_reason":null}]}\n\n`).join(''),
 );
+// Ten rules of the kinds users write (headers, body fields, model, budget), none matching, so all
+// ten are evaluated; none reads the complexity, so this is the rule engine alone.
+const ruled = compilePlan(
+  validateConfig({
+    ...(parseYaml(readFileSync(join(ROOT, 'bench/microgate.bench.yaml'), 'utf8')) as object),
+    rules: [
+      { name: 'r1', when: 'headers["x-tier"] == "premium"', targets: [{ provider: 'openai', model: 'mock-small' }] },
+      { name: 'r2', when: '"x-team" in headers && headers["x-team"] == "banned"', deny: { message: 'no' } },
+      { name: 'r3', when: 'request.max_tokens > 100000', targets: [{ provider: 'mistral', model: 'mock-small' }] },
+      { name: 'r4', when: 'request.tools && model == "bench"', targets: [{ provider: 'openai', model: 'mock-small' }] },
+      { name: 'r5', when: 'budget_used > 85.0', targets: [{ provider: 'groq' }] },
+      { name: 'r6', when: 'model.startsWith("openai/o1")', deny: { message: 'no' } },
+      { name: 'r7', when: 'request.temperature > 1.5', targets: [{ provider: 'groq' }] },
+      { name: 'r8', when: 'provider == "mistral" && request.stream', targets: [{ provider: 'groq' }] },
+      { name: 'r9', when: 'request.message_count > 50', tag: 'long' },
+      { name: 'r10', when: 'tokens_used > 90.0 || requests_used > 90.0', tag: 'near-limit' },
+    ],
+  }),
+);
+const sink = { requestFinished() {}, upstreamPaused() {} };
+const ruleCtx = (body: Buffer) => {
+  const ctx = new RequestContext(ruled, null as never, sink, 'chat', 'id', { 'content-type': 'application/json', 'x-tier': 'free' }, 0);
+  ctx.body = JSON.parse(body.toString()) as Record<string, unknown>;
+  ctx.model = 'bench';
+  return ctx;
+};
 const hist = new MicrosHistogram();
 const trail: string[] = [];
 let i = 0;
@@ -56,6 +84,12 @@ bench
     c.record(true, 0.5, now);
     if (trail.length > 1000) trail.length = 0;
   })
+  .add('rules: 10 evaluated, none matching (rule engine alone)', () => {
+    evaluateRules(ruleCtx(next(bodies)), ruled.rules, ruled.ruleStats, 'bench', '');
+  })
+  .add('rules: context alone (baseline for the line above)', () => {
+    ruleCtx(next(bodies));
+  })
   .add('splice model, model first', () => {
     replaceTopLevelValue(next(bodies), 'model', '"mock-small"');
   })
@@ -84,3 +118,4 @@ mkdirSync(join(ROOT, 'results'), { recursive: true });
 writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment: environment(false, 'one process', {}), rows }, null, 1)}\n`);
 hist.destroy();
 await plan.close();
+await ruled.close();

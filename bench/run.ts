@@ -154,10 +154,10 @@ async function main(): Promise<void> {
       results.push(summarizeScenario(sc, runs));
     }
     const env = environment(quick, pin ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0 (BENCH_PLACEMENT=split)' : 'no pinning: the OS schedules microgate (or a peer), the mock fleet and the load generator over both cores', {
-      rules: false,
-      classifier: false,
+      rules: true,
+      classifier: true,
       telemetry: false,
-      note: 'routing rules, the classifier and the telemetry pool are not built yet (issues 5 and 6); the run has aliases, weighted keys and providers',
+      note: 'six rules (bench/microgate.bench.yaml), one reading complexity_tier on every "bench" request; the telemetry pool is not built yet (issue 6)',
     });
     const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
     const files = writeReports(outDir, env, results);

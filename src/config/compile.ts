@@ -6,6 +6,10 @@ import { PoolRegistry } from '../upstream/pools.ts';
 import { HealthRegistry } from '../upstream/health.ts';
 import { RetryBudget } from '../upstream/retry-budget.ts';
 import { ConfigError } from './load.ts';
+import { compileRules } from '../rules/compile.ts';
+import { RuleStats } from '../rules/evaluate.ts';
+import { ruleEnvironment } from '../rules/variables.ts';
+import { Classifier } from '../classify/index.ts';
 import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
 import type { EndpointName, KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from './plan.ts';
 
@@ -27,14 +31,27 @@ export function compilePlan(config: Config): RuntimePlan {
 
   const routes = new Map<string, Route>();
   const targets = new Map<string, Target>();
-  const target = (p: ProviderPlan, model: string): Target => {
+  // Targets are shared objects (their circuits cache lives on them). Those the config names are
+  // made here; those rules make at run time ("same model, cheaper provider") are cached up to a cap.
+  let runtimeTargets = 0;
+  const target = (p: ProviderPlan, model: string, atRuntime = false): Target => {
     const label = `${p.name}/${model}`;
     let t = targets.get(label);
     if (t === undefined) {
       t = Object.freeze({ provider: p, model, label, modelJson: JSON.stringify(model), circuits: [] });
-      targets.set(label, t);
+      if (!atRuntime || runtimeTargets++ < 4096) targets.set(label, t);
     }
     return t;
+  };
+  const pinnedTargets = new Map<string, Target>();
+  const pinned = (t: Target, key: KeyPlan): Target => {
+    const id = `${t.label}#${key.name}`;
+    let p = pinnedTargets.get(id);
+    if (p === undefined) {
+      p = Object.freeze({ ...t, label: `${t.label}#${key.name}`, key, circuits: [] });
+      if (pinnedTargets.size < 4096) pinnedTargets.set(id, p);
+    }
+    return p;
   };
 
   // Declared models: "provider/model" always; a bare name spreads evenly over every provider declaring it.
@@ -65,6 +82,9 @@ export function compilePlan(config: Config): RuntimePlan {
 
   const modelsJson = buildModelsList(config, providers);
   const health = new HealthRegistry(config.routing.circuit);
+  const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target);
+  const c = config.classifier;
+  const classifier = new Classifier({ weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
     providers,
@@ -73,6 +93,11 @@ export function compilePlan(config: Config): RuntimePlan {
     health,
     retryBudget: new RetryBudget(config.routing.retryBudget.ratio, config.routing.retryBudget.minPerSecond),
     keysById,
+    rules,
+    ruleStats: new RuleStats(),
+    classifier,
+    target: (p: ProviderPlan, model: string) => target(p, model, true),
+    pinned,
     modelsJson,
     redactor: new Redactor(secrets),
     pools,

@@ -6,6 +6,9 @@ import type { Redactor } from '../util/redact.ts';
 import type { PoolRegistry } from '../upstream/pools.ts';
 import type { HealthRegistry } from '../upstream/health.ts';
 import type { Circuit } from '../upstream/circuit.ts';
+import type { CompiledRule } from '../rules/compile.ts';
+import type { RuleStats } from '../rules/evaluate.ts';
+import type { Classifier } from '../classify/index.ts';
 import type { RetryBudget } from '../upstream/retry-budget.ts';
 import type { ProviderConfig, RoutingConfig } from './schema.ts';
 
@@ -56,6 +59,8 @@ export interface Target {
   readonly modelJson: string;
   /** Declared targets: their circuits by key id, filled on first use (upstream/health.ts). */
   readonly circuits?: Array<Circuit | undefined>;
+  /** A rule pinned this target to one key. */
+  readonly key?: KeyPlan;
 }
 
 /**
@@ -82,6 +87,14 @@ export interface RuntimePlan {
   readonly health: HealthRegistry;
   readonly retryBudget: RetryBudget;
   readonly keysById: ReadonlyMap<number, KeyPlan>;
+  /** Routing rules in precedence order (scope, then priority). */
+  readonly rules: readonly CompiledRule[];
+  readonly ruleStats: RuleStats;
+  readonly classifier: Classifier;
+  /** The shared Target for (provider, model): declared ones prebuilt, others cached (bounded). */
+  target(provider: ProviderPlan, model: string): Target;
+  /** `target` pinned to `key` (cached). */
+  pinned(target: Target, key: KeyPlan): Target;
   /** GET /v1/models, serialized once. */
   readonly modelsJson: string;
   readonly redactor: Redactor;

@@ -111,6 +111,53 @@ const alias = z.strictObject({
   fallbacks: z.array(z.string().min(1)).default([]),
 });
 
+const ruleTarget = z
+  .strictObject({
+    /** Omitted: the provider the request was going to. */
+    provider: z.string().min(1).optional(),
+    /** Omitted: the model the request was going to (its upstream name). */
+    model: z.string().min(1).optional(),
+    /** Pin one key of the provider. */
+    key: z.string().min(1).optional(),
+    weight: z.number().positive().default(1),
+  })
+  .refine((t) => t.provider !== undefined || t.model !== undefined, 'a rule target needs a provider, a model, or both');
+
+const rule = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'may use letters, digits, "_", ".", ":" and "-"'),
+    /** Rules of a virtual key come before its team's, then its customer's, then global ones. */
+    scope: z.union([z.literal('global'), z.strictObject({ virtualKey: z.string().min(1) }), z.strictObject({ team: z.string().min(1) }), z.strictObject({ customer: z.string().min(1) })]).default('global'),
+    /** Lower first, within a scope. */
+    priority: z.number().int().default(100),
+    /** A CEL expression over the request (README: "Routing rules"), compiled and type-checked at load. */
+    when: z.string().min(1),
+    targets: z.array(ruleTarget).min(1).optional(),
+    fallbacks: z.array(z.string().min(1)).optional(),
+    /** Re-evaluate the rules with the new provider/model until nothing changes (bounded). */
+    chain: z.boolean().default(false),
+    deny: z.strictObject({ message: z.string().min(1), status: z.number().int().min(400).max(499).default(403) }).optional(),
+    /** A label recorded on the request. Alone, the rule runs in shadow mode: evaluated and recorded, no effect. */
+    tag: z.string().min(1).optional(),
+  })
+  .refine((r) => [r.targets, r.deny].filter((x) => x !== undefined).length <= 1, 'a rule has targets or deny, not both')
+  .refine((r) => r.targets !== undefined || r.deny !== undefined || r.tag !== undefined, 'a rule needs targets, deny, or a tag (shadow mode)')
+  .refine((r) => r.fallbacks === undefined || r.targets !== undefined, 'fallbacks belong to a rule with targets')
+  .refine((r) => !r.chain || r.targets !== undefined, 'chain belongs to a rule with targets');
+
+const vocabulary = z.array(z.string().min(1)).optional();
+
+const classifier = z.strictObject({
+  weights: z
+    .strictObject({ code: z.number().optional(), reasoning: z.number().optional(), technical: z.number().optional(), tokens: z.number().optional(), simple: z.number().optional() })
+    .optional(),
+  boundaries: z.strictObject({ medium: z.number().min(0).max(1).optional(), complex: z.number().min(0).max(1).optional(), reasoning: z.number().min(0).max(1).optional() }).optional(),
+  /** Words and phrases added to the built-in vocabularies. */
+  vocabulary: z.strictObject({ code: vocabulary, reasoningStrong: vocabulary, reasoningWeak: vocabulary, technical: vocabulary, simple: vocabulary }).optional(),
+  /** A strong reasoning phrase ("prove that", "step by step") makes the tier REASONING. */
+  strongReasoningForces: z.boolean().optional(),
+});
+
 const server = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -132,6 +179,8 @@ export const configSchema = z.strictObject({
     .refine((p) => Object.keys(p).length > 0, 'at least one provider is required'),
   models: z.record(z.string().min(1), alias).default({}),
   routing: routing.prefault({}),
+  rules: z.array(rule).default([]),
+  classifier: classifier.prefault({}),
 });
 
 /** The config as written (before defaults). */
@@ -141,3 +190,4 @@ export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = Config['providers'][string];
 export type KeyConfig = ProviderConfig['keys'][number];
 export type RoutingConfig = Config['routing'];
+export type RuleConfig = Config['rules'][number];

@@ -29,6 +29,8 @@ export const ERROR_CODES = Object.freeze({
   model_not_found: spec(404, 'invalid_request_error', 'NR', 'client'),
   not_found: spec(404, 'invalid_request_error', 'NR', 'client'),
   method_not_allowed: spec(405, 'invalid_request_error', 'NR', 'client'),
+  /** A routing rule with `deny` matched (status from the rule, 403 by default). */
+  request_denied: spec(403, 'permission_error', 'RULE', 'client'),
 
   // The gateway itself.
   not_ready: spec(503, 'server_error', 'NOTREADY', 'gateway', true),

@@ -5,6 +5,8 @@ import type { EndpointName, KeyPlan, RuntimePlan, Target } from '../config/plan.
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { UpstreamAttempt } from '../upstream/attempt.ts';
 import type { Failover } from '../upstream/failover.ts';
+import type { RuleDecision } from '../rules/evaluate.ts';
+import type { Classification } from '../classify/index.ts';
 
 /** What the server needs back from a request: counts for shutdown and the in-gateway histogram. */
 export interface RequestSink {
@@ -12,6 +14,8 @@ export interface RequestSink {
   /** A stream relay paused its provider because the client was not keeping up. */
   upstreamPaused(): void;
 }
+
+const NO_TENANT = Object.freeze({ virtualKey: '', team: '', customer: '' });
 
 export class RequestContext {
   readonly plan: RuntimePlan;
@@ -32,6 +36,15 @@ export class RequestContext {
   /** The model name as the client wrote it. */
   model = '';
   stream = false;
+  /** Query parameters (rules' `params`), or null when the URL had none. */
+  query: Record<string, string> | null = null;
+  /** Who is calling: ids of the virtual key, team and customer (empty until governance exists). */
+  tenant: Readonly<Record<'virtualKey' | 'team' | 'customer', string>> = NO_TENANT;
+  /** POST /v1/route/explain: decide, describe the decision, send nothing upstream. */
+  explain = false;
+  /** What the rules decided, when there are rules. */
+  rules: RuleDecision | null = null;
+  private classified: Classification | null = null;
 
   // Routing decision: the targets to try in order; the target and key of the attempt in flight (or
   // the last one).
@@ -74,6 +87,19 @@ export class RequestContext {
     this.id = id;
     this.headers = headers;
     this.t0 = t0;
+  }
+
+  /** The prompt's complexity, computed on first use only (rules that read it, explain). */
+  classification(): Classification {
+    if (this.classified === null) {
+      const b = this.body;
+      this.classified = this.plan.classifier.classifyMessages(b === null ? [] : (b.messages ?? [{ role: 'user', content: typeof b.prompt === 'string' ? b.prompt : '' }]));
+    }
+    return this.classified;
+  }
+
+  get classifiedTier(): string | null {
+    return this.classified === null ? null : this.classified.tier;
   }
 
   /**

@@ -2,11 +2,12 @@
 // catch hands it to the one error boundary (server/respond.ts).
 //
 //   parse    pipeline/parse.ts     JSON once; validate what routing needs
-//   route    pipeline/route.ts     model → the targets to try, in order (weights, then fallbacks)
+//   route    pipeline/route.ts     model → the targets to try, in order (weights, then fallbacks);
+//            pipeline/rules.ts     precompiled CEL rules may deny, or replace the targets
 //   forward  upstream/forward.ts   the failover loop (upstream/failover.ts) sends attempts
 //                                  (upstream/attempt.ts) until one answers; it relays the answer
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
-import { sendError } from '../server/respond.ts';
+import { sendError, sendJson } from '../server/respond.ts';
 import { forward } from '../upstream/forward.ts';
 import type { RequestContext } from './context.ts';
 import { parseRequest, requestDeadline } from './parse.ts';
@@ -17,8 +18,27 @@ export function handleRequest(ctx: RequestContext): void {
     parseRequest(ctx);
     const deadlineMs = requestDeadline(ctx);
     routeRequest(ctx);
-    forward(ctx, deadlineMs);
+    if (ctx.explain) explain(ctx);
+    else forward(ctx, deadlineMs);
   } catch (err) {
     sendError(ctx, isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to handle the request.', { cause: err }));
   }
+}
+
+/** The answer of POST /v1/route/explain: what the gateway would do with this request. */
+function explain(ctx: RequestContext): void {
+  const c = ctx.classification();
+  const r = ctx.rules;
+  sendJson(
+    ctx,
+    200,
+    JSON.stringify({
+      model: ctx.model,
+      rule: r?.rule?.name ?? null,
+      matched: r?.matched ?? [],
+      evaluationErrors: r?.errors ?? [],
+      complexity: { tier: c.tier, score: Math.round(c.score * 1000) / 1000, dims: c.dims, forced: c.forced },
+      targets: ctx.targets.map((t) => t.label),
+    }),
+  );
 }

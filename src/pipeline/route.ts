@@ -6,15 +6,33 @@
 //
 // Attempt order: the route's targets drawn by weight without replacement (so the weights decide the
 // first choice and the order of the alternatives), then fallbacks in order: the request's own
-// `fallbacks` if it sent any, else the alias's.
+// `fallbacks` if it sent any, else the alias's. A matching rule (pipeline/rules.ts) replaces the
+// route's targets with its own; the request's fallbacks still come last.
 import { makeRoute } from '../config/compile.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../config/plan.ts';
 import type { RequestContext } from './context.ts';
+import { applyRules } from './rules.ts';
 
 export function routeRequest(ctx: RequestContext): void {
-  const route = resolveRoute(ctx.plan, ctx.model);
-  const fallbacks = ctx.body!.fallbacks === undefined ? null : requestFallbacks(ctx.plan, ctx.body!.fallbacks);
+  const plan = ctx.plan;
+  let route: Route | null = null;
+  let unknown: GatewayError | null = null;
+  try {
+    route = resolveRoute(plan, ctx.model);
+  } catch (err) {
+    // A rule may still route a name the config does not know; without rules, this is the answer.
+    if (plan.rules.length === 0) throw err;
+    unknown = err as GatewayError;
+  }
+  const ruled = plan.rules.length === 0 ? null : applyRules(ctx, route);
+  const fallbacks = ctx.body!.fallbacks === undefined ? null : requestFallbacks(plan, ctx.body!.fallbacks);
+  if (ruled !== null) {
+    if (fallbacks !== null) ruled.splice(ruled.length, 0, ...fallbacks.filter((f) => !ruled.includes(f)));
+    ctx.targets = ruled;
+    return;
+  }
+  if (route === null) throw unknown!;
   ctx.targets = attemptOrder(route, fallbacks);
 }
 

@@ -18,6 +18,7 @@ const ROUTES: ReadonlyMap<string, string> = new Map([
   ['/v1/models', 'GET'],
   ['/health', 'GET'],
   ['/ready', 'GET'],
+  ['/v1/route/explain', 'POST'],
   ['/admin/stats', 'GET'],
   ['/admin/stats/reset', 'POST'],
 ]);
@@ -74,6 +75,8 @@ export class GatewayServer implements RequestSink {
       .post('/v1/chat/completions', proxy('chat'))
       .post('/v1/completions', proxy('completions'))
       .post('/v1/embeddings', proxy('embeddings'))
+      // The routing decision for a chat request, without sending it (README: "Routing rules").
+      .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', true))
       .get('/v1/models', (res) => writeSmall(res, 200, this.plan.modelsJson))
       .get('/health', (res) => writeSmall(res, 200, '{"status":"ok"}'))
       .get('/ready', (res) => {
@@ -90,10 +93,13 @@ export class GatewayServer implements RequestSink {
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
-  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName): void {
+  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName, explain = false): void {
     const t0 = performance.now();
     const headers = copyHeaders(req);
     const ctx = new RequestContext(this.plan, res, this, endpoint, this.requestId(headers['x-request-id']), headers, t0);
+    ctx.explain = explain;
+    const query = req.getQuery();
+    if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
     this.inFlight++;
     this.requests++;
     // Registered before anything asynchronous: without it uWS terminates the process (uWS.js#1296).
@@ -173,6 +179,7 @@ export class GatewayServer implements RequestSink {
       gatewayTimeUs: this.gatewayTime.summary(),
       pools: this.plan.pools.stats(),
       circuits: this.plan.health.snapshot(this.plan.keysById, performance.now()),
+      rules: { matches: Object.fromEntries(this.plan.ruleStats.matches), evaluationErrors: Object.fromEntries(this.plan.ruleStats.errors), chainLimitHits: this.plan.ruleStats.chainLimitHits },
       restingKeys: restingKeys(this.plan),
       routeWeights: routeWeights(this.plan),
       memory: { rssBytes: process.memoryUsage.rss() },

@@ -159,9 +159,11 @@ export class Failover {
 
   /** A key of `target` not tried yet for this target and not resting, circuit permitting. */
   private freshKey(target: Target, now: number): KeyPlan | null {
+    const health = this.ctx.plan.health;
+    const pin = target.key;
+    if (pin !== undefined) return !this.tried.includes(pin) && pin.state.restUntil <= now && health.circuit(pin, target).available(now) ? pin : null;
     const keys = keysFor(target.provider, target.model);
     if (keys === null) return null;
-    const health = this.ctx.plan.health;
     // The common case first: one draw by weight, and that key is fine. Only when it is not does
     // the filtered draw (and its closure) run.
     const first = keys.pick();
@@ -173,6 +175,7 @@ export class Failover {
   private usableKey(target: Target, now: number, anyHealth: boolean): KeyPlan | null {
     const fresh = this.freshKey(target, now);
     if (fresh !== null || !anyHealth) return fresh;
+    if (target.key !== undefined) return target.key;
     const keys = keysFor(target.provider, target.model);
     if (keys === null) return null;
     let best: KeyPlan | null = null;

@@ -1,0 +1,150 @@
+/**
+ * Aho–Corasick over whole words: built once from tagged phrases, then one pass over a string counts
+ * how often each tag's phrases occur, allocating nothing.
+ *
+ * Every phrase is stored as SEP word (SEP word)* SEP (see alphabet.ts) and the text is read as if it
+ * were wrapped in separators, so plain Aho–Corasick matching is whole-word matching: "class" cannot
+ * match inside "classic", and overlapping phrases ("step by step" and "by step") all count.
+ *
+ * The goto/failure function is compiled into a dense DFA so the scan is one table load per code unit:
+ *   row = delta[row + SYMBOL[code]]
+ * where a row is state * ALPHABET_SIZE (stored pre-multiplied to keep the multiply off the loop's
+ * dependency chain). States are numbered so that every state with an output comes last: "did
+ * anything match?" is a compare against `firstOutputRow`, not another load.
+ */
+import { ALPHABET_SIZE, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
+
+export interface TaggedPhrase {
+  phrase: string;
+  /** Which counter a match increments (0 ≤ tag < tagCount). */
+  tag: number;
+}
+
+export class Automaton {
+  private readonly delta: Int32Array;
+  /** Row of the state "just read a separator": where every text starts. */
+  private readonly startRow: number;
+  private readonly firstOutputRow: number;
+  /** Tags matched on entering output state s: outTags[outStart[j] .. outStart[j + 1]), j = s − first output state. */
+  private readonly outStart: Int32Array;
+  private readonly outTags: Uint8Array;
+  readonly stateCount: number;
+
+  constructor(phrases: readonly TaggedPhrase[], tagCount: number) {
+    const K = ALPHABET_SIZE;
+    // 1. Trie. Node 0 is the empty string; the same phrase under the same tag is stored once.
+    const children: Int32Array[] = [new Int32Array(K).fill(-1)];
+    const own: Set<number>[] = [new Set()];
+    for (const { phrase, tag } of phrases) {
+      if (!(tag >= 0 && tag < tagCount && Number.isInteger(tag))) throw new Error(`classifier vocabulary: bad tag ${tag}`);
+      const syms = phraseSymbols(phrase);
+      if (syms.length === 0) throw new Error(`classifier vocabulary: "${phrase}" has no letters or digits`);
+      let node = 0;
+      for (const c of syms) {
+        let next = children[node]![c]!;
+        if (next < 0) {
+          next = children.length;
+          children[node]![c] = next;
+          children.push(new Int32Array(K).fill(-1));
+          own.push(new Set());
+        }
+        node = next;
+      }
+      own[node]!.add(tag);
+    }
+
+    // 2. Breadth-first: failure links, the complete transition function and output lists.
+    const n = children.length;
+    const next = new Int32Array(n * K);
+    const fail = new Int32Array(n);
+    const endsWithSep = new Uint8Array(n);
+    const outputs: number[][] = new Array<number[]>(n);
+    outputs[0] = [];
+    const queue = [0];
+    for (let qi = 0; qi < queue.length; qi++) {
+      const s = queue[qi]!;
+      const row = children[s]!;
+      for (let c = 0; c < K; c++) {
+        const child = row[c]!;
+        const viaFail = s === 0 ? 0 : next[fail[s]! * K + c]!;
+        if (child >= 0) {
+          fail[child] = viaFail;
+          endsWithSep[child] = c === SEP ? 1 : 0;
+          outputs[child] = [...own[child]!, ...outputs[viaFail]!];
+          queue.push(child);
+          next[s * K + c] = child;
+        } else {
+          next[s * K + c] = viaFail;
+        }
+      }
+      // A run of separators reads as one: after a separator, another one keeps the state (and the
+      // phrase in progress), so "step  by\nstep" still matches "step by step".
+      if (endsWithSep[s]) next[s * K + SEP] = s;
+    }
+
+    // 3. An output state read again through the separator self-loop would count its phrase twice
+    // ("hi  there"). Its extra separators lead instead to a silent twin with the same transitions.
+    const matched = queue.filter((s) => outputs[s]!.length > 0);
+    const total = n + matched.length;
+    const full = new Int32Array(total * K);
+    full.set(next);
+    matched.forEach((s, t) => {
+      const twin = n + t;
+      full.copyWithin(twin * K, s * K, s * K + K);
+      full[twin * K + SEP] = twin;
+      full[s * K + SEP] = twin;
+    });
+
+    // 4. Renumber: states without output first (in BFS order, so the busy shallow states share cache
+    // lines), then states with output.
+    const order = queue.filter((s) => outputs[s]!.length === 0);
+    for (let t = 0; t < matched.length; t++) order.push(n + t);
+    const firstOutput = order.length;
+    order.push(...matched);
+    const id = new Int32Array(total);
+    order.forEach((s, i) => (id[s] = i));
+
+    this.delta = new Int32Array(total * K);
+    for (let i = 0; i < total; i++) {
+      const s = order[i]!;
+      for (let c = 0; c < K; c++) this.delta[i * K + c] = id[full[s * K + c]!]! * K;
+    }
+    const outStart = new Int32Array(matched.length + 1);
+    const tags: number[] = [];
+    matched.forEach((s, j) => {
+      outStart[j] = tags.length;
+      tags.push(...outputs[s]!);
+    });
+    outStart[matched.length] = tags.length;
+    this.outStart = outStart;
+    this.outTags = Uint8Array.from(tags);
+    this.startRow = this.delta[SEP]!; // from the empty state, read one separator
+    this.firstOutputRow = firstOutput * K;
+    this.stateCount = total;
+  }
+
+  /**
+   * Adds to acc[tag] for every phrase occurrence in text. A match ending in the middle of a long text,
+   * at index i with headEnd ≤ i < tailStart, adds `middleWeight` instead of 1: the question around a
+   * paste counts fully, the paste itself a little (pass headEnd = text.length for plain counting).
+   */
+  scan(text: string, acc: Float64Array, headEnd: number, tailStart: number, middleWeight: number): void {
+    const delta = this.delta;
+    const symbol = SYMBOL;
+    const firstOutputRow = this.firstOutputRow;
+    let row = this.startRow;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      row = delta[row + symbol[text.charCodeAt(i)]!]!;
+      if (row >= firstOutputRow) this.emit(row, acc, i < headEnd || i >= tailStart ? 1 : middleWeight);
+    }
+    row = delta[row + SEP]!; // the text ends with a word boundary
+    if (row >= firstOutputRow) this.emit(row, acc, 1);
+  }
+
+  private emit(row: number, acc: Float64Array, weight: number): void {
+    const j = (row - this.firstOutputRow) / ALPHABET_SIZE;
+    const end = this.outStart[j + 1]!;
+    for (let k = this.outStart[j]!; k < end; k++) acc[this.outTags[k]!]! += weight;
+  }
+}

@@ -1,0 +1,64 @@
+// Rules stage: evaluate the precompiled rules, then either deny the request, hand the route stage a
+// rule's targets, or (no rule, or only shadow rules) leave the model's own route in place.
+// A rule may route a model name the config does not otherwise know: its targets are the route.
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { Route, RuntimePlan, Target } from '../config/plan.ts';
+import type { CompiledRule } from '../rules/compile.ts';
+import { evaluateRules } from '../rules/evaluate.ts';
+import type { RequestContext } from './context.ts';
+import { resolveRoute } from './route.ts';
+import { WeightedPicker } from '../util/weighted.ts';
+
+/** The provider a model name addresses ("openai/gpt-4o" → "openai"), else "". */
+function addressedProvider(plan: RuntimePlan, model: string): string {
+  const slash = model.indexOf('/');
+  return slash > 0 && plan.providers.has(model.slice(0, slash)) ? model.slice(0, slash) : '';
+}
+
+/**
+ * Runs the rules. Returns the targets a route rule chose (in attempt order), or null to keep `route`.
+ * `route` is null when the model is unknown to the config: then only a rule can route it.
+ */
+export function applyRules(ctx: RequestContext, route: Route | null): Target[] | null {
+  const plan = ctx.plan;
+  const decision = evaluateRules(ctx, plan.rules, plan.ruleStats, ctx.model, addressedProvider(plan, ctx.model));
+  ctx.rules = decision;
+  const rule = decision.rule;
+  if (rule === null) return null;
+  if (rule.action === 'deny') {
+    throw new GatewayError('request_denied', rule.deny!.message, { status: rule.deny!.status });
+  }
+  return ruleTargets(plan, rule, route, decision.model);
+}
+
+/** A route rule's targets drawn by weight, then its fallbacks (or the model route's). */
+function ruleTargets(plan: RuntimePlan, rule: CompiledRule, route: Route | null, model: string): Target[] {
+  const base = route?.targets[0] ?? null;
+  const resolved: Array<{ item: Target; weight: number }> = [];
+  for (const t of rule.targets) {
+    let target = t.fixed;
+    if (target === null) {
+      // A part left out comes from where the request was going.
+      const provider = t.provider ?? base?.provider ?? null;
+      const upstreamModel = t.model ?? base?.model ?? null;
+      if (provider === null || upstreamModel === null) {
+        throw new GatewayError('model_not_found', `Rule '${rule.name}' matched, but the model '${model}' gives it no provider or model to keep.`, { param: 'model' });
+      }
+      target = plan.target(provider, upstreamModel);
+    }
+    resolved.push({ item: t.key === null ? target : plan.pinned(target, t.key), weight: t.weight });
+  }
+  const order: Target[] = [];
+  if (resolved.length === 1) order.push(resolved[0]!.item);
+  else {
+    const picker = new WeightedPicker(resolved);
+    for (let n = 0; n < resolved.length; n++) {
+      const t = picker.pickWhere((x) => !order.includes(x));
+      if (t === null) break;
+      order.push(t);
+    }
+  }
+  const fallbacks = rule.fallbacks === null ? (route?.fallbacks ?? []) : rule.fallbacks.map((name) => resolveRoute(plan, name).picker.pick());
+  for (const f of fallbacks) if (!order.includes(f)) order.push(f);
+  return order;
+}

@@ -1,0 +1,140 @@
+// Rules from config → a frozen, ordered list of compiled programs. Everything is checked at load: a
+// rule that does not parse or type-check, a target naming an unknown provider or key, or a chain
+// that visibly loops rejects the whole config, naming the rule, the expression and the position.
+import type { Environment, ASTNode } from '@marcbachmann/cel-js';
+import { ConfigError } from '../config/load.ts';
+import type { KeyPlan, ProviderPlan, RuntimePlan, Target } from '../config/plan.ts';
+import type { RuleConfig } from '../config/schema.ts';
+
+export type Scope = { kind: 'global' } | { kind: 'virtualKey' | 'team' | 'customer'; id: string };
+
+/** A target of a rule. Omitted parts are filled from the request's own route when the rule fires. */
+export interface RuleTarget {
+  readonly provider: ProviderPlan | null;
+  readonly model: string | null;
+  readonly key: KeyPlan | null;
+  readonly weight: number;
+  /** Prebuilt when provider and model are both given. */
+  readonly fixed: Target | null;
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly priority: number;
+  readonly source: string;
+  /** Returns the expression's value; anything but `true` is no match. Throws on evaluation errors. */
+  readonly program: (vars: object) => unknown;
+  readonly action: 'route' | 'deny' | 'shadow';
+  readonly targets: readonly RuleTarget[];
+  readonly fallbacks: readonly string[] | null;
+  readonly chain: boolean;
+  readonly deny: { readonly message: string; readonly status: number } | null;
+  readonly tag: string | null;
+  /** Does the expression read the complexity variables (so `explain` can say the classifier ran)? */
+  readonly readsComplexity: boolean;
+  /** "x" when the expression requires `model == "x"`: what load-time chain-cycle detection can see. */
+  readonly requiresModel: string | null;
+}
+
+/** Rank of a scope in the precedence order: virtual key → team → customer → global. */
+export function scopeRank(s: Scope): number {
+  return s.kind === 'virtualKey' ? 0 : s.kind === 'team' ? 1 : s.kind === 'customer' ? 2 : 3;
+}
+
+export function compileRules(rules: readonly RuleConfig[], env: Environment, plan: Pick<RuntimePlan, 'providers'>, target: (p: ProviderPlan, model: string) => Target): readonly CompiledRule[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  const out: CompiledRule[] = [];
+  rules.forEach((r, i) => {
+    const at = `rules[${i}] "${r.name}"`;
+    if (names.has(r.name)) problems.push(`${at}: duplicate rule name`);
+    names.add(r.name);
+    let program: CompiledRule['program'];
+    let ast: ASTNode;
+    try {
+      const parsed = env.parse(r.when);
+      const check = parsed.check();
+      if (!check.valid) throw check.error ?? new Error('invalid expression');
+      if (check.type !== 'bool' && check.type !== 'dyn') throw new Error(`the expression is of type ${check.type}; a rule's "when" must be a bool`);
+      program = parsed;
+      ast = parsed.ast;
+    } catch (err) {
+      // The library's message carries the position and a caret under the offending token.
+      problems.push(`${at}: when ${JSON.stringify(r.when)}: ${(err as Error).message}`);
+      return;
+    }
+    const targets = (r.targets ?? []).map((t, j) => {
+      const provider = t.provider === undefined ? null : (plan.providers.get(t.provider) ?? null);
+      if (t.provider !== undefined && provider === null) problems.push(`${at}.targets[${j}].provider: unknown provider "${t.provider}"`);
+      let key: KeyPlan | null = null;
+      if (t.key !== undefined) {
+        if (provider === null) problems.push(`${at}.targets[${j}].key: a pinned key needs the target's provider`);
+        else {
+          key = [...(provider.anyModelKeys?.items ?? []), ...[...provider.keysByModel.values()].flatMap((k) => k.items)].find((k) => k.name === t.key) ?? null;
+          if (key === null) problems.push(`${at}.targets[${j}].key: provider "${t.provider}" has no key "${t.key}"`);
+        }
+      }
+      return Object.freeze({ provider, model: t.model ?? null, key, weight: t.weight, fixed: provider !== null && t.model !== undefined ? target(provider, t.model) : null });
+    });
+    const scope: Scope = r.scope === 'global' ? { kind: 'global' } : 'virtualKey' in r.scope ? { kind: 'virtualKey', id: r.scope.virtualKey } : 'team' in r.scope ? { kind: 'team', id: r.scope.team } : { kind: 'customer', id: r.scope.customer };
+    out.push(
+      Object.freeze({
+        name: r.name,
+        scope,
+        priority: r.priority,
+        source: r.when,
+        program,
+        action: r.targets !== undefined ? 'route' : r.deny !== undefined ? 'deny' : 'shadow',
+        targets: Object.freeze(targets),
+        fallbacks: r.fallbacks ?? null,
+        chain: r.chain,
+        deny: r.deny ?? null,
+        tag: r.tag ?? null,
+        readsComplexity: /\bcomplexity_(tier|score)\b/.test(r.when),
+        requiresModel: literalModel(ast),
+      } as CompiledRule),
+    );
+  });
+  const cycle = chainCycle(out);
+  if (cycle !== null) problems.push(`rules: the chain ${cycle} loops back on itself`);
+  if (problems.length > 0) throw new ConfigError(`invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  // Precedence: scope, then priority; config order breaks ties (sort is stable).
+  return Object.freeze(out.sort((a, b) => scopeRank(a.scope) - scopeRank(b.scope) || a.priority - b.priority));
+}
+
+/**
+ * Chains that visibly loop: a chain rule whose `when` requires `model == "a"` and whose first target
+ * sets model "b", followed by one requiring "b" that leads back to "a". Only literal equalities can
+ * be seen at load; the evaluation bound (rules/evaluate.ts) catches the rest.
+ */
+function chainCycle(rules: readonly CompiledRule[]): string | null {
+  const edges = new Map<string, { to: string; rule: string }>();
+  for (const r of rules) {
+    if (!r.chain) continue;
+    const from = r.requiresModel;
+    const to = r.targets[0]?.model;
+    if (from !== null && to !== null && to !== undefined) edges.set(from, { to, rule: r.name });
+  }
+  for (const start of edges.keys()) {
+    const seen: string[] = [];
+    let at: string | undefined = start;
+    while (at !== undefined && edges.has(at)) {
+      if (seen.includes(at)) return seen.map((m) => `${edges.get(m)!.rule} (${m} → ${edges.get(m)!.to})`).join(', ');
+      seen.push(at);
+      at = edges.get(at)!.to;
+    }
+  }
+  return null;
+}
+
+/** "x" when the expression requires `model == "x"` (alone or in a conjunction). */
+function literalModel(node: ASTNode): string | null {
+  if (node.op === '&&') return literalModel(node.args[0]) ?? literalModel(node.args[1]);
+  if (node.op === '==') {
+    const [a, b] = node.args;
+    if (a.op === 'id' && a.args === 'model' && b.op === 'value' && typeof b.args === 'string') return b.args;
+    if (b.op === 'id' && b.args === 'model' && a.op === 'value' && typeof a.args === 'string') return a.args;
+  }
+  return null;
+}

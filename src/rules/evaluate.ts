@@ -1,0 +1,76 @@
+// Rule evaluation for one request: in precedence order, first match wins; shadow rules are recorded
+// and never stop the walk. An evaluation error (a missing map key, say) is no match, counted, never
+// a 500. A matched chain rule re-runs the walk with its target's provider/model until nothing
+// changes, at most MAX_CHAIN_STEPS times.
+import type { RequestContext } from '../pipeline/context.ts';
+import type { CompiledRule } from './compile.ts';
+import { RuleVars } from './variables.ts';
+
+export const MAX_CHAIN_STEPS = 8;
+
+export interface RuleDecision {
+  /** The rule that decides (route or deny), or null. */
+  rule: CompiledRule | null;
+  /** Every rule matched on the way, in order, shadow ones included: for headers, telemetry, explain. */
+  matched: string[];
+  /** Rules whose evaluation threw (counted as no match). */
+  errors: string[];
+  /** The model and provider the last step saw. */
+  model: string;
+  provider: string;
+}
+
+/** Counters per rule, read by /admin/stats and telemetry. */
+export class RuleStats {
+  readonly matches = new Map<string, number>();
+  readonly errors = new Map<string, number>();
+  chainLimitHits = 0;
+
+  bump(map: Map<string, number>, name: string): void {
+    map.set(name, (map.get(name) ?? 0) + 1);
+  }
+}
+
+function inScope(r: CompiledRule, ctx: RequestContext): boolean {
+  // Tenants arrive with governance (virtual keys, teams, customers); until then only global rules can match.
+  return r.scope.kind === 'global' || ctx.tenant[r.scope.kind] === r.scope.id;
+}
+
+export function evaluateRules(ctx: RequestContext, rules: readonly CompiledRule[], stats: RuleStats, model: string, provider: string): RuleDecision {
+  const decision: RuleDecision = { rule: null, matched: [], errors: [], model, provider };
+  const vars = new RuleVars(ctx, model, provider);
+  for (let step = 0; step <= MAX_CHAIN_STEPS; step++) {
+    let hit: CompiledRule | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (!inScope(r, ctx)) continue;
+      let v: unknown;
+      try {
+        v = r.program(vars);
+      } catch {
+        decision.errors.push(r.name);
+        stats.bump(stats.errors, r.name);
+        continue;
+      }
+      if (v !== true) continue;
+      stats.bump(stats.matches, r.name);
+      decision.matched.push(r.name);
+      if (r.action === 'shadow') continue;
+      hit = r;
+      break;
+    }
+    if (hit === null) return decision;
+    const repeat = decision.rule === hit;
+    decision.rule = hit;
+    if (!hit.chain || repeat) return decision;
+    // Chain: the first target's provider/model become what the next step sees.
+    const t = hit.targets[0]!;
+    const nextModel = t.model ?? vars.model;
+    const nextProvider = t.provider?.name ?? vars.provider;
+    if (nextModel === vars.model && nextProvider === vars.provider) return decision;
+    vars.model = decision.model = nextModel;
+    vars.provider = decision.provider = nextProvider;
+  }
+  stats.chainLimitHits++;
+  return decision;
+}

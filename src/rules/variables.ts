@@ -1,0 +1,88 @@
+// What a rule can read: the CEL environment (declared variables and their types, type-checked at
+// load) and, per request, an object that serves them. Costly variables are getters, computed on
+// first read and only if a rule reads them: the complexity classifier runs only when some rule
+// evaluated for this request mentions `complexity_tier` or `complexity_score`.
+import { Environment } from '@marcbachmann/cel-js';
+import type { RequestContext } from '../pipeline/context.ts';
+
+/** The declared variables, as the README documents them. */
+export const RULE_VARIABLES: ReadonlyArray<readonly [name: string, type: string, doc: string]> = [
+  ['model', 'string', 'the model as addressed ("best", "openai/gpt-4o"); after a chain step, the new one'],
+  ['provider', 'string', 'the provider when addressed as "provider/model", else the first target\'s'],
+  ['request_type', 'string', '"chat", "completions" or "embeddings"'],
+  ['headers', 'map<string, string>', 'request headers, lower-case names'],
+  ['params', 'map<string, string>', 'query parameters'],
+  ['request', 'map<string, dyn>', 'temperature (double), max_tokens (int), stream (bool), tools (bool), message_count (int)'],
+  ['virtual_key', 'map<string, string>', 'id and name of the caller\'s virtual key (empty until governance exists)'],
+  ['team', 'map<string, string>', 'id and name (empty until governance exists)'],
+  ['customer', 'map<string, string>', 'id and name (empty until governance exists)'],
+  ['budget_used', 'double', 'percent of the tightest budget used (0 when none is set)'],
+  ['tokens_used', 'double', 'percent of the tightest token limit used'],
+  ['requests_used', 'double', 'percent of the tightest request limit used'],
+  ['complexity_tier', 'string', '"SIMPLE", "MEDIUM", "COMPLEX" or "REASONING" (computed only when read)'],
+  ['complexity_score', 'double', '0..1 (computed only when read)'],
+  ['now', 'google.protobuf.Timestamp', 'the time of evaluation'],
+];
+
+export function ruleEnvironment(): Environment {
+  // Unknown names are type errors at load, never silent nulls at run time.
+  const env = new Environment({ unlistedVariablesAreDyn: false });
+  for (const [name, type] of RULE_VARIABLES) env.registerVariable(name, type);
+  return env;
+}
+
+const NO_TENANT: Readonly<Record<string, string>> = Object.freeze({ id: '', name: '' });
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** One per request (and per chain step): plain fields for the cheap variables, getters for the rest. */
+export class RuleVars {
+  model: string;
+  provider: string;
+  readonly request_type: string;
+  readonly headers: Record<string, string>;
+  readonly params: Readonly<Record<string, string>>;
+  readonly virtual_key = NO_TENANT;
+  readonly team = NO_TENANT;
+  readonly customer = NO_TENANT;
+  readonly budget_used = 0;
+  readonly tokens_used = 0;
+  readonly requests_used = 0;
+  private readonly ctx: RequestContext;
+  private req: Record<string, unknown> | null = null;
+
+  constructor(ctx: RequestContext, model: string, provider: string) {
+    this.ctx = ctx;
+    this.model = model;
+    this.provider = provider;
+    this.request_type = ctx.endpoint;
+    this.headers = ctx.headers;
+    this.params = ctx.query ?? NO_PARAMS;
+  }
+
+  get request(): Record<string, unknown> {
+    if (this.req === null) {
+      const b = this.ctx.body!;
+      const messages = b.messages;
+      this.req = {
+        temperature: typeof b.temperature === 'number' ? b.temperature : 1.0,
+        max_tokens: typeof b.max_tokens === 'number' ? b.max_tokens : typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : 0,
+        stream: b.stream === true,
+        tools: Array.isArray(b.tools) && b.tools.length > 0,
+        message_count: Array.isArray(messages) ? messages.length : 0,
+      };
+    }
+    return this.req;
+  }
+
+  get complexity_tier(): string {
+    return this.ctx.classification().tier;
+  }
+
+  get complexity_score(): number {
+    return this.ctx.classification().score;
+  }
+
+  get now(): Date {
+    return new Date();
+  }
+}

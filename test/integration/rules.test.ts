@@ -1,0 +1,71 @@
+// Rules through the live server: routing by header and by complexity, the decision visible in
+// x-microgate-route, deny as an OpenAI-shaped error, and /v1/route/explain never reaching a provider.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { request } from 'undici';
+import { startStack, type Stack } from '../helpers/stack.ts';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ frontier: {}, cheap: {} }, (m) => ({
+    version: 1,
+    providers: {
+      frontier: { baseUrl: m.frontier!.baseUrl, keys: [{ name: 'f', value: 'f' }], models: ['big'] },
+      cheap: { baseUrl: m.cheap!.baseUrl, keys: [{ name: 'c', value: 'c' }], models: ['small'] },
+    },
+    models: { auto: { targets: [{ provider: 'frontier', model: 'big' }] } },
+    rules: [
+      { name: 'premium', priority: 1, when: 'headers["x-tier"] == "premium"', targets: [{ provider: 'frontier', model: 'big' }] },
+      { name: 'blocked', priority: 2, when: 'headers["x-team"] == "banned"', deny: { message: 'This team may not use the gateway.' } },
+      { name: 'cheap-simple', priority: 10, when: 'model == "auto" && complexity_tier == "SIMPLE"', targets: [{ provider: 'cheap', model: 'small' }] },
+      { name: 'costly-budget', priority: 20, when: 'budget_used > 85.0', targets: [{ provider: 'cheap' }] },
+    ],
+  }));
+});
+afterAll(() => s.close());
+
+async function chat(content: string, headers: Record<string, string> = {}, path = '/v1/chat/completions') {
+  const res = await request(`${s.gw.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content }] }),
+  });
+  return { status: res.statusCode, route: res.headers['x-microgate-route'] as string | undefined, provider: res.headers['x-microgate-provider'], json: (await res.body.json()) as Record<string, unknown> };
+}
+
+it('a premium header sends the request to the frontier model, without classifying it', async () => {
+  const r = await chat('hi', { 'x-tier': 'premium' });
+  expect(r.provider).toBe('frontier');
+  expect(r.route).toMatch(/^rule:premium > frontier\/big#f:200$/);
+});
+
+it('a simple prompt goes to the cheap model, and the route header says why', async () => {
+  const r = await chat('hi, thanks!');
+  expect(r.provider).toBe('cheap');
+  expect(r.route).toMatch(/^rule:cheap-simple tier:SIMPLE > cheap\/small#c:200$/);
+});
+
+it('a hard prompt stays on the alias target; the tier is still shown', async () => {
+  const r = await chat('Prove that the square root of 2 is irrational, step by step, and then derive a general condition for sqrt(n) to be rational.');
+  expect(r.provider).toBe('frontier');
+  expect(r.route).toMatch(/^tier:(COMPLEX|REASONING) > frontier\/big#f:200$/);
+});
+
+it('deny answers 403 in OpenAI\'s error shape', async () => {
+  const r = await chat('hi', { 'x-team': 'banned' });
+  expect(r.status).toBe(403);
+  expect(r.json.error).toMatchObject({ code: 'request_denied', message: 'This team may not use the gateway.' });
+});
+
+it('explain returns the decision and sends nothing upstream', async () => {
+  const before = s.mocks.cheap!.stats().requests + s.mocks.frontier!.stats().requests;
+  const r = await chat('hi', {}, '/v1/route/explain');
+  expect(r.status).toBe(200);
+  expect(r.json).toMatchObject({ model: 'auto', rule: 'cheap-simple', targets: ['cheap/small'], complexity: { tier: 'SIMPLE' } });
+  expect(s.mocks.cheap!.stats().requests + s.mocks.frontier!.stats().requests).toBe(before);
+});
+
+it('admin stats count matches per rule', async () => {
+  const stats = (await (await fetch(`${s.gw.url}/admin/stats`)).json()) as { rules: { matches: Record<string, number> } };
+  expect(stats.rules.matches.premium).toBeGreaterThanOrEqual(1);
+  expect(stats.rules.matches['cheap-simple']).toBeGreaterThanOrEqual(2);
+});

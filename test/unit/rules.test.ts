@@ -1,0 +1,223 @@
+// Routing rules: compiled at load from CEL, evaluated in precedence order, first match wins.
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { validateConfig, ConfigError } from '../../src/config/load.ts';
+import { compilePlan } from '../../src/config/compile.ts';
+import type { RuntimePlan } from '../../src/config/plan.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import type { RequestContext } from '../../src/pipeline/context.ts';
+import { RequestContext as Ctx } from '../../src/pipeline/context.ts';
+import { routeRequest } from '../../src/pipeline/route.ts';
+import type { GatewayError } from '../../src/errors/gateway-error.ts';
+
+const plans: RuntimePlan[] = [];
+afterAll(async () => Promise.all(plans.map((p) => p.close())));
+
+function planWith(rules: ConfigInput['rules'], extra: Partial<ConfigInput> = {}): RuntimePlan {
+  const plan = compilePlan(
+    validateConfig(
+      {
+        version: 1,
+        providers: {
+          openai: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'main', value: 'a' }, { name: 'batch', value: 'b' }], models: ['gpt-4o', 'gpt-4o-mini'] },
+          groq: { baseUrl: 'http://127.0.0.1:2/v1', keys: [{ name: 'g', value: 'c' }], models: ['llama'] },
+          cheap: { baseUrl: 'http://127.0.0.1:3/v1', keys: [{ name: 'k', value: 'd' }] },
+        },
+        models: { best: { targets: [{ provider: 'openai', model: 'gpt-4o' }], fallbacks: ['groq/llama'] } },
+        rules,
+        ...extra,
+      },
+      {},
+    ),
+  );
+  plans.push(plan);
+  return plan;
+}
+
+const sink = { requestFinished() {}, upstreamPaused() {} };
+
+function ctxFor(plan: RuntimePlan, body: Record<string, unknown>, headers: Record<string, string> = {}, endpoint: 'chat' | 'completions' = 'chat'): RequestContext {
+  const ctx = new Ctx(plan, null as never, sink, endpoint, 'id', headers, 0);
+  ctx.body = { messages: [{ role: 'user', content: 'hello' }], ...body };
+  ctx.model = String(body.model);
+  return ctx;
+}
+
+function route(plan: RuntimePlan, body: Record<string, unknown>, headers: Record<string, string> = {}): { labels: string[]; ctx: RequestContext } {
+  const ctx = ctxFor(plan, body, headers);
+  routeRequest(ctx);
+  return { labels: ctx.targets.map((t) => t.label), ctx };
+}
+
+function configError(rules: ConfigInput['rules']): string {
+  try {
+    planWith(rules);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('compile: a rule that cannot run rejects the config', () => {
+  it('names the rule, the expression and the position of a syntax error', () => {
+    const msg = configError([{ name: 'broken', when: 'model == ', targets: [{ provider: 'groq', model: 'llama' }] }]);
+    expect(msg).toContain('rules[0] "broken"');
+    expect(msg).toContain('"model == "');
+    expect(msg).toMatch(/\^/); // the caret under the position
+  });
+
+  it('rejects unknown variables and non-boolean expressions at load (type-checked)', () => {
+    expect(configError([{ name: 'typo', when: 'headrs["x"] == "y"', tag: 't' }])).toMatch(/typo.*headrs/s);
+    expect(configError([{ name: 'num', when: 'budget_used + 1.0', tag: 't' }])).toMatch(/must be a bool/);
+  });
+
+  it('rejects unknown providers and keys in targets, duplicate names, and visible chain cycles', () => {
+    expect(configError([{ name: 'p', when: 'true', targets: [{ provider: 'nope', model: 'x' }] }])).toMatch(/unknown provider "nope"/);
+    expect(configError([{ name: 'k', when: 'true', targets: [{ provider: 'groq', model: 'x', key: 'zz' }] }])).toMatch(/no key "zz"/);
+    expect(configError([{ name: 'a', when: 'true', tag: 't' }, { name: 'a', when: 'false', tag: 't' }])).toMatch(/duplicate rule name/);
+    const cycle = configError([
+      { name: 'x-to-y', when: 'model == "x"', chain: true, targets: [{ provider: 'groq', model: 'y' }] },
+      { name: 'y-to-x', when: 'model == "y" && request_type == "chat"', chain: true, targets: [{ provider: 'groq', model: 'x' }] },
+    ]);
+    expect(cycle).toMatch(/x-to-y.*y-to-x|y-to-x.*x-to-y/s);
+  });
+
+  it('rejects a rule with targets and deny, or with neither targets, deny nor tag', () => {
+    expect(() => planWith([{ name: 'both', when: 'true', targets: [{ provider: 'groq' }], deny: { message: 'no' } }])).toThrow(/targets or deny/);
+    expect(() => planWith([{ name: 'none', when: 'true' }])).toThrow(/targets, deny, or a tag/);
+  });
+});
+
+describe('evaluate', () => {
+  it('first match wins, by priority', () => {
+    const plan = planWith([
+      { name: 'late', priority: 20, when: 'true', targets: [{ provider: 'cheap', model: 'c2' }] },
+      { name: 'early', priority: 10, when: 'true', targets: [{ provider: 'cheap', model: 'c1' }] },
+    ]);
+    const r = route(plan, { model: 'best' });
+    expect(r.labels[0]).toBe('cheap/c1');
+    expect(r.ctx.rules!.rule!.name).toBe('early');
+  });
+
+  it('scopes come first: virtual key, then team, then customer, then global; a scope applies only to its tenant', () => {
+    const plan = planWith([
+      { name: 'global', priority: 1, when: 'true', targets: [{ provider: 'cheap', model: 'global' }] },
+      { name: 'customer', scope: { customer: 'acme' }, priority: 50, when: 'true', targets: [{ provider: 'cheap', model: 'customer' }] },
+      { name: 'team', scope: { team: 'ml' }, priority: 50, when: 'true', targets: [{ provider: 'cheap', model: 'team' }] },
+      { name: 'vk', scope: { virtualKey: 'vk1' }, priority: 99, when: 'true', targets: [{ provider: 'cheap', model: 'vk' }] },
+    ]);
+    const pick = (tenant: { virtualKey: string; team: string; customer: string }) => {
+      const ctx = ctxFor(plan, { model: 'best' });
+      ctx.tenant = tenant;
+      routeRequest(ctx);
+      return ctx.targets[0]!.model;
+    };
+    expect(pick({ virtualKey: 'vk1', team: 'ml', customer: 'acme' })).toBe('vk');
+    expect(pick({ virtualKey: 'other', team: 'ml', customer: 'acme' })).toBe('team');
+    expect(pick({ virtualKey: '', team: '', customer: 'acme' })).toBe('customer');
+    expect(pick({ virtualKey: '', team: '', customer: '' })).toBe('global');
+  });
+
+  it('shadow rules are recorded and change nothing', () => {
+    const plan = planWith([{ name: 'watch', when: 'model == "best"', tag: 'would-downgrade' }]);
+    const r = route(plan, { model: 'best' });
+    expect(r.labels).toEqual(['openai/gpt-4o', 'groq/llama']);
+    expect(r.ctx.rules!.matched).toEqual(['watch']);
+    expect(r.ctx.rules!.rule).toBeNull();
+  });
+
+  it('deny answers with the rule\'s message and status', () => {
+    const plan = planWith([{ name: 'no-o1', when: 'model.startsWith("openai/o1")', deny: { message: 'o1 is not allowed here', status: 451 } }]);
+    try {
+      route(plan, { model: 'openai/o1-preview' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as GatewayError).code).toBe('request_denied');
+      expect((err as GatewayError).status).toBe(451);
+      expect((err as GatewayError).message).toBe('o1 is not allowed here');
+    }
+    expect(route(plan, { model: 'openai/gpt-4o' }).labels).toEqual(['openai/gpt-4o']);
+  });
+
+  it('an evaluation error is no match, counted, never a throw', () => {
+    const plan = planWith([
+      { name: 'missing-header', when: 'headers["x-tier"] == "premium"', targets: [{ provider: 'cheap', model: 'x' }] },
+      { name: 'fallback-rule', when: 'true', targets: [{ provider: 'groq', model: 'llama' }] },
+    ]);
+    const r = route(plan, { model: 'best' });
+    expect(r.labels[0]).toBe('groq/llama');
+    expect(r.ctx.rules!.errors).toEqual(['missing-header']);
+    expect(plan.ruleStats.errors.get('missing-header')).toBe(1);
+  });
+
+  it('chains re-evaluate with the new model until nothing changes', () => {
+    const plan = planWith([
+      { name: 'step1', priority: 1, when: 'model == "start"', chain: true, targets: [{ provider: 'groq', model: 'middle' }] },
+      { name: 'step2', priority: 2, when: 'model == "middle" && provider == "groq"', chain: true, targets: [{ provider: 'cheap', model: 'end' }] },
+    ]);
+    const r = route(plan, { model: 'start' });
+    expect(r.labels).toEqual(['cheap/end']);
+    expect(r.ctx.rules!.matched).toEqual(['step1', 'step2']);
+  });
+
+  it('a rule can route a model name the config does not know', () => {
+    const plan = planWith([{ name: 'auto', when: 'model == "auto"', targets: [{ provider: 'groq', model: 'llama', weight: 1 }, { provider: 'cheap', model: 'c', weight: 1 }], fallbacks: ['openai/gpt-4o-mini'] }]);
+    const r = route(plan, { model: 'auto' });
+    expect(r.labels.sort()).toEqual(['cheap/c', 'groq/llama', 'openai/gpt-4o-mini']);
+    expect(() => route(plan, { model: 'unknown' })).toThrow(/does not exist/);
+  });
+
+  it('a target that leaves out the model keeps the one the request was going to; a pinned key sticks', () => {
+    const plan = planWith([{ name: 'switch', when: 'true', targets: [{ provider: 'cheap' }, { provider: 'openai', model: 'gpt-4o-mini', key: 'batch', weight: 0.000001 }] }]);
+    const r = route(plan, { model: 'best' });
+    expect(r.labels).toContain('cheap/gpt-4o');
+    const pinned = r.ctx.targets.find((t) => t.key !== undefined)!;
+    expect(pinned.key!.name).toBe('batch');
+  });
+});
+
+describe('variables', () => {
+  const cases: Array<[string, Record<string, unknown>, Record<string, string>, boolean]> = [
+    ['model == "best"', { model: 'best' }, {}, true],
+    ['provider == "groq"', { model: 'groq/llama' }, {}, true],
+    ['provider == ""', { model: 'best' }, {}, true],
+    ['request_type == "chat"', { model: 'best' }, {}, true],
+    ['headers["x-tier"] == "premium"', { model: 'best' }, { 'x-tier': 'premium' }, true],
+    ['"x-tier" in headers', { model: 'best' }, {}, false],
+    ['request.temperature < 0.5', { model: 'best', temperature: 0.2 }, {}, true],
+    ['request.max_tokens > 1000', { model: 'best', max_tokens: 4000 }, {}, true],
+    ['request.stream', { model: 'best', stream: true }, {}, true],
+    ['request.tools', { model: 'best', tools: [{ type: 'function', function: { name: 'f' } }] }, {}, true],
+    ['request.message_count >= 2', { model: 'best', messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] }, {}, true],
+    ['virtual_key.id == "" && team.name == "" && customer.id == ""', { model: 'best' }, {}, true],
+    ['budget_used > 85.0', { model: 'best' }, {}, false],
+    ['tokens_used == 0.0 && requests_used == 0.0', { model: 'best' }, {}, true],
+    ['complexity_tier == "SIMPLE"', { model: 'best', messages: [{ role: 'user', content: 'hi there!' }] }, {}, true],
+    ['complexity_score >= 0.0 && complexity_score <= 1.0', { model: 'best' }, {}, true],
+    ['now > timestamp("2020-01-01T00:00:00Z")', { model: 'best' }, {}, true],
+  ];
+  it.each(cases)('%s', (when, body, headers, expected) => {
+    const plan = planWith([{ name: 'r', when, targets: [{ provider: 'cheap', model: 'hit' }] }]);
+    expect(route(plan, body, headers).labels[0] === 'cheap/hit').toBe(expected);
+  });
+
+  it('params are the query string', () => {
+    const plan = planWith([{ name: 'r', when: 'params["route"] == "cheap"', targets: [{ provider: 'cheap', model: 'hit' }] }]);
+    const ctx = ctxFor(plan, { model: 'best' });
+    ctx.query = { route: 'cheap' };
+    routeRequest(ctx);
+    expect(ctx.targets[0]!.label).toBe('cheap/hit');
+  });
+
+  it('the classifier runs only when a rule reads the complexity', () => {
+    const plan = planWith([
+      { name: 'by-header', priority: 1, when: 'headers["x-fast"] == "1"', targets: [{ provider: 'cheap', model: 'fast' }] },
+      { name: 'by-tier', priority: 2, when: 'complexity_tier == "SIMPLE"', targets: [{ provider: 'cheap', model: 'simple' }] },
+    ]);
+    const spy = vi.spyOn(plan.classifier, 'classifyMessages');
+    route(plan, { model: 'best' }, { 'x-fast': '1' });
+    expect(spy).not.toHaveBeenCalled();
+    route(plan, { model: 'best' }, { 'x-fast': '0' });
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+});
