@@ -13,6 +13,8 @@ import { chatBodies } from './lib/bodies.ts';
 import { environment } from './lib/report.ts';
 import { RequestContext } from '../src/pipeline/context.ts';
 import { evaluateRules } from '../src/rules/evaluate.ts';
+import { createRing, RingReader, RingWriter } from '../src/telemetry/ring.ts';
+import { encodeRecord } from '../src/telemetry/record.ts';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 
@@ -53,6 +55,17 @@ const ruleCtx = (body: Buffer) => {
   ctx.model = 'bench';
   return ctx;
 };
+// A finished request as the telemetry hand-off sees it: one attempt, tokens, timings.
+const ring = createRing(1 << 16);
+const ringWriter = new RingWriter(ring);
+const ringReader = new RingReader(ring);
+const finished = ruleCtx(bodies[0]!);
+{
+  const t = resolveTarget(plan, 'openai/mock-small');
+  const key = pickKey(t.provider, t.model);
+  Object.assign(finished, { status: 200, tEnd: 1.2, tDispatch: 0.05, tUpstreamEnd: 1.1, promptTokens: 812, completionTokens: 96 });
+  (finished as unknown as { failover: unknown }).failover = { records: [{ target: t, key, status: 200, flag: '', ms: 1.05 }] };
+}
 const hist = new MicrosHistogram();
 const trail: string[] = [];
 let i = 0;
@@ -89,6 +102,15 @@ bench
   })
   .add('rules: context alone (baseline for the line above)', () => {
     ruleCtx(next(bodies));
+  })
+  .add('telemetry hand-off: encode one record into the ring', () => {
+    let o = ringWriter.claim();
+    if (o < 0) {
+      ringReader.drain(() => {});
+      o = ringWriter.claim();
+    }
+    encodeRecord(ringWriter.dv, ringWriter.u8, o, finished);
+    ringWriter.publish();
   })
   .add('splice model, model first', () => {
     replaceTopLevelValue(next(bodies), 'model', '"mock-small"');

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   // also carry a module-loader thread (~40 MB RSS, some CPU).
   const DIST = join(ROOT, 'dist/bench');
   await build({
-    entryPoints: { main: 'src/main.ts', floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' },
+    entryPoints: { main: 'src/main.ts', 'telemetry-worker': 'src/telemetry/worker.ts', floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' },
     absWorkingDir: ROOT,
     outdir: DIST,
     bundle: true,

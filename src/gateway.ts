@@ -5,6 +5,7 @@ import type { RuntimePlan } from './config/plan.ts';
 import type { Config } from './config/schema.ts';
 import { GatewayServer } from './server/app.ts';
 import { startAdaptiveWeights } from './upstream/adaptive.ts';
+import { Telemetry } from './telemetry/telemetry.ts';
 
 export interface Gateway {
   readonly server: GatewayServer;
@@ -19,11 +20,13 @@ export interface Gateway {
 export async function startGateway(config: Config, listen?: { host?: string; port?: number }): Promise<Gateway> {
   const plan = compilePlan(config);
   const server = new GatewayServer(plan);
+  if (config.telemetry.enabled) server.telemetry = new Telemetry(plan, config.telemetry);
   const host = listen?.host ?? config.server.host;
   let port: number;
   try {
     port = await server.listen(host, listen?.port ?? config.server.port);
   } catch (err) {
+    await server.telemetry.close(1_000);
     await plan.close();
     throw err;
   }
@@ -36,7 +39,8 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close(graceMs = 0) {
       stopAdaptive();
-      closing ??= server.close(graceMs).then(() => plan.close());
+      // Requests finish (or the grace ends), then every record of them reaches the logs and spans.
+      closing ??= server.close(graceMs).then(() => server.telemetry.close(5_000)).then(() => plan.close());
       return closing;
     },
   };

@@ -13,7 +13,7 @@
 export const SEP = 0;
 export const OTHER = 1;
 const FIRST_LETTER = 2;
-const FIRST_DIGIT = FIRST_LETTER + 26;
+export const FIRST_DIGIT = FIRST_LETTER + 26;
 export const ALPHABET_SIZE = FIRST_DIGIT + 10;
 
 const WORD_CHAR = /[\p{L}\p{N}]/u;

@@ -12,7 +12,7 @@
  * dependency chain). States are numbered so that every state with an output comes last: "did
  * anything match?" is a compare against `firstOutputRow`, not another load.
  */
-import { ALPHABET_SIZE, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
+import { ALPHABET_SIZE, FIRST_DIGIT, OTHER, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
 
 export interface TaggedPhrase {
   phrase: string;
@@ -30,7 +30,8 @@ export class Automaton {
   private readonly outTags: Uint8Array;
   readonly stateCount: number;
 
-  constructor(phrases: readonly TaggedPhrase[], tagCount: number) {
+  /** With numberTag ≥ 0, every standalone run of digits ("45", "9:40" is two) also counts under that tag. */
+  constructor(phrases: readonly TaggedPhrase[], tagCount: number, numberTag = -1) {
     const K = ALPHABET_SIZE;
     // 1. Trie. Node 0 is the empty string; the same phrase under the same tag is stored once.
     const children: Int32Array[] = [new Int32Array(K).fill(-1)];
@@ -53,10 +54,12 @@ export class Automaton {
       own[node]!.add(tag);
     }
 
-    // 2. Breadth-first: failure links, the complete transition function and output lists.
-    const n = children.length;
+    // 2. Breadth-first: failure links, the complete transition function and output lists. Two extra
+    // states (see 3) recognise numbers.
+    const trieSize = children.length;
+    const n = trieSize + 2;
     const next = new Int32Array(n * K);
-    const fail = new Int32Array(n);
+    const fail = new Int32Array(trieSize);
     const endsWithSep = new Uint8Array(n);
     const outputs: number[][] = new Array<number[]>(n);
     outputs[0] = [];
@@ -82,7 +85,28 @@ export class Automaton {
       if (endsWithSep[s]) next[s * K + SEP] = s;
     }
 
-    // 3. An output state read again through the separator self-loop would count its phrase twice
+    // 3. Numbers: a digit read where a word may start, and where no phrase continues with that digit,
+    // enters NUM; NUM loops on digits and, on a separator, enters NUMEND, which counts a number and then
+    // behaves as the plain "just read a separator" state. A digit run glued to letters ("3am") is a word.
+    const NUM = trieSize;
+    const NUMEND = trieSize + 1;
+    const sepState = next[SEP]!;
+    next.copyWithin(NUMEND * K, sepState * K, sepState * K + K);
+    next[NUMEND * K + SEP] = NUMEND;
+    endsWithSep[NUMEND] = 1;
+    outputs[NUM] = [];
+    outputs[NUMEND] = numberTag >= 0 ? [numberTag] : [];
+    queue.push(NUM, NUMEND);
+    if (numberTag >= 0) {
+      for (const s of queue) {
+        if (!endsWithSep[s]) continue;
+        for (let c = FIRST_DIGIT; c < FIRST_DIGIT + 10; c++) if (next[s * K + c] === 0) next[s * K + c] = NUM;
+      }
+      for (let c = FIRST_DIGIT; c < FIRST_DIGIT + 10; c++) next[NUM * K + c] = NUM;
+      next[NUM * K + SEP] = NUMEND;
+    }
+
+    // 4. An output state read again through the separator self-loop would count its phrase twice
     // ("hi  there"). Its extra separators lead instead to a silent twin with the same transitions.
     const matched = queue.filter((s) => outputs[s]!.length > 0);
     const total = n + matched.length;
@@ -95,7 +119,7 @@ export class Automaton {
       full[s * K + SEP] = twin;
     });
 
-    // 4. Renumber: states without output first (in BFS order, so the busy shallow states share cache
+    // 5. Renumber: states without output first (in BFS order, so the busy shallow states share cache
     // lines), then states with output.
     const order = queue.filter((s) => outputs[s]!.length === 0);
     for (let t = 0; t < matched.length; t++) order.push(n + t);
@@ -127,19 +151,24 @@ export class Automaton {
    * Adds to acc[tag] for every phrase occurrence in text. A match ending in the middle of a long text,
    * at index i with headEnd ≤ i < tailStart, adds `middleWeight` instead of 1: the question around a
    * paste counts fully, the paste itself a little (pass headEnd = text.length for plain counting).
+   * Returns how many code units were OTHER (non-Latin letters), for the caller's token estimate.
    */
-  scan(text: string, acc: Float64Array, headEnd: number, tailStart: number, middleWeight: number): void {
+  scan(text: string, acc: Float64Array, headEnd: number, tailStart: number, middleWeight: number): number {
     const delta = this.delta;
     const symbol = SYMBOL;
     const firstOutputRow = this.firstOutputRow;
     let row = this.startRow;
+    let other = 0;
     const n = text.length;
     for (let i = 0; i < n; i++) {
-      row = delta[row + symbol[text.charCodeAt(i)]!]!;
+      const sym = symbol[text.charCodeAt(i)]!;
+      other += sym === OTHER ? 1 : 0;
+      row = delta[row + sym]!;
       if (row >= firstOutputRow) this.emit(row, acc, i < headEnd || i >= tailStart ? 1 : middleWeight);
     }
     row = delta[row + SEP]!; // the text ends with a word boundary
     if (row >= firstOutputRow) this.emit(row, acc, 1);
+    return other;
   }
 
   private emit(row: number, acc: Float64Array, weight: number): void {

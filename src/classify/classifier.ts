@@ -7,8 +7,8 @@
 import { Automaton, type TaggedPhrase } from './automaton.ts';
 import { VOCABULARY, type Vocabulary } from './vocabulary.ts';
 import {
-  CHARS, CODE, COUNTS_SIZE, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, DIM_COUNT, SIMPLE, STRONG,
-  TAG_COUNT, TECHNICAL, WEAK, normalise, tierOf, weightedScore,
+  CHARS, CODE, COUNTS_SIZE, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, DIM_COUNT, NUMBER, SIMPLE, STRONG,
+  TAG_COUNT, TASK, TECHNICAL, WEAK, normalise, tierOf, weightedScore,
   type Boundaries, type Dimension, type Tier, type Tuning, type Weights,
 } from './score.ts';
 
@@ -39,14 +39,22 @@ export const DEFAULT_WEIGHTS: Readonly<Weights> = { code: 0.3, reasoning: 0.25, 
 export const DEFAULT_BOUNDARIES: Readonly<Boundaries> = { medium: 0.15, complex: 0.35, reasoning: 0.6 };
 export const DEFAULT_TUNING: Readonly<Tuning> = {
   codeCap: 3,
-  reasoningCap: 2,
   technicalCap: 3,
   simpleCap: 2,
-  strongValue: 1,
+  strongCap: 2,
+  weakCap: 2,
+  weakShare: 0.5,
+  taskCap: 2,
+  taskShare: 0.3,
+  numberValue: 0.5,
   tokenScale: 100,
   forceStrong: 2,
   pasteEdge: 600,
   pasteMiddleWeight: 0.25,
+  pasteLengthWeight: 1,
+  otherCharWeight: 2,
+  assistantWeight: 1,
+  simpleFade: 0,
   contextShare: 0.6,
   followUpChars: 120,
   systemWeight: 0.25,
@@ -54,7 +62,7 @@ export const DEFAULT_TUNING: Readonly<Tuning> = {
 };
 
 const TAGS: Record<keyof Vocabulary, number> = {
-  code: CODE, reasoningStrong: STRONG, reasoningWeak: WEAK, technical: TECHNICAL, simple: SIMPLE,
+  code: CODE, reasoningStrong: STRONG, reasoningWeak: WEAK, technical: TECHNICAL, simple: SIMPLE, task: TASK,
 };
 
 export class Classifier {
@@ -86,7 +94,7 @@ export class Classifier {
     for (const key of Object.keys(TAGS) as (keyof Vocabulary)[]) {
       for (const phrase of [...VOCABULARY[key], ...(opts.extra?.[key] ?? [])]) phrases.push({ phrase, tag: TAGS[key] });
     }
-    this.automaton = new Automaton(phrases, TAG_COUNT);
+    this.automaton = new Automaton(phrases, TAG_COUNT, NUMBER);
   }
 
   classifyText(text: string): Classification {
@@ -114,9 +122,12 @@ export class Classifier {
     let recency = 1;
     for (let i = lastIdx - 1; i >= 0; i--) {
       const role = roleOf(list[i]);
-      const system = role === 'system' || role === 'developer';
-      this.scanContent(list[i], this.context, system ? t.systemWeight : recency);
-      if (!system) recency *= t.recencyDecay;
+      if (role === 'system' || role === 'developer') {
+        this.scanContent(list[i], this.context, t.systemWeight);
+      } else {
+        this.scanContent(list[i], this.context, role === 'user' ? recency : recency * t.assistantWeight);
+        recency *= t.recencyDecay;
+      }
     }
 
     const last = this.last;
@@ -169,16 +180,27 @@ export class Classifier {
   }
 
   /**
-   * Counts one text. In a long text only the first and last `pasteEdge` characters (where the question
-   * usually is) count fully; a match in between counts `pasteMiddleWeight`, so a pasted log or file
-   * does not by itself make the request COMPLEX. Its length still counts, through the token dimension.
+   * Counts one text. A long text is usually a paste with a short question before or after it: the
+   * question is the first (last) paragraph if it ends (starts) within `pasteEdge` characters, else the
+   * first (last) `pasteEdge` characters. Matches in the question count fully, matches in the paste
+   * `pasteMiddleWeight`, and the paste adds `pasteLengthWeight` of its length to the token estimate:
+   * a pasted log or file does not by itself make the request COMPLEX.
    */
   private scan(text: string, into: Float64Array): void {
+    const t = this.tuning;
     const n = text.length;
-    const edge = this.tuning.pasteEdge;
-    const long = n > 2 * edge;
-    this.automaton.scan(text, into, long ? edge : n, long ? n - edge : n, this.tuning.pasteMiddleWeight);
-    into[CHARS] = into[CHARS]! + n;
+    let head = n;
+    let tail = n;
+    if (n > 2 * t.pasteEdge) {
+      const firstBreak = text.indexOf('\n\n');
+      head = firstBreak >= 0 && firstBreak < t.pasteEdge ? firstBreak : t.pasteEdge;
+      const lastBreak = text.lastIndexOf('\n\n');
+      tail = lastBreak > n - t.pasteEdge ? lastBreak : n - t.pasteEdge;
+    }
+    const other = this.automaton.scan(text, into, head, tail, t.pasteMiddleWeight);
+    // Tokens are estimated as chars / 4; a CJK or Cyrillic character is closer to one token each.
+    const effective = head + (n - tail) + t.pasteLengthWeight * (tail - head) + t.otherCharWeight * other;
+    into[CHARS] = into[CHARS]! + effective;
   }
 }
 

@@ -11,9 +11,11 @@ export const STRONG = 1;
 export const WEAK = 2;
 export const TECHNICAL = 3;
 export const SIMPLE = 4;
-export const TAG_COUNT = 5;
-export const CHARS = 5;
-export const COUNTS_SIZE = 6;
+export const TASK = 5;
+export const NUMBER = 6;
+export const TAG_COUNT = 7;
+export const CHARS = 7;
+export const COUNTS_SIZE = 8;
 
 /** Normalised dimensions, each in 0..1, in this order. */
 export const D_CODE = 0;
@@ -26,11 +28,20 @@ export const DIM_COUNT = 5;
 export interface Tuning {
   /** Matches that saturate a dimension: min(1, count / cap). */
   codeCap: number;
-  reasoningCap: number;
   technicalCap: number;
   simpleCap: number;
-  /** A strong reasoning phrase counts as this many weak ones in the reasoning dimension. */
-  strongValue: number;
+  /**
+   * Reasoning = min(1, strong / strongCap + weakShare · min(1, weak / weakCap) + taskShare · min(1, task / taskCap)):
+   * a request to explain or write lifts a look-up a little; analytical and quantitative language more;
+   * only proofs, probability and puzzles ("strong") can saturate it.
+   */
+  strongCap: number;
+  weakCap: number;
+  weakShare: number;
+  taskCap: number;
+  taskShare: number;
+  /** A number in the text counts as this many weak reasoning matches: quantities suggest a calculation. */
+  numberValue: number;
   /** Estimated tokens (chars / 4) at which the token dimension is 0.5: tokens / (tokens + scale). */
   tokenScale: number;
   /** Strong phrases that force REASONING on their own. */
@@ -38,6 +49,14 @@ export interface Tuning {
   /** Characters at each end of a long message whose matches count fully; the middle counts less. */
   pasteEdge: number;
   pasteMiddleWeight: number;
+  /** Share of a paste's length that counts towards the token estimate. */
+  pasteLengthWeight: number;
+  /** Extra characters counted for each non-Latin letter in the token estimate. */
+  otherCharWeight: number;
+  /** Weight of assistant (and tool) turns relative to user turns in the context. */
+  assistantWeight: number;
+  /** How much a long prompt fades the simple dimension: simple × (1 − simpleFade · tokens). */
+  simpleFade: number;
   /** Share of the conversation's score a short last message inherits (0..1)... */
   contextShare: number;
   /** ...fading out linearly as the last message grows to this many characters. */
@@ -58,11 +77,16 @@ export interface Boundaries {
 /** Fills dims (DIM_COUNT slots) from counts (COUNTS_SIZE slots). */
 export function normalise(counts: Float64Array, t: Tuning, dims: Float64Array): void {
   dims[D_CODE] = Math.min(1, counts[CODE]! / t.codeCap);
-  dims[D_REASONING] = Math.min(1, (counts[WEAK]! + t.strongValue * counts[STRONG]!) / t.reasoningCap);
+  dims[D_REASONING] = Math.min(
+    1,
+    counts[STRONG]! / t.strongCap +
+      t.weakShare * Math.min(1, (counts[WEAK]! + t.numberValue * counts[NUMBER]!) / t.weakCap) +
+      t.taskShare * Math.min(1, counts[TASK]! / t.taskCap),
+  );
   dims[D_TECHNICAL] = Math.min(1, counts[TECHNICAL]! / t.technicalCap);
   const tokens = counts[CHARS]! / 4;
   dims[D_TOKENS] = tokens / (tokens + t.tokenScale);
-  dims[D_SIMPLE] = Math.min(1, counts[SIMPLE]! / t.simpleCap);
+  dims[D_SIMPLE] = Math.min(1, counts[SIMPLE]! / t.simpleCap) * (1 - t.simpleFade * dims[D_TOKENS]!);
 }
 
 /** The weighted sum of dimensions, clamped to [0, 1]; simple indicators subtract. */

@@ -33,13 +33,20 @@ export function compilePlan(config: Config): RuntimePlan {
   const targets = new Map<string, Target>();
   // Targets are shared objects (their circuits cache lives on them). Those the config names are
   // made here; those rules make at run time ("same model, cheaper provider") are cached up to a cap.
+  // Each gets a small id (telemetry records carry ids, the worker holds the names); past the cap a
+  // run-time target is not kept and reports as id 0, "unknown".
   let runtimeTargets = 0;
+  const targetsById: Array<Target | undefined> = [undefined];
   const target = (p: ProviderPlan, model: string, atRuntime = false): Target => {
     const label = `${p.name}/${model}`;
     let t = targets.get(label);
     if (t === undefined) {
-      t = Object.freeze({ provider: p, model, label, modelJson: JSON.stringify(model), circuits: [] });
-      if (!atRuntime || runtimeTargets++ < 4096) targets.set(label, t);
+      const keep = !atRuntime || runtimeTargets++ < 4096;
+      t = Object.freeze({ id: keep ? targetsById.length : 0, provider: p, model, label, modelJson: JSON.stringify(model), circuits: [] });
+      if (keep) {
+        targets.set(label, t);
+        targetsById.push(t);
+      }
     }
     return t;
   };
@@ -97,6 +104,7 @@ export function compilePlan(config: Config): RuntimePlan {
     ruleStats: new RuleStats(),
     classifier,
     target: (p: ProviderPlan, model: string) => target(p, model, true),
+    targetsById,
     pinned,
     modelsJson,
     redactor: new Redactor(secrets),
@@ -137,6 +145,7 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     pool: pools.get(url.origin, { connections: pc.maxConnections, connectTimeoutMs: pc.timeouts.connectMs }),
     timeouts: Object.freeze({ ...pc.timeouts }),
     retry: Object.freeze({ ...(pc.retry ?? routing.retry) }),
+    pricing: new Map(Object.entries(pc.pricing)),
     models: new Set(pc.models),
     anyModelKeys: null as WeightedPicker<KeyPlan> | null,
     keysByModel: new Map<string, WeightedPicker<KeyPlan>>(),

@@ -45,12 +45,16 @@ export interface ProviderPlan {
   /** Keys for a model named in some key's `models` list (those keys plus the unrestricted ones). */
   readonly keysByModel: ReadonlyMap<string, WeightedPicker<KeyPlan>>;
   readonly retry: Readonly<RoutingConfig['retry']>;
+  /** USD per million tokens by upstream model. */
+  readonly pricing: ReadonlyMap<string, { readonly input: number; readonly output: number }>;
   /** Client headers to pass on: exact names and prefixes. Null when none (the common case). */
   readonly forward: { readonly exact: ReadonlySet<string>; readonly prefixes: readonly string[] } | null;
 }
 
 /** One place a request can go: a provider and the model name it knows. */
 export interface Target {
+  /** Small integer for telemetry records (0: not tracked). */
+  readonly id: number;
   readonly provider: ProviderPlan;
   readonly model: string;
   /** "provider/model", used in headers and telemetry. */
@@ -93,6 +97,8 @@ export interface RuntimePlan {
   readonly classifier: Classifier;
   /** The shared Target for (provider, model): declared ones prebuilt, others cached (bounded). */
   target(provider: ProviderPlan, model: string): Target;
+  /** Targets by id; grows as rules and "provider/model" addressing make new ones. */
+  readonly targetsById: ReadonlyArray<Target | undefined>;
   /** `target` pinned to `key` (cached). */
   pinned(target: Target, key: KeyPlan): Target;
   /** GET /v1/models, serialized once. */

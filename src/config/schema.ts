@@ -95,6 +95,8 @@ const provider = z.strictObject({
   timeouts: timeouts.default({ connectMs: 5_000, firstByteMs: 120_000, idleMs: 300_000 }),
   /** Overrides routing.retry for this provider. */
   retry: retry.optional(),
+  /** USD per million tokens, by upstream model name: telemetry then reports cost. */
+  pricing: z.record(z.string().min(1), z.strictObject({ input: z.number().min(0), output: z.number().min(0) })).default({}),
   /** Upper bound of open connections to this provider's origin: one per request in flight, streams included (a 30 s stream holds one for 30 s). Past it, requests queue (see pools.pending in /admin/stats). Each is a file descriptor: keep `ulimit -n` above the sum. */
   maxConnections: z.number().int().positive().default(2048),
 });
@@ -158,6 +160,31 @@ const classifier = z.strictObject({
   strongReasoningForces: z.boolean().optional(),
 });
 
+const telemetry = z.strictObject({
+  /** Off: no worker thread, and recording a request costs one empty call. */
+  enabled: z.boolean().default(true),
+  /** Records the worker may fall behind by before new ones are dropped (and counted); rounded up to a power of two. */
+  ringSlots: z.number().int().min(64).max(1 << 20).default(16_384),
+  log: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** JSON lines, one per request, rotated by size and age (`npm run logs` reads them). */
+      dir: z.string().min(1).default('./logs'),
+      maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+      maxAgeMs: positiveMs.default(24 * 60 * 60 * 1000),
+      keep: z.number().int().min(1).default(10),
+    })
+    .prefault({}),
+  /** OpenTelemetry over OTLP/HTTP (JSON): one span per request, one child per attempt. Off unless set. */
+  otlp: z
+    .strictObject({
+      endpoint: z.url({ protocol: /^https?$/ }),
+      headers: z.record(z.string(), z.string()).default({}),
+      intervalMs: positiveMs.default(2_000),
+    })
+    .optional(),
+});
+
 const server = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -180,6 +207,7 @@ export const configSchema = z.strictObject({
   models: z.record(z.string().min(1), alias).default({}),
   routing: routing.prefault({}),
   rules: z.array(rule).default([]),
+  telemetry: telemetry.prefault({}),
   classifier: classifier.prefault({}),
 });
 
@@ -191,3 +219,4 @@ export type ProviderConfig = Config['providers'][string];
 export type KeyConfig = ProviderConfig['keys'][number];
 export type RoutingConfig = Config['routing'];
 export type RuleConfig = Config['rules'][number];
+export type TelemetryConfig = Config['telemetry'];

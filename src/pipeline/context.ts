@@ -64,6 +64,9 @@ export class RequestContext {
   headSent = false;
   error: GatewayError | null = null;
   status = 0;
+  /** From the provider's usage, -1 while unknown. */
+  promptTokens = -1;
+  completionTokens = -1;
 
   // Timing (performance.now() ms): the upstream's share is subtracted to get the gateway's own time.
   /** Time spent on attempts that failed and on backoffs, before the attempt in flight. */

@@ -54,7 +54,7 @@ export function resolveRoute(plan: RuntimePlan, model: string): Route {
     const provider = plan.providers.get(model.slice(0, slash));
     if (provider !== undefined) {
       const upstreamModel = model.slice(slash + 1);
-      const r = makeRoute(model, [{ provider, model: upstreamModel, label: model, modelJson: JSON.stringify(upstreamModel), circuits: [] }], [1], []);
+      const r = makeRoute(model, [plan.target(provider, upstreamModel)], [1], []);
       if (cache === undefined) adHocRoutes.set(plan, (cache = new Map()));
       if (cache.size < MAX_AD_HOC_ROUTES) cache.set(model, r);
       return r;

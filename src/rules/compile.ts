@@ -19,6 +19,8 @@ export interface RuleTarget {
 }
 
 export interface CompiledRule {
+  /** Position in the precedence order (telemetry records carry it). */
+  readonly index: number;
   readonly name: string;
   readonly scope: Scope;
   readonly priority: number;
@@ -80,6 +82,7 @@ export function compileRules(rules: readonly RuleConfig[], env: Environment, pla
     const scope: Scope = r.scope === 'global' ? { kind: 'global' } : 'virtualKey' in r.scope ? { kind: 'virtualKey', id: r.scope.virtualKey } : 'team' in r.scope ? { kind: 'team', id: r.scope.team } : { kind: 'customer', id: r.scope.customer };
     out.push(
       Object.freeze({
+        index: 0,
         name: r.name,
         scope,
         priority: r.priority,
@@ -100,7 +103,8 @@ export function compileRules(rules: readonly RuleConfig[], env: Environment, pla
   if (cycle !== null) problems.push(`rules: the chain ${cycle} loops back on itself`);
   if (problems.length > 0) throw new ConfigError(`invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   // Precedence: scope, then priority; config order breaks ties (sort is stable).
-  return Object.freeze(out.sort((a, b) => scopeRank(a.scope) - scopeRank(b.scope) || a.priority - b.priority));
+  const ordered = out.sort((a, b) => scopeRank(a.scope) - scopeRank(b.scope) || a.priority - b.priority);
+  return Object.freeze(ordered.map((r, index) => Object.freeze({ ...r, index })));
 }
 
 /**

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { RequestContext, type RequestSink } from '../pipeline/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
 import { MicrosHistogram } from '../telemetry/gateway-time.ts';
+import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
 import { markAborted, sendError, statusLine } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
 
@@ -16,6 +17,7 @@ const ROUTES: ReadonlyMap<string, string> = new Map([
   ['/v1/completions', 'POST'],
   ['/v1/embeddings', 'POST'],
   ['/v1/models', 'GET'],
+  ['/metrics', 'GET'],
   ['/health', 'GET'],
   ['/ready', 'GET'],
   ['/v1/route/explain', 'POST'],
@@ -50,6 +52,7 @@ export interface ServerOptions {
 export class GatewayServer implements RequestSink {
   plan: RuntimePlan;
   readonly app: TemplatedApp;
+  telemetry: TelemetrySink = NO_TELEMETRY;
   /** In-gateway time of every finished request (µs). */
   readonly gatewayTime = new MicrosHistogram();
   inFlight = 0;
@@ -78,6 +81,7 @@ export class GatewayServer implements RequestSink {
       // The routing decision for a chat request, without sending it (README: "Routing rules").
       .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', true))
       .get('/v1/models', (res) => writeSmall(res, 200, this.plan.modelsJson))
+      .get('/metrics', (res) => this.onMetrics(res))
       .get('/health', (res) => writeSmall(res, 200, '{"status":"ok"}'))
       .get('/ready', (res) => {
         if (this.draining) writeSmall(res, 503, '{"status":"shutting_down"}');
@@ -159,7 +163,37 @@ export class GatewayServer implements RequestSink {
     return this.idPrefix + (this.seq++).toString(36);
   }
 
+  /** Prometheus text: the worker's record metrics, then what only this thread knows. */
+  private onMetrics(res: HttpResponse): void {
+    let gone = false;
+    res.onAborted(() => (gone = true));
+    void this.telemetry.metrics(this.gauges()).then((text) => {
+      if (gone) return;
+      res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(text));
+    });
+  }
+
+  private gauges(): string {
+    const now = performance.now();
+    const lines = [
+      '# HELP microgate_in_flight Requests being served.',
+      '# TYPE microgate_in_flight gauge',
+      `microgate_in_flight ${this.inFlight}`,
+      '# HELP microgate_circuit_state Circuit per provider, key and model: 0 closed, 1 half-open, 2 open.',
+      '# TYPE microgate_circuit_state gauge',
+    ];
+    const states: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
+    for (const [id, c] of Object.entries(this.plan.health.snapshot(this.plan.keysById, now))) {
+      const [provider, key, ...model] = id.split('/');
+      lines.push(`microgate_circuit_state{provider="${provider}",key="${key}",model="${model.join('/').replace(/["\\\n]/g, '_')}"} ${states[c.state] ?? 0}`);
+    }
+    lines.push('# HELP microgate_rule_evaluation_errors_total Rule evaluations that failed (counted as no match).', '# TYPE microgate_rule_evaluation_errors_total counter');
+    for (const [rule, n] of this.plan.ruleStats.errors) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
+    return `${lines.join('\n')}\n`;
+  }
+
   requestFinished(ctx: RequestContext): void {
+    this.telemetry.record(ctx);
     this.inFlight--;
     if (ctx.aborted) this.aborted++;
     else if (ctx.tDispatch !== 0) this.gatewayTime.record(ctx.gatewayMicros());
@@ -176,6 +210,7 @@ export class GatewayServer implements RequestSink {
       inFlight: this.inFlight,
       aborted: this.aborted,
       backpressurePauses: this.backpressurePauses,
+      telemetry: { dropped: this.telemetry.dropped, workerRestarts: this.telemetry.restarts },
       gatewayTimeUs: this.gatewayTime.summary(),
       pools: this.plan.pools.stats(),
       circuits: this.plan.health.snapshot(this.plan.keysById, performance.now()),

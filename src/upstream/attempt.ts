@@ -13,6 +13,7 @@ import type { KeyPlan, Target } from '../config/plan.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { fromOpenAIError } from '../providers/openai/errors.ts';
+import { readUsage, USAGE_MARK } from '../providers/openai/usage.ts';
 import { endStream, failStream, sendJson, startStream, writeStream } from '../server/respond.ts';
 import { SseFramer } from '../util/sse-framer.ts';
 import { retryAfterMs } from './backoff.ts';
@@ -102,6 +103,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         if (!startStream(ctx, this.status, this.headers!, events)) this.pause(controller);
         return;
       }
+      if (events.includes(USAGE_MARK)) [ctx.promptTokens, ctx.completionTokens] = readUsage(events);
       if (!writeStream(ctx, events)) this.pause(controller);
       return;
     }
@@ -156,6 +158,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     this.settled = true;
     ctx.failover!.succeeded(this, this.status);
+    [ctx.promptTokens, ctx.completionTokens] = readUsage(body);
     sendJson(ctx, this.status, body, this.headers);
   }
 

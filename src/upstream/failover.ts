@@ -23,6 +23,15 @@ import { fullJitterMs } from './backoff.ts';
 import { dispatchAttempt } from './forward.ts';
 import { outcomeOf } from './outcome.ts';
 
+export interface AttemptResult {
+  readonly target: Target;
+  readonly key: KeyPlan;
+  /** The provider's status, 0 when the attempt failed without one (then `flag` says why). */
+  readonly status: number;
+  readonly flag: string;
+  readonly ms: number;
+}
+
 export class Failover {
   readonly ctx: RequestContext;
   /** performance.now() after which nothing new starts. */
@@ -30,8 +39,10 @@ export class Failover {
   private ti = -1;
   private retries = 0;
   private readonly tried: KeyPlan[] = [];
-  /** "provider/model#key:status" per finished attempt, for x-microgate-route and telemetry. */
+  /** "provider/model#key:status" per finished attempt, for x-microgate-route. */
   readonly trail: string[] = [];
+  /** The same attempts, structured, for telemetry. */
+  readonly records: AttemptResult[] = [];
   private lastError: GatewayError | null = null;
   private timer: NodeJS.Timeout | null = null;
   private forced = false;
@@ -59,6 +70,7 @@ export class Failover {
   /** A response is on its way to the client (JSON written, or the first stream events). */
   succeeded(a: UpstreamAttempt, status: number): void {
     this.trail.push(`${a.target.label}#${a.key.name}:${status}`);
+    this.records.push({ target: a.target, key: a.key, status, flag: '', ms: a.upstreamMs() });
     this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), performance.now());
   }
 
@@ -68,6 +80,7 @@ export class Failover {
     const now = performance.now();
     const outcome = outcomeOf(err);
     this.trail.push(`${a.target.label}#${a.key.name}:${err.upstreamStatus !== 0 ? err.upstreamStatus : err.flag}`);
+    this.records.push({ target: a.target, key: a.key, status: err.upstreamStatus, flag: err.upstreamStatus !== 0 ? '' : err.flag, ms: a.upstreamMs() });
     this.lastError = err;
     // A refused request says nothing about the provider's health.
     if (outcome !== 'fatal') ctx.plan.health.circuit(a.key, a.target).record(false, a.upstreamMs(), now);

@@ -13,6 +13,11 @@ export class Redactor {
     this.secrets = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   }
 
+  /** The secrets, for a redactor in another thread (the telemetry worker). */
+  secretValues(): string[] {
+    return [...this.secrets];
+  }
+
   redact(text: string): string {
     let out = text;
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');

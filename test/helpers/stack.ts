@@ -1,5 +1,8 @@
 // A gateway in front of in-process mock providers, on ephemeral loopback ports.
 import OpenAI from 'openai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
@@ -19,7 +22,10 @@ export interface Stack {
 export async function startStack(mocks: Record<string, MockConfig>, config: (m: Record<string, MockHandle>) => ConfigInput): Promise<Stack> {
   const handles: Record<string, MockHandle> = {};
   for (const [name, cfg] of Object.entries(mocks)) handles[name] = await startMock({ name, ...cfg }, { port: 0 });
-  const gw = await startGateway(validateConfig(config(handles), {}), { host: '127.0.0.1', port: 0 });
+  const input = config(handles);
+  // Request logs of tests go to a temporary directory, never the repository.
+  const withLogs = input.telemetry?.log?.dir !== undefined ? input : { ...input, telemetry: { ...input.telemetry, log: { ...input.telemetry?.log, dir: mkdtempSync(join(tmpdir(), 'mg-logs-')) } } };
+  const gw = await startGateway(validateConfig(withLogs, {}), { host: '127.0.0.1', port: 0 });
   const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key-not-forwarded', maxRetries: 0, timeout: 15_000 });
   return {
     gw,

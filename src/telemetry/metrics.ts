@@ -1,0 +1,44 @@
+// The metrics the telemetry worker keeps from records (GET /metrics). Gauges the request thread
+// owns (circuit states, in flight, event-loop delay, dropped records) are appended there at scrape
+// time (telemetry/telemetry.ts).
+import { Counter, Histogram, MICRO_BUCKETS, Registry, UPSTREAM_BUCKETS } from './prometheus.ts';
+import type { TelemetryRecord } from './types.ts';
+
+export class RecordMetrics {
+  readonly registry = new Registry();
+  private readonly requests = this.registry.add(new Counter('microgate_requests_total', 'Requests finished, by the provider and model that answered (or last failed) and the status sent.', ['provider', 'model', 'status']));
+  private readonly errors = this.registry.add(new Counter('microgate_errors_total', 'Requests that ended in an error, by code.', ['code']));
+  private readonly attempts = this.registry.add(new Counter('microgate_upstream_attempts_total', 'Attempts sent to providers, by result (status, or a cause such as UF, UT, UR).', ['provider', 'model', 'result']));
+  private readonly retries = this.registry.add(new Counter('microgate_retries_total', 'Attempts after the first one of a request, at the same target.', ['provider']));
+  private readonly fallbacks = this.registry.add(new Counter('microgate_fallbacks_total', 'Attempts that moved a request to another target.', ['provider']));
+  private readonly tokens = this.registry.add(new Counter('microgate_tokens_total', 'Tokens reported by providers.', ['provider', 'model', 'direction']));
+  private readonly cost = this.registry.add(new Counter('microgate_cost_usd_total', 'Cost in USD, where the config gives the model a price.', ['provider', 'model']));
+  private readonly aborted = this.registry.add(new Counter('microgate_client_aborts_total', 'Requests the client abandoned before the end.', []));
+  private readonly streamFailures = this.registry.add(new Counter('microgate_stream_failures_total', 'Streams that started and then ended with an error event.', []));
+  private readonly rules = this.registry.add(new Counter('microgate_rule_decisions_total', 'Requests whose route a rule decided.', ['rule']));
+  private readonly gatewayTime = this.registry.add(new Histogram('microgate_gateway_time_seconds', "The gateway's own time per request: arrival to last byte (first byte for streams) minus the wait on providers.", [], MICRO_BUCKETS));
+  private readonly upstreamTime = this.registry.add(new Histogram('microgate_upstream_latency_seconds', 'Latency of each attempt: to the last byte, or to the first event of a stream.', ['provider', 'model'], UPSTREAM_BUCKETS));
+  private readonly ttfb = this.registry.add(new Histogram('microgate_stream_ttfb_seconds', 'Streams: arrival to the first byte sent to the client.', ['provider', 'model'], UPSTREAM_BUCKETS));
+
+  add(r: TelemetryRecord): void {
+    const last = r.attempts[r.attempts.length - 1];
+    const provider = last?.provider ?? '';
+    const model = last?.model ?? '';
+    this.requests.inc({ provider, model, status: r.aborted ? 'aborted' : String(r.status) });
+    if (r.error !== '') this.errors.inc({ code: r.error });
+    if (r.aborted) this.aborted.inc();
+    if (r.streamFailed) this.streamFailures.inc();
+    if (r.rule !== '') this.rules.inc({ rule: r.rule });
+    if (!r.aborted && r.attempts.length > 0) this.gatewayTime.observe({}, r.gatewayUs / 1e6);
+    for (let i = 0; i < r.attempts.length; i++) {
+      const a = r.attempts[i]!;
+      this.attempts.inc({ provider: a.provider, model: a.model, result: a.status !== 0 ? String(a.status) : a.flag });
+      this.upstreamTime.observe({ provider: a.provider, model: a.model }, a.latencyUs / 1e6);
+      if (i > 0) (a.target === r.attempts[i - 1]!.target ? this.retries : this.fallbacks).inc({ provider: a.provider });
+    }
+    if (r.stream && r.ttfbUs > 0) this.ttfb.observe({ provider, model }, r.ttfbUs / 1e6);
+    if (r.promptTokens > 0) this.tokens.inc({ provider, model, direction: 'input' }, r.promptTokens);
+    if (r.completionTokens > 0) this.tokens.inc({ provider, model, direction: 'output' }, r.completionTokens);
+    if (r.cost > 0) this.cost.inc({ provider, model }, r.cost);
+  }
+}

@@ -1,0 +1,121 @@
+// A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text
+// exposition format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/). It lives
+// in the telemetry worker, which sees every record, so counts are complete whichever thread served
+// the request. Series are keyed by their label values joined once; nothing here runs per request
+// on the request thread.
+
+type Labels = Readonly<Record<string, string>>;
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelText(names: readonly string[], values: readonly string[], extra = ''): string {
+  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i] ?? '')}"`);
+  if (extra !== '') parts.push(extra);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function formatNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN';
+}
+
+abstract class Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+  ) {}
+  abstract render(out: string[]): void;
+  protected key(labels: Labels): string[] {
+    return this.labelNames.map((n) => labels[n] ?? '');
+  }
+}
+
+export class Counter extends Metric {
+  private readonly series = new Map<string, { values: string[]; n: number }>();
+
+  inc(labels: Labels = {}, by = 1): void {
+    const values = this.key(labels);
+    const id = values.join('\u0000');
+    const s = this.series.get(id);
+    if (s === undefined) this.series.set(id, { values, n: by });
+    else s.n += by;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const s of this.series.values()) out.push(`${this.name}${labelText(this.labelNames, s.values)} ${formatNumber(s.n)}`);
+  }
+}
+
+export class Gauge extends Metric {
+  private readonly series = new Map<string, { values: string[]; n: number }>();
+
+  set(labels: Labels, value: number): void {
+    const values = this.key(labels);
+    this.series.set(values.join('\u0000'), { values, n: value });
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    for (const s of this.series.values()) out.push(`${this.name}${labelText(this.labelNames, s.values)} ${formatNumber(s.n)}`);
+  }
+}
+
+export class Histogram extends Metric {
+  private readonly series = new Map<string, { values: string[]; buckets: Float64Array; sum: number; count: number }>();
+
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    /** Upper bounds, ascending, in the metric's unit (seconds). */
+    readonly bounds: readonly number[],
+  ) {
+    super(name, help, labelNames);
+  }
+
+  observe(labels: Labels, value: number): void {
+    const values = this.key(labels);
+    const id = values.join('\u0000');
+    let s = this.series.get(id);
+    if (s === undefined) {
+      s = { values, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+      this.series.set(id, s);
+    }
+    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) s.buckets[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const s of this.series.values()) {
+      for (let i = 0; i < this.bounds.length; i++) out.push(`${this.name}_bucket${labelText(this.labelNames, s.values, `le="${this.bounds[i]}"`)} ${s.buckets[i]}`);
+      out.push(`${this.name}_bucket${labelText(this.labelNames, s.values, 'le="+Inf"')} ${s.count}`);
+      out.push(`${this.name}_sum${labelText(this.labelNames, s.values)} ${formatNumber(s.sum)}`);
+      out.push(`${this.name}_count${labelText(this.labelNames, s.values)} ${s.count}`);
+    }
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = [];
+
+  add<M extends Metric>(m: M): M {
+    this.metrics.push(m);
+    return m;
+  }
+
+  render(): string {
+    const out: string[] = [];
+    for (const m of this.metrics) m.render(out);
+    return `${out.join('\n')}\n`;
+  }
+}
+
+/** Seconds, from 5 µs to 1 ms: the gateway's own time per request. */
+export const MICRO_BUCKETS = [5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 5e-3, 0.05];
+/** Seconds, from 10 ms to 5 min: provider latency and time to first token. */
+export const UPSTREAM_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];

@@ -1,0 +1,152 @@
+// One finished request as a fixed 512-byte slot in a SharedArrayBuffer ring: written by the request
+// thread with a DataView (no object, no JSON, no string building: ~20 ns for the numbers plus the two
+// short strings), read and decoded by the telemetry worker. Names travel as small ids; the worker
+// holds the dictionaries (telemetry/dictionary.ts).
+//
+//   offset  type  field                      offset  type  field
+//   0       f64   start (epoch ms)           32      i32   prompt tokens (-1 unknown)
+//   8       u32   total µs                   36      i32   completion tokens
+//   12      u32   gateway µs                 40      u16   rule id (0 none)
+//   16      u32   upstream µs                42      u8    request id length
+//   20      u32   time to first byte µs      43      u8    requested model length
+//   24      u16   status                     44..47        reserved
+//   26      u16   error code id (0 none)     48      8 × attempt: u16 target id, u16 key id,
+//   28      u8    endpoint id                              u16 status, u8 flag id, u8 -, u32 µs
+//   29      u8    flags (stream, aborted,    144     64 B  request id (ASCII)
+//                 stream failed)             208     128 B requested model (UTF-8)
+//   30      u8    tier (0 none, 1..4)
+//   31      u8    attempts recorded
+import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
+import type { RequestContext } from '../pipeline/context.ts';
+import type { AttemptRecord, TelemetryRecord } from './types.ts';
+
+export const SLOT_BYTES = 512;
+export const MAX_ATTEMPTS = 8;
+const ATTEMPT_BASE = 48;
+const ATTEMPT_BYTES = 12;
+const ID_AT = 144;
+const ID_MAX = 64;
+const MODEL_AT = 208;
+const MODEL_MAX = 128;
+
+const FLAG_STREAM = 1;
+const FLAG_ABORTED = 2;
+const FLAG_STREAM_FAILED = 4;
+
+export const ENDPOINTS = ['chat', 'completions', 'embeddings'] as const;
+export const TIERS = ['', 'SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'] as const;
+export const ERROR_LIST: readonly ErrorCode[] = Object.keys(ERROR_CODES) as ErrorCode[];
+/** Failure causes of attempts without a status (the Envoy-style flags of errors/codes.ts). */
+export const ATTEMPT_FLAGS: readonly string[] = ['', ...new Set(Object.values(ERROR_CODES).map((s) => s.flag))];
+
+const ERROR_ID = new Map<string, number>(ERROR_LIST.map((c, i) => [c, i + 1]));
+const FLAG_ID = new Map<string, number>(ATTEMPT_FLAGS.map((f, i) => [f, i]));
+const ENDPOINT_ID = new Map<string, number>(ENDPOINTS.map((e, i) => [e, i]));
+const TIER_ID = new Map<string, number>(TIERS.map((t, i) => [t, i]));
+
+/** Writes an ASCII/UTF-8 string into `max` bytes at `at`; returns the bytes written (cut at max). */
+function putString(u8: Uint8Array, at: number, s: string, max: number): number {
+  const n = Math.min(s.length, max);
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    u8[at + i] = c;
+  }
+  if (i === n) return n;
+  // Rare: non-ASCII model names. encodeInto never writes a partial character.
+  return i + encoder.encodeInto(s.slice(i), u8.subarray(at + i, at + max)).written;
+}
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const timeOrigin = performance.timeOrigin;
+
+/** Encodes a finished request into the slot at `o`. */
+export function encodeRecord(dv: DataView, u8: Uint8Array, o: number, ctx: RequestContext): void {
+  const end = ctx.tEnd;
+  dv.setFloat64(o, timeOrigin + ctx.t0, true);
+  dv.setUint32(o + 8, Math.max(0, Math.round((end - ctx.t0) * 1000)), true);
+  dv.setUint32(o + 12, ctx.aborted ? 0 : ctx.gatewayMicros(), true);
+  dv.setUint32(o + 16, Math.max(0, Math.round(ctx.upstreamWaitMs(end) * 1000)), true);
+  dv.setUint32(o + 20, ctx.tFirstWrite === 0 ? 0 : Math.round((ctx.tFirstWrite - ctx.t0) * 1000), true);
+  dv.setUint16(o + 24, ctx.aborted ? 0 : ctx.status, true);
+  dv.setUint16(o + 26, ctx.error === null ? 0 : (ERROR_ID.get(ctx.error.code) ?? 0), true);
+  u8[o + 28] = ENDPOINT_ID.get(ctx.endpoint) ?? 0;
+  u8[o + 29] = (ctx.stream ? FLAG_STREAM : 0) | (ctx.aborted ? FLAG_ABORTED : 0) | (ctx.headSent && ctx.error !== null ? FLAG_STREAM_FAILED : 0);
+  const tier = ctx.classifiedTier;
+  u8[o + 30] = tier === null ? 0 : (TIER_ID.get(tier) ?? 0);
+  dv.setInt32(o + 32, ctx.promptTokens, true);
+  dv.setInt32(o + 36, ctx.completionTokens, true);
+  const rule = ctx.rules?.rule;
+  dv.setUint16(o + 40, rule === null || rule === undefined ? 0 : rule.index + 1, true);
+  const attempts = ctx.failover?.records;
+  const n = attempts === undefined ? 0 : Math.min(attempts.length, MAX_ATTEMPTS);
+  u8[o + 31] = n;
+  for (let i = 0; i < n; i++) {
+    const a = attempts![i]!;
+    const p = o + ATTEMPT_BASE + i * ATTEMPT_BYTES;
+    dv.setUint16(p, a.target.id ?? 0, true);
+    dv.setUint16(p + 2, a.key.id, true);
+    dv.setUint16(p + 4, a.status, true);
+    u8[p + 6] = FLAG_ID.get(a.flag) ?? 0;
+    dv.setUint32(p + 8, Math.max(0, Math.round(a.ms * 1000)), true);
+  }
+  u8[o + 42] = putString(u8, o + ID_AT, ctx.id, ID_MAX);
+  u8[o + 43] = putString(u8, o + MODEL_AT, ctx.model, MODEL_MAX);
+}
+
+/** Names for the ids in a slot. Targets appear at run time, so the worker's copy grows. */
+export interface Dictionary {
+  targets: Array<{ label: string; provider: string; model: string; price: { input: number; output: number } | null } | undefined>;
+  keys: Array<string | undefined>;
+  rules: string[];
+}
+
+export function decodeRecord(dv: DataView, u8: Uint8Array, o: number, dict: Dictionary): TelemetryRecord {
+  const n = u8[o + 31]!;
+  const attempts: AttemptRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = o + ATTEMPT_BASE + i * ATTEMPT_BYTES;
+    const t = dict.targets[dv.getUint16(p, true)];
+    attempts.push({
+      target: t?.label ?? 'unknown',
+      provider: t?.provider ?? 'unknown',
+      model: t?.model ?? 'unknown',
+      key: dict.keys[dv.getUint16(p + 2, true)] ?? 'unknown',
+      status: dv.getUint16(p + 4, true),
+      flag: ATTEMPT_FLAGS[u8[p + 6]!] ?? '',
+      latencyUs: dv.getUint32(p + 8, true),
+    });
+  }
+  const flags = u8[o + 29]!;
+  const rule = dv.getUint16(o + 40, true);
+  const promptTokens = dv.getInt32(o + 32, true);
+  const completionTokens = dv.getInt32(o + 36, true);
+  const last = n === 0 ? undefined : dict.targets[dv.getUint16(o + ATTEMPT_BASE + (n - 1) * ATTEMPT_BYTES, true)];
+  const price = last?.price ?? null;
+  const error = dv.getUint16(o + 26, true);
+  return {
+    id: decoder.decode(u8.subarray(o + ID_AT, o + ID_AT + u8[o + 42]!)),
+    start: dv.getFloat64(o, true),
+    endpoint: ENDPOINTS[u8[o + 28]!] ?? 'chat',
+    requestedModel: decoder.decode(u8.subarray(o + MODEL_AT, o + MODEL_AT + u8[o + 43]!)),
+    status: dv.getUint16(o + 24, true),
+    error: error === 0 ? '' : (ERROR_LIST[error - 1] ?? ''),
+    stream: (flags & FLAG_STREAM) !== 0,
+    streamFailed: (flags & FLAG_STREAM_FAILED) !== 0,
+    aborted: (flags & FLAG_ABORTED) !== 0,
+    totalUs: dv.getUint32(o + 8, true),
+    gatewayUs: dv.getUint32(o + 12, true),
+    upstreamUs: dv.getUint32(o + 16, true),
+    ttfbUs: dv.getUint32(o + 20, true),
+    rule: rule === 0 ? '' : (dict.rules[rule - 1] ?? ''),
+    tier: TIERS[u8[o + 30]!] ?? '',
+    attempts,
+    promptTokens,
+    completionTokens,
+    // Prices are per million tokens (providers' list prices are quoted that way).
+    cost: price !== null && promptTokens >= 0 && completionTokens >= 0 ? (promptTokens * price.input + completionTokens * price.output) / 1e6 : -1,
+    tenant: { virtualKey: '', team: '', customer: '' },
+  };
+}

@@ -1,0 +1,193 @@
+// The request thread's side of telemetry: hand each finished request to the worker through the
+// ring (telemetry/ring.ts; measured in bench/micro.ts), keep the worker alive, ask it for metrics,
+// flush it on shutdown. With telemetry off, NO_TELEMETRY takes its place and costs a call to an
+// empty method.
+import { Worker } from 'node:worker_threads';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { RuntimePlan } from '../config/plan.ts';
+import type { TelemetryConfig } from '../config/schema.ts';
+import type { RequestContext } from '../pipeline/context.ts';
+import { MAX_ATTEMPTS, encodeRecord, type Dictionary } from './record.ts';
+import { createRing, RingWriter } from './ring.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
+
+export interface TelemetrySink {
+  record(ctx: RequestContext): void;
+  /** Prometheus text: the worker's metrics plus `extra` (gauges only the request thread knows). */
+  metrics(extra: string): Promise<string>;
+  /** Everything recorded so far reaches the sinks (logs written, spans sent). */
+  flush(timeoutMs: number): Promise<void>;
+  close(timeoutMs: number): Promise<void>;
+  readonly dropped: number;
+  /** Worker crashes recovered from. */
+  readonly restarts: number;
+  /** Test hook: stall / unstall the worker. */
+  stall(on: boolean): void;
+}
+
+export const NO_TELEMETRY: TelemetrySink = {
+  record() {},
+  metrics: async (extra) => extra,
+  flush: async () => {},
+  close: async () => {},
+  dropped: 0,
+  restarts: 0,
+  stall() {},
+};
+
+/** The worker script: the bundle's sibling in production, the TypeScript source under tsx/vitest. */
+function workerScript(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.js') ? new URL('./telemetry-worker.js', here) : new URL('./worker-from-source.mjs', here);
+}
+
+export class Telemetry implements TelemetrySink {
+  private readonly writer: RingWriter;
+  private readonly init: WorkerInit;
+  private worker: Worker | null = null;
+  private sentTargets: number;
+  private seq = 0;
+  private readonly waiting = new Map<number, (m: FromWorker) => void>();
+  private closing = false;
+  restarts = 0;
+  private readonly loopDelay: IntervalHistogram;
+
+  constructor(
+    private readonly plan: RuntimePlan,
+    config: TelemetryConfig,
+  ) {
+    const ring = createRing(config.ringSlots);
+    this.writer = new RingWriter(ring);
+    this.sentTargets = plan.targetsById.length;
+    this.init = {
+      ring,
+      dict: dictionary(plan, 0),
+      log: config.log.enabled ? { dir: config.log.dir, maxBytes: config.log.maxBytes, maxAgeMs: config.log.maxAgeMs, keep: config.log.keep } : null,
+      otlp: config.otlp === undefined ? null : { endpoint: config.otlp.endpoint, headers: config.otlp.headers, flushIntervalMs: config.otlp.intervalMs },
+      secrets: plan.redactor.secretValues(),
+      pollMs: 10,
+    };
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    this.start();
+  }
+
+  private start(): void {
+    // A restarted worker gets every target known so far and resumes the ring where the last one stopped.
+    const w = new Worker(workerScript(), { workerData: { ...this.init, dict: dictionary(this.plan, 0) } });
+    this.sentTargets = this.plan.targetsById.length;
+    w.unref();
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') return;
+      const done = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      done?.(m);
+    });
+    w.on('error', (err) => process.stderr.write(`microgate: telemetry worker failed: ${err.message}\n`));
+    w.on('exit', () => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      for (const done of this.waiting.values()) done({ type: 'flushed', id: -1 });
+      this.waiting.clear();
+      if (this.closing) return;
+      this.restarts++;
+      setTimeout(() => {
+        if (!this.closing) this.start();
+      }, 100).unref();
+    });
+    this.worker = w;
+  }
+
+  record(ctx: RequestContext): void {
+    if (ctx.explain) return;
+    const o = this.writer.claim();
+    if (o < 0) return;
+    encodeRecord(this.writer.dv, this.writer.u8, o, ctx);
+    this.writer.publish();
+    // Targets made at run time ("provider/model", rules) need their names in the worker first.
+    const attempts = ctx.failover?.records;
+    if (attempts !== undefined) {
+      for (let i = 0; i < attempts.length && i < MAX_ATTEMPTS; i++) {
+        if (attempts[i]!.target.id >= this.sentTargets) {
+          this.syncTargets();
+          break;
+        }
+      }
+    }
+  }
+
+  private syncTargets(): void {
+    const from = this.sentTargets;
+    const targets = dictionary(this.plan, from).targets;
+    this.sentTargets = this.plan.targetsById.length;
+    this.worker?.postMessage({ type: 'targets', from, targets } satisfies ToWorker);
+  }
+
+  private ask(message: ToWorker & { id: number }, timeoutMs: number): Promise<FromWorker | null> {
+    const w = this.worker;
+    if (w === null) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(message.id);
+        resolve(null);
+      }, timeoutMs);
+      this.waiting.set(message.id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      w.postMessage(message);
+    });
+  }
+
+  async metrics(extra: string): Promise<string> {
+    const reply = await this.ask({ type: 'metrics', id: ++this.seq }, 2_000);
+    const d = this.loopDelay;
+    const own = [
+      '# HELP microgate_telemetry_dropped_total Records dropped because the telemetry worker fell behind.',
+      '# TYPE microgate_telemetry_dropped_total counter',
+      `microgate_telemetry_dropped_total ${this.writer.dropped}`,
+      '# HELP microgate_telemetry_worker_restarts_total Telemetry worker crashes recovered from.',
+      '# TYPE microgate_telemetry_worker_restarts_total counter',
+      `microgate_telemetry_worker_restarts_total ${this.restarts}`,
+      '# HELP microgate_event_loop_delay_seconds Event-loop delay of the request thread since start.',
+      '# TYPE microgate_event_loop_delay_seconds gauge',
+      `microgate_event_loop_delay_seconds{quantile="0.5"} ${d.percentile(50) / 1e9}`,
+      `microgate_event_loop_delay_seconds{quantile="0.99"} ${d.percentile(99) / 1e9}`,
+      `microgate_event_loop_delay_seconds{quantile="1"} ${d.max / 1e9}`,
+    ].join('\n');
+    return `${reply !== null && reply.type === 'metrics' ? reply.text : ''}${own}\n${extra}`;
+  }
+
+  async flush(timeoutMs: number): Promise<void> {
+    await this.ask({ type: 'flush', id: ++this.seq }, timeoutMs);
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    await this.flush(timeoutMs);
+    this.closing = true;
+    this.loopDelay.disable();
+    const w = this.worker;
+    this.worker = null;
+    await w?.terminate();
+  }
+
+  get dropped(): number {
+    return this.writer.dropped;
+  }
+
+  stall(on: boolean): void {
+    this.worker?.postMessage({ type: on ? 'pause' : 'resume' } satisfies ToWorker);
+  }
+}
+
+/** Names for ids from `from` on: targets (with prices), and, from 0, keys and rules. */
+function dictionary(plan: RuntimePlan, from: number): Dictionary {
+  const targets = plan.targetsById.slice(from).map((t) => {
+    if (t === undefined) return undefined;
+    const price = t.provider.pricing.get(t.model) ?? null;
+    return { label: t.label, provider: t.provider.name, model: t.model, price };
+  });
+  const keys: Array<string | undefined> = [];
+  for (const [id, k] of plan.keysById) keys[id] = k.name;
+  return { targets, keys, rules: plan.rules.map((r) => r.name) };
+}

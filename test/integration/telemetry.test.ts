@@ -1,0 +1,162 @@
+// Telemetry off the hot path: every finished request becomes one record in the worker, which feeds
+// /metrics and the request log. Assert counts and contents, never timings.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import type { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { SECRET, eventually, startStack, type Stack } from '../helpers/stack.ts';
+
+const agent = new Agent({ connections: 256 });
+let s: Stack | null = null;
+afterEach(async () => {
+  await s?.close();
+  s = null;
+});
+
+async function start(telemetry: Record<string, unknown> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-tel-'));
+  s = await startStack({ main: { keys: { [`${SECRET}-bad`]: { status: 401 } } } }, (m) => ({
+    version: 1,
+    providers: {
+      p: {
+        baseUrl: m.main!.baseUrl,
+        keys: [{ name: 'good', value: SECRET }],
+        models: ['m'],
+        pricing: { m: { input: 2, output: 8 } },
+      },
+      broken: { baseUrl: m.main!.baseUrl, keys: [{ name: 'bad', value: `${SECRET}-bad` }] },
+    },
+    telemetry: { ...telemetry, log: { dir, ...(telemetry.log as object | undefined) } },
+  }));
+  return { s, dir };
+}
+
+async function send(url: string, n: number, model = 'p/m', inFlight = 50): Promise<number[]> {
+  const statuses: number[] = [];
+  let i = 0;
+  const worker = async () => {
+    while (i++ < n) {
+      const r = await request(`${url}/v1/chat/completions`, { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello there' }] }) });
+      await r.body.text();
+      statuses.push(r.statusCode);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return statuses;
+}
+
+function logLines(dir: string): Array<Record<string, unknown>> {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Prometheus text → {series → value}; throws on a line that is not a comment or a sample. */
+function parseProm(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    if (m === null) throw new Error(`not Prometheus text: ${line}`);
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+describe('telemetry', () => {
+  it('records arrive complete under load, in the log and in /metrics', async () => {
+    const { s, dir } = await start();
+    const ok = await send(s.gw.url, 1500);
+    const bad = await send(s.gw.url, 100, 'broken/x', 20);
+    expect(ok.every((c) => c === 200)).toBe(true);
+    expect(bad.every((c) => c === 502)).toBe(true);
+    await s.gw.server.telemetry.flush(5_000);
+
+    const lines = logLines(dir);
+    expect(lines).toHaveLength(1600);
+    const good = lines.filter((l) => l.status === 200);
+    expect(good).toHaveLength(1500);
+    const one = good[0]!;
+    expect(one).toMatchObject({ endpoint: 'chat', requestedModel: 'p/m', stream: false, aborted: false });
+    expect((one.attempts as Array<Record<string, unknown>>)[0]).toMatchObject({ target: 'p/m', provider: 'p', model: 'm', key: 'good', status: 200 });
+    expect((one.tokens as { prompt: number; completion: number }).completion).toBeGreaterThan(0);
+    expect(one.cost).toBeGreaterThan(0);
+    expect(typeof one.id).toBe('string');
+    expect(lines.filter((l) => l.error === 'upstream_auth_failed')).toHaveLength(100);
+
+    const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
+    expect(metrics.get('microgate_requests_total{provider="p",model="m",status="200"}')).toBe(1500);
+    expect(metrics.get('microgate_requests_total{provider="broken",model="x",status="502"}')).toBe(100);
+    expect(metrics.get('microgate_errors_total{code="upstream_auth_failed"}')).toBe(100);
+    expect(metrics.get('microgate_gateway_time_seconds_count')).toBe(1600);
+    expect(metrics.get('microgate_telemetry_dropped_total')).toBe(0);
+    expect([...metrics.keys()].some((k) => k.startsWith('microgate_event_loop_delay_seconds'))).toBe(true);
+  });
+
+  it('a provider key never appears in logs, metrics or errors', async () => {
+    const { s, dir } = await start();
+    const res = await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'broken/x', messages: [{ role: 'user', content: 'x' }] }) });
+    const error = await res.body.text();
+    await send(s.gw.url, 50);
+    await s.gw.server.telemetry.flush(5_000);
+    const metrics = await (await request(`${s.gw.url}/metrics`)).body.text();
+    const logs = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+    for (const text of [error, metrics, logs]) {
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(SECRET.slice(0, 10));
+    }
+    expect(logs.length).toBeGreaterThan(0);
+  });
+
+  it('drops and counts records when the worker falls behind; requests never wait', async () => {
+    const { s, dir } = await start({ ringSlots: 64 });
+    s.gw.server.telemetry.stall(true);
+    await new Promise((r) => setTimeout(r, 50));
+    const statuses = await send(s.gw.url, 600);
+    expect(statuses.every((c) => c === 200)).toBe(true);
+    const dropped = s.gw.server.telemetry.dropped;
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped).toBeLessThanOrEqual(600 - 64);
+    s.gw.server.telemetry.stall(false);
+    await s.gw.server.telemetry.flush(5_000);
+    // What was kept reached the log; what was dropped is counted; nothing else is lost.
+    expect(logLines(dir).length + dropped).toBe(600);
+    const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
+    expect(metrics.get('microgate_telemetry_dropped_total')).toBe(dropped);
+  });
+
+  it('a dead worker is restarted and records keep flowing', async () => {
+    const { s, dir } = await start();
+    await send(s.gw.url, 100);
+    const t = s.gw.server.telemetry as Telemetry;
+    await t.flush(5_000);
+    await (t as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await eventually(() => t.restarts, (n) => n === 1);
+    await eventually(() => (t as unknown as { worker: unknown }).worker, (w) => w !== null);
+    await send(s.gw.url, 100);
+    await t.flush(5_000);
+    expect(t.restarts).toBe(1);
+    // The restarted worker resumed the ring: the second hundred joined the first in the log.
+    expect(logLines(dir)).toHaveLength(200);
+    const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
+    expect(metrics.get('microgate_telemetry_worker_restarts_total')).toBe(1);
+  });
+
+  it('a graceful shutdown under load loses no accepted request, and their records are flushed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-tel-'));
+    s = await startStack({ slow: { latencyMs: 200 } }, (m) => ({
+      version: 1,
+      providers: { p: { baseUrl: m.slow!.baseUrl, keys: [{ name: 'k', value: 'v' }] } },
+      telemetry: { log: { dir } },
+    }));
+    const stack = s;
+    const pending = send(stack.gw.url, 100, 'p/m', 100);
+    await eventually(() => stack.mocks.slow!.stats().inFlight, (n) => n === 100, 250);
+    await stack.gw.close(5_000);
+    expect((await pending).every((c) => c === 200)).toBe(true);
+    expect(logLines(dir)).toHaveLength(100);
+  });
+});
