@@ -160,3 +160,33 @@ describe('telemetry', () => {
     expect(logLines(dir)).toHaveLength(100);
   });
 });
+
+describe('OpenTelemetry export', () => {
+  it('sends one span per request and one per attempt to the configured collector', async () => {
+    const { createServer } = await import('node:http');
+    const bodies: Array<{ resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; kind: number; parentSpanId?: string; attributes: Array<{ key: string; value: Record<string, unknown> }> }> }> }> }> = [];
+    const collector = createServer((req, res) => {
+      let data = '';
+      req.on('data', (c) => (data += c));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') bodies.push(JSON.parse(data));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const port = (collector.address() as { port: number }).port;
+    await start({ otlp: { endpoint: `http://127.0.0.1:${port}`, intervalMs: 50 } });
+    await send(s!.gw.url, 20);
+    await s!.gw.server.telemetry.flush(5_000);
+    const spans = bodies.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((x) => x.spans)));
+    collector.close();
+    const server = spans.filter((x) => x.kind === 2);
+    const client = spans.filter((x) => x.kind === 3);
+    expect(server).toHaveLength(20);
+    expect(client).toHaveLength(20);
+    expect(client.every((c) => c.parentSpanId !== undefined)).toBe(true);
+    const attrs = Object.fromEntries(server[0]!.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+    expect(attrs).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'p/m', 'gen_ai.response.model': 'm', 'gen_ai.system': 'p' });
+    expect(JSON.stringify(spans)).not.toContain(SECRET);
+  });
+});
