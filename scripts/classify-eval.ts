@@ -11,7 +11,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 if (process.argv.includes('--json')) {
   const { misses, ...summary } = ev;
-  console.log(JSON.stringify({ ...summary, misses: misses.map((m) => m.id) }, null, 2));
+  console.log(JSON.stringify({ tiers: TIERS, ...summary, misses: misses.map((m) => m.id) }, null, 2));
 } else {
   console.log(`${ev.total} items: exact tier ${pct(ev.exact)}, within one tier ${pct(ev.withinOne)}\n`);
   console.log('tier        precision  recall  support');

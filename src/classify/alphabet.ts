@@ -4,6 +4,8 @@
  * single load, which the scan loop needs to stay near one memory access per character.
  *
  *   SEP    anything that is not a letter or digit: spaces, punctuation, symbols, emoji halves
+ *   HYPHEN "-" joins the words around it into one ("leak-proof" is not "proof", "e-mail" is "email");
+ *          anywhere else it reads as a separator. Phrases drop their hyphens ("trade-off" = "tradeoff").
  *   OTHER  a letter or digit no pattern can contain (CJK, Cyrillic, ...): it continues a word, so
  *          "classе" with a Cyrillic "е" is not "class", but it never matches
  *   a–z    ASCII letters, and Latin letters whose accent-stripped lower case is one (É → e, ü → u),
@@ -12,13 +14,15 @@
  */
 export const SEP = 0;
 export const OTHER = 1;
-const FIRST_LETTER = 2;
+export const HYPHEN = 2;
+const FIRST_LETTER = 3;
 export const FIRST_DIGIT = FIRST_LETTER + 26;
 export const ALPHABET_SIZE = FIRST_DIGIT + 10;
 
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
 function symbolOfAscii(code: number): number {
+  if (code === 45) return HYPHEN;
   if (code >= 97 && code <= 122) return FIRST_LETTER + code - 97;
   if (code >= 65 && code <= 90) return FIRST_LETTER + (code | 32) - 97;
   if (code >= 48 && code <= 57) return FIRST_DIGIT + code - 48;
@@ -31,6 +35,10 @@ function buildTable(): Uint8Array {
   for (let c = 128; c < 65536; c++) {
     // Surrogate halves stay SEP: most astral characters are emoji, which separate words.
     if (c >= 0xd800 && c <= 0xdfff) continue;
+    if (c === 0x2010 || c === 0x2011 || c === 0xad) {
+      table[c] = HYPHEN;
+      continue;
+    }
     const ch = String.fromCharCode(c);
     if (!WORD_CHAR.test(ch)) continue;
     // NFD splits "é" into "e" + a combining accent; the first unit is the base letter.
@@ -53,6 +61,7 @@ export function phraseSymbols(phrase: string): number[] {
   const out: number[] = [SEP];
   for (let i = 0; i < phrase.length; i++) {
     const sym = SYMBOL[phrase.charCodeAt(i)]!;
+    if (sym === HYPHEN) continue;
     if (sym === OTHER) throw new Error(`classifier vocabulary: "${phrase}" has a character outside a-z, 0-9 and accented Latin letters`);
     if (sym !== SEP || out[out.length - 1] !== SEP) out.push(sym);
   }

@@ -4,15 +4,18 @@
  *
  * Every phrase is stored as SEP word (SEP word)* SEP (see alphabet.ts) and the text is read as if it
  * were wrapped in separators, so plain Aho–Corasick matching is whole-word matching: "class" cannot
- * match inside "classic", and overlapping phrases ("step by step" and "by step") all count.
+ * match inside "classic", and overlapping phrases ("step by step" and "by step") all count. Two extra
+ * states count standalone numbers, and hyphens join words, without any per-character branch.
  *
- * The goto/failure function is compiled into a dense DFA so the scan is one table load per code unit:
+ * The goto/failure function is compiled into a dense DFA, so the scan is one table load per code unit:
  *   row = delta[row + SYMBOL[code]]
- * where a row is state * ALPHABET_SIZE (stored pre-multiplied to keep the multiply off the loop's
- * dependency chain). States are numbered so that every state with an output comes last: "did
- * anything match?" is a compare against `firstOutputRow`, not another load.
+ * where a row is state × ALPHABET_SIZE, stored pre-multiplied. States are numbered so that every state
+ * with an output comes last: "did anything match?" is a compare against `firstOutputRow`, not a load.
  */
-import { ALPHABET_SIZE, FIRST_DIGIT, OTHER, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
+import { ALPHABET_SIZE, FIRST_DIGIT, HYPHEN, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
+
+/** Characters scanned between two tallies of the matched tags. */
+const HITS = 4096;
 
 export interface TaggedPhrase {
   phrase: string;
@@ -28,10 +31,14 @@ export class Automaton {
   /** Tags matched on entering output state s: outTags[outStart[j] .. outStart[j + 1]), j = s − first output state. */
   private readonly outStart: Int32Array;
   private readonly outTags: Uint8Array;
+  /** Output states met in the current chunk of a scan. */
+  private readonly hits = new Int32Array(HITS);
+  /** States of the DFA, for reports: its table takes stateCount × ALPHABET_SIZE × 4 bytes. */
   readonly stateCount: number;
 
   /** With numberTag ≥ 0, every standalone run of digits ("45", "9:40" is two) also counts under that tag. */
   constructor(phrases: readonly TaggedPhrase[], tagCount: number, numberTag = -1) {
+    if (tagCount > 256) throw new Error('classifier vocabulary: at most 256 tags'); // outTags is a Uint8Array
     const K = ALPHABET_SIZE;
     // 1. Trie. Node 0 is the empty string; the same phrase under the same tag is stored once.
     const children: Int32Array[] = [new Int32Array(K).fill(-1)];
@@ -119,7 +126,13 @@ export class Automaton {
       full[s * K + SEP] = twin;
     });
 
-    // 5. Renumber: states without output first (in BFS order, so the busy shallow states share cache
+    // 5. A hyphen inside a word is skipped (the state stays); after a separator it is one more separator.
+    for (let s = 0; s < total; s++) {
+      const afterSep = s >= n || endsWithSep[s];
+      full[s * K + HYPHEN] = afterSep ? full[s * K + SEP]! : s;
+    }
+
+    // 6. Renumber: states without output first (in BFS order, so the busy shallow states share cache
     // lines), then states with output.
     const order = queue.filter((s) => outputs[s]!.length === 0);
     for (let t = 0; t < matched.length; t++) order.push(n + t);
@@ -148,32 +161,36 @@ export class Automaton {
   }
 
   /**
-   * Adds to acc[tag] for every phrase occurrence in text. A match ending in the middle of a long text,
-   * at index i with headEnd ≤ i < tailStart, adds `middleWeight` instead of 1: the question around a
-   * paste counts fully, the paste itself a little (pass headEnd = text.length for plain counting).
-   * Returns how many code units were OTHER (non-Latin letters), for the caller's token estimate.
+   * Adds 1 to acc[tag] for every phrase occurrence inside text[from, to). Words cut by the range do not
+   * count: a range starting inside a word starts in the "unknown word" state, and one ending inside a
+   * word gets no closing separator, so scanning "…subclass…" from "class" finds nothing.
    */
-  scan(text: string, acc: Float64Array, headEnd: number, tailStart: number, middleWeight: number): number {
+  scan(text: string, from: number, to: number, acc: Float64Array): void {
     const delta = this.delta;
     const symbol = SYMBOL;
+    const hits = this.hits;
     const firstOutputRow = this.firstOutputRow;
-    let row = this.startRow;
-    let other = 0;
-    const n = text.length;
-    for (let i = 0; i < n; i++) {
-      const sym = symbol[text.charCodeAt(i)]!;
-      other += sym === OTHER ? 1 : 0;
-      row = delta[row + sym]!;
-      if (row >= firstOutputRow) this.emit(row, acc, i < headEnd || i >= tailStart ? 1 : middleWeight);
+    let row = from > 0 && symbol[text.charCodeAt(from - 1)] !== SEP ? 0 : this.startRow;
+    // The inner loop only records the output states it enters; their tags are added per chunk. Adding
+    // them inside the loop (a nested loop or a call) made V8 reload the tables on every character.
+    for (let start = from; start < to; start += HITS) {
+      const end = Math.min(to, start + HITS);
+      let h = 0;
+      for (let i = start; i < end; i++) {
+        row = delta[row + symbol[text.charCodeAt(i)]!]!;
+        if (row >= firstOutputRow) hits[h++] = row;
+      }
+      this.count(hits, h, acc);
     }
-    row = delta[row + SEP]!; // the text ends with a word boundary
-    if (row >= firstOutputRow) this.emit(row, acc, 1);
-    return other;
+    if (to < text.length && symbol[text.charCodeAt(to)] !== SEP) return;
+    hits[0] = delta[row + SEP]!;
+    if (hits[0] >= firstOutputRow) this.count(hits, 1, acc);
   }
 
-  private emit(row: number, acc: Float64Array, weight: number): void {
-    const j = (row - this.firstOutputRow) / ALPHABET_SIZE;
-    const end = this.outStart[j + 1]!;
-    for (let k = this.outStart[j]!; k < end; k++) acc[this.outTags[k]!]! += weight;
+  private count(hits: Int32Array, h: number, acc: Float64Array): void {
+    for (let x = 0; x < h; x++) {
+      const j = ((hits[x]! - this.firstOutputRow) / ALPHABET_SIZE) | 0;
+      for (let k = this.outStart[j]!, end = this.outStart[j + 1]!; k < end; k++) acc[this.outTags[k]!]!++;
+    }
   }
 }

@@ -11,11 +11,10 @@ export const STRONG = 1;
 export const WEAK = 2;
 export const TECHNICAL = 3;
 export const SIMPLE = 4;
-export const TASK = 5;
-export const NUMBER = 6;
-export const TAG_COUNT = 7;
-export const CHARS = 7;
-export const COUNTS_SIZE = 8;
+export const NUMBER = 5;
+export const TAG_COUNT = 6;
+export const CHARS = 6;
+export const COUNTS_SIZE = 7;
 
 /** Normalised dimensions, each in 0..1, in this order. */
 export const D_CODE = 0;
@@ -31,38 +30,36 @@ export interface Tuning {
   technicalCap: number;
   simpleCap: number;
   /**
-   * Reasoning = min(1, strong / strongCap + weakShare · min(1, weak / weakCap) + taskShare · min(1, task / taskCap)):
-   * a request to explain or write lifts a look-up a little; analytical and quantitative language more;
-   * only proofs, probability and puzzles ("strong") can saturate it.
+   * reasoning = min(1, strong / strongCap + min(1, (weak + numberValue · numbers) / weakCap)): one
+   * strong phrase ("prove that") weighs as much as weakCap weak ones ("at least", "older").
    */
   strongCap: number;
   weakCap: number;
-  weakShare: number;
-  taskCap: number;
-  taskShare: number;
-  /** A number in the text counts as this many weak reasoning matches: quantities suggest a calculation. */
+  /** A standalone number counts as this many weak matches: quantities suggest a calculation. */
   numberValue: number;
-  /** Estimated tokens (chars / 4) at which the token dimension is 0.5: tokens / (tokens + scale). */
+  /** Estimated tokens (chars / 4) at which the token dimension is 0.5: tokens / (tokens + tokenScale). */
   tokenScale: number;
-  /** Strong phrases that force REASONING on their own. */
-  forceStrong: number;
-  /** Characters at each end of a long message whose matches count fully; the middle counts less. */
-  pasteEdge: number;
-  pasteMiddleWeight: number;
-  /** Share of a paste's length that counts towards the token estimate. */
-  pasteLengthWeight: number;
-  /** Extra characters counted for each non-Latin letter in the token estimate. */
-  otherCharWeight: number;
-  /** Weight of assistant (and tool) turns relative to user turns in the context. */
-  assistantWeight: number;
-  /** How much a long prompt fades the simple dimension: simple × (1 − simpleFade · tokens). */
+  /** The simple dimension fades in long prompts: simple × (1 − simpleFade · tokens). */
   simpleFade: number;
+  /** This many strong phrases force REASONING. */
+  forceStrong: number;
+  /**
+   * "Plain reasoning" forces REASONING: a reasoning dimension of at least plainReasoning while code and
+   * technical are both at most plainMaxDomain, in a prompt that scores at least MEDIUM. Puzzles and word
+   * problems rarely say "prove"; engineering tasks say "why" and "at least" too, but come with code or
+   * technical terms. Set plainReasoning above 1 to turn this off.
+   */
+  plainReasoning: number;
+  plainMaxDomain: number;
+  /** Characters at each end of a long message that may hold the question (see Classifier.scan). */
+  pasteEdge: number;
   /** Share of the conversation's score a short last message inherits (0..1)... */
   contextShare: number;
   /** ...fading out linearly as the last message grows to this many characters. */
   followUpChars: number;
-  /** Weight of the system prompt's matches relative to earlier turns in the context. */
+  /** Weights in the conversation context: system prompt, and assistant (or tool) turns, relative to user turns. */
   systemWeight: number;
+  assistantWeight: number;
   /** Each earlier turn counts this much less than the one after it. */
   recencyDecay: number;
 }
@@ -77,12 +74,8 @@ export interface Boundaries {
 /** Fills dims (DIM_COUNT slots) from counts (COUNTS_SIZE slots). */
 export function normalise(counts: Float64Array, t: Tuning, dims: Float64Array): void {
   dims[D_CODE] = Math.min(1, counts[CODE]! / t.codeCap);
-  dims[D_REASONING] = Math.min(
-    1,
-    counts[STRONG]! / t.strongCap +
-      t.weakShare * Math.min(1, (counts[WEAK]! + t.numberValue * counts[NUMBER]!) / t.weakCap) +
-      t.taskShare * Math.min(1, counts[TASK]! / t.taskCap),
-  );
+  const weak = counts[WEAK]! + t.numberValue * counts[NUMBER]!;
+  dims[D_REASONING] = Math.min(1, counts[STRONG]! / t.strongCap + Math.min(1, weak / t.weakCap));
   dims[D_TECHNICAL] = Math.min(1, counts[TECHNICAL]! / t.technicalCap);
   const tokens = counts[CHARS]! / 4;
   dims[D_TOKENS] = tokens / (tokens + t.tokenScale);

@@ -1,0 +1,86 @@
+// `node --import tsx bench/classify.ts`: latency of the complexity classifier on the request path.
+// Prompts are real text from the labeled set (test/fixtures/classifier/prompts.jsonl), cut to 200 B, 2 KB
+// and 8 KB; each task rotates through 16 different prompts so no single input is learned by the branch
+// predictor. Strings go through JSON.parse, as a request body's would: V8 reads a flat string faster
+// than the sliced or concatenated ones building them produces. Prints mean and p99 per call in µs.
+// The last two rows are for reference: an 8 KB prompt without blank lines (the classifier then reads
+// its first and last pasteEdge characters) and the automaton reading all 8 KB.
+import { join, resolve } from 'node:path';
+import { Bench } from 'tinybench';
+import { Classifier, DEFAULT_TUNING } from '../src/classify/index.ts';
+import { Automaton } from '../src/classify/automaton.ts';
+import { VOCABULARY, type Vocabulary } from '../src/classify/vocabulary.ts';
+import { ALPHABET_SIZE } from '../src/classify/alphabet.ts';
+import { loadLabeled } from '../src/classify/evaluate.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const items = loadLabeled(join(ROOT, 'test/fixtures/classifier/prompts.jsonl'));
+const textOf = (m: unknown): string => {
+  const c = (m as { content?: unknown }).content;
+  return typeof c === 'string' ? c : '';
+};
+const corpus = items.map((it) => textOf(it.messages.at(-1))).filter((t) => t.length > 0);
+
+const flat = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+/** 16 prompts of `size` UTF-16 units: consecutive prompts of the set joined by `joiner`, cut. */
+function prompts(size: number, joiner = '\n\n'): string[] {
+  return Array.from({ length: 16 }, (_, k) => {
+    let out = '';
+    for (let i = k * 17; out.length < size; i++) out += (out ? joiner : '') + corpus[i % corpus.length]!;
+    return flat(out.slice(0, size));
+  });
+}
+
+const conversations = flat(items.filter((it) => it.messages.length >= 3).slice(0, 16).map((it) => it.messages));
+const unbroken = prompts(8192, ' ').map((t) => flat(t.replace(/\n\s*\n/g, '\n')));
+// The classifier's own automaton: the default vocabulary, one tag per list, numbers under the last tag.
+const lists = Object.keys(VOCABULARY) as (keyof Vocabulary)[];
+const automaton = new Automaton(
+  lists.flatMap((key, tag) => VOCABULARY[key].map((phrase) => ({ phrase, tag }))),
+  lists.length + 1,
+  lists.length,
+);
+const acc = new Float64Array(lists.length + 1);
+
+const classifier = new Classifier();
+const sets = { 200: prompts(200), 2048: prompts(2048), 8192: prompts(8192) };
+let i = 0;
+const next = <T>(xs: T[]): T => xs[i++ & 15]!;
+let sink = 0;
+
+const bench = new Bench({ time: 500, warmupTime: 100 });
+for (const [size, texts] of Object.entries(sets)) {
+  bench.add(`classifyText ${size} B`, () => {
+    sink += classifier.classifyText(next(texts)).score;
+  });
+}
+const avgJson = Math.round(conversations.reduce((a, m) => a + JSON.stringify(m).length, 0) / conversations.length);
+bench.add(`classifyMessages multi-turn (${avgJson} B JSON avg)`, () => {
+  sink += classifier.classifyMessages(next(conversations)).score;
+});
+bench.add(`classifyText 8192 B, no blank lines`, () => {
+  sink += classifier.classifyText(next(unbroken)).score;
+});
+bench.add(`(automaton.scan of all 8192 B)`, () => {
+  const t = next(sets[8192]);
+  automaton.scan(t, 0, t.length, acc);
+});
+
+await bench.run();
+console.log(
+  `node ${process.version}; pasteEdge ${DEFAULT_TUNING.pasteEdge}; DFA ${automaton.stateCount} states, ` +
+    `${Math.round((automaton.stateCount * ALPHABET_SIZE * 4) / 1024)} KB; ${conversations.length} conversations of 3+ messages; sink ${sink.toFixed(0)}`,
+);
+console.log('task'.padEnd(44) + 'mean µs'.padStart(10) + 'p99 µs'.padStart(10) + 'samples'.padStart(10));
+for (const t of bench.tasks) {
+  const r = t.result as { latency?: { mean: number; p99: number; samplesCount?: number }; samples?: number[] } | undefined;
+  const lat = r?.latency;
+  const n = lat?.samplesCount ?? r?.samples?.length ?? 0;
+  console.log(
+    t.name.padEnd(44) +
+      ((lat?.mean ?? NaN) * 1000).toFixed(2).padStart(10) +
+      ((lat?.p99 ?? NaN) * 1000).toFixed(2).padStart(10) +
+      String(n).padStart(10),
+  );
+}
