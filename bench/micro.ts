@@ -50,7 +50,10 @@ const ruled = compilePlan(
 );
 const sink = { requestFinished() {}, upstreamPaused() {} };
 const ruleCtx = (body: Buffer) => {
-  const ctx = new RequestContext(ruled, null as never, sink, 'chat', 'id', { 'content-type': 'application/json', 'x-tier': 'free' }, 0);
+  // Headers as the server copies them (null prototype); the rules read some that are absent, as
+  // they usually are: `headers["x-tier"]` without `"x-tier" in headers` first.
+  const headers: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, { host: '127.0.0.1:8090', 'content-type': 'application/json', 'content-length': '2500' });
+  const ctx = new RequestContext(ruled, null as never, sink, 'chat', 'id', headers, 0);
   ctx.body = JSON.parse(body.toString()) as Record<string, unknown>;
   ctx.model = 'bench';
   return ctx;

@@ -132,8 +132,8 @@ export class Automaton {
       full[s * K + HYPHEN] = afterSep ? full[s * K + SEP]! : s;
     }
 
-    // 6. Renumber: states without output first (in BFS order, so the busy shallow states share cache
-    // lines), then states with output.
+    // 6. Renumber: states without output first, in BFS order (the shallow states every word passes
+    // through sit together), then states with output.
     const order = queue.filter((s) => outputs[s]!.length === 0);
     for (let t = 0; t < matched.length; t++) order.push(n + t);
     const firstOutput = order.length;

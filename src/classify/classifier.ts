@@ -90,9 +90,9 @@ export class Classifier {
   private readonly contextDims = new Float64Array(DIM_COUNT);
 
   constructor(opts: ClassifierOptions = {}) {
-    this.weights = { ...DEFAULT_WEIGHTS, ...opts.weights };
-    this.boundaries = { ...DEFAULT_BOUNDARIES, ...opts.boundaries };
-    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    this.weights = withDefaults(DEFAULT_WEIGHTS, opts.weights);
+    this.boundaries = withDefaults(DEFAULT_BOUNDARIES, opts.boundaries);
+    this.tuning = withDefaults(DEFAULT_TUNING, opts.tuning);
     this.forces = opts.strongReasoningForces ?? true;
     for (const [k, v] of Object.entries({ ...this.weights, ...this.boundaries, ...this.tuning })) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`classifier: ${k} must be a finite number ≥ 0, got ${v}`);
@@ -131,12 +131,14 @@ export class Classifier {
     if (lastIdx < 0) lastIdx = list.length - 1;
     if (lastIdx >= 0) this.scanContent(list[lastIdx], this.last, 1);
 
+    // Turns that would weigh under 1% are not read, so a long conversation costs about as much as a
+    // short one (13 turns back at the default decay); system prompts are read wherever they are.
     let recency = 1;
     for (let i = lastIdx - 1; i >= 0; i--) {
       const role = roleOf(list[i]);
       if (role === 'system' || role === 'developer') {
         this.scanContent(list[i], this.context, t.systemWeight);
-      } else {
+      } else if (recency >= 0.01) {
         this.scanContent(list[i], this.context, role === 'user' ? recency : recency * t.assistantWeight);
         recency *= t.recencyDecay;
       }
@@ -232,6 +234,13 @@ export class Classifier {
     if (tail < n) this.automaton.scan(text, tail, n, into);
     into[CHARS] = into[CHARS]! + head + (n - tail);
   }
+}
+
+/** defaults overridden by the values `given` sets; a key present but undefined (an unset config field) keeps its default. */
+function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T> | undefined): T {
+  const out = { ...defaults };
+  for (const [k, v] of Object.entries(given ?? {})) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }
 
 function roleOf(message: unknown): unknown {

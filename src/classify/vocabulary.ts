@@ -33,7 +33,7 @@ export const VOCABULARY: Vocabulary = {
     // tasks
     'code', 'coding', 'program', 'programming', 'script', 'snippet', 'implement', 'implementation',
     'implementing', 'refactor', 'refactoring', 'debug', 'debugging', 'bug', 'bugs', 'fix it', 'compile',
-    'compiler', 'compiles', 'compilation', 'test', 'tests', 'testing', 'testable', 'unit test', 'unit tests',
+    'compiler', 'compiles', 'compilation', 'testable', 'unit test', 'unit tests',
     'test case', 'test cases', 'integration test', 'integration tests', 'failing test', 'test suite',
     'property based', 'property-based', 'end-to-end', 'code review', 'review this', 'pull request', 'pr',
     'merge conflict', 'rebase', 'commit', 'git', 'repository', 'repo',

@@ -37,6 +37,12 @@ export interface CompiledRule {
   readonly readsComplexity: boolean;
   /** "x" when the expression requires `model == "x"`: what load-time chain-cycle detection can see. */
   readonly requiresModel: string | null;
+  /**
+   * Keys of `headers` / `params` the expression reads unguarded in a top-level conjunct: when one is
+   * absent, evaluation can only end in a "no such key" error (no match). Checked before evaluating,
+   * because the library's error costs ~10 µs and the lookup ~20 ns (bench/micro.ts).
+   */
+  readonly requiredKeys: ReadonlyArray<readonly ['headers' | 'params', string]>;
 }
 
 /** Rank of a scope in the precedence order: virtual key → team → customer → global. */
@@ -96,6 +102,7 @@ export function compileRules(rules: readonly RuleConfig[], env: Environment, pla
         tag: r.tag ?? null,
         readsComplexity: /\bcomplexity_(tier|score)\b/.test(r.when),
         requiresModel: literalModel(ast),
+        requiredKeys: Object.freeze(requiredKeys(ast)),
       } as CompiledRule),
     );
   });
@@ -141,4 +148,52 @@ function literalModel(node: ASTNode): string | null {
     if (b.op === 'id' && b.args === 'model' && a.op === 'value' && typeof a.args === 'string') return a.args;
   }
   return null;
+}
+
+/** Operators and macros that can turn an error into a value: below them, an access may not throw. */
+const ABSORBING = new Set(['||', '?:', '!_', 'in', 'has', 'all', 'exists', 'exists_one', 'map', 'filter', 'orValue', 'hasValue', 'or']);
+
+/**
+ * Literal-key reads of `headers` / `params` that make the whole expression fail when the key is
+ * absent: those in a top-level `&&` conjunct, reached only through operators that propagate errors.
+ * (In CEL, `false && error` is false and `true && error` an error: neither is a match.)
+ */
+function requiredKeys(root: ASTNode): Array<['headers' | 'params', string]> {
+  // A key the expression tests anywhere ("k" in headers, has(headers.k)) may be absent on purpose:
+  // `false && …` is false, not an error, so such keys are left to the evaluator.
+  const guarded = new Set<string>();
+  const findGuards = (n: ASTNode): void => {
+    if (n.op === 'in' && n.args[0].op === 'value' && n.args[1].op === 'id') guarded.add(`${n.args[1].args}:${String(n.args[0].args)}`);
+    if (n.op === 'call' && n.args[0] === 'has') {
+      const f = n.args[1][0];
+      if (f !== undefined && f.op === '.' && f.args[0].op === 'id') guarded.add(`${f.args[0].args}:${f.args[1]}`);
+    }
+    const args = n.args as unknown;
+    if (Array.isArray(args)) for (const a of args.flat()) if (typeof a === 'object' && a !== null && 'op' in a) findGuards(a as ASTNode);
+  };
+  findGuards(root);
+  return conjunctKeys(root).filter(([map, key]) => !guarded.has(`${map}:${key}`));
+}
+
+function conjunctKeys(node: ASTNode): Array<['headers' | 'params', string]> {
+  if (node.op === '&&') return [...conjunctKeys(node.args[0]), ...conjunctKeys(node.args[1])];
+  const out: Array<['headers' | 'params', string]> = [];
+  const walk = (n: ASTNode): void => {
+    const name = n.op === 'call' ? n.args[0] : n.op === 'rcall' ? n.args[0] : n.op;
+    if (ABSORBING.has(name)) return;
+    if (n.op === '[]' || n.op === '.') {
+      const target = n.args[0];
+      if (target.op === 'id' && (target.args === 'headers' || target.args === 'params')) {
+        let k: string | null = null;
+        if (n.op === '.') k = n.args[1];
+        else if (n.args[1].op === 'value' && typeof n.args[1].args === 'string') k = n.args[1].args;
+        if (k !== null) out.push([target.args, k]);
+        return;
+      }
+    }
+    const args = n.args as unknown;
+    if (Array.isArray(args)) for (const a of args.flat()) if (typeof a === 'object' && a !== null && 'op' in a) walk(a as ASTNode);
+  };
+  walk(node);
+  return out;
 }

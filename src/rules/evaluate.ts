@@ -36,6 +36,15 @@ function inScope(r: CompiledRule, ctx: RequestContext): boolean {
   return r.scope.kind === 'global' || ctx.tenant[r.scope.kind] === r.scope.id;
 }
 
+/** Would the rule fail with "no such key"? (rules/compile.ts, requiredKeys) */
+function missingKey(r: CompiledRule, ctx: RequestContext): boolean {
+  for (const [map, key] of r.requiredKeys) {
+    const m = map === 'headers' ? ctx.headers : ctx.query;
+    if (m === null || m[key] === undefined) return true;
+  }
+  return false;
+}
+
 export function evaluateRules(ctx: RequestContext, rules: readonly CompiledRule[], stats: RuleStats, model: string, provider: string): RuleDecision {
   const decision: RuleDecision = { rule: null, matched: [], errors: [], model, provider };
   const vars = new RuleVars(ctx, model, provider);
@@ -44,6 +53,11 @@ export function evaluateRules(ctx: RequestContext, rules: readonly CompiledRule[
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
       if (!inScope(r, ctx)) continue;
+      if (r.requiredKeys.length > 0 && missingKey(r, ctx)) {
+        decision.errors.push(r.name);
+        stats.bump(stats.errors, r.name);
+        continue;
+      }
       let v: unknown;
       try {
         v = r.program(vars);

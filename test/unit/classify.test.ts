@@ -154,6 +154,8 @@ describe('Classifier tiers and score', () => {
     expect(() => new Classifier({ extra: { code: ['!!!'] } })).toThrow(/no letters/);
     expect(() => new Classifier({ tuning: { tokenScale: 0 } })).toThrow(/tokenScale/);
     expect(() => new Classifier({ tuning: { contextShare: 2 } })).toThrow(/contextShare/);
+    // An unset config field arrives as undefined and keeps the default.
+    expect(new Classifier({ weights: { code: undefined }, boundaries: { medium: undefined } }).classifyText('hi').tier).toBe('SIMPLE');
   });
 });
 
@@ -228,6 +230,23 @@ describe('Classifier messages', () => {
     expect(after).toEqual(own);
   });
 
+  it('does not read turns too old to weigh 1%', () => {
+    const proof = { role: 'user', content: 'Prove that there are infinitely many primes, then prove it again by induction.' };
+    const chat = Array.from({ length: 20 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'sounds good' }));
+    const recent = c.classifyMessages([proof, { role: 'assistant', content: 'Sure.' }, { role: 'user', content: 'go on' }]);
+    const old = c.classifyMessages([proof, ...chat, { role: 'user', content: 'go on' }]);
+    expect(recent).toMatchObject({ tier: 'REASONING', forced: true });
+    expect(old.tier).toBe('SIMPLE');
+  });
+
+  it('classifies the last user message even when an assistant message follows it', () => {
+    const r = c.classifyMessages([
+      { role: 'user', content: 'Prove that there are infinitely many primes.' },
+      { role: 'assistant', content: 'Suppose there were finitely many' },
+    ]);
+    expect(r).toEqual(c.classifyText('Prove that there are infinitely many primes.'));
+  });
+
   it('reads text parts of array content and ignores other parts', () => {
     const text = 'Prove that there are infinitely many primes.';
     const parts = c.classifyMessages([
@@ -294,7 +313,7 @@ describe('Classifier vocabulary extension', () => {
 
 // Figures committed from `npm run classify:eval` (default options, test/fixtures/classifier/prompts.jsonl).
 // The test allows 2 points of slack so that vocabulary edits can trade an item or two; a larger drop is a regression.
-const COMMITTED_EXACT = 0.863;
+const COMMITTED_EXACT = 0.867;
 const COMMITTED_WITHIN_ONE = 0.981;
 
 describe('Classifier accuracy on the labeled set', () => {

@@ -221,3 +221,30 @@ describe('variables', () => {
     expect(spy).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('absent keys', () => {
+  const cases: Array<[string, boolean]> = [
+    ['headers["x-tier"] == "premium"', false],
+    ['request_type == "chat" && headers["x-tier"].startsWith("p")', false],
+    ['!("x-tier" in headers) || headers["x-tier"] == "premium"', true],
+    ['"x-tier" in headers && headers["x-tier"] == "premium"', false],
+    ['has(headers.x_tier) ? headers.x_tier == "a" : true', true],
+    ['params["route"] == "cheap"', false],
+  ];
+  it.each(cases)('%s with the key absent → match %s, exactly as CEL evaluates it', (when, expected) => {
+    const plan = planWith([{ name: 'r', when, targets: [{ provider: 'cheap', model: 'hit' }] }]);
+    const r = route(plan, { model: 'best' });
+    expect(r.labels[0] === 'cheap/hit').toBe(expected);
+    // Where CEL would fail on the missing key, it is still counted as an evaluation error.
+    expect(plan.ruleStats.errors.get('r') ?? 0).toBe(when.startsWith('headers') || when.startsWith('request_type') || when.startsWith('params') ? 1 : 0);
+  });
+
+  it('only unguarded reads in top-level conjuncts are checked before evaluating', () => {
+    const plan = planWith([
+      { name: 'a', when: 'request_type == "chat" && headers["x-a"] == "1"', tag: 't' },
+      { name: 'b', when: '!("x-b" in headers) || headers["x-b"] == "1"', tag: 't' },
+    ]);
+    expect(plan.rules.find((r) => r.name === 'a')!.requiredKeys).toEqual([['headers', 'x-a']]);
+    expect(plan.rules.find((r) => r.name === 'b')!.requiredKeys).toEqual([]);
+  });
+});
