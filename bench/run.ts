@@ -156,8 +156,8 @@ async function main(): Promise<void> {
     const env = environment(quick, pin ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0 (BENCH_PLACEMENT=split)' : 'no pinning: the OS schedules microgate (or a peer), the mock fleet and the load generator over both cores', {
       rules: true,
       classifier: true,
-      telemetry: false,
-      note: 'six rules (bench/microgate.bench.yaml), one reading complexity_tier on every "bench" request; the telemetry pool is not built yet (issue 6)',
+      telemetry: true,
+      note: 'six rules (bench/microgate.bench.yaml), one reading complexity_tier on every "bench" request; telemetry worker with metrics and the request log',
     });
     const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
     const files = writeReports(outDir, env, results);
