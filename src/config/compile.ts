@@ -103,6 +103,7 @@ export function compilePlan(config: Config): RuntimePlan {
     rules,
     ruleStats: new RuleStats(),
     classifier,
+    capturePayloads: config.telemetry.enabled && config.telemetry.log.enabled && config.telemetry.log.payloads,
     target: (p: ProviderPlan, model: string) => target(p, model, true),
     targetsById,
     pinned,

@@ -95,6 +95,8 @@ export interface RuntimePlan {
   readonly rules: readonly CompiledRule[];
   readonly ruleStats: RuleStats;
   readonly classifier: Classifier;
+  /** telemetry.log.payloads: keep request and answer texts for the request log. */
+  readonly capturePayloads: boolean;
   /** The shared Target for (provider, model): declared ones prebuilt, others cached (bounded). */
   target(provider: ProviderPlan, model: string): Target;
   /** Targets by id; grows as rules and "provider/model" addressing make new ones. */

@@ -173,6 +173,11 @@ const telemetry = z.strictObject({
       maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
       maxAgeMs: positiveMs.default(24 * 60 * 60 * 1000),
       keep: z.number().int().min(1).default(10),
+      /**
+       * Also log each request body and answer (a stream's events, up to 64 KiB). Off by default:
+       * prompts and completions are the users' data. Records then travel by message, not the ring.
+       */
+      payloads: z.boolean().default(false),
     })
     .prefault({}),
   /** OpenTelemetry over OTLP/HTTP (JSON): one span per request, one child per attempt. Off unless set. */

@@ -64,6 +64,9 @@ export class RequestContext {
   headSent = false;
   error: GatewayError | null = null;
   status = 0;
+  /** telemetry.log.payloads only: the answer as sent (a stream's events, capped). */
+  responseText: Buffer[] | null = null;
+  responseBytes = 0;
   /** From the provider's usage, -1 while unknown. */
   promptTokens = -1;
   completionTokens = -1;
@@ -90,6 +93,14 @@ export class RequestContext {
     this.id = id;
     this.headers = headers;
     this.t0 = t0;
+  }
+
+  /** Keeps answer bytes for the request log (telemetry.log.payloads), up to 64 KiB. */
+  capture(chunk: Buffer): void {
+    if (this.responseBytes >= 65_536) return;
+    const part = chunk.length + this.responseBytes > 65_536 ? chunk.subarray(0, 65_536 - this.responseBytes) : chunk;
+    (this.responseText ??= []).push(part);
+    this.responseBytes += part.length;
   }
 
   /** The prompt's complexity, computed on first use only (rules that read it, explain). */

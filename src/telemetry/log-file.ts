@@ -55,6 +55,8 @@ export interface LogLine {
   streamFailed: boolean;
   aborted: boolean;
   tenant: { virtualKey: string; team: string; customer: string };
+  request?: string;
+  response?: string;
 }
 
 /** The log line for a record (no newline). Empty error/rule/tier/flag, unknown tokens and cost are left out. */
@@ -90,6 +92,8 @@ export function formatRecord(r: TelemetryRecord): string {
     streamFailed: r.streamFailed,
     aborted: r.aborted,
     tenant: { virtualKey: r.tenant.virtualKey, team: r.tenant.team, customer: r.tenant.customer },
+    request: r.request,
+    response: r.response,
   };
   return JSON.stringify(line); // undefined members are skipped
 }

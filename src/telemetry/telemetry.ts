@@ -7,7 +7,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RuntimePlan } from '../config/plan.ts';
 import type { TelemetryConfig } from '../config/schema.ts';
 import type { RequestContext } from '../pipeline/context.ts';
-import { MAX_ATTEMPTS, encodeRecord, type Dictionary } from './record.ts';
+import { MAX_ATTEMPTS, SLOT_BYTES, encodeRecord, type Dictionary } from './record.ts';
 import { createRing, RingWriter } from './ring.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
 
@@ -51,6 +51,9 @@ export class Telemetry implements TelemetrySink {
   private closing = false;
   restarts = 0;
   private readonly loopDelay: IntervalHistogram;
+  private pending: Array<{ slot: Uint8Array; request: string; response: string | undefined }> = [];
+  private payloadTimer: NodeJS.Timeout | null = null;
+  private droppedPayloads = 0;
 
   constructor(
     private readonly plan: RuntimePlan,
@@ -100,10 +103,13 @@ export class Telemetry implements TelemetrySink {
 
   record(ctx: RequestContext): void {
     if (ctx.explain) return;
-    const o = this.writer.claim();
-    if (o < 0) return;
-    encodeRecord(this.writer.dv, this.writer.u8, o, ctx);
-    this.writer.publish();
+    if (this.plan.capturePayloads) this.recordWithPayload(ctx);
+    else {
+      const o = this.writer.claim();
+      if (o < 0) return;
+      encodeRecord(this.writer.dv, this.writer.u8, o, ctx);
+      this.writer.publish();
+    }
     // Targets made at run time ("provider/model", rules) need their names in the worker first.
     const attempts = ctx.failover?.records;
     if (attempts !== undefined) {
@@ -114,6 +120,36 @@ export class Telemetry implements TelemetrySink {
         }
       }
     }
+  }
+
+  /**
+   * telemetry.log.payloads: the texts cannot ride in a slot, and a message sent beside a ring slot
+   * could reach the worker after it, so the encoded slot and its texts travel together, batched every
+   * 10 ms. Opt-in: it costs a string copy of each body and a structured clone.
+   */
+  private recordWithPayload(ctx: RequestContext): void {
+    if (this.pending.length >= 4096) {
+      this.droppedPayloads++;
+      return;
+    }
+    const slot = new Uint8Array(SLOT_BYTES);
+    encodeRecord(new DataView(slot.buffer), slot, 0, ctx);
+    const response = ctx.responseText === null ? undefined : Buffer.concat(ctx.responseText).toString('utf8');
+    this.pending.push({ slot, request: ctx.raw === null ? '' : ctx.raw.toString('utf8'), response });
+    this.payloadTimer ??= setTimeout(() => this.sendPayloads(), 10);
+  }
+
+  private sendPayloads(): void {
+    if (this.payloadTimer !== null) clearTimeout(this.payloadTimer);
+    this.payloadTimer = null;
+    if (this.pending.length === 0) return;
+    const items = this.pending;
+    this.pending = [];
+    if (this.worker === null) {
+      this.droppedPayloads += items.length;
+      return;
+    }
+    this.worker.postMessage({ type: 'payloads', items } satisfies ToWorker);
   }
 
   private syncTargets(): void {
@@ -145,7 +181,7 @@ export class Telemetry implements TelemetrySink {
     const own = [
       '# HELP microgate_telemetry_dropped_total Records dropped because the telemetry worker fell behind.',
       '# TYPE microgate_telemetry_dropped_total counter',
-      `microgate_telemetry_dropped_total ${this.writer.dropped}`,
+      `microgate_telemetry_dropped_total ${this.dropped}`,
       '# HELP microgate_telemetry_worker_restarts_total Telemetry worker crashes recovered from.',
       '# TYPE microgate_telemetry_worker_restarts_total counter',
       `microgate_telemetry_worker_restarts_total ${this.restarts}`,
@@ -159,6 +195,7 @@ export class Telemetry implements TelemetrySink {
   }
 
   async flush(timeoutMs: number): Promise<void> {
+    this.sendPayloads();
     await this.ask({ type: 'flush', id: ++this.seq }, timeoutMs);
   }
 
@@ -172,7 +209,7 @@ export class Telemetry implements TelemetrySink {
   }
 
   get dropped(): number {
-    return this.writer.dropped;
+    return this.writer.dropped + this.droppedPayloads;
   }
 
   stall(on: boolean): void {

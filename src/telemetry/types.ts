@@ -53,4 +53,8 @@ export interface TelemetryRecord {
   /** USD, when the final target has a price in the config; -1 when unknown. */
   cost: number;
   tenant: { virtualKey: string; team: string; customer: string };
+  /** Only with telemetry.log.payloads: the request body as sent by the client. */
+  request?: string;
+  /** Only with telemetry.log.payloads: the answer (JSON body, or a stream's events, capped). */
+  response?: string;
 }

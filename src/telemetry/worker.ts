@@ -24,6 +24,8 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'targets'; from: number; targets: Dictionary['targets'] }
+  /** telemetry.log.payloads: records with their texts, which cannot fit a ring slot. */
+  | { type: 'payloads'; items: Array<{ slot: Uint8Array; request: string; response: string | undefined }> }
   | { type: 'metrics'; id: number }
   | { type: 'flush'; id: number }
   | { type: 'pause' | 'resume' };
@@ -62,6 +64,18 @@ function run(init: WorkerInit): void {
       case 'targets':
         for (let i = 0; i < m.targets.length; i++) dict.targets[m.from + i] = m.targets[i];
         return;
+      case 'payloads': {
+        const records = m.items.map((it) => {
+          const r = decodeRecord(new DataView(it.slot.buffer, it.slot.byteOffset, it.slot.byteLength), it.slot, 0, dict);
+          r.request = it.request;
+          if (it.response !== undefined) r.response = it.response;
+          return r;
+        });
+        for (const r of records) metrics.add(r);
+        log?.write(records);
+        otlp?.add(records);
+        return;
+      }
       case 'metrics':
         drain();
         port.postMessage({ type: 'metrics', id: m.id, text: metrics.registry.render() } satisfies FromWorker);

@@ -100,10 +100,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         this.settled = true;
         ctx.tUpstreamFirst = performance.now();
         ctx.failover!.succeeded(this, this.status);
+        if (ctx.plan.capturePayloads) ctx.capture(events);
         if (!startStream(ctx, this.status, this.headers!, events)) this.pause(controller);
         return;
       }
       if (events.includes(USAGE_MARK)) [ctx.promptTokens, ctx.completionTokens] = readUsage(events);
+      if (ctx.plan.capturePayloads) ctx.capture(events);
       if (!writeStream(ctx, events)) this.pause(controller);
       return;
     }
@@ -159,6 +161,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.settled = true;
     ctx.failover!.succeeded(this, this.status);
     [ctx.promptTokens, ctx.completionTokens] = readUsage(body);
+    if (ctx.plan.capturePayloads) ctx.capture(body);
     sendJson(ctx, this.status, body, this.headers);
   }
 

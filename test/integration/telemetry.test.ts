@@ -190,3 +190,36 @@ describe('OpenTelemetry export', () => {
     expect(JSON.stringify(spans)).not.toContain(SECRET);
   });
 });
+
+describe('prompt and completion text in the request log', () => {
+  const prompt = 'the secret recipe is forty-two lemons';
+
+  it('is left out by default', async () => {
+    const { s, dir } = await start();
+    await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'p/m', messages: [{ role: 'user', content: prompt }] }) }).then((r) => r.body.text());
+    await s.gw.server.telemetry.flush(5_000);
+    const lines = logLines(dir);
+    expect(lines).toHaveLength(1);
+    expect(JSON.stringify(lines)).not.toContain('lemons');
+    expect(lines[0]!.request).toBeUndefined();
+  });
+
+  it('is logged with telemetry.log.payloads, for JSON answers and streams', async () => {
+    const { s, dir } = await start({ log: { payloads: true } });
+    const chat = (stream: boolean) =>
+      request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'p/m', stream, messages: [{ role: 'user', content: prompt }] }) }).then((r) => r.body.text());
+    const json = await chat(false);
+    const sse = await chat(true);
+    await send(s.gw.url, 30);
+    await s.gw.server.telemetry.flush(5_000);
+    const lines = logLines(dir);
+    expect(lines).toHaveLength(32);
+    const mine = lines.filter((l) => String(l.request).includes('lemons'));
+    expect(mine).toHaveLength(2);
+    expect(mine.find((l) => l.stream === false)!.response).toBe(json);
+    expect(mine.find((l) => l.stream === true)!.response).toBe(sse);
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+    const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
+    expect(metrics.get('microgate_requests_total{provider="p",model="m",status="200"}')).toBe(32);
+  });
+});
