@@ -77,10 +77,12 @@ function loadScenarios(): Scenario[] {
     .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
-async function adminStats(): Promise<{ gatewayTimeUs: { p50: number; p90: number; p99: number; p999: number; count: number } } | null> {
+type AdminStats = { gatewayTimeUs: { p50: number; p90: number; p99: number; p999: number; count: number }; telemetry?: { dropped: number } };
+
+async function adminStats(): Promise<AdminStats | null> {
   try {
     const r = await fetch(`http://127.0.0.1:${PORTS.microgate}/admin/stats`);
-    return (await r.json()) as { gatewayTimeUs: { p50: number; p90: number; p99: number; p999: number; count: number } };
+    return (await r.json()) as AdminStats;
   } catch {
     return null;
   }
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
     if (sc.kind === 'saturation') {
       const spec: CannonSpec = { url: `${a.url}/v1/chat/completions`, body: chatBodies(a.model, 1, false)[0]!, headers: a.headers, connections: sc.connections ?? 64, durationSec: sc.durationSec ?? 4, warmupSec: sc.warmupSec ?? 1 };
       const m = await measure(pid, () => runJson<CannonResult>(bundle('cannon'), spec, LOAD_CPU));
-      return { target, saturation: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: null, pacer: null };
+      return { target, saturation: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: null, pacer: null, telemetryDropped: null };
     }
     const spec: PacerSpec = {
       url: a.url,
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
     };
     const m = await measure(pid, () => runJson<PacerResult>(bundle('pacer'), spec, LOAD_CPU));
     const gw = target === 'microgate' ? await adminStats() : null;
-    return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null };
+    return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null, telemetryDropped: gw?.telemetry?.dropped ?? null };
   }
 }
 
@@ -227,6 +229,7 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
       retried: rs.reduce((n, r) => n + (r.pacer?.retried ?? 0), 0),
       retriedUs: rs[0]!.pacer?.retriedUs ? { p50: pick((r) => r.pacer?.retriedUs?.p50)!, p90: pick((r) => r.pacer?.retriedUs?.p90)!, p99: pick((r) => r.pacer?.retriedUs?.p99)!, p999: pick((r) => r.pacer?.retriedUs?.p999)! } : null,
       gatewayTimeUs: rs[0]!.gatewayTimeUs ? { p50: pick((r) => r.gatewayTimeUs?.p50)!, p90: pick((r) => r.gatewayTimeUs?.p90)!, p99: pick((r) => r.gatewayTimeUs?.p99)!, p999: pick((r) => r.gatewayTimeUs?.p999)! } : null,
+      telemetryDropped: rs.some((r) => r.telemetryDropped !== null) ? Math.max(...rs.map((r) => r.telemetryDropped ?? 0)) : null,
       cpuPct: pick((r) => r.cpuPct),
       rssMaxMB: pick((r) => r.rssMaxMB),
       pacerCpuPct: pick((r) => r.pacer?.pacerCpuPct),

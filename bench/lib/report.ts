@@ -23,6 +23,8 @@ export interface TargetRun {
   cpuPct: number | null;
   rssMaxMB: number | null;
   gatewayTimeUs: (Pcts & { count?: number }) | null;
+  /** microgate: telemetry records dropped so far in its process (cumulative over the run). */
+  telemetryDropped: number | null;
 }
 
 export interface TargetSummary {
@@ -39,6 +41,7 @@ export interface TargetSummary {
   gatewayTimeUs: Pcts | null;
   retried: number;
   retriedUs: Pcts | null;
+  telemetryDropped: number | null;
   cpuPct: number | null;
   rssMaxMB: number | null;
   pacerCpuPct: number | null;
@@ -245,6 +248,8 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
     else if (sc.stream) lines.push(...streamTable(sc), '', `![${sc.name}](plots/${sc.name}-ttfb.svg)`, '');
     else lines.push(...latencyTable(sc), '', `![${sc.name}](plots/${sc.name}-added.svg)`, '');
   }
+  const dropped = Math.max(-1, ...results.map((r) => r.targets.microgate?.telemetryDropped ?? -1));
+  if (dropped >= 0) lines.push(`Telemetry records microgate dropped over the whole run: ${dropped}.`, '');
   lines.push('## Goals', '', ...goals(results), '', '## Reproduce', '', '```sh', 'npm ci', 'npm run bench                 # ~3 minutes: every scenario in loadtest/scenarios/', 'npm run bench -- --quick      # ~40 s smoke run (writes to results/quick/)', `npm run bench -- --compare results/${jsonFiles[0] ?? '<file>.json'}`, 'npm run bench:micro           # tinybench micro-benchmarks of the hot functions', '```', '', `Raw files of this run: ${jsonFiles.map((f) => `\`${f}\``).join(', ')}.`, '');
   return lines.join('\n');
 }
