@@ -55,7 +55,8 @@ export function compilePlan(config: Config): RuntimePlan {
     const id = `${t.label}#${key.name}`;
     let p = pinnedTargets.get(id);
     if (p === undefined) {
-      p = Object.freeze({ ...t, label: `${t.label}#${key.name}`, key, circuits: [] });
+      // Same label (the key shows in the route as "#key"); its own circuit cache, as a pin is another path.
+      p = Object.freeze({ ...t, key, circuits: [] });
       if (pinnedTargets.size < 4096) pinnedTargets.set(id, p);
     }
     return p;

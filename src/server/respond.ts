@@ -64,7 +64,7 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
     res.writeHeader('x-microgate-attempts', String(f.attempts));
     // The path taken, e.g. "openai/gpt-4o#k1:429 > openai/gpt-4o#k2:200", after the rule that chose
     // it and the complexity tier when they exist: "rule:cheap-simple tier:SIMPLE > groq/llama#k1:200".
-    const path = f.trail.length === 1 ? f.trail[0]! : f.trail.join(' > ');
+    const path = f.route();
     const rule = ctx.rules?.rule?.name;
     const tier = ctx.classifiedTier;
     res.writeHeader('x-microgate-route', rule === undefined && tier === null ? path : `${rule === undefined ? '' : `rule:${rule} `}${tier === null ? '' : `tier:${tier} `}> ${path}`);

@@ -39,9 +39,7 @@ export class Failover {
   private ti = -1;
   private retries = 0;
   private readonly tried: KeyPlan[] = [];
-  /** "provider/model#key:status" per finished attempt, for x-microgate-route. */
-  readonly trail: string[] = [];
-  /** The same attempts, structured, for telemetry. */
+  /** Every finished attempt, for x-microgate-route, error messages and telemetry. */
   readonly records: AttemptResult[] = [];
   private lastError: GatewayError | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -53,12 +51,19 @@ export class Failover {
   }
 
   get attempts(): number {
-    return this.trail.length;
+    return this.records.length;
   }
 
   start(): void {
     this.ctx.plan.retryBudget.onRequest(performance.now());
     this.nextTarget();
+  }
+
+  /** The path taken, e.g. "openai/gpt-4o#k1:429 > openai/gpt-4o#k2:200" (a failure without a status shows its cause). */
+  route(): string {
+    let out = '';
+    for (const r of this.records) out += `${out === '' ? '' : ' > '}${r.target.label}#${r.key.name}:${r.status !== 0 ? r.status : r.flag}`;
+    return out;
   }
 
   /** The client left: stop waiting for a backoff. */
@@ -69,7 +74,6 @@ export class Failover {
 
   /** A response is on its way to the client (JSON written, or the first stream events). */
   succeeded(a: UpstreamAttempt, status: number): void {
-    this.trail.push(`${a.target.label}#${a.key.name}:${status}`);
     this.records.push({ target: a.target, key: a.key, status, flag: '', ms: a.upstreamMs() });
     this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), performance.now());
   }
@@ -79,7 +83,6 @@ export class Failover {
     const ctx = this.ctx;
     const now = performance.now();
     const outcome = outcomeOf(err);
-    this.trail.push(`${a.target.label}#${a.key.name}:${err.upstreamStatus !== 0 ? err.upstreamStatus : err.flag}`);
     this.records.push({ target: a.target, key: a.key, status: err.upstreamStatus, flag: err.upstreamStatus !== 0 ? '' : err.flag, ms: a.upstreamMs() });
     this.lastError = err;
     // A refused request says nothing about the provider's health.
@@ -154,7 +157,7 @@ export class Failover {
     }
     // Nothing healthy is left. If nothing was even tried, try the least rested key of the first
     // target that has one, once, rather than refuse the request on stale health alone.
-    if (this.trail.length === 0 && !this.forced) {
+    if (this.records.length === 0 && !this.forced) {
       this.forced = true;
       for (let i = 0; i < targets.length; i++) {
         const key = this.usableKey(targets[i]!, now, true);
@@ -212,7 +215,7 @@ export class Failover {
   }
 
   private deadlineError(): GatewayError {
-    return new GatewayError('deadline_exceeded', `The request's deadline passed after ${this.attempts} attempt(s)${this.trail.length > 0 ? `: ${this.trail.join(' > ')}` : ''}.`);
+    return new GatewayError('deadline_exceeded', `The request's deadline passed after ${this.attempts} attempt(s)${this.records.length > 0 ? `: ${this.route()}` : ''}.`);
   }
 
   private fail(err: GatewayError): void {
@@ -221,7 +224,7 @@ export class Failover {
     if (err.retryable && this.attempts > 0) {
       // Name every attempt, so "all providers failed" can be told from "one provider said no".
       const n = this.attempts === 1 ? '1 attempt' : `${this.attempts} attempts`;
-      err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.trail.join(' > ')})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
+      err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.route()})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
     }
     sendError(ctx, err, false, this.lastRetryAfter(err));
   }
