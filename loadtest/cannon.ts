@@ -5,7 +5,7 @@
 //
 // Run as its own process: `tsx loadtest/cannon.ts < spec.json` (a CannonSpec); prints one JSON result line.
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
+import { runAsChild } from './child.ts';
 import { MicrosHistogram, type LatencySummary as Summary } from '../src/telemetry/gateway-time.ts';
 
 export interface CannonSpec {
@@ -55,15 +55,4 @@ export async function runCannon(spec: CannonSpec): Promise<CannonResult> {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  runCannon(JSON.parse(readFileSync(0, 'utf8')) as CannonSpec).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`cannon failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsChild<CannonSpec, unknown>(import.meta.url, 'cannon', runCannon);

@@ -6,7 +6,7 @@
 //
 // Run as its own process: `tsx loadtest/pacer.ts < spec.json` (a PacerSpec); prints one JSON result line.
 import { Pool, type Dispatcher } from 'undici';
-import { readFileSync } from 'node:fs';
+import { runAsChild } from './child.ts';
 import { MicrosHistogram, type LatencySummary as Summary } from '../src/telemetry/gateway-time.ts';
 
 export interface PacerSpec {
@@ -192,16 +192,4 @@ export async function runPacer(spec: PacerSpec): Promise<PacerResult> {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const spec = JSON.parse(readFileSync(0, 'utf8')) as PacerSpec;
-  runPacer(spec).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`pacer failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsChild<PacerSpec, unknown>(import.meta.url, 'pacer', runPacer);
