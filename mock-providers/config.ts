@@ -25,6 +25,10 @@ export interface MockBehavior {
   disconnectAfterChunks?: number;
   responseBytes?: number; // approximate non-stream content size; default ~4 B per max_tokens, else 200
   status?: number; // >= 400 forces that error; < 400 forces a normal answer (no fault is rolled)
+  /** Anthropic streams only: an in-stream `event: error` replaces the rest of the stream after N text
+   *  deltas (the HTTP status is already 200). Default -1 (off); 0 when only streamErrorType is set. */
+  streamErrorAfterChunks?: number;
+  streamErrorType?: string; // error.type of that event; default 'overloaded_error'
 }
 
 export interface MockConfig extends MockBehavior {
@@ -67,6 +71,8 @@ export function resolveBehavior(b: MockBehavior): Behavior {
     responseBytes: Math.max(1, Math.floor(b.responseBytes ?? 200)),
     responseBytesSet: b.responseBytes !== undefined,
     status: b.status ?? 0,
+    streamErrorAfterChunks: Math.floor(b.streamErrorAfterChunks ?? (b.streamErrorType !== undefined ? 0 : -1)),
+    streamErrorType: b.streamErrorType ?? 'overloaded_error',
     rolls: errorRate + resetRate + timeoutRate + malformedRate > 0,
   };
 }
@@ -88,6 +94,7 @@ const NUMERIC_HEADERS: ReadonlyArray<readonly [string, keyof MockBehavior]> = [
   ['x-mock-stall-after', 'stallAfterChunks'],
   ['x-mock-disconnect-after', 'disconnectAfterChunks'],
   ['x-mock-response-bytes', 'responseBytes'],
+  ['x-mock-stream-error-after', 'streamErrorAfterChunks'],
 ];
 const FLAG_HEADERS: ReadonlyArray<readonly [string, keyof MockBehavior]> = [
   ['x-mock-reset', 'resetRate'],
@@ -97,7 +104,7 @@ const FLAG_HEADERS: ReadonlyArray<readonly [string, keyof MockBehavior]> = [
 
 /** Reads the x-mock-* headers (lower-case map) into a behaviour layer; unparsable values are ignored. */
 export function headerOverrides(headers: Readonly<Record<string, string>>): MockBehavior {
-  const out: Record<string, number> = {};
+  const out: Record<string, number | string> = {};
   for (const [header, field] of NUMERIC_HEADERS) {
     const raw = headers[header];
     if (raw === undefined || raw === '') continue;
@@ -108,6 +115,8 @@ export function headerOverrides(headers: Readonly<Record<string, string>>): Mock
     const raw = headers[header];
     if (raw !== undefined) out[field] = raw === '1' || raw === 'true' ? 1 : 0;
   }
+  const streamError = headers['x-mock-stream-error'];
+  if (streamError !== undefined && streamError !== '') out.streamErrorType = streamError;
   return out;
 }
 

@@ -61,7 +61,15 @@ export class Exchange {
    * events only: the opening events go out with the first token and the closing ones with the last,
    * as real providers send them (and a load test then costs two writes per stream, not one per event).
    */
-  stream(events: readonly string[], limit: number, end: StreamEnd, delayMs: number, contentFrom = 0, contentTo = events.length): void {
+  stream(
+    events: readonly string[],
+    limit: number,
+    end: StreamEnd,
+    delayMs: number,
+    contentFrom = 0,
+    contentTo = events.length,
+    extra?: readonly Header[],
+  ): void {
     if (this.done) return;
     this.events = events;
     this.limit = limit;
@@ -69,10 +77,9 @@ export class Exchange {
     this.delayMs = delayMs;
     this.contentFrom = contentFrom;
     this.contentTo = contentTo;
-    this.res
-      .writeStatus('200 OK')
-      .writeHeader('content-type', 'text/event-stream')
-      .writeHeader('cache-control', 'no-cache');
+    const res = this.res;
+    res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache');
+    if (extra !== undefined) for (const [name, value] of extra) res.writeHeader(name, value);
     bump(this.owner.counters.byStatus, 200);
     // uWS sends the header block only with the first write: the first event goes out in this same cork.
     this.pump();

@@ -1,8 +1,11 @@
 // The uWS app: routes, the per-request flow (latency → auth → parse → fault → body), stats and the
 // control endpoints. With the default config a request is answered synchronously in onData's last chunk.
+// /v1/messages takes the same flow in Anthropic's dialect (anthropic.ts, anthropic-validate.ts).
 
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import * as A from './anthropic.ts';
+import { validateRequest } from './anthropic-validate.ts';
 import { decide, sampleLatency } from './behavior.ts';
 import { compile, headerOverrides, mergeBehavior, resolveBehavior } from './config.ts';
 import type { Behavior, MockConfig, Plan } from './config.ts';
@@ -26,12 +29,13 @@ export interface MockHandle {
   close(): Promise<void>;
 }
 
-type Route = 'chat' | 'completions' | 'embeddings' | 'models';
+type Route = 'chat' | 'completions' | 'embeddings' | 'models' | 'messages';
 const PATHS: Record<Route, string> = {
   chat: '/v1/chat/completions',
   completions: '/v1/completions',
   embeddings: '/v1/embeddings',
   models: '/v1/models',
+  messages: '/v1/messages',
 };
 
 const MAX_DIMS = 8192;
@@ -57,6 +61,11 @@ function bearer(authorization: string | undefined): string {
   return authorization.slice(7).trim();
 }
 
+/** Anthropic's `x-api-key`, else a bearer token (the SDK sends its apiKey as one; providers.md §1.1). */
+function anthropicKey(headers: Record<string, string>): string {
+  return headers['x-api-key']?.trim() || bearer(headers.authorization);
+}
+
 /** A JSON object, or null for anything else. */
 function parseObject(text: string): Record<string, unknown> | null {
   try {
@@ -77,9 +86,9 @@ function readBody(res: HttpResponse, done: (body: string) => void): void {
 }
 
 /** A stream that stalls or disconnects after N content chunks stops before the finish event. */
-function streamStop(b: Behavior, start: number, total: number): { limit: number; end: StreamEnd } {
+function streamStop(b: Behavior, start: number, total: number, chunks = b.streamChunks): { limit: number; end: StreamEnd } {
   const { stallAfterChunks: stall, disconnectAfterChunks: cut } = b;
-  const last = start + b.streamChunks;
+  const last = start + chunks;
   if (stall >= 0 && (cut < 0 || stall <= cut)) return { limit: Math.min(start + stall, last), end: 'stall' };
   if (cut >= 0) return { limit: Math.min(start + cut, last), end: 'disconnect' };
   return { limit: total, end: 'complete' };
@@ -173,7 +182,7 @@ class MockServer implements ExchangeOwner, MockHandle {
     const headers = (sink = Object.create(null) as Record<string, string>);
     sinkOverrides = false;
     req.forEach(collectHeader);
-    const key = bearer(headers.authorization);
+    const key = route === 'messages' ? anthropicKey(headers) : bearer(headers.authorization);
     const ex = new Exchange(this, res, headers, key, sinkOverrides);
     const c = this.counters;
     c.requests++;
@@ -200,6 +209,7 @@ class MockServer implements ExchangeOwner, MockHandle {
   }
 
   private respond(route: Route, ex: Exchange, b: Behavior, text: string | null): void {
+    if (route === 'messages') return this.respondMessages(ex, b, text ?? '');
     const plan = this.plan;
     if (plan.validKeys !== null && !plan.validKeys.has(ex.key)) return ex.json(401, INVALID_KEY);
     const body = text === null ? {} : parseObject(text);
@@ -255,6 +265,62 @@ class MockServer implements ExchangeOwner, MockHandle {
     const first = R.contentStart(spec.kind);
     const stop = streamStop(b, first, events.length);
     ex.stream(events, stop.limit, stop.end, b.chunkDelayMs, first, first + spec.chunks);
+  }
+
+  /** POST /v1/messages: Anthropic's checks (key, version header, body; providers.md §1.1–1.3), then the same
+   *  faults as the OpenAI routes in Anthropic's error shape (§1.6). Every answer carries `request-id`. */
+  private respondMessages(ex: Exchange, b: Behavior, text: string): void {
+    const plan = this.plan;
+    const seq = ++this.seq;
+    const requestId = `req_mock_${seq}`;
+    const head: Header[] = [['request-id', requestId]];
+    const fail = (status: number, type: string, message: string, extra: readonly Header[] = []) =>
+      ex.json(status, A.errorBody(type, message, requestId), extra.length === 0 ? head : [...head, ...extra]);
+    // A key is required even without validKeys: a gateway that drops it is the bug to catch.
+    if (ex.key === '' || (plan.validKeys !== null && !plan.validKeys.has(ex.key))) return fail(401, 'authentication_error', 'invalid x-api-key');
+    if (ex.headers['anthropic-version'] === undefined) return fail(400, 'invalid_request_error', 'anthropic-version: header is required');
+    const body = parseObject(text);
+    if (body === null) return fail(400, 'invalid_request_error', 'The request body must be a JSON object.');
+    if (typeof body.model !== 'string' || body.model === '') return fail(400, 'invalid_request_error', 'model: Field required');
+    bump(this.counters.byModel, body.model);
+    const invalid = validateRequest(body);
+    if (invalid !== null) return fail(400, 'invalid_request_error', invalid);
+
+    const decision = decide(b, plan.rng);
+    if (decision.fault === 'timeout') {
+      this.counters.timeouts++;
+      return;
+    }
+    if (decision.fault === 'reset') return ex.reset();
+    if (decision.fault === 'error') {
+      const [type, message] = A.faultError(decision.status);
+      return fail(decision.status, type, message, decision.status === 429 ? retryHeaders(b.retryAfterSec) : []);
+    }
+    const malformed = decision.fault === 'malformed';
+    if (malformed) this.counters.malformed++;
+    const s = A.scenario(body, seq, plan.texts.name);
+    if (body.stream === true) return this.streamMessages(ex, b, malformed, s, head);
+    const out = A.messageBody(s, plan.texts.content(answerBytes(b, body)));
+    ex.json(200, malformed ? R.truncate(out) : out, head);
+  }
+
+  /** The knobs act on the text deltas; streamErrorAfterChunks replaces the rest with `event: error`. */
+  private streamMessages(ex: Exchange, b: Behavior, malformed: boolean, s: A.Scenario, head: Header[]): void {
+    const chunks = Math.min(b.streamChunks, s.maxTokens);
+    const { events, contentFrom } = A.streamEvents(s, this.plan.texts.words, chunks);
+    if (malformed) {
+      const broken = [...events.slice(0, contentFrom), A.brokenEvent(events[contentFrom]!)];
+      return ex.stream(broken, broken.length, 'truncate', b.chunkDelayMs, 0, broken.length, head);
+    }
+    const contentTo = contentFrom + chunks;
+    const stop = streamStop(b, contentFrom, events.length, chunks);
+    const errorAt = b.streamErrorAfterChunks >= 0 ? contentFrom + Math.min(b.streamErrorAfterChunks, chunks) : -1;
+    if (errorAt >= 0 && errorAt <= stop.limit) {
+      // Ends like a finished response (the status was 200), but is not counted as a completed stream.
+      const errored = [...events.slice(0, errorAt), A.errorEvent(b.streamErrorType)];
+      return ex.stream(errored, errored.length, 'truncate', b.chunkDelayMs, contentFrom, errored.length, head);
+    }
+    ex.stream(events, stop.limit, stop.end, b.chunkDelayMs, contentFrom, contentTo, head);
   }
 
   private replaceConfig(res: HttpResponse): void {
