@@ -8,6 +8,9 @@ import { compilePlan } from '../src/config/compile.ts';
 import { resolveTarget, pickKey, keysFor, resolveRoute, attemptOrder } from '../src/pipeline/route.ts';
 import { replaceTopLevelValue } from '../src/util/json-splice.ts';
 import { SseFramer } from '../src/util/sse-framer.ts';
+import { countTopLevelKey } from '../src/util/json-splice.ts';
+import { isWellFormedJson } from '../src/util/json-check.ts';
+import { headerSafe } from '../src/util/header-value.ts';
 import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
 import { chatBodies } from './lib/bodies.ts';
 import { environment } from './lib/report.ts';
@@ -69,6 +72,20 @@ const finished = ruleCtx(bodies[0]!);
   Object.assign(finished, { status: 200, tEnd: 1.2, tDispatch: 0.05, tUpstreamEnd: 1.1, promptTokens: 812, completionTokens: 96 });
   (finished as unknown as { failover: unknown }).failover = { records: [{ target: t, key, status: 200, flag: '', ms: 1.05 }] };
 }
+// A 4 KB chat answer as a provider sends it, and the redactor of a plan with three provider keys.
+const answer = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'The quick brown fox jumps over the lazy dog. '.repeat(88) }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 812, completion_tokens: 960, total_tokens: 1772 },
+  }),
+);
+const MODEL_KEY = Buffer.from('model');
+const MODEL_NEEDLE = Buffer.from('"model"');
+const route = 'rule:cheap-simple tier:SIMPLE > openai/gpt-4o-mini#main:200';
 const hist = new MicrosHistogram();
 const trail: string[] = [];
 let i = 0;
@@ -123,6 +140,21 @@ bench
   })
   .add('re-serialize instead: JSON.stringify of the parsed body', () => {
     Buffer.from(JSON.stringify({ ...(JSON.parse(next(bodies).toString()) as object), model: 'mock-small' }));
+  })
+  .add('parse: duplicate-model check (about one native pass)', () => {
+    countTopLevelKey(next(bodies), MODEL_KEY, MODEL_NEEDLE);
+  })
+  .add('answer: JSON well-formedness check, 4 KB', () => {
+    isWellFormedJson(answer);
+  })
+  .add('answer: key redaction scan, 4 KB, 3 keys', () => {
+    plan.redactor.redactBytes(answer);
+  })
+  .add('stream: key redaction scan, 8 events', () => {
+    plan.redactor.redactBytes(events);
+  })
+  .add('headers: headerSafe of a route string', () => {
+    headerSafe(route);
   })
   .add('SSE framer: 8 events in one chunk', () => {
     new SseFramer().push(events);

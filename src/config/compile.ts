@@ -2,8 +2,10 @@
 // cumulative weights, prebuilt header arrays, the route table and the /v1/models body.
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
+import { HeaderMatcher } from '../util/header-matcher.ts';
 import { PoolRegistry } from '../upstream/pools.ts';
 import { HealthRegistry } from '../upstream/health.ts';
+import { BufferBudget } from '../upstream/buffer-budget.ts';
 import { RetryBudget } from '../upstream/retry-budget.ts';
 import { ConfigError } from './load.ts';
 import { compileRules } from '../rules/compile.ts';
@@ -14,6 +16,8 @@ import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
 import type { EndpointName, KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from './plan.ts';
 
 export const USER_AGENT = 'microgate/0.1';
+
+const SECRET_HEADER = /auth|key|token|secret|cookie|signature|credential|session/i;
 
 const ENDPOINT_PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
@@ -26,7 +30,9 @@ export function compilePlan(config: Config): RuntimePlan {
   for (const [name, pc] of Object.entries(config.providers)) {
     providers.set(name, compileProvider(name, pc, pools, config.routing, keysById));
     for (const k of pc.keys) secrets.push(k.value);
-    for (const v of Object.values(pc.headers)) secrets.push(v);
+    // Extra headers are secrets when their names say so (an `anthropic-version` date is not one, and
+    // redacting it would cut dates out of answers).
+    for (const [h, v] of Object.entries(pc.headers)) if (SECRET_HEADER.test(h)) secrets.push(v);
   }
 
   const routes = new Map<string, Route>();
@@ -95,6 +101,7 @@ export function compilePlan(config: Config): RuntimePlan {
   const classifier = new Classifier({ weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
+    bufferBudget: new BufferBudget(config.server.maxBufferedBytes),
     providers,
     routes,
     routing: config.routing,
@@ -108,6 +115,7 @@ export function compilePlan(config: Config): RuntimePlan {
     target: (p: ProviderPlan, model: string) => target(p, model, true),
     targetsById,
     pinned,
+    forwardedHeaders: HeaderMatcher.of(Object.values(config.providers).flatMap((p) => p.forwardHeaders)),
     modelsJson,
     redactor: new Redactor(secrets),
     pools,
@@ -135,9 +143,6 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
   const extra: string[] = [];
   for (const [h, v] of Object.entries(pc.headers)) extra.push(h.toLowerCase(), v);
 
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const f of pc.forwardHeaders) f.endsWith('*') ? prefixes.push(f.slice(0, -1)) : exact.add(f);
 
   const plan = {
     name,
@@ -151,7 +156,7 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     models: new Set(pc.models),
     anyModelKeys: null as WeightedPicker<KeyPlan> | null,
     keysByModel: new Map<string, WeightedPicker<KeyPlan>>(),
-    forward: exact.size + prefixes.length === 0 ? null : { exact, prefixes },
+    forward: HeaderMatcher.of(pc.forwardHeaders),
   };
 
   const keys = pc.keys.map((k, i) => ({

@@ -19,6 +19,8 @@ export type ConfigSource =
 
 const DEFAULT_FILES = ['microgate.yaml', 'microgate.yml', 'microgate.json'];
 const ENV_REF = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/;
+/** What undici accepts in a header value (lib/core/util.js isValidHeaderValue): tab, visible ASCII, space, obs-text. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export interface LoadOptions {
   argv?: readonly string[];
@@ -87,6 +89,12 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
       k.value = resolveSecret(k.value, `providers.${name}.keys[${i}].value`, env, problems);
     });
     for (const h of Object.keys(p.headers)) p.headers[h] = resolveSecret(p.headers[h]!, `providers.${name}.headers.${h}`, env, problems);
+    // A CR or LF in a key would let it end the Authorization line; undici refuses such values anyway,
+    // and every request would fail at the provider's expense.
+    p.keys.forEach((k, i) => {
+      if (!HEADER_VALUE.test(k.value)) problems.push(`providers.${name}.keys[${i}].value: not usable in a header (control characters)`);
+    });
+    for (const [h, v] of Object.entries(p.headers)) if (!HEADER_VALUE.test(v)) problems.push(`providers.${name}.headers.${h}: not usable in a header (control characters)`);
     const keyNames = new Set<string>();
     p.keys.forEach((k, i) => {
       if (keyNames.has(k.name)) problems.push(`providers.${name}.keys[${i}].name: duplicate key name "${k.name}"`);

@@ -10,7 +10,11 @@ import type { CompiledRule } from '../rules/compile.ts';
 import type { RuleStats } from '../rules/evaluate.ts';
 import type { Classifier } from '../classify/index.ts';
 import type { RetryBudget } from '../upstream/retry-budget.ts';
-import type { ProviderConfig, RoutingConfig } from './schema.ts';
+import type { HeaderMatcher } from '../util/header-matcher.ts';
+
+export type { HeaderMatcher };
+import type { BufferBudget } from '../upstream/buffer-budget.ts';
+import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
 
 export type EndpointName = 'chat' | 'completions' | 'embeddings';
 
@@ -47,8 +51,8 @@ export interface ProviderPlan {
   readonly retry: Readonly<RoutingConfig['retry']>;
   /** USD per million tokens by upstream model. */
   readonly pricing: ReadonlyMap<string, { readonly input: number; readonly output: number }>;
-  /** Client headers to pass on: exact names and prefixes. Null when none (the common case). */
-  readonly forward: { readonly exact: ReadonlySet<string>; readonly prefixes: readonly string[] } | null;
+  /** Client headers to pass on. Null when none (the common case). */
+  readonly forward: HeaderMatcher | null;
 }
 
 /** One place a request can go: a provider and the model name it knows. */
@@ -82,7 +86,9 @@ export interface Route {
 }
 
 export interface RuntimePlan {
-  readonly server: Readonly<{ host: string; port: number; maxBodyBytes: number; shutdownGraceMs: number; reusePort: boolean }>;
+  readonly server: Readonly<Config['server']>;
+  /** Bytes of provider answers held across requests (server.maxBufferedBytes). */
+  readonly bufferBudget: BufferBudget;
   readonly providers: ReadonlyMap<string, ProviderPlan>;
   /** Every name the config makes addressable (aliases, "provider/model" of declared models, bare declared models) → weighted targets. */
   readonly routes: ReadonlyMap<string, Route>;
@@ -103,6 +109,8 @@ export interface RuntimePlan {
   readonly targetsById: ReadonlyArray<Target | undefined>;
   /** `target` pinned to `key` (cached). */
   pinned(target: Target, key: KeyPlan): Target;
+  /** Client headers some provider passes on (checked at parse); null when no provider forwards any. */
+  readonly forwardedHeaders: HeaderMatcher | null;
   /** GET /v1/models, serialized once. */
   readonly modelsJson: string;
   readonly redactor: Redactor;

@@ -194,6 +194,17 @@ const server = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
   maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  /** A provider's non-streamed answer larger than this is refused (502 upstream_response_too_large), not retried. */
+  maxResponseBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** One stream event larger than this (a stream with no blank line, say) ends the attempt the same way. */
+  maxStreamEventBytes: z.number().int().positive().default(8 * 1024 * 1024),
+  /** Bytes of provider answers held at once across all requests; past it, attempts fail with 503 gateway_overloaded. */
+  maxBufferedBytes: z.number().int().positive().default(256 * 1024 * 1024),
+  /**
+   * Open file descriptors at which new connections are refused at once (and accepted again at 80% of
+   * it). Default: the process's `ulimit -n` less 5% (at least 256) for provider sockets and files.
+   */
+  maxOpenFiles: z.number().int().positive().optional(),
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceMs: z.number().int().nonnegative().default(10_000),
   /**
@@ -206,7 +217,7 @@ const server = z.strictObject({
 
 export const configSchema = z.strictObject({
   version: z.literal(1),
-  server: server.default({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000, reusePort: false }),
+  server: server.prefault({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lower-case letters, digits, "_" and "-"'), provider)
     .refine((p) => Object.keys(p).length > 0, 'at least one provider is required'),
   models: z.record(z.string().min(1), alias).default({}),

@@ -36,6 +36,8 @@ export const ERROR_CODES = Object.freeze({
   not_ready: spec(503, 'server_error', 'NOTREADY', 'gateway', true),
   shutting_down: spec(503, 'server_error', 'SHUTDOWN', 'gateway', true),
   internal_error: spec(500, 'server_error', 'INTERNAL', 'gateway'),
+  /** Memory for buffering provider answers is spent (server.maxBufferedBytes): try again shortly. */
+  gateway_overloaded: spec(503, 'server_error', 'OVERLOAD', 'gateway', true),
   /** The whole-request deadline (routing.deadlineMs or x-microgate-timeout-ms) passed. */
   deadline_exceeded: spec(504, 'timeout_error', 'DL', 'gateway'),
 
@@ -48,6 +50,8 @@ export const ERROR_CODES = Object.freeze({
   upstream_rate_limited: spec(429, 'rate_limit_error', 'URL', 'upstream', true),
   upstream_auth_failed: spec(502, 'server_error', 'UAUTH', 'upstream', true),
   upstream_bad_response: spec(502, 'server_error', 'UBAD', 'upstream', true),
+  /** Over server.maxResponseBytes or maxStreamEventBytes: the same request would bring the same answer, so it is not retried. */
+  upstream_response_too_large: spec(502, 'server_error', 'UBIG', 'upstream'),
   // The provider refused the request itself (400/404/413/422): no other attempt will do better.
   upstream_invalid_request: spec(400, 'invalid_request_error', 'U4', 'upstream'),
 });

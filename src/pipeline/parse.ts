@@ -2,7 +2,8 @@
 // through as the client's bytes (see util/json-splice.ts), so fields we do not know still reach the
 // provider unchanged.
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { EndpointName } from '../config/plan.ts';
+import type { EndpointName, HeaderMatcher } from '../config/plan.ts';
+import { countTopLevelKey } from '../util/json-splice.ts';
 import type { RequestContext } from './context.ts';
 
 /** The field each endpoint cannot do without, as OpenAI's API reference requires. */
@@ -20,10 +21,16 @@ export function parseRequest(ctx: RequestContext): void {
     throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
   }
   const b = body as Record<string, unknown>;
+  // JSON.parse keeps the last duplicate; a provider's parser may keep the first. Rules and routing
+  // must see the model the provider will serve, so a body naming two is refused.
+  if (countTopLevelKey(raw, MODEL_KEY, MODEL_NEEDLE) > 1) {
+    throw new GatewayError('invalid_request', "The request body has more than one 'model' member.", { param: 'model' });
+  }
 
   const model = b.model;
   if (model === undefined || model === null) throw new GatewayError('missing_required_parameter', "you must provide a model parameter ('model').", { param: 'model' });
   if (typeof model !== 'string' || model === '') throw new GatewayError('invalid_parameter', "'model' must be a non-empty string.", { param: 'model' });
+  checkModelName(model, 'model');
 
   const field = REQUIRED[ctx.endpoint];
   const value = b[field];
@@ -43,6 +50,43 @@ export function parseRequest(ctx: RequestContext): void {
   ctx.body = b;
   ctx.model = model;
   ctx.stream = stream === true;
+  if (ctx.plan.forwardedHeaders !== null) checkForwardedHeaders(ctx.headers, ctx.plan.forwardedHeaders);
+}
+
+const MODEL_KEY = Buffer.from('model');
+const MODEL_NEEDLE = Buffer.from('"model"');
+
+/**
+ * Bytes a header value may not carry upstream: controls other than tab, and U+FFFD, which is what uWS
+ * makes of bytes that are not UTF-8 (they could not be sent on as the client wrote them). undici
+ * refuses a request with such a header; refused here, it is the client's 400 and never a provider
+ * failure that opens circuits.
+ */
+const UNFORWARDABLE = /[\x00-\x08\x0a-\x1f\x7f\ufffd]/;
+
+function checkForwardedHeaders(headers: Record<string, string>, forwarded: HeaderMatcher): void {
+  for (const name in headers) {
+    if (!forwarded.matches(name)) continue;
+    if (UNFORWARDABLE.test(headers[name]!)) {
+      throw new GatewayError('invalid_request', `The request header '${name}' holds characters that cannot be forwarded (control characters or bytes that are not UTF-8).`, { param: name });
+    }
+  }
+}
+
+/** Longest model name accepted: provider ids are far shorter (a Bedrock inference-profile ARN is ~100). */
+export const MAX_MODEL_NAME = 256;
+/** C0 and C1 control characters and DEL: never part of a model name, and a CR/LF would split a response header. */
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+
+/**
+ * A client-chosen model name becomes a route key, a circuit key, a metric label and a response header
+ * value, so it is bounded and printable before anything uses it.
+ */
+export function checkModelName(name: string, param: string): void {
+  if (name.length > MAX_MODEL_NAME) {
+    throw new GatewayError('invalid_parameter', `'${param}' is ${name.length} characters long; model names are at most ${MAX_MODEL_NAME}.`, { param });
+  }
+  if (CONTROL.test(name)) throw new GatewayError('invalid_parameter', `'${param}' must not contain control characters.`, { param });
 }
 
 /**

@@ -12,6 +12,7 @@ import { makeRoute } from '../config/compile.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../config/plan.ts';
 import type { RequestContext } from './context.ts';
+import { checkModelName } from './parse.ts';
 import { applyRules } from './rules.ts';
 
 export function routeRequest(ctx: RequestContext): void {
@@ -107,6 +108,7 @@ function requestFallbacks(plan: RuntimePlan, value: unknown): Target[] {
     throw new GatewayError('invalid_parameter', `'fallbacks' must be an array of at most ${MAX_FALLBACKS} model names ("provider/model").`, { param: 'fallbacks' });
   }
   return (value as string[]).map((name) => {
+    checkModelName(name, 'fallbacks');
     try {
       return resolveRoute(plan, name).picker.pick();
     } catch {

@@ -15,20 +15,27 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { HttpResponse } from 'uWebSockets.js';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
+import { headerSafe } from '../util/header-value.ts';
+import type { Redactor } from '../util/redact.ts';
 
 const STATUS_LINE: string[] = [];
 for (const [code, text] of Object.entries(STATUS_CODES)) STATUS_LINE[Number(code)] = `${code} ${text}`;
 export const statusLine = (code: number): string => STATUS_LINE[code] ?? `${code} Unknown`;
 
 /**
- * Upstream response headers that never reach the client: hop-by-hop (RFC 9110 §7.6.1), framing that
- * uWS writes itself, and headers that identify the gateway's own provider account.
+ * The provider response headers a client gets: request ids, rate limits, retry hints and processing
+ * time. Everything else is dropped: a provider's headers are not ours to relay (one echoed the
+ * gateway's key in `x-upstream-debug-auth`), and hop-by-hop or framing headers would clash with the
+ * ones uWS writes itself. Values pass the key redactor and the header-safety check as well.
  */
-const DROP_UPSTREAM = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'content-length', 'date', 'server', 'set-cookie', 'alt-svc', 'via',
-  'openai-organization', 'openai-project', 'content-type',
-]);
+const RELAYED_UPSTREAM = new Set(['x-request-id', 'request-id', 'openai-processing-ms', 'retry-after', 'retry-after-ms']);
+const RELAYED_PREFIXES = ['x-ratelimit-', 'anthropic-ratelimit-'];
+
+function relayed(name: string): boolean {
+  if (RELAYED_UPSTREAM.has(name)) return true;
+  for (let i = 0; i < RELAYED_PREFIXES.length; i++) if (name.startsWith(RELAYED_PREFIXES[i]!)) return true;
+  return false;
+}
 
 const JSON_TYPE = 'application/json';
 
@@ -41,13 +48,13 @@ let slotClose = false;
 let slotError: GatewayError | null = null;
 let slotOk = true;
 
-function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders): void {
+function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders, redactor: Redactor): void {
   for (const name in headers) {
-    if (DROP_UPSTREAM.has(name)) continue;
+    if (!relayed(name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
-    if (typeof v === 'string') res.writeHeader(name, v);
-    else for (let i = 0; i < v.length; i++) res.writeHeader(name, v[i]!);
+    if (typeof v === 'string') res.writeHeader(name, headerSafe(redactor.redactValue(v)));
+    else for (let i = 0; i < v.length; i++) res.writeHeader(name, headerSafe(redactor.redactValue(v[i]!)));
   }
 }
 
@@ -57,7 +64,7 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
   const t = ctx.target;
   if (t !== null) {
     res.writeHeader('x-microgate-provider', t.provider.name);
-    res.writeHeader('x-microgate-model', t.model);
+    res.writeHeader('x-microgate-model', headerSafe(t.model));
   }
   const f = ctx.failover;
   if (f !== null && f.attempts > 0) {
@@ -67,7 +74,7 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
     const path = f.route();
     const rule = ctx.rules?.rule?.name;
     const tier = ctx.classifiedTier;
-    res.writeHeader('x-microgate-route', rule === undefined && tier === null ? path : `${rule === undefined ? '' : `rule:${rule} `}${tier === null ? '' : `tier:${tier} `}> ${path}`);
+    res.writeHeader('x-microgate-route', headerSafe(rule === undefined && tier === null ? path : `${rule === undefined ? '' : `rule:${rule} `}${tier === null ? '' : `tier:${tier} `}> ${path}`));
     // https://www.w3.org/TR/server-timing/ — the gateway's own time so far, and the providers'
     // (every attempt and backoff included).
     const now = performance.now();
@@ -88,7 +95,7 @@ function corkedJson(): void {
   const res = ctx.res;
   res.writeStatus(statusLine(slotStatus));
   res.writeHeader('content-type', JSON_TYPE);
-  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream);
+  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
   writeGatewayHeaders(res, ctx);
   if (slotError !== null) {
     res.writeHeader('x-microgate-flag', slotError.flag);
@@ -141,7 +148,7 @@ function corkedStreamHead(): void {
   res.writeHeader('cache-control', 'no-cache');
   // Tells nginx-style proxies in front of us not to buffer the stream.
   res.writeHeader('x-accel-buffering', 'no');
-  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream);
+  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
   writeGatewayHeaders(res, ctx);
   // The head goes out with the first events in one write (uWS sends the end of the header block only
   // with the first body bytes anyway, uWebSockets#1895).

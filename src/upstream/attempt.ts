@@ -16,27 +16,26 @@ import { fromOpenAIError } from '../providers/openai/errors.ts';
 import { readUsage, USAGE_MARK } from '../providers/openai/usage.ts';
 import { endStream, failStream, sendJson, startStream, writeStream } from '../server/respond.ts';
 import { SseFramer } from '../util/sse-framer.ts';
+import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 
-/** A successful JSON body larger than this is refused rather than held in memory. */
-const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+export const CLIENT_ABORTED = Object.freeze(new Error('client aborted the request'));
+/** Abort reasons the attempt itself gives, told apart by identity in onResponseError. */
+const DEADLINE = Object.freeze(new Error("the request's deadline passed"));
+const ENOUGH = Object.freeze(new Error('read enough of the error body'));
+
 /** Error bodies are only read for their message. */
 const MAX_ERROR_BYTES = 64 * 1024;
-
-export const CLIENT_ABORTED = Object.freeze(new Error('client aborted the request'));
 
 function isEventStream(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('text/event-stream');
 }
 
-/** A cheap check that a buffered JSON body was not cut short: JSON.parse of every response would cost µs per KB. */
-function looksLikeWholeJson(body: Buffer): boolean {
-  let i = 0;
-  let j = body.length - 1;
-  while (i <= j && body[i]! <= 0x20) i++;
-  while (j >= i && body[j]! <= 0x20) j--;
-  return j > i && ((body[i] === 0x7b && body[j] === 0x7d) || (body[i] === 0x5b && body[j] === 0x5d));
+/** setTimeout's callback for the request deadline: one function, the attempt passed as its argument. */
+function deadlinePassed(a: UpstreamAttempt): void {
+  a.timer = null;
+  a.onDeadline();
 }
 
 export class UpstreamAttempt implements Dispatcher.DispatchHandler {
@@ -51,6 +50,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   framer: SseFramer | null = null;
   parts: Buffer[] = [];
   size = 0;
+  /** Bytes of this attempt counted in the plan's buffer budget. */
+  private held = 0;
+  /** The error body went past MAX_ERROR_BYTES: what was read is enough, and the rest is not fetched. */
+  private cut = false;
+  /** The request deadline's timer, while the answer is not yet known to be good. */
+  timer: NodeJS.Timeout | null = null;
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
 
@@ -60,6 +65,29 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.key = key;
   }
 
+  /**
+   * The request's deadline bounds this attempt until its answer is known to be good (the whole body,
+   * or a stream's first event): a body that never ends, or a head that never comes, cannot outlive it.
+   * The provider's own timeouts (first byte, idle) are undici's and count against the provider; the
+   * deadline is the client's or the gateway's and never does.
+   */
+  armDeadline(ms: number): void {
+    this.timer = setTimeout(deadlinePassed, Math.max(1, Math.ceil(ms)), this);
+  }
+
+  onDeadline(): void {
+    if (this.settled) return;
+    if (this.controller !== null) this.controller.abort(DEADLINE);
+    else this.fail(this.ctx.failover!.deadlineError(), null);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
   /** Dispatch to response end (or to the failure, or to now), ms. */
   upstreamMs(): number {
     return (this.tEnd !== 0 ? this.tEnd : performance.now()) - this.tDispatch;
@@ -67,12 +95,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   /** Cancels the upstream request (client abort). Undici destroys the socket: it cannot be reused mid-response. */
   abort(reason: Error): void {
+    this.disarm();
+    this.release();
     if (this.controller !== null && !this.controller.aborted) this.controller.abort(reason);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.ctx.aborted) controller.abort(CLIENT_ABORTED);
+    else if (this.settled) controller.abort(DEADLINE);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
@@ -91,32 +122,70 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
     const framer = this.framer;
+    const server = ctx.plan.server;
     if (framer !== null) {
       const events = framer.push(chunk);
-      if (events === null) return;
+      if (events === null) {
+        // Only an incomplete event is held: bounded per event and by the shared budget.
+        if (framer.pending > server.maxStreamEventBytes) {
+          controller.abort(new GatewayError('upstream_response_too_large', `Provider '${this.target.provider.name}' sent a stream event larger than ${server.maxStreamEventBytes} bytes.`));
+        } else this.hold(controller, framer.pending);
+        return;
+      }
+      if (!this.hold(controller, framer.pending)) return;
+      // Whatever a provider sends, no configured key goes back out (an in-band error event may quote one).
+      const out = ctx.plan.redactor.redactBytes(events);
+      if (out.includes(USAGE_MARK)) [ctx.promptTokens, ctx.completionTokens] = readUsage(out);
+      if (ctx.plan.capturePayloads) ctx.capture(out);
       if (!ctx.headSent) {
         // The first whole event: only now is the stream known to be good, and the client head
         // goes out with it in one write.
         this.settled = true;
+        this.disarm();
         ctx.tUpstreamFirst = performance.now();
         ctx.failover!.succeeded(this, this.status);
-        if (ctx.plan.capturePayloads) ctx.capture(events);
-        if (!startStream(ctx, this.status, this.headers!, events)) this.pause(controller);
+        if (!startStream(ctx, this.status, this.headers!, out)) this.pause(controller);
         return;
       }
-      if (events.includes(USAGE_MARK)) [ctx.promptTokens, ctx.completionTokens] = readUsage(events);
-      if (ctx.plan.capturePayloads) ctx.capture(events);
-      if (!writeStream(ctx, events)) this.pause(controller);
+      if (!writeStream(ctx, out)) this.pause(controller);
       return;
     }
-    const limit = this.status >= 400 ? MAX_ERROR_BYTES : MAX_BUFFERED_BYTES;
+    const isError = this.status >= 400;
+    const limit = isError ? MAX_ERROR_BYTES : server.maxResponseBytes;
     if (this.size + chunk.length > limit) {
-      if (this.status >= 400) return; // enough of the error body to read its message
-      controller.abort(new GatewayError('upstream_bad_response', `Provider '${this.target.provider.name}' sent a response larger than ${limit} bytes.`));
+      if (isError) {
+        // Enough of the error body to read its message: stop fetching the rest, which may be endless.
+        this.parts.push(chunk.subarray(0, limit - this.size));
+        this.size = limit;
+        this.cut = true;
+        controller.abort(ENOUGH);
+        return;
+      }
+      controller.abort(new GatewayError('upstream_response_too_large', `Provider '${this.target.provider.name}' sent a response larger than ${limit} bytes.`));
       return;
     }
     this.parts.push(chunk);
     this.size += chunk.length;
+    this.hold(controller, this.size);
+  }
+
+  /** Keeps the plan's buffer budget in step with what this attempt holds; past the budget, stops the attempt (false). */
+  private hold(controller: Dispatcher.DispatchController, bytes: number): boolean {
+    const more = bytes - this.held;
+    if (more <= 0) this.ctx.plan.bufferBudget.give(-more);
+    else if (!this.ctx.plan.bufferBudget.take(more)) {
+      controller.abort(new GatewayError('gateway_overloaded', 'The gateway is holding as many provider answers in memory as it may (server.maxBufferedBytes); retry shortly.'));
+      return false;
+    }
+    this.held = bytes;
+    return true;
+  }
+
+  private release(): void {
+    if (this.held !== 0) {
+      this.ctx.plan.bufferBudget.give(this.held);
+      this.held = 0;
+    }
   }
 
   /**
@@ -135,6 +204,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const ctx = this.ctx;
     this.tEnd = ctx.tUpstreamEnd = performance.now();
+    this.disarm();
+    this.release();
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
     const provider = this.target.provider.name;
     const framer = this.framer;
@@ -149,27 +220,47 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    if (this.status >= 400) {
+    this.parts = [];
+    const status = this.status;
+    if (status >= 400) {
       const h = this.headers;
-      this.fail(fromOpenAIError(this.status, body, provider, this.key.name, ctx.plan.redactor), retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']));
+      this.fail(fromOpenAIError(status, body, provider, this.key.name, ctx.plan.redactor, this.cut), retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']));
       return;
     }
-    if (!looksLikeWholeJson(body)) {
-      this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' sent a malformed response body.`), null);
+    if (status >= 300) {
+      // undici follows no redirects, and the gateway relays none: a provider's 3xx (a wrong baseUrl,
+      // a login page) is a provider failure, never a Location for the client to follow.
+      this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' answered with a redirect (${status}); check its baseUrl.`), null);
+      return;
+    }
+    if (!isWellFormedJson(body)) {
+      this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' sent a response body that is not JSON.`), null);
       return;
     }
     this.settled = true;
-    ctx.failover!.succeeded(this, this.status);
-    [ctx.promptTokens, ctx.completionTokens] = readUsage(body);
-    if (ctx.plan.capturePayloads) ctx.capture(body);
-    sendJson(ctx, this.status, body, this.headers);
+    ctx.failover!.succeeded(this, status);
+    const out = ctx.plan.redactor.redactBytes(body);
+    [ctx.promptTokens, ctx.completionTokens] = readUsage(out);
+    if (ctx.plan.capturePayloads) ctx.capture(out);
+    sendJson(ctx, status, out, this.headers);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (err === ENOUGH) {
+      this.onResponseEnd();
+      return;
+    }
     const ctx = this.ctx;
     this.tEnd = ctx.tUpstreamEnd = performance.now();
+    this.disarm();
+    this.release();
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
-    const gerr = (err as { name?: string }).name === 'GatewayError' ? (err as GatewayError) : fromTransportError(err, this.target.provider, this.status !== 0);
+    const gerr =
+      err === DEADLINE
+        ? ctx.failover!.deadlineError()
+        : (err as { name?: string }).name === 'GatewayError'
+          ? (err as GatewayError)
+          : fromTransportError(err, this.target.provider, this.status !== 0);
     // After the first event reached the client, the status cannot change: end the stream in-band.
     if (ctx.headSent) failStream(ctx, gerr);
     else this.fail(gerr, null);
@@ -178,6 +269,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private fail(err: GatewayError, retryAfter: number | null): void {
     if (this.settled) return;
     this.settled = true;
+    this.disarm();
     this.ctx.priorWaitMs += this.upstreamMs();
     this.ctx.tDispatch = 0;
     this.ctx.failover!.failed(this, err, retryAfter);

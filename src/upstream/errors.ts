@@ -18,6 +18,10 @@ export function fromTransportError(err: unknown, provider: ProviderPlan, headSee
   if (code === 'UND_ERR_BODY_TIMEOUT') {
     return new GatewayError('upstream_timeout', `Provider '${name}' went silent for more than ${provider.timeouts.idleMs} ms ${headSeen ? 'in the middle of its response' : 'before answering'}.`, { cause: err });
   }
+  if (code === 'UND_ERR_INVALID_ARG') {
+    // undici refused the request the gateway built (a header value, say): the gateway's fault, never the provider's.
+    return new GatewayError('internal_error', `The gateway could not send the request to provider '${name}' (${code}).`, { cause: err });
+  }
   if (typeof code === 'string' && CONNECT_FAILED.has(code)) {
     return new GatewayError('upstream_connect_failed', `Could not connect to provider '${name}' (${code}).`, { cause: err });
   }

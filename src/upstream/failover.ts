@@ -13,7 +13,7 @@
 // wait for a response head and every backoff, so no request outlives it. A key resting or whose
 // circuit is open is skipped while another one can serve; when none can, the least rested is tried
 // anyway ("never all of them": an open circuit must not turn a degraded provider into a dead one).
-import { GatewayError } from '../errors/gateway-error.ts';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, Target } from '../config/plan.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { keysFor, noKey } from '../pipeline/route.ts';
@@ -211,10 +211,16 @@ export class Failover {
     this.tried.push(key);
     ctx.target = target;
     ctx.key = key;
-    dispatchAttempt(ctx, target, key, this.deadline - now);
+    try {
+      dispatchAttempt(ctx, target, key, this.deadline - now);
+    } catch (err) {
+      // Building this target's body failed (it runs from timers and undici callbacks too, where a
+      // throw would end the process): the request gets the error, the provider is not blamed.
+      this.fail(isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to build the provider request.', { cause: err }));
+    }
   }
 
-  private deadlineError(): GatewayError {
+  deadlineError(): GatewayError {
     return new GatewayError('deadline_exceeded', `The request's deadline passed after ${this.attempts} attempt(s)${this.records.length > 0 ? `: ${this.route()}` : ''}.`);
   }
 

@@ -1,6 +1,7 @@
 // Upstream stage: start the request's failover loop, and send one attempt: the provider request
 // built from the plan, dispatched on the provider's pool.
 import type { RequestContext } from '../pipeline/context.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Target } from '../config/plan.ts';
 import { removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
 import { UpstreamAttempt } from './attempt.ts';
@@ -19,14 +20,17 @@ export function dispatchAttempt(ctx: RequestContext, target: Target, key: KeyPla
   attempt.tDispatch = ctx.tDispatch = performance.now();
   ctx.tUpstreamHead = 0;
   ctx.tUpstreamEnd = 0;
+  const body = upstreamBody(ctx, target);
+  attempt.armDeadline(remainingMs);
   provider.pool.dispatch(
     {
       path: provider.paths[ctx.endpoint],
       method: 'POST',
       headers: upstreamHeaders(ctx, provider, key),
-      body: upstreamBody(ctx, target),
-      // The deadline bounds the wait for the response head; idleMs bounds each silence after it.
-      headersTimeout: Math.max(1, Math.min(provider.timeouts.firstByteMs, Math.ceil(remainingMs))),
+      body,
+      // The provider's own limits: to the response head, and each silence after it. They count
+      // against its health; the request's deadline (armed above) does not.
+      headersTimeout: provider.timeouts.firstByteMs,
       bodyTimeout: provider.timeouts.idleMs,
     },
     attempt,
@@ -42,12 +46,22 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
   let base = ctx.raw!;
   if (ctx.body!.fallbacks !== undefined) {
     const { fallbacks: _gatewayOnly, ...rest } = ctx.body!;
-    base = removeTopLevelMember(base, 'fallbacks') ?? Buffer.from(JSON.stringify(rest));
+    base = removeTopLevelMember(base, 'fallbacks') ?? reserialize(rest);
   }
-  const out = target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? Buffer.from(JSON.stringify({ ...JSON.parse(base.toString()), model: target.model })));
+  const out = target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
   ctx.bodyFor = target;
   ctx.upstreamRaw = out;
   return out;
+}
+
+/** The rare fallback when the splicer cannot edit the bytes. JSON.stringify recurses: a body nested 100k deep overflows the stack. */
+function reserialize(body: unknown): Buffer {
+  try {
+    return Buffer.from(JSON.stringify(body));
+  } catch (err) {
+    if (err instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+    throw err;
+  }
 }
 
 /** The key's prebuilt headers, plus any client headers the provider config asks to pass on. */
@@ -56,8 +70,16 @@ function upstreamHeaders(ctx: RequestContext, provider: ProviderPlan, key: KeyPl
   if (fwd === null) return key.headers;
   const out = key.headers.slice();
   const h = ctx.headers;
-  for (const name in h) {
-    if (fwd.exact.has(name) || fwd.prefixes.some((p) => name.startsWith(p))) out.push(name, h[name]!);
-  }
+  for (const name in h) if (fwd.matches(name)) out.push(name, wireValue(h[name]!));
   return out;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * uWS hands header values over decoded as UTF-8; undici writes each character as one byte (latin1).
+ * Re-encoding sends the client's own bytes (`café` stays `café`). Values were checked at parse.
+ */
+function wireValue(v: string): string {
+  return NON_ASCII.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
 }

@@ -4,7 +4,9 @@
 import type { KeyPlan, Target } from '../config/plan.ts';
 import { Circuit, type CircuitOptions } from './circuit.ts';
 
-const MAX_CIRCUITS = 10_000;
+const MAX_CIRCUITS = 4_096;
+/** Circuits listed in /admin/stats and /metrics: every one not closed first, then closed ones up to this many. */
+export const MAX_LISTED_CIRCUITS = 500;
 
 export class HealthRegistry {
   private readonly circuits = new Map<string, Circuit>();
@@ -62,14 +64,19 @@ export class HealthRegistry {
     return { errorRate: failed / (ok + failed), latencyMs: withLatency === 0 ? 0 : latency / withLatency, requests: ok + failed };
   }
 
-  /** Circuit states for /admin/stats: "provider/key/model" → state. */
+  /** Circuit states for /admin/stats and /metrics: "provider/key/model" → state, at most MAX_LISTED_CIRCUITS, open and half-open first. */
   snapshot(keysById: ReadonlyMap<number, KeyPlan>, now: number): Record<string, { state: string; errorRate: number; latencyMs: number }> {
     const out: Record<string, { state: string; errorRate: number; latencyMs: number }> = {};
-    for (const [id, c] of this.circuits) {
-      const colon = id.indexOf(':');
-      const key = keysById.get(Number(id.slice(0, colon)));
-      if (key === undefined) continue;
-      out[`${key.provider.name}/${key.name}/${id.slice(colon + 1)}`] = { state: c.state, errorRate: Math.round(c.errorRate(now) * 1000) / 1000, latencyMs: Math.round(c.latencyMs * 10) / 10 };
+    let listed = 0;
+    for (const closed of [false, true]) {
+      for (const [id, c] of this.circuits) {
+        if ((c.state === 'closed') !== closed) continue;
+        if (listed++ >= MAX_LISTED_CIRCUITS) return out;
+        const colon = id.indexOf(':');
+        const key = keysById.get(Number(id.slice(0, colon)));
+        if (key === undefined) continue;
+        out[`${key.provider.name}/${key.name}/${id.slice(colon + 1)}`] = { state: c.state, errorRate: Math.round(c.errorRate(now) * 1000) / 1000, latencyMs: Math.round(c.latencyMs * 10) / 10 };
+      }
     }
     return out;
   }

@@ -22,8 +22,13 @@ export function outcomeOfStatus(status: number): Outcome {
   return 'fatal';
 }
 
-/** A GatewayError from an attempt: provider statuses by the table above, transport failures retry. */
+/**
+ * A GatewayError from an attempt: provider statuses by the table above; transport failures retry
+ * when their code says another attempt could do better. The gateway's and the client's own errors
+ * (the deadline, a full buffer budget, a header undici refuses) are fatal, and never count against
+ * the provider's health (upstream/failover.ts records only non-fatal outcomes).
+ */
 export function outcomeOf(err: GatewayError): Outcome {
   if (err.upstreamStatus !== 0) return outcomeOfStatus(err.upstreamStatus);
-  return err.origin === 'upstream' ? 'retry' : 'fatal';
+  return err.origin === 'upstream' && err.retryable ? 'retry' : 'fatal';
 }

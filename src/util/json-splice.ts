@@ -130,6 +130,42 @@ export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan |
   return null;
 }
 
+/**
+ * How many top-level members of the object in `b` are named `key`, escaped spellings included, or
+ * -1 when the bytes are not a shape the scanner handles. `needle` is `"key"` as bytes. The common
+ * case costs about one native pass: the key's quoted form occurs at most once and no `\u` escape
+ * exists, so no second member can be named `key` (an escape is the only way to spell a key differently).
+ */
+export function countTopLevelKey(b: Buffer, key: Uint8Array, needle: Uint8Array): number {
+  // lastIndexOf from the end and indexOf from the start meet at the one occurrence: about one pass.
+  // A body without any backslash (memchr) cannot hold an escape.
+  const first = b.indexOf(needle);
+  const last = first < 0 ? -1 : b.lastIndexOf(needle);
+  if (first === last && (b.indexOf(BACKSLASH) < 0 || b.indexOf(BACKSLASH_U) < 0)) return first < 0 ? 0 : 1;
+  let i = skipWs(b, 0);
+  if (b[i] !== LBRACE) return -1;
+  i = skipWs(b, i + 1);
+  if (b[i] === RBRACE) return 0;
+  let n = 0;
+  while (i < b.length) {
+    if (b[i] !== QUOTE) return -1;
+    const keyStart = i;
+    const keyEnd = skipString(b, i);
+    if (keyEnd < 0) return -1;
+    i = skipWs(b, keyEnd);
+    if (b[i] !== COLON) return -1;
+    const valueEnd = skipValue(b, skipWs(b, i + 1));
+    if (valueEnd < 0) return -1;
+    if (keyEquals(b, keyStart + 1, keyEnd - 1, key) || escapedKeyEquals(b, keyStart, keyEnd, key)) n++;
+    i = skipWs(b, valueEnd);
+    if (b[i] === COMMA) i = skipWs(b, i + 1);
+    else return b[i] === RBRACE ? n : -1;
+  }
+  return -1;
+}
+
+const BACKSLASH_U = Buffer.from('\\u');
+
 const encoder = new TextEncoder();
 const encodedKeys = new Map<string, Uint8Array>();
 

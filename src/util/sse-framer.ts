@@ -1,58 +1,85 @@
 // Cuts an upstream SSE byte stream at event boundaries, so the relay only ever forwards whole
 // events. Then, if the upstream dies mid-event, the error event we append is not glued onto half an
-// event (the client's parser would choke on it instead of surfacing the error). The framer scans only
-// the bytes that arrived since the last boundary and copies only the rare carried-over tail.
+// event (the client's parser would choke on it instead of surfacing the error).
+//
+// Linear time: each byte is scanned once. An incomplete event is kept as a list of chunks and joined
+// once, when its boundary arrives (re-joining the pending bytes on every chunk made a stream with no
+// blank line cost quadratic time: 100 MB took 200 s and stalled the event loop for seconds).
+// `pending` tells the caller how large the incomplete event has grown, so it can refuse one past a cap.
 //
 // Event boundary: a blank line, "\n\n" or "\r\n\r\n" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream).
 
 const LF = 0x0a;
+const CR = 0x0d;
 /** `data: [DONE]` as the last line of the last event. A match at `^` is at most 16 bytes, so it only happens when the 24-byte tail is a whole chunk, which starts at an event boundary. */
 const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
 
-/** Index just past the last blank line in buf, or -1. */
+/** Index just past the last blank line whose final LF is at an index > from, or -1. */
 function lastBoundary(buf: Uint8Array, from: number): number {
   for (let i = buf.length - 1; i > from; i--) {
     if (buf[i] !== LF) continue;
     const p = buf[i - 1];
     if (p === LF) return i + 1;
-    if (p === 0x0d && i >= 3 && buf[i - 2] === LF) return i + 1; // "\n\r\n"
+    if (p === CR && i >= 2 && buf[i - 2] === LF) return i + 1; // "\n\r\n"
   }
   return -1;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class SseFramer {
-  private carry: Buffer | null = null;
+  /** The incomplete event's bytes, as they arrived (copies: undici may reuse its buffers). */
+  private parts: Buffer[] = [];
+  private pendingBytes = 0;
+  /** The last 3 pending bytes: a boundary can start in them and end in the next chunk. */
+  private tail: Buffer = EMPTY;
   /** The last whole event forwarded (only its tail is needed to recognise [DONE]). */
   private lastEventTail = '';
 
-  /** Returns the whole events now complete (possibly empty), keeping the incomplete tail. */
+  /** Returns the whole events now complete (possibly several), or null while none is; keeps the incomplete tail. */
   push(chunk: Buffer): Buffer | null {
-    let buf = chunk;
-    let from = 0;
-    if (this.carry !== null) {
-      from = Math.max(0, this.carry.length - 3);
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = null;
-    }
-    const cut = lastBoundary(buf, from);
+    let cut = lastBoundary(chunk, 0);
+    if (cut < 0 && this.pendingBytes > 0 && chunk.length > 0) cut = this.boundaryAcrossJoin(chunk);
     if (cut < 0) {
-      this.carry = buf === chunk ? Buffer.from(chunk) : buf;
+      this.keep(chunk);
       return null;
     }
-    if (cut < buf.length) this.carry = Buffer.from(buf.subarray(cut));
-    const whole = cut === buf.length ? buf : buf.subarray(0, cut);
+    let whole: Buffer;
+    if (this.pendingBytes === 0) whole = cut === chunk.length ? chunk : chunk.subarray(0, cut);
+    else {
+      this.parts.push(chunk.subarray(0, cut));
+      whole = Buffer.concat(this.parts, this.pendingBytes + cut);
+      this.parts = [];
+      this.pendingBytes = 0;
+      this.tail = EMPTY;
+    }
+    if (cut < chunk.length) this.keep(chunk.subarray(cut));
     this.lastEventTail = whole.toString('latin1', Math.max(0, whole.length - 24));
     return whole;
   }
 
-  /** Bytes of an incomplete event left when the stream ended. */
+  /** Bytes of the incomplete event held so far (left over when the stream ended, if it has). */
   get pending(): number {
-    return this.carry === null ? 0 : this.carry.length;
+    return this.pendingBytes;
   }
 
   /** OpenAI-format streams end with `data: [DONE]`; a stream without it was cut. */
   get sawDone(): boolean {
     // The last event must be the [DONE] line itself: not an event after it, not a payload quoting it.
     return DONE_AT_END.test(this.lastEventTail);
+  }
+
+  private keep(bytes: Buffer): void {
+    const copy = Buffer.from(bytes);
+    this.parts.push(copy);
+    this.pendingBytes += copy.length;
+    this.tail = copy.length >= 3 ? copy.subarray(copy.length - 3) : Buffer.concat([this.tail, copy]).subarray(-3);
+  }
+
+  /** A boundary whose last LF is among the chunk's first 3 bytes and whose start is in the pending tail. */
+  private boundaryAcrossJoin(chunk: Buffer): number {
+    const window = Buffer.concat([this.tail, chunk.subarray(0, 3)]);
+    const end = lastBoundary(window, this.tail.length - 1);
+    return end < 0 ? -1 : end - this.tail.length;
   }
 }

@@ -34,7 +34,16 @@ function errorOf(fn: () => unknown): string {
 describe('validateConfig: defaults', () => {
   it('accepts a minimal config and fills in every default', () => {
     const c = validateConfig(cfg(), {});
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 * 1024, shutdownGraceMs: 10_000, reusePort: false });
+    expect(c.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      maxBodyBytes: 10 * 1024 * 1024,
+      maxResponseBytes: 64 * 1024 * 1024,
+      maxStreamEventBytes: 8 * 1024 * 1024,
+      maxBufferedBytes: 256 * 1024 * 1024,
+      shutdownGraceMs: 10_000,
+      reusePort: false,
+    });
     const p = c.providers.openai!;
     expect(p.type).toBe('openai');
     expect(p.keys).toEqual([{ name: 'main', value: SECRET, weight: 1 }]);

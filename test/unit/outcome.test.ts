@@ -124,16 +124,24 @@ describe('outcomeOf: client- and gateway-origin errors → fatal', () => {
     },
   );
 
-  it.each(['internal_error', 'deadline_exceeded', 'not_ready', 'shutting_down'] as const)('gateway error %s', (code) => {
+  it.each(['internal_error', 'deadline_exceeded', 'not_ready', 'shutting_down', 'gateway_overloaded'] as const)('gateway error %s', (code) => {
     expect(outcomeOf(new GatewayError(code, 'x'))).toBe('fatal');
   });
 
-  it('every code without an upstream status: retry exactly when it comes from upstream', () => {
+  it('an answer too large to hold is fatal: the same request would bring it again', () => {
+    expect(outcomeOf(new GatewayError('upstream_response_too_large', 'x'))).toBe('fatal');
+  });
+
+  it.each(['internal_error'] as const)('undici refusing the request the gateway built (%s) is fatal', (code) => {
+    expect(outcomeOf(new GatewayError(code, 'x'))).toBe('fatal');
+  });
+
+  it('every code without an upstream status: retry exactly when it comes from upstream and another attempt could succeed', () => {
     // Codes only ever built from a provider status (fromOpenAIError) are left out.
     const statusOnly = new Set<ErrorCode>(['upstream_invalid_request', 'upstream_rate_limited', 'upstream_auth_failed']);
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
       if (statusOnly.has(code)) continue;
-      const want = ERROR_CODES[code].origin === 'upstream' ? 'retry' : 'fatal';
+      const want = ERROR_CODES[code].origin === 'upstream' && ERROR_CODES[code].retryable ? 'retry' : 'fatal';
       expect(outcomeOf(new GatewayError(code, 'x')), code).toBe(want);
     }
   });

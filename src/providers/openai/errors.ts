@@ -5,8 +5,9 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Redactor } from '../../util/redact.ts';
 
-function upstreamMessage(body: Buffer, redactor: Redactor): string {
-  const text = body.toString('utf8', 0, Math.min(body.length, 4096));
+/** The provider's message, redacted whole before it is shortened (a cut through a key would leave a prefix). */
+function upstreamMessage(body: Buffer, redactor: Redactor, cut: boolean): string {
+  const text = redactor.redact(body.toString('utf8'), cut);
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
     if (typeof j.error === 'object' && j.error !== null && typeof j.error.message === 'string') return j.error.message;
@@ -16,12 +17,12 @@ function upstreamMessage(body: Buffer, redactor: Redactor): string {
   } catch {
     // not JSON: fall through to the raw text
   }
-  // Redact before cutting: a cut through a secret would leave a prefix the redactor cannot recognise.
-  return redactor.redact(text.trim()).slice(0, 300);
+  return text.trim().slice(0, 300);
 }
 
-export function fromOpenAIError(status: number, body: Buffer, provider: string, key: string, redactor: Redactor): GatewayError {
-  const detail = redactor.redact(upstreamMessage(body, redactor));
+/** `cut`: the body was not read to its end (only its first 64 KiB are). */
+export function fromOpenAIError(status: number, body: Buffer, provider: string, key: string, redactor: Redactor, cut = false): GatewayError {
+  const detail = redactor.redact(upstreamMessage(body, redactor, cut));
   const said = detail === '' ? '' : `: ${detail}`;
   if (status === 401 || status === 403) {
     // Never pass a provider auth failure through as-is: the client's own credentials are fine, and
