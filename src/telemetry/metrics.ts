@@ -1,8 +1,32 @@
 // The metrics the telemetry worker keeps from records (GET /metrics). Gauges the request thread
 // owns (circuit states, in flight, event-loop delay, dropped records) are appended there at scrape
 // time (telemetry/telemetry.ts).
-import { Counter, Histogram, MICRO_BUCKETS, Registry, UPSTREAM_BUCKETS } from './prometheus.ts';
+import { Counter, Histogram, MICRO_BUCKETS, Registry, UPSTREAM_BUCKETS, type RegistryState } from './prometheus.ts';
 import type { TelemetryRecord } from './types.ts';
+
+/**
+ * Distinct model names kept as label values. "provider/any-model" lets clients name models freely,
+ * and each name would be a new series in several metrics (150 long names once crashed the worker's
+ * render); past the cap a model is reported as "other", and each such record is counted.
+ */
+export const MAX_MODEL_LABELS = 200;
+export const OTHER = 'other';
+
+class LabelCap {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  label(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return OTHER;
+    this.seen.add(value);
+    return value;
+  }
+
+  remember(value: string): void {
+    if (value !== OTHER && this.seen.size < this.max) this.seen.add(value);
+  }
+}
 
 export class RecordMetrics {
   readonly registry = new Registry();
@@ -19,11 +43,31 @@ export class RecordMetrics {
   private readonly gatewayTime = this.registry.add(new Histogram('microgate_gateway_time_seconds', "The gateway's own time per request: arrival to last byte (first byte for streams) minus the wait on providers.", [], MICRO_BUCKETS));
   private readonly upstreamTime = this.registry.add(new Histogram('microgate_upstream_latency_seconds', 'Latency of each attempt: to the last byte, or to the first event of a stream.', ['provider', 'model'], UPSTREAM_BUCKETS));
   private readonly ttfb = this.registry.add(new Histogram('microgate_stream_ttfb_seconds', 'Streams: arrival to the first byte sent to the client.', ['provider', 'model'], UPSTREAM_BUCKETS));
+  private readonly overflow = this.registry.add(new Counter('microgate_label_overflow_total', `Records whose label value was reported as "${OTHER}" because the label reached its cap of distinct values.`, ['label']));
+  private readonly models = new LabelCap(MAX_MODEL_LABELS);
+  private readonly failures = this.registry.add(new Counter('microgate_telemetry_errors_total', 'Records a telemetry stage failed on (the worker skips them and carries on).', ['stage']));
+
+  /** A stage threw on a batch of records: counted, never fatal to the worker. */
+  failed(stage: 'metrics' | 'log' | 'otlp', records = 1): void {
+    this.failures.inc({ stage }, records);
+  }
+
+  private model(name: string): string {
+    const label = this.models.label(name);
+    if (label === OTHER) this.overflow.inc({ label: 'model' });
+    return label;
+  }
+
+  /** Counters of a worker that crashed, so they carry on instead of starting again from zero. */
+  restore(state: RegistryState): void {
+    this.registry.restore(state);
+    for (const m of this.registry.labelValues('model')) this.models.remember(m);
+  }
 
   add(r: TelemetryRecord): void {
     const last = r.attempts[r.attempts.length - 1];
     const provider = last?.provider ?? '';
-    const model = last?.model ?? '';
+    const model = last === undefined ? '' : this.model(last.model);
     this.requests.inc({ provider, model, status: r.aborted ? 'aborted' : String(r.status) });
     if (r.error !== '') this.errors.inc({ code: r.error });
     if (r.aborted) this.aborted.inc();
@@ -32,8 +76,9 @@ export class RecordMetrics {
     if (!r.aborted && r.attempts.length > 0) this.gatewayTime.observe({}, r.gatewayUs / 1e6);
     for (let i = 0; i < r.attempts.length; i++) {
       const a = r.attempts[i]!;
-      this.attempts.inc({ provider: a.provider, model: a.model, result: a.status !== 0 ? String(a.status) : a.flag });
-      this.upstreamTime.observe({ provider: a.provider, model: a.model }, a.latencyUs / 1e6);
+      const m = a === last ? model : this.model(a.model);
+      this.attempts.inc({ provider: a.provider, model: m, result: a.status !== 0 ? String(a.status) : a.flag });
+      this.upstreamTime.observe({ provider: a.provider, model: m }, a.latencyUs / 1e6);
       if (i > 0) (a.target === r.attempts[i - 1]!.target ? this.retries : this.fallbacks).inc({ provider: a.provider });
     }
     if (r.stream && r.ttfbUs > 0) this.ttfb.observe({ provider, model }, r.ttfbUs / 1e6);

@@ -6,6 +6,17 @@
 
 type Labels = Readonly<Record<string, string>>;
 
+/**
+ * A backstop on series per metric. Label values a client can grow (model names) are capped before
+ * they get here (metrics.ts, LabelCap); this keeps any other mistake from growing the registry, and
+ * the scrape with it, without bound. Past it, new series are dropped and counted.
+ */
+export const MAX_SERIES = 5_000;
+
+/** A series as it travels to a restarted worker: label values, then the counter value or histogram state. */
+export type SeriesState = [values: string[], n: number] | [values: string[], buckets: number[], sum: number, count: number];
+export type RegistryState = Record<string, SeriesState[]>;
+
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
@@ -21,12 +32,16 @@ function formatNumber(n: number): string {
 }
 
 abstract class Metric {
+  /** Series refused past MAX_SERIES. */
+  dropped = 0;
   constructor(
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
   ) {}
   abstract render(out: string[]): void;
+  abstract state(): SeriesState[];
+  abstract restore(state: readonly SeriesState[]): void;
   protected key(labels: Labels): string[] {
     return this.labelNames.map((n) => labels[n] ?? '');
   }
@@ -39,8 +54,17 @@ export class Counter extends Metric {
     const values = this.key(labels);
     const id = values.join('\u0000');
     const s = this.series.get(id);
-    if (s === undefined) this.series.set(id, { values, n: by });
-    else s.n += by;
+    if (s !== undefined) s.n += by;
+    else if (this.series.size < MAX_SERIES) this.series.set(id, { values, n: by });
+    else this.dropped++;
+  }
+
+  state(): SeriesState[] {
+    return [...this.series.values()].map((s) => [s.values, s.n]);
+  }
+
+  restore(state: readonly SeriesState[]): void {
+    for (const [values, n] of state) if (typeof n === 'number') this.series.set(values.join('\u0000'), { values, n });
   }
 
   render(out: string[]): void {
@@ -54,7 +78,17 @@ export class Gauge extends Metric {
 
   set(labels: Labels, value: number): void {
     const values = this.key(labels);
-    this.series.set(values.join('\u0000'), { values, n: value });
+    const id = values.join('\u0000');
+    if (this.series.size < MAX_SERIES || this.series.has(id)) this.series.set(id, { values, n: value });
+    else this.dropped++;
+  }
+
+  state(): SeriesState[] {
+    return [...this.series.values()].map((s) => [s.values, s.n]);
+  }
+
+  restore(state: readonly SeriesState[]): void {
+    for (const [values, n] of state) if (typeof n === 'number') this.series.set(values.join('\u0000'), { values, n });
   }
 
   render(out: string[]): void {
@@ -81,12 +115,27 @@ export class Histogram extends Metric {
     const id = values.join('\u0000');
     let s = this.series.get(id);
     if (s === undefined) {
+      if (this.series.size >= MAX_SERIES) {
+        this.dropped++;
+        return;
+      }
       s = { values, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
       this.series.set(id, s);
     }
     for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) s.buckets[i]!++;
     s.sum += value;
     s.count++;
+  }
+
+  state(): SeriesState[] {
+    return [...this.series.values()].map((s) => [s.values, [...s.buckets], s.sum, s.count]);
+  }
+
+  restore(state: readonly SeriesState[]): void {
+    for (const st of state) {
+      if (st.length !== 4 || st[1].length !== this.bounds.length) continue;
+      this.series.set(st[0].join('\u0000'), { values: st[0], buckets: Float64Array.from(st[1]), sum: st[2], count: st[3] });
+    }
   }
 
   render(out: string[]): void {
@@ -111,7 +160,33 @@ export class Registry {
   render(): string {
     const out: string[] = [];
     for (const m of this.metrics) m.render(out);
+    const dropped = this.metrics.reduce((n, m) => n + m.dropped, 0);
+    out.push('# HELP microgate_metric_series_dropped_total Series not created because a metric reached its cap.', '# TYPE microgate_metric_series_dropped_total counter', `microgate_metric_series_dropped_total ${dropped}`);
     return `${out.join('\n')}\n`;
+  }
+
+  /** Every series' values, for the worker that replaces this one after a crash. */
+  state(): RegistryState {
+    const out: RegistryState = {};
+    for (const m of this.metrics) out[m.name] = m.state();
+    return out;
+  }
+
+  /** Every value a label has in any series (a restored worker re-learns which models it already names). */
+  labelValues(label: string): Set<string> {
+    const out = new Set<string>();
+    for (const m of this.metrics) {
+      const i = m.labelNames.indexOf(label);
+      if (i >= 0) for (const [values] of m.state()) out.add(values[i]!);
+    }
+    return out;
+  }
+
+  restore(state: RegistryState): void {
+    for (const m of this.metrics) {
+      const s = state[m.name];
+      if (s !== undefined) m.restore(s);
+    }
   }
 }
 

@@ -75,9 +75,14 @@ export class RingReader {
     this.u8 = new Uint8Array(ring.sab, CONTROL_BYTES);
   }
 
-  /** Calls `each(offset)` for every published slot, then releases them; returns how many. */
-  drain(each: (offset: number) => void, max = Infinity): number {
+  /**
+   * Calls `each(offset)` for every published slot, then releases them; returns how many. `seen` runs
+   * once the write index is read, before any slot is: whatever the writer did before publishing those
+   * slots (post the names they use, say) has happened by then.
+   */
+  drain(each: (offset: number) => void, max = Infinity, seen?: () => void): number {
     const w = Atomics.load(this.ctl, WRITE);
+    seen?.();
     let r = Atomics.load(this.ctl, READ);
     let n = 0;
     while (r !== w && n < max) {

@@ -2,14 +2,15 @@
 // ring (telemetry/ring.ts; measured in bench/micro.ts), keep the worker alive, ask it for metrics,
 // flush it on shutdown. With telemetry off, NO_TELEMETRY takes its place and costs a call to an
 // empty method.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RuntimePlan } from '../config/plan.ts';
 import type { TelemetryConfig } from '../config/schema.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { MAX_ATTEMPTS, SLOT_BYTES, encodeRecord, type Dictionary } from './record.ts';
 import { createRing, RingWriter } from './ring.ts';
-import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
+import type { RegistryState } from './prometheus.ts';
+import type { FromWorker, TargetsUpdate, ToWorker, WorkerInit } from './worker.ts';
 
 export interface TelemetrySink {
   record(ctx: RequestContext): void;
@@ -54,6 +55,10 @@ export class Telemetry implements TelemetrySink {
   private pending: Array<{ slot: Uint8Array; request: string; response: string | undefined }> = [];
   private payloadTimer: NodeJS.Timeout | null = null;
   private droppedPayloads = 0;
+  /** The worker's counters as it last sent them: a restarted worker starts from these. */
+  private metricsState: RegistryState | null = null;
+  /** New targets' names for the worker, read by it synchronously (receiveMessageOnPort) before each drain. */
+  private targetsPort: MessagePort | null = null;
 
   constructor(
     private readonly plan: RuntimePlan,
@@ -69,6 +74,8 @@ export class Telemetry implements TelemetrySink {
       otlp: config.otlp === undefined ? null : { endpoint: config.otlp.endpoint, headers: config.otlp.headers, flushIntervalMs: config.otlp.intervalMs },
       secrets: plan.redactor.secretValues(),
       pollMs: 10,
+      metricsState: null,
+      targets: null,
     };
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
@@ -77,11 +84,21 @@ export class Telemetry implements TelemetrySink {
 
   private start(): void {
     // A restarted worker gets every target known so far and resumes the ring where the last one stopped.
-    const w = new Worker(workerScript(), { workerData: { ...this.init, dict: dictionary(this.plan, 0) } });
+    const channel = new MessageChannel();
+    this.targetsPort?.close();
+    this.targetsPort = channel.port1;
+    const w = new Worker(workerScript(), {
+      workerData: { ...this.init, dict: dictionary(this.plan, 0), metricsState: this.metricsState, targets: channel.port2 } satisfies WorkerInit,
+      transferList: [channel.port2],
+    });
     this.sentTargets = this.plan.targetsById.length;
     w.unref();
     w.on('message', (m: FromWorker) => {
       if (m.type === 'ready') return;
+      if (m.type === 'state') {
+        this.metricsState = m.state;
+        return;
+      }
       const done = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       done?.(m);
@@ -103,14 +120,9 @@ export class Telemetry implements TelemetrySink {
 
   record(ctx: RequestContext): void {
     if (ctx.explain) return;
-    if (this.plan.capturePayloads) this.recordWithPayload(ctx);
-    else {
-      const o = this.writer.claim();
-      if (o < 0) return;
-      encodeRecord(this.writer.dv, this.writer.u8, o, ctx);
-      this.writer.publish();
-    }
-    // Targets made at run time ("provider/model", rules) need their names in the worker first.
+    // Targets made at run time ("provider/model", rules) need their names in the worker before the
+    // record that names them: they go first, on a channel the worker reads synchronously before it
+    // decodes the ring (sent after, a record could be decoded as "unknown").
     const attempts = ctx.failover?.records;
     if (attempts !== undefined) {
       for (let i = 0; i < attempts.length && i < MAX_ATTEMPTS; i++) {
@@ -119,6 +131,13 @@ export class Telemetry implements TelemetrySink {
           break;
         }
       }
+    }
+    if (this.plan.capturePayloads) this.recordWithPayload(ctx);
+    else {
+      const o = this.writer.claim();
+      if (o < 0) return;
+      encodeRecord(this.writer.dv, this.writer.u8, o, ctx);
+      this.writer.publish();
     }
   }
 
@@ -156,7 +175,7 @@ export class Telemetry implements TelemetrySink {
     const from = this.sentTargets;
     const targets = dictionary(this.plan, from).targets;
     this.sentTargets = this.plan.targetsById.length;
-    this.worker?.postMessage({ type: 'targets', from, targets } satisfies ToWorker);
+    this.targetsPort?.postMessage({ from, targets } satisfies TargetsUpdate);
   }
 
   private ask(message: ToWorker & { id: number }, timeoutMs: number): Promise<FromWorker | null> {
@@ -205,6 +224,7 @@ export class Telemetry implements TelemetrySink {
     this.loopDelay.disable();
     const w = this.worker;
     this.worker = null;
+    this.targetsPort?.close();
     await w?.terminate();
   }
 
