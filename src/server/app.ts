@@ -10,6 +10,7 @@ import { MicrosHistogram } from '../telemetry/gateway-time.ts';
 import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
 import { markAborted, sendError, statusLine } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
+import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
 
 /** Routes this server answers, and their methods: anything else on these paths is a 405. */
 const ROUTES: ReadonlyMap<string, string> = new Map([
@@ -49,7 +50,7 @@ export interface ServerOptions {
   port: number;
 }
 
-export class GatewayServer implements RequestSink {
+export class GatewayServer implements RequestSink, Listener {
   plan: RuntimePlan;
   readonly app: TemplatedApp;
   telemetry: TelemetrySink = NO_TELEMETRY;
@@ -62,10 +63,15 @@ export class GatewayServer implements RequestSink {
   backpressurePauses = 0;
   draining = false;
   port = 0;
+  private host = '';
+  /** Refuses new connections near the fd limit (server/connection-guard.ts). */
+  guard: ConnectionGuard | null = null;
   private listenSocket: us_listen_socket | null = null;
   private readonly idPrefix = `mg${Math.floor(Math.random() * 0x10000000).toString(36)}-`;
   private seq = 0;
   private drained: (() => void) | null = null;
+  /** Requests in flight, so a shutdown past its grace period can end each one with an error. */
+  private readonly live = new Set<RequestContext>();
 
   constructor(plan: RuntimePlan) {
     this.plan = plan;
@@ -106,6 +112,7 @@ export class GatewayServer implements RequestSink {
     if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
     this.inFlight++;
     this.requests++;
+    this.live.add(ctx);
     // Registered before anything asynchronous: without it uWS terminates the process (uWS.js#1296).
     res.onAborted(() => {
       // Mark first: undici calls onResponseError synchronously from abort(), and that path must
@@ -187,6 +194,20 @@ export class GatewayServer implements RequestSink {
       const [provider, key, ...model] = id.split('/');
       lines.push(`microgate_circuit_state{provider="${provider}",key="${key}",model="${model.join('/').replace(/["\\\n]/g, '_')}"} ${states[c.state] ?? 0}`);
     }
+    const g = this.guard;
+    if (g !== null) {
+      lines.push(
+        '# HELP microgate_open_fds Open file descriptors of the process (connections, provider sockets, files).',
+        '# TYPE microgate_open_fds gauge',
+        `microgate_open_fds ${g.lastCount}`,
+        '# HELP microgate_accept_paused 1 while new connections are refused because open files neared the limit (server.maxOpenFiles).',
+        '# TYPE microgate_accept_paused gauge',
+        `microgate_accept_paused ${g.paused ? 1 : 0}`,
+        '# HELP microgate_accept_pauses_total Times new connections were refused near the fd limit.',
+        '# TYPE microgate_accept_pauses_total counter',
+        `microgate_accept_pauses_total ${g.pauses}`,
+      );
+    }
     lines.push('# HELP microgate_rule_evaluation_errors_total Rule evaluations that failed (counted as no match).', '# TYPE microgate_rule_evaluation_errors_total counter');
     for (const [rule, n] of this.plan.ruleStats.errors) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
     return `${lines.join('\n')}\n`;
@@ -194,6 +215,7 @@ export class GatewayServer implements RequestSink {
 
   requestFinished(ctx: RequestContext): void {
     this.telemetry.record(ctx);
+    this.live.delete(ctx);
     this.inFlight--;
     if (ctx.aborted) this.aborted++;
     else if (ctx.tDispatch !== 0) this.gatewayTime.record(ctx.gatewayMicros());
@@ -230,8 +252,32 @@ export class GatewayServer implements RequestSink {
         }
         this.listenSocket = token;
         this.port = uWS.us_socket_local_port(token);
+        this.host = host;
+        this.guard = new ConnectionGuard(this, highMark(fdLimit(), this.plan.server.maxOpenFiles));
+        this.guard.start();
         resolve(this.port);
       });
+    });
+  }
+
+  /** ConnectionGuard's Listener: stop accepting, near the fd limit. */
+  pause(): void {
+    if (this.listenSocket === null) return;
+    uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /**
+   * ConnectionGuard's Listener: accept again on the same port (unless shutting down). Without
+   * SO_REUSEADDR, which this uWS build sets only together with SO_REUSEPORT, the port cannot be bound
+   * again while the connections it closed sit in TIME_WAIT (60 s): so the port is taken shared here.
+   * Only the start-up listen must be exclusive, to catch a stale instance on the same port.
+   */
+  resume(done: (ok: boolean) => void): void {
+    if (this.draining) return done(false);
+    listenOn(this.app, this.host, this.port, false, (token) => {
+      if (token) this.listenSocket = token;
+      done(token !== false);
     });
   }
 
@@ -241,6 +287,7 @@ export class GatewayServer implements RequestSink {
    */
   async close(graceMs = 0): Promise<void> {
     this.draining = true;
+    this.guard?.stop();
     if (this.listenSocket !== null) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
@@ -255,6 +302,14 @@ export class GatewayServer implements RequestSink {
       });
       this.drained = null;
     }
+    // The grace period is over: what is still running ends with an answer that says so (a 503, or an
+    // error event on a stream already started), is recorded as such, and its provider request is cancelled.
+    // Answered first, so the cancelled attempt finds the request done and reports nothing to the failover loop.
+    for (const ctx of this.live) {
+      sendError(ctx, new GatewayError('shutting_down', 'The gateway shut down before the request finished; retry it.'));
+      ctx.failover?.cancel();
+      ctx.attempt?.abort(SHUT_DOWN);
+    }
     // app.close() exists in this build (it closes every socket and fires onAborted) but not in its typings.
     (this.app as TemplatedApp & { close(): void }).close();
     this.gatewayTime.destroy();
@@ -262,6 +317,7 @@ export class GatewayServer implements RequestSink {
 }
 
 const CLIENT_GONE = Object.freeze(new Error('client closed the connection'));
+const SHUT_DOWN = Object.freeze(new Error('the gateway shut down'));
 
 function tooLarge(max: number): GatewayError {
   return new GatewayError('request_too_large', `The request body exceeds the gateway's limit of ${max} bytes.`);

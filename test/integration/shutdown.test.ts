@@ -41,3 +41,28 @@ it('refuses to share its port unless reusePort is set: a stale instance cannot s
   await expect(startGateway(again, { host: '127.0.0.1', port: s.gw.port })).rejects.toThrow(/address in use/);
   await s.close();
 });
+
+it('past the grace period, what still runs ends with an error that says so: a 503, or an error event on a started stream', async () => {
+  const s = await startStack({ main: { latencyMs: 5_000 }, streams: { streamChunks: 50, chunkDelayMs: 200 } }, (m) => ({
+    version: 1,
+    providers: {
+      slow: { baseUrl: m.main!.baseUrl, keys: [{ name: 'k', value: 'v' }] },
+      streams: { baseUrl: m.streams!.baseUrl, keys: [{ name: 'k', value: 'v' }] },
+    },
+  }));
+  const post = (model: string, stream: boolean) =>
+    request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => ({ status: r.statusCode, text: await r.body.text() }));
+  const slow = post('slow/m', false);
+  const stream = post('streams/m', true);
+  while (s.mocks.main!.stats().inFlight < 1 || s.gw.server.inFlight < 2) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 300)); // the stream has started
+  await s.gw.close(100);
+  const [a, b] = await Promise.all([slow, stream]);
+  expect(a.status).toBe(503);
+  expect(JSON.parse(a.text).error.code).toBe('shutting_down');
+  expect(b.status).toBe(200);
+  expect(b.text).toContain('"code":"shutting_down"');
+  expect(b.text).not.toContain('[DONE]');
+  expect(s.gw.server.aborted).toBe(0);
+  await Promise.all(Object.values(s.mocks).map((m) => m.close()));
+});

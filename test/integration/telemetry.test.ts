@@ -143,6 +143,9 @@ describe('telemetry', () => {
     expect(logLines(dir)).toHaveLength(200);
     const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
     expect(metrics.get('microgate_telemetry_worker_restarts_total')).toBe(1);
+    // Its counters carried on from the dead worker's last state instead of starting again at zero.
+    expect(metrics.get('microgate_requests_total{provider="p",model="m",status="200"}')).toBe(200);
+    expect(metrics.get('microgate_gateway_time_seconds_count')).toBe(200);
   });
 
   it('a graceful shutdown under load loses no accepted request, and their records are flushed', async () => {
