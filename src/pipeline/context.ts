@@ -67,6 +67,10 @@ export class RequestContext {
   /** telemetry.log.payloads only: the answer as sent (a stream's events, capped). */
   responseText: Buffer[] | null = null;
   responseBytes = 0;
+  /** Bytes of the provider's answer still counted in the plan's buffer budget (released once sent). */
+  heldBytes = 0;
+  /** A large JSON answer still being sent (server/respond.ts, tryEnd), or null. */
+  unsent: Buffer | null = null;
   /** From the provider's usage, -1 while unknown. */
   promptTokens = -1;
   completionTokens = -1;

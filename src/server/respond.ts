@@ -84,6 +84,7 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
 }
 
 function markDone(ctx: RequestContext, status: number): void {
+  if (ctx.unsent === null) releaseHeld(ctx);
   ctx.done = true;
   ctx.status = status;
   ctx.tEnd = performance.now();
@@ -100,7 +101,41 @@ function corkedJson(): void {
   if (slotError !== null) {
     res.writeHeader('x-microgate-flag', slotError.flag);
   }
-  res.end(slotBody, slotClose);
+  const body = slotBody;
+  if (typeof body === 'string' || body.length <= LARGE_BODY) {
+    res.end(body, slotClose);
+    return;
+  }
+  // A large body: end() would copy whatever the socket does not take at once into uWS's own buffer
+  // (a second copy of the answer, held as long as the client is slow). tryEnd sends what fits and
+  // keeps nothing; the rest goes out from our buffer as the socket drains (uWS examples/VideoStreamer.js).
+  const start = res.getWriteOffset();
+  const [, done] = res.tryEnd(body, body.length);
+  if (!done) {
+    ctx.unsent = body;
+    res.onWritable((offset) => sendMore(ctx, offset - start));
+  }
+}
+
+/** Bodies larger than this are sent with tryEnd (no copy in uWS). */
+const LARGE_BODY = 64 * 1024;
+
+function sendMore(ctx: RequestContext, sent: number): boolean {
+  const body = ctx.unsent!;
+  const [ok, done] = ctx.res.tryEnd(body.subarray(sent), body.length);
+  if (done) {
+    ctx.unsent = null;
+    releaseHeld(ctx);
+  }
+  return ok;
+}
+
+/** The provider answer's bytes leave the shared buffer budget once they are sent (or the client left). */
+function releaseHeld(ctx: RequestContext): void {
+  if (ctx.heldBytes !== 0) {
+    ctx.plan.bufferBudget.give(ctx.heldBytes);
+    ctx.heldBytes = 0;
+  }
 }
 
 /** A complete JSON response. `upstream` headers are filtered and passed on. */
@@ -210,6 +245,9 @@ export function failStream(ctx: RequestContext, err: GatewayError): void {
 
 /** The client went away: nothing may be written; the request still counts as finished. */
 export function markAborted(ctx: RequestContext): void {
+  // A large answer may still have been on its way after the response was done.
+  ctx.unsent = null;
+  releaseHeld(ctx);
   if (ctx.done || ctx.aborted) return;
   ctx.aborted = true;
   ctx.tEnd = performance.now();

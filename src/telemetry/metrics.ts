@@ -9,7 +9,7 @@ import type { TelemetryRecord } from './types.ts';
  * and each name would be a new series in several metrics (150 long names once crashed the worker's
  * render); past the cap a model is reported as "other", and each such record is counted.
  */
-export const MAX_MODEL_LABELS = 200;
+export const MAX_MODEL_LABELS = 100;
 export const OTHER = 'other';
 
 class LabelCap {

@@ -50,6 +50,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   framer: SseFramer | null = null;
   parts: Buffer[] = [];
   size = 0;
+  /** A buffered body whose length the provider declared: one allocation, filled in place (no join). */
+  whole: Buffer | null = null;
   /** Bytes of this attempt counted in the plan's buffer budget. */
   private held = 0;
   /** The error body went past MAX_ERROR_BYTES: what was read is enough, and the rest is not fetched. */
@@ -116,6 +118,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.status = status;
     this.headers = headers;
     if (status >= 200 && status < 300 && isEventStream(headers['content-type'])) this.framer = new SseFramer();
+    else {
+      // Joining chunks at the end would hold the body twice at its peak (60 MB answers took RSS to
+      // three times their size); with a declared length the chunks are copied into place as they come.
+      const declared = Number(headers['content-length']);
+      const limit = status >= 400 ? MAX_ERROR_BYTES : ctx.plan.server.maxResponseBytes;
+      if (Number.isInteger(declared) && declared > 16_384 && declared <= limit) this.whole = Buffer.allocUnsafe(declared);
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -155,6 +164,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.size + chunk.length > limit) {
       if (isError) {
         // Enough of the error body to read its message: stop fetching the rest, which may be endless.
+        if (this.whole !== null) {
+          this.parts.push(this.whole.subarray(0, this.size));
+          this.whole = null;
+        }
         this.parts.push(chunk.subarray(0, limit - this.size));
         this.size = limit;
         this.cut = true;
@@ -164,7 +177,16 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       controller.abort(new GatewayError('upstream_response_too_large', `Provider '${this.target.provider.name}' sent a response larger than ${limit} bytes.`));
       return;
     }
-    this.parts.push(chunk);
+    const whole = this.whole;
+    if (whole !== null && this.size + chunk.length <= whole.length) chunk.copy(whole, this.size);
+    else {
+      if (whole !== null) {
+        // More than the declared length: keep what was copied and carry on in parts.
+        this.parts.push(whole.subarray(0, this.size));
+        this.whole = null;
+      }
+      this.parts.push(chunk);
+    }
     this.size += chunk.length;
     this.hold(controller, this.size);
   }
@@ -205,11 +227,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     this.tEnd = ctx.tUpstreamEnd = performance.now();
     this.disarm();
-    this.release();
-    if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
+    if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) {
+      this.release();
+      return;
+    }
     const provider = this.target.provider.name;
     const framer = this.framer;
     if (framer !== null) {
+      this.release();
       if (!ctx.headSent) {
         this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
       } else if (framer.pending > 0 || !framer.sawDone) {
@@ -219,8 +244,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       }
       return;
     }
-    const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    const body = this.whole !== null ? this.whole.subarray(0, this.size) : this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
     this.parts = [];
+    this.whole = null;
     const status = this.status;
     if (status >= 400) {
       const h = this.headers;
@@ -239,6 +265,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     this.settled = true;
     ctx.failover!.succeeded(this, status);
+    // The answer stays in the buffer budget until it is sent (server/respond.ts): hand it over.
+    ctx.heldBytes = this.held;
+    this.held = 0;
     const out = ctx.plan.redactor.redactBytes(body);
     [ctx.promptTokens, ctx.completionTokens] = readUsage(out);
     if (ctx.plan.capturePayloads) ctx.capture(out);
@@ -270,6 +299,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.disarm();
+    this.release();
     this.ctx.priorWaitMs += this.upstreamMs();
     this.ctx.tDispatch = 0;
     this.ctx.failover!.failed(this, err, retryAfter);
