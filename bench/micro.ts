@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { validateConfig } from '../src/config/load.ts';
 import { compilePlan } from '../src/config/compile.ts';
-import { resolveTarget, pickKey, keysFor, resolveRoute, attemptOrder } from '../src/pipeline/route.ts';
+import { resolveTarget, pickKey, keysFor, resolveRoute, attemptOrder } from '../src/plan/routes.ts';
 import { replaceTopLevelValue } from '../src/util/json-splice.ts';
 import { SseFramer } from '../src/util/sse-framer.ts';
 import { countTopLevelKey } from '../src/util/json-splice.ts';
@@ -14,7 +14,7 @@ import { headerSafe } from '../src/util/header-value.ts';
 import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
 import { chatBodies } from './lib/bodies.ts';
 import { environment } from './lib/report.ts';
-import { RequestContext } from '../src/pipeline/context.ts';
+import { RequestContext, type RequestSink } from '../src/request/context.ts';
 import { evaluateRules } from '../src/rules/evaluate.ts';
 import { createRing, RingReader, RingWriter } from '../src/telemetry/ring.ts';
 import { encodeRecord } from '../src/telemetry/record.ts';
@@ -51,7 +51,7 @@ const ruled = compilePlan(
     ],
   }),
 );
-const sink = { requestFinished() {}, upstreamPaused() {} };
+const sink = { requestFinished() {}, upstreamPaused() {} } as unknown as RequestSink;
 const ruleCtx = (body: Buffer) => {
   // Headers as the server copies them (null prototype); the rules read some that are absent, as
   // they usually are: `headers["x-tier"]` without `"x-tier" in headers` first.

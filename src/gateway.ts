@@ -1,7 +1,7 @@
 // Builds and starts a gateway from a validated config. Used by main.ts and by the tests, so both
 // run exactly the same server.
 import { compilePlan } from './config/compile.ts';
-import type { RuntimePlan } from './config/plan.ts';
+import type { RuntimePlan } from './plan/types.ts';
 import type { Config } from './config/schema.ts';
 import { GatewayServer } from './server/app.ts';
 import { startAdaptiveWeights } from './upstream/adaptive.ts';

@@ -3,17 +3,18 @@
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
 import { HeaderMatcher } from '../util/header-matcher.ts';
-import { PoolRegistry } from '../upstream/pools.ts';
-import { HealthRegistry } from '../upstream/health.ts';
-import { BufferBudget } from '../upstream/buffer-budget.ts';
-import { RetryBudget } from '../upstream/retry-budget.ts';
+import { PoolRegistry } from '../state/pools.ts';
+import { HealthRegistry } from '../state/health.ts';
+import { BufferBudget } from '../state/buffer-budget.ts';
+import { RetryBudget } from '../state/retry-budget.ts';
 import { ConfigError } from './load.ts';
 import { compileRules } from '../rules/compile.ts';
-import { RuleStats } from '../rules/evaluate.ts';
+import { RuleStats } from '../state/rule-stats.ts';
 import { ruleEnvironment } from '../rules/variables.ts';
 import { Classifier } from '../classify/index.ts';
 import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
-import type { EndpointName, KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from './plan.ts';
+import type { EndpointName, KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../plan/types.ts';
+import { makeRoute } from '../plan/routes.ts';
 
 export const USER_AGENT = 'microgate/0.1';
 
@@ -121,17 +122,6 @@ export function compilePlan(config: Config): RuntimePlan {
     pools,
     close: () => pools.close(),
   });
-}
-
-export function makeRoute(name: string, targets: Target[], weights: number[], fallbacks: Target[]): Route {
-  return {
-    name,
-    targets: Object.freeze(targets),
-    weights: Object.freeze(weights),
-    picker: new WeightedPicker(targets.map((item, i) => ({ item, weight: weights[i]! }))),
-    fallbacks: Object.freeze(fallbacks),
-    fixedOrder: targets.length === 1 ? Object.freeze([...targets, ...fallbacks]) : null,
-  };
 }
 
 function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {

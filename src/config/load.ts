@@ -6,10 +6,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { WELL_KNOWN_PROVIDERS } from './well-known.ts';
+import { ConfigError } from '../errors/config-error.ts';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export type ConfigSource =
   | { kind: 'file'; path: string }

@@ -7,9 +7,8 @@
 //   forward  upstream/forward.ts   the failover loop (upstream/failover.ts) sends attempts
 //                                  (upstream/attempt.ts) until one answers; it relays the answer
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
-import { sendError, sendJson } from '../server/respond.ts';
-import { forward } from '../upstream/forward.ts';
-import type { RequestContext } from './context.ts';
+import { Failover } from '../upstream/failover.ts';
+import type { RequestContext } from '../request/context.ts';
 import { parseRequest, requestDeadline } from './parse.ts';
 import { routeRequest } from './route.ts';
 
@@ -21,7 +20,7 @@ export function handleRequest(ctx: RequestContext): void {
     if (ctx.explain) explain(ctx);
     else forward(ctx, deadlineMs);
   } catch (err) {
-    sendError(ctx, isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to handle the request.', { cause: err }));
+    ctx.sink.error(ctx, isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to handle the request.', { cause: err }));
   }
 }
 
@@ -29,7 +28,7 @@ export function handleRequest(ctx: RequestContext): void {
 function explain(ctx: RequestContext): void {
   const c = ctx.classification();
   const r = ctx.rules;
-  sendJson(
+  ctx.sink.json(
     ctx,
     200,
     JSON.stringify({
@@ -40,5 +39,13 @@ function explain(ctx: RequestContext): void {
       complexity: { tier: c.tier, score: Math.round(c.score * 1000) / 1000, dims: c.dims, forced: c.forced },
       targets: ctx.targets.map((t) => t.label),
     }),
+    null,
   );
+}
+
+/** The forward stage: the request's failover loop sends attempts until one answers or nothing is left. */
+function forward(ctx: RequestContext, deadlineMs: number): void {
+  const failover = new Failover(ctx, deadlineMs);
+  ctx.failover = failover;
+  failover.start();
 }

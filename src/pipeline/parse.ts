@@ -2,9 +2,9 @@
 // through as the client's bytes (see util/json-splice.ts), so fields we do not know still reach the
 // provider unchanged.
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { EndpointName, HeaderMatcher } from '../config/plan.ts';
+import type { EndpointName, HeaderMatcher } from '../plan/types.ts';
 import { countTopLevelKey } from '../util/json-splice.ts';
-import type { RequestContext } from './context.ts';
+import type { RequestContext } from '../request/context.ts';
 
 /** The field each endpoint cannot do without, as OpenAI's API reference requires. */
 const REQUIRED: Readonly<Record<EndpointName, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };

@@ -2,11 +2,11 @@
 // rule's targets, or (no rule, or only shadow rules) leave the model's own route in place.
 // A rule may route a model name the config does not otherwise know: its targets are the route.
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { Route, RuntimePlan, Target } from '../config/plan.ts';
-import type { CompiledRule } from '../rules/compile.ts';
+import type { Route, RuntimePlan, Target } from '../plan/types.ts';
+import type { CompiledRule } from '../plan/types.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
-import type { RequestContext } from './context.ts';
-import { resolveRoute } from './route.ts';
+import type { RequestContext } from '../request/context.ts';
+import { resolveRoute } from '../plan/routes.ts';
 import { WeightedPicker } from '../util/weighted.ts';
 
 /** The provider a model name addresses ("openai/gpt-4o" → "openai"), else "". */

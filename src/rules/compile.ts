@@ -2,48 +2,9 @@
 // rule that does not parse or type-check, a target naming an unknown provider or key, or a chain
 // that visibly loops rejects the whole config, naming the rule, the expression and the position.
 import type { Environment, ASTNode } from '@marcbachmann/cel-js';
-import { ConfigError } from '../config/load.ts';
-import type { KeyPlan, ProviderPlan, RuntimePlan, Target } from '../config/plan.ts';
+import { ConfigError } from '../errors/config-error.ts';
+import type { CompiledRule, KeyPlan, ProviderPlan, RuleTarget, RuntimePlan, Scope, Target } from '../plan/types.ts';
 import type { RuleConfig } from '../config/schema.ts';
-
-export type Scope = { kind: 'global' } | { kind: 'virtualKey' | 'team' | 'customer'; id: string };
-
-/** A target of a rule. Omitted parts are filled from the request's own route when the rule fires. */
-export interface RuleTarget {
-  readonly provider: ProviderPlan | null;
-  readonly model: string | null;
-  readonly key: KeyPlan | null;
-  readonly weight: number;
-  /** Prebuilt when provider and model are both given. */
-  readonly fixed: Target | null;
-}
-
-export interface CompiledRule {
-  /** Position in the precedence order (telemetry records carry it). */
-  readonly index: number;
-  readonly name: string;
-  readonly scope: Scope;
-  readonly priority: number;
-  readonly source: string;
-  /** Returns the expression's value; anything but `true` is no match. Throws on evaluation errors. */
-  readonly program: (vars: object) => unknown;
-  readonly action: 'route' | 'deny' | 'shadow';
-  readonly targets: readonly RuleTarget[];
-  readonly fallbacks: readonly string[] | null;
-  readonly chain: boolean;
-  readonly deny: { readonly message: string; readonly status: number } | null;
-  readonly tag: string | null;
-  /** Does the expression read the complexity variables (so `explain` can say the classifier ran)? */
-  readonly readsComplexity: boolean;
-  /** "x" when the expression requires `model == "x"`: what load-time chain-cycle detection can see. */
-  readonly requiresModel: string | null;
-  /**
-   * Keys of `headers` / `params` the expression reads unguarded in a top-level conjunct: when one is
-   * absent, evaluation can only end in a "no such key" error (no match). Checked before evaluating,
-   * because the library's error costs ~10 µs and the lookup ~20 ns (bench/micro.ts).
-   */
-  readonly requiredKeys: ReadonlyArray<readonly ['headers' | 'params', string]>;
-}
 
 /** Rank of a scope in the precedence order: virtual key → team → customer → global. */
 export function scopeRank(s: Scope): number {

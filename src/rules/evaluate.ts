@@ -2,9 +2,9 @@
 // and never stop the walk. An evaluation error (a missing map key, say) is no match, counted, never
 // a 500. A matched chain rule re-runs the walk with its target's provider/model until nothing
 // changes, at most MAX_CHAIN_STEPS times.
-import type { RequestContext } from '../pipeline/context.ts';
-import type { CompiledRule } from './compile.ts';
-import { RuleVars } from './variables.ts';
+import type { CompiledRule } from '../plan/types.ts';
+import type { RuleStats } from '../state/rule-stats.ts';
+import { RuleVars, type RuleInput } from './variables.ts';
 
 export const MAX_CHAIN_STEPS = 8;
 
@@ -20,24 +20,13 @@ export interface RuleDecision {
   provider: string;
 }
 
-/** Counters per rule, read by /admin/stats and telemetry. */
-export class RuleStats {
-  readonly matches = new Map<string, number>();
-  readonly errors = new Map<string, number>();
-  chainLimitHits = 0;
-
-  bump(map: Map<string, number>, name: string): void {
-    map.set(name, (map.get(name) ?? 0) + 1);
-  }
-}
-
-function inScope(r: CompiledRule, ctx: RequestContext): boolean {
+function inScope(r: CompiledRule, ctx: RuleInput): boolean {
   // Tenants arrive with governance (virtual keys, teams, customers); until then only global rules can match.
   return r.scope.kind === 'global' || ctx.tenant[r.scope.kind] === r.scope.id;
 }
 
 /** Would the rule fail with "no such key"? (rules/compile.ts, requiredKeys) */
-function missingKey(r: CompiledRule, ctx: RequestContext): boolean {
+function missingKey(r: CompiledRule, ctx: RuleInput): boolean {
   for (const [map, key] of r.requiredKeys) {
     const m = map === 'headers' ? ctx.headers : ctx.query;
     if (m === null || m[key] === undefined) return true;
@@ -45,7 +34,7 @@ function missingKey(r: CompiledRule, ctx: RequestContext): boolean {
   return false;
 }
 
-export function evaluateRules(ctx: RequestContext, rules: readonly CompiledRule[], stats: RuleStats, model: string, provider: string): RuleDecision {
+export function evaluateRules(ctx: RuleInput, rules: readonly CompiledRule[], stats: RuleStats, model: string, provider: string): RuleDecision {
   const decision: RuleDecision = { rule: null, matched: [], errors: [], model, provider };
   const vars = new RuleVars(ctx, model, provider);
   for (let step = 0; step <= MAX_CHAIN_STEPS; step++) {

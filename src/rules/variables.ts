@@ -3,7 +3,6 @@
 // first read and only if a rule reads them: the complexity classifier runs only when some rule
 // evaluated for this request mentions `complexity_tier` or `complexity_score`.
 import { Environment } from '@marcbachmann/cel-js';
-import type { RequestContext } from '../pipeline/context.ts';
 
 /** The declared variables, as the README documents them. */
 export const RULE_VARIABLES: ReadonlyArray<readonly [name: string, type: string, doc: string]> = [
@@ -31,6 +30,18 @@ export function ruleEnvironment(): Environment {
   return env;
 }
 
+/** What rules read of a request (request/context.ts RequestContext is one). */
+export interface RuleInput {
+  readonly endpoint: string;
+  /** Lower-case names. */
+  readonly headers: Record<string, string>;
+  readonly query: Record<string, string> | null;
+  readonly body: Record<string, unknown> | null;
+  readonly tenant: Readonly<Record<'virtualKey' | 'team' | 'customer', string>>;
+  /** The prompt's complexity, computed on first call. */
+  classification(): { readonly tier: string; readonly score: number };
+}
+
 const NO_TENANT: Readonly<Record<string, string>> = Object.freeze({ id: '', name: '' });
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -47,10 +58,10 @@ export class RuleVars {
   readonly budget_used = 0;
   readonly tokens_used = 0;
   readonly requests_used = 0;
-  private readonly ctx: RequestContext;
+  private readonly ctx: RuleInput;
   private req: Record<string, unknown> | null = null;
 
-  constructor(ctx: RequestContext, model: string, provider: string) {
+  constructor(ctx: RuleInput, model: string, provider: string) {
     this.ctx = ctx;
     this.model = model;
     this.provider = provider;

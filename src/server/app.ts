@@ -1,14 +1,15 @@
 // The uWS application: routes, the synchronous part of every request (copy what we need out of
 // uWS's stack-allocated request, register onAborted, reject what we can before reading the body),
 // body reading, and the server's own counters.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import type { EndpointName, RuntimePlan } from '../config/plan.ts';
+import type { EndpointName, RuntimePlan } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import { RequestContext, type RequestSink } from '../pipeline/context.ts';
+import { RequestContext, type RequestSink } from '../request/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
 import { MicrosHistogram } from '../telemetry/gateway-time.ts';
 import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
-import { markAborted, sendError, statusLine } from './respond.ts';
+import { endStream, failStream, markAborted, sendError, sendJson, startStream, statusLine, writeStream } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
 
@@ -224,6 +225,31 @@ export class GatewayServer implements RequestSink, Listener {
 
   upstreamPaused(): void {
     this.backpressurePauses++;
+  }
+
+  // RequestSink: the response writer lives in server/respond.ts; these hand requests to it.
+  json(ctx: RequestContext, status: number, body: string | Buffer, upstream: IncomingHttpHeaders | null): void {
+    sendJson(ctx, status, body, upstream);
+  }
+
+  error(ctx: RequestContext, err: GatewayError, closeConnection = false, extra: IncomingHttpHeaders | null = null): void {
+    sendError(ctx, err, closeConnection, extra);
+  }
+
+  startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: Buffer): boolean {
+    return startStream(ctx, status, upstream, firstEvents);
+  }
+
+  writeStream(ctx: RequestContext, chunk: Buffer): boolean {
+    return writeStream(ctx, chunk);
+  }
+
+  endStream(ctx: RequestContext): void {
+    endStream(ctx);
+  }
+
+  failStream(ctx: RequestContext, err: GatewayError): void {
+    failStream(ctx, err);
   }
 
   stats(): Record<string, unknown> {

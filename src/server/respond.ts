@@ -13,7 +13,7 @@
 // slots instead of closing over them: no closure is allocated per response.
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { HttpResponse } from 'uWebSockets.js';
-import type { RequestContext } from '../pipeline/context.ts';
+import type { RequestContext } from '../request/context.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import { headerSafe } from '../util/header-value.ts';
 import type { Redactor } from '../util/redact.ts';

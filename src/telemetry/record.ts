@@ -17,7 +17,7 @@
 //   30      u8    tier (0 none, 1..4)
 //   31      u8    attempts recorded
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import type { RequestContext } from '../request/context.ts';
 import type { AttemptRecord, TelemetryRecord } from './types.ts';
 
 export const SLOT_BYTES = 512;

@@ -4,9 +4,9 @@
 // empty method.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { RuntimePlan } from '../config/plan.ts';
+import type { RuntimePlan } from '../plan/types.ts';
 import type { TelemetryConfig } from '../config/schema.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import type { RequestContext } from '../request/context.ts';
 import { MAX_ATTEMPTS, SLOT_BYTES, encodeRecord, type Dictionary } from './record.ts';
 import { createRing, RingWriter } from './ring.ts';
 import type { RegistryState } from './prometheus.ts';

@@ -7,8 +7,8 @@
 // fastest keeps half, and none drops below minShare: a recovered provider still gets traffic and
 // is found again. A target with no data in the window keeps its configured weight. Streaming
 // latency is time to first event, non-streaming the whole answer: both shrink with a faster provider.
-import type { Route, RuntimePlan, Target } from '../config/plan.ts';
-import { keysFor } from '../pipeline/route.ts';
+import type { Route, RuntimePlan, Target } from '../plan/types.ts';
+import { keysFor } from '../plan/routes.ts';
 import { WeightedPicker } from '../util/weighted.ts';
 
 export function adaptiveFactors(plan: RuntimePlan, route: Route, now: number, minShare: number): number[] {

@@ -9,12 +9,11 @@
 // after it, a failure can only end the stream with an error event.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { KeyPlan, Target } from '../config/plan.ts';
+import type { KeyPlan, Target } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { RequestContext } from '../pipeline/context.ts';
-import { fromOpenAIError } from '../providers/openai/errors.ts';
-import { readUsage, USAGE_MARK } from '../providers/openai/usage.ts';
-import { endStream, failStream, sendJson, startStream, writeStream } from '../server/respond.ts';
+import type { AttemptHandle, RequestContext } from '../request/context.ts';
+import { fromOpenAIError } from '../formats/openai/errors.ts';
+import { readUsage, USAGE_MARK } from '../formats/openai/usage.ts';
 import { SseFramer } from '../util/sse-framer.ts';
 import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
@@ -33,13 +32,21 @@ function isEventStream(contentType: string | string[] | undefined): boolean {
 }
 
 /** setTimeout's callback for the request deadline: one function, the attempt passed as its argument. */
+/** The failover loop, as an attempt reports to it (upstream/failover.ts). */
+export interface AttemptOwner {
+  succeeded(a: UpstreamAttempt, status: number): void;
+  failed(a: UpstreamAttempt, err: GatewayError, retryAfterMs: number | null): void;
+  deadlineError(): GatewayError;
+}
+
 function deadlinePassed(a: UpstreamAttempt): void {
   a.timer = null;
   a.onDeadline();
 }
 
-export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandle {
   readonly ctx: RequestContext;
+  readonly owner: AttemptOwner;
   readonly target: Target;
   readonly key: KeyPlan;
   controller: Dispatcher.DispatchController | null = null;
@@ -61,8 +68,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
 
-  constructor(ctx: RequestContext, target: Target, key: KeyPlan) {
+  constructor(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan) {
     this.ctx = ctx;
+    this.owner = owner;
     this.target = target;
     this.key = key;
   }
@@ -80,7 +88,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   onDeadline(): void {
     if (this.settled) return;
     if (this.controller !== null) this.controller.abort(DEADLINE);
-    else this.fail(this.ctx.failover!.deadlineError(), null);
+    else this.fail(this.owner.deadlineError(), null);
   }
 
   private disarm(): void {
@@ -152,11 +160,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         this.settled = true;
         this.disarm();
         ctx.tUpstreamFirst = performance.now();
-        ctx.failover!.succeeded(this, this.status);
-        if (!startStream(ctx, this.status, this.headers!, out)) this.pause(controller);
+        this.owner.succeeded(this, this.status);
+        if (!ctx.sink.startStream(ctx, this.status, this.headers!, out)) this.pause(controller);
         return;
       }
-      if (!writeStream(ctx, out)) this.pause(controller);
+      if (!ctx.sink.writeStream(ctx, out)) this.pause(controller);
       return;
     }
     const isError = this.status >= 400;
@@ -238,9 +246,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       if (!ctx.headSent) {
         this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
       } else if (framer.pending > 0 || !framer.sawDone) {
-        failStream(ctx, new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
+        ctx.sink.failStream(ctx, new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
       } else {
-        endStream(ctx);
+        ctx.sink.endStream(ctx);
       }
       return;
     }
@@ -264,14 +272,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.settled = true;
-    ctx.failover!.succeeded(this, status);
+    this.owner.succeeded(this, status);
     // The answer stays in the buffer budget until it is sent (server/respond.ts): hand it over.
     ctx.heldBytes = this.held;
     this.held = 0;
     const out = ctx.plan.redactor.redactBytes(body);
     [ctx.promptTokens, ctx.completionTokens] = readUsage(out);
     if (ctx.plan.capturePayloads) ctx.capture(out);
-    sendJson(ctx, status, out, this.headers);
+    ctx.sink.json(ctx, status, out, this.headers);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -286,12 +294,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
     const gerr =
       err === DEADLINE
-        ? ctx.failover!.deadlineError()
+        ? this.owner.deadlineError()
         : (err as { name?: string }).name === 'GatewayError'
           ? (err as GatewayError)
           : fromTransportError(err, this.target.provider, this.status !== 0);
     // After the first event reached the client, the status cannot change: end the stream in-band.
-    if (ctx.headSent) failStream(ctx, gerr);
+    if (ctx.headSent) ctx.sink.failStream(ctx, gerr);
     else this.fail(gerr, null);
   }
 
@@ -302,6 +310,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.release();
     this.ctx.priorWaitMs += this.upstreamMs();
     this.ctx.tDispatch = 0;
-    this.ctx.failover!.failed(this, err, retryAfter);
+    this.owner.failed(this, err, retryAfter);
   }
 }

@@ -1,7 +1,7 @@
 // Transport failures (undici error codes, Node socket errors) → GatewayError. Classified by code,
 // never by instanceof (nodejs/undici#3987). Codes: undici docs/api/Errors.md.
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { ProviderPlan } from '../config/plan.ts';
+import type { ProviderPlan } from '../plan/types.ts';
 
 const CONNECT_FAILED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const RESET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);

@@ -14,25 +14,15 @@
 // circuit is open is skipped while another one can serve; when none can, the least rested is tried
 // anyway ("never all of them": an open circuit must not turn a degraded provider into a dead one).
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
-import type { KeyPlan, Target } from '../config/plan.ts';
-import type { RequestContext } from '../pipeline/context.ts';
-import { keysFor, noKey } from '../pipeline/route.ts';
-import { sendError } from '../server/respond.ts';
-import { UpstreamAttempt } from './attempt.ts';
+import type { KeyPlan, Target } from '../plan/types.ts';
+import type { AttemptResult, FailoverHandle, RequestContext } from '../request/context.ts';
+import { keysFor, noKey } from '../plan/routes.ts';
+import type { AttemptOwner, UpstreamAttempt } from './attempt.ts';
 import { fullJitterMs } from './backoff.ts';
 import { dispatchAttempt } from './forward.ts';
 import { outcomeOf } from './outcome.ts';
 
-export interface AttemptResult {
-  readonly target: Target;
-  readonly key: KeyPlan;
-  /** The provider's status, 0 when the attempt failed without one (then `flag` says why). */
-  readonly status: number;
-  readonly flag: string;
-  readonly ms: number;
-}
-
-export class Failover {
+export class Failover implements FailoverHandle, AttemptOwner {
   readonly ctx: RequestContext;
   /** performance.now() after which nothing new starts. */
   readonly deadline: number;
@@ -212,7 +202,7 @@ export class Failover {
     ctx.target = target;
     ctx.key = key;
     try {
-      dispatchAttempt(ctx, target, key, this.deadline - now);
+      dispatchAttempt(ctx, this, target, key, this.deadline - now);
     } catch (err) {
       // Building this target's body failed (it runs from timers and undici callbacks too, where a
       // throw would end the process): the request gets the error, the provider is not blamed.
@@ -232,7 +222,7 @@ export class Failover {
       const n = this.attempts === 1 ? '1 attempt' : `${this.attempts} attempts`;
       err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.route()})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
     }
-    sendError(ctx, err, false, this.lastRetryAfter(err));
+    ctx.sink.error(ctx, err, false, this.lastRetryAfter(err));
   }
 
   private lastRetryAfter(err: GatewayError): Record<string, string> | null {

@@ -1,21 +1,13 @@
-// Upstream stage: start the request's failover loop, and send one attempt: the provider request
-// built from the plan, dispatched on the provider's pool.
-import type { RequestContext } from '../pipeline/context.ts';
+// One attempt: the provider request built from the plan, dispatched on the provider's pool.
+import type { RequestContext } from '../request/context.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { KeyPlan, ProviderPlan, Target } from '../config/plan.ts';
+import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
 import { removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
-import { UpstreamAttempt } from './attempt.ts';
-import { Failover } from './failover.ts';
+import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
 
-export function forward(ctx: RequestContext, deadlineMs: number): void {
-  const failover = new Failover(ctx, deadlineMs);
-  ctx.failover = failover;
-  failover.start();
-}
-
-export function dispatchAttempt(ctx: RequestContext, target: Target, key: KeyPlan, remainingMs: number): void {
+export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan, remainingMs: number): void {
   const provider = target.provider;
-  const attempt = new UpstreamAttempt(ctx, target, key);
+  const attempt = new UpstreamAttempt(ctx, owner, target, key);
   ctx.attempt = attempt;
   attempt.tDispatch = ctx.tDispatch = performance.now();
   ctx.tUpstreamHead = 0;

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { Circuit } from '../../src/upstream/circuit.ts';
-import type { CircuitOptions } from '../../src/upstream/circuit.ts';
+import { Circuit } from '../../src/state/circuit.ts';
+import type { CircuitOptions } from '../../src/state/circuit.ts';
 
 const BASE: CircuitOptions = { consecutiveFailures: 3, errorRate: 0.5, minRequests: 10, windowMs: 10_000, cooldownMs: 5_000 };
 

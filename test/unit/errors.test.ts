@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { fromOpenAIError } from '../../src/providers/openai/errors.ts';
+import { fromOpenAIError } from '../../src/formats/openai/errors.ts';
 import { fromTransportError } from '../../src/upstream/errors.ts';
 import { Redactor } from '../../src/util/redact.ts';
 import { GatewayError } from '../../src/errors/gateway-error.ts';
-import type { ProviderPlan } from '../../src/config/plan.ts';
+import type { ProviderPlan } from '../../src/plan/types.ts';
 
 const KEY_VALUE = 'sk-proj-Q7vLm2Rt9XzK4pWb8NcJ5yHd3FgA6sEu';
 const OTHER_SECRET = 'plainsecret-8f3a9c2e71d04b6a'; // no well-known shape: only the configured list catches it

@@ -8,7 +8,7 @@ import { isWellFormedJson } from '../../src/util/json-check.ts';
 import { countTopLevelKey } from '../../src/util/json-splice.ts';
 import { SseFramer } from '../../src/util/sse-framer.ts';
 import { ConnectionGuard, highMark } from '../../src/server/connection-guard.ts';
-import { BufferBudget } from '../../src/upstream/buffer-budget.ts';
+import { BufferBudget } from '../../src/state/buffer-budget.ts';
 
 describe('headerSafe', () => {
   it('passes a visible-ASCII value through unchanged (the same string)', () => {

@@ -3,10 +3,10 @@ import { outcomeOf, outcomeOfStatus } from '../../src/upstream/outcome.ts';
 import { GatewayError } from '../../src/errors/gateway-error.ts';
 import { ERROR_CODES } from '../../src/errors/codes.ts';
 import type { ErrorCode } from '../../src/errors/codes.ts';
-import { fromOpenAIError } from '../../src/providers/openai/errors.ts';
+import { fromOpenAIError } from '../../src/formats/openai/errors.ts';
 import { fromTransportError } from '../../src/upstream/errors.ts';
 import { Redactor } from '../../src/util/redact.ts';
-import type { ProviderPlan } from '../../src/config/plan.ts';
+import type { ProviderPlan } from '../../src/plan/types.ts';
 
 const redactor = new Redactor(['sk-test-secret-000000']);
 const provider = { name: 'openai', timeouts: { connectMs: 1000, firstByteMs: 2000, idleMs: 3000 } } as unknown as ProviderPlan;

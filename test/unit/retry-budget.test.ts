@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { RetryBudget } from '../../src/upstream/retry-budget.ts';
+import { RetryBudget } from '../../src/state/retry-budget.ts';
 
 /** How many tryRetry() calls at `now` succeed before the first refusal (bounded). */
 function drain(b: RetryBudget, now: number, limit = 10_000): number {

@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { validateConfig } from '../../src/config/load.ts';
 import { compilePlan } from '../../src/config/compile.ts';
-import { pickKey, resolveTarget, routeRequest } from '../../src/pipeline/route.ts';
+import { routeRequest } from '../../src/pipeline/route.ts';
+import { pickKey, resolveTarget } from '../../src/plan/routes.ts';
 import { GatewayError } from '../../src/errors/gateway-error.ts';
-import type { ProviderPlan, RuntimePlan, Target } from '../../src/config/plan.ts';
-import type { RequestContext } from '../../src/pipeline/context.ts';
+import type { ProviderPlan, RuntimePlan, Target } from '../../src/plan/types.ts';
+import type { RequestContext } from '../../src/request/context.ts';
 
 const KEYS = {
   general: 'sk-general-1111111111',

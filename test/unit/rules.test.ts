@@ -2,10 +2,10 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { validateConfig, ConfigError } from '../../src/config/load.ts';
 import { compilePlan } from '../../src/config/compile.ts';
-import type { RuntimePlan } from '../../src/config/plan.ts';
+import type { RuntimePlan } from '../../src/plan/types.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import type { RequestContext } from '../../src/pipeline/context.ts';
-import { RequestContext as Ctx } from '../../src/pipeline/context.ts';
+import type { RequestContext, RequestSink } from '../../src/request/context.ts';
+import { RequestContext as Ctx } from '../../src/request/context.ts';
 import { routeRequest } from '../../src/pipeline/route.ts';
 import type { GatewayError } from '../../src/errors/gateway-error.ts';
 
@@ -33,7 +33,7 @@ function planWith(rules: ConfigInput['rules'], extra: Partial<ConfigInput> = {})
   return plan;
 }
 
-const sink = { requestFinished() {}, upstreamPaused() {} };
+const sink = { requestFinished() {}, upstreamPaused() {} } as unknown as RequestSink;
 
 function ctxFor(plan: RuntimePlan, body: Record<string, unknown>, headers: Record<string, string> = {}, endpoint: 'chat' | 'completions' = 'chat'): RequestContext {
   const ctx = new Ctx(plan, null as never, sink, endpoint, 'id', headers, 0);

@@ -1,8 +1,19 @@
 // Circuits per (provider, key, model), created on first use. Addressing "provider/any-model" makes
 // the model set open-ended, so the registry is bounded: past the cap, a new combination is not
 // tracked (it is treated as healthy) rather than growing memory without limit.
-import type { KeyPlan, Target } from '../config/plan.ts';
 import { Circuit, type CircuitOptions } from './circuit.ts';
+
+/** What the registry needs of a key and a target (plan/types.ts KeyPlan and Target have it). */
+export interface CircuitKey {
+  readonly id: number;
+  readonly name: string;
+  readonly provider: { readonly name: string };
+}
+export interface CircuitTarget {
+  readonly model: string;
+  /** Declared targets cache their circuits here, by key id. */
+  readonly circuits?: Array<Circuit | undefined>;
+}
 
 const MAX_CIRCUITS = 4_096;
 /** Circuits listed in /admin/stats and /metrics: every one not closed first, then closed ones up to this many. */
@@ -22,7 +33,7 @@ export class HealthRegistry {
    * by key id, so the request path does no string building or Map lookup; targets made per request
    * ("provider/any-model") go through the registry, so their health is still shared.
    */
-  circuit(key: KeyPlan, target: Target): Circuit {
+  circuit(key: CircuitKey, target: CircuitTarget): Circuit {
     const cache = target.circuits;
     if (cache !== undefined) {
       const c = cache[key.id];
@@ -32,7 +43,7 @@ export class HealthRegistry {
     return this.lookup(key, target.model);
   }
 
-  private lookup(key: KeyPlan, model: string): Circuit {
+  private lookup(key: CircuitKey, model: string): Circuit {
     const id = `${key.id}:${model}`;
     let c = this.circuits.get(id);
     if (c === undefined) {
@@ -44,7 +55,7 @@ export class HealthRegistry {
   }
 
   /** Error rate and latency of a target over its keys' windows; null without data. */
-  targetStats(target: Target, keys: readonly KeyPlan[], now: number): { errorRate: number; latencyMs: number; requests: number } | null {
+  targetStats(target: CircuitTarget, keys: readonly CircuitKey[], now: number): { errorRate: number; latencyMs: number; requests: number } | null {
     let ok = 0;
     let failed = 0;
     let latency = 0;
@@ -65,7 +76,7 @@ export class HealthRegistry {
   }
 
   /** Circuit states for /admin/stats and /metrics: "provider/key/model" → state, at most MAX_LISTED_CIRCUITS, open and half-open first. */
-  snapshot(keysById: ReadonlyMap<number, KeyPlan>, now: number): Record<string, { state: string; errorRate: number; latencyMs: number }> {
+  snapshot(keysById: ReadonlyMap<number, CircuitKey>, now: number): Record<string, { state: string; errorRate: number; latencyMs: number }> {
     const out: Record<string, { state: string; errorRate: number; latencyMs: number }> = {};
     let listed = 0;
     for (const closed of [false, true]) {

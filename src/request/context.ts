@@ -1,18 +1,55 @@
 // One RequestContext per request: everything a stage reads or decides, with every field assigned in
 // the constructor so V8 keeps one hidden class for all of them.
 import type { HttpResponse } from 'uWebSockets.js';
-import type { EndpointName, KeyPlan, RuntimePlan, Target } from '../config/plan.ts';
+import type { EndpointName, KeyPlan, RuntimePlan, Target } from '../plan/types.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
-import type { UpstreamAttempt } from '../upstream/attempt.ts';
-import type { Failover } from '../upstream/failover.ts';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
 
-/** What the server needs back from a request: counts for shutdown and the in-gateway histogram. */
+/**
+ * The server's side of a request: the one writer of the client response (server/respond.ts) and the
+ * counters it keeps. Stages below the server write through this, never by importing server/.
+ */
 export interface RequestSink {
   requestFinished(ctx: RequestContext): void;
   /** A stream relay paused its provider because the client was not keeping up. */
   upstreamPaused(): void;
+  /** A complete JSON answer; `upstream` headers are filtered and passed on. */
+  json(ctx: RequestContext, status: number, body: string | Buffer, upstream: IncomingHttpHeaders | null): void;
+  /** The error boundary: an error body in the client's dialect, or an error event on a started stream. */
+  error(ctx: RequestContext, err: GatewayError, closeConnection?: boolean, extra?: IncomingHttpHeaders | null): void;
+  /** Starts a stream with its first whole events; false when the client is not keeping up. */
+  startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: Buffer): boolean;
+  /** Relays bytes of a started stream; false when the client is not keeping up. */
+  writeStream(ctx: RequestContext, chunk: Buffer): boolean;
+  endStream(ctx: RequestContext): void;
+  failStream(ctx: RequestContext, err: GatewayError): void;
+}
+
+/** One finished attempt, for x-microgate-route, error messages and telemetry. */
+export interface AttemptResult {
+  readonly target: Target;
+  readonly key: KeyPlan;
+  /** The provider's status, 0 when the attempt failed without one (then `flag` says why). */
+  readonly status: number;
+  readonly flag: string;
+  readonly ms: number;
+}
+
+/** What the rest of the request path needs of its failover loop (upstream/failover.ts). */
+export interface FailoverHandle {
+  readonly records: readonly AttemptResult[];
+  readonly attempts: number;
+  /** The path taken, e.g. "openai/gpt-4o#k1:429 > openai/gpt-4o#k2:200". */
+  route(): string;
+  /** The client left: stop waiting for a backoff. */
+  cancel(): void;
+}
+
+/** The attempt in flight (upstream/attempt.ts): a client abort cancels it. */
+export interface AttemptHandle {
+  abort(reason: Error): void;
 }
 
 const NO_TENANT = Object.freeze({ virtualKey: '', team: '', customer: '' });
@@ -51,7 +88,7 @@ export class RequestContext {
   targets: readonly Target[] = [];
   target: Target | null = null;
   key: KeyPlan | null = null;
-  failover: Failover | null = null;
+  failover: FailoverHandle | null = null;
   /** The body as sent upstream, for `bodyFor` (reused by retries of the same target). */
   upstreamRaw: Buffer | null = null;
   bodyFor: Target | null = null;
@@ -87,7 +124,7 @@ export class RequestContext {
   tFirstWrite = 0;
   tEnd = 0;
   /** The upstream attempt in flight, so a client abort can cancel it. */
-  attempt: UpstreamAttempt | null = null;
+  attempt: AttemptHandle | null = null;
 
   constructor(plan: RuntimePlan, res: HttpResponse, sink: RequestSink, endpoint: EndpointName, id: string, headers: Record<string, string>, t0: number) {
     this.plan = plan;
