@@ -3,6 +3,8 @@
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
 import { HeaderMatcher } from '../util/header-matcher.ts';
+import { FORMATS } from '../formats/index.ts';
+import { ENDPOINTS } from '../endpoints/index.ts';
 import { PoolRegistry } from '../state/pools.ts';
 import { HealthRegistry } from '../state/health.ts';
 import { BufferBudget } from '../state/buffer-budget.ts';
@@ -13,14 +15,11 @@ import { RuleStats } from '../state/rule-stats.ts';
 import { ruleEnvironment } from '../rules/variables.ts';
 import { Classifier } from '../classify/index.ts';
 import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
-import type { EndpointName, KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../plan/types.ts';
+import type { KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../plan/types.ts';
 import { makeRoute } from '../plan/routes.ts';
-
-export const USER_AGENT = 'microgate/0.1';
 
 const SECRET_HEADER = /auth|key|token|secret|cookie|signature|credential|session/i;
 
-const ENDPOINT_PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 
 export function compilePlan(config: Config): RuntimePlan {
   const pools = new PoolRegistry();
@@ -116,7 +115,8 @@ export function compilePlan(config: Config): RuntimePlan {
     target: (p: ProviderPlan, model: string) => target(p, model, true),
     targetsById,
     pinned,
-    forwardedHeaders: HeaderMatcher.of(Object.values(config.providers).flatMap((p) => p.forwardHeaders)),
+    forwardedHeaders: HeaderMatcher.of([...providers.values()].flatMap((p) => p.forward?.patterns ?? [])),
+    droppedFields: new Map(),
     modelsJson,
     redactor: new Redactor(secrets),
     pools,
@@ -126,9 +126,7 @@ export function compilePlan(config: Config): RuntimePlan {
 
 function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {
   const url = new URL(pc.baseUrl);
-  const base = url.pathname.replace(/\/+$/, '');
-  const paths = {} as Record<EndpointName, string>;
-  for (const e of Object.keys(ENDPOINT_PATHS) as EndpointName[]) paths[e] = base + ENDPOINT_PATHS[e];
+  const endpoint = ENDPOINTS[pc.type](url.pathname.replace(/\/+$/, ''));
 
   const extra: string[] = [];
   for (const [h, v] of Object.entries(pc.headers)) extra.push(h.toLowerCase(), v);
@@ -138,7 +136,8 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     name,
     type: pc.type,
     origin: url.origin,
-    paths: Object.freeze(paths),
+    codec: FORMATS[pc.type].codec,
+    endpoint,
     pool: pools.get(url.origin, { connections: pc.maxConnections, connectTimeoutMs: pc.timeouts.connectMs }),
     timeouts: Object.freeze({ ...pc.timeouts }),
     retry: Object.freeze({ ...(pc.retry ?? routing.retry) }),
@@ -146,7 +145,7 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     models: new Set(pc.models),
     anyModelKeys: null as WeightedPicker<KeyPlan> | null,
     keysByModel: new Map<string, WeightedPicker<KeyPlan>>(),
-    forward: HeaderMatcher.of(pc.forwardHeaders),
+    forward: HeaderMatcher.of([...pc.forwardHeaders, ...endpoint.forward]),
   };
 
   const keys = pc.keys.map((k, i) => ({
@@ -156,8 +155,7 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
       name: k.name,
       state: { restUntil: 0, reason: '' },
       provider: plan as ProviderPlan,
-      // OpenAI-style bearer auth (https://platform.openai.com/docs/api-reference/authentication).
-      headers: Object.freeze(['content-type', 'application/json', 'authorization', `Bearer ${k.value}`, 'user-agent', USER_AGENT, ...extra]),
+      headers: Object.freeze(endpoint.keyHeaders(k.value, extra)),
     }) as KeyPlan,
   }));
   for (const k of keys) keysById.set(k.plan.id, k.plan);

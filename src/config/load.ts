@@ -166,7 +166,7 @@ function zeroConfig(env: NodeJS.ProcessEnv): ConfigInput | null {
   for (const wk of WELL_KNOWN_PROVIDERS) {
     const value = env[wk.env];
     if (value === undefined || value === '') continue;
-    providers[wk.name] = { type: 'openai', baseUrl: wk.baseUrl, keys: [{ name: 'default', value: `env.${wk.env}` }], models: [...wk.models] };
+    providers[wk.name] = { type: wk.type, baseUrl: wk.baseUrl, keys: [{ name: 'default', value: `env.${wk.env}` }], models: [...wk.models] };
   }
   return Object.keys(providers).length === 0 ? null : { version: 1, providers };
 }

@@ -78,12 +78,12 @@ const key = z.strictObject({
   models: z.array(z.string().min(1)).min(1).optional(),
 });
 
-export const providerTypes = ['openai'] as const;
+export const providerTypes = ['openai', 'anthropic'] as const;
 
 const provider = z.strictObject({
-  /** The wire format the provider speaks. */
+  /** The wire format the provider speaks: openai (and the OpenAI-compatible family) or anthropic. */
   type: z.enum(providerTypes).default('openai'),
-  /** Base URL up to and including the API version segment, e.g. https://api.openai.com/v1 */
+  /** Base URL up to and including the API version segment, e.g. https://api.openai.com/v1 or https://api.anthropic.com/v1 */
   baseUrl: z.url({ protocol: /^https?$/ }),
   keys: z.array(key).min(1),
   /** Upstream model names this provider serves: listed in /v1/models and matched for bare model names. */

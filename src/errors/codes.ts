@@ -48,6 +48,8 @@ export const ERROR_CODES = Object.freeze({
   upstream_reset: spec(502, 'server_error', 'UR', 'upstream', true),
   upstream_error: spec(502, 'server_error', 'U5', 'upstream', true),
   upstream_rate_limited: spec(429, 'rate_limit_error', 'URL', 'upstream', true),
+  /** Anthropic's 529 overloaded_error: the provider is overloaded for everyone; retry with backoff or fail over. */
+  upstream_overloaded: spec(503, 'server_error', 'UOVL', 'upstream', true),
   upstream_auth_failed: spec(502, 'server_error', 'UAUTH', 'upstream', true),
   upstream_bad_response: spec(502, 'server_error', 'UBAD', 'upstream', true),
   /** Over server.maxResponseBytes or maxStreamEventBytes: the same request would bring the same answer, so it is not retried. */

@@ -1,6 +1,20 @@
 import { ERROR_CODES, type ErrorCode, type ErrorOrigin } from './codes.ts';
 
 /**
+ * How the provider itself described an error, in its own format's words: kept so the client gets
+ * the provider's meaning in its own dialect (formats/errors.ts maps between them).
+ */
+export interface ProviderErrorInfo {
+  /** The provider's wire format ('openai', 'anthropic', …). */
+  readonly format: string;
+  /** Its error type (`invalid_request_error`, `overloaded_error`, …), or null. */
+  readonly type: string | null;
+  /** Its error code (`context_length_exceeded`, …), or null. */
+  readonly code: string | null;
+  readonly param: string | null;
+}
+
+/**
  * The only error type the request path throws or returns. `code` is stable and indexes ERROR_CODES;
  * `status` may differ from the table's default when an upstream status is passed through (a
  * provider's 422 stays a 422).
@@ -16,8 +30,10 @@ export class GatewayError extends Error {
   readonly param: string | null;
   /** The provider's HTTP status when the error came from one, else 0. */
   readonly upstreamStatus: number;
+  /** The provider's own description of the error, when it gave one. */
+  readonly provider: ProviderErrorInfo | null;
 
-  constructor(code: ErrorCode, message: string, opts?: { param?: string | null; status?: number; upstreamStatus?: number; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, opts?: { param?: string | null; status?: number; upstreamStatus?: number; provider?: ProviderErrorInfo | null; cause?: unknown }) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     const spec = ERROR_CODES[code];
     this.name = 'GatewayError';
@@ -29,6 +45,7 @@ export class GatewayError extends Error {
     this.retryable = spec.retryable;
     this.param = opts?.param ?? null;
     this.upstreamStatus = opts?.upstreamStatus ?? 0;
+    this.provider = opts?.provider ?? null;
   }
 
   /** OpenAI's error body: https://platform.openai.com/docs/guides/error-codes */

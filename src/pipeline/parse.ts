@@ -1,13 +1,11 @@
-// Parse stage: JSON.parse once and validate only what routing needs. The body is otherwise passed
+// Parse stage: JSON.parse once and validate only what routing needs (the model here, the rest by the
+// client's dialect: formats/*/index.ts). The body is otherwise passed
 // through as the client's bytes (see util/json-splice.ts), so fields we do not know still reach the
 // provider unchanged.
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { EndpointName, HeaderMatcher } from '../plan/types.ts';
+import type { HeaderMatcher } from '../plan/types.ts';
 import { countTopLevelKey } from '../util/json-splice.ts';
 import type { RequestContext } from '../request/context.ts';
-
-/** The field each endpoint cannot do without, as OpenAI's API reference requires. */
-const REQUIRED: Readonly<Record<EndpointName, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
 
 export function parseRequest(ctx: RequestContext): void {
   const raw = ctx.raw!;
@@ -32,24 +30,12 @@ export function parseRequest(ctx: RequestContext): void {
   if (typeof model !== 'string' || model === '') throw new GatewayError('invalid_parameter', "'model' must be a non-empty string.", { param: 'model' });
   checkModelName(model, 'model');
 
-  const field = REQUIRED[ctx.endpoint];
-  const value = b[field];
-  if (value === undefined || value === null) throw new GatewayError('missing_required_parameter', `Missing required parameter: '${field}'.`, { param: field });
-  if (ctx.endpoint === 'chat' && (!Array.isArray(value) || value.length === 0)) {
-    throw new GatewayError('invalid_parameter', "'messages' must be a non-empty array of messages.", { param: 'messages' });
-  }
-
-  const stream = b.stream;
-  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
-    throw new GatewayError('invalid_parameter', "'stream' must be a boolean.", { param: 'stream' });
-  }
-  if (stream === true && ctx.endpoint === 'embeddings') {
-    throw new GatewayError('invalid_parameter', 'Embeddings cannot be streamed.', { param: 'stream' });
-  }
+  // The rest by the client's format: OpenAI requires `messages`, Anthropic also `max_tokens`, …
+  const stream = ctx.dialect.check(b, ctx.endpoint).stream;
 
   ctx.body = b;
   ctx.model = model;
-  ctx.stream = stream === true;
+  ctx.stream = stream;
   if (ctx.plan.forwardedHeaders !== null) checkForwardedHeaders(ctx.headers, ctx.plan.forwardedHeaders);
 }
 

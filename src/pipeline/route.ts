@@ -30,11 +30,27 @@ export function routeRequest(ctx: RequestContext): void {
   const fallbacks = ctx.body!.fallbacks === undefined ? null : requestFallbacks(plan, ctx.body!.fallbacks);
   if (ruled !== null) {
     if (fallbacks !== null) ruled.splice(ruled.length, 0, ...fallbacks.filter((f) => !ruled.includes(f)));
-    ctx.targets = ruled;
+    ctx.targets = servedOnly(ctx, ruled);
     return;
   }
   if (route === null) throw unknown!;
-  ctx.targets = attemptOrder(route, fallbacks);
+  ctx.targets = servedOnly(ctx, attemptOrder(route, fallbacks));
+}
+
+/**
+ * The targets whose wire format serves this kind of request (an Anthropic provider has no
+ * embeddings): the others are left out of the attempt order, and with none left the client is told.
+ */
+function servedOnly(ctx: RequestContext, targets: readonly Target[]): readonly Target[] {
+  const kind = ctx.endpoint;
+  let all = true;
+  for (let i = 0; i < targets.length; i++) if (!targets[i]!.provider.codec.serves[kind]) all = false;
+  if (all) return targets;
+  const served = targets.filter((t) => t.provider.codec.serves[kind]);
+  if (served.length === 0) {
+    throw new GatewayError('model_not_found', `The model '${ctx.model}' is served by ${targets.map((t) => `'${t.provider.name}' (${t.provider.codec.format})`).join(', ')}, which cannot serve ${kind} requests.`, { param: 'model' });
+  }
+  return served;
 }
 
 const MAX_FALLBACKS = 8;

@@ -15,7 +15,11 @@ export type { HeaderMatcher };
 import type { BufferBudget } from '../state/buffer-budget.ts';
 import type { Config, ProviderConfig, RoutingConfig } from '../config/schema.ts';
 
-export type EndpointName = 'chat' | 'completions' | 'embeddings';
+import type { EndpointName } from '../formats/canonical.ts';
+import type { Codec } from '../formats/format.ts';
+import type { Endpoint } from '../endpoints/endpoint.ts';
+
+export type { EndpointName };
 
 /** Mutable health of one key, referenced by its frozen plan (a key is rested after 429 or 401/403). */
 export interface KeyState {
@@ -38,8 +42,10 @@ export interface ProviderPlan {
   readonly name: string;
   readonly type: ProviderConfig['type'];
   readonly origin: string;
-  /** Upstream path per endpoint, e.g. chat → "/v1/chat/completions". */
-  readonly paths: Readonly<Record<EndpointName, string>>;
+  /** Its wire format's provider side: builds requests from canonical ones, reads answers back. */
+  readonly codec: Codec;
+  /** Its paths and per-key headers. */
+  readonly endpoint: Endpoint;
   readonly pool: Pool;
   readonly timeouts: Readonly<ProviderConfig['timeouts']>;
   readonly models: ReadonlySet<string>;
@@ -108,6 +114,8 @@ export interface RuntimePlan {
   readonly targetsById: ReadonlyArray<Target | undefined>;
   /** `target` pinned to `key` (cached). */
   pinned(target: Target, key: KeyPlan): Target;
+  /** Fields that translations dropped, by name: /admin/stats. */
+  readonly droppedFields: Map<string, number>;
   /** Client headers some provider passes on (checked at parse); null when no provider forwards any. */
   readonly forwardedHeaders: HeaderMatcher | null;
   /** GET /v1/models, serialized once. */

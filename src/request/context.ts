@@ -4,6 +4,8 @@ import type { HttpResponse } from 'uWebSockets.js';
 import type { EndpointName, KeyPlan, RuntimePlan, Target } from '../plan/types.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { CanonicalRequest } from '../formats/canonical.ts';
+import type { Dialect } from '../formats/format.ts';
 import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
 
@@ -20,10 +22,11 @@ export interface RequestSink {
   /** The error boundary: an error body in the client's dialect, or an error event on a started stream. */
   error(ctx: RequestContext, err: GatewayError, closeConnection?: boolean, extra?: IncomingHttpHeaders | null): void;
   /** Starts a stream with its first whole events; false when the client is not keeping up. */
-  startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: Buffer): boolean;
+  startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: string | Buffer): boolean;
   /** Relays bytes of a started stream; false when the client is not keeping up. */
-  writeStream(ctx: RequestContext, chunk: Buffer): boolean;
-  endStream(ctx: RequestContext): void;
+  writeStream(ctx: RequestContext, chunk: string | Buffer): boolean;
+  /** Ends a started stream, after `last` (the translated stream's closing events, say). */
+  endStream(ctx: RequestContext, last?: string): void;
   failStream(ctx: RequestContext, err: GatewayError): void;
 }
 
@@ -59,6 +62,8 @@ export class RequestContext {
   readonly res: HttpResponse;
   readonly sink: RequestSink;
   readonly endpoint: EndpointName;
+  /** The wire format the client speaks (OpenAI's on /v1/chat/completions, Anthropic's on /v1/messages). */
+  readonly dialect: Dialect;
   readonly id: string;
   /** Request headers, lower-case names, copied out of uWS's stack-allocated request. */
   readonly headers: Record<string, string>;
@@ -89,6 +94,8 @@ export class RequestContext {
   target: Target | null = null;
   key: KeyPlan | null = null;
   failover: FailoverHandle | null = null;
+  /** The request in canonical form, made on the first attempt at a provider of another format. */
+  canonical: CanonicalRequest | null = null;
   /** The body as sent upstream, for `bodyFor` (reused by retries of the same target). */
   upstreamRaw: Buffer | null = null;
   bodyFor: Target | null = null;
@@ -126,11 +133,12 @@ export class RequestContext {
   /** The upstream attempt in flight, so a client abort can cancel it. */
   attempt: AttemptHandle | null = null;
 
-  constructor(plan: RuntimePlan, res: HttpResponse, sink: RequestSink, endpoint: EndpointName, id: string, headers: Record<string, string>, t0: number) {
+  constructor(plan: RuntimePlan, res: HttpResponse, sink: RequestSink, endpoint: EndpointName, dialect: Dialect, id: string, headers: Record<string, string>, t0: number) {
     this.plan = plan;
     this.res = res;
     this.sink = sink;
     this.endpoint = endpoint;
+    this.dialect = dialect;
     this.id = id;
     this.headers = headers;
     this.t0 = t0;

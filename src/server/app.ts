@@ -4,6 +4,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { EndpointName, RuntimePlan } from '../plan/types.ts';
+import type { Dialect } from '../formats/format.ts';
+import { FORMATS } from '../formats/index.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { RequestContext, type RequestSink } from '../request/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
@@ -18,6 +20,7 @@ const ROUTES: ReadonlyMap<string, string> = new Map([
   ['/v1/chat/completions', 'POST'],
   ['/v1/completions', 'POST'],
   ['/v1/embeddings', 'POST'],
+  ['/v1/messages', 'POST'],
   ['/v1/models', 'GET'],
   ['/metrics', 'GET'],
   ['/health', 'GET'],
@@ -80,13 +83,15 @@ export class GatewayServer implements RequestSink, Listener {
   }
 
   private routes(app: TemplatedApp): TemplatedApp {
-    const proxy = (endpoint: EndpointName) => (res: HttpResponse, req: HttpRequest) => this.onProxyRequest(res, req, endpoint);
+    const proxy = (endpoint: EndpointName, dialect: Dialect) => (res: HttpResponse, req: HttpRequest) => this.onProxyRequest(res, req, endpoint, dialect);
     return app
-      .post('/v1/chat/completions', proxy('chat'))
-      .post('/v1/completions', proxy('completions'))
-      .post('/v1/embeddings', proxy('embeddings'))
+      .post('/v1/chat/completions', proxy('chat', FORMATS.openai.dialect))
+      .post('/v1/completions', proxy('completions', FORMATS.openai.dialect))
+      .post('/v1/embeddings', proxy('embeddings', FORMATS.openai.dialect))
+      // The Anthropic SDK's route: the same pipeline, in Anthropic's dialect.
+      .post('/v1/messages', proxy('chat', FORMATS.anthropic.dialect))
       // The routing decision for a chat request, without sending it (README: "Routing rules").
-      .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', true))
+      .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', FORMATS.openai.dialect, true))
       .get('/v1/models', (res) => writeSmall(res, 200, this.plan.modelsJson))
       .get('/metrics', (res) => this.onMetrics(res))
       .get('/health', (res) => writeSmall(res, 200, '{"status":"ok"}'))
@@ -104,10 +109,10 @@ export class GatewayServer implements RequestSink, Listener {
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
-  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName, explain = false): void {
+  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName, dialect: Dialect, explain = false): void {
     const t0 = performance.now();
     const headers = copyHeaders(req);
-    const ctx = new RequestContext(this.plan, res, this, endpoint, this.requestId(headers['x-request-id']), headers, t0);
+    const ctx = new RequestContext(this.plan, res, this, endpoint, dialect, this.requestId(headers['x-request-id']), headers, t0);
     ctx.explain = explain;
     const query = req.getQuery();
     if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
@@ -236,16 +241,16 @@ export class GatewayServer implements RequestSink, Listener {
     sendError(ctx, err, closeConnection, extra);
   }
 
-  startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: Buffer): boolean {
+  startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: string | Buffer): boolean {
     return startStream(ctx, status, upstream, firstEvents);
   }
 
-  writeStream(ctx: RequestContext, chunk: Buffer): boolean {
+  writeStream(ctx: RequestContext, chunk: string | Buffer): boolean {
     return writeStream(ctx, chunk);
   }
 
-  endStream(ctx: RequestContext): void {
-    endStream(ctx);
+  endStream(ctx: RequestContext, last?: string): void {
+    endStream(ctx, last);
   }
 
   failStream(ctx: RequestContext, err: GatewayError): void {
@@ -265,6 +270,7 @@ export class GatewayServer implements RequestSink, Listener {
       rules: { matches: Object.fromEntries(this.plan.ruleStats.matches), evaluationErrors: Object.fromEntries(this.plan.ruleStats.errors), chainLimitHits: this.plan.ruleStats.chainLimitHits },
       restingKeys: restingKeys(this.plan),
       routeWeights: routeWeights(this.plan),
+      droppedFields: Object.fromEntries(this.plan.droppedFields),
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }

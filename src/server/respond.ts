@@ -66,6 +66,9 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
     res.writeHeader('x-microgate-provider', t.provider.name);
     res.writeHeader('x-microgate-model', headerSafe(t.model));
   }
+  // A translated request names the fields its provider's format had no place for.
+  const c = ctx.canonical;
+  if (c !== null && c.dropped.length > 0) res.writeHeader('x-microgate-dropped', headerSafe(c.dropped.join(',')));
   const f = ctx.failover;
   if (f !== null && f.attempts > 0) {
     res.writeHeader('x-microgate-attempts', String(f.attempts));
@@ -152,7 +155,8 @@ export function sendJson(ctx: RequestContext, status: number, body: string | Buf
 }
 
 /**
- * The error boundary. Before the response head: an OpenAI-shaped JSON error with its status. After a
+ * The error boundary. Before the response head: an error body in the client's dialect (OpenAI's or
+ * Anthropic's shape, formats/errors.ts) with its status. After a
  * stream has started: an in-band SSE error event, because a status can no longer change and a silently
  * truncated 200 is the failure clients hate most.
  * `closeConnection` is for errors sent before the request body was read (413, 415): uWS would
@@ -165,14 +169,15 @@ export function sendError(ctx: RequestContext, err: GatewayError, closeConnectio
     failStream(ctx, err);
     return;
   }
+  const status = ctx.dialect.status(err);
   slotCtx = ctx;
-  slotStatus = err.status;
-  slotBody = JSON.stringify(err.toJSON());
+  slotStatus = status;
+  slotBody = ctx.dialect.renderError(err);
   slotUpstream = extra;
   slotClose = closeConnection;
   slotError = err;
   ctx.res.cork(corkedJson);
-  markDone(ctx, err.status);
+  markDone(ctx, status);
 }
 
 function corkedStreamHead(): void {
@@ -194,7 +199,7 @@ function corkedStreamHead(): void {
  * Starts a stream with its first whole events. Until these existed the attempt could still fail
  * over; from here on, errors travel in-band. Returns false when the client is not keeping up.
  */
-export function startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: Buffer): boolean {
+export function startStream(ctx: RequestContext, status: number, upstream: IncomingHttpHeaders, firstEvents: string | Buffer): boolean {
   if (ctx.done || ctx.aborted) return true;
   slotCtx = ctx;
   slotStatus = status;
@@ -212,7 +217,7 @@ function corkedWrite(): void {
 }
 
 /** Relays bytes of a started stream. Returns false when the client is not keeping up: pause the source. */
-export function writeStream(ctx: RequestContext, chunk: Buffer): boolean {
+export function writeStream(ctx: RequestContext, chunk: string | Buffer): boolean {
   if (ctx.done || ctx.aborted) return true;
   slotCtx = ctx;
   slotBody = chunk;
@@ -225,20 +230,21 @@ function corkedEnd(): void {
   slotCtx.res.end();
 }
 
-export function endStream(ctx: RequestContext): void {
+/** Ends a started stream, after `last` when given (a translated stream's closing events). */
+export function endStream(ctx: RequestContext, last = ''): void {
   if (ctx.done || ctx.aborted) return;
   slotCtx = ctx;
-  slotBody = '';
+  slotBody = last;
   ctx.res.cork(corkedEnd);
   markDone(ctx, ctx.status);
 }
 
-/** Ends a started stream with an error event in OpenAI's error shape (the SDKs raise it as an APIError). */
+/** Ends a started stream with an error event in the client's dialect (the SDKs raise it as an error). */
 export function failStream(ctx: RequestContext, err: GatewayError): void {
   if (ctx.done || ctx.aborted) return;
   ctx.error = err;
   slotCtx = ctx;
-  slotBody = `data: ${JSON.stringify(err.toJSON())}\n\n`;
+  slotBody = ctx.dialect.renderStreamError(err);
   ctx.res.cork(corkedEnd);
   markDone(ctx, ctx.status);
 }

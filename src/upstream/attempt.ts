@@ -10,10 +10,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { KeyPlan, Target } from '../plan/types.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
 import type { AttemptHandle, RequestContext } from '../request/context.ts';
-import { fromOpenAIError } from '../formats/openai/errors.ts';
-import { readUsage, USAGE_MARK } from '../formats/openai/usage.ts';
+import type { Usage } from '../formats/canonical.ts';
+import { StreamTranslation } from '../formats/stream-translation.ts';
+import { streamError } from '../formats/errors.ts';
 import { SseFramer } from '../util/sse-framer.ts';
 import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
@@ -29,6 +30,12 @@ const MAX_ERROR_BYTES = 64 * 1024;
 
 function isEventStream(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+}
+
+/** Canonical usage → the request's counts: the prompt counts cache reads and writes, as OpenAI's does. */
+function setUsage(ctx: RequestContext, u: Usage): void {
+  ctx.promptTokens = u.input + u.cacheRead + u.cacheWrite;
+  ctx.completionTokens = u.output;
 }
 
 /** setTimeout's callback for the request deadline: one function, the attempt passed as its argument. */
@@ -55,6 +62,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   status = 0;
   headers: IncomingHttpHeaders | null = null;
   framer: SseFramer | null = null;
+  /** The client and the provider speak different wire formats: answers are translated. */
+  readonly translates: boolean;
+  /** A translated stream's state (both sides), when the answer is a stream. */
+  translation: StreamTranslation | null = null;
   parts: Buffer[] = [];
   size = 0;
   /** A buffered body whose length the provider declared: one allocation, filled in place (no join). */
@@ -73,6 +84,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.owner = owner;
     this.target = target;
     this.key = key;
+    this.translates = target.provider.codec.format !== ctx.dialect.format;
   }
 
   /**
@@ -125,8 +137,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     ctx.tUpstreamHead = performance.now();
     this.status = status;
     this.headers = headers;
-    if (status >= 200 && status < 300 && isEventStream(headers['content-type'])) this.framer = new SseFramer();
-    else {
+    if (status >= 200 && status < 300 && isEventStream(headers['content-type'])) {
+      this.framer = new SseFramer();
+      if (this.translates) {
+        const req = ctx.canonical!;
+        this.translation = new StreamTranslation(this.target.provider.codec.streamDecoder(req), ctx.dialect.streamEncoder(req));
+      }
+    } else {
       // Joining chunks at the end would hold the body twice at its peak (60 MB answers took RSS to
       // three times their size); with a declared length the chunks are copied into place as they come.
       const declared = Number(headers['content-length']);
@@ -152,19 +169,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       if (!this.hold(controller, framer.pending)) return;
       // Whatever a provider sends, no configured key goes back out (an in-band error event may quote one).
       const out = ctx.plan.redactor.redactBytes(events);
-      if (out.includes(USAGE_MARK)) [ctx.promptTokens, ctx.completionTokens] = readUsage(out);
-      if (ctx.plan.capturePayloads) ctx.capture(out);
-      if (!ctx.headSent) {
-        // The first whole event: only now is the stream known to be good, and the client head
-        // goes out with it in one write.
-        this.settled = true;
-        this.disarm();
-        ctx.tUpstreamFirst = performance.now();
-        this.owner.succeeded(this, this.status);
-        if (!ctx.sink.startStream(ctx, this.status, this.headers!, out)) this.pause(controller);
-        return;
+      if (this.translation !== null) this.translateEvents(controller, out);
+      else {
+        this.target.provider.codec.scanUsage(out, ctx);
+        if (ctx.plan.capturePayloads) ctx.capture(out);
+        this.relay(controller, out, false);
       }
-      if (!ctx.sink.writeStream(ctx, out)) this.pause(controller);
       return;
     }
     const isError = this.status >= 400;
@@ -197,6 +207,61 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     }
     this.size += chunk.length;
     this.hold(controller, this.size);
+  }
+
+  /**
+   * Stream bytes for the client: the first ones settle the attempt (the stream is good: no failover
+   * after this) and go out with the response head in one write; `last` ends the stream with them.
+   */
+  private relay(controller: Dispatcher.DispatchController, bytes: string | Buffer, last: boolean): void {
+    const ctx = this.ctx;
+    let ok: boolean;
+    if (!ctx.headSent) {
+      this.settled = true;
+      this.disarm();
+      ctx.tUpstreamFirst = performance.now();
+      this.owner.succeeded(this, this.status);
+      ok = ctx.sink.startStream(ctx, this.status, this.headers!, bytes);
+      if (last) ctx.sink.endStream(ctx);
+    } else if (last) {
+      ctx.sink.endStream(ctx, typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+      return;
+    } else ok = ctx.sink.writeStream(ctx, bytes);
+    if (!ok && !last) this.pause(controller);
+  }
+
+  /** A batch of whole provider events, translated into the client's dialect. */
+  private translateEvents(controller: Dispatcher.DispatchController, events: Buffer): void {
+    const ctx = this.ctx;
+    const t = this.translation!;
+    let out: string;
+    let failure: GatewayError | null = null;
+    try {
+      out = t.push(events.toString('utf8'));
+    } catch (err) {
+      out = '';
+      failure = isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to translate the stream.', { cause: err });
+    }
+    if (t.usage !== null) setUsage(ctx, t.usage);
+    if (t.error !== null) failure = streamError(this.target.provider.codec.format, this.target.provider.name, t.error.errorType, ctx.plan.redactor.redact(t.error.message));
+    if (ctx.plan.capturePayloads && out !== '') ctx.capture(Buffer.from(out));
+    if (failure !== null) {
+      // Before anything reached the client the attempt fails over like any other; after, the stream
+      // ends with the error in the client's dialect.
+      if (!ctx.headSent) {
+        if (out !== '' ) this.relay(controller, out, false);
+        else {
+          this.fail(failure, null);
+          controller.abort(failure);
+          return;
+        }
+      }
+      ctx.sink.failStream(ctx, failure);
+      controller.abort(failure);
+      return;
+    }
+    if (out === '' && !t.ended) return;
+    this.relay(controller, out, t.ended);
   }
 
   /** Keeps the plan's buffer budget in step with what this attempt holds; past the budget, stops the attempt (false). */
@@ -245,20 +310,26 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       this.release();
       if (!ctx.headSent) {
         this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
-      } else if (framer.pending > 0 || !framer.sawDone) {
-        ctx.sink.failStream(ctx, new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
-      } else {
-        ctx.sink.endStream(ctx);
+        return;
       }
+      // A translated stream ends when the provider's end marker is translated (translateEvents).
+      const end = this.translation !== null || framer.pending > 0 ? 'cut' : this.target.provider.codec.streamEnd(framer.lastEvent);
+      if (end === 'complete') ctx.sink.endStream(ctx);
+      else if (end === 'error') {
+        // The provider's own error event has been relayed as it came: the stream is over, and failed.
+        ctx.error = new GatewayError('upstream_error', `Provider '${provider}' ended the stream with an error event.`);
+        ctx.sink.endStream(ctx);
+      } else ctx.sink.failStream(ctx, new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
       return;
     }
     const body = this.whole !== null ? this.whole.subarray(0, this.size) : this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.whole = null;
     const status = this.status;
+    const codec = this.target.provider.codec;
     if (status >= 400) {
       const h = this.headers;
-      this.fail(fromOpenAIError(status, body, provider, this.key.name, ctx.plan.redactor, this.cut), retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']));
+      this.fail(codec.errorFrom(status, body, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: this.cut }), retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']));
       return;
     }
     if (status >= 300) {
@@ -271,14 +342,24 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' sent a response body that is not JSON.`), null);
       return;
     }
+    let out: Buffer | string = ctx.plan.redactor.redactBytes(body);
+    if (this.translates) {
+      let answer;
+      try {
+        answer = codec.toCanonicalResponse(out);
+      } catch (err) {
+        this.fail(isGatewayError(err) ? err : new GatewayError('upstream_bad_response', `Provider '${provider}' sent an answer the gateway could not read.`), null);
+        return;
+      }
+      if (answer.usage !== null) setUsage(ctx, answer.usage);
+      out = ctx.dialect.renderResponse(answer);
+    } else codec.scanUsage(out, ctx);
     this.settled = true;
     this.owner.succeeded(this, status);
     // The answer stays in the buffer budget until it is sent (server/respond.ts): hand it over.
     ctx.heldBytes = this.held;
     this.held = 0;
-    const out = ctx.plan.redactor.redactBytes(body);
-    [ctx.promptTokens, ctx.completionTokens] = readUsage(out);
-    if (ctx.plan.capturePayloads) ctx.capture(out);
+    if (ctx.plan.capturePayloads) ctx.capture(typeof out === 'string' ? Buffer.from(out) : out);
     ctx.sink.json(ctx, status, out, this.headers);
   }
 

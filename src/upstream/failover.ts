@@ -220,7 +220,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
     if (err.retryable && this.attempts > 0) {
       // Name every attempt, so "all providers failed" can be told from "one provider said no".
       const n = this.attempts === 1 ? '1 attempt' : `${this.attempts} attempts`;
-      err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.route()})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param });
+      err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.route()})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param, provider: err.provider });
     }
     ctx.sink.error(ctx, err, false, this.lastRetryAfter(err));
   }

@@ -1,7 +1,11 @@
-// One attempt: the provider request built from the plan, dispatched on the provider's pool.
+// One attempt: the provider request built from the plan, dispatched on the provider's pool. When the
+// client and the provider speak the same wire format, the body is the client's bytes with `model`
+// spliced in; otherwise it is translated (formats/: the client's dialect to canonical, canonical to
+// the provider's codec), once per request and target.
 import type { RequestContext } from '../request/context.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
+import type { CanonicalRequest } from '../formats/canonical.ts';
 import { removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
 import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
 
@@ -16,7 +20,7 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
   attempt.armDeadline(remainingMs);
   provider.pool.dispatch(
     {
-      path: provider.paths[ctx.endpoint],
+      path: provider.endpoint.path(ctx.endpoint, target.model, ctx.stream),
       method: 'POST',
       headers: upstreamHeaders(ctx, provider, key),
       body,
@@ -29,21 +33,38 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
   );
 }
 
-/**
- * The client's bytes, without the gateway's own `fallbacks` field, with `model` set to the target's
- * model when it differs (alias, "provider/model"). Cached for retries of the same target.
- */
+/** The body for `target`, cached for retries of the same target. */
 export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
   if (ctx.bodyFor === target && ctx.upstreamRaw !== null) return ctx.upstreamRaw;
+  const codec = target.provider.codec;
+  const out = codec.format === ctx.dialect.format ? passThroughBody(ctx, target) : Buffer.from(codec.fromCanonical(canonical(ctx), target.model));
+  ctx.bodyFor = target;
+  ctx.upstreamRaw = out;
+  return out;
+}
+
+/** The request in canonical form, made once (a 400 here is the client's: a field with no mapping). */
+function canonical(ctx: RequestContext): CanonicalRequest {
+  if (ctx.canonical === null) {
+    const c = ctx.dialect.toCanonical(ctx.body!, ctx.endpoint);
+    ctx.canonical = c;
+    const counts = ctx.plan.droppedFields;
+    for (const f of c.dropped) counts.set(f, (counts.get(f) ?? 0) + 1);
+  }
+  return ctx.canonical;
+}
+
+/**
+ * The client's bytes, without the gateway's own `fallbacks` field, with `model` set to the target's
+ * model when it differs (alias, "provider/model").
+ */
+function passThroughBody(ctx: RequestContext, target: Target): Buffer {
   let base = ctx.raw!;
   if (ctx.body!.fallbacks !== undefined) {
     const { fallbacks: _gatewayOnly, ...rest } = ctx.body!;
     base = removeTopLevelMember(base, 'fallbacks') ?? reserialize(rest);
   }
-  const out = target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
-  ctx.bodyFor = target;
-  ctx.upstreamRaw = out;
-  return out;
+  return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
 }
 
 /** The rare fallback when the splicer cannot edit the bytes. JSON.stringify recurses: a body nested 100k deep overflows the stack. */

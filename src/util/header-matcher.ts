@@ -4,14 +4,17 @@ export class HeaderMatcher {
   private constructor(
     private readonly exact: ReadonlySet<string>,
     private readonly prefixes: readonly string[],
+    /** The patterns as given. */
+    readonly patterns: readonly string[],
   ) {}
 
   /** The matcher for `patterns`, or null when there are none (callers then skip matching entirely). */
   static of(patterns: Iterable<string>): HeaderMatcher | null {
     const exact = new Set<string>();
     const prefixes: string[] = [];
-    for (const p of patterns) p.endsWith('*') ? prefixes.push(p.slice(0, -1)) : exact.add(p);
-    return exact.size + prefixes.length === 0 ? null : new HeaderMatcher(exact, prefixes);
+    const all = [...patterns];
+    for (const p of all) p.endsWith('*') ? prefixes.push(p.slice(0, -1)) : exact.add(p);
+    return exact.size + prefixes.length === 0 ? null : new HeaderMatcher(exact, prefixes, all);
   }
 
   matches(name: string): boolean {

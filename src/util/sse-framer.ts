@@ -11,7 +11,7 @@
 
 const LF = 0x0a;
 const CR = 0x0d;
-/** `data: [DONE]` as the last line of the last event. A match at `^` is at most 16 bytes, so it only happens when the 24-byte tail is a whole chunk, which starts at an event boundary. */
+/** `data: [DONE]` as the last line of the last event. */
 const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
 
 /** Index just past the last blank line whose final LF is at an index > from, or -1. */
@@ -33,8 +33,8 @@ export class SseFramer {
   private pendingBytes = 0;
   /** The last 3 pending bytes: a boundary can start in them and end in the next chunk. */
   private tail: Buffer = EMPTY;
-  /** The last whole event forwarded (only its tail is needed to recognise [DONE]). */
-  private lastEventTail = '';
+  /** The last batch of whole events forwarded: how a stream ended is read from its last event. */
+  private last: Buffer | null = null;
 
   /** Returns the whole events now complete (possibly several), or null while none is; keeps the incomplete tail. */
   push(chunk: Buffer): Buffer | null {
@@ -54,7 +54,7 @@ export class SseFramer {
       this.tail = EMPTY;
     }
     if (cut < chunk.length) this.keep(chunk.subarray(cut));
-    this.lastEventTail = whole.toString('latin1', Math.max(0, whole.length - 24));
+    this.last = whole;
     return whole;
   }
 
@@ -63,10 +63,21 @@ export class SseFramer {
     return this.pendingBytes;
   }
 
+  /** The last whole event forwarded (with its blank line), '' before any: how the stream ended. */
+  get lastEvent(): string {
+    const b = this.last;
+    if (b === null) return '';
+    // Back from before its own terminating blank line to the blank line that ends the event before it.
+    for (let i = b.length - 3; i > 0; i--) {
+      if (b[i] === LF && (b[i - 1] === LF || (b[i - 1] === CR && i >= 2 && b[i - 2] === LF))) return b.toString('utf8', i + 1);
+    }
+    return b.toString('utf8');
+  }
+
   /** OpenAI-format streams end with `data: [DONE]`; a stream without it was cut. */
   get sawDone(): boolean {
     // The last event must be the [DONE] line itself: not an event after it, not a payload quoting it.
-    return DONE_AT_END.test(this.lastEventTail);
+    return DONE_AT_END.test(this.lastEvent);
   }
 
   private keep(bytes: Buffer): void {

@@ -17,11 +17,12 @@ const RANK: Record<string, number> = {
   pipeline: 6,
   upstream: 5,
   request: 4,
-  formats: 3,
-  endpoints: 3,
   rules: 3,
   governance: 3,
   plan: 2,
+  // Wire formats and endpoints are pure: they import only errors and util.
+  formats: 1,
+  endpoints: 1,
   classify: 1,
   state: 1,
   // The config's schema and the provider presets describe data and import nothing of the gateway.

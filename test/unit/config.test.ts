@@ -131,7 +131,7 @@ describe('validateConfig: bad values name their JSON path', () => {
     ['no keys', (c: any) => (c.providers.openai.keys = []), 'providers.openai.keys'],
     ['bad key name', (c: any) => (c.providers.openai.keys[0].name = 'has space'), 'providers.openai.keys[0].name'],
     ['empty key value', (c: any) => (c.providers.openai.keys[0].value = ''), 'providers.openai.keys[0].value'],
-    ['unknown provider type', (c: any) => (c.providers.openai.type = 'anthropic'), 'providers.openai.type'],
+    ['unknown provider type', (c: any) => (c.providers.openai.type = 'cohere'), 'providers.openai.type'],
     ['non-integer timeout', (c: any) => (c.providers.openai.timeouts = { connectMs: 1.5 }), 'providers.openai.timeouts.connectMs'],
     ['upper-case forward header', (c: any) => (c.providers.openai.forwardHeaders = ['X-Trace']), 'providers.openai.forwardHeaders[0]'],
     ['upper-case provider name', (c: any) => (c.providers = { OpenAI: c.providers.openai }), 'providers.OpenAI'],

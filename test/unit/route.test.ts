@@ -236,7 +236,7 @@ describe('pickKey', () => {
 
 describe('routeRequest', () => {
   const ctxFor = (model: string, body: Record<string, unknown> = {}) =>
-    ({ plan, model, body: { model, ...body }, targets: [] as readonly Target[] }) as unknown as RequestContext;
+    ({ plan, model, endpoint: 'chat', body: { model, ...body }, targets: [] as readonly Target[] }) as unknown as RequestContext;
 
   it('orders every alias target, the heavier one first three times in four', () => {
     let openaiFirst = 0;

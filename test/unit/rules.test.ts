@@ -1,4 +1,5 @@
 // Routing rules: compiled at load from CEL, evaluated in precedence order, first match wins.
+import { openaiDialect } from '../../src/formats/openai/index.ts';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { validateConfig, ConfigError } from '../../src/config/load.ts';
 import { compilePlan } from '../../src/config/compile.ts';
@@ -36,7 +37,7 @@ function planWith(rules: ConfigInput['rules'], extra: Partial<ConfigInput> = {})
 const sink = { requestFinished() {}, upstreamPaused() {} } as unknown as RequestSink;
 
 function ctxFor(plan: RuntimePlan, body: Record<string, unknown>, headers: Record<string, string> = {}, endpoint: 'chat' | 'completions' = 'chat'): RequestContext {
-  const ctx = new Ctx(plan, null as never, sink, endpoint, 'id', headers, 0);
+  const ctx = new Ctx(plan, null as never, sink, endpoint, openaiDialect, 'id', headers, 0);
   ctx.body = { messages: [{ role: 'user', content: 'hello' }], ...body };
   ctx.model = String(body.model);
   return ctx;

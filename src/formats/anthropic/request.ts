@@ -1,0 +1,133 @@
+// Anthropic Messages requests ↔ the canonical request. The canonical shape is Anthropic's block
+// model, so this is mostly field names; what it must get right: max_tokens is required (and must
+// exceed a thinking budget), temperature lives in [0, 1], whitespace-only stop sequences are refused
+// by the API, and `disable_parallel_tool_use` is the inverse of OpenAI's flag on the tool choice.
+// https://docs.anthropic.com/en/api/messages; shared/reference/providers.md §1.2, §1.7.
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** max_tokens when the client gave none: LiteLLM's and Bifrost's default (providers.md §1.2). */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+function bad(message: string, param: string): GatewayError {
+  return new GatewayError('invalid_parameter', message, { param });
+}
+
+/** Fields of a Messages request this translation maps; every other one is dropped and counted. */
+const MAPPED = new Set(['model', 'max_tokens', 'messages', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'stream', 'tools', 'tool_choice', 'thinking', 'metadata', 'output_config', 'fallbacks']);
+
+// ─── Anthropic → canonical ────────────────────────────────────────────────────────────────────────
+
+function blocks(content: unknown, param: string): string | Block[] {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) throw bad(`'${param}' must be a string or an array of content blocks.`, param);
+  return content.map((b, i) => {
+    if (!isObj(b) || typeof b.type !== 'string') throw bad(`'${param}[${i}]' must be a content block.`, `${param}[${i}]`);
+    switch (b.type) {
+      case 'text':
+      case 'image':
+      case 'document':
+      case 'tool_use':
+      case 'tool_result':
+      case 'thinking':
+      case 'redacted_thinking':
+        return b as unknown as Block;
+      default:
+        throw bad(`'${param}[${i}].type' ${JSON.stringify(b.type)} has no equivalent at a provider of another wire format.`, `${param}[${i}]`);
+    }
+  });
+}
+
+function system(value: unknown): TextBlock[] | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value === '' ? null : [{ type: 'text', text: value }];
+  if (Array.isArray(value) && value.every((b) => isObj(b) && b.type === 'text' && typeof b.text === 'string')) return value as TextBlock[];
+  throw bad("'system' must be a string or an array of text blocks.", 'system');
+}
+
+function tools(value: unknown): Tool[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) throw bad("'tools' must be an array.", 'tools');
+  return value.map((t, i) => {
+    // Server tools (web search, code execution) carry a versioned `type` and run at Anthropic only.
+    if (!isObj(t) || typeof t.name !== 'string' || (t.type !== undefined && t.type !== 'custom')) throw bad(`'tools[${i}]' must be a client tool with a name and an input_schema.`, `tools[${i}]`);
+    const tool: Tool = { name: t.name, input_schema: isObj(t.input_schema) ? t.input_schema : { type: 'object', properties: {} } };
+    if (typeof t.description === 'string') tool.description = t.description;
+    return tool;
+  });
+}
+
+function toolChoice(value: unknown): { choice: ToolChoice | null; parallel: boolean | null } {
+  if (value === undefined || value === null) return { choice: null, parallel: null };
+  if (!isObj(value)) throw bad("'tool_choice' must be an object.", 'tool_choice');
+  const parallel = value.disable_parallel_tool_use === true ? false : null;
+  if (value.type === 'auto' || value.type === 'any' || value.type === 'none') return { choice: { type: value.type }, parallel };
+  if (value.type === 'tool' && typeof value.name === 'string') return { choice: { type: 'tool', name: value.name }, parallel };
+  throw bad("'tool_choice.type' must be auto, any, none or tool.", 'tool_choice');
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function messagesToCanonical(b: Obj): CanonicalRequest {
+  const messages: Message[] = (b.messages as unknown[]).map((m, i) => {
+    if (!isObj(m) || (m.role !== 'user' && m.role !== 'assistant')) throw bad(`'messages[${i}].role' must be user or assistant.`, `messages[${i}].role`);
+    return { role: m.role, content: blocks(m.content, `messages[${i}].content`) };
+  });
+  const { choice, parallel } = toolChoice(b.tool_choice);
+  const t = b.thinking;
+  const thinking: Thinking | null = isObj(t) && (t.type === 'enabled' || t.type === 'adaptive' || t.type === 'disabled') ? (t as unknown as Thinking) : null;
+  const out = isObj(b.output_config) && isObj(b.output_config.format) ? b.output_config.format : null;
+  const stop = Array.isArray(b.stop_sequences) ? b.stop_sequences.filter((s): s is string => typeof s === 'string') : null;
+  return {
+    model: b.model as string,
+    system: system(b.system),
+    messages,
+    maxTokens: num(b.max_tokens),
+    temperature: num(b.temperature),
+    topP: num(b.top_p),
+    topK: num(b.top_k),
+    stop,
+    stream: b.stream === true,
+    // Anthropic streams always carry usage, and the Anthropic dialect always renders it.
+    includeUsage: true,
+    tools: tools(b.tools),
+    toolChoice: choice,
+    parallelToolCalls: parallel,
+    jsonSchema: out !== null && out.type === 'json_schema' && isObj(out.schema) ? { name: null, schema: out.schema, strict: null } : null,
+    thinking,
+    user: isObj(b.metadata) && typeof b.metadata.user_id === 'string' ? b.metadata.user_id : null,
+    dropped: Object.keys(b).filter((k) => !MAPPED.has(k)),
+  };
+}
+
+// ─── canonical → Anthropic ────────────────────────────────────────────────────────────────────────
+
+export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
+  let maxTokens = r.maxTokens ?? DEFAULT_MAX_TOKENS;
+  // budget_tokens must stay below max_tokens (providers.md §1.2): leave the default room for the answer.
+  if (r.thinking?.type === 'enabled' && maxTokens <= r.thinking.budget_tokens) maxTokens = r.thinking.budget_tokens + DEFAULT_MAX_TOKENS;
+  const out: Obj = { model, max_tokens: maxTokens };
+  if (r.system !== null) out.system = r.system;
+  out.messages = r.messages;
+  // OpenAI's temperature runs to 2; Anthropic's to 1 (its own compatibility layer caps it the same way).
+  if (r.temperature !== null) out.temperature = Math.min(1, Math.max(0, r.temperature));
+  if (r.topP !== null) out.top_p = r.topP;
+  if (r.topK !== null) out.top_k = r.topK;
+  if (r.stop !== null) {
+    // Whitespace-only sequences are refused by the API (providers.md §1.2).
+    const stop = r.stop.filter((s) => s.trim() !== '');
+    if (stop.length > 0) out.stop_sequences = stop;
+  }
+  if (r.stream) out.stream = true;
+  if (r.tools !== null) out.tools = r.tools;
+  let choice: Obj | null = r.toolChoice === null ? null : { ...r.toolChoice };
+  if (r.parallelToolCalls === false && choice?.type !== 'none') choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
+  if (choice !== null) out.tool_choice = choice;
+  if (r.thinking !== null) out.thinking = r.thinking;
+  if (r.user !== null) out.metadata = { user_id: r.user };
+  if (r.jsonSchema !== null) out.output_config = { format: { type: 'json_schema', schema: r.jsonSchema.schema } };
+  return out;
+}

@@ -1,0 +1,62 @@
+// Anthropic Messages answers ↔ the canonical response. https://docs.anthropic.com/en/api/messages
+// Usage: `input_tokens` excludes cache reads and writes (the SDK's own comment: the total input is
+// the sum of the three), which is the canonical meaning. providers.md §1.4, §1.8.
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { Block, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const STOP_REASONS = new Set<StopReason>(['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'pause_turn', 'refusal', 'model_context_window_exceeded']);
+
+/** An unknown stop reason (the API adds them) ends the turn: end_turn, as Portkey does. */
+export function stopReasonOf(v: unknown): StopReason {
+  return typeof v === 'string' && STOP_REASONS.has(v as StopReason) ? (v as StopReason) : 'end_turn';
+}
+
+const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+export function usageFromAnthropic(u: unknown): Usage | null {
+  if (!isObj(u)) return null;
+  return { input: int(u.input_tokens), output: int(u.output_tokens), cacheRead: int(u.cache_read_input_tokens), cacheWrite: int(u.cache_creation_input_tokens) };
+}
+
+export function usageToAnthropic(u: Usage): Obj {
+  const out: Obj = { input_tokens: u.input, output_tokens: u.output, cache_read_input_tokens: u.cacheRead };
+  if (u.cacheWrite > 0) out.cache_creation_input_tokens = u.cacheWrite;
+  return out;
+}
+
+/** The blocks a client of another format can be given: server-tool blocks stay at Anthropic. */
+const KEPT = new Set(['text', 'tool_use', 'thinking', 'redacted_thinking']);
+
+export function messageToCanonical(body: Buffer): CanonicalResponse {
+  let j: unknown;
+  try {
+    j = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new GatewayError('upstream_bad_response', "The provider's answer is not JSON.");
+  }
+  if (!isObj(j) || !Array.isArray(j.content)) throw new GatewayError('upstream_bad_response', "The provider's answer is not a Messages response: no content.");
+  return {
+    id: typeof j.id === 'string' ? j.id : '',
+    model: typeof j.model === 'string' ? j.model : '',
+    content: (j.content as unknown[]).filter((b): b is Block => isObj(b) && typeof b.type === 'string' && KEPT.has(b.type)),
+    stopReason: stopReasonOf(j.stop_reason),
+    stopSequence: typeof j.stop_sequence === 'string' ? j.stop_sequence : null,
+    usage: usageFromAnthropic(j.usage),
+  };
+}
+
+export function messageFromCanonical(r: CanonicalResponse): string {
+  return JSON.stringify({
+    id: r.id,
+    type: 'message',
+    role: 'assistant',
+    model: r.model,
+    content: r.content,
+    stop_reason: r.stopReason,
+    stop_sequence: r.stopSequence,
+    usage: usageToAnthropic(r.usage ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }),
+  });
+}

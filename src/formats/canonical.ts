@@ -1,0 +1,157 @@
+// The one shape every wire format translates to and from, so N formats need N translators, not N².
+//
+// It is the Anthropic Messages block model (system apart; user and assistant turns of typed blocks;
+// tool calls and results as blocks; thinking with its signature), because that is the richest of
+// the formats microgate speaks: Gemini and Bedrock Converse are block models too, and OpenAI's chat
+// maps into it without loss. What the peers lost in translation they lost in a poorer intermediate
+// shape (shared/reference/providers.md §8): here reasoning state, cache reads and writes, native stop
+// reasons and provider ids travel end to end.
+//
+// Translation only: a request whose client and provider speak the same format never becomes one of
+// these (it is relayed as bytes, with `model` spliced in).
+
+/** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect. */
+export type EndpointName = 'chat' | 'completions' | 'embeddings';
+
+export type CacheControl = { type: 'ephemeral'; ttl?: string };
+
+export interface TextBlock {
+  type: 'text';
+  text: string;
+  cache_control?: CacheControl;
+}
+
+export interface ImageBlock {
+  type: 'image';
+  source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
+  cache_control?: CacheControl;
+}
+
+export interface DocumentBlock {
+  type: 'document';
+  source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } | { type: 'text'; media_type: 'text/plain'; data: string };
+  cache_control?: CacheControl;
+}
+
+export interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  /** Always an object (OpenAI's arguments string is parsed; "" is {}). */
+  input: Record<string, unknown>;
+  cache_control?: CacheControl;
+}
+
+export interface ToolResultBlock {
+  type: 'tool_result';
+  tool_use_id: string;
+  content?: string | Array<TextBlock | ImageBlock | DocumentBlock>;
+  is_error?: boolean;
+  cache_control?: CacheControl;
+}
+
+/** Reasoning with its opaque signature: returned to the provider byte-exact, in order, or the next turn fails. */
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+
+export interface RedactedThinkingBlock {
+  type: 'redacted_thinking';
+  data: string;
+}
+
+export type Block = TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock;
+
+export interface Message {
+  role: 'user' | 'assistant';
+  /** A string is kept a string: the formats that allow it send it back the way the client wrote it. */
+  content: string | Block[];
+}
+
+export interface Tool {
+  name: string;
+  description?: string;
+  /** JSON Schema, every keyword kept. */
+  input_schema: Record<string, unknown>;
+  cache_control?: CacheControl;
+}
+
+export type ToolChoice = { type: 'auto' | 'any' | 'none' } | { type: 'tool'; name: string };
+
+export type Thinking = { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' } | { type: 'disabled' };
+
+export interface CanonicalRequest {
+  model: string;
+  system: TextBlock[] | null;
+  messages: Message[];
+  /** null: the client gave none (a format that needs one supplies its default). */
+  maxTokens: number | null;
+  temperature: number | null;
+  topP: number | null;
+  topK: number | null;
+  stop: string[] | null;
+  stream: boolean;
+  /** The client asked for usage in its stream (OpenAI `stream_options.include_usage`). */
+  includeUsage: boolean;
+  tools: Tool[] | null;
+  toolChoice: ToolChoice | null;
+  /** false: at most one tool call per turn. null: the client did not say. */
+  parallelToolCalls: boolean | null;
+  /** Structured output: answer as JSON matching this schema. */
+  jsonSchema: { name: string | null; schema: Record<string, unknown>; strict: boolean | null } | null;
+  thinking: Thinking | null;
+  /** An opaque end-user id (OpenAI `user`, Anthropic `metadata.user_id`). */
+  user: string | null;
+  /** Fields of the client's request the translation dropped (counted, and named in x-microgate-dropped). */
+  dropped: string[];
+}
+
+/** Why a turn ended, in Anthropic's words; each dialect maps them to its own. */
+export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'model_context_window_exceeded';
+
+/**
+ * Token usage with cache reads and writes apart from fresh input (Anthropic's semantics: `input`
+ * excludes both). OpenAI's prompt_tokens is input + cacheRead + cacheWrite.
+ */
+export interface Usage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+export interface CanonicalResponse {
+  /** The provider's own id (msg_…, chatcmpl-…): kept. */
+  id: string;
+  model: string;
+  content: Block[];
+  stopReason: StopReason;
+  stopSequence: string | null;
+  usage: Usage | null;
+}
+
+/**
+ * One step of a translated stream. Decoders (provider format → these) keep their own state; encoders
+ * (these → client format) keep theirs. `index` of tool events counts tool calls (0, 1, …), never
+ * content blocks.
+ */
+export type StreamEvent =
+  | { type: 'start'; id: string; model: string; usage: Usage | null }
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; text: string }
+  /** The signature of the thinking block in progress, which it ends. */
+  | { type: 'signature'; signature: string }
+  | { type: 'redacted_thinking'; data: string }
+  | { type: 'tool_start'; index: number; id: string; name: string }
+  | { type: 'tool_args'; index: number; fragment: string }
+  | { type: 'finish'; stopReason: StopReason; stopSequence: string | null }
+  /** Cumulative: the latest values replace earlier ones, never add to them. */
+  | { type: 'usage'; usage: Usage }
+  /** The provider's in-stream error (the HTTP status was already 200). */
+  | { type: 'error'; errorType: string; message: string }
+  /** The provider's stream ended as it should. */
+  | { type: 'end' };
+
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });

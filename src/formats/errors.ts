@@ -1,0 +1,105 @@
+// An error in the client's dialect, whichever format the provider spoke: the one table that maps
+// error types and codes between OpenAI and Anthropic (shared/reference/providers.md §1.6, §5.6).
+//
+// A provider's own description (GatewayError.provider) wins where the client's format has a word
+// for it; the gateway's own errors use the gateway's codes. Statuses keep their class: 429 stays
+// 429, Anthropic's 529 "overloaded" is a retryable 503 for OpenAI clients (which know no 529) and
+// stays 529 for Anthropic clients, whose SDK raises OverloadedError for it.
+import { GatewayError } from '../errors/gateway-error.ts';
+
+/** Anthropic error type → the OpenAI error code that means the same, where OpenAI has one. */
+const OPENAI_CODE_OF: Readonly<Record<string, string>> = {
+  rate_limit_error: 'rate_limit_exceeded',
+  billing_error: 'insufficient_quota',
+  not_found_error: 'model_not_found',
+  request_too_large: 'request_too_large',
+  authentication_error: 'invalid_api_key',
+};
+
+/** OpenAI error code → Anthropic error type. */
+const ANTHROPIC_TYPE_OF_CODE: Readonly<Record<string, string>> = {
+  rate_limit_exceeded: 'rate_limit_error',
+  insufficient_quota: 'billing_error',
+  context_length_exceeded: 'invalid_request_error',
+  model_not_found: 'not_found_error',
+  invalid_api_key: 'authentication_error',
+  request_too_large: 'request_too_large',
+};
+
+/** Anthropic error type by HTTP status (docs.claude.com/en/api/errors). */
+function anthropicTypeOfStatus(status: number): string {
+  switch (status) {
+    case 400:
+    case 405:
+    case 415:
+    case 422:
+      return 'invalid_request_error';
+    case 401:
+      return 'authentication_error';
+    case 402:
+      return 'billing_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 503:
+    case 529:
+      return 'overloaded_error';
+    default:
+      return status >= 500 ? 'api_error' : 'invalid_request_error';
+  }
+}
+
+/** Anthropic reports an over-long prompt as an invalid_request_error; OpenAI clients know it by its code. */
+const PROMPT_TOO_LONG = /prompt is too long|context (?:window|length)/i;
+
+export interface OpenAIErrorFields {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string;
+}
+
+export function openaiError(err: GatewayError): OpenAIErrorFields {
+  const p = err.provider;
+  if (p !== null && p.format === 'anthropic' && p.type !== null) {
+    const code = p.type === 'invalid_request_error' && PROMPT_TOO_LONG.test(err.message) ? 'context_length_exceeded' : (OPENAI_CODE_OF[p.type] ?? p.type);
+    return { message: err.message, type: err.type, param: p.param ?? err.param, code };
+  }
+  return { message: err.message, type: err.type, param: err.param, code: err.code };
+}
+
+export function openaiStatus(err: GatewayError): number {
+  return err.status === 529 ? 503 : err.status;
+}
+
+export function anthropicErrorType(err: GatewayError): string {
+  const p = err.provider;
+  if (p !== null && p.format === 'anthropic' && p.type !== null) return p.type;
+  if (p !== null && p.code !== null && ANTHROPIC_TYPE_OF_CODE[p.code] !== undefined) return ANTHROPIC_TYPE_OF_CODE[p.code]!;
+  return anthropicTypeOfStatus(anthropicStatus(err));
+}
+
+export function anthropicStatus(err: GatewayError): number {
+  const p = err.provider;
+  // An overloaded Anthropic provider said 529; the gateway carries it as a 503.
+  if (p !== null && p.format === 'anthropic' && p.type === 'overloaded_error') return 529;
+  return err.status;
+}
+
+/**
+ * A provider's in-stream error event as a GatewayError that keeps its class: a rate limit stays a
+ * 429-class error (the key rests), an overload a retryable 529-class one (LiteLLM raised every
+ * in-stream error as a 500: providers.md §5.6).
+ */
+export function streamError(format: string, providerName: string, errorType: string, message: string): GatewayError {
+  const provider = { format, type: errorType, code: null, param: null };
+  const text = `Provider '${providerName}' ended the stream with an error: ${message}`;
+  if (errorType === 'rate_limit_error' || errorType === 'rate_limit_exceeded') return new GatewayError('upstream_rate_limited', text, { upstreamStatus: 429, provider });
+  if (errorType === 'overloaded_error') return new GatewayError('upstream_overloaded', text, { upstreamStatus: 529, provider });
+  return new GatewayError('upstream_error', text, { provider });
+}

@@ -1,0 +1,91 @@
+// The provider seam: what a wire format does for the gateway, in two small roles.
+//
+//   Dialect  the client's side: check a request for routing, turn it into the canonical shape when
+//            its provider speaks another format, and render answers, stream events and errors back.
+//   Codec    the provider's side: build its request from the canonical shape, read its answers,
+//            stream events and errors back into canonical ones; flags say what it can serve.
+//
+// Both are pure: no I/O, no clock. Stream state is explicit (a decoder or encoder object per stream).
+// When the client's dialect and the provider's codec are the same format, neither translates: the
+// request is relayed as the client's bytes and the answer as the provider's (upstream/attempt.ts), and
+// only the pass-through helpers below (completeness, usage) read it.
+import type { GatewayError } from '../errors/gateway-error.ts';
+import type { Redactor } from '../util/redact.ts';
+import type { CanonicalRequest, CanonicalResponse, EndpointName, StreamEvent } from './canonical.ts';
+
+export type FormatName = 'openai' | 'anthropic';
+
+/** What routing needs of a client's request. */
+export interface ClientRequest {
+  model: string;
+  stream: boolean;
+}
+
+/** Canonical stream events → the client's SSE bytes. One per stream. */
+export interface StreamEncoder {
+  /** The bytes for one event ('' when it produces none, a ping say). */
+  encode(e: StreamEvent): string;
+}
+
+/** A provider's SSE events → canonical ones. One per attempt. Encoders throw a GatewayError for input they cannot carry. */
+export interface StreamDecoder {
+  /** `event` is the SSE event name ('' when absent), `data` its data lines joined. */
+  decode(event: string, data: string, out: StreamEvent[]): void;
+}
+
+export interface Dialect {
+  readonly format: FormatName;
+  /** Validates what routing needs, by this format's rules; throws a GatewayError (400) otherwise. */
+  check(body: Record<string, unknown>, endpoint: EndpointName): ClientRequest;
+  /** The request in canonical form, for a provider of another format; throws a 400 for what has no mapping. */
+  toCanonical(body: Record<string, unknown>, endpoint: EndpointName): CanonicalRequest;
+  renderResponse(r: CanonicalResponse): string;
+  streamEncoder(req: CanonicalRequest): StreamEncoder;
+  /** The HTTP status of an error for a client of this format (Anthropic's 529 is a 503 to OpenAI clients). */
+  status(err: GatewayError): number;
+  /** An error body in this format. */
+  renderError(err: GatewayError): string;
+  /** The in-band error event that ends a started stream. */
+  renderStreamError(err: GatewayError): string;
+}
+
+/** What a provider's error must be told apart by, and the gateway's secrets, for `Codec.errorFrom`. */
+export interface ErrorSource {
+  readonly provider: string;
+  readonly key: string;
+  readonly redactor: Redactor;
+  /** The body was not read to its end. */
+  readonly cut: boolean;
+}
+
+export type StreamEnd = 'complete' | 'error' | 'cut';
+
+/** Token counts found in relayed bytes; -1 while unknown. */
+export interface UsageSink {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Codec {
+  readonly format: FormatName;
+  /** Capability flags: the request kinds this format serves. */
+  readonly serves: Readonly<Record<EndpointName, boolean>>;
+  /** The provider's request body for `model`. */
+  fromCanonical(req: CanonicalRequest, model: string): string;
+  /** Throws a GatewayError (upstream_bad_response) when the body is not this format's answer. */
+  toCanonicalResponse(body: Buffer): CanonicalResponse;
+  streamDecoder(req: CanonicalRequest): StreamDecoder;
+  errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError;
+  /**
+   * Pass-through: how the relayed stream ended, from its last event (`tail`: the last bytes of the
+   * last whole event): as this format's streams end, with the provider's own error event, or cut.
+   */
+  streamEnd(tail: string): StreamEnd;
+  /** Pass-through: reads usage from relayed bytes (an answer, or a batch of stream events). */
+  scanUsage(bytes: Buffer, into: UsageSink): void;
+}
+
+export interface WireFormat {
+  readonly dialect: Dialect;
+  readonly codec: Codec;
+}

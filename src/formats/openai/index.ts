@@ -1,0 +1,70 @@
+// The OpenAI wire format (chat.completions, completions, embeddings): the gateway's first dialect and
+// the codec of OpenAI and every OpenAI-compatible provider.
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { CanonicalRequest, EndpointName } from '../canonical.ts';
+import { openaiError, openaiStatus } from '../errors.ts';
+import type { Codec, Dialect, WireFormat } from '../format.ts';
+import { fromOpenAIError } from './errors.ts';
+import { chatFromCanonical, chatToCanonical } from './request.ts';
+import { completionFromCanonical, completionToCanonical } from './response.ts';
+import { OpenAIStreamDecoder, OpenAIStreamEncoder } from './stream.ts';
+import { readUsage } from './usage.ts';
+
+/** The field each endpoint cannot do without, as OpenAI's API reference requires. */
+const REQUIRED: Readonly<Record<EndpointName, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
+
+/** `data: [DONE]` as the last line of the last event: an OpenAI stream that lacks it was cut. */
+const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
+/** A provider's own in-band error event (OpenRouter's convention, and OpenAI's): `data: {"error": …}`. */
+const ERROR_EVENT = /(?:^|\n)data: \{\s*"error"\s*:/;
+
+const USAGE = Buffer.from('"usage"');
+
+/** Unix seconds for `created`: the dialects are pure, so the clock is read here, once per answer. */
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+export const openaiDialect: Dialect = {
+  format: 'openai',
+
+  check(b, endpoint) {
+    const field = REQUIRED[endpoint];
+    const value = b[field];
+    if (value === undefined || value === null) throw new GatewayError('missing_required_parameter', `Missing required parameter: '${field}'.`, { param: field });
+    if (endpoint === 'chat' && (!Array.isArray(value) || value.length === 0)) {
+      throw new GatewayError('invalid_parameter', "'messages' must be a non-empty array of messages.", { param: 'messages' });
+    }
+    const stream = b.stream;
+    if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw new GatewayError('invalid_parameter', "'stream' must be a boolean.", { param: 'stream' });
+    if (stream === true && endpoint === 'embeddings') throw new GatewayError('invalid_parameter', 'Embeddings cannot be streamed.', { param: 'stream' });
+    return { model: b.model as string, stream: stream === true };
+  },
+
+  toCanonical(b, endpoint) {
+    if (endpoint !== 'chat') throw new GatewayError('invalid_request', `The ${endpoint} endpoint has no equivalent at a provider of another wire format.`);
+    return chatToCanonical(b);
+  },
+
+  renderResponse: (r) => completionFromCanonical(r, nowSeconds()),
+  streamEncoder: (req: CanonicalRequest) => new OpenAIStreamEncoder(req, nowSeconds()),
+  status: openaiStatus,
+  renderError: (err) => JSON.stringify({ error: openaiError(err) }),
+  renderStreamError: (err) => `data: ${JSON.stringify({ error: openaiError(err) })}\n\n`,
+};
+
+export const openaiCodec: Codec = {
+  format: 'openai',
+  serves: { chat: true, completions: true, embeddings: true },
+  fromCanonical: (req, model) => JSON.stringify(chatFromCanonical(req, model)),
+  toCanonicalResponse: completionToCanonical,
+  streamDecoder: () => new OpenAIStreamDecoder(),
+  errorFrom: (status, body, src) => fromOpenAIError(status, body, src.provider, src.key, src.redactor, src.cut),
+  streamEnd: (tail) => (DONE_AT_END.test(tail) ? 'complete' : ERROR_EVENT.test(tail) ? 'error' : 'cut'),
+  scanUsage(bytes, into) {
+    if (bytes.indexOf(USAGE) < 0) return;
+    const [prompt, completion] = readUsage(bytes);
+    if (prompt >= 0) into.promptTokens = prompt;
+    if (completion >= 0) into.completionTokens = completion;
+  },
+};
+
+export const OPENAI: WireFormat = { dialect: openaiDialect, codec: openaiCodec };

@@ -1,0 +1,138 @@
+// OpenAI chat.completion answers ↔ the canonical response.
+// https://platform.openai.com/docs/api-reference/chat/object; mappings: providers.md §1.8, §1.10.
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { Block, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Canonical stop reason → finish_reason. */
+export function finishReason(r: StopReason): string {
+  switch (r) {
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      // end_turn, stop_sequence, pause_turn (and anything new): the turn is over.
+      return 'stop';
+  }
+}
+
+/**
+ * finish_reason → canonical. Several OpenAI-compatible providers say "stop" on a turn that called
+ * tools; an Anthropic-dialect agent would then never run them (Bifrost #3638, #6123, #4065), so a
+ * turn with tool calls is a tool_use turn whatever its finish_reason.
+ */
+export function stopReason(finish: unknown, hadToolCalls: boolean): StopReason {
+  if (hadToolCalls && (finish === 'stop' || finish === 'tool_calls' || finish === 'function_call' || finish === null || finish === undefined)) return 'tool_use';
+  switch (finish) {
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return 'end_turn';
+  }
+}
+
+/** OpenAI usage → canonical: cached tokens are part of prompt_tokens; fresh input is the rest. */
+export function usageFromOpenAI(u: unknown): Usage | null {
+  if (!isObj(u)) return null;
+  const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
+  const details = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
+  const cached = typeof details.cached_tokens === 'number' ? details.cached_tokens : 0;
+  const write = typeof u.cache_creation_input_tokens === 'number' ? u.cache_creation_input_tokens : 0;
+  return { input: Math.max(0, prompt - cached - write), output: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cacheRead: cached, cacheWrite: write };
+}
+
+/** Canonical usage → OpenAI's, with cache reads in cached_tokens only (never writes: Bifrost PR #4970). */
+export function usageToOpenAI(u: Usage): Obj {
+  const prompt = u.input + u.cacheRead + u.cacheWrite;
+  const out: Obj = { prompt_tokens: prompt, completion_tokens: u.output, total_tokens: prompt + u.output, prompt_tokens_details: { cached_tokens: u.cacheRead } };
+  // No OpenAI field for cache writes; kept as LiteLLM and Portkey do, so cost can be computed.
+  if (u.cacheWrite > 0) out.cache_creation_input_tokens = u.cacheWrite;
+  return out;
+}
+
+function badAnswer(why: string): GatewayError {
+  return new GatewayError('upstream_bad_response', `The provider's answer is not a chat completion: ${why}.`);
+}
+
+export function completionToCanonical(body: Buffer): CanonicalResponse {
+  let j: unknown;
+  try {
+    j = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw badAnswer('not JSON');
+  }
+  if (!isObj(j) || !Array.isArray(j.choices)) throw badAnswer('no choices');
+  const choice = j.choices[0];
+  const m = isObj(choice) && isObj(choice.message) ? choice.message : {};
+  const content: Block[] = [];
+  if (Array.isArray(m.thinking_blocks)) {
+    for (const t of m.thinking_blocks) {
+      if (isObj(t) && t.type === 'thinking' && typeof t.thinking === 'string') content.push({ type: 'thinking', thinking: t.thinking, signature: typeof t.signature === 'string' ? t.signature : '' });
+      else if (isObj(t) && t.type === 'redacted_thinking' && typeof t.data === 'string') content.push({ type: 'redacted_thinking', data: t.data });
+    }
+  }
+  if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
+  const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [];
+  for (const c of calls) {
+    if (!isObj(c) || !isObj(c.function)) continue;
+    let input: Record<string, unknown> = {};
+    try {
+      const v = JSON.parse(typeof c.function.arguments === 'string' && c.function.arguments !== '' ? c.function.arguments : '{}');
+      if (isObj(v)) input = v;
+    } catch {
+      // Arguments a model cut short stay unparsed: the client gets {} rather than no tool call.
+    }
+    content.push({ type: 'tool_use', id: typeof c.id === 'string' ? c.id : '', name: typeof c.function.name === 'string' ? c.function.name : '', input });
+  }
+  return {
+    id: typeof j.id === 'string' ? j.id : '',
+    model: typeof j.model === 'string' ? j.model : '',
+    content,
+    stopReason: stopReason(isObj(choice) ? choice.finish_reason : null, calls.length > 0),
+    stopSequence: null,
+    usage: usageFromOpenAI(j.usage),
+  };
+}
+
+export function completionFromCanonical(r: CanonicalResponse, created: number): string {
+  let text = '';
+  let reasoning = '';
+  const thinking: Obj[] = [];
+  const calls: Obj[] = [];
+  for (const b of r.content) {
+    if (b.type === 'text') text += b.text;
+    else if (b.type === 'tool_use') calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input) } });
+    else if (b.type === 'thinking') {
+      reasoning += b.thinking;
+      thinking.push({ type: 'thinking', thinking: b.thinking, signature: b.signature });
+    } else if (b.type === 'redacted_thinking') thinking.push({ type: 'redacted_thinking', data: b.data });
+  }
+  const message: Obj = { role: 'assistant', content: text === '' ? null : text, refusal: null };
+  // One documented slot for reasoning state (README "Thinking"): LiteLLM's shape, so the next turn
+  // can hand the blocks back and the provider gets them byte-exact.
+  if (thinking.length > 0) {
+    message.reasoning_content = reasoning;
+    message.thinking_blocks = thinking;
+  }
+  if (calls.length > 0) message.tool_calls = calls;
+  const out: Obj = {
+    id: r.id,
+    object: 'chat.completion',
+    created,
+    model: r.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(r.stopReason) }],
+  };
+  if (r.usage !== null) out.usage = usageToOpenAI(r.usage);
+  return JSON.stringify(out);
+}

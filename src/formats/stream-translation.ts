@@ -1,0 +1,49 @@
+// One translated stream: the provider's SSE events through its codec's decoder into canonical events,
+// and through the client's dialect encoder into the client's SSE bytes. Pure: text in, text out,
+// with the state of both sides held here for the life of the stream.
+import type { StreamEvent, Usage } from './canonical.ts';
+import type { StreamDecoder, StreamEncoder } from './format.ts';
+import { forEachEvent } from './sse.ts';
+
+export class StreamTranslation {
+  /** The provider's stream ended as it should (its own end marker arrived). */
+  ended = false;
+  /** The latest usage the provider reported (cumulative: each replaces the last). */
+  usage: Usage | null = null;
+  /** The provider's in-stream error, when it sent one: translation stops there. */
+  error: { errorType: string; message: string } | null = null;
+  private readonly events: StreamEvent[] = [];
+  /** Bound once per stream, handed to the SSE reader for every event. */
+  private readonly take: (event: string, data: string) => void;
+
+  constructor(
+    private readonly decoder: StreamDecoder,
+    private readonly encoder: StreamEncoder,
+  ) {
+    this.take = (event, data) => this.decoder.decode(event, data, this.events);
+  }
+
+  /**
+   * The client's bytes for a batch of whole provider events ('' when they produce none yet, pings
+   * say). Stops at a provider error (see `error`). Throws a GatewayError when the client's format
+   * cannot carry an event.
+   */
+  push(text: string): string {
+    const events = this.events;
+    events.length = 0;
+    forEachEvent(text, this.take);
+    let out = '';
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (e.type === 'error') {
+        this.error = { errorType: e.errorType, message: e.message };
+        break;
+      }
+      if (e.type === 'usage') this.usage = e.usage;
+      else if (e.type === 'start' && e.usage !== null) this.usage = e.usage;
+      else if (e.type === 'end') this.ended = true;
+      out += this.encoder.encode(e);
+    }
+    return out;
+  }
+}
