@@ -23,12 +23,12 @@ interface Reply {
   text: string;
 }
 
-async function call(gwUrl: string, model: string, opts: { stream?: boolean; headers?: Record<string, string>; signal?: AbortSignal; body?: Record<string, unknown> } = {}): Promise<Reply> {
-  const res = await request(`${gwUrl}/v1/chat/completions`, {
+async function call(gwUrl: string, model: string, opts: { stream?: boolean; headers?: Record<string, string>; signal?: AbortSignal; body?: Record<string, unknown>; anthropic?: boolean } = {}): Promise<Reply> {
+  const res = await request(`${gwUrl}${opts.anthropic === true ? '/v1/messages' : '/v1/chat/completions'}`, {
     method: 'POST',
     dispatcher: agent,
     headers: { 'content-type': 'application/json', ...opts.headers },
-    body: JSON.stringify({ model, stream: opts.stream ?? false, messages: [{ role: 'user', content: 'hi' }], ...opts.body }),
+    body: JSON.stringify({ model, stream: opts.stream ?? false, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }], ...opts.body }),
     signal: opts.signal,
   });
   const text = await res.body.text();
@@ -59,6 +59,37 @@ async function start(mocks: Record<string, MockConfig>, config: (m: Record<strin
 }
 
 describe('chaos: failover under load', () => {
+  it('across wire formats: an Anthropic primary with 25% 529 and 10% 500 falls over to an OpenAI provider, for both dialects, streamed and not', async () => {
+    const s = await start(
+      { claude: { seed: 11, errorRate: 0.35, errorStatuses: [529, 529, 529, 529, 529, 500, 500], streamChunks: 4 }, gpt: { streamChunks: 4 } },
+      (m) => ({
+        providers: {
+          claude: { ...provider(m.claude!, ['c1']), type: 'anthropic', retry: { maxRetries: 1, baseMs: 1, capMs: 5 } },
+          gpt: provider(m.gpt!, ['g1']),
+        },
+        models: { best: { targets: [{ provider: 'claude', model: 'claude-m' }], fallbacks: ['gpt/gpt-m'] } },
+        routing: { circuit: { consecutiveFailures: 1000, errorRate: 1, minRequests: 100000 } },
+      }),
+    );
+    const replies = await load(1200, 150, (i) => call(s.gw.url, 'best', { anthropic: i % 2 === 1, stream: i % 4 >= 2 }));
+    expect(count(replies, (r) => r.status === 200)).toBe(1200);
+    // Every stream ended as its dialect ends a complete stream, never with an error event.
+    for (let i = 0; i < replies.length; i++) {
+      if (i % 4 < 2) continue;
+      const text = replies[i]!.text;
+      if (i % 2 === 1) expect(text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
+      else expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect(text.includes('"error"')).toBe(false);
+    }
+    const c = s.mocks.claude!.stats();
+    const g = s.mocks.gpt!.stats();
+    expect(c.requests + g.requests).toBe(replies.reduce((n, r) => n + r.attempts, 0));
+    expect(count(replies, (r) => r.provider === 'gpt')).toBe(g.requests);
+    expect(g.requests).toBeGreaterThan(0);
+    expect(c.byPath['/v1/messages']).toBe(c.requests);
+    expect(g.byPath['/v1/chat/completions']).toBe(g.requests);
+  });
+
   it('primary with 30% 429 and 10% 5xx, fallback healthy: every client succeeds', async () => {
     const s = await start(
       { primary: { seed: 7, errorRate: 0.4, errorStatuses: [429, 429, 429, 500], retryAfterSec: 1 }, backup: {} },
