@@ -216,3 +216,36 @@ describe('differential: an OpenAI answer decoded and encoded again is what the p
     if (hasUsage) expect(got.find((c) => c !== '[DONE]' && c.usage != null)?.usage.prompt_tokens).toBe((fx.chunks as Json[]).find((c) => c !== '[DONE]' && c.usage != null).usage.prompt_tokens);
   });
 });
+
+describe('a translated stream split at every byte offset', () => {
+  // Whole events are cut by the framer before translation: any split of the provider's bytes, even
+  // inside a multi-byte character, gives the client the same events.
+  const fx = JSON.parse(readFileSync(join(ROOT, 'anthropic-to-openai-stream/text-and-two-tools-tool-index-not-block-index.json'), 'utf8'));
+  const events = [...(fx.events as Json[])];
+  events.splice(3, 0, { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' héllo 👋 wörld' } } }, { event: 'ping', data: { type: 'ping' } });
+  const wire = Buffer.from(events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join(''), 'utf8');
+
+  async function run(parts: Buffer[]): Promise<string> {
+    const { SseFramer } = await import('../../src/util/sse-framer.ts');
+    const req = minimalRequest({ includeUsage: true });
+    const t = new StreamTranslation(FORMATS.anthropic.codec.streamDecoder(req), FORMATS.openai.dialect.streamEncoder(req));
+    const framer = new SseFramer();
+    let out = '';
+    for (const p of parts) {
+      const whole = framer.push(p);
+      if (whole !== null) out += t.push(whole.toString('utf8'));
+    }
+    expect(framer.pending).toBe(0);
+    expect(t.ended).toBe(true);
+    return out.replace(/"created":\d+/g, '"created":0');
+  }
+
+  it('every 2-way split gives the unsplit output', async () => {
+    const whole = await run([wire]);
+    expect(whole).toContain('héllo 👋 wörld');
+    for (let k = 1; k < wire.length; k++) {
+      const got = await run([wire.subarray(0, k), wire.subarray(k)]);
+      if (got !== whole) expect(got, `split at ${k}`).toBe(whole);
+    }
+  });
+});
