@@ -39,6 +39,7 @@ export interface LogLine {
   /** ISO 8601, from `start`. */
   time: string;
   endpoint: string;
+  dialect: string;
   requestedModel: string;
   status: number;
   error?: string;
@@ -65,6 +66,7 @@ export function formatRecord(r: TelemetryRecord): string {
     id: r.id,
     time: new Date(r.start).toISOString(),
     endpoint: r.endpoint,
+    dialect: r.dialect,
     requestedModel: r.requestedModel,
     status: r.status,
     error: r.error || undefined,

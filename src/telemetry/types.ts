@@ -24,6 +24,8 @@ export interface TelemetryRecord {
   start: number;
   /** chat | completions | embeddings */
   endpoint: string;
+  /** The wire format the client spoke: openai, or anthropic on /v1/messages. */
+  dialect: string;
   /** The model as the client addressed it. */
   requestedModel: string;
   /** Status sent to the client (0 if the client went away first). */

@@ -59,8 +59,8 @@ describe('the OpenAI SDK reaches an Anthropic provider', () => {
     expect(r.choices[0]!.message.content).toMatch(/\S/);
     expect(r.choices[0]!.finish_reason).toBe('stop');
     expect(r.usage!.completion_tokens).toBeGreaterThan(0);
-    expect(s.mocks.main!.stats().lastHeaders['x-api-key']).toBe('anthropic-key-1');
-    expect(s.mocks.main!.stats().lastHeaders['anthropic-version']).toBe('2023-06-01');
+    expect(s.mocks.main!.stats().lastHeaders!['x-api-key']).toBe('anthropic-key-1');
+    expect(s.mocks.main!.stats().lastHeaders!['anthropic-version']).toBe('2023-06-01');
   });
 
   it('stream: role first, text deltas, the usage chunk when asked, then [DONE]', async () => {
@@ -102,6 +102,7 @@ describe('the OpenAI SDK reaches an Anthropic provider', () => {
           type: 'function',
           function: {
             name: 'get_weather',
+            description: weatherTool.function.description,
             parameters: weatherTool.function.parameters,
             parse: JSON.parse,
             function: (args: { city: string }) => {
@@ -177,7 +178,7 @@ describe('the Anthropic SDK on /v1/messages', () => {
     expect(m.type).toBe('message');
     expect(m.content[0]!.type).toBe('text');
     expect(m.stop_reason).toBe('end_turn');
-    const seen = s.mocks.main!.stats().lastHeaders;
+    const seen = s.mocks.main!.stats().lastHeaders!;
     expect(seen['anthropic-beta']).toBe('interleaved-thinking-2025-05-14');
     expect(seen['x-api-key']).toBe('anthropic-key-1');
   });
@@ -197,7 +198,7 @@ describe('the Anthropic SDK on /v1/messages', () => {
     expect(m.id).toMatch(/\S/);
     expect((m.content[0] as Anthropic.TextBlock).text).toMatch(/\S/);
     expect(m.usage.output_tokens).toBeGreaterThan(0);
-    expect(s.mocks.main!.stats().lastHeaders.authorization).toBe('Bearer openai-key-1');
+    expect(s.mocks.main!.stats().lastHeaders!.authorization).toBe('Bearer openai-key-1');
 
     const events: string[] = [];
     const stream = claude.messages.stream({ model: 'gpt/gpt-test', max_tokens: 40, messages: [{ role: 'user', content: 'hello' }] });

@@ -10,6 +10,7 @@ function rec(i: number, over: Partial<TelemetryRecord> = {}): TelemetryRecord {
     id: `req-${String(i).padStart(6, '0')}`,
     start: Date.UTC(2025, 0, 2, 3, 4, 5) + i,
     endpoint: 'chat',
+    dialect: 'openai',
     requestedModel: 'gpt-4o',
     status: 200,
     error: '',
@@ -52,7 +53,7 @@ describe('formatRecord', () => {
   it('writes the keys in a fixed order with the time as ISO', () => {
     const line = formatRecord(rec(0, { error: 'upstream_timeout', rule: 'cheap', tier: 'simple', status: 504 }));
     expect(Object.keys(JSON.parse(line))).toEqual([
-      'id', 'time', 'endpoint', 'requestedModel', 'status', 'error', 'rule', 'tier', 'attempts', 'tokens', 'cost',
+      'id', 'time', 'endpoint', 'dialect', 'requestedModel', 'status', 'error', 'rule', 'tier', 'attempts', 'tokens', 'cost',
       'totalUs', 'gatewayUs', 'upstreamUs', 'ttfbUs', 'stream', 'streamFailed', 'aborted', 'tenant',
     ]);
     const l = JSON.parse(line) as LogLine;

@@ -18,6 +18,7 @@ function record(over: Partial<TelemetryRecord> = {}): TelemetryRecord {
     id: `req-${++seq}`,
     start: 1_700_000_000_123.456,
     endpoint: 'chat',
+    dialect: 'openai',
     requestedModel: 'fast',
     status: 200,
     error: '',
