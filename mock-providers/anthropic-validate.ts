@@ -158,7 +158,7 @@ function checkBlocks(path: string, content: unknown): string | null {
 const MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 
 /** The media type the first bytes announce, or null when they are no image the API takes. */
-function sniffImage(base64: string): string | null {
+export function sniffImage(base64: string): string | null {
   const b = Buffer.from(base64.slice(0, 24), 'base64');
   if (b[0] === 0x89 && b.toString('latin1', 1, 4) === 'PNG') return 'image/png';
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';

@@ -25,10 +25,12 @@ export interface MockBehavior {
   disconnectAfterChunks?: number;
   responseBytes?: number; // approximate non-stream content size; default ~4 B per max_tokens, else 200
   status?: number; // >= 400 forces that error; < 400 forces a normal answer (no fault is rolled)
-  /** Anthropic streams only: an in-stream `event: error` replaces the rest of the stream after N text
-   *  deltas (the HTTP status is already 200). Default -1 (off); 0 when only streamErrorType is set. */
+  /** Anthropic and Gemini streams: an in-stream error (Anthropic's `event: error`, Gemini's `{"error": …}` chunk)
+   *  replaces the rest of the stream after N text deltas (the HTTP status is already 200). Default -1 (off); 0 when
+   *  only streamErrorType is set. */
   streamErrorAfterChunks?: number;
-  streamErrorType?: string; // error.type of that event; default 'overloaded_error'
+  /** error.type of that event; default 'overloaded_error'. Gemini maps it to a status (gemini.ts): 503 by default. */
+  streamErrorType?: string;
 }
 
 export interface MockConfig extends MockBehavior {

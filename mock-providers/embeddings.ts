@@ -24,7 +24,7 @@ function hash(item: EmbeddingInput): number {
 }
 
 /** Unit length, as OpenAI's embeddings are; 6 decimals keep bodies short. */
-function vector(item: EmbeddingInput, dims: number): string {
+export function vector(item: EmbeddingInput, dims: number): string {
   const rng = mulberry32(hash(item));
   const v = Array.from({ length: dims }, () => rng() * 2 - 1);
   const norm = Math.sqrt(v.reduce((sum, x) => sum + x * x, 0)) || 1;

@@ -69,6 +69,7 @@ export class Exchange {
     contentFrom = 0,
     contentTo = events.length,
     extra?: readonly Header[],
+    contentType = 'text/event-stream',
   ): void {
     if (this.done) return;
     this.events = events;
@@ -78,7 +79,7 @@ export class Exchange {
     this.contentFrom = contentFrom;
     this.contentTo = contentTo;
     const res = this.res;
-    res.writeStatus('200 OK').writeHeader('content-type', 'text/event-stream').writeHeader('cache-control', 'no-cache');
+    res.writeStatus('200 OK').writeHeader('content-type', contentType).writeHeader('cache-control', 'no-cache');
     if (extra !== undefined) for (const [name, value] of extra) res.writeHeader(name, value);
     bump(this.owner.counters.byStatus, 200);
     // uWS sends the header block only with the first write: the first event goes out in this same cork.

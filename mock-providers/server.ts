@@ -1,6 +1,7 @@
 // The uWS app: routes, the per-request flow (latency → auth → parse → fault → body), stats and the
 // control endpoints. With the default config a request is answered synchronously in onData's last chunk.
-// /v1/messages takes the same flow in Anthropic's dialect (anthropic.ts, anthropic-validate.ts).
+// /v1/messages takes the same flow in Anthropic's dialect (anthropic.ts, anthropic-validate.ts), and
+// /v1beta/models/{model}:{method} in Gemini's (gemini-route.ts after the latency).
 
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -11,7 +12,10 @@ import { compile, headerOverrides, mergeBehavior, resolveBehavior } from './conf
 import type { Behavior, MockConfig, Plan } from './config.ts';
 import { embeddingInputs, embeddingsBody } from './embeddings.ts';
 import { Exchange } from './exchange.ts';
-import type { ExchangeOwner, Header, StreamEnd } from './exchange.ts';
+import type { ExchangeOwner, Header } from './exchange.ts';
+import { answerBytes, parseObject, streamStop } from './flow.ts';
+import { parseCall, respondGemini } from './gemini-route.ts';
+import type { RouteHost } from './gemini-route.ts';
 import * as R from './responses.ts';
 import { bump, emptyStats } from './stats.ts';
 import type { MockStats } from './stats.ts';
@@ -66,16 +70,6 @@ function anthropicKey(headers: Record<string, string>): string {
   return headers['x-api-key']?.trim() || bearer(headers.authorization);
 }
 
-/** A JSON object, or null for anything else. */
-function parseObject(text: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(text);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** uWS detaches each chunk's ArrayBuffer when the callback returns: copy or decode it before that. */
 function readBody(res: HttpResponse, done: (body: string) => void): void {
   let parts: Buffer[] | null = null;
@@ -85,21 +79,12 @@ function readBody(res: HttpResponse, done: (body: string) => void): void {
   });
 }
 
-/** A stream that stalls or disconnects after N content chunks stops before the finish event. */
-function streamStop(b: Behavior, start: number, total: number, chunks = b.streamChunks): { limit: number; end: StreamEnd } {
-  const { stallAfterChunks: stall, disconnectAfterChunks: cut } = b;
-  const last = start + chunks;
-  if (stall >= 0 && (cut < 0 || stall <= cut)) return { limit: Math.min(start + stall, last), end: 'stall' };
-  if (cut >= 0) return { limit: Math.min(start + cut, last), end: 'disconnect' };
-  return { limit: total, end: 'complete' };
-}
-
 const retryHeaders = (sec: number): Header[] => [['retry-after', String(sec)], ['retry-after-ms', String(Math.round(sec * 1000))]];
 
 /** Present in this build (it fires onAborted on pending responses) but missing from its typings. */
 type ClosableApp = TemplatedApp & { close(): void };
 
-class MockServer implements ExchangeOwner, MockHandle {
+class MockServer implements ExchangeOwner, MockHandle, RouteHost {
   readonly app = uWS.App() as ClosableApp;
   counters: MockStats = emptyStats();
   closing = false;
@@ -108,7 +93,7 @@ class MockServer implements ExchangeOwner, MockHandle {
   baseUrl = '';
   private readonly open = new Set<Exchange>();
   private seq = 0;
-  private plan: Plan;
+  plan: Plan;
   private listenSocket: us_listen_socket | null = null;
 
   constructor(config: MockConfig) {
@@ -118,6 +103,8 @@ class MockServer implements ExchangeOwner, MockHandle {
       if (route === 'models') this.app.get(PATHS[route], handler);
       else this.app.post(PATHS[route], handler);
     }
+    // Gemini puts model and method in one path segment; the SDK's default API version is v1beta.
+    for (const version of ['/v1beta', '/v1']) this.app.post(`${version}/models/:action`, (res, req) => this.acceptGemini(res, req));
     // Control endpoints answer at once and are not counted in the stats they report.
     this.app
       .get('/_mock/stats', (res) => sendJson(res, 200, JSON.stringify(this.counters)))
@@ -148,6 +135,10 @@ class MockServer implements ExchangeOwner, MockHandle {
 
   resetStats(): void {
     this.counters = emptyStats(this.open.size);
+  }
+
+  nextSeq(): number {
+    return ++this.seq;
   }
 
   release(ex: Exchange): void {
@@ -183,27 +174,50 @@ class MockServer implements ExchangeOwner, MockHandle {
     sinkOverrides = false;
     req.forEach(collectHeader);
     const key = route === 'messages' ? anthropicKey(headers) : bearer(headers.authorization);
+    const ex = this.register(res, headers, key, PATHS[route]);
+    if (route === 'models') this.handle(route, ex, null);
+    else readBody(res, (body) => this.handle(route, ex, body));
+  }
+
+  /** Gemini's key comes in `x-goog-api-key` (what @google/genai sends) or the `key` query parameter. */
+  private acceptGemini(res: HttpResponse, req: HttpRequest): void {
+    const headers = (sink = Object.create(null) as Record<string, string>);
+    sinkOverrides = false;
+    req.forEach(collectHeader);
+    const call = parseCall(req.getParameter(0), req.getQuery());
+    const ex = this.register(res, headers, headers['x-goog-api-key']?.trim() || call.queryKey, req.getUrl());
+    readBody(res, (body) => {
+      const b = this.behavior(ex);
+      const ms = sampleLatency(b, this.plan.rng);
+      if (ms === 0) respondGemini(this, ex, b, call, body);
+      else ex.after(ms, () => respondGemini(this, ex, b, call, body));
+    });
+  }
+
+  /** The Exchange (its constructor registers onAborted first) and the per-request counters. */
+  private register(res: HttpResponse, headers: Record<string, string>, key: string, path: string): Exchange {
     const ex = new Exchange(this, res, headers, key, sinkOverrides);
     const c = this.counters;
     c.requests++;
-    bump(c.byPath, PATHS[route]);
+    bump(c.byPath, path);
     if (key !== '') bump(c.byKey, key);
     c.lastHeaders = headers;
     this.open.add(ex);
     c.inFlight = this.open.size;
     if (c.inFlight > c.maxInFlight) c.maxInFlight = c.inFlight;
-    if (route === 'models') this.handle(route, ex, null);
-    else readBody(res, (body) => this.handle(route, ex, body));
+    return ex;
+  }
+
+  /** The key's behaviour; header overrides are parsed only when some x-mock-* header is present. */
+  private behavior(ex: Exchange): Behavior {
+    const plan = this.plan;
+    const keyed = plan.keys.get(ex.key);
+    return ex.overrides ? resolveBehavior(mergeBehavior(keyed?.layer ?? plan.baseLayer, headerOverrides(ex.headers))) : (keyed?.behavior ?? plan.base);
   }
 
   private handle(route: Route, ex: Exchange, text: string | null): void {
-    const plan = this.plan;
-    const keyed = plan.keys.get(ex.key);
-    // Header overrides are parsed only when some x-mock-* header is present.
-    const b = ex.overrides
-      ? resolveBehavior(mergeBehavior(keyed?.layer ?? plan.baseLayer, headerOverrides(ex.headers)))
-      : (keyed?.behavior ?? plan.base);
-    const ms = sampleLatency(b, plan.rng);
+    const b = this.behavior(ex);
+    const ms = sampleLatency(b, this.plan.rng);
     if (ms === 0) this.respond(route, ex, b, text);
     else ex.after(ms, () => this.respond(route, ex, b, text));
   }
@@ -251,7 +265,7 @@ class MockServer implements ExchangeOwner, MockHandle {
       };
       if (body.stream === true) return this.stream(ex, b, malformed, spec);
       // Like a real model, the answer's length follows max_tokens (~4 bytes a token) unless a knob sets it.
-      out = R.completion(spec, plan.texts.content(answerBytes(b, body)));
+      out = R.completion(spec, plan.texts.content(answerBytes(b, body.max_tokens ?? body.max_completion_tokens)));
     }
     ex.json(200, malformed ? R.truncate(out) : out);
   }
@@ -300,7 +314,7 @@ class MockServer implements ExchangeOwner, MockHandle {
     if (malformed) this.counters.malformed++;
     const s = A.scenario(body, seq, plan.texts.name);
     if (body.stream === true) return this.streamMessages(ex, b, malformed, s, head);
-    const out = A.messageBody(s, plan.texts.content(answerBytes(b, body)));
+    const out = A.messageBody(s, plan.texts.content(answerBytes(b, body.max_tokens)));
     ex.json(200, malformed ? R.truncate(out) : out, head);
   }
 
@@ -352,11 +366,4 @@ export async function startMock(config: MockConfig = {}, opts: { host?: string; 
   const server = new MockServer(config);
   await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
   return server;
-}
-
-/** Answer size: the responseBytes knob when set (config, key or header), else ~4 bytes per max_tokens, else 200 B. */
-function answerBytes(b: Behavior, body: Record<string, unknown>): number {
-  if (b.responseBytesSet) return b.responseBytes;
-  const max = body.max_tokens ?? body.max_completion_tokens;
-  return typeof max === 'number' && max > 0 ? Math.min(max * 4, 1 << 20) : b.responseBytes;
 }
