@@ -3,7 +3,9 @@
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
 import { HeaderMatcher } from '../util/header-matcher.ts';
-import { FORMATS } from '../formats/index.ts';
+import { CODECS } from '../formats/index.ts';
+import type { KeySecret } from '../endpoints/endpoint.ts';
+import { PROVIDER_KINDS } from './provider-kinds.ts';
 import { ENDPOINTS } from '../endpoints/index.ts';
 import { PoolRegistry } from '../state/pools.ts';
 import { HealthRegistry } from '../state/health.ts';
@@ -14,7 +16,7 @@ import { compileRules } from '../rules/compile.ts';
 import { RuleStats } from '../state/rule-stats.ts';
 import { ruleEnvironment } from '../rules/variables.ts';
 import { Classifier } from '../classify/index.ts';
-import type { Config, ProviderConfig, RoutingConfig } from './schema.ts';
+import type { Config, KeyConfig, ProviderConfig, RoutingConfig } from './schema.ts';
 import type { KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../plan/types.ts';
 import { makeRoute } from '../plan/routes.ts';
 
@@ -29,7 +31,10 @@ export function compilePlan(config: Config): RuntimePlan {
 
   for (const [name, pc] of Object.entries(config.providers)) {
     providers.set(name, compileProvider(name, pc, pools, config.routing, keysById));
-    for (const k of pc.keys) secrets.push(k.value);
+    for (const k of pc.keys) {
+      if ('value' in k) secrets.push(k.value);
+      else secrets.push(k.secretAccessKey, ...(k.sessionToken === undefined ? [] : [k.sessionToken]));
+    }
     // Extra headers are secrets when their names say so (an `anthropic-version` date is not one, and
     // redacting it would cut dates out of answers).
     for (const [h, v] of Object.entries(pc.headers)) if (SECRET_HEADER.test(h)) secrets.push(v);
@@ -125,8 +130,9 @@ export function compilePlan(config: Config): RuntimePlan {
 }
 
 function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {
-  const url = new URL(pc.baseUrl);
-  const endpoint = ENDPOINTS[pc.type](url.pathname.replace(/\/+$/, ''));
+  const url = new URL(pc.baseUrl!);
+  const kind = PROVIDER_KINDS[pc.type];
+  const endpoint = ENDPOINTS[kind.endpoint]({ url, region: pc.region ?? null, apiVersion: pc.apiVersion ?? null, deployments: pc.deployments });
 
   const extra: string[] = [];
   for (const [h, v] of Object.entries(pc.headers)) extra.push(h.toLowerCase(), v);
@@ -136,7 +142,8 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     name,
     type: pc.type,
     origin: url.origin,
-    codec: FORMATS[pc.type].codec,
+    codec: CODECS[kind.format],
+    deviations: kind.deviations,
     endpoint,
     pool: pools.get(url.origin, { connections: pc.maxConnections, connectTimeoutMs: pc.timeouts.connectMs }),
     timeouts: Object.freeze({ ...pc.timeouts }),
@@ -155,7 +162,8 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
       name: k.name,
       state: { restUntil: 0, reason: '' },
       provider: plan as ProviderPlan,
-      headers: Object.freeze(endpoint.keyHeaders(k.value, extra)),
+      secret: Object.freeze(secretOf(k)),
+      headers: Object.freeze(endpoint.keyHeaders(secretOf(k), extra)),
     }) as KeyPlan,
   }));
   for (const k of keys) keysById.set(k.plan.id, k.plan);
@@ -182,4 +190,9 @@ function buildModelsList(config: Config, providers: ReadonlyMap<string, Provider
   for (const p of providers.values()) for (const m of p.models) add(`${p.name}/${m}`, p.name);
   for (const p of providers.values()) for (const m of p.models) add(m, p.name);
   return JSON.stringify({ object: 'list', data });
+}
+
+function secretOf(k: KeyConfig): KeySecret {
+  if ('value' in k) return { value: k.value, aws: null };
+  return { value: null, aws: { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, ...(k.sessionToken === undefined ? {} : { sessionToken: k.sessionToken }) } };
 }

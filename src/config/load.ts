@@ -1,11 +1,11 @@
-// Finds, reads and validates the configuration. This file and well-known.ts are the only places that
-// read process.env: everything after load works from the validated Config.
+// Finds, reads and validates the configuration. This is the only place that reads process.env:
+// everything after load works from the validated Config.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
-import { WELL_KNOWN_PROVIDERS } from './well-known.ts';
+import { PROVIDER_KINDS, type ProviderType } from './provider-kinds.ts';
 import { ConfigError } from '../errors/config-error.ts';
 
 export { ConfigError };
@@ -59,7 +59,7 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
   }
   if (env.NODE_ENV === 'production') {
     throw new ConfigError(
-      `no configuration found: pass --config PATH, set MICROGATE_CONFIG, write ./microgate.yaml, or set a provider key (${WELL_KNOWN_PROVIDERS.map((p) => p.env).join(', ')}). ` +
+      `no configuration found: pass --config PATH, set MICROGATE_CONFIG, write ./microgate.yaml, or set a provider key (${ZERO_CONFIG_ENV.join(', ')}, or AWS credentials for Bedrock). ` +
         'Outside NODE_ENV=production microgate would serve from its bundled mock provider instead.',
     );
   }
@@ -84,14 +84,34 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   const config = result.data;
   const problems: string[] = [];
   for (const [name, p] of Object.entries(config.providers)) {
+    const kind = PROVIDER_KINDS[p.type];
     p.keys.forEach((k, i) => {
-      k.value = resolveSecret(k.value, `providers.${name}.keys[${i}].value`, env, problems);
+      const at = `providers.${name}.keys[${i}]`;
+      if ('value' in k) k.value = resolveSecret(k.value, `${at}.value`, env, problems);
+      else {
+        k.accessKeyId = resolveSecret(k.accessKeyId, `${at}.accessKeyId`, env, problems);
+        k.secretAccessKey = resolveSecret(k.secretAccessKey, `${at}.secretAccessKey`, env, problems);
+        if (k.sessionToken !== undefined) k.sessionToken = resolveSecret(k.sessionToken, `${at}.sessionToken`, env, problems);
+        if (kind.endpoint !== 'bedrock') problems.push(`${at}: AWS credentials are for type bedrock; this provider takes { name, value }`);
+      }
     });
+    if (p.keys.length === 0) {
+      // A local server takes no key; every other provider needs one.
+      if (kind.keyless) p.keys.push({ name: 'none', value: 'none', weight: 1 });
+      else problems.push(`providers.${name}.keys: at least one key is required for type ${p.type}`);
+    }
+    if (kind.endpoint === 'bedrock') p.region ??= env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    p.baseUrl ??= kind.endpoint === 'bedrock' ? `https://bedrock-runtime.${p.region}.amazonaws.com` : (kind.baseUrl ?? undefined);
+    if (p.baseUrl === undefined) problems.push(`providers.${name}.baseUrl: required for type ${p.type}`);
     for (const h of Object.keys(p.headers)) p.headers[h] = resolveSecret(p.headers[h]!, `providers.${name}.headers.${h}`, env, problems);
     // A CR or LF in a key would let it end the Authorization line; undici refuses such values anyway,
     // and every request would fail at the provider's expense.
     p.keys.forEach((k, i) => {
-      if (!HEADER_VALUE.test(k.value)) problems.push(`providers.${name}.keys[${i}].value: not usable in a header (control characters)`);
+      for (const [field, v] of Object.entries(k)) {
+        if ((field === 'value' || field === 'accessKeyId' || field === 'secretAccessKey' || field === 'sessionToken') && typeof v === 'string' && !HEADER_VALUE.test(v)) {
+          problems.push(`providers.${name}.keys[${i}].${field}: not usable in a header (control characters)`);
+        }
+      }
     });
     for (const [h, v] of Object.entries(p.headers)) if (!HEADER_VALUE.test(v)) problems.push(`providers.${name}.headers.${h}: not usable in a header (control characters)`);
     const keyNames = new Set<string>();
@@ -161,12 +181,23 @@ function parseErrorSummary(err: unknown): string {
   return message !== '' && !message.includes('"') ? message : 'not valid JSON';
 }
 
+/** The environment variables zero-config reads, one per provider type that has one. */
+const ZERO_CONFIG_ENV = Object.values(PROVIDER_KINDS).flatMap((k) => (k.env === null ? [] : [k.env]));
+
 function zeroConfig(env: NodeJS.ProcessEnv): ConfigInput | null {
   const providers: ConfigInput['providers'] = {};
-  for (const wk of WELL_KNOWN_PROVIDERS) {
-    const value = env[wk.env];
+  for (const [type, kind] of Object.entries(PROVIDER_KINDS) as Array<[ProviderType, (typeof PROVIDER_KINDS)[ProviderType]]>) {
+    if (kind.env === null) continue;
+    const value = env[kind.env];
     if (value === undefined || value === '') continue;
-    providers[wk.name] = { type: wk.type, baseUrl: wk.baseUrl, keys: [{ name: 'default', value: `env.${wk.env}` }], models: [...wk.models] };
+    providers[type] = { type, keys: [{ name: 'default', value: `env.${kind.env}` }], models: [...kind.models] };
+  }
+  // Bedrock from the AWS SDK's own variables: a Bedrock API key, or access keys (region: AWS_REGION).
+  if (env.AWS_BEARER_TOKEN_BEDROCK !== undefined && env.AWS_BEARER_TOKEN_BEDROCK !== '') {
+    providers.bedrock = { type: 'bedrock', keys: [{ name: 'default', value: 'env.AWS_BEARER_TOKEN_BEDROCK' }] };
+  } else if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    const creds = { name: 'default', accessKeyId: 'env.AWS_ACCESS_KEY_ID', secretAccessKey: 'env.AWS_SECRET_ACCESS_KEY', ...(env.AWS_SESSION_TOKEN ? { sessionToken: 'env.AWS_SESSION_TOKEN' } : {}) };
+    providers.bedrock = { type: 'bedrock', keys: [creds] };
   }
   return Object.keys(providers).length === 0 ? null : { version: 1, providers };
 }

@@ -2,6 +2,7 @@
 // compiled RuntimePlan, never this raw shape. Unknown keys are rejected everywhere (strict objects),
 // so a typo stops start-up instead of silently doing nothing.
 import { z } from 'zod';
+import { PROVIDER_TYPES } from './provider-kinds.ts';
 
 /** A secret: a literal, or `env.NAME` read from the environment at load. */
 const secret = z.string().min(1, 'must not be empty');
@@ -70,22 +71,37 @@ const routing = z.strictObject({
     .prefault({}),
 });
 
-const key = z.strictObject({
+const keyBase = {
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may use letters, digits, "_", "." and "-"'),
-  value: secret,
   weight: z.number().positive().default(1),
   /** If set, this key is used only for these upstream model names. */
   models: z.array(z.string().min(1)).min(1).optional(),
-});
+};
 
-export const providerTypes = ['openai', 'anthropic'] as const;
+/** A key: a secret (bearer token, x-api-key, api-key, a Bedrock API key), or AWS credentials for SigV4 (Bedrock). */
+const key = z.union([
+  z.strictObject({ ...keyBase, value: secret }),
+  z.strictObject({ ...keyBase, accessKeyId: secret, secretAccessKey: secret, sessionToken: secret.optional() }),
+]);
+
+export const providerTypes = PROVIDER_TYPES;
 
 const provider = z.strictObject({
-  /** The wire format the provider speaks: openai (and the OpenAI-compatible family) or anthropic. */
+  /**
+   * The provider's type: its wire format and how it is reached (config/provider-kinds.ts): openai,
+   * anthropic, gemini, bedrock, azure-openai, or an OpenAI-compatible preset (groq, mistral, …).
+   */
   type: z.enum(providerTypes).default('openai'),
-  /** Base URL up to and including the API version segment, e.g. https://api.openai.com/v1 or https://api.anthropic.com/v1 */
-  baseUrl: z.url({ protocol: /^https?$/ }),
-  keys: z.array(key).min(1),
+  /** Base URL up to and including the API version segment, e.g. https://api.openai.com/v1; the type's default when left out. */
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Keys, tried by weight; a local server's type (ollama, vllm, lmstudio) needs none. */
+  keys: z.array(key).default([]),
+  /** Bedrock: the AWS region (default: AWS_REGION, then us-east-1). */
+  region: z.string().regex(/^[a-z0-9-]+$/).optional(),
+  /** Azure OpenAI: the api-version query parameter. */
+  apiVersion: z.string().min(1).optional(),
+  /** Azure OpenAI: model name → deployment name (default: the same name). */
+  deployments: z.record(z.string().min(1), z.string().min(1)).default({}),
   /** Upstream model names this provider serves: listed in /v1/models and matched for bare model names. */
   models: z.array(z.string().min(1)).default([]),
   /** Extra headers sent on every request to this provider (values may be `env.NAME`). */

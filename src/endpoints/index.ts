@@ -1,7 +1,17 @@
-// The endpoint of each provider type, from its baseUrl's path.
-import type { FormatName } from '../formats/format.ts';
+// How each kind of provider is reached (config/provider-kinds.ts names the endpoint of each type).
 import { anthropicEndpoint } from './anthropic.ts';
-import type { Endpoint } from './endpoint.ts';
+import { azureEndpoint } from './azure.ts';
+import { bedrockEndpoint } from './bedrock.ts';
+import type { Endpoint, EndpointConfig } from './endpoint.ts';
+import { geminiEndpoint } from './gemini.ts';
 import { openaiEndpoint } from './openai.ts';
 
-export const ENDPOINTS: Readonly<Record<FormatName, (basePath: string) => Endpoint>> = { openai: openaiEndpoint, anthropic: anthropicEndpoint };
+export type EndpointKind = 'openai' | 'anthropic' | 'gemini' | 'bedrock' | 'azure';
+
+export const ENDPOINTS: Readonly<Record<EndpointKind, (c: EndpointConfig) => Endpoint>> = {
+  openai: openaiEndpoint,
+  anthropic: anthropicEndpoint,
+  gemini: geminiEndpoint,
+  bedrock: bedrockEndpoint,
+  azure: azureEndpoint,
+};

@@ -1,16 +1,17 @@
 // OpenAI and the OpenAI-compatible family: {base}/chat/completions, /completions, /embeddings, with
 // bearer auth (https://platform.openai.com/docs/api-reference/authentication).
 import type { EndpointName } from '../formats/canonical.ts';
-import { extraExcept, USER_AGENT, type Endpoint } from './endpoint.ts';
+import { basePath, extraExcept, USER_AGENT, type Endpoint, type EndpointConfig } from './endpoint.ts';
 
-const PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
+export const OPENAI_PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 const OWN = new Set(['content-type', 'authorization', 'user-agent']);
 
-export function openaiEndpoint(basePath: string): Endpoint {
-  const paths = { chat: basePath + PATHS.chat, completions: basePath + PATHS.completions, embeddings: basePath + PATHS.embeddings };
+export function openaiEndpoint(c: EndpointConfig): Endpoint {
+  const base = basePath(c.url);
+  const paths = { chat: base + OPENAI_PATHS.chat, completions: base + OPENAI_PATHS.completions, embeddings: base + OPENAI_PATHS.embeddings };
   return {
     path: (kind) => paths[kind],
-    keyHeaders: (secret, extra) => ['content-type', 'application/json', 'authorization', `Bearer ${secret}`, 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)],
+    keyHeaders: (key, extra) => ['content-type', 'application/json', 'authorization', `Bearer ${key.value ?? ''}`, 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)],
     forward: [],
   };
 }

@@ -56,6 +56,8 @@ export const ERROR_CODES = Object.freeze({
   upstream_response_too_large: spec(502, 'server_error', 'UBIG', 'upstream'),
   // The provider refused the request itself (400/404/413/422): no other attempt will do better.
   upstream_invalid_request: spec(400, 'invalid_request_error', 'U4', 'upstream'),
+  /** The provider blocked the prompt or the answer (Gemini promptFeedback.blockReason, a safety finish). */
+  content_filter: spec(400, 'invalid_request_error', 'UFILTER', 'upstream'),
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -32,8 +32,10 @@ export class GatewayError extends Error {
   readonly upstreamStatus: number;
   /** The provider's own description of the error, when it gave one. */
   readonly provider: ProviderErrorInfo | null;
+  /** How long the provider asked to wait, when it said so in its body (Gemini's RetryInfo) rather than a header. */
+  readonly retryAfterMs: number | null;
 
-  constructor(code: ErrorCode, message: string, opts?: { param?: string | null; status?: number; upstreamStatus?: number; provider?: ProviderErrorInfo | null; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, opts?: { param?: string | null; status?: number; upstreamStatus?: number; provider?: ProviderErrorInfo | null; retryAfterMs?: number | null; cause?: unknown }) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     const spec = ERROR_CODES[code];
     this.name = 'GatewayError';
@@ -46,6 +48,7 @@ export class GatewayError extends Error {
     this.param = opts?.param ?? null;
     this.upstreamStatus = opts?.upstreamStatus ?? 0;
     this.provider = opts?.provider ?? null;
+    this.retryAfterMs = opts?.retryAfterMs ?? null;
   }
 
   /** OpenAI's error body: https://platform.openai.com/docs/guides/error-codes */

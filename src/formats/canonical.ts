@@ -40,6 +40,11 @@ export interface ToolUseBlock {
   /** Always an object (OpenAI's arguments string is parsed; "" is {}). */
   input: Record<string, unknown>;
   cache_control?: CacheControl;
+  /**
+   * Gemini's thoughtSignature on a function call: opaque, and required back on the next turn when the
+   * model thinks (providers.md §2.4, Bifrost #1437). Not an Anthropic field: never sent to Anthropic.
+   */
+  signature?: string;
 }
 
 export interface ToolResultBlock {
@@ -101,6 +106,8 @@ export interface CanonicalRequest {
   parallelToolCalls: boolean | null;
   /** Structured output: answer as JSON matching this schema. */
   jsonSchema: { name: string | null; schema: Record<string, unknown>; strict: boolean | null } | null;
+  /** Answer as some JSON object, no schema (OpenAI json_object): Gemini can, Anthropic and Bedrock refuse it. */
+  jsonObject: boolean;
   thinking: Thinking | null;
   /** An opaque end-user id (OpenAI `user`, Anthropic `metadata.user_id`). */
   user: string | null;
@@ -117,9 +124,12 @@ export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use
  */
 export interface Usage {
   input: number;
+  /** All output, reasoning included. */
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  /** Of `output`, the reasoning (OpenAI reasoning_tokens, Gemini thoughtsTokenCount), when reported. */
+  reasoning?: number;
 }
 
 export interface CanonicalResponse {
@@ -144,7 +154,8 @@ export type StreamEvent =
   /** The signature of the thinking block in progress, which it ends. */
   | { type: 'signature'; signature: string }
   | { type: 'redacted_thinking'; data: string }
-  | { type: 'tool_start'; index: number; id: string; name: string }
+  /** `args`: the whole arguments, when the provider sends a call whole (Gemini) rather than in fragments. */
+  | { type: 'tool_start'; index: number; id: string; name: string; signature?: string; args?: string }
   | { type: 'tool_args'; index: number; fragment: string }
   | { type: 'finish'; stopReason: StopReason; stopSequence: string | null }
   /** Cumulative: the latest values replace earlier ones, never add to them. */
@@ -153,5 +164,23 @@ export type StreamEvent =
   | { type: 'error'; errorType: string; message: string }
   /** The provider's stream ended as it should. */
   | { type: 'end' };
+
+/**
+ * Embeddings in canonical form (OpenAI /v1/embeddings to a provider of another format): one vector
+ * per input text.
+ */
+export interface CanonicalEmbeddingsRequest {
+  model: string;
+  inputs: string[];
+  dimensions: number | null;
+  /** OpenAI's `encoding_format: base64`: vectors as base64 of little-endian float32. */
+  base64: boolean;
+}
+
+export interface CanonicalEmbeddings {
+  model: string;
+  vectors: number[][];
+  promptTokens: number;
+}
 
 export const ZERO_USAGE: Readonly<Usage> = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });

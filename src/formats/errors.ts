@@ -7,14 +7,28 @@
 // stays 529 for Anthropic clients, whose SDK raises OverloadedError for it.
 import { GatewayError } from '../errors/gateway-error.ts';
 
-/** Anthropic error type → the OpenAI error code that means the same, where OpenAI has one. */
+/**
+ * A provider's error type (Anthropic's, Gemini's RPC status, Bedrock's exception) → the OpenAI error
+ * code that means the same, where OpenAI has one.
+ */
 const OPENAI_CODE_OF: Readonly<Record<string, string>> = {
   rate_limit_error: 'rate_limit_exceeded',
   billing_error: 'insufficient_quota',
   not_found_error: 'model_not_found',
   request_too_large: 'request_too_large',
   authentication_error: 'invalid_api_key',
+  RESOURCE_EXHAUSTED: 'rate_limit_exceeded',
+  NOT_FOUND: 'model_not_found',
+  throttlingException: 'rate_limit_exceeded',
+  ThrottlingException: 'rate_limit_exceeded',
+  ServiceQuotaExceededException: 'insufficient_quota',
+  ResourceNotFoundException: 'model_not_found',
 };
+
+/** Provider error types that mean "try again shortly": retried, and failed over like a 5xx. */
+const RATE_LIMITED = new Set(['rate_limit_error', 'rate_limit_exceeded', 'RESOURCE_EXHAUSTED', 'throttlingException', 'ThrottlingException']);
+const OVERLOADED = new Set(['overloaded_error', 'UNAVAILABLE', 'serviceUnavailableException', 'ServiceUnavailableException', 'modelNotReadyException']);
+const REFUSED = new Set(['invalid_request_error', 'INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'validationException', 'ValidationException']);
 
 /** OpenAI error code → Anthropic error type. */
 const ANTHROPIC_TYPE_OF_CODE: Readonly<Record<string, string>> = {
@@ -66,8 +80,8 @@ export interface OpenAIErrorFields {
 
 export function openaiError(err: GatewayError): OpenAIErrorFields {
   const p = err.provider;
-  if (p !== null && p.format === 'anthropic' && p.type !== null) {
-    const code = p.type === 'invalid_request_error' && PROMPT_TOO_LONG.test(err.message) ? 'context_length_exceeded' : (OPENAI_CODE_OF[p.type] ?? p.type);
+  if (p !== null && p.format !== 'openai' && p.type !== null) {
+    const code = PROMPT_TOO_LONG.test(err.message) && REFUSED.has(p.type) ? 'context_length_exceeded' : (OPENAI_CODE_OF[p.type] ?? p.type);
     return { message: err.message, type: err.type, param: p.param ?? err.param, code };
   }
   return { message: err.message, type: err.type, param: err.param, code: err.code };
@@ -99,7 +113,9 @@ export function anthropicStatus(err: GatewayError): number {
 export function streamError(format: string, providerName: string, errorType: string, message: string): GatewayError {
   const provider = { format, type: errorType, code: null, param: null };
   const text = `Provider '${providerName}' ended the stream with an error: ${message}`;
-  if (errorType === 'rate_limit_error' || errorType === 'rate_limit_exceeded') return new GatewayError('upstream_rate_limited', text, { upstreamStatus: 429, provider });
-  if (errorType === 'overloaded_error') return new GatewayError('upstream_overloaded', text, { upstreamStatus: 529, provider });
+  if (RATE_LIMITED.has(errorType)) return new GatewayError('upstream_rate_limited', text, { upstreamStatus: 429, provider });
+  if (OVERLOADED.has(errorType)) return new GatewayError('upstream_overloaded', text, { upstreamStatus: 529, provider });
+  // A refusal in the stream (Bedrock's validationException) will not pass on another attempt.
+  if (REFUSED.has(errorType)) return new GatewayError('upstream_invalid_request', text, { upstreamStatus: 400, provider });
   return new GatewayError('upstream_error', text, { provider });
 }

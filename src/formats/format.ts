@@ -11,9 +11,11 @@
 // only the pass-through helpers below (completeness, usage) read it.
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { Redactor } from '../util/redact.ts';
-import type { CanonicalRequest, CanonicalResponse, EndpointName, StreamEvent } from './canonical.ts';
+import type { CanonicalEmbeddings, CanonicalEmbeddingsRequest, CanonicalRequest, CanonicalResponse, EndpointName, StreamEvent } from './canonical.ts';
 
-export type FormatName = 'openai' | 'anthropic';
+/** Wire formats: the first two are also client dialects; Gemini and Bedrock are spoken to providers only. */
+export type FormatName = 'openai' | 'anthropic' | 'gemini' | 'bedrock';
+export type DialectName = 'openai' | 'anthropic';
 
 /** What routing needs of a client's request. */
 export interface ClientRequest {
@@ -29,12 +31,14 @@ export interface StreamEncoder {
 
 /** A provider's SSE events → canonical ones. One per attempt. Encoders throw a GatewayError for input they cannot carry. */
 export interface StreamDecoder {
-  /** `event` is the SSE event name ('' when absent), `data` its data lines joined. */
+  /** `event` is the SSE event name ('' when absent; a Bedrock event's type), `data` its data lines joined. */
   decode(event: string, data: string, out: StreamEvent[]): void;
+  /** The provider's stream ended: a format without an end marker (Gemini) says here whether it was complete. */
+  end?(out: StreamEvent[]): void;
 }
 
 export interface Dialect {
-  readonly format: FormatName;
+  readonly format: DialectName;
   /** Validates what routing needs, by this format's rules; throws a GatewayError (400) otherwise. */
   check(body: Record<string, unknown>, endpoint: EndpointName): ClientRequest;
   /** The request in canonical form, for a provider of another format; throws a 400 for what has no mapping. */
@@ -47,6 +51,9 @@ export interface Dialect {
   renderError(err: GatewayError): string;
   /** The in-band error event that ends a started stream. */
   renderStreamError(err: GatewayError): string;
+  /** Embeddings, for a provider of another format (only the OpenAI dialect has an embeddings route). */
+  embeddingsToCanonical?(body: Record<string, unknown>): CanonicalEmbeddingsRequest;
+  renderEmbeddings?(e: CanonicalEmbeddings, req: CanonicalEmbeddingsRequest): string;
 }
 
 /** What a provider's error must be told apart by, and the gateway's secrets, for `Codec.errorFrom`. */
@@ -70,6 +77,8 @@ export interface Codec {
   readonly format: FormatName;
   /** Capability flags: the request kinds this format serves. */
   readonly serves: Readonly<Record<EndpointName, boolean>>;
+  /** How its streams are framed: server-sent events, or AWS's binary event stream (Bedrock). */
+  readonly framing: 'sse' | 'aws-eventstream';
   /** The provider's request body for `model`. */
   fromCanonical(req: CanonicalRequest, model: string): string;
   /** Throws a GatewayError (upstream_bad_response) when the body is not this format's answer. */
@@ -83,8 +92,14 @@ export interface Codec {
   streamEnd(tail: string): StreamEnd;
   /** Pass-through: reads usage from relayed bytes (an answer, or a batch of stream events). */
   scanUsage(bytes: Buffer, into: UsageSink): void;
+  /** Pass-through: the relayed events without the usage chunk the gateway asked for and the client did not. */
+  hideUsage?(events: Buffer): Buffer;
+  /** Embeddings (serves.embeddings): the provider's request body, and its answer read back. */
+  embeddingsFromCanonical?(req: CanonicalEmbeddingsRequest, model: string): string;
+  embeddingsToCanonical?(body: Buffer, req: CanonicalEmbeddingsRequest): CanonicalEmbeddings;
 }
 
+/** A format spoken both ways: a client dialect and a provider codec. */
 export interface WireFormat {
   readonly dialect: Dialect;
   readonly codec: Codec;

@@ -16,9 +16,14 @@ export class StreamTranslation {
   /** Bound once per stream, handed to the SSE reader for every event. */
   private readonly take: (event: string, data: string) => void;
 
+  /**
+   * `fallback`: the id and model for a stream whose provider sends none (Bedrock): the gateway's
+   * request id and the target's model.
+   */
   constructor(
     private readonly decoder: StreamDecoder,
     private readonly encoder: StreamEncoder,
+    private readonly fallback: { readonly id: string; readonly model: string } = { id: '', model: '' },
   ) {
     this.take = (event, data) => this.decoder.decode(event, data, this.events);
   }
@@ -29,9 +34,27 @@ export class StreamTranslation {
    * cannot carry an event.
    */
   push(text: string): string {
-    const events = this.events;
-    events.length = 0;
+    this.events.length = 0;
     forEachEvent(text, this.take);
+    return this.encode();
+  }
+
+  /** One event already cut out of its framing (a Bedrock event-stream message, say). */
+  pushEvent(event: string, data: string): string {
+    this.events.length = 0;
+    this.decoder.decode(event, data, this.events);
+    return this.encode();
+  }
+
+  /** The provider's stream has ended: what its decoder makes of that (Gemini's completion), encoded. */
+  close(): string {
+    this.events.length = 0;
+    if (!this.ended && this.error === null) this.decoder.end?.(this.events);
+    return this.encode();
+  }
+
+  private encode(): string {
+    const events = this.events;
     let out = '';
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
@@ -40,7 +63,11 @@ export class StreamTranslation {
         break;
       }
       if (e.type === 'usage') this.usage = e.usage;
-      else if (e.type === 'start' && e.usage !== null) this.usage = e.usage;
+      else if (e.type === 'start') {
+        if (e.usage !== null) this.usage = e.usage;
+        if (e.id === '') e.id = this.fallback.id;
+        if (e.model === '') e.model = this.fallback.model;
+      }
       else if (e.type === 'end') this.ended = true;
       out += this.encoder.encode(e);
     }

@@ -17,7 +17,8 @@ import type { Config, ProviderConfig, RoutingConfig } from '../config/schema.ts'
 
 import type { EndpointName } from '../formats/canonical.ts';
 import type { Codec } from '../formats/format.ts';
-import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { Endpoint, KeySecret } from '../endpoints/endpoint.ts';
+import type { Deviations } from '../config/provider-kinds.ts';
 
 export type { EndpointName };
 
@@ -35,6 +36,8 @@ export interface KeyPlan {
   readonly provider: ProviderPlan;
   /** Flat [name, value, ...] request headers for this key, auth included: built once. */
   readonly headers: string[];
+  /** Its secret material, for endpoints that sign each attempt (Bedrock's SigV4). */
+  readonly secret: KeySecret;
   readonly state: KeyState;
 }
 
@@ -46,6 +49,8 @@ export interface ProviderPlan {
   readonly codec: Codec;
   /** Its paths and per-key headers. */
   readonly endpoint: Endpoint;
+  /** Where it departs from its format (config/provider-kinds.ts): fields to drop, stream usage. */
+  readonly deviations: Deviations;
   readonly pool: Pool;
   readonly timeouts: Readonly<ProviderConfig['timeouts']>;
   readonly models: ReadonlySet<string>;

@@ -4,7 +4,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import type { EndpointName, KeyPlan, RuntimePlan, Target } from '../plan/types.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { CanonicalRequest } from '../formats/canonical.ts';
+import type { CanonicalEmbeddingsRequest, CanonicalRequest } from '../formats/canonical.ts';
 import type { Dialect } from '../formats/format.ts';
 import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
@@ -96,6 +96,12 @@ export class RequestContext {
   failover: FailoverHandle | null = null;
   /** The request in canonical form, made on the first attempt at a provider of another format. */
   canonical: CanonicalRequest | null = null;
+  /** Embeddings in canonical form, likewise. */
+  canonicalEmbeddings: CanonicalEmbeddingsRequest | null = null;
+  /** Fields of the client's request left out for a provider that refuses them (x-microgate-dropped). */
+  dropped: string[] | null = null;
+  /** The gateway asked an OpenAI-format provider for stream usage the client did not ask for: the usage chunk is not relayed. */
+  usageAsked = false;
   /** The body as sent upstream, for `bodyFor` (reused by retries of the same target). */
   upstreamRaw: Buffer | null = null;
   bodyFor: Target | null = null;

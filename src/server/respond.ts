@@ -67,8 +67,8 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
     res.writeHeader('x-microgate-model', headerSafe(t.model));
   }
   // A translated request names the fields its provider's format had no place for.
-  const c = ctx.canonical;
-  if (c !== null && c.dropped.length > 0) res.writeHeader('x-microgate-dropped', headerSafe(c.dropped.join(',')));
+  const dropped = ctx.canonical !== null && ctx.canonical.dropped.length > 0 ? ctx.canonical.dropped : ctx.dropped;
+  if (dropped !== null && dropped.length > 0) res.writeHeader('x-microgate-dropped', headerSafe(dropped.join(',')));
   const f = ctx.failover;
   if (f !== null && f.attempts > 0) {
     res.writeHeader('x-microgate-attempts', String(f.attempts));

@@ -15,6 +15,9 @@ import type { AttemptHandle, RequestContext } from '../request/context.ts';
 import type { Usage } from '../formats/canonical.ts';
 import { StreamTranslation } from '../formats/stream-translation.ts';
 import { streamError } from '../formats/errors.ts';
+import { EventStreamDecoder, EventStreamError } from '../formats/bedrock/eventstream.ts';
+import { EXCEPTION } from '../formats/bedrock/stream.ts';
+import type { Codec } from '../formats/format.ts';
 import { SseFramer } from '../util/sse-framer.ts';
 import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
@@ -28,8 +31,13 @@ const ENOUGH = Object.freeze(new Error('read enough of the error body'));
 /** Error bodies are only read for their message. */
 const MAX_ERROR_BYTES = 64 * 1024;
 
-function isEventStream(contentType: string | string[] | undefined): boolean {
-  return typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+/** Is this answer a stream in the codec's framing (SSE, or AWS's event stream for Bedrock)? */
+function isStream(contentType: string | string[] | undefined, framing: Codec['framing']): boolean {
+  return typeof contentType === 'string' && contentType.startsWith(framing === 'sse' ? 'text/event-stream' : 'application/vnd.amazon.eventstream');
+}
+
+function asTranslationError(err: unknown): GatewayError {
+  return isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to translate the stream.', { cause: err });
 }
 
 /** Canonical usage → the request's counts: the prompt counts cache reads and writes, as OpenAI's does. */
@@ -62,6 +70,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   status = 0;
   headers: IncomingHttpHeaders | null = null;
   framer: SseFramer | null = null;
+  /** Bedrock's binary event stream, in place of the SSE framer. */
+  frames: EventStreamDecoder | null = null;
   /** The client and the provider speak different wire formats: answers are translated. */
   readonly translates: boolean;
   /** A translated stream's state (both sides), when the answer is a stream. */
@@ -137,11 +147,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     ctx.tUpstreamHead = performance.now();
     this.status = status;
     this.headers = headers;
-    if (status >= 200 && status < 300 && isEventStream(headers['content-type'])) {
-      this.framer = new SseFramer();
+    const codec = this.target.provider.codec;
+    if (status >= 200 && status < 300 && isStream(headers['content-type'], codec.framing)) {
+      if (codec.framing === 'sse') this.framer = new SseFramer();
+      else this.frames = new EventStreamDecoder();
       if (this.translates) {
         const req = ctx.canonical!;
-        this.translation = new StreamTranslation(this.target.provider.codec.streamDecoder(req), ctx.dialect.streamEncoder(req));
+        this.translation = new StreamTranslation(codec.streamDecoder(req), ctx.dialect.streamEncoder(req), { id: `gen-${ctx.id}`, model: this.target.model });
       }
     } else {
       // Joining chunks at the end would hold the body twice at its peak (60 MB answers took RSS to
@@ -171,10 +183,17 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       const out = ctx.plan.redactor.redactBytes(events);
       if (this.translation !== null) this.translateEvents(controller, out);
       else {
-        this.target.provider.codec.scanUsage(out, ctx);
-        if (ctx.plan.capturePayloads) ctx.capture(out);
-        this.relay(controller, out, false);
+        const codec = this.target.provider.codec;
+        codec.scanUsage(out, ctx);
+        // Usage the gateway asked for on the client's behalf is not the client's to see.
+        const relayed = ctx.usageAsked && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
+        if (ctx.plan.capturePayloads) ctx.capture(relayed);
+        if (relayed.length > 0) this.relay(controller, relayed, false);
       }
+      return;
+    }
+    if (this.frames !== null) {
+      this.translateFrames(controller, chunk);
       return;
     }
     const isError = this.status >= 400;
@@ -213,7 +232,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
    * Stream bytes for the client: the first ones settle the attempt (the stream is good: no failover
    * after this) and go out with the response head in one write; `last` ends the stream with them.
    */
-  private relay(controller: Dispatcher.DispatchController, bytes: string | Buffer, last: boolean): void {
+  private relay(controller: Dispatcher.DispatchController | null, bytes: string | Buffer, last: boolean): void {
     const ctx = this.ctx;
     let ok: boolean;
     if (!ctx.headSent) {
@@ -227,29 +246,57 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       ctx.sink.endStream(ctx, typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
       return;
     } else ok = ctx.sink.writeStream(ctx, bytes);
-    if (!ok && !last) this.pause(controller);
+    if (!ok && !last && controller !== null) this.pause(controller);
   }
 
-  /** A batch of whole provider events, translated into the client's dialect. */
+  /** A batch of whole provider events (SSE), translated into the client's dialect. */
   private translateEvents(controller: Dispatcher.DispatchController, events: Buffer): void {
-    const ctx = this.ctx;
-    const t = this.translation!;
-    let out: string;
+    let out = '';
     let failure: GatewayError | null = null;
     try {
-      out = t.push(events.toString('utf8'));
+      out = this.translation!.push(events.toString('utf8'));
     } catch (err) {
-      out = '';
-      failure = isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to translate the stream.', { cause: err });
+      failure = asTranslationError(err);
     }
+    this.emitTranslated(controller, out, failure);
+  }
+
+  /** Bytes of Bedrock's binary event stream: whole messages are redacted, translated and emitted. */
+  private translateFrames(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const ctx = this.ctx;
+    const frames = this.frames!;
+    let out = '';
+    let failure: GatewayError | null = null;
+    try {
+      const messages = frames.push(chunk);
+      if (frames.pending > ctx.plan.server.maxStreamEventBytes) {
+        failure = new GatewayError('upstream_response_too_large', `Provider '${this.target.provider.name}' sent a stream event larger than ${ctx.plan.server.maxStreamEventBytes} bytes.`);
+      } else if (!this.hold(controller, frames.pending)) return;
+      const t = this.translation!;
+      const redactor = ctx.plan.redactor;
+      for (let i = 0; i < messages.length && failure === null && t.error === null; i++) {
+        const m = messages[i]!;
+        const payload = redactor.redactValue(m.payload);
+        out += m.messageType === 'event' ? t.pushEvent(m.type, payload) : t.pushEvent(EXCEPTION + (m.type === '' ? m.messageType : m.type), payload);
+      }
+    } catch (err) {
+      failure = err instanceof EventStreamError ? new GatewayError('upstream_bad_response', `Provider '${this.target.provider.name}' sent a corrupt event stream (${err.message}).`) : asTranslationError(err);
+    }
+    this.emitTranslated(controller, out, failure);
+  }
+
+  /** Translated bytes for the client, a failure, or both (the bytes first). */
+  private emitTranslated(controller: Dispatcher.DispatchController, out: string, failure: GatewayError | null): void {
+    const ctx = this.ctx;
+    const t = this.translation!;
     if (t.usage !== null) setUsage(ctx, t.usage);
-    if (t.error !== null) failure = streamError(this.target.provider.codec.format, this.target.provider.name, t.error.errorType, ctx.plan.redactor.redact(t.error.message));
+    if (t.error !== null && failure === null) failure = streamError(this.target.provider.codec.format, this.target.provider.name, t.error.errorType, ctx.plan.redactor.redact(t.error.message));
     if (ctx.plan.capturePayloads && out !== '') ctx.capture(Buffer.from(out));
     if (failure !== null) {
       // Before anything reached the client the attempt fails over like any other; after, the stream
       // ends with the error in the client's dialect.
       if (!ctx.headSent) {
-        if (out !== '' ) this.relay(controller, out, false);
+        if (out !== '') this.relay(controller, out, false);
         else {
           this.fail(failure, null);
           controller.abort(failure);
@@ -306,14 +353,23 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     }
     const provider = this.target.provider.name;
     const framer = this.framer;
-    if (framer !== null) {
+    if (framer !== null || this.frames !== null) {
       this.release();
+      const t = this.translation;
+      if (t !== null) {
+        // A format without an end marker (Gemini, Bedrock's trailing metadata) finishes here.
+        const last = t.close();
+        if (t.usage !== null) setUsage(ctx, t.usage);
+        if (t.ended && (ctx.headSent || last !== '')) {
+          this.relay(null, last, true);
+          return;
+        }
+      }
       if (!ctx.headSent) {
         this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
         return;
       }
-      // A translated stream ends when the provider's end marker is translated (translateEvents).
-      const end = this.translation !== null || framer.pending > 0 ? 'cut' : this.target.provider.codec.streamEnd(framer.lastEvent);
+      const end = t !== null || framer === null || framer.pending > 0 ? 'cut' : this.target.provider.codec.streamEnd(framer.lastEvent);
       if (end === 'complete') ctx.sink.endStream(ctx);
       else if (end === 'error') {
         // The provider's own error event has been relayed as it came: the stream is over, and failed.
@@ -329,7 +385,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     const codec = this.target.provider.codec;
     if (status >= 400) {
       const h = this.headers;
-      this.fail(codec.errorFrom(status, body, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: this.cut }), retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']));
+      const err = codec.errorFrom(status, body, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: this.cut });
+      this.fail(err, retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']) ?? err.retryAfterMs);
       return;
     }
     if (status >= 300) {
@@ -344,15 +401,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     }
     let out: Buffer | string = ctx.plan.redactor.redactBytes(body);
     if (this.translates) {
-      let answer;
       try {
-        answer = codec.toCanonicalResponse(out);
+        out = this.translateAnswer(out);
       } catch (err) {
         this.fail(isGatewayError(err) ? err : new GatewayError('upstream_bad_response', `Provider '${provider}' sent an answer the gateway could not read.`), null);
         return;
       }
-      if (answer.usage !== null) setUsage(ctx, answer.usage);
-      out = ctx.dialect.renderResponse(answer);
     } else codec.scanUsage(out, ctx);
     this.settled = true;
     this.owner.succeeded(this, status);
@@ -361,6 +415,23 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.held = 0;
     if (ctx.plan.capturePayloads) ctx.capture(typeof out === 'string' ? Buffer.from(out) : out);
     ctx.sink.json(ctx, status, out, this.headers);
+  }
+
+  /** A whole answer of the provider's format, in the client's dialect (throws a GatewayError when unreadable). */
+  private translateAnswer(body: Buffer): string {
+    const ctx = this.ctx;
+    const codec = this.target.provider.codec;
+    if (ctx.endpoint === 'embeddings') {
+      const req = ctx.canonicalEmbeddings!;
+      const e = codec.embeddingsToCanonical!(body, req);
+      return ctx.dialect.renderEmbeddings!(e, req);
+    }
+    const answer = codec.toCanonicalResponse(body);
+    // Converse answers name neither themselves nor their model.
+    if (answer.id === '') answer.id = `gen-${ctx.id}`;
+    if (answer.model === '') answer.model = this.target.model;
+    if (answer.usage !== null) setUsage(ctx, answer.usage);
+    return ctx.dialect.renderResponse(answer);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {

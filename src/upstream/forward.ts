@@ -5,8 +5,8 @@
 import type { RequestContext } from '../request/context.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
-import type { CanonicalRequest } from '../formats/canonical.ts';
-import { removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
+import type { CanonicalEmbeddingsRequest, CanonicalRequest } from '../formats/canonical.ts';
+import { insertTopLevelMember, removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
 import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
 
 export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan, remainingMs: number): void {
@@ -17,12 +17,16 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
   ctx.tUpstreamHead = 0;
   ctx.tUpstreamEnd = 0;
   const body = upstreamBody(ctx, target);
+  const path = provider.endpoint.path(ctx.endpoint, target.model, ctx.stream);
+  const endpoint = provider.endpoint;
+  // SigV4 signs every attempt over its own bytes and time: a retry is signed again.
+  const headers = endpoint.sign === undefined ? upstreamHeaders(ctx, provider, key) : endpoint.sign(upstreamHeaders(ctx, provider, key), key.secret, path, body);
   attempt.armDeadline(remainingMs);
   provider.pool.dispatch(
     {
-      path: provider.endpoint.path(ctx.endpoint, target.model, ctx.stream),
+      path,
       method: 'POST',
-      headers: upstreamHeaders(ctx, provider, key),
+      headers,
       body,
       // The provider's own limits: to the response head, and each silence after it. They count
       // against its health; the request's deadline (armed above) does not.
@@ -37,7 +41,12 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
 export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
   if (ctx.bodyFor === target && ctx.upstreamRaw !== null) return ctx.upstreamRaw;
   const codec = target.provider.codec;
-  const out = codec.format === ctx.dialect.format ? passThroughBody(ctx, target) : Buffer.from(codec.fromCanonical(canonical(ctx), target.model));
+  const out =
+    codec.format === ctx.dialect.format
+      ? passThroughBody(ctx, target)
+      : ctx.endpoint === 'embeddings'
+        ? Buffer.from(codec.embeddingsFromCanonical!(canonicalEmbeddings(ctx), target.model))
+        : Buffer.from(codec.fromCanonical(canonical(ctx), target.model));
   ctx.bodyFor = target;
   ctx.upstreamRaw = out;
   return out;
@@ -54,17 +63,51 @@ function canonical(ctx: RequestContext): CanonicalRequest {
   return ctx.canonical;
 }
 
+function canonicalEmbeddings(ctx: RequestContext): CanonicalEmbeddingsRequest {
+  ctx.canonicalEmbeddings ??= ctx.dialect.embeddingsToCanonical!(ctx.body!);
+  return ctx.canonicalEmbeddings;
+}
+
 /**
- * The client's bytes, without the gateway's own `fallbacks` field, with `model` set to the target's
- * model when it differs (alias, "provider/model").
+ * The client's bytes, without the gateway's own `fallbacks` field and the fields the provider is
+ * known to refuse, with `model` set to the target's model when it differs (alias, "provider/model"),
+ * and with stream usage asked for: usage is what budgets and cost are computed from, and an
+ * OpenAI-format stream carries it only when asked (the extra chunk is hidden again from a client that
+ * did not ask: upstream/attempt.ts).
  */
 function passThroughBody(ctx: RequestContext, target: Target): Buffer {
   let base = ctx.raw!;
-  if (ctx.body!.fallbacks !== undefined) {
-    const { fallbacks: _gatewayOnly, ...rest } = ctx.body!;
+  const b = ctx.body!;
+  if (b.fallbacks !== undefined) {
+    const { fallbacks: _gatewayOnly, ...rest } = b;
     base = removeTopLevelMember(base, 'fallbacks') ?? reserialize(rest);
   }
+  const drop = target.provider.deviations.dropParams;
+  for (let i = 0; i < drop.length; i++) {
+    const p = drop[i]!;
+    if (b[p] === undefined) continue;
+    base = removeTopLevelMember(base, p) ?? reserialize(withoutKeys(JSON.parse(base.toString()) as Record<string, unknown>, p));
+    ctx.dropped ??= [];
+    if (!ctx.dropped.includes(p)) ctx.dropped.push(p);
+    ctx.plan.droppedFields.set(p, (ctx.plan.droppedFields.get(p) ?? 0) + 1);
+  }
+  if (ctx.stream && target.provider.codec.format === 'openai' && !target.provider.deviations.noStreamOptions) base = withStreamUsage(ctx, base);
   return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
+}
+
+const withoutKeys = (o: Record<string, unknown>, k: string): Record<string, unknown> => {
+  const { [k]: _dropped, ...rest } = o;
+  return rest;
+};
+
+/** `stream_options.include_usage: true` in an OpenAI-format stream request; notes when the client had not asked. */
+function withStreamUsage(ctx: RequestContext, base: Buffer): Buffer {
+  const so = ctx.body!.stream_options;
+  if (typeof so === 'object' && so !== null && (so as { include_usage?: unknown }).include_usage === true) return base;
+  ctx.usageAsked = true;
+  if (so === undefined || so === null) return insertTopLevelMember(base, 'stream_options', '{"include_usage":true}') ?? base;
+  const merged = JSON.stringify({ ...(so as object), include_usage: true });
+  return replaceTopLevelValue(base, 'stream_options', merged) ?? reserialize({ ...(JSON.parse(base.toString()) as object), stream_options: JSON.parse(merged) as object });
 }
 
 /** The rare fallback when the splicer cannot edit the bytes. JSON.stringify recurses: a body nested 100k deep overflows the stack. */

@@ -207,3 +207,15 @@ export function removeTopLevelMember(body: Buffer, key: string): Buffer | null {
   }
   return Buffer.concat([body.subarray(0, start), body.subarray(end)]);
 }
+
+/**
+ * Returns a copy of `body` (a JSON object) with the member `key` added first, or null when `body`
+ * does not start with an object. The caller knows the key is absent.
+ */
+export function insertTopLevelMember(body: Buffer, key: string, jsonValue: string): Buffer | null {
+  const at = skipWs(body, 0);
+  if (body[at] !== LBRACE) return null;
+  const empty = body[skipWs(body, at + 1)] === RBRACE;
+  const member = Buffer.from(`${JSON.stringify(key)}:${jsonValue}${empty ? '' : ','}`);
+  return Buffer.concat([body.subarray(0, at + 1), member, body.subarray(at + 1)]);
+}

@@ -27,7 +27,7 @@ const RANK: Record<string, number> = {
   state: 1,
   // The config's schema and the provider presets describe data and import nothing of the gateway.
   'config/schema.ts': 0,
-  'config/well-known.ts': 0,
+  'config/provider-kinds.ts': 0,
   util: 0,
   errors: 0,
 };

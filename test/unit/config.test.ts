@@ -165,14 +165,14 @@ describe('validateConfig: env.NAME secrets', () => {
       }),
       { MY_OPENAI_KEY: 'sk-from-env', MY_ORG: 'org-123' },
     );
-    expect(c.providers.openai!.keys[0]!.value).toBe('sk-from-env');
+    expect((c.providers.openai!.keys[0] as { value: string }).value).toBe('sk-from-env');
     expect(c.providers.openai!.headers).toEqual({ 'OpenAI-Organization': 'org-123' });
   });
 
   it('leaves literals that merely look similar alone', () => {
     for (const literal of ['env.', 'ENV.X', 'env.1ABC', 'xenv.X', 'env.A B']) {
       const c = validateConfig(cfg((c) => (c.providers.openai.keys[0].value = literal)), { X: 'no', ABC: 'no' });
-      expect(c.providers.openai!.keys[0]!.value).toBe(literal);
+      expect((c.providers.openai!.keys[0] as { value: string }).value).toBe(literal);
     }
   });
 
@@ -308,7 +308,7 @@ providers:
     writeFileSync(join(dir, 'gw.json'), json(cfg()));
     const { config, source } = loadConfig({ argv: ['--config', 'gw.json'], env: {}, cwd: dir });
     expect(source).toEqual({ kind: 'file', path: join(dir, 'gw.json') });
-    expect(config!.providers.openai!.keys[0]!.value).toBe(SECRET);
+    expect((config!.providers.openai!.keys[0] as { value: string }).value).toBe(SECRET);
   });
 
   it('reads a YAML file named by --config=PATH and resolves env.NAME from opts.env', () => {
@@ -316,7 +316,7 @@ providers:
     const { config, source } = loadConfig({ argv: ['--config=gw.yaml'], env: { GROQ_KEY: 'gsk_abc' }, cwd: dir });
     expect(source).toEqual({ kind: 'file', path: join(dir, 'gw.yaml') });
     expect(config!.server).toMatchObject({ host: '0.0.0.0', port: 8080, maxBodyBytes: 1000 });
-    expect(config!.providers.groq!.keys[0]!.value).toBe('gsk_abc');
+    expect((config!.providers.groq!.keys[0] as { value: string }).value).toBe('gsk_abc');
     expect(config!.providers.groq!.models).toEqual(['llama-3.3-70b-versatile']);
   });
 

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FORMATS } from '../../src/formats/index.ts';
 import type { CanonicalRequest } from '../../src/formats/canonical.ts';
-import type { FormatName } from '../../src/formats/format.ts';
+import type { DialectName as FormatName } from '../../src/formats/format.ts';
 import { StreamTranslation } from '../../src/formats/stream-translation.ts';
 import { streamError } from '../../src/formats/errors.ts';
 import { isGatewayError } from '../../src/errors/gateway-error.ts';
@@ -103,6 +103,7 @@ const minimalRequest = (over: Partial<CanonicalRequest> = {}): CanonicalRequest 
   toolChoice: null,
   parallelToolCalls: null,
   jsonSchema: null,
+  jsonObject: false,
   thinking: null,
   user: null,
   dropped: [],
@@ -247,5 +248,98 @@ describe('a translated stream split at every byte offset', () => {
       const got = await run([wire.subarray(0, k), wire.subarray(k)]);
       if (got !== whole) expect(got, `split at ${k}`).toBe(whole);
     }
+  });
+});
+
+// ─── Gemini and Bedrock: codecs only (no client speaks them) ──────────────────────────────────────
+
+describe('providers of other formats', async () => {
+  const { CODECS } = await import('../../src/formats/index.ts');
+  const { ENDPOINTS } = await import('../../src/endpoints/index.ts');
+  const { EXCEPTION } = await import('../../src/formats/bedrock/stream.ts');
+  type Provider = 'gemini' | 'bedrock';
+  const base = { gemini: 'https://generativelanguage.googleapis.com/v1beta', bedrock: 'https://bedrock-runtime.us-east-1.amazonaws.com' } as const;
+  const prefix = { gemini: '/v1beta/', bedrock: '/' } as const;
+  const pathOf = (p: Provider, kind: 'chat' | 'embeddings', model: string, stream: boolean) =>
+    ENDPOINTS[p]({ url: new URL(base[p]), region: 'us-east-1', apiVersion: null, deployments: {} })
+      .path(kind, model, stream)
+      .slice(prefix[p].length);
+  const dir = (p: Provider, folder: string) => {
+    const d = resolve(import.meta.dirname, `../fixtures/conformance/${p}/${folder}`);
+    return readdirSync(d).map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(d, f), 'utf8'))] as [string, Json]);
+  };
+
+  for (const p of ['gemini', 'bedrock'] as const) {
+    for (const from of ['openai', 'anthropic'] as const) {
+      describe(`${from} client → ${p}: requests`, () => {
+        it.each(dir(p, `${from}-to-${p}-request`))('%s', (_name, fx) => {
+          const body = fx[from];
+          const model = p === 'bedrock' ? fx.modelId : body.model;
+          const make = () => JSON.parse(CODECS[p].fromCanonical(FORMATS[from].dialect.toCanonical({ ...body, model }, 'chat'), model));
+          if (fx.error !== undefined) {
+            expectRefusal(make, fx.error);
+            return;
+          }
+          expectMatch(make(), fx[p]);
+          if (fx.path !== undefined) expect(pathOf(p, 'chat', model, body.stream === true)).toBe(fx.path);
+        });
+      });
+    }
+
+    describe(`${p} → OpenAI client: answers`, () => {
+      it.each(dir(p, `${p}-to-openai-response`))('%s', (_name, fx) => {
+        const read = () => CODECS[p].toCanonicalResponse(Buffer.from(JSON.stringify(fx[p])));
+        if (fx.error !== undefined) {
+          expectRefusal(read, { status: fx.error.status, param: null as unknown as string });
+          expect(() => read()).toThrow(expect.objectContaining({ code: fx.error.code }));
+          return;
+        }
+        const answer = read();
+        // As the attempt does: Converse names neither the answer nor its model.
+        if (answer.id === '') answer.id = 'gen-test';
+        if (answer.model === '') answer.model = fx.modelId;
+        expectMatch(JSON.parse(FORMATS.openai.dialect.renderResponse(answer)), fx.openai);
+      });
+    });
+
+    describe(`${p} → OpenAI client: streams`, () => {
+      it.each(dir(p, `${p}-to-openai-stream`))('%s', (_name, fx) => {
+        const req = minimalRequest({ includeUsage: fx.include_usage });
+        const t = new StreamTranslation(CODECS[p].streamDecoder(req), FORMATS.openai.dialect.streamEncoder(req), { id: 'gen-test', model: fx.modelId ?? '' });
+        let out = '';
+        for (const e of fx.events as Json[]) {
+          if (p === 'gemini') out += t.push(`data: ${JSON.stringify(e)}\n\n`);
+          else out += e.exceptionType !== undefined ? t.pushEvent(EXCEPTION + e.exceptionType, JSON.stringify(e.payload)) : t.pushEvent(e.eventType, JSON.stringify(e.payload));
+          if (t.error !== null) break;
+        }
+        if (t.error === null) out += t.close();
+        const chunks: Json[] = out.split('\n\n').filter((b) => b !== '').map((b) => (b === 'data: [DONE]' ? '[DONE]' : JSON.parse(b.slice(6))));
+        for (const c of chunks) if (typeof c === 'object' && c.usage === null) delete c.usage;
+        const want = [...(fx.chunks as Json[])];
+        const last = want[want.length - 1];
+        if (last !== '[DONE]' && last?.error !== undefined) {
+          want.pop();
+          // The stream's end as the attempt reports it: the provider's error, or a cut.
+          const code = t.error !== null ? (JSON.parse(FORMATS.openai.dialect.renderStreamError(streamError(p, 'p', t.error.errorType, t.error.message)).slice(6)) as Json).error.code : t.ended ? 'none' : 'upstream_reset';
+          expect(code).toBe(last.error.code);
+        } else expect(t.ended).toBe(true);
+        expectMatch(chunks, want);
+      });
+    });
+  }
+
+  describe('OpenAI embeddings → Gemini', () => {
+    it.each(dir('gemini', 'openai-to-gemini-embeddings'))('%s', (_name, fx) => {
+      const make = () => FORMATS.openai.dialect.embeddingsToCanonical!(fx.openai);
+      if (fx.error !== undefined) {
+        expectRefusal(make, fx.error);
+        return;
+      }
+      const req = make();
+      expectMatch(JSON.parse(CODECS.gemini.embeddingsFromCanonical!(req, fx.openai.model)), fx.gemini);
+      expect(pathOf('gemini', 'embeddings', fx.openai.model, false)).toBe(fx.path);
+      const answer = CODECS.gemini.embeddingsToCanonical!(Buffer.from(JSON.stringify(fx.geminiResponse)), req);
+      expectMatch(JSON.parse(FORMATS.openai.dialect.renderEmbeddings!(answer, req)), fx.openaiResponse);
+    });
   });
 });

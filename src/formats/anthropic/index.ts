@@ -86,6 +86,7 @@ function scanUsage(bytes: Buffer, into: UsageSink): void {
 
 export const anthropicCodec: Codec = {
   format: 'anthropic',
+  framing: 'sse',
   serves: { chat: true, completions: false, embeddings: false },
   fromCanonical: (req, model) => JSON.stringify(messagesFromCanonical(req, model)),
   toCanonicalResponse: messageToCanonical,

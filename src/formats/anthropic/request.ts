@@ -5,6 +5,7 @@
 // https://docs.anthropic.com/en/api/messages; shared/reference/providers.md §1.2, §1.7.
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
+import { sniffBase64 } from '../media.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -27,8 +28,16 @@ function blocks(content: unknown, param: string): string | Block[] {
   return content.map((b, i) => {
     if (!isObj(b) || typeof b.type !== 'string') throw bad(`'${param}[${i}]' must be a content block.`, `${param}[${i}]`);
     switch (b.type) {
+      case 'image': {
+        // The declared type is not trusted: another provider is told what the bytes are.
+        const src = b.source as { type?: unknown; media_type?: unknown; data?: unknown } | undefined;
+        if (src?.type === 'base64' && typeof src.data === 'string') {
+          const sniffed = sniffBase64(src.data);
+          if (sniffed !== null && sniffed !== src.media_type) return { ...b, source: { ...src, media_type: sniffed } } as unknown as Block;
+        }
+        return b as unknown as Block;
+      }
       case 'text':
-      case 'image':
       case 'document':
       case 'tool_use':
       case 'tool_result':
@@ -97,6 +106,7 @@ export function messagesToCanonical(b: Obj): CanonicalRequest {
     toolChoice: choice,
     parallelToolCalls: parallel,
     jsonSchema: out !== null && out.type === 'json_schema' && isObj(out.schema) ? { name: null, schema: out.schema, strict: null } : null,
+    jsonObject: false,
     thinking,
     user: isObj(b.metadata) && typeof b.metadata.user_id === 'string' ? b.metadata.user_id : null,
     dropped: Object.keys(b).filter((k) => !MAPPED.has(k)),
@@ -106,12 +116,13 @@ export function messagesToCanonical(b: Obj): CanonicalRequest {
 // ─── canonical → Anthropic ────────────────────────────────────────────────────────────────────────
 
 export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
+  if (r.jsonObject) throw bad("'response_format' json_object has no equivalent at this provider: use json_schema with a schema.", 'response_format');
   let maxTokens = r.maxTokens ?? DEFAULT_MAX_TOKENS;
   // budget_tokens must stay below max_tokens (providers.md §1.2): leave the default room for the answer.
   if (r.thinking?.type === 'enabled' && maxTokens <= r.thinking.budget_tokens) maxTokens = r.thinking.budget_tokens + DEFAULT_MAX_TOKENS;
   const out: Obj = { model, max_tokens: maxTokens };
   if (r.system !== null) out.system = r.system;
-  out.messages = r.messages;
+  out.messages = withoutSignatures(r.messages);
   // OpenAI's temperature runs to 2; Anthropic's to 1 (its own compatibility layer caps it the same way).
   if (r.temperature !== null) out.temperature = Math.min(1, Math.max(0, r.temperature));
   if (r.topP !== null) out.top_p = r.topP;
@@ -130,4 +141,10 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   if (r.user !== null) out.metadata = { user_id: r.user };
   if (r.jsonSchema !== null) out.output_config = { format: { type: 'json_schema', schema: r.jsonSchema.schema } };
   return out;
+}
+
+/** Gemini's tool-call signatures are not Anthropic fields: the API would refuse them. */
+function withoutSignatures(messages: Message[]): Message[] {
+  if (!messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use' && b.signature !== undefined))) return messages;
+  return messages.map((m) => (Array.isArray(m.content) ? { ...m, content: m.content.map((b) => (b.type === 'tool_use' && b.signature !== undefined ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b)) } : m));
 }

@@ -54,7 +54,8 @@ export function messageFromCanonical(r: CanonicalResponse): string {
     type: 'message',
     role: 'assistant',
     model: r.model,
-    content: r.content,
+    // A Gemini tool call's signature is not an Anthropic field.
+    content: r.content.map((b) => (b.type === 'tool_use' && b.signature !== undefined ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b)),
     stop_reason: r.stopReason,
     stop_sequence: r.stopSequence,
     usage: usageToAnthropic(r.usage ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }),

@@ -166,7 +166,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       case 'tool_start': {
         const out = this.start('tool', `{"type":"tool_use","id":${JSON.stringify(e.id)},"name":${JSON.stringify(e.name)},"input":{}}`);
         this.openTool = e.index;
-        return out;
+        return e.args === undefined || e.args === '{}' ? out : out + this.delta(`{"type":"input_json_delta","partial_json":${JSON.stringify(e.args)}}`);
       }
       case 'tool_args':
         // Anthropic blocks cannot reopen: arguments for a tool whose block has closed have nowhere to

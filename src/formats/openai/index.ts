@@ -9,6 +9,7 @@ import { chatFromCanonical, chatToCanonical } from './request.ts';
 import { completionFromCanonical, completionToCanonical } from './response.ts';
 import { OpenAIStreamDecoder, OpenAIStreamEncoder } from './stream.ts';
 import { readUsage } from './usage.ts';
+import { embeddingsFromCanonical, embeddingsToCanonical } from './embeddings.ts';
 
 /** The field each endpoint cannot do without, as OpenAI's API reference requires. */
 const REQUIRED: Readonly<Record<EndpointName, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
@@ -19,6 +20,25 @@ const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
 const ERROR_EVENT = /(?:^|\n)data: \{\s*"error"\s*:/;
 
 const USAGE = Buffer.from('"usage"');
+const NO_CHOICES = Buffer.from('"choices":[]');
+const USAGE_OBJECT = Buffer.from('"usage":{');
+
+/**
+ * The usage chunk (`"choices":[]` with a usage object: the OpenAI reference's "additional chunk"),
+ * cut out of a batch of events. An empty-choices chunk without usage (Azure's prompt-filter chunk)
+ * stays.
+ */
+function hideUsage(events: Buffer): Buffer {
+  const at = events.indexOf(NO_CHOICES);
+  if (at < 0) return events;
+  const before = events.lastIndexOf('\n\n', at);
+  const start = before < 0 ? 0 : before + 2;
+  const after = events.indexOf('\n\n', at);
+  const end = after < 0 ? events.length : after + 2;
+  const u = events.indexOf(USAGE_OBJECT, start);
+  if (u < 0 || u >= end) return events;
+  return Buffer.concat([events.subarray(0, start), events.subarray(end)]);
+}
 
 /** Unix seconds for `created`: the dialects are pure, so the clock is read here, once per answer. */
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -49,15 +69,19 @@ export const openaiDialect: Dialect = {
   status: openaiStatus,
   renderError: (err) => JSON.stringify({ error: openaiError(err) }),
   renderStreamError: (err) => `data: ${JSON.stringify({ error: openaiError(err) })}\n\n`,
+  embeddingsToCanonical,
+  renderEmbeddings: embeddingsFromCanonical,
 };
 
 export const openaiCodec: Codec = {
   format: 'openai',
+  framing: 'sse',
   serves: { chat: true, completions: true, embeddings: true },
   fromCanonical: (req, model) => JSON.stringify(chatFromCanonical(req, model)),
   toCanonicalResponse: completionToCanonical,
   streamDecoder: () => new OpenAIStreamDecoder(),
   errorFrom: (status, body, src) => fromOpenAIError(status, body, src.provider, src.key, src.redactor, src.cut),
+  hideUsage,
   streamEnd: (tail) => (DONE_AT_END.test(tail) ? 'complete' : ERROR_EVENT.test(tail) ? 'error' : 'cut'),
   scanUsage(bytes, into) {
     if (bytes.indexOf(USAGE) < 0) return;

@@ -111,7 +111,11 @@ function assistantContent(m: Obj, param: string): string | Block[] {
   calls.forEach((c, j) => {
     const at = `${param}.tool_calls[${j}]`;
     if (!isObj(c) || !isObj(c.function) || typeof c.id !== 'string' || typeof c.function.name !== 'string') throw bad(`'${at}' must have an id and a function name.`, at);
-    blocks.push({ type: 'tool_use', id: c.id, name: c.function.name, input: parseArguments(c.function.arguments, `${at}.function.arguments`) });
+    const use: Block = { type: 'tool_use', id: c.id, name: c.function.name, input: parseArguments(c.function.arguments, `${at}.function.arguments`) };
+    // Gemini's thought signature, in the slot Google's own OpenAI-compatible endpoint uses.
+    const sig = isObj(c.extra_content) && isObj(c.extra_content.google) ? c.extra_content.google.thought_signature : undefined;
+    if (typeof sig === 'string') use.signature = sig;
+    blocks.push(use);
   });
   return blocks;
 }
@@ -168,7 +172,6 @@ export function chatToCanonical(b: Obj): CanonicalRequest {
   if (b.audio !== undefined && b.audio !== null) throw bad('Audio output is not available from this provider.', 'audio');
   const rf = b.response_format;
   let jsonSchema: CanonicalRequest['jsonSchema'] = null;
-  if (isObj(rf) && rf.type === 'json_object') throw bad("'response_format' json_object has no equivalent at this provider: use json_schema with a schema.", 'response_format');
   if (isObj(rf) && rf.type === 'json_schema') {
     const js = isObj(rf.json_schema) ? rf.json_schema : {};
     if (!isObj(js.schema)) throw bad("'response_format.json_schema.schema' must be a JSON schema object.", 'response_format');
@@ -236,6 +239,7 @@ export function chatToCanonical(b: Obj): CanonicalRequest {
     toolChoice: toolChoice(b.tool_choice),
     parallelToolCalls: typeof b.parallel_tool_calls === 'boolean' ? b.parallel_tool_calls : null,
     jsonSchema,
+    jsonObject: isObj(rf) && rf.type === 'json_object',
     thinking,
     user: typeof b.user === 'string' ? b.user : null,
     dropped,
@@ -322,6 +326,7 @@ export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
   const tc = r.toolChoice;
   if (tc !== null) out.tool_choice = tc.type === 'any' ? 'required' : tc.type === 'tool' ? { type: 'function', function: { name: tc.name } } : tc.type;
   if (r.parallelToolCalls === false && tc?.type !== 'none') out.parallel_tool_calls = false;
+  if (r.jsonObject) out.response_format = { type: 'json_object' };
   if (r.jsonSchema !== null) {
     out.response_format = { type: 'json_schema', json_schema: { name: r.jsonSchema.name ?? 'response', schema: r.jsonSchema.schema, ...(r.jsonSchema.strict === null ? {} : { strict: r.jsonSchema.strict }) } };
   }

@@ -49,13 +49,17 @@ export function usageFromOpenAI(u: unknown): Usage | null {
   const details = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
   const cached = typeof details.cached_tokens === 'number' ? details.cached_tokens : 0;
   const write = typeof u.cache_creation_input_tokens === 'number' ? u.cache_creation_input_tokens : 0;
-  return { input: Math.max(0, prompt - cached - write), output: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cacheRead: cached, cacheWrite: write };
+  const out: Usage = { input: Math.max(0, prompt - cached - write), output: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cacheRead: cached, cacheWrite: write };
+  const reasoning = isObj(u.completion_tokens_details) ? u.completion_tokens_details.reasoning_tokens : undefined;
+  if (typeof reasoning === 'number' && reasoning > 0) out.reasoning = reasoning;
+  return out;
 }
 
 /** Canonical usage → OpenAI's, with cache reads in cached_tokens only (never writes: Bifrost PR #4970). */
 export function usageToOpenAI(u: Usage): Obj {
   const prompt = u.input + u.cacheRead + u.cacheWrite;
   const out: Obj = { prompt_tokens: prompt, completion_tokens: u.output, total_tokens: prompt + u.output, prompt_tokens_details: { cached_tokens: u.cacheRead } };
+  if (u.reasoning !== undefined && u.reasoning > 0) out.completion_tokens_details = { reasoning_tokens: u.reasoning };
   // No OpenAI field for cache writes; kept as LiteLLM and Portkey do, so cost can be computed.
   if (u.cacheWrite > 0) out.cache_creation_input_tokens = u.cacheWrite;
   return out;
@@ -105,6 +109,13 @@ export function completionToCanonical(body: Buffer): CanonicalResponse {
   };
 }
 
+/** A tool call; Gemini's thought signature goes where Google's OpenAI-compatible endpoint puts it. */
+function toolCall(id: string, name: string, args: string, signature: string | undefined): Obj {
+  const call: Obj = { id, type: 'function', function: { name, arguments: args } };
+  if (signature !== undefined) call.extra_content = { google: { thought_signature: signature } };
+  return call;
+}
+
 export function completionFromCanonical(r: CanonicalResponse, created: number): string {
   let text = '';
   let reasoning = '';
@@ -112,19 +123,18 @@ export function completionFromCanonical(r: CanonicalResponse, created: number): 
   const calls: Obj[] = [];
   for (const b of r.content) {
     if (b.type === 'text') text += b.text;
-    else if (b.type === 'tool_use') calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input) } });
+    else if (b.type === 'tool_use') calls.push(toolCall(b.id, b.name, JSON.stringify(b.input), b.signature));
     else if (b.type === 'thinking') {
       reasoning += b.thinking;
-      thinking.push({ type: 'thinking', thinking: b.thinking, signature: b.signature });
+      // Only signed reasoning can be handed back (Gemini's thought summaries carry no signature).
+      if (b.signature !== '') thinking.push({ type: 'thinking', thinking: b.thinking, signature: b.signature });
     } else if (b.type === 'redacted_thinking') thinking.push({ type: 'redacted_thinking', data: b.data });
   }
   const message: Obj = { role: 'assistant', content: text === '' ? null : text, refusal: null };
   // One documented slot for reasoning state (README "Thinking"): LiteLLM's shape, so the next turn
   // can hand the blocks back and the provider gets them byte-exact.
-  if (thinking.length > 0) {
-    message.reasoning_content = reasoning;
-    message.thinking_blocks = thinking;
-  }
+  if (reasoning !== '') message.reasoning_content = reasoning;
+  if (thinking.length > 0) message.thinking_blocks = thinking;
   if (calls.length > 0) message.tool_calls = calls;
   const out: Obj = {
     id: r.id,

@@ -24,7 +24,7 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   decode(_event: string, data: string, out: StreamEvent[]): void {
     if (this.ended) return;
     if (data === '[DONE]') {
-      this.end(out);
+      this.finishStream(out);
       return;
     }
     let j: unknown;
@@ -69,7 +69,7 @@ export class OpenAIStreamDecoder implements StreamDecoder {
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) this.finish = choice.finish_reason;
   }
 
-  private end(out: StreamEvent[]): void {
+  private finishStream(out: StreamEvent[]): void {
     this.ended = true;
     const reason: StopReason = stopReason(this.finish, this.tools > 0);
     out.push({ type: 'finish', stopReason: reason, stopSequence: null });
@@ -112,8 +112,8 @@ export class OpenAIStreamEncoder implements StreamEncoder {
       case 'redacted_thinking':
         return this.chunk(`{"thinking_blocks":[{"type":"redacted_thinking","data":${JSON.stringify(e.data)}}]}`);
       case 'tool_start':
-        this.argless.add(e.index);
-        return this.chunk(`{"tool_calls":[{"index":${e.index},"id":${JSON.stringify(e.id)},"type":"function","function":{"name":${JSON.stringify(e.name)},"arguments":""}}]}`);
+        if (e.args === undefined) this.argless.add(e.index);
+        return this.chunk(`{"tool_calls":[{"index":${e.index},"id":${JSON.stringify(e.id)},"type":"function","function":{"name":${JSON.stringify(e.name)},"arguments":${JSON.stringify(e.args ?? '')}}${e.signature === undefined ? '' : `,"extra_content":{"google":{"thought_signature":${JSON.stringify(e.signature)}}}`}}]}`);
       case 'tool_args':
         this.argless.delete(e.index);
         return this.chunk(`{"tool_calls":[{"index":${e.index},"function":{"arguments":${JSON.stringify(e.fragment)}}}]}`);

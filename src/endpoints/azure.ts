@@ -1,0 +1,20 @@
+// Azure OpenAI: /openai/deployments/{deployment}/chat/completions?api-version=…, with the key in
+// `api-key` (learn.microsoft.com, Azure OpenAI REST reference). The deployment in the path picks the
+// model; `deployments` maps model names to deployment names (default: the same name). The body is
+// OpenAI's: the codec is OpenAI's, a pass-through.
+import { OPENAI_PATHS } from './openai.ts';
+import { basePath, extraExcept, USER_AGENT, type Endpoint, type EndpointConfig } from './endpoint.ts';
+
+/** The GA data-plane version the defaults are written against. */
+export const AZURE_API_VERSION = '2024-10-21';
+const OWN = new Set(['content-type', 'api-key', 'user-agent']);
+
+export function azureEndpoint(c: EndpointConfig): Endpoint {
+  const base = `${basePath(c.url)}/openai/deployments/`;
+  const query = `?api-version=${encodeURIComponent(c.apiVersion ?? AZURE_API_VERSION)}`;
+  return {
+    path: (kind, model) => `${base}${encodeURIComponent(c.deployments[model] ?? model)}${OPENAI_PATHS[kind]}${query}`,
+    keyHeaders: (key, extra) => ['content-type', 'application/json', 'api-key', key.value ?? '', 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)],
+    forward: [],
+  };
+}

@@ -1,0 +1,96 @@
+// The canonical request → Bedrock Converse. https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+// Traps (providers.md §3.7, §5): content is always an array of blocks; empty text blocks are refused
+// (Bifrost #2765); images carry a format name, not a media type; there is no tool_choice "none" and no
+// structured-output field; Anthropic's extras (top_k, thinking) go in additionalModelRequestFields.
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { Block, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
+
+type Obj = Record<string, unknown>;
+
+/** max_tokens room left for the answer when a thinking budget would otherwise take it all (as for Anthropic). */
+const ANSWER_ROOM = 4096;
+
+const IMAGE_FORMATS: Readonly<Record<string, string>> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
+
+function bad(message: string, param: string): GatewayError {
+  return new GatewayError('invalid_parameter', message, { param });
+}
+
+function media(b: Block, param: string): Obj {
+  if (b.type !== 'image' && b.type !== 'document') throw bad(`'${param}' has no Bedrock equivalent.`, param);
+  if (b.source.type === 'url') throw bad(`'${param}': Bedrock takes images and documents as bytes, not URLs.`, 'messages');
+  if (b.source.type === 'text') return { document: { format: 'txt', name: 'document', source: { bytes: Buffer.from(b.source.data).toString('base64') } } };
+  if (b.type === 'document') return { document: { format: b.source.media_type === 'application/pdf' ? 'pdf' : 'txt', name: 'document', source: { bytes: b.source.data } } };
+  const format = IMAGE_FORMATS[b.source.media_type];
+  if (format === undefined) throw bad(`'${param}': Bedrock takes png, jpeg, gif and webp images, not ${b.source.media_type}.`, 'messages');
+  return { image: { format, source: { bytes: b.source.data } } };
+}
+
+function result(r: ToolResultBlock, param: string): Obj {
+  const content: Obj[] = [];
+  if (typeof r.content === 'string') content.push({ text: r.content });
+  else for (const c of r.content ?? []) content.push(c.type === 'text' ? { text: c.text } : media(c, param));
+  const out: Obj = { toolUseId: r.tool_use_id, content };
+  if (r.is_error === true) out.status = 'error';
+  return { toolResult: out };
+}
+
+function blocks(content: string | Block[], param: string): Obj[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
+  const out: Obj[] = [];
+  content.forEach((b, j) => {
+    const at = `${param}[${j}]`;
+    switch (b.type) {
+      case 'text':
+        if (b.text !== '') out.push({ text: b.text });
+        return;
+      case 'tool_use':
+        out.push({ toolUse: { toolUseId: b.id, name: b.name, input: b.input } });
+        return;
+      case 'tool_result':
+        out.push(result(b, at));
+        return;
+      case 'thinking':
+        out.push({ reasoningContent: { reasoningText: { text: b.thinking, signature: b.signature } } });
+        return;
+      case 'redacted_thinking':
+        out.push({ reasoningContent: { redactedContent: b.data } });
+        return;
+      default:
+        out.push(media(b, at));
+    }
+  });
+  return out;
+}
+
+export function converseFromCanonical(r: CanonicalRequest): Obj {
+  if (r.jsonSchema !== null || r.jsonObject) throw bad("'response_format' has no equivalent in Bedrock's Converse API.", 'response_format');
+  const messages: Obj[] = [];
+  r.messages.forEach((m, i) => {
+    const content = blocks(m.content, `messages[${i}].content`);
+    if (content.length > 0) messages.push({ role: m.role, content });
+  });
+  const out: Obj = { messages };
+  if (r.system !== null) out.system = r.system.map((s) => ({ text: s.text }));
+  const inference: Obj = {};
+  let maxTokens = r.maxTokens;
+  if (r.thinking?.type === 'enabled' && maxTokens !== null && maxTokens <= r.thinking.budget_tokens) maxTokens = r.thinking.budget_tokens + ANSWER_ROOM;
+  if (r.thinking?.type === 'enabled' && maxTokens === null) maxTokens = r.thinking.budget_tokens + ANSWER_ROOM;
+  if (maxTokens !== null) inference.maxTokens = maxTokens;
+  // Bedrock's models take 0–1 (OpenAI's clients may send up to 2).
+  if (r.temperature !== null) inference.temperature = Math.min(1, Math.max(0, r.temperature));
+  if (r.topP !== null) inference.topP = r.topP;
+  if (r.stop !== null && r.stop.length > 0) inference.stopSequences = r.stop;
+  if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
+  const tc = r.toolChoice;
+  if (r.tools !== null && r.tools.length > 0 && tc?.type !== 'none') {
+    const config: Obj = { tools: r.tools.map((t) => ({ toolSpec: { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), inputSchema: { json: t.input_schema } } })) };
+    if (tc !== null) config.toolChoice = tc.type === 'any' ? { any: {} } : tc.type === 'tool' ? { tool: { name: tc.name } } : { auto: {} };
+    out.toolConfig = config;
+  }
+  const extra: Obj = {};
+  if (r.topK !== null) extra.top_k = r.topK;
+  if (r.thinking?.type === 'enabled') extra.thinking = r.thinking;
+  if (Object.keys(extra).length > 0) out.additionalModelRequestFields = extra;
+  return out;
+}
