@@ -63,6 +63,10 @@ function blocks(content: string | Block[], param: string): Obj[] {
   return out;
 }
 
+function hasToolBlocks(r: CanonicalRequest): boolean {
+  return r.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'));
+}
+
 export function converseFromCanonical(r: CanonicalRequest): Obj {
   if (r.jsonSchema !== null || r.jsonObject) throw bad("'response_format' has no equivalent in Bedrock's Converse API.", 'response_format');
   const messages: Obj[] = [];
@@ -83,9 +87,12 @@ export function converseFromCanonical(r: CanonicalRequest): Obj {
   if (r.stop !== null && r.stop.length > 0) inference.stopSequences = r.stop;
   if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
   const tc = r.toolChoice;
-  if (r.tools !== null && r.tools.length > 0 && tc?.type !== 'none') {
+  // Converse has no "none": leaving the tools out is the nearest, unless the history holds tool blocks,
+  // which Bedrock refuses without a toolConfig ("The toolConfig field must be defined when using toolUse
+  // and toolResult content blocks"); then the tools stay and the choice is the model's.
+  if (r.tools !== null && r.tools.length > 0 && (tc?.type !== 'none' || hasToolBlocks(r))) {
     const config: Obj = { tools: r.tools.map((t) => ({ toolSpec: { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), inputSchema: { json: t.input_schema } } })) };
-    if (tc !== null) config.toolChoice = tc.type === 'any' ? { any: {} } : tc.type === 'tool' ? { tool: { name: tc.name } } : { auto: {} };
+    if (tc !== null && tc.type !== 'none') config.toolChoice = tc.type === 'any' ? { any: {} } : tc.type === 'tool' ? { tool: { name: tc.name } } : { auto: {} };
     out.toolConfig = config;
   }
   const extra: Obj = {};
