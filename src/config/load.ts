@@ -97,7 +97,8 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     });
     if (p.keys.length === 0) {
       // A local server takes no key; every other provider needs one.
-      if (kind.keyless) p.keys.push({ name: 'none', value: 'none', weight: 1 });
+      // An empty value: the endpoint then sends no authorization header at all.
+      if (kind.keyless) p.keys.push({ name: 'none', value: '', weight: 1 });
       else problems.push(`providers.${name}.keys: at least one key is required for type ${p.type}`);
     }
     if (kind.endpoint === 'bedrock') p.region ??= env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

@@ -11,6 +11,8 @@ export interface Deviations {
   readonly dropParams: readonly string[];
   /** The provider does not take `stream_options`: stream usage is not asked for. */
   readonly noStreamOptions: boolean;
+  /** Tool-call ids must be nine characters of [a-zA-Z0-9]: ids from other providers are renamed (formats/openai/tool-ids.ts). */
+  readonly nineCharToolIds: boolean;
 }
 
 export interface ProviderKind {
@@ -27,7 +29,8 @@ export interface ProviderKind {
   readonly deviations: Deviations;
 }
 
-const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false });
+const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false });
+const deviating = (d: Partial<Deviations>): Deviations => Object.freeze({ ...NONE, ...d });
 
 const openaiLike = (baseUrl: string | null, env: string | null, models: readonly string[] = [], deviations: Deviations = NONE, keyless = false): ProviderKind =>
   Object.freeze({ format: 'openai', endpoint: 'openai', baseUrl, env, models, keyless, deviations });
@@ -40,16 +43,17 @@ export const PROVIDER_KINDS = {
   bedrock: Object.freeze({ format: 'bedrock', endpoint: 'bedrock', baseUrl: null, env: null, models: [], keyless: false, deviations: NONE }),
   'azure-openai': Object.freeze({ format: 'openai', endpoint: 'azure', baseUrl: null, env: null, models: [], keyless: false, deviations: NONE }),
   // Groq: 400 on logprobs, logit_bias and top_logprobs (console.groq.com/docs/openai).
-  groq: openaiLike('https://api.groq.com/openai/v1', 'GROQ_API_KEY', ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], { dropParams: ['logprobs', 'logit_bias', 'top_logprobs'], noStreamOptions: false }),
-  mistral: openaiLike('https://api.mistral.ai/v1', 'MISTRAL_API_KEY', ['mistral-large-latest', 'mistral-small-latest', 'mistral-embed']),
+  groq: openaiLike('https://api.groq.com/openai/v1', 'GROQ_API_KEY', ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], deviating({ dropParams: ['logprobs', 'logit_bias', 'top_logprobs'] })),
+  // Mistral: tool-call ids must be nine alphanumerics (providers.md §4.3).
+  mistral: openaiLike('https://api.mistral.ai/v1', 'MISTRAL_API_KEY', ['mistral-large-latest', 'mistral-small-latest', 'mistral-embed'], deviating({ nineCharToolIds: true })),
   deepseek: openaiLike('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY', ['deepseek-chat', 'deepseek-reasoner']),
   together: openaiLike('https://api.together.xyz/v1', 'TOGETHER_API_KEY'),
   fireworks: openaiLike('https://api.fireworks.ai/inference/v1', 'FIREWORKS_API_KEY'),
   xai: openaiLike('https://api.x.ai/v1', 'XAI_API_KEY', ['grok-3', 'grok-3-mini']),
   // Cerebras: 400 on the penalties, logit_bias, parallel_tool_calls and service_tier (ReqLLM Cerebras guide).
-  cerebras: openaiLike('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY', ['llama-3.3-70b'], { dropParams: ['frequency_penalty', 'presence_penalty', 'logit_bias', 'parallel_tool_calls', 'service_tier'], noStreamOptions: false }),
+  cerebras: openaiLike('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY', ['llama-3.3-70b'], deviating({ dropParams: ['frequency_penalty', 'presence_penalty', 'logit_bias', 'parallel_tool_calls', 'service_tier'] })),
   // Perplexity: no /v1; usage comes in its stream chunks unasked.
-  perplexity: openaiLike('https://api.perplexity.ai', 'PERPLEXITY_API_KEY', ['sonar', 'sonar-pro'], { dropParams: [], noStreamOptions: true }),
+  perplexity: openaiLike('https://api.perplexity.ai', 'PERPLEXITY_API_KEY', ['sonar', 'sonar-pro'], deviating({ noStreamOptions: true })),
   openrouter: openaiLike('https://openrouter.ai/api/v1', 'OPENROUTER_API_KEY'),
   deepinfra: openaiLike('https://api.deepinfra.com/v1/openai', 'DEEPINFRA_API_KEY'),
   // Local servers: no key needed (clients send one anyway; it is ignored).

@@ -11,7 +11,11 @@ export function openaiEndpoint(c: EndpointConfig): Endpoint {
   const paths = { chat: base + OPENAI_PATHS.chat, completions: base + OPENAI_PATHS.completions, embeddings: base + OPENAI_PATHS.embeddings };
   return {
     path: (kind) => paths[kind],
-    keyHeaders: (key, extra) => ['content-type', 'application/json', 'authorization', `Bearer ${key.value ?? ''}`, 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)],
+    keyHeaders: (key, extra) => {
+      const own = ['content-type', 'application/json', 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)];
+      // A local server's keyless entry (config/load.ts) has an empty value: no header, not "Bearer ".
+      return key.value === null || key.value === '' ? own : ['authorization', `Bearer ${key.value}`, ...own];
+    },
     forward: [],
   };
 }

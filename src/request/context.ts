@@ -100,8 +100,9 @@ export class RequestContext {
   canonicalEmbeddings: CanonicalEmbeddingsRequest | null = null;
   /** Fields of the client's request left out for a provider that refuses them (x-microgate-dropped). */
   dropped: string[] | null = null;
-  /** The gateway asked an OpenAI-format provider for stream usage the client did not ask for: the usage chunk is not relayed. */
-  usageAsked = false;
+  /** The client did not ask for stream usage, yet the provider sends it (the gateway asked for it, or the
+   *  provider sends it unasked): the usage chunk is read for accounting and not relayed. */
+  hideUsage = false;
   /** The body as sent upstream, for `bodyFor` (reused by retries of the same target). */
   upstreamRaw: Buffer | null = null;
   bodyFor: Target | null = null;

@@ -186,7 +186,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         const codec = this.target.provider.codec;
         codec.scanUsage(out, ctx);
         // Usage the gateway asked for on the client's behalf is not the client's to see.
-        const relayed = ctx.usageAsked && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
+        const relayed = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
         if (ctx.plan.capturePayloads) ctx.capture(relayed);
         if (relayed.length > 0) this.relay(controller, relayed, false);
       }

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
 import type { CanonicalEmbeddingsRequest, CanonicalRequest } from '../formats/canonical.ts';
 import { insertTopLevelMember, removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
+import { renameToolIds } from '../formats/openai/tool-ids.ts';
 import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
 
 export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan, remainingMs: number): void {
@@ -46,10 +47,16 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
       ? passThroughBody(ctx, target)
       : ctx.endpoint === 'embeddings'
         ? Buffer.from(codec.embeddingsFromCanonical!(canonicalEmbeddings(ctx), target.model))
-        : Buffer.from(codec.fromCanonical(canonical(ctx), target.model));
+        : translatedBody(ctx, target);
   ctx.bodyFor = target;
-  ctx.upstreamRaw = out;
-  return out;
+  ctx.upstreamRaw = target.provider.deviations.nineCharToolIds && ctx.endpoint === 'chat' ? withNineCharToolIds(out) : out;
+  return ctx.upstreamRaw;
+}
+
+/** The codec's body from the canonical request; OpenAI's asks for stream usage, unless the provider refuses the field. */
+function translatedBody(ctx: RequestContext, target: Target): Buffer {
+  const out = Buffer.from(target.provider.codec.fromCanonical(canonical(ctx), target.model));
+  return ctx.stream && target.provider.deviations.noStreamOptions ? (removeTopLevelMember(out, 'stream_options') ?? out) : out;
 }
 
 /** The request in canonical form, made once (a 400 here is the client's: a field with no mapping). */
@@ -91,7 +98,11 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     if (!ctx.dropped.includes(p)) ctx.dropped.push(p);
     ctx.plan.droppedFields.set(p, (ctx.plan.droppedFields.get(p) ?? 0) + 1);
   }
-  if (ctx.stream && target.provider.codec.format === 'openai' && !target.provider.deviations.noStreamOptions) base = withStreamUsage(ctx, base);
+  if (ctx.stream && target.provider.codec.format === 'openai') {
+    if (!target.provider.deviations.noStreamOptions) base = withStreamUsage(ctx, base);
+    // Such a provider (Perplexity) sends its usage chunk unasked.
+    else if (!clientAskedUsage(ctx)) ctx.hideUsage = true;
+  }
   return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
 }
 
@@ -100,14 +111,26 @@ const withoutKeys = (o: Record<string, unknown>, k: string): Record<string, unkn
   return rest;
 };
 
+function clientAskedUsage(ctx: RequestContext): boolean {
+  const so = ctx.body!.stream_options;
+  return typeof so === 'object' && so !== null && (so as { include_usage?: unknown }).include_usage === true;
+}
+
 /** `stream_options.include_usage: true` in an OpenAI-format stream request; notes when the client had not asked. */
 function withStreamUsage(ctx: RequestContext, base: Buffer): Buffer {
+  if (clientAskedUsage(ctx)) return base;
+  ctx.hideUsage = true;
   const so = ctx.body!.stream_options;
-  if (typeof so === 'object' && so !== null && (so as { include_usage?: unknown }).include_usage === true) return base;
-  ctx.usageAsked = true;
   if (so === undefined || so === null) return insertTopLevelMember(base, 'stream_options', '{"include_usage":true}') ?? base;
   const merged = JSON.stringify({ ...(so as object), include_usage: true });
   return replaceTopLevelValue(base, 'stream_options', merged) ?? reserialize({ ...(JSON.parse(base.toString()) as object), stream_options: JSON.parse(merged) as object });
+}
+
+/** A body for a provider that takes only nine-character tool-call ids; parsed only when it holds tool calls. */
+function withNineCharToolIds(body: Buffer): Buffer {
+  if (!body.includes('"tool_call')) return body;
+  const o = JSON.parse(body.toString()) as Record<string, unknown>;
+  return renameToolIds(o) ? reserialize(o) : body;
 }
 
 /** The rare fallback when the splicer cannot edit the bytes. JSON.stringify recurses: a body nested 100k deep overflows the stack. */

@@ -1,0 +1,170 @@
+// Provider types as presets: the OpenAI-compatible family's known deviations, applied from data
+// (config/provider-kinds.ts). Each provider here is a strict fake that refuses what the real one refuses
+// (providers.md §4.3), so a missing deviation is a 400, and the test reads the body it was sent.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request } from 'undici';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { startHostile, type HostileProvider } from '../helpers/hostile.ts';
+
+let s: Stack;
+let h: HostileProvider;
+let seen: Array<Record<string, unknown>> = [];
+
+const COMPLETION = (model: string) =>
+  JSON.stringify({ id: 'cmpl-1', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } });
+
+function sse(res: ServerResponse, model: string, withUsage: boolean): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const chunk = (o: object) => res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model, ...o })}\n\n`);
+  chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }] });
+  chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+  if (withUsage) chunk({ choices: [], usage: { prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 } });
+  res.end('data: [DONE]\n\n');
+}
+
+/** What each real provider refuses with a 400 (providers.md §4.3). */
+function strictness(body: Record<string, unknown>, who: string): string | null {
+  if (who === 'groq') for (const f of ['logprobs', 'logit_bias', 'top_logprobs']) if (body[f] !== undefined) return `${f} is not supported`;
+  if (who === 'mistral') {
+    for (const m of body.messages as Array<Record<string, unknown>>) {
+      const ids = [m.tool_call_id, ...((m.tool_calls as Array<{ id: string }> | undefined) ?? []).map((c) => c.id)].filter((x) => x !== undefined);
+      for (const id of ids) if (!/^[a-zA-Z0-9]{9}$/.test(String(id))) return `Tool call id was ${String(id)} but must be a-z, A-Z, 0-9, with a length of 9.`;
+    }
+  }
+  if (who === 'perplexity' && body.stream_options !== undefined) return 'stream_options is not supported';
+  return null;
+}
+
+beforeAll(async () => {
+  h = await startHostile();
+  s = await startStack({ openai: {} }, (m) => ({
+    version: 1,
+    providers: {
+      groq: { type: 'groq', baseUrl: `${h.baseUrl}/groq`, keys: [{ name: 'k', value: 'groq-key-1' }] },
+      mistral: { type: 'mistral', baseUrl: `${h.baseUrl}/mistral`, keys: [{ name: 'k', value: 'mistral-key-1' }] },
+      perplexity: { type: 'perplexity', baseUrl: `${h.baseUrl}/perplexity`, keys: [{ name: 'k', value: 'pplx-key-1' }] },
+      ollama: { type: 'ollama', baseUrl: `${h.baseUrl}/ollama` },
+      openai: { baseUrl: m.openai!.baseUrl, keys: [{ name: 'k', value: 'openai-key-1' }], models: ['mock-small'] },
+    },
+  }));
+});
+afterAll(async () => {
+  await s.close();
+  await h.close();
+});
+beforeEach(() => {
+  seen = [];
+  h.reset();
+  h.handle((req: IncomingMessage, res: ServerResponse, text: string) => {
+    const who = req.url!.split('/')[2]!;
+    const body = JSON.parse(text) as Record<string, unknown>;
+    seen.push({ ...body, _auth: req.headers.authorization ?? null });
+    const refusal = strictness(body, who);
+    if (refusal !== null) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: refusal, type: 'invalid_request_error' } }));
+      return;
+    }
+    if (body.stream === true) sse(res, String(body.model), who === 'perplexity' || (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true);
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION(String(body.model)));
+  });
+});
+
+const post = (body: object) => request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('provider presets', () => {
+  it("Groq: the parameters it refuses are taken out before sending and named in x-microgate-dropped", async () => {
+    const res = await post({ model: 'groq/llama-3.3-70b-versatile', logprobs: true, top_logprobs: 2, temperature: 0.2, messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    expect(res.headers['x-microgate-dropped']).toBe('logprobs,top_logprobs');
+    expect(seen[0]).not.toHaveProperty('logprobs');
+    expect(seen[0]!.temperature).toBe(0.2);
+    expect(seen[0]!._auth).toBe('Bearer groq-key-1');
+  });
+
+  it('Mistral: tool-call ids from other providers become nine alphanumerics, the call and its answer alike', async () => {
+    const history = [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc123XYZ_from_openai', type: 'function', function: { name: 'w', arguments: '{}' } }, { id: 'toolu_01Anthropic', type: 'function', function: { name: 'w', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_abc123XYZ_from_openai', content: 'sunny' },
+      { role: 'tool', tool_call_id: 'toolu_01Anthropic', content: 'rain' },
+    ];
+    const res = await post({ model: 'mistral/mistral-small-latest', messages: history });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    const sent = seen[0]!.messages as Array<Record<string, unknown>>;
+    const callIds = (sent[1]!.tool_calls as Array<{ id: string }>).map((c) => c.id);
+    expect(callIds.every((id) => /^[a-zA-Z0-9]{9}$/.test(id))).toBe(true);
+    expect(callIds[0]).not.toBe(callIds[1]);
+    expect([sent[2]!.tool_call_id, sent[3]!.tool_call_id]).toEqual(callIds);
+    // The same history is renamed the same way: a conversation stays consistent across turns.
+    await (await post({ model: 'mistral/mistral-small-latest', messages: history })).body.text();
+    expect((seen[1]!.messages as Array<Record<string, unknown>>)[2]!.tool_call_id).toBe(callIds[0]);
+  });
+
+  it('Mistral through the Anthropic SDK: toolu_ ids are renamed too', async () => {
+    const res = await request(`${s.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'mistral/mistral-small-latest',
+        max_tokens: 50,
+        messages: [
+          { role: 'user', content: 'weather?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01XyZ', name: 'w', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01XyZ', content: 'sunny' }] },
+        ],
+      }),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(((await res.body.json()) as { type: string }).type).toBe('message');
+  });
+
+  it('Perplexity: no stream_options sent; its unasked usage chunk is kept from a client that did not ask, and still counted', async () => {
+    const res = await post({ model: 'perplexity/sonar', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const text = await res.body.text();
+    expect(res.statusCode).toBe(200);
+    expect(seen[0]).not.toHaveProperty('stream_options');
+    expect(text).toContain('"hi"');
+    expect(text).not.toContain('"usage"');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    // Records reach /metrics through the telemetry worker: poll, bounded.
+    const want = /microgate_tokens_total\{provider="perplexity",model="sonar",direction="output"\} 5\b/;
+    let metrics = '';
+    for (let i = 0; i < 100 && !want.test(metrics); i++) {
+      metrics = await (await request(`${s.gw.url}/metrics`)).body.text();
+      if (!want.test(metrics)) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(metrics).toMatch(want);
+  });
+
+  it('Perplexity through the Anthropic SDK, streamed: no stream_options either, and the usage reaches message_delta', async () => {
+    const res = await request(`${s.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'perplexity/sonar', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.body.text();
+    expect(res.statusCode).toBe(200);
+    expect(seen[0]).not.toHaveProperty('stream_options');
+    expect(text).toContain('event: message_stop');
+    expect(text).toMatch(/"output_tokens":5/);
+  });
+
+  it('an OpenAI-format stream: usage is always asked of the provider, and hidden from a client that did not ask', async () => {
+    const res = await post({ model: 'groq/llama-3.1-8b-instant', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const text = await res.body.text();
+    expect(seen[0]!.stream_options).toEqual({ include_usage: true });
+    expect(text).not.toContain('"usage"');
+    const asked = await post({ model: 'groq/llama-3.1-8b-instant', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    expect(await asked.body.text()).toContain('"usage":{"prompt_tokens":11');
+  });
+
+  it('a local server (ollama) needs no key, and is sent none', async () => {
+    const res = await post({ model: 'ollama/llama3.2', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    expect(seen[0]!._auth).toBeNull();
+  });
+});
