@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client, request } from 'undici';
 import { startMock } from '../../mock-providers/index.ts';
 
@@ -32,7 +33,8 @@ it('refuses new connections at once near the fd limit, keeps serving open ones, 
     join(cwd, 'microgate.yaml'),
     `version: 1\nserver: { port: 0, maxOpenFiles: 150 }\ntelemetry: { enabled: false }\nproviders:\n  mock: { baseUrl: ${mock.baseUrl}, keys: [{ name: k, value: v }], models: [mock-small] }\n`,
   );
-  child = spawn('bash', ['-c', `ulimit -n 400; exec ${join(ROOT, 'node_modules/.bin/tsx')} ${join(ROOT, 'src/main.ts')}`], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  // One process (node with tsx's loader, not the tsx CLI, which forks): SIGKILL then leaves no orphan.
+  child = spawn('bash', ['-c', `ulimit -n 400; exec ${process.execPath} --import ${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href} ${join(ROOT, 'src/main.ts')}`], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   const url = await new Promise<string>((res, rej) => {
     let out = '';
     child!.stdout!.on('data', (d) => {
