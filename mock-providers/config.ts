@@ -35,8 +35,13 @@ export interface MockBehavior {
 
 export interface MockConfig extends MockBehavior {
   name?: string;
+  /** Also, when set, the only model ids Bedrock (404 ResourceNotFoundException) and deployments Azure
+   *  (404 DeploymentNotFound) accept; unset, they accept any. */
   models?: string[];
+  /** Bearer keys (OpenAI, Anthropic, Gemini, Azure's api-key, Bedrock API keys); unset, any key is accepted. */
   validKeys?: string[];
+  /** Bedrock SigV4: secret access key per access key id. Unset, any key id is accepted with the secret "mock-secret". */
+  awsCredentials?: Record<string, string>;
   /** Behaviour per API key, layered over the base: lets a test make one key of a provider fail. */
   keys?: Record<string, MockBehavior>;
   /** Seeds the PRNG so fault injection is reproducible; without it Math.random is used. */
@@ -129,6 +134,9 @@ export interface Plan {
   base: Behavior;
   keys: Map<string, { layer: MockBehavior; behavior: Behavior }>;
   validKeys: Set<string> | null;
+  awsCredentials: Map<string, string> | null;
+  /** config.models when set explicitly: the ids Bedrock and Azure accept. */
+  listedModels: Set<string> | null;
   texts: Texts;
   /** The /v1/models body. */
   models: string;
@@ -137,7 +145,7 @@ export interface Plan {
 }
 
 export function compile(config: MockConfig): Plan {
-  const { name = 'mock', models = ['mock-small', 'mock-large', 'mock-embed'], validKeys, keys = {}, seed, ...baseLayer } = config;
+  const { name = 'mock', models = ['mock-small', 'mock-large', 'mock-embed'], validKeys, awsCredentials, keys = {}, seed, ...baseLayer } = config;
   const keyed = new Map<string, { layer: MockBehavior; behavior: Behavior }>();
   for (const [key, over] of Object.entries(keys)) {
     const layer = mergeBehavior(baseLayer, over);
@@ -149,6 +157,8 @@ export function compile(config: MockConfig): Plan {
     base: resolveBehavior(baseLayer),
     keys: keyed,
     validKeys: validKeys ? new Set(validKeys) : null,
+    awsCredentials: awsCredentials ? new Map(Object.entries(awsCredentials)) : null,
+    listedModels: config.models ? new Set(config.models) : null,
     texts: new Texts(name),
     models: modelsList(models, name),
     rng: makeRng(seed),

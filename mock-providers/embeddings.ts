@@ -24,19 +24,31 @@ function hash(item: EmbeddingInput): number {
 }
 
 /** Unit length, as OpenAI's embeddings are; 6 decimals keep bodies short. */
-export function vector(item: EmbeddingInput, dims: number): string {
+function values(item: EmbeddingInput, dims: number): number[] {
   const rng = mulberry32(hash(item));
   const v = Array.from({ length: dims }, () => rng() * 2 - 1);
   const norm = Math.sqrt(v.reduce((sum, x) => sum + x * x, 0)) || 1;
-  return v.map((x) => Math.round((x / norm) * 1e6) / 1e6).join(',');
+  return v.map((x) => Math.round((x / norm) * 1e6) / 1e6);
+}
+
+export function vector(item: EmbeddingInput, dims: number): string {
+  return values(item, dims).join(',');
+}
+
+/** `encoding_format: "base64"`: the vector as base64 of little-endian float32, a JSON string. The openai SDK asks
+ *  for this by default and decodes it (openai-node PR #1312): a float array there decodes to garbage. */
+function base64Vector(item: EmbeddingInput, dims: number): string {
+  const f = Float32Array.from(values(item, dims));
+  return `"${Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64')}"`;
 }
 
 /** `model` is already a JSON string literal. Tokens: a quarter of the characters, or the token count. */
-export function embeddingsBody(model: string, items: EmbeddingInput[], dims: number): string {
+export function embeddingsBody(model: string, items: EmbeddingInput[], dims: number, base64 = false): string {
   let tokens = 0;
   const data = items.map((item, i) => {
     tokens += typeof item === 'string' ? Math.ceil(item.length / 4) : item.length;
-    return `{"object":"embedding","index":${i},"embedding":[${vector(item, dims)}]}`;
+    const embedding = base64 ? base64Vector(item, dims) : `[${vector(item, dims)}]`;
+    return `{"object":"embedding","index":${i},"embedding":${embedding}}`;
   });
   return `{"object":"list","data":[${data.join(',')}],"model":${model},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`;
 }

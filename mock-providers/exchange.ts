@@ -20,10 +20,13 @@ export type StreamEnd = 'complete' | 'truncate' | 'stall' | 'disconnect';
 
 export type Header = readonly [name: string, value: string];
 
+/** An SSE event or JSON fragment, or a binary frame (Bedrock's event stream). */
+export type Chunk = string | Uint8Array;
+
 export class Exchange {
   private done = false;
   private timer: NodeJS.Timeout | null = null;
-  private events: readonly string[] = [];
+  private events: readonly Chunk[] = [];
   private pos = 0;
   private limit = 0;
   private end: StreamEnd = 'complete';
@@ -62,7 +65,7 @@ export class Exchange {
    * as real providers send them (and a load test then costs two writes per stream, not one per event).
    */
   stream(
-    events: readonly string[],
+    events: readonly Chunk[],
     limit: number,
     end: StreamEnd,
     delayMs: number,
@@ -101,6 +104,11 @@ export class Exchange {
       this.timer = null;
       if (!this.done) this.res.cork(fn);
     }, ms);
+  }
+
+  /** Runs `fn` corked now (from a promise continuation), unless the exchange ended meanwhile. */
+  run(fn: () => void): void {
+    if (!this.done) this.res.cork(fn);
   }
 
   /** The mock is closing: forget the response without touching `res` (uWS closes the sockets itself). */

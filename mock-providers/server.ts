@@ -1,12 +1,17 @@
 // The uWS app: routes, the per-request flow (latency → auth → parse → fault → body), stats and the
 // control endpoints. With the default config a request is answered synchronously in onData's last chunk.
-// /v1/messages takes the same flow in Anthropic's dialect (anthropic.ts, anthropic-validate.ts), and
-// /v1beta/models/{model}:{method} in Gemini's (gemini-route.ts after the latency).
+// /v1/messages takes the same flow in Anthropic's dialect (anthropic.ts, anthropic-validate.ts),
+// /v1beta/models/{model}:{method} in Gemini's (gemini-route.ts after the latency), /model/{modelId}/converse(-stream)
+// in Bedrock's (bedrock-route.ts, SigV4 in sigv4-verify.ts) and /openai/deployments/{deployment}/… in Azure
+// OpenAI's (azure.ts).
 
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import * as A from './anthropic.ts';
 import { validateRequest } from './anthropic-validate.ts';
+import { azureKey, parseAzureCall, respondAzure } from './azure.ts';
+import type { AzureCall, AzureKind } from './azure.ts';
+import { parseBedrockCall, respondBedrock } from './bedrock-route.ts';
 import { decide, sampleLatency } from './behavior.ts';
 import { compile, headerOverrides, mergeBehavior, resolveBehavior } from './config.ts';
 import type { Behavior, MockConfig, Plan } from './config.ts';
@@ -79,6 +84,22 @@ function readBody(res: HttpResponse, done: (body: string) => void): void {
   });
 }
 
+/** The body as bytes: a SigV4 signature covers exactly these. */
+function readBytes(res: HttpResponse, done: (body: Buffer) => void): void {
+  let parts: Buffer[] | null = null;
+  res.onData((ab, isLast) => {
+    const chunk = Buffer.from(ab.slice(0));
+    if (!isLast) (parts ??= []).push(chunk);
+    else done(parts === null ? chunk : Buffer.concat([...parts, chunk]));
+  });
+}
+
+const AZURE_PATHS: ReadonlyArray<readonly [string, AzureKind]> = [
+  ['chat/completions', 'chat'],
+  ['completions', 'completions'],
+  ['embeddings', 'embeddings'],
+];
+
 const retryHeaders = (sec: number): Header[] => [['retry-after', String(sec)], ['retry-after-ms', String(Math.round(sec * 1000))]];
 
 /** Present in this build (it fires onAborted on pending responses) but missing from its typings. */
@@ -105,6 +126,9 @@ class MockServer implements ExchangeOwner, MockHandle, RouteHost {
     }
     // Gemini puts model and method in one path segment; the SDK's default API version is v1beta.
     for (const version of ['/v1beta', '/v1']) this.app.post(`${version}/models/:action`, (res, req) => this.acceptGemini(res, req));
+    // Bedrock's model id is one (URI-encoded) segment, even an ARN: its '/' arrive as %2F.
+    this.app.post('/model/:modelId/:op', (res, req) => this.acceptBedrock(res, req));
+    for (const [suffix, kind] of AZURE_PATHS) this.app.post(`/openai/deployments/:deployment/${suffix}`, (res, req) => this.acceptAzure(kind, res, req));
     // Control endpoints answer at once and are not counted in the stats they report.
     this.app
       .get('/_mock/stats', (res) => sendJson(res, 200, JSON.stringify(this.counters)))
@@ -194,6 +218,35 @@ class MockServer implements ExchangeOwner, MockHandle, RouteHost {
     });
   }
 
+  /** Bedrock: the key is the SigV4 access key id or the bearer API key; the body is kept as bytes for the signature. */
+  private acceptBedrock(res: HttpResponse, req: HttpRequest): void {
+    const headers = (sink = Object.create(null) as Record<string, string>);
+    sinkOverrides = false;
+    req.forEach(collectHeader);
+    const url = req.getUrl();
+    const { call, key } = parseBedrockCall(req.getParameter(0), req.getParameter(1), req.getMethod(), url, req.getQuery() ?? '', headers);
+    const ex = this.register(res, headers, key, url);
+    readBytes(res, (body) => this.later(ex, (b) => respondBedrock(this, ex, b, call, body)));
+  }
+
+  /** Azure: the key in `api-key` (or an Entra bearer token), the deployment and api-version from the URL. */
+  private acceptAzure(kind: AzureKind, res: HttpResponse, req: HttpRequest): void {
+    const headers = (sink = Object.create(null) as Record<string, string>);
+    sinkOverrides = false;
+    req.forEach(collectHeader);
+    const call: AzureCall = parseAzureCall(kind, req.getParameter(0), req.getQuery());
+    const ex = this.register(res, headers, azureKey(headers), req.getUrl());
+    readBody(res, (body) => this.later(ex, (b) => respondAzure(this, ex, b, call, body)));
+  }
+
+  /** Runs `respond` with the key's behaviour after its latency (synchronously when there is none). */
+  private later(ex: Exchange, respond: (b: Behavior) => void): void {
+    const b = this.behavior(ex);
+    const ms = sampleLatency(b, this.plan.rng);
+    if (ms === 0) respond(b);
+    else ex.after(ms, () => respond(b));
+  }
+
   /** The Exchange (its constructor registers onAborted first) and the per-request counters. */
   private register(res: HttpResponse, headers: Record<string, string>, key: string, path: string): Exchange {
     const ex = new Exchange(this, res, headers, key, sinkOverrides);
@@ -252,7 +305,7 @@ class MockServer implements ExchangeOwner, MockHandle, RouteHost {
       if (items === null) return ex.json(400, BAD_INPUT);
       const dims = body.dimensions ?? 8;
       if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1 || dims > MAX_DIMS) return ex.json(400, BAD_DIMS);
-      out = embeddingsBody(JSON.stringify(body.model), items, dims);
+      out = embeddingsBody(JSON.stringify(body.model), items, dims, body.encoding_format === 'base64');
     } else {
       const spec: R.CompletionSpec = {
         kind: route,
