@@ -63,6 +63,8 @@ export interface ErrorSource {
   readonly redactor: Redactor;
   /** The body was not read to its end. */
   readonly cut: boolean;
+  /** The response's headers (lower-case names): Bedrock names its error type in x-amzn-errortype. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>> | null;
 }
 
 export type StreamEnd = 'complete' | 'error' | 'cut';

@@ -385,7 +385,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     const codec = this.target.provider.codec;
     if (status >= 400) {
       const h = this.headers;
-      const err = codec.errorFrom(status, body, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: this.cut });
+      const err = codec.errorFrom(status, body, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: this.cut, headers: h });
       this.fail(err, retryAfterMs(h?.['retry-after'], h?.['retry-after-ms']) ?? err.retryAfterMs);
       return;
     }

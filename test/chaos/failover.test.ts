@@ -90,6 +90,47 @@ describe('chaos: failover under load', () => {
     expect(g.byPath['/v1/chat/completions']).toBe(g.requests);
   });
 
+  it('a chain of three formats: Bedrock throttling 40%, then Gemini failing 30%, then OpenAI; both dialects, streamed and not', async () => {
+    const s = await start(
+      {
+        aws: { seed: 5, errorRate: 0.4, errorStatuses: [429], streamChunks: 4 },
+        gem: { seed: 6, errorRate: 0.3, errorStatuses: [503, 500], streamChunks: 4 },
+        gpt: { streamChunks: 4 },
+      },
+      (m) => ({
+        providers: {
+          br: { type: 'bedrock', baseUrl: m.aws!.url, keys: [{ name: 'iam', accessKeyId: 'AKIDCHAOS', secretAccessKey: 'mock-secret' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
+          gem: { type: 'gemini', baseUrl: `${m.gem!.url}/v1beta`, keys: [{ name: 'g', value: 'gemini-chaos' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
+          gpt: provider(m.gpt!, ['o1']),
+        },
+        models: { chain: { targets: [{ provider: 'br', model: 'anthropic.claude-3-5-haiku-20241022-v1:0' }], fallbacks: ['gem/gemini-m', 'gpt/gpt-m'] } },
+        // Every failure here is transient: no circuit or resting key may take a provider out of the chain.
+        routing: { circuit: { consecutiveFailures: 100000, errorRate: 1, minRequests: 100000 }, keyCooldown: { rateLimitedMs: 1 }, retryBudget: { ratio: 1, minPerSecond: 100000 } },
+      }),
+    );
+    const replies = await load(1200, 150, (i) => call(s.gw.url, 'chain', { anthropic: i % 2 === 1, stream: i % 4 >= 2 }));
+    expect(count(replies, (r) => r.status === 200)).toBe(1200);
+    for (let i = 0; i < replies.length; i++) {
+      if (i % 4 < 2) continue;
+      const text = replies[i]!.text;
+      if (i % 2 === 1) expect(text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
+      else expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    }
+    const [b, g, o] = [s.mocks.aws!.stats(), s.mocks.gem!.stats(), s.mocks.gpt!.stats()];
+    // Each provider saw exactly the attempts the gateway reports, and each one answered who it says.
+    expect(b.requests + g.requests + o.requests).toBe(replies.reduce((n, r) => n + r.attempts, 0));
+    expect(count(replies, (r) => r.provider === 'br')).toBe(b.byStatus['200'] ?? 0);
+    expect(count(replies, (r) => r.provider === 'gem')).toBe(g.byStatus['200'] ?? 0);
+    expect(count(replies, (r) => r.provider === 'gpt')).toBe(o.requests);
+    // Every request Bedrock did not answer went on to Gemini (some skipped Bedrock while its key rested after a
+    // 429), and every one Gemini did not answer, to OpenAI.
+    expect(b.byStatus['429']).toBeGreaterThan(0);
+    expect(g.requests).toBe(1200 - (b.byStatus['200'] ?? 0));
+    expect(o.requests).toBe(g.requests - (g.byStatus['200'] ?? 0));
+    expect(o.requests).toBeGreaterThan(50);
+    expect(b.byStatus['403']).toBeUndefined();
+  });
+
   it('primary with 30% 429 and 10% 5xx, fallback healthy: every client succeeds', async () => {
     const s = await start(
       { primary: { seed: 7, errorRate: 0.4, errorStatuses: [429, 429, 429, 500], retryAfterSec: 1 }, backup: {} },

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { request } from 'undici';
 import { startStack, type Stack } from '../helpers/stack.ts';
+import { vector } from '../../mock-providers/embeddings.ts';
 
 let s: Stack;
 let claude: Anthropic;
@@ -156,8 +157,12 @@ describe('the OpenAI SDK reaches a Gemini provider', () => {
     const r = await s.client.embeddings.create({ model: 'gem/gemini-embed', input: ['one', 'two', 'three'] });
     expect(r.object).toBe('list');
     expect(r.data.map((d) => d.index)).toEqual([0, 1, 2]);
-    expect(r.data[0]!.embedding.length).toBeGreaterThan(0);
-    expect(r.data[0]!.embedding).not.toEqual(r.data[1]!.embedding);
+    // The SDK asks for base64 by default and decodes it: the vectors must be Gemini's, value for value.
+    const want = (text: string) => vector(text, r.data[0]!.embedding.length).split(',').map(Number);
+    expect(r.data[0]!.embedding.length).toBeGreaterThanOrEqual(8);
+    r.data.forEach((d, i) => d.embedding.forEach((x, j) => expect(x).toBeCloseTo(want(['one', 'two', 'three'][i]!)[j]!, 5)));
+    const floats = await s.client.embeddings.create({ model: 'gem/gemini-embed', input: 'one', encoding_format: 'float' });
+    expect(floats.data[0]!.embedding).toEqual(want('one'));
     expect(Object.keys(s.mocks.g!.stats().byPath).some((p) => p.includes('gemini-embed:batchEmbedContents'))).toBe(true);
   });
 

@@ -263,3 +263,19 @@ describe('Redactor', () => {
     expect(r.redact(once)).toBe(once);
   });
 });
+
+describe('Bedrock errors: the exception named in x-amzn-errortype', () => {
+  const src = (headers: Record<string, string> | null) => ({ provider: 'br', key: 'iam', redactor, cut: false, headers });
+  it('is the type the error keeps, over a body that names none', async () => {
+    const { bedrockCodec } = await import('../../src/formats/bedrock/index.ts');
+    const { openaiError } = await import('../../src/formats/errors.ts');
+    const quota = bedrockCodec.errorFrom(429, body({ message: 'Too many tokens per day' }), src({ 'x-amzn-errortype': 'ServiceQuotaExceededException:http://internal.amazon.com/coral/com.amazon.bedrock/' }));
+    expect(quota.provider?.type).toBe('ServiceQuotaExceededException');
+    expect(openaiError(quota).code).toBe('insufficient_quota');
+    const throttled = bedrockCodec.errorFrom(429, body({ message: 'Too many requests' }), src({ 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/' }));
+    expect(openaiError(throttled).code).toBe('rate_limit_exceeded');
+    // A bad Bedrock API key: `Message`, capitalised.
+    const denied = bedrockCodec.errorFrom(403, body({ Message: 'Invalid API Key format' }), src(null));
+    expect(denied.code).toBe('upstream_auth_failed');
+  });
+});

@@ -11,8 +11,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Bedrock's error body is `{"message": …}` (the type travels in x-amzn-errortype, and sometimes as
- * `__type` in the body). Statuses: 400 ValidationException, 403 AccessDenied, 404 ResourceNotFound,
+ * Bedrock's error body is `{"message": …}` (`Message` for a bad API key); the type travels in
+ * x-amzn-errortype (the header the AWS SDK reads), and sometimes as `__type` in the body. Statuses: 400 ValidationException, 403 AccessDenied, 404 ResourceNotFound,
  * 408 ModelTimeout, 424 ModelError, 429 Throttling/ServiceQuotaExceeded, 500 InternalServer, 503
  * ServiceUnavailable (API_runtime_Converse, Errors).
  */
@@ -29,6 +29,9 @@ function errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError
   } catch {
     message = text.trim().slice(0, 300);
   }
+  // "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/": the name before the namespace.
+  const header = src.headers?.['x-amzn-errortype'];
+  if (typeof header === 'string' && header !== '') type = header.split(':')[0]!;
   const provider: ProviderErrorInfo = { format: 'bedrock', type, code: null, param: null };
   const said = message === '' ? '' : `: ${message}`;
   const name = src.provider;
