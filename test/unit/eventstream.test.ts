@@ -24,6 +24,21 @@ const stream = Buffer.concat([
   event('messageStop', { stopReason: 'end_turn' }),
   event('metadata', { usage: { inputTokens: 5, outputTokens: 2, totalTokens: 7 }, metrics: { latencyMs: 12 } }),
   exception('throttlingException', 'Too many requests'),
+  // An `error` message carries its code and message in headers; headers of other types are skipped by size.
+  Buffer.from(
+    codec.encode({
+      headers: {
+        ':message-type': str('error'),
+        ':error-code': str('InternalFailure'),
+        ':error-message': str('Something went wrong'),
+        ':x-flag': { type: 'boolean', value: true },
+        ':x-count': { type: 'integer', value: 7 },
+        ':x-at': { type: 'timestamp', value: new Date(0) },
+        ':x-id': { type: 'uuid', value: '3f5e2a10-0000-4000-8000-000000000000' },
+      },
+      body: new Uint8Array(0),
+    }),
+  ),
 ]);
 const want = [
   ['event', 'messageStart'],
@@ -32,6 +47,7 @@ const want = [
   ['event', 'messageStop'],
   ['event', 'metadata'],
   ['exception', 'throttlingException'],
+  ['error', 'InternalFailure'],
 ];
 
 function decodeAll(parts: Buffer[]): Array<{ messageType: string; type: string; payload: string }> {
@@ -47,6 +63,7 @@ describe('EventStreamDecoder', () => {
     expect(got.map((m) => [m.messageType, m.type])).toEqual(want);
     expect(JSON.parse(got[1]!.payload).delta.text).toBe('Héllo 👋');
     expect(JSON.parse(got[5]!.payload).message).toBe('Too many requests');
+    expect(got[6]!.payload).toBe('Something went wrong');
   });
 
   it('gives the same messages for every 2-way split of the bytes', () => {
