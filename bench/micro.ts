@@ -1,5 +1,7 @@
 // `npm run bench:micro`: tinybench micro-benchmarks of the request path's hot functions, on the same
-// realistic bodies the load runs send. Prints a table and writes results/micro.json (ns per op).
+// realistic bodies the load runs send, and of wire-format translation (bench/lib/translation-inputs.ts:
+// an agent turn with tools, a 4 KB answer, one stream event each way). Prints a table and writes
+// results/micro.json (ns per op; each figure includes tinybench's ~35 ns per-call overhead).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
@@ -15,6 +17,12 @@ import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
 import { chatBodies } from './lib/bodies.ts';
 import { environment } from './lib/report.ts';
 import { RequestContext, type RequestSink } from '../src/request/context.ts';
+import { openaiDialect } from '../src/formats/openai/index.ts';
+import { CODECS, FORMATS } from '../src/formats/index.ts';
+import { EventStreamDecoder } from '../src/formats/bedrock/eventstream.ts';
+import { bedrockEndpoint } from '../src/endpoints/bedrock.ts';
+import { StreamTranslation } from '../src/formats/stream-translation.ts';
+import { translationInputs } from './lib/translation-inputs.ts';
 import { evaluateRules } from '../src/rules/evaluate.ts';
 import { createRing, RingReader, RingWriter } from '../src/telemetry/ring.ts';
 import { encodeRecord } from '../src/telemetry/record.ts';
@@ -56,7 +64,7 @@ const ruleCtx = (body: Buffer) => {
   // Headers as the server copies them (null prototype); the rules read some that are absent, as
   // they usually are: `headers["x-tier"]` without `"x-tier" in headers` first.
   const headers: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, { host: '127.0.0.1:8090', 'content-type': 'application/json', 'content-length': '2500' });
-  const ctx = new RequestContext(ruled, null as never, sink, 'chat', 'id', headers, 0);
+  const ctx = new RequestContext(ruled, null as never, sink, 'chat', openaiDialect, 'id', headers, 0);
   ctx.body = JSON.parse(body.toString()) as Record<string, unknown>;
   ctx.model = 'bench';
   return ctx;
@@ -87,6 +95,28 @@ const MODEL_KEY = Buffer.from('model');
 const MODEL_NEEDLE = Buffer.from('"model"');
 const route = 'rule:cheap-simple tier:SIMPLE > openai/gpt-4o-mini#main:200';
 const hist = new MicrosHistogram();
+// Wire-format translation (src/formats/): a ~2 KB agent turn and a ~4 KB answer each way, and one
+// stream event each way through a translation set up once (mid-stream, its block already open).
+const tx = translationInputs();
+const { openai: OA, anthropic: AN } = FORMATS;
+const anToOa = new StreamTranslation(AN.codec.streamDecoder(tx.streamReq), OA.dialect.streamEncoder(tx.streamReq));
+anToOa.push(tx.anthropicStreamHead);
+const oaToAn = new StreamTranslation(OA.codec.streamDecoder(tx.streamReq), AN.dialect.streamEncoder(tx.streamReq));
+oaToAn.push(tx.openaiStreamHead);
+const { gemini: GE, bedrock: BR } = CODECS;
+const geToOa = new StreamTranslation(GE.streamDecoder(tx.streamReq), OA.dialect.streamEncoder(tx.streamReq));
+geToOa.push(tx.geminiChunk);
+const brToOa = new StreamTranslation(BR.streamDecoder(tx.streamReq), OA.dialect.streamEncoder(tx.streamReq), { id: 'mg-1', model: 'anthropic.claude-3-5-haiku-20241022-v1:0' });
+const brFrames = new EventStreamDecoder();
+for (const m of brFrames.push(tx.bedrockStreamHead)) brToOa.pushEvent(m.type, m.payload);
+// SigV4 as each Bedrock attempt signs: the endpoint's headers, a 2.3 KB body, an inference-profile model id.
+const bedrock = bedrockEndpoint({ url: new URL('https://bedrock-runtime.us-east-1.amazonaws.com'), region: 'us-east-1', apiVersion: null, deployments: {} });
+const awsKey = { value: null, aws: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } };
+const awsHeaders = bedrock.keyHeaders(awsKey, []);
+const awsPath = bedrock.path('chat', 'us.anthropic.claude-3-5-haiku-20241022-v1:0', false);
+const awsBody = Buffer.from(BR.fromCanonical(OA.dialect.toCanonical(tx.openaiRequest, 'chat'), 'm'));
+let sink2 = 0;
+const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
 const trail: string[] = [];
 let i = 0;
 const next = <T>(xs: T[]): T => xs[i++ & 63]!;
@@ -161,6 +191,55 @@ bench
   })
   .add('in-gateway histogram record (WASM HDR)', () => {
     hist.record((i++ & 1023) + 1);
+  })
+  .add(`xlate request OpenAI → Anthropic (${kb(tx.openaiRequestBytes)}, 2 tools)`, () => {
+    sink2 += AN.codec.fromCanonical(OA.dialect.toCanonical(tx.openaiRequest, 'chat'), 'claude-mock').length;
+  })
+  .add(`xlate request Anthropic → OpenAI (${kb(tx.anthropicRequestBytes)}, 2 tools)`, () => {
+    sink2 += OA.codec.fromCanonical(AN.dialect.toCanonical(tx.anthropicRequest, 'chat'), 'gpt-mock').length;
+  })
+  .add('  JSON.stringify of that request alone (baseline)', () => {
+    sink2 += JSON.stringify(tx.anthropicRequest).length;
+  })
+  .add(`xlate answer Anthropic → OpenAI (${kb(tx.anthropicAnswer.length)})`, () => {
+    sink2 += OA.dialect.renderResponse(AN.codec.toCanonicalResponse(tx.anthropicAnswer)).length;
+  })
+  .add(`xlate answer OpenAI → Anthropic (${kb(tx.openaiAnswer.length)})`, () => {
+    sink2 += AN.dialect.renderResponse(OA.codec.toCanonicalResponse(tx.openaiAnswer)).length;
+  })
+  .add('  JSON.parse + JSON.stringify of that answer (baseline)', () => {
+    sink2 += JSON.stringify(JSON.parse(tx.anthropicAnswer.toString('utf8'))).length;
+  })
+  .add('xlate stream: 1 Anthropic text_delta → OpenAI chunk', () => {
+    sink2 += anToOa.push(tx.anthropicDelta).length;
+  })
+  .add('xlate stream: 1 OpenAI content chunk → Anthropic event', () => {
+    sink2 += oaToAn.push(tx.openaiDelta).length;
+  })
+  .add(`xlate request OpenAI → Gemini (${kb(tx.openaiRequestBytes)}, 2 tools)`, () => {
+    sink2 += GE.fromCanonical(OA.dialect.toCanonical(tx.openaiRequest, 'chat'), 'gemini-2.5-flash').length;
+  })
+  .add(`xlate request OpenAI → Bedrock (${kb(tx.openaiRequestBytes)}, 2 tools)`, () => {
+    sink2 += BR.fromCanonical(OA.dialect.toCanonical(tx.openaiRequest, 'chat'), 'm').length;
+  })
+  .add(`xlate answer Gemini → OpenAI (${kb(tx.geminiAnswer.length)})`, () => {
+    sink2 += OA.dialect.renderResponse(GE.toCanonicalResponse(tx.geminiAnswer)).length;
+  })
+  .add(`xlate answer Bedrock → OpenAI (${kb(tx.bedrockAnswer.length)})`, () => {
+    sink2 += OA.dialect.renderResponse(BR.toCanonicalResponse(tx.bedrockAnswer)).length;
+  })
+  .add('xlate stream: 1 Gemini chunk → OpenAI chunk', () => {
+    sink2 += geToOa.push(tx.geminiChunk).length;
+  })
+  .add('Bedrock: decode 1 event-stream frame (CRC checks)', () => {
+    sink2 += brFrames.push(tx.bedrockDeltaFrame).length;
+  })
+  .add('xlate stream: 1 Bedrock frame → OpenAI chunk (decode included)', () => {
+    const m = brFrames.push(tx.bedrockDeltaFrame)[0]!;
+    sink2 += brToOa.pushEvent(m.type, m.payload).length;
+  })
+  .add(`Bedrock: SigV4-sign one attempt (aws4, ${kb(awsBody.length)} body)`, () => {
+    sink2 += bedrock.sign!(awsHeaders, awsKey, awsPath, awsBody).length;
   });
 
 await bench.run();
@@ -173,6 +252,7 @@ const rows = bench.tasks.map((t) => {
 for (const r of rows) process.stdout.write(`${r.name.padEnd(60)} mean ${String(r.meanNs).padStart(7)} ns   p99 ${String(r.p99Ns).padStart(7)} ns\n`);
 mkdirSync(join(ROOT, 'results'), { recursive: true });
 writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment: environment(false, 'one process', {}), rows }, null, 1)}\n`);
+if (sink2 === 0) process.stdout.write('(translation rows produced no output)\n');
 hist.destroy();
 await plan.close();
 await ruled.close();

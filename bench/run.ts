@@ -1,9 +1,19 @@
-// `npm run bench [-- --quick] [--compare results/<file>.json] [--only name,name] [--out DIR]`
+// `npm run bench [-- --quick] [--compare results/<file>.json] [--only name,name] [--out DIR] [--baseline <git-ref>]`
 //
 // Starts the mock fleet, microgate and its peers as separate processes, then runs the scenarios in
 // loadtest/scenarios/ (BENCHMARKING.md): open-loop latency runs (A/B interleaved over rounds,
 // medians reported), closed-loop saturation with autocannon, and a fault mix. Writes
 // results/<date>-<commit>-<scenario>.json, results/README.md and SVG plots.
+//
+// Scenarios with `"upstream": "anthropic"` send the same OpenAI-format load through microgate to a
+// `type: anthropic` provider (the mock's /v1/messages), so microgate translates both ways; their
+// `direct` target is the client sending the mock's /v1/messages the very Anthropic request microgate
+// sends (built here with the gateway's own translators), so added latency compares like with like.
+//
+// --baseline <git-ref>: builds microgate at that commit (bench/lib/baseline.ts: a temporary git
+// worktree, bundled as `npm run build` does) and runs it as the target `microgate-base` on its own port,
+// with that commit's own bench/microgate.bench.yaml, next to microgate in every pass-through latency
+// scenario. The two are visited A B, B A, … within each round, so before/after come from one run.
 //
 // Placement on a 2-core machine: the targets (microgate and peers) run pinned to CPU 1; the mock
 // fleet and the load generator share CPU 0, so a target never competes with its own load.
@@ -12,14 +22,16 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chatBodies } from './lib/bodies.ts';
+import { buildBaseline, type Baseline } from './lib/baseline.ts';
+import { FORMATS } from '../src/formats/index.ts';
 import { build } from 'esbuild';
-import { measure, runJson, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
+import { machineCpu, measure, runJson, sample, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
 import { environment, writeReports, compareWith, type ScenarioResult, type TargetRun } from './lib/report.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' } } });
 const quick = flags.quick === true;
 const twoCores = availableParallelism() >= 2;
 // BENCH_PLACEMENT=none (default): the OS schedules the 3 busy processes over 2 cores. =split pins
@@ -30,13 +42,20 @@ const TARGET_CPU = pin ? 1 : null;
 const LOAD_CPU = pin ? 0 : null;
 
 const MOCK = 'http://127.0.0.1:9101';
-const PORTS = { microgate: 8090, floor: 8091, 'node-http': 8092, portkey: 8093 } as const;
+const PORTS = { microgate: 8090, floor: 8091, 'node-http': 8092, portkey: 8093, 'microgate-base': 8094 } as const;
 type TargetName = 'direct' | keyof typeof PORTS;
+type Upstream = 'openai' | 'anthropic';
+/** Targets that are a microgate build: their in-gateway histogram is read from /admin/stats. */
+const GATEWAYS = new Set<TargetName>(['microgate', 'microgate-base']);
+/** The models microgate-base is driven with (plain, stream): its config must serve them too. */
+const BASE_MODELS = ['bench', 'streamer/mock-small'];
 
 interface Scenario {
   name: string;
   description: string;
   kind: 'latency' | 'saturation' | 'faults';
+  /** The wire format of the provider behind microgate (default openai: a pass-through). */
+  upstream?: Upstream;
   rate?: number;
   stream?: boolean;
   durationMs?: number;
@@ -49,39 +68,83 @@ interface Scenario {
   quick: Partial<Scenario> | null;
 }
 
-/** How each target is addressed: the same mock behind all of them, each with its own URL and headers. */
-function address(target: TargetName, kind: 'plain' | 'stream' | 'flaky'): { url: string; headers: Record<string, string>; model: string } {
+const CHAT = '/v1/chat/completions';
+
+/**
+ * How each target is addressed: the same mock behind all of them, each with its own URL, path and
+ * headers. Bodies are OpenAI chat requests for `model`, except for `direct` to an Anthropic upstream
+ * (`anthropic: true`): there they are the Anthropic requests microgate makes of those chat requests.
+ */
+function address(target: TargetName, kind: 'plain' | 'stream' | 'flaky', upstream: Upstream = 'openai'): { url: string; path: string; headers: Record<string, string>; model: string; anthropic?: boolean } {
   const mockKey = kind === 'stream' ? 'bench-stream' : kind === 'flaky' ? 'bench-flaky' : 'bench-a';
+  if (upstream === 'anthropic') {
+    if (target === 'direct') return { url: MOCK, path: '/v1/messages', headers: { 'x-api-key': mockKey, 'anthropic-version': '2023-06-01' }, model: 'mock-small', anthropic: true };
+    if (target === 'microgate') return { url: `http://127.0.0.1:${PORTS.microgate}`, path: CHAT, headers: {}, model: kind === 'stream' ? 'anthropic-streamer/mock-small' : 'bench-anthropic' };
+    throw new Error(`target ${target} cannot be driven against an Anthropic-format upstream`);
+  }
   switch (target) {
     case 'direct':
-      return { url: MOCK, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
+      return { url: MOCK, path: CHAT, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
     case 'microgate':
-      return { url: `http://127.0.0.1:${PORTS.microgate}`, headers: {}, model: kind === 'stream' ? 'streamer/mock-small' : kind === 'flaky' ? 'flaky-best' : 'bench' };
+    case 'microgate-base':
+      // BASE_MODELS: the baseline is checked to serve the plain and stream models before it runs.
+      return { url: `http://127.0.0.1:${PORTS[target]}`, path: CHAT, headers: {}, model: kind === 'stream' ? 'streamer/mock-small' : kind === 'flaky' ? 'flaky-best' : 'bench' };
     case 'portkey':
       // Portkey's gateway reaches an OpenAI-compatible host through its custom-host header.
-      return { url: `http://127.0.0.1:${PORTS.portkey}`, headers: { authorization: `Bearer ${mockKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${MOCK}/v1` }, model: 'mock-small' };
+      return { url: `http://127.0.0.1:${PORTS.portkey}`, path: CHAT, headers: { authorization: `Bearer ${mockKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${MOCK}/v1` }, model: 'mock-small' };
     default:
-      return { url: `http://127.0.0.1:${PORTS[target]}`, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
+      return { url: `http://127.0.0.1:${PORTS[target]}`, path: CHAT, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
   }
 }
 
 function loadScenarios(): Scenario[] {
   const dir = join(ROOT, 'loadtest/scenarios');
   const only = flags.only?.split(',');
-  const order = ['chat-5k', 'stream-5k', 'peers-200', 'saturation', 'faults'];
-  return readdirSync(dir)
+  const order = ['chat-5k', 'chat-5k-anthropic', 'stream-5k', 'stream-5k-anthropic', 'peers-200', 'saturation', 'faults'];
+  const all = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Scenario)
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Scenario);
+  const unknown = only?.filter((n) => !all.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0) throw new Error(`--only: no scenario named ${unknown.join(', ')} (have ${all.map((s) => s.name).join(', ')})`);
+  return all
     .filter((s) => (only ? only.includes(s.name) : !quick || s.quick !== null))
     .map((s) => (quick && s.quick ? { ...s, ...s.quick } : s))
+    .map((s) => (flags.baseline !== undefined ? withBaseline(s) : s))
     .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
+
+/** microgate-base joins microgate in the pass-through latency scenarios (it cannot translate). */
+function withBaseline(s: Scenario): Scenario {
+  const at = s.targets.indexOf('microgate');
+  if (s.kind !== 'latency' || (s.upstream ?? 'openai') !== 'openai' || at < 0) return s;
+  return { ...s, targets: [...s.targets.slice(0, at + 1), 'microgate-base', ...s.targets.slice(at + 1)] };
+}
+
+/** Round `round`'s visiting order: microgate and microgate-base swap places every other round (A B, B A, …). */
+function roundOrder(targets: TargetName[], round: number): TargetName[] {
+  const a = targets.indexOf('microgate');
+  const b = targets.indexOf('microgate-base');
+  if (a < 0 || b < 0 || round % 2 === 0) return targets;
+  const out = [...targets];
+  out[a] = 'microgate-base';
+  out[b] = 'microgate';
+  return out;
+}
+
+/** The same chat requests as microgate's Anthropic provider receives them: translated by the gateway's own codecs. */
+function anthropicBodies(openaiBodies: string[]): string[] {
+  const { openai, anthropic } = FORMATS;
+  return openaiBodies.map((b) => {
+    const parsed = JSON.parse(b) as Record<string, unknown>;
+    return anthropic.codec.fromCanonical(openai.dialect.toCanonical(parsed, 'chat'), parsed.model as string);
+  });
 }
 
 type AdminStats = { gatewayTimeUs: { p50: number; p90: number; p99: number; p999: number; count: number }; telemetry?: { dropped: number } };
 
-async function adminStats(): Promise<AdminStats | null> {
+async function adminStats(port: number): Promise<AdminStats | null> {
   try {
-    const r = await fetch(`http://127.0.0.1:${PORTS.microgate}/admin/stats`);
+    const r = await fetch(`http://127.0.0.1:${port}/admin/stats`);
     return (await r.json()) as AdminStats;
   } catch {
     return null;
@@ -100,6 +163,7 @@ async function main(): Promise<void> {
   const procs: Partial<Record<TargetName | 'mocks', Proc>> = {};
   const started = performance.now();
   const log = (m: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
+  let baseline: Baseline | null = null;
 
   // Every process runs as a plain-node bundle, as `npm start` runs microgate: under tsx each would
   // also carry a module-loader thread (~40 MB RSS, some CPU).
@@ -118,17 +182,28 @@ async function main(): Promise<void> {
   const bundle = (name: string) => join(DIST, `${name}.js`);
   // Interrupted (Ctrl-C, a CI timeout): stop the children too, or a stale mock or gateway keeps its
   // port and, with SO_REUSEPORT, silently takes a share of the next run's traffic.
-  const interrupt = () => void Promise.all(Object.values(procs).map((p) => stop(p))).then(() => process.exit(130));
+  const interrupt = () =>
+    void Promise.all(Object.values(procs).map((p) => stop(p)))
+      .then(() => baseline?.cleanup())
+      .then(() => process.exit(130));
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
   try {
     log(`${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.name).join(', ')}`);
+    if (flags.baseline !== undefined) {
+      if (!wanted.has('microgate-base')) throw new Error('--baseline: none of the chosen scenarios is a pass-through latency scenario with microgate');
+      baseline = await buildBaseline({ root: ROOT, ref: flags.baseline, port: PORTS['microgate-base'], models: BASE_MODELS });
+      log(`baseline ${flags.baseline} = ${baseline.commit}: built in ${baseline.tree}, config ${baseline.configSource}`);
+    }
     const startAll: Array<Promise<void>> = [
       startNode('mocks', bundle('fleet'), ['--config', join(ROOT, 'bench/fleet.json')], LOAD_CPU, /mocks ready/).then((p) => void (procs.mocks = p)),
     ];
     if (wanted.has('microgate')) {
       startAll.push(startNode('microgate', bundle('main'), ['--config', join(ROOT, 'bench/microgate.bench.yaml')], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs.microgate = p)));
+    }
+    if (baseline !== null) {
+      startAll.push(startNode('microgate-base', baseline.main, ['--config', baseline.config], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs['microgate-base'] = p)));
     }
     if (wanted.has('floor')) startAll.push(startNode('floor', bundle('floor'), [String(PORTS.floor), MOCK], TARGET_CPU, /listening/).then((p) => void (procs.floor = p)));
     if (wanted.has('node-http')) startAll.push(startNode('node-http', bundle('node-http'), [String(PORTS['node-http']), MOCK], TARGET_CPU, /listening/).then((p) => void (procs['node-http'] = p)));
@@ -147,41 +222,49 @@ async function main(): Promise<void> {
       const rounds = sc.rounds ?? 1;
       for (let round = 0; round < rounds; round++) {
         // A B A B: each round visits every target, so drift on a shared machine hits all of them.
-        for (const target of sc.targets) {
+        for (const target of roundOrder(sc.targets, round)) {
           const run = await runOne(sc, target);
           (runs[target] ??= []).push(run);
-          log(`  ${target.padEnd(10)} round ${round + 1}: ${brief(run)}`);
+          log(`  ${target.padEnd(14)} round ${round + 1}: ${brief(run)}`);
         }
       }
       results.push(summarizeScenario(sc, runs));
     }
-    const env = environment(quick, pin ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0 (BENCH_PLACEMENT=split)' : 'no pinning: the OS schedules microgate (or a peer), the mock fleet and the load generator over both cores', {
-      rules: true,
-      classifier: true,
-      telemetry: true,
-      note: 'six rules (bench/microgate.bench.yaml), one reading complexity_tier on every "bench" request; telemetry worker with metrics and the request log',
-    });
+    const env = environment(
+      quick,
+      pin ? 'targets pinned to CPU 1; mock fleet and load generator on CPU 0 (BENCH_PLACEMENT=split)' : 'no pinning: the OS schedules microgate (or a peer), the mock fleet and the load generator over both cores',
+      {
+        rules: true,
+        classifier: true,
+        telemetry: true,
+        note: 'six rules (bench/microgate.bench.yaml), one reading complexity_tier on every "bench" request; telemetry worker with metrics and the request log',
+      },
+      baseline === null ? null : { ref: flags.baseline!, commit: baseline.commit, config: baseline.configSource },
+    );
     const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
     const files = writeReports(outDir, env, results);
     log(`wrote ${files.join(', ')}`);
     if (flags.compare) compareWith(resolve(flags.compare), results);
   } finally {
     await Promise.all(Object.values(procs).map((p) => stop(p)));
+    if (baseline !== null) baseline.cleanup();
   }
 
   async function runOne(sc: Scenario, target: TargetName): Promise<TargetRun> {
     const kind = sc.kind === 'faults' ? 'flaky' : sc.stream ? 'stream' : 'plain';
-    const a = address(target, kind);
+    const a = address(target, kind, sc.upstream);
     const pid = target === 'direct' ? undefined : procs[target]?.child.pid;
     if (sc.kind === 'saturation') {
-      const spec: CannonSpec = { url: `${a.url}/v1/chat/completions`, body: chatBodies(a.model, 1, false)[0]!, headers: a.headers, connections: sc.connections ?? 64, durationSec: sc.durationSec ?? 4, warmupSec: sc.warmupSec ?? 1 };
+      const spec: CannonSpec = { url: `${a.url}${a.path}`, body: chatBodies(a.model, 1, false)[0]!, headers: a.headers, connections: sc.connections ?? 64, durationSec: sc.durationSec ?? 4, warmupSec: sc.warmupSec ?? 1 };
       const m = await measure(pid, () => runJson<CannonResult>(bundle('cannon'), spec, LOAD_CPU));
       return { target, saturation: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: null, pacer: null, telemetryDropped: null };
     }
+    const bodies = chatBodies(a.model, 64, sc.stream === true);
+    const gateway = GATEWAYS.has(target);
     const spec: PacerSpec = {
       url: a.url,
-      path: '/v1/chat/completions',
-      bodies: chatBodies(a.model, 64, sc.stream === true),
+      path: a.path,
+      bodies: a.anthropic === true ? anthropicBodies(bodies) : bodies,
       headers: a.headers,
       rate: sc.rate ?? 1000,
       durationMs: sc.durationMs ?? 4000,
@@ -189,11 +272,16 @@ async function main(): Promise<void> {
       connections: 512,
       stream: sc.stream === true,
       timeoutMs: 30_000,
-      resetUrl: target === 'microgate' ? `http://127.0.0.1:${PORTS.microgate}/admin/stats/reset` : null,
+      resetUrl: gateway ? `${a.url}/admin/stats/reset` : null,
     };
-    const m = await measure(pid, () => runJson<PacerResult>(bundle('pacer'), spec, LOAD_CPU));
-    const gw = target === 'microgate' ? await adminStats() : null;
-    return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null, telemetryDropped: gw?.telemetry?.dropped ?? null };
+    const mocks = procs.mocks?.child.pid;
+    const m0 = mocks === undefined ? null : sample(mocks);
+    const t0 = performance.now();
+    const { result: m, machineCpuPct } = await machineCpu(() => measure(pid, () => runJson<PacerResult>(bundle('pacer'), spec, LOAD_CPU)));
+    const m1 = mocks === undefined ? null : sample(mocks);
+    const mocksCpuPct = m0 && m1 ? Math.round(((m1.cpuSec - m0.cpuSec) / ((performance.now() - t0) / 1000)) * 100) : null;
+    const gw = gateway ? await adminStats(PORTS[target as 'microgate' | 'microgate-base']) : null;
+    return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null, telemetryDropped: gw?.telemetry?.dropped ?? null, mocksCpuPct, machineCpuPct };
   }
 }
 
@@ -202,7 +290,14 @@ function brief(r: TargetRun): string {
   const p = r.pacer!;
   const gw = r.gatewayTimeUs ? `, in-gateway p50 ${r.gatewayTimeUs.p50} µs p99 ${r.gatewayTimeUs.p99} µs` : '';
   const ttfb = p.ttfbUs ? `, ttfb p50 ${p.ttfbUs.p50} µs` : '';
-  return `${p.achievedRps} req/s, p50 ${p.latencyUs.p50} µs, p99 ${p.latencyUs.p99} µs (service p50 ${p.serviceUs.p50} p99 ${p.serviceUs.p99}, send lag p50 ${p.sendLagUs.p50})${ttfb}, ok ${p.ok}, errors ${p.errors}, cpu ${r.cpuPct ?? '-'}%${gw}`;
+  return `${p.achievedRps} req/s, p50 ${p.latencyUs.p50} µs, p99 ${p.latencyUs.p99} µs (service p50 ${p.serviceUs.p50} p99 ${p.serviceUs.p99}, send lag p50 ${p.sendLagUs.p50})${ttfb}, ok ${p.ok}, errors ${p.errors}, cpu ${r.cpuPct ?? '-'}%${gw}; mocks ${r.mocksCpuPct ?? '-'}%, load ${p.pacerCpuPct}%, machine ${r.machineCpuPct ?? '-'}%${contended(r)}`;
+}
+
+/** Flags a run during which other processes (not the target, the mocks or the load) used much of the machine. */
+function contended(r: TargetRun): string {
+  if (r.machineCpuPct === null || r.machineCpuPct === undefined || !r.pacer) return '';
+  const other = r.machineCpuPct - (r.cpuPct ?? 0) - (r.mocksCpuPct ?? 0) - r.pacer.pacerCpuPct;
+  return other > 60 ? ` [contended: other processes used ~${other}% of a core]` : '';
 }
 
 function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): ScenarioResult {
@@ -233,6 +328,8 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
       cpuPct: pick((r) => r.cpuPct),
       rssMaxMB: pick((r) => r.rssMaxMB),
       pacerCpuPct: pick((r) => r.pacer?.pacerCpuPct),
+      mocksCpuPct: pick((r) => r.mocksCpuPct),
+      machineCpuPct: pick((r) => r.machineCpuPct),
       raw: rs,
     };
   }

@@ -2,6 +2,7 @@
 // ready line, sampled for CPU and RSS from /proc, and killed at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 export interface Proc {
   name: string;
@@ -83,6 +84,30 @@ export function sample(pid: number): { cpuSec: number; rssBytes: number } | null
   } catch {
     return null;
   }
+}
+
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. Null off Linux. */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').slice(0, 200).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The whole machine's CPU while `work` ran, in % of one core (200 = both cores of 2 busy): with the
+ * target's, the mocks' and the load generator's own shares it shows when something else was running.
+ */
+export async function machineCpu<T>(work: () => Promise<T>): Promise<{ result: T; machineCpuPct: number | null }> {
+  const a = machineTicks();
+  const result = await work();
+  const b = machineTicks();
+  const cores = availableParallelism();
+  return { result, machineCpuPct: a && b && b.total > a.total ? Math.round(((b.busy - a.busy) / (b.total - a.total)) * cores * 100) : null };
 }
 
 /** Samples a process every 250 ms while `work` runs: CPU share of one core and peak RSS. */

@@ -25,6 +25,10 @@ export interface TargetRun {
   gatewayTimeUs: (Pcts & { count?: number }) | null;
   /** microgate: telemetry records dropped so far in its process (cumulative over the run). */
   telemetryDropped: number | null;
+  /** The mock fleet's CPU over the run, % of one core. */
+  mocksCpuPct?: number | null;
+  /** The whole machine's CPU over the run, % of one core (everything: a high figure means contention). */
+  machineCpuPct?: number | null;
 }
 
 export interface TargetSummary {
@@ -45,6 +49,8 @@ export interface TargetSummary {
   cpuPct: number | null;
   rssMaxMB: number | null;
   pacerCpuPct: number | null;
+  mocksCpuPct?: number | null;
+  machineCpuPct?: number | null;
   raw: TargetRun[];
 }
 
@@ -69,6 +75,8 @@ export interface Environment {
   configDigest: string;
   features: Record<string, boolean | string>;
   placement: string;
+  /** `--baseline`: the other build run as microgate-base in this run, and the config it ran with. */
+  baseline: { ref: string; commit: string; config: string } | null;
 }
 
 const PCTS: Array<keyof Pcts> = ['p50', 'p90', 'p99', 'p999'];
@@ -82,7 +90,7 @@ function git(cmd: string): string {
   }
 }
 
-export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>): Environment {
+export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>, baseline: Environment['baseline'] = null): Environment {
   const config = readFileSync(join(import.meta.dirname, '../microgate.bench.yaml'));
   return {
     date: new Date().toISOString(),
@@ -96,6 +104,7 @@ export function environment(quick: boolean, placement: string, features: Record<
     configDigest: createHash('sha256').update(config).digest('hex').slice(0, 12),
     features,
     placement,
+    baseline,
   };
 }
 
@@ -110,8 +119,8 @@ const us = (n: number | null | undefined): string => (n === null || n === undefi
 
 function latencyTable(sc: ScenarioResult): string[] {
   const rows = [
-    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | RSS | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | RSS | errors | CPU: mocks / load / machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const l = t.latencyUs;
@@ -119,19 +128,22 @@ function latencyTable(sc: ScenarioResult): string[] {
     const sv = added(sc, name, 'serviceUs');
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
     rows.push(
-      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB | ${t.errors} |`,
+      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB | ${t.errors} | ${contention(t)} |`,
     );
   }
   return rows;
 }
 
+/** The mocks', the load generator's and the whole machine's CPU (% of one core): shows a run that competed with something else. */
+const contention = (t: TargetSummary): string => `${t.mocksCpuPct ?? '–'}% / ${t.pacerCpuPct ?? '–'}% / ${t.machineCpuPct ?? '–'}%`;
+
 function streamTable(sc: ScenarioResult): string[] {
-  const rows = ['| target | TTFB p50 | TTFB p99 | added TTFB p50 | added TTFB p99 | event gap p50 | event gap p99 | added gap p99 | in-gateway p50 / p99 (to first byte) | errors |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const rows = ['| target | TTFB p50 | TTFB p99 | added TTFB p50 | added TTFB p99 | event gap p50 | event gap p99 | added gap p99 | in-gateway p50 / p99 (to first byte) | errors | CPU: target / mocks / load / machine |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const [name, t] of Object.entries(sc.targets)) {
     const a = added(sc, name, 'ttfbUs');
     const g = added(sc, name, 'gapUs');
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
-    rows.push(`| ${name} | ${us(t.ttfbUs?.p50)} | ${us(t.ttfbUs?.p99)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${us(t.gapUs?.p50)} | ${us(t.gapUs?.p99)} | ${name === 'direct' ? '–' : us(g?.p99)} | ${gw} | ${t.errors} |`);
+    rows.push(`| ${name} | ${us(t.ttfbUs?.p50)} | ${us(t.ttfbUs?.p99)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${us(t.gapUs?.p50)} | ${us(t.gapUs?.p99)} | ${name === 'direct' ? '–' : us(g?.p99)} | ${gw} | ${t.errors} | ${t.cpuPct ?? '–'}% / ${contention(t)} |`);
   }
   return rows;
 }
@@ -238,6 +250,12 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
     '',
     `Features on in microgate: ${Object.entries(env.features).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')}${env.features.note ? ` (${String(env.features.note)})` : ''}.`,
     '',
+    ...(env.baseline
+      ? [
+          `Baseline A/B (\`--baseline ${env.baseline.ref}\`): \`microgate-base\` is microgate built from commit \`${env.baseline.commit.slice(0, 9)}\`, run with its own config (\`${env.baseline.config}\`) on the same models as \`microgate\`, and visited next to it in every round (A B, then B A), so both sides of the comparison come from this one run.`,
+          '',
+        ]
+      : []),
     'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram (p50…p99.9 columns; CO-safe, and they include up to ~1 ms of the pacing timer\'s own lateness, the same for every target) and, as "service", from its actual send; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
     '',
   ];
@@ -250,7 +268,7 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
   }
   const dropped = Math.max(-1, ...results.map((r) => r.targets.microgate?.telemetryDropped ?? -1));
   if (dropped >= 0) lines.push(`Telemetry records microgate dropped over the whole run: ${dropped}.`, '');
-  lines.push('## Goals', '', ...goals(results), '', '## Reproduce', '', '```sh', 'npm ci', 'npm run bench                 # ~3 minutes: every scenario in loadtest/scenarios/', 'npm run bench -- --quick      # ~40 s smoke run (writes to results/quick/)', `npm run bench -- --compare results/${jsonFiles[0] ?? '<file>.json'}`, 'npm run bench:micro           # tinybench micro-benchmarks of the hot functions', '```', '', `Raw files of this run: ${jsonFiles.map((f) => `\`${f}\``).join(', ')}.`, '');
+  lines.push('## Goals', '', ...goals(results), '', '## Reproduce', '', '```sh', 'npm ci', 'npm run bench                 # ~4 minutes: every scenario in loadtest/scenarios/', 'npm run bench -- --quick      # ~40 s smoke run (writes to results/quick/)', 'npm run bench -- --only chat-5k,stream-5k --baseline <git-ref>   # A/B against another commit, in one run', `npm run bench -- --compare results/${jsonFiles[0] ?? '<file>.json'}`, 'npm run bench:micro           # tinybench micro-benchmarks of the hot functions', '```', '', `Raw files of this run: ${jsonFiles.map((f) => `\`${f}\``).join(', ')}.`, '');
   return lines.join('\n');
 }
 
