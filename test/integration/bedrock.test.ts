@@ -184,3 +184,11 @@ describe('the Anthropic SDK reaches Bedrock', () => {
     expect(m.stop_reason).toBe('end_turn');
   });
 });
+
+describe('GET /v1/models', () => {
+  it('lists the models of every format: Bedrock ids by provider and bare, aliases, OpenAI ones', async () => {
+    const ids: string[] = [];
+    for await (const m of s.client.models.list()) ids.push(m.id);
+    expect(ids).toEqual(expect.arrayContaining([`br/${MODEL}`, MODEL, 'bedrock-then-gpt']));
+  });
+});
