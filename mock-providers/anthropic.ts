@@ -27,6 +27,7 @@
 
 import { blocksOf, isObject, signThinking, thinkingOn } from './anthropic-validate.ts';
 import type { Json } from './anthropic-validate.ts';
+import { sampleArgs } from './sample-args.ts';
 
 /** The answer's blocks. The text block's content is filled in per mode: sized text, or one word per delta. */
 type OutBlock =
@@ -87,33 +88,6 @@ function inputTokens(body: Json, messages: Json[]): number {
   return Math.max(1, Math.ceil(chars / 4));
 }
 
-function sampleValue(schema: unknown): unknown {
-  if (!isObject(schema)) return 'x';
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
-    case 'number':
-    case 'integer':
-      return 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return [];
-    case 'object':
-      return {};
-    default:
-      return 'x';
-  }
-}
-
-/** Tool arguments from the input_schema's properties; `{}` for a zero-argument tool. */
-function sampleInput(schema: unknown): Json {
-  const props = isObject(schema) && isObject(schema.properties) ? schema.properties : {};
-  const out: Json = {};
-  for (const [name, prop] of Object.entries(props)) out[name] = sampleValue(prop);
-  return out;
-}
-
 /** The client tools the answer calls, following tool_choice (§1.2). */
 function toolCalls(body: Json, text: string): Json[] {
   const tools = (Array.isArray(body.tools) ? body.tools : []).filter(
@@ -147,7 +121,7 @@ export function scenario(body: Json, seq: number, name: string): Scenario {
     }
     blocks.push({ type: 'text' });
     const calls = toolCalls(body, text);
-    calls.forEach((tool, i) => blocks.push({ type: 'tool_use', id: `toolu_mock_${seq}_${i}`, name: String(tool.name), input: sampleInput(tool.input_schema) }));
+    calls.forEach((tool, i) => blocks.push({ type: 'tool_use', id: `toolu_mock_${seq}_${i}`, name: String(tool.name), input: sampleArgs(tool.input_schema) }));
     const stops = body.stop_sequences as string[] | undefined;
     if (calls.length > 0) stopReason = 'tool_use';
     else if (stops !== undefined && stops.length > 0 && /\bstop\b/i.test(text)) {

@@ -35,6 +35,7 @@
 
 import { blocksOf, isObject } from './bedrock-validate.ts';
 import type { Json } from './bedrock-validate.ts';
+import { sampleArgs } from './sample-args.ts';
 import { signThinking } from './anthropic-validate.ts';
 
 type OutBlock =
@@ -89,34 +90,6 @@ function hasCachePoint(v: unknown, depth = 0): boolean {
   return false;
 }
 
-function sampleValue(schema: unknown): unknown {
-  if (!isObject(schema)) return 'x';
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
-    case 'number':
-    case 'integer':
-      return 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return [];
-    case 'object':
-      return {};
-    default:
-      return 'x';
-  }
-}
-
-/** Tool arguments from inputSchema.json's properties; `{}` for a zero-argument tool. */
-function sampleInput(spec: Json): Json {
-  const schema = isObject(spec.inputSchema) ? spec.inputSchema.json : undefined;
-  const props = isObject(schema) && isObject(schema.properties) ? schema.properties : {};
-  const out: Json = {};
-  for (const [name, prop] of Object.entries(props)) out[name] = sampleValue(prop);
-  return out;
-}
-
 /** The toolSpecs the answer calls, following toolChoice (§3.1: auto | any | tool). */
 function toolCalls(body: Json, text: string): Json[] {
   const config = isObject(body.toolConfig) ? body.toolConfig : {};
@@ -165,7 +138,7 @@ export function scenario(body: Json, seq: number, name: string): Scenario {
     s.blocks.unshift({ kind: 'reasoning', text: thought, signature: signThinking(thought) });
   }
   const calls = toolCalls(body, text);
-  calls.forEach((spec, i) => s.blocks.push({ kind: 'toolUse', toolUseId: `tooluse_mock_${seq}_${i}`, name: String(spec.name), input: sampleInput(spec) }));
+  calls.forEach((spec, i) => s.blocks.push({ kind: 'toolUse', toolUseId: `tooluse_mock_${seq}_${i}`, name: String(spec.name), input: sampleArgs(isObject(spec.inputSchema) ? spec.inputSchema.json : undefined) }));
   const stops = config.stopSequences;
   if (calls.length > 0) s.stopReason = 'tool_use';
   else if (Array.isArray(stops) && stops.length > 0 && /\bstop\b/i.test(text)) s.stopReason = 'stop_sequence';

@@ -36,6 +36,7 @@
 
 import { isObject, partsOf, roleOf, signCall, thinkingOn } from './gemini-validate.ts';
 import type { Json } from './gemini-validate.ts';
+import { sampleArgs } from './sample-args.ts';
 
 interface Call {
   name: string;
@@ -90,34 +91,6 @@ function promptTokens(body: Json, contents: Json[]): number {
   return Math.max(1, Math.ceil(chars / 4));
 }
 
-/** Gemini's Schema types are upper-case (Type.STRING); JSON Schema's are lower-case. */
-function sampleValue(schema: unknown): unknown {
-  if (!isObject(schema)) return 'x';
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
-  const raw = Array.isArray(schema.type) ? schema.type.find((t) => String(t).toLowerCase() !== 'null') : schema.type;
-  switch (String(raw).toLowerCase()) {
-    case 'number':
-    case 'integer':
-      return 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return [];
-    case 'object':
-      return {};
-    default:
-      return 'x';
-  }
-}
-
-function sampleArgs(decl: Json): Json {
-  const schema = decl.parameters ?? decl.parametersJsonSchema;
-  const props = isObject(schema) && isObject(schema.properties) ? schema.properties : {};
-  const out: Json = {};
-  for (const [name, prop] of Object.entries(props)) out[name] = sampleValue(prop);
-  return out;
-}
-
 /** The declared functions the answer calls, following toolConfig.functionCallingConfig (§2.2). */
 function calledFunctions(body: Json, text: string): Json[] {
   const tools = Array.isArray(body.tools) ? body.tools : [];
@@ -165,7 +138,7 @@ export function scenario(body: Json, model: string, seq: number, name: string): 
   }
   const ids = /\bids\b/i.test(text);
   s.calls = calledFunctions(body, text).map((decl, i) => {
-    const call: Call = { name: String(decl.name), args: sampleArgs(decl) };
+    const call: Call = { name: String(decl.name), args: sampleArgs(decl.parameters ?? decl.parametersJsonSchema) };
     if (ids) call.id = `mock-fc-${seq}-${i}`;
     if (thinking) call.thoughtSignature = signCall(call.name, call.args);
     return call;
