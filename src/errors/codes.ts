@@ -48,6 +48,8 @@ export const ERROR_CODES = Object.freeze({
   upstream_reset: spec(502, 'server_error', 'UR', 'upstream', true),
   upstream_error: spec(502, 'server_error', 'U5', 'upstream', true),
   upstream_rate_limited: spec(429, 'rate_limit_error', 'URL', 'upstream', true),
+  /** A 429 that says the account is out of quota or credit: that key rests as long as a revoked one; another may serve. */
+  upstream_quota_exhausted: spec(429, 'insufficient_quota', 'UQUOTA', 'upstream', true),
   /** Anthropic's 529 overloaded_error: the provider is overloaded for everyone; retry with backoff or fail over. */
   upstream_overloaded: spec(503, 'server_error', 'UOVL', 'upstream', true),
   upstream_auth_failed: spec(502, 'server_error', 'UAUTH', 'upstream', true),

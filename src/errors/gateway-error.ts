@@ -12,6 +12,8 @@ export interface ProviderErrorInfo {
   /** Its error code (`context_length_exceeded`, …), or null. */
   readonly code: string | null;
   readonly param: string | null;
+  /** Its own message (already redacted of configured keys), or null. */
+  readonly message: string | null;
 }
 
 /**

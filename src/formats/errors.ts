@@ -75,16 +75,31 @@ export interface OpenAIErrorFields {
   message: string;
   type: string;
   param: string | null;
-  code: string;
+  /** OpenAI's own errors often have none (null); the gateway's always have one. */
+  code: string | null;
 }
 
+/**
+ * The OpenAI error body's fields. A provider's own words win: an OpenAI-format provider's message,
+ * type, code and param reach the client unchanged (the gateway's only fill what it left out); another
+ * format's type is mapped to OpenAI's code for it. The gateway's own errors keep the gateway's codes.
+ */
 export function openaiError(err: GatewayError): OpenAIErrorFields {
   const p = err.provider;
-  if (p !== null && p.format !== 'openai' && p.type !== null) {
-    const code = PROMPT_TOO_LONG.test(err.message) && REFUSED.has(p.type) ? 'context_length_exceeded' : (OPENAI_CODE_OF[p.type] ?? p.type);
-    return { message: err.message, type: err.type, param: p.param ?? err.param, code };
+  if (p === null) return { message: err.message, type: err.type, param: err.param, code: err.code };
+  const message = p.message ?? err.message;
+  if (p.format === 'openai') {
+    if (p.type === null && p.code === null) return { message, type: err.type, param: p.param ?? err.param, code: err.code };
+    return { message, type: p.type ?? err.type, param: p.param, code: p.code };
   }
-  return { message: err.message, type: err.type, param: err.param, code: err.code };
+  if (p.type === null) return { message, type: err.type, param: p.param ?? err.param, code: err.code };
+  const code = PROMPT_TOO_LONG.test(message) && REFUSED.has(p.type) ? 'context_length_exceeded' : (OPENAI_CODE_OF[p.type] ?? p.type);
+  return { message, type: err.type, param: p.param ?? err.param, code };
+}
+
+/** The message an Anthropic client reads: the provider's own, when it gave one. */
+export function anthropicMessage(err: GatewayError): string {
+  return err.provider?.message ?? err.message;
 }
 
 export function openaiStatus(err: GatewayError): number {
@@ -111,7 +126,7 @@ export function anthropicStatus(err: GatewayError): number {
  * in-stream error as a 500: providers.md §5.6).
  */
 export function streamError(format: string, providerName: string, errorType: string, message: string): GatewayError {
-  const provider = { format, type: errorType, code: null, param: null };
+  const provider = { format, type: errorType, code: null, param: null, message };
   const text = `Provider '${providerName}' ended the stream with an error: ${message}`;
   if (RATE_LIMITED.has(errorType)) return new GatewayError('upstream_rate_limited', text, { upstreamStatus: 429, provider });
   if (OVERLOADED.has(errorType)) return new GatewayError('upstream_overloaded', text, { upstreamStatus: 529, provider });

@@ -22,11 +22,14 @@ import type { Deviations } from '../config/provider-kinds.ts';
 
 export type { EndpointName };
 
+/** Why a key is out of rotation: a 429, a 401/403, or a 429 that said the account has no quota left. */
+export type RestReason = 'rate_limited' | 'auth_failed' | 'quota_exhausted';
+
 /** Mutable health of one key, referenced by its frozen plan (a key is rested after 429 or 401/403). */
 export interface KeyState {
   /** performance.now() until which the key is not used; 0 when it is fine. */
   restUntil: number;
-  reason: '' | 'rate_limited' | 'auth_failed';
+  reason: '' | RestReason;
 }
 
 export interface KeyPlan {

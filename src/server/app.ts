@@ -92,20 +92,20 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/v1/messages', proxy('chat', FORMATS.anthropic.dialect))
       // The routing decision for a chat request, without sending it (README: "Routing rules").
       .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', FORMATS.openai.dialect, true))
-      .get('/v1/models', (res) => writeSmall(res, 200, this.plan.modelsJson))
+      .get('/v1/models', (res, req) => writeSmall(res, 200, this.plan.modelsJson, this.idOf(req)))
       .get('/metrics', (res) => this.onMetrics(res))
-      .get('/health', (res) => writeSmall(res, 200, '{"status":"ok"}'))
-      .get('/ready', (res) => {
-        if (this.draining) writeSmall(res, 503, '{"status":"shutting_down"}');
-        else writeSmall(res, 200, JSON.stringify({ status: 'ready', providers: this.plan.providers.size }));
+      .get('/health', (res, req) => writeSmall(res, 200, '{"status":"ok"}', this.idOf(req)))
+      .get('/ready', (res, req) => {
+        if (this.draining) writeSmall(res, 503, '{"status":"shutting_down"}', this.idOf(req));
+        else writeSmall(res, 200, JSON.stringify({ status: 'ready', providers: this.plan.providers.size }), this.idOf(req));
       })
-      .get('/admin/stats', (res) => writeSmall(res, 200, JSON.stringify(this.stats())))
-      .post('/admin/stats/reset', (res) => {
+      .get('/admin/stats', (res, req) => writeSmall(res, 200, JSON.stringify(this.stats()), this.idOf(req)))
+      .post('/admin/stats/reset', (res, req) => {
         this.gatewayTime.reset();
-        writeSmall(res, 200, '{"reset":true}');
+        writeSmall(res, 200, '{"reset":true}', this.idOf(req));
       })
       // uWS closes the socket without a word on an unmatched route (engineering.md §1): answer instead.
-      .any('/*', (res, req) => notFound(res, req));
+      .any('/*', (res, req) => notFound(res, req, this.idOf(req)));
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
@@ -169,6 +169,12 @@ export class GatewayServer implements RequestSink, Listener {
       }
     }
     if (isLast) handleRequest(ctx);
+  }
+
+  /** The request id of a gateway-own answer (not proxied): the client's, if sane, else a new one. */
+  private idOf(req: HttpRequest): string {
+    const h = req.getHeader('x-request-id');
+    return this.requestId(h === '' ? undefined : h);
   }
 
   private requestId(fromClient: string | undefined): string {
@@ -355,20 +361,18 @@ function tooLarge(max: number): GatewayError {
   return new GatewayError('request_too_large', `The request body exceeds the gateway's limit of ${max} bytes.`);
 }
 
-/** Small responses written synchronously inside a route handler (already corked by uWS). */
-function writeSmall(res: HttpResponse, status: number, body: string, extra?: Record<string, string>): void {
-  res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
-  if (extra !== undefined) for (const k in extra) res.writeHeader(k, extra[k]!);
-  res.end(body);
+/** Small responses written synchronously inside a route handler (already corked by uWS), with their request id. */
+function writeSmall(res: HttpResponse, status: number, body: string, id: string): void {
+  res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id).end(body);
 }
 
-function notFound(res: HttpResponse, req: HttpRequest): void {
+function notFound(res: HttpResponse, req: HttpRequest, id: string): void {
   const url = req.getUrl();
   const method = req.getCaseSensitiveMethod();
   const allowed = ROUTES.get(url);
   if (method === 'HEAD') {
     // A HEAD answer has no body: endWithoutBody() with no length (with one it is broken, uWebSockets#1855).
-    res.writeStatus(statusLine(allowed === 'GET' ? 200 : allowed === undefined ? 404 : 405)).endWithoutBody();
+    res.writeStatus(statusLine(allowed === 'GET' ? 200 : allowed === undefined ? 404 : 405)).writeHeader('x-request-id', id).endWithoutBody();
     return;
   }
   // The request body, if any, is not read: close the connection after answering.
@@ -376,12 +380,12 @@ function notFound(res: HttpResponse, req: HttpRequest): void {
   if (allowed !== undefined) {
     const err = new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`);
     res.cork(() => {
-      res.writeStatus(statusLine(405)).writeHeader('content-type', 'application/json').writeHeader('allow', allowed).end(JSON.stringify(err.toJSON()), hasBody);
+      res.writeStatus(statusLine(405)).writeHeader('content-type', 'application/json').writeHeader('allow', allowed).writeHeader('x-request-id', id).end(JSON.stringify(err.toJSON()), hasBody);
     });
     return;
   }
   const err = new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`);
-  res.writeStatus(statusLine(404)).writeHeader('content-type', 'application/json').end(JSON.stringify(err.toJSON()), hasBody);
+  res.writeStatus(statusLine(404)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id).end(JSON.stringify(err.toJSON()), hasBody);
 }
 
 /** Keys resting after a 429 or 401/403, with the seconds left: "provider/key" → {reason, seconds}. */

@@ -28,7 +28,7 @@ export const statusLine = (code: number): string => STATUS_LINE[code] ?? `${code
  * gateway's key in `x-upstream-debug-auth`), and hop-by-hop or framing headers would clash with the
  * ones uWS writes itself. Values pass the key redactor and the header-safety check as well.
  */
-const RELAYED_UPSTREAM = new Set(['x-request-id', 'request-id', 'openai-processing-ms', 'retry-after', 'retry-after-ms']);
+const RELAYED_UPSTREAM = new Set(['x-request-id', 'request-id', 'openai-processing-ms', 'retry-after', 'retry-after-ms', 'x-should-retry']);
 const RELAYED_PREFIXES = ['x-ratelimit-', 'anthropic-ratelimit-'];
 
 function relayed(name: string): boolean {
@@ -58,9 +58,16 @@ function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders, r
   }
 }
 
-/** Request id, route decision and timing: on every proxied response. */
-function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext): void {
+/**
+ * Request ids, route decision and timing: on every proxied response. `x-request-id` (what the OpenAI
+ * SDK reports as `requestID`) and `request-id` (the Anthropic SDK's) are the provider's when it sent
+ * them, so a client can quote them to the provider; otherwise the gateway's own id, which is always in
+ * `x-microgate-request-id` and the request log.
+ */
+function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext, upstream: IncomingHttpHeaders | null): void {
   res.writeHeader('x-microgate-request-id', ctx.id);
+  if (upstream?.['x-request-id'] === undefined) res.writeHeader('x-request-id', ctx.id);
+  if (upstream?.['request-id'] === undefined) res.writeHeader('request-id', ctx.id);
   const t = ctx.target;
   if (t !== null) {
     res.writeHeader('x-microgate-provider', t.provider.name);
@@ -100,7 +107,7 @@ function corkedJson(): void {
   res.writeStatus(statusLine(slotStatus));
   res.writeHeader('content-type', JSON_TYPE);
   if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
-  writeGatewayHeaders(res, ctx);
+  writeGatewayHeaders(res, ctx, slotUpstream);
   if (slotError !== null) {
     res.writeHeader('x-microgate-flag', slotError.flag);
   }
@@ -189,7 +196,7 @@ function corkedStreamHead(): void {
   // Tells nginx-style proxies in front of us not to buffer the stream.
   res.writeHeader('x-accel-buffering', 'no');
   if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
-  writeGatewayHeaders(res, ctx);
+  writeGatewayHeaders(res, ctx, slotUpstream);
   // The head goes out with the first events in one write (uWS sends the end of the header block only
   // with the first body bytes anyway, uWebSockets#1895).
   slotOk = res.write(slotBody);

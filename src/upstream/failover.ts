@@ -14,7 +14,8 @@
 // circuit is open is skipped while another one can serve; when none can, the least rested is tried
 // anyway ("never all of them": an open circuit must not turn a degraded provider into a dead one).
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
-import type { KeyPlan, Target } from '../plan/types.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { KeyPlan, RestReason, Target } from '../plan/types.ts';
 import type { AttemptResult, FailoverHandle, RequestContext } from '../request/context.ts';
 import { keysFor, noKey } from '../plan/routes.ts';
 import type { AttemptOwner, UpstreamAttempt } from './attempt.ts';
@@ -32,6 +33,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
   /** Every finished attempt, for x-microgate-route, error messages and telemetry. */
   readonly records: AttemptResult[] = [];
   private lastError: GatewayError | null = null;
+  /** The response headers of the last failed attempt: its request id, rate limits and retry hints reach the client. */
+  private lastHeaders: IncomingHttpHeaders | null = null;
   private timer: NodeJS.Timeout | null = null;
   private forced = false;
 
@@ -75,6 +78,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
     const outcome = outcomeOf(err);
     this.records.push({ target: a.target, key: a.key, status: err.upstreamStatus, flag: err.upstreamStatus !== 0 ? '' : err.flag, ms: a.upstreamMs() });
     this.lastError = err;
+    this.lastHeaders = a.headers;
     // A refused request says nothing about the provider's health.
     if (outcome !== 'fatal') ctx.plan.health.circuit(a.key, a.target).record(false, a.upstreamMs(), now);
     if (ctx.aborted || ctx.done) return;
@@ -85,7 +89,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
         this.fail(err);
         return;
       case 'auth':
-        rest(a.key, now + routing.keyCooldown.authFailedMs, 'auth_failed');
+        rest(a.key, now + routing.keyCooldown.authFailedMs, err.code === 'upstream_quota_exhausted' ? 'quota_exhausted' : 'auth_failed');
         this.rotateKey(false);
         return;
       case 'rate_limited':
@@ -218,26 +222,36 @@ export class Failover implements FailoverHandle, AttemptOwner {
     this.cancel();
     const ctx = this.ctx;
     if (err.retryable && this.attempts > 0) {
-      // Name every attempt, so "all providers failed" can be told from "one provider said no".
-      const n = this.attempts === 1 ? '1 attempt' : `${this.attempts} attempts`;
-      err = new GatewayError(err.code, `${err.message} (after ${n}: ${this.route()})`, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param, provider: err.provider });
+      // Name every attempt, so "all providers failed" can be told from "one provider said no". The
+      // client reads the provider's own message, unchanged after a single attempt; after several, the
+      // gateway has something to add (the path), so the note follows the last provider's words.
+      const note = ` (after ${this.attempts === 1 ? '1 attempt' : `${this.attempts} attempts`}: ${this.route()})`;
+      const p = err.provider;
+      const provider = p !== null && p.message !== null && this.attempts > 1 ? { ...p, message: p.message + note } : p;
+      err = new GatewayError(err.code, err.message + note, { status: err.status, upstreamStatus: err.upstreamStatus, param: err.param, provider, retryAfterMs: err.retryAfterMs });
     }
-    ctx.sink.error(ctx, err, false, this.lastRetryAfter(err));
+    ctx.sink.error(ctx, err, false, this.clientHeaders(err));
   }
 
-  private lastRetryAfter(err: GatewayError): Record<string, string> | null {
-    if (err.code !== 'upstream_rate_limited') return null;
-    let soonest = Infinity;
-    for (const t of this.ctx.targets) {
-      const keys = keysFor(t.provider, t.model);
-      if (keys !== null) for (const k of keys.items) soonest = Math.min(soonest, k.state.restUntil);
-    }
-    const secs = Math.ceil((soonest - performance.now()) / 1000);
-    return Number.isFinite(secs) && secs > 0 ? { 'retry-after': String(secs) } : null;
+  /**
+   * What the client is told besides the error: the last provider's own headers (request id, rate
+   * limits, its retry hints; the writer's allow-list filters them), a retry hint the provider gave in
+   * its body (Gemini's RetryInfo) as Retry-After, and, once the gateway has itself retried or failed
+   * over, `x-should-retry: false`: the OpenAI and Anthropic SDKs honour it, so one client call does not
+   * become the SDK's tries times the gateway's attempts. Nothing the provider did not say is invented.
+   */
+  private clientHeaders(err: GatewayError): IncomingHttpHeaders | null {
+    const retried = this.attempts > 1;
+    const fromBody = err.retryAfterMs !== null && this.lastHeaders?.['retry-after'] === undefined && this.lastHeaders?.['retry-after-ms'] === undefined;
+    if (!retried && !fromBody) return this.lastHeaders;
+    const out: IncomingHttpHeaders = { ...this.lastHeaders };
+    if (fromBody) out['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs! / 1000)));
+    if (retried) out['x-should-retry'] = 'false';
+    return out;
   }
 }
 
-function rest(key: KeyPlan, until: number, reason: 'rate_limited' | 'auth_failed'): void {
+function rest(key: KeyPlan, until: number, reason: RestReason): void {
   if (until > key.state.restUntil) {
     key.state.restUntil = until;
     key.state.reason = reason;

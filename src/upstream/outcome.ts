@@ -3,7 +3,8 @@
 //   retry         network error, timeout, 408, 500/502/503/504, 529 (Anthropic "overloaded"),
 //                 a malformed or cut response: same target again after a backoff
 //   rate_limited  429: this key cools down (Retry-After honoured), next key of the provider
-//   auth          401/403: this key is dead for a cooldown, next key at once, no backoff
+//   auth          401/403, or a 429 saying the account has no quota left: this key is out for a
+//                 cooldown, next key at once, no backoff
 //   fatal         400/404/413/422 and any other 4xx: the request itself is wrong; the client gets
 //                 the provider's answer at once, no retry and no fallback
 import type { GatewayError } from '../errors/gateway-error.ts';
@@ -29,6 +30,7 @@ export function outcomeOfStatus(status: number): Outcome {
  * the provider's health (upstream/failover.ts records only non-fatal outcomes).
  */
 export function outcomeOf(err: GatewayError): Outcome {
+  if (err.code === 'upstream_quota_exhausted') return 'auth';
   if (err.upstreamStatus !== 0) return outcomeOfStatus(err.upstreamStatus);
   return err.origin === 'upstream' && err.retryable ? 'retry' : 'fatal';
 }

@@ -216,9 +216,11 @@ describe('chaos: failover under load', () => {
     expect(count(replies, (r) => [502, 503, 504].includes(r.status))).toBe(600);
     for (const r of replies) {
       const err = (JSON.parse(r.text) as { error: { message: string; code: string } }).error;
-      // Each error names its attempts; once every circuit is open, one attempt at the least bad target.
-      expect(err.message).toMatch(/after \d+ attempts?: [a-c]\/m#/);
+      // Each error after several attempts names them; once every circuit is open, one attempt at the
+      // least bad target, whose own words the client reads unchanged.
       expect(r.attempts).toBeGreaterThanOrEqual(1);
+      if (r.attempts > 1) expect(err.message).toMatch(/after \d+ attempts: [a-c]\/m#/);
+      else expect(err.message).toMatch(/\S/);
     }
     // Before the circuits opened, requests walked the whole chain.
     expect(count(replies, (r) => r.attempts >= 3)).toBeGreaterThan(0);

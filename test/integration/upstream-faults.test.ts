@@ -63,19 +63,23 @@ describe('provider errors', () => {
     expect(r.headers['x-microgate-flag']).toBe('UAUTH');
   });
 
-  it('429 passes through with Retry-After', async () => {
+  it("429 passes through with the provider's code, message and Retry-After", async () => {
     const r = await chat('limited/m');
     expect(r.status).toBe(429);
-    expect(r.json().error.code).toBe('upstream_rate_limited');
+    expect(r.json().error).toMatchObject({ code: 'rate_limit_exceeded', message: 'Rate limit reached for requests (mock).' });
+    expect(r.headers['x-microgate-flag']).toBe('URL');
     expect(r.headers['retry-after']).toBe('7');
     expect(r.text).not.toContain(LIMITED);
   });
 
-  it('5xx becomes 502 upstream_error with the provider status in the message', async () => {
+  it("a provider's 503 stays a 503 with its own words (flag U5); the gateway retried, so the SDK is told not to", async () => {
     const r = await chat('broken/m');
-    expect(r.status).toBe(502);
-    expect(r.json().error.code).toBe('upstream_error');
-    expect(r.json().error.message).toContain('503');
+    expect(r.status).toBe(503);
+    expect(r.json().error).toMatchObject({ type: 'server_error', code: 'server_error' });
+    expect(r.json().error.message).toContain('mock 503');
+    expect(r.headers['x-microgate-flag']).toBe('U5');
+    expect(r.headers['x-microgate-attempts']).toBe('3');
+    expect(r.headers['x-should-retry']).toBe('false');
   });
 
   it('a truncated JSON body becomes 502 upstream_bad_response', async () => {

@@ -97,15 +97,27 @@ describe('fromOpenAIError: provider-side failures', () => {
     expect(err.status).toBe(504);
   });
 
-  it.each([500, 502, 503, 504, 529])('%i → upstream_error (502) keeping the upstream status', (status) => {
-    const err = fromOpenAIError(status, body({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), 'anthropic', 'k', redactor);
-    expect(err.code).toBe('upstream_error');
-    expect(err.status).toBe(502);
+  it.each([
+    [500, 'upstream_error', 502],
+    [502, 'upstream_error', 502],
+    [503, 'upstream_error', 503],
+    [504, 'upstream_error', 504],
+    [529, 'upstream_overloaded', 503],
+  ] as const)('%i → %s (%i): a 503 or 504 keeps its meaning, another 5xx is the gateway\'s 502', (status, code, clientStatus) => {
+    const err = fromOpenAIError(status, openaiBody('Overloaded', 'server_error'), 'openrouter', 'k', redactor);
+    expect(err.code).toBe(code);
+    expect(err.status === 529 ? 503 : err.status).toBe(clientStatus);
     expect(err.upstreamStatus).toBe(status);
     expect(err.retryable).toBe(true);
-    expect(err.message).toContain(String(status));
     expect(err.message).toContain('Overloaded');
     expectOpenAIShape(err);
+  });
+
+  it("a 429 saying the account has no quota is its own class: the key rests like a revoked one, the client sees OpenAI's code", () => {
+    const err = fromOpenAIError(429, openaiBody('You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota'), 'openai', 'k', redactor);
+    expect(err.code).toBe('upstream_quota_exhausted');
+    expect(err.status).toBe(429);
+    expect(err.provider?.code).toBe('insufficient_quota');
   });
 });
 

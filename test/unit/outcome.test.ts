@@ -138,11 +138,13 @@ describe('outcomeOf: client- and gateway-origin errors → fatal', () => {
 
   it('every code without an upstream status: retry exactly when it comes from upstream and another attempt could succeed', () => {
     // Codes only ever built from a provider status (fromOpenAIError) are left out.
-    const statusOnly = new Set<ErrorCode>(['upstream_invalid_request', 'upstream_rate_limited', 'upstream_auth_failed']);
+    const statusOnly = new Set<ErrorCode>(['upstream_invalid_request', 'upstream_rate_limited', 'upstream_auth_failed', 'upstream_quota_exhausted']);
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
       if (statusOnly.has(code)) continue;
       const want = ERROR_CODES[code].origin === 'upstream' && ERROR_CODES[code].retryable ? 'retry' : 'fatal';
       expect(outcomeOf(new GatewayError(code, 'x')), code).toBe(want);
     }
+    // A 429 that says the account has no quota: the key is out like a revoked one, whatever the status.
+    expect(outcomeOf(new GatewayError('upstream_quota_exhausted', 'x', { upstreamStatus: 429 }))).toBe('auth');
   });
 });

@@ -1,8 +1,9 @@
 // The Anthropic Messages wire format: the dialect of /v1/messages (the Anthropic SDK with only its
 // baseURL changed) and the codec of `type: anthropic` providers. https://docs.anthropic.com/en/api/messages
 import { GatewayError } from '../../errors/gateway-error.ts';
-import { anthropicErrorType, anthropicStatus } from '../errors.ts';
+import { anthropicErrorType, anthropicMessage, anthropicStatus } from '../errors.ts';
 import type { Codec, Dialect, ErrorSource, UsageSink, WireFormat } from '../format.ts';
+import { providerError, rawWords } from '../provider-error.ts';
 import { sseEvent } from '../sse.ts';
 import { numberAfter } from '../usage-scan.ts';
 import { messagesFromCanonical, messagesToCanonical } from './request.ts';
@@ -33,39 +34,21 @@ export const anthropicDialect: Dialect = {
   renderResponse: messageFromCanonical,
   streamEncoder: (req) => new AnthropicStreamEncoder(req),
   status: anthropicStatus,
-  renderError: (err) => JSON.stringify({ type: 'error', error: { type: anthropicErrorType(err), message: err.message } }),
-  renderStreamError: (err) => sseEvent('error', JSON.stringify({ type: 'error', error: { type: anthropicErrorType(err), message: err.message } })),
+  renderError: (err) => JSON.stringify({ type: 'error', error: { type: anthropicErrorType(err), message: anthropicMessage(err) } }),
+  renderStreamError: (err) => sseEvent('error', JSON.stringify({ type: 'error', error: { type: anthropicErrorType(err), message: anthropicMessage(err) } })),
 };
 
 /** The provider's error body `{"type":"error","error":{"type","message"}}` → GatewayError, its type kept. */
 function errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError {
-  let type: string | null = null;
-  let message = '';
   const text = src.redactor.redact(body.toString('utf8'), src.cut);
   try {
     const j = JSON.parse(text) as unknown;
     const e = isObj(j) && isObj(j.error) ? j.error : null;
-    if (e !== null) {
-      type = typeof e.type === 'string' ? e.type : null;
-      message = typeof e.message === 'string' ? e.message : '';
-    }
+    if (e !== null) return providerError('anthropic', status, { message: typeof e.message === 'string' ? e.message : '', type: typeof e.type === 'string' ? e.type : null, code: null, param: null }, src);
   } catch {
-    message = text.trim().slice(0, 300);
+    // not JSON: the raw text below
   }
-  const provider = { format: 'anthropic', type, code: null, param: null };
-  const said = message === '' ? '' : `: ${message}`;
-  const name = src.provider;
-  if (status === 401 || status === 403) {
-    // The client's credentials are fine; the provider's message may quote part of the gateway's key.
-    return new GatewayError('upstream_auth_failed', `Provider '${name}' rejected the credentials of key '${src.key}' (${status}).`, { upstreamStatus: status });
-  }
-  if (status === 429) return new GatewayError('upstream_rate_limited', `Provider '${name}' is rate limiting key '${src.key}'${said}`, { upstreamStatus: status, provider });
-  if (status === 529 || type === 'overloaded_error') {
-    // Everyone is affected, not this key: retry with backoff or fail over (providers.md §1.6).
-    return new GatewayError('upstream_overloaded', `Provider '${name}' is overloaded${said}`, { upstreamStatus: status, provider });
-  }
-  if (status >= 500) return new GatewayError('upstream_error', `Provider '${name}' failed with status ${status}${said}`, { upstreamStatus: status, provider });
-  return new GatewayError('upstream_invalid_request', `Provider '${name}' refused the request (${status})${said}`, { status, upstreamStatus: status, provider });
+  return providerError('anthropic', status, rawWords(text), src);
 }
 
 const INPUT = Buffer.from('"input_tokens"');

@@ -1,6 +1,7 @@
 // AWS Bedrock's Converse format, spoken to `type: bedrock` providers (no client speaks it to the
 // gateway). Streams come framed as AWS's binary event stream (eventstream.ts).
-import { GatewayError, type ProviderErrorInfo } from '../../errors/gateway-error.ts';
+import type { GatewayError } from '../../errors/gateway-error.ts';
+import { providerError, rawWords } from '../provider-error.ts';
 import type { Codec, ErrorSource } from '../format.ts';
 import { numberAfter } from '../usage-scan.ts';
 import { converseFromCanonical } from './request.ts';
@@ -12,35 +13,27 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /**
  * Bedrock's error body is `{"message": …}` (`Message` for a bad API key); the type travels in
- * x-amzn-errortype (the header the AWS SDK reads), and sometimes as `__type` in the body. Statuses: 400 ValidationException, 403 AccessDenied, 404 ResourceNotFound,
- * 408 ModelTimeout, 424 ModelError, 429 Throttling/ServiceQuotaExceeded, 500 InternalServer, 503
- * ServiceUnavailable (API_runtime_Converse, Errors).
+ * x-amzn-errortype (the header the AWS SDK reads), and sometimes as `__type` in the body. Statuses:
+ * 400 ValidationException, 403 AccessDenied, 404 ResourceNotFound, 408 ModelTimeout, 424 ModelError,
+ * 429 Throttling/ServiceQuotaExceeded, 500 InternalServer, 503 ServiceUnavailable (API_runtime_Converse, Errors).
  */
 function errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError {
   const text = src.redactor.redact(body.toString('utf8'), src.cut);
-  let message = '';
-  let type: string | null = null;
+  let words = rawWords(text);
   try {
     const j = JSON.parse(text) as unknown;
     if (isObj(j)) {
-      message = typeof j.message === 'string' ? j.message : typeof j.Message === 'string' ? j.Message : '';
-      type = typeof j.__type === 'string' ? (j.__type.split('#').pop() ?? null) : null;
+      const message = typeof j.message === 'string' ? j.message : typeof j.Message === 'string' ? j.Message : '';
+      words = { message, type: typeof j.__type === 'string' ? (j.__type.split('#').pop() ?? null) : null, code: null, param: null };
     }
   } catch {
-    message = text.trim().slice(0, 300);
+    // not JSON: the raw text
   }
   // "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/": the name before the namespace.
   const header = src.headers?.['x-amzn-errortype'];
-  if (typeof header === 'string' && header !== '') type = header.split(':')[0]!;
-  const provider: ProviderErrorInfo = { format: 'bedrock', type, code: null, param: null };
-  const said = message === '' ? '' : `: ${message}`;
-  const name = src.provider;
-  if (status === 401 || status === 403) return new GatewayError('upstream_auth_failed', `Provider '${name}' rejected the credentials of key '${src.key}' (${status}).`, { upstreamStatus: status });
-  if (status === 429) return new GatewayError('upstream_rate_limited', `Provider '${name}' is throttling key '${src.key}'${said}`, { upstreamStatus: status, provider });
-  if (status === 408) return new GatewayError('upstream_timeout', `Provider '${name}' timed out the request${said}`, { upstreamStatus: status, provider });
-  // 424 ModelErrorException: the model failed on this request; another attempt may not.
-  if (status >= 500 || status === 424) return new GatewayError('upstream_error', `Provider '${name}' failed with status ${status}${said}`, { upstreamStatus: status === 424 ? 502 : status, provider });
-  return new GatewayError('upstream_invalid_request', `Provider '${name}' refused the request (${status})${said}`, { status, upstreamStatus: status, provider });
+  if (typeof header === 'string' && header !== '') words.type = header.split(':')[0]!;
+  // 424 ModelErrorException: the model failed on this request; another attempt may not (a 5xx class).
+  return providerError('bedrock', status === 424 ? 502 : status, words, src);
 }
 
 const INPUT = Buffer.from('"inputTokens"');

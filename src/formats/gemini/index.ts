@@ -1,6 +1,7 @@
 // Google Gemini's generateContent format, spoken to `type: gemini` providers (there is no Gemini
 // client dialect). https://ai.google.dev/api/generate-content
-import { GatewayError, type ProviderErrorInfo } from '../../errors/gateway-error.ts';
+import type { GatewayError } from '../../errors/gateway-error.ts';
+import { providerError, rawWords } from '../provider-error.ts';
 import type { Codec, ErrorSource } from '../format.ts';
 import { numberAfter } from '../usage-scan.ts';
 import { embeddingsFromCanonical, geminiFromCanonical } from './request.ts';
@@ -25,30 +26,19 @@ function retryDelayMs(details: unknown): number | null {
 /** Google's error body `{"error": {"code", "message", "status", "details"}}` → GatewayError, its status kept. */
 function errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError {
   const text = src.redactor.redact(body.toString('utf8'), src.cut);
-  let message = '';
-  let type: string | null = null;
-  let details: unknown;
+  // An invalid key is a 400 INVALID_ARGUMENT with reason API_KEY_INVALID at Google, not a 401.
+  const keyInvalid = /API_KEY_INVALID|API key not valid/.test(text);
   try {
     const j = JSON.parse(text) as unknown;
-    const e = isObj(j) && isObj(j.error) ? j.error : isObj(j) && Array.isArray(j) ? null : null;
+    const e = isObj(j) && isObj(j.error) ? j.error : null;
     if (e !== null) {
-      message = typeof e.message === 'string' ? e.message : '';
-      type = typeof e.status === 'string' ? e.status : null;
-      details = e.details;
+      const words = { message: typeof e.message === 'string' ? e.message : '', type: typeof e.status === 'string' ? e.status : null, code: null, param: null };
+      return providerError('gemini', status, words, src, { keyInvalid, retryAfterMs: retryDelayMs(e.details) });
     }
   } catch {
-    message = text.trim().slice(0, 300);
+    // not JSON: the raw text below
   }
-  const provider: ProviderErrorInfo = { format: 'gemini', type, code: null, param: null };
-  const said = message === '' ? '' : `: ${message}`;
-  const name = src.provider;
-  // An invalid key is a 400 INVALID_ARGUMENT with reason API_KEY_INVALID at Google, not a 401.
-  if (status === 401 || status === 403 || /API_KEY_INVALID|API key not valid/.test(text)) {
-    return new GatewayError('upstream_auth_failed', `Provider '${name}' rejected the credentials of key '${src.key}' (${status}).`, { upstreamStatus: status === 400 ? 401 : status });
-  }
-  if (status === 429) return new GatewayError('upstream_rate_limited', `Provider '${name}' is rate limiting key '${src.key}'${said}`, { upstreamStatus: status, provider, retryAfterMs: retryDelayMs(details) });
-  if (status >= 500) return new GatewayError('upstream_error', `Provider '${name}' failed with status ${status}${said}`, { upstreamStatus: status, provider });
-  return new GatewayError('upstream_invalid_request', `Provider '${name}' refused the request (${status})${said}`, { status, upstreamStatus: status, provider });
+  return providerError('gemini', status, rawWords(text), src, { keyInvalid });
 }
 
 const PROMPT = Buffer.from('"promptTokenCount"');

@@ -1,0 +1,149 @@
+// Errors keep their identity (issue 12): what a provider says reaches the client as the provider said
+// it (code, type, param, message, status where it means something, request id, rate-limit headers),
+// the gateway's own codes are for the gateway's own errors, every response carries a request id, and
+// a client SDK is told not to retry what the gateway has already retried.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { startHostile, type HostileProvider } from '../helpers/hostile.ts';
+
+let s: Stack;
+let h: HostileProvider;
+let claude: Anthropic;
+/** Each path of the hostile provider's base URL picks an answer (the provider name is the first segment). */
+let answers: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {};
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+
+const CONTEXT = {
+  error: {
+    message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages.",
+    type: 'invalid_request_error',
+    param: 'messages',
+    code: 'context_length_exceeded',
+  },
+};
+const QUOTA = { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+
+beforeAll(async () => {
+  h = await startHostile();
+  h.handle((req, res) => {
+    const who = req.url!.split('/')[2]!;
+    const answer = answers[who];
+    if (answer === undefined) json(res, 500, { error: { message: `no answer for ${who}` } });
+    else answer(req, res);
+  });
+  s = await startStack({ down: { status: 500 } }, (m) => {
+    const at = (name: string, keys = ['k1']) => ({ baseUrl: `${h.baseUrl}/${name}`, keys: keys.map((k) => ({ name: k, value: `${name}-${k}-secret-0123456789` })), retry: { maxRetries: 0, baseMs: 1, capMs: 2 } });
+    return {
+      version: 1,
+      providers: {
+        context: at('context'),
+        quota: at('quota', ['poor', 'rich']),
+        limited: at('limited'),
+        hinted: at('hinted'),
+        down: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 2, baseMs: 1, capMs: 2 } },
+        downonce: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
+      },
+    };
+  });
+  claude = new Anthropic({ baseURL: s.gw.url, apiKey: 'unused', maxRetries: 0 });
+});
+afterAll(async () => {
+  await s.close();
+  await h.close();
+});
+beforeEach(() => {
+  answers = {};
+  h.reset();
+});
+
+const ask = (model: string, client = s.client) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+const caught = <T>(p: Promise<T>) => p.then(() => null, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+
+describe("a provider's error, as the provider said it", () => {
+  it("context_length_exceeded keeps its code, param, message and the provider's request id", async () => {
+    answers.context = (_req, res) => json(res, 400, CONTEXT, { 'x-request-id': 'req_provider_abc123' });
+    const err = await caught(ask('context/gpt-4o'));
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err!.code).toBe('context_length_exceeded');
+    expect(err!.param).toBe('messages');
+    expect(err!.type).toBe('invalid_request_error');
+    expect(err!.message).toContain(CONTEXT.error.message);
+    expect(err!.requestID).toBe('req_provider_abc123');
+  });
+
+  it('the same reaches an Anthropic client in its shape: invalid_request_error, the provider\'s words', async () => {
+    answers.context = (_req, res) => json(res, 400, CONTEXT);
+    const err = await claude.messages.create({ model: 'context/gpt-4o', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: CONTEXT.error.message } });
+    expect((err as InstanceType<typeof Anthropic.APIError>).requestID).toMatch(/\S/);
+  });
+
+  it('insufficient_quota stays insufficient_quota (not a rate limit), and that key is not tried again', async () => {
+    answers.quota = (req, res) => (String(req.headers.authorization).includes('poor') ? json(res, 429, QUOTA) : json(res, 200, { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] }));
+    // Until the poor key has been met, a request may go to either; after, only to the rich one.
+    for (let i = 0; i < 10; i++) await ask('quota/m');
+    const before = h.requests;
+    for (let i = 0; i < 10; i++) expect((await ask('quota/m')).choices[0]!.message.content).toBe('ok');
+    expect(h.requests - before).toBe(10);
+    expect((await s.gw.server.stats()).restingKeys).toMatchObject({ 'quota/poor': { reason: 'quota_exhausted' } });
+  });
+
+  it("a 429's rate-limit headers and retry-after-ms reach the client; no Retry-After is invented", async () => {
+    answers.limited = (_req, res) => json(res, 429, { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s', 'retry-after-ms': '850' });
+    const res = await s.client.chat.completions.create({ model: 'limited/m', messages: [{ role: 'user', content: 'x' }] }).asResponse().catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    const err = res as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err.code).toBe('rate_limit_exceeded');
+    expect(err.type).toBe('requests');
+    expect(err.headers!.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(err.headers!.get('retry-after-ms')).toBe('850');
+    expect(err.headers!.get('retry-after')).toBeNull();
+    answers.hinted = (_req, res) => json(res, 429, { error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } });
+    const bare = await caught(ask('hinted/m'));
+    expect(bare!.headers!.get('retry-after')).toBeNull();
+  });
+
+  it("the gateway's own errors keep the gateway's codes, and carry its request id", async () => {
+    const err = await caught(ask('no-such-model'));
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err!.code).toBe('model_not_found');
+    expect(err!.requestID).toMatch(/^mg/);
+    expect(err!.headers!.get('x-microgate-request-id')).toBe(err!.requestID);
+  });
+
+  it('every success carries a request id too', async () => {
+    const { response } = await s.client.models.list().withResponse();
+    expect(response.headers.get('x-request-id')).toMatch(/^mg/); // the gateway's own answer, its own id
+    answers.context = (_req, res) => json(res, 200, { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] });
+    const { request_id } = await ask('context/m').then((r) => ({ request_id: (r as { _request_id?: string | null })._request_id }));
+    expect(request_id).toMatch(/^mg/);
+  });
+});
+
+describe('no stacked retries', () => {
+  it('one SDK call against an always-500 provider makes exactly the gateway\'s attempts (x-should-retry: false)', async () => {
+    const sdk = new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: 'unused', maxRetries: 2 });
+    const before = s.mocks.down!.stats().requests;
+    const err = await caught(ask('down/m', sdk));
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(err!.headers!.get('x-should-retry')).toBe('false');
+    expect(err!.headers!.get('x-microgate-attempts')).toBe('3');
+    expect(s.mocks.down!.stats().requests - before).toBe(3);
+  });
+
+  it('a single attempt that failed leaves the retry to the client', async () => {
+    const sdk = new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: 'unused', maxRetries: 2 });
+    const before = s.mocks.down!.stats().requests;
+    const err = await caught(ask('downonce/m', sdk));
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(err!.headers!.get('x-should-retry')).toBeNull();
+    // The SDK's three tries, one gateway attempt each.
+    expect(s.mocks.down!.stats().requests - before).toBe(3);
+  });
+});
