@@ -209,7 +209,12 @@ const telemetry = z.strictObject({
 const server = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
-  maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  /**
+   * The largest request body accepted. The default is the largest the providers document: OpenAI takes
+   * up to 50 MB of image payload per request (Anthropic 32 MB, Gemini 20 MB inline), so a request one
+   * provider would serve is never refused here; a provider refusing a smaller one answers 413 itself.
+   */
+  maxBodyBytes: z.number().int().positive().default(50 * 1024 * 1024),
   /** A provider's non-streamed answer larger than this is refused (502 upstream_response_too_large), not retried. */
   maxResponseBytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** One stream event larger than this (a stream with no blank line, say) ends the attempt the same way. */

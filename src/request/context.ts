@@ -72,6 +72,8 @@ export class RequestContext {
 
   // Body, as read from the client.
   bodyParts: Buffer[] | null = null;
+  /** A refusal decided before the body was read (413, 415): the body is read and discarded, then this is sent. */
+  refusal: GatewayError | null = null;
   bodyLength = 0;
   raw: Buffer | null = null;
   body: Record<string, unknown> | null = null;

@@ -105,7 +105,7 @@ export class GatewayServer implements RequestSink, Listener {
         writeSmall(res, 200, '{"reset":true}', this.idOf(req));
       })
       // uWS closes the socket without a word on an unmatched route (engineering.md §1): answer instead.
-      .any('/*', (res, req) => notFound(res, req, this.idOf(req)));
+      .any('/*', (res, req) => notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes));
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
@@ -134,27 +134,54 @@ export class GatewayServer implements RequestSink, Listener {
     }
     const type = headers['content-type'];
     if (type !== undefined && !JSON_CONTENT_TYPE.test(type)) {
-      sendError(ctx, new GatewayError('unsupported_media_type', `Content-Type must be application/json, got '${type.slice(0, 100)}'.`), true);
+      this.refuseAfterBody(ctx, new GatewayError('unsupported_media_type', `Content-Type must be application/json, got '${type.slice(0, 100)}'.`));
       return;
     }
     const max = this.plan.server.maxBodyBytes;
     const declared = headers['content-length'];
     if (declared !== undefined && Number(declared) > max) {
-      // Refused before reading a byte of it; the connection is closed so the body is never parsed.
-      sendError(ctx, tooLarge(max), true);
+      this.refuseAfterBody(ctx, tooLarge(max));
       return;
     }
     res.onData((chunk, isLast) => this.onBodyChunk(ctx, chunk, isLast));
+  }
+
+  /**
+   * Refuses a request whose body is not wanted, after reading it. Closing the connection at once would
+   * leave a client still uploading with a broken pipe (the OpenAI SDK sees EPIPE, not the 413, retries
+   * and uploads again); answering without reading would make uWS parse the body as the next request.
+   * So the body is read and discarded (nothing kept), then the error is sent on a connection that stays
+   * usable. Past drainLimit bytes the client is sending far too much to wait for: answer and close.
+   */
+  private refuseAfterBody(ctx: RequestContext, err: GatewayError): void {
+    ctx.refusal = err;
+    ctx.bodyParts = null;
+    if (ctx.headers['content-length'] === undefined && ctx.headers['transfer-encoding'] === undefined) {
+      sendError(ctx, err);
+      return;
+    }
+    if (Number(ctx.headers['content-length'] ?? 0) > drainLimit(this.plan.server.maxBodyBytes)) {
+      sendError(ctx, err, true);
+      return;
+    }
+    ctx.res.onData((chunk, isLast) => this.onBodyChunk(ctx, chunk, isLast));
   }
 
   private onBodyChunk(ctx: RequestContext, chunk: ArrayBuffer, isLast: boolean): void {
     if (ctx.done || ctx.aborted) return;
     const max = this.plan.server.maxBodyBytes;
     ctx.bodyLength += chunk.byteLength;
+    if (ctx.refusal !== null) {
+      // Draining a refused body: count it, keep nothing.
+      if (isLast) sendError(ctx, ctx.refusal);
+      else if (ctx.bodyLength > drainLimit(max)) sendError(ctx, ctx.refusal, true);
+      return;
+    }
     if (ctx.bodyLength > max) {
-      // A chunked body with no declared length, or a lying one: stop at the limit.
+      // A chunked body with no declared length, or a lying one: stop keeping it at the limit.
       ctx.bodyParts = null;
-      sendError(ctx, tooLarge(max), true);
+      ctx.refusal = tooLarge(max);
+      if (isLast) sendError(ctx, ctx.refusal);
       return;
     }
     // uWS detaches the ArrayBuffer when this callback returns: copy it.
@@ -357,6 +384,9 @@ export class GatewayServer implements RequestSink, Listener {
 const CLIENT_GONE = Object.freeze(new Error('client closed the connection'));
 const SHUT_DOWN = Object.freeze(new Error('the gateway shut down'));
 
+/** How much of a refused body is read (and discarded) so the client gets its answer; past it, the connection is closed. */
+const drainLimit = (maxBodyBytes: number): number => Math.max(4 * maxBodyBytes, 64 * 1024 * 1024);
+
 function tooLarge(max: number): GatewayError {
   return new GatewayError('request_too_large', `The request body exceeds the gateway's limit of ${max} bytes.`);
 }
@@ -366,7 +396,7 @@ function writeSmall(res: HttpResponse, status: number, body: string, id: string)
   res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id).end(body);
 }
 
-function notFound(res: HttpResponse, req: HttpRequest, id: string): void {
+function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes: number): void {
   const url = req.getUrl();
   const method = req.getCaseSensitiveMethod();
   const allowed = ROUTES.get(url);
@@ -375,17 +405,30 @@ function notFound(res: HttpResponse, req: HttpRequest, id: string): void {
     res.writeStatus(statusLine(allowed === 'GET' ? 200 : allowed === undefined ? 404 : 405)).writeHeader('x-request-id', id).endWithoutBody();
     return;
   }
-  // The request body, if any, is not read: close the connection after answering.
-  const hasBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
-  if (allowed !== undefined) {
-    const err = new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`);
-    res.cork(() => {
-      res.writeStatus(statusLine(405)).writeHeader('content-type', 'application/json').writeHeader('allow', allowed).writeHeader('x-request-id', id).end(JSON.stringify(err.toJSON()), hasBody);
-    });
-    return;
-  }
-  const err = new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`);
-  res.writeStatus(statusLine(404)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id).end(JSON.stringify(err.toJSON()), hasBody);
+  const err =
+    allowed !== undefined
+      ? new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`)
+      : new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`);
+  const answer = (close: boolean) => {
+    res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);
+    if (allowed !== undefined) res.writeHeader('allow', allowed);
+    res.end(JSON.stringify(err.toJSON()), close);
+  };
+  const declared = req.getHeader('content-length');
+  if (declared === '' && req.getHeader('transfer-encoding') === '') return answer(false);
+  if (Number(declared) > drainLimit(maxBodyBytes)) return answer(true);
+  // A body follows: read and discard it, then answer on a connection that stays usable (see refuseAfterBody).
+  let gone = false;
+  let seen = 0;
+  res.onAborted(() => (gone = true));
+  res.onData((chunk, isLast) => {
+    if (gone) return;
+    seen += chunk.byteLength;
+    if (isLast || seen > drainLimit(maxBodyBytes)) {
+      gone = true;
+      answer(!isLast);
+    }
+  });
 }
 
 /** Keys resting after a 429 or 401/403, with the seconds left: "provider/key" → {reason, seconds}. */

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { request } from 'undici';
+import OpenAI from 'openai';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
 let s: Stack;
@@ -108,11 +109,67 @@ describe('bad input gets an OpenAI-shaped error', () => {
     expect(r.closed).toBe(true);
   });
 
-  it('a chunked body that grows past the limit → 413', async () => {
+  it('a chunked body that grows past the limit → 413 once it ends, and the connection serves the next request', async () => {
     const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
     const chunk = `${(2048).toString(16)}\r\n${'a'.repeat(2048)}\r\n`;
-    const r = await raw([head, chunk, chunk, chunk, chunk], { gapMs: 10 });
+    const next = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
+    const r = await raw([head, chunk, chunk, chunk, chunk, '0\r\n\r\n', next], { gapMs: 10, waitMs: 600 });
     expect(r.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(r.data).toContain('HTTP/1.1 200 OK');
+    expect(r.closed).toBe(false);
+  });
+
+  it('a declared body a little over the limit is read and refused: 413, and the connection stays usable', async () => {
+    const body = `{"model":"mock-small","messages":[{"role":"user","content":"${'x'.repeat(LIMIT)}"}]}`;
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const r = await raw([head, body.slice(0, 1000), body.slice(1000), 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'], { gapMs: 10, waitMs: 600 });
+    expect(r.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(r.data).toContain('HTTP/1.1 200 OK');
+    expect(r.closed).toBe(false);
+  });
+
+  it('a client still uploading when the 413 is decided can finish its upload and read the answer: no reset, no broken pipe', async () => {
+    const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const got = await new Promise<{ data: string; error: string }>((resolve) => {
+      const sock = connect(s.gw.port, '127.0.0.1');
+      let data = '';
+      let error = '';
+      sock.on('data', (d) => (data += d.toString('latin1')));
+      sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? 'error'));
+      sock.on('connect', async () => {
+        sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+        sock.write(body.subarray(0, 1024 * 1024));
+        // The gateway has decided by now; the rest of the upload follows, as an SDK's would.
+        await new Promise((r) => setTimeout(r, 100));
+        sock.write(body.subarray(1024 * 1024), () => setTimeout(() => {
+          sock.destroy();
+          resolve({ data, error });
+        }, 200));
+      });
+      setTimeout(() => resolve({ data, error: error || 'timeout' }), 5000);
+    });
+    expect(got.error).toBe('');
+    expect(got.data).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it("the OpenAI SDK gets the typed 413 every time, never a broken pipe (20 of 20)", async () => {
+    const sdk = new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    // Larger than the socket buffers: the SDK is still writing when the answer comes.
+    const big = 'x'.repeat(16 * 1024 * 1024);
+    for (let i = 0; i < 20; i++) {
+      const err = await sdk.chat.completions.create({ model: 'mock-small', messages: [{ role: 'user', content: big }] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+      expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('request_too_large');
+    }
+  });
+
+  it('an unknown path with a body is answered 404 after the body, on a connection that stays usable', async () => {
+    const body = '{"hello":"world"}';
+    const r = await raw([`POST /v2/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'], { gapMs: 10, waitMs: 600 });
+    expect(r.data).toMatch(/^HTTP\/1\.1 404 /);
+    expect(r.data).toContain('HTTP/1.1 200 OK');
+    expect(r.closed).toBe(false);
   });
 
   it('unknown path → 404, wrong method → 405 with Allow', async () => {
