@@ -15,7 +15,8 @@ import type { CanonicalEmbeddings, CanonicalEmbeddingsRequest, CanonicalRequest,
 
 /** Wire formats: the first two are also client dialects; Gemini and Bedrock are spoken to providers only. */
 export type FormatName = 'openai' | 'anthropic' | 'gemini' | 'bedrock';
-export type DialectName = 'openai' | 'anthropic';
+/** The dialects clients speak: OpenAI's chat family, Anthropic's Messages, and OpenAI's Responses API. */
+export type DialectName = 'openai' | 'anthropic' | 'responses';
 
 /** What routing needs of a client's request. */
 export interface ClientRequest {
@@ -43,8 +44,9 @@ export interface Dialect {
   check(body: Record<string, unknown>, endpoint: EndpointName): ClientRequest;
   /** The request in canonical form, for a provider of another format; throws a 400 for what has no mapping. */
   toCanonical(body: Record<string, unknown>, endpoint: EndpointName): CanonicalRequest;
-  renderResponse(r: CanonicalResponse): string;
-  streamEncoder(req: CanonicalRequest): StreamEncoder;
+  /** `client`: the client's request as it sent it (the Responses API echoes its fields in the answer). */
+  renderResponse(r: CanonicalResponse, client?: Readonly<Record<string, unknown>>): string;
+  streamEncoder(req: CanonicalRequest, client?: Readonly<Record<string, unknown>>): StreamEncoder;
   /** The HTTP status of an error for a client of this format (Anthropic's 529 is a 503 to OpenAI clients). */
   status(err: GatewayError): number;
   /** An error body in this format. */

@@ -4,10 +4,11 @@
 // speaks them to the gateway.
 import { ANTHROPIC } from './anthropic/index.ts';
 import { bedrockCodec } from './bedrock/index.ts';
-import type { Codec, DialectName, FormatName, WireFormat } from './format.ts';
+import type { Codec, FormatName, WireFormat } from './format.ts';
 import { geminiCodec } from './gemini/index.ts';
 import { OPENAI } from './openai/index.ts';
 
-export const FORMATS: Readonly<Record<DialectName, WireFormat>> = { openai: OPENAI, anthropic: ANTHROPIC };
+/** The formats spoken both ways. (The Responses API is a dialect only: formats/responses/.) */
+export const FORMATS: Readonly<Record<'openai' | 'anthropic', WireFormat>> = { openai: OPENAI, anthropic: ANTHROPIC };
 
 export const CODECS: Readonly<Record<FormatName, Codec>> = { openai: OPENAI.codec, anthropic: ANTHROPIC.codec, gemini: geminiCodec, bedrock: bedrockCodec };

@@ -9,7 +9,7 @@
 //   12      u32   gateway µs                 40      u16   rule id (0 none)
 //   16      u32   upstream µs                42      u8    request id length
 //   20      u32   time to first byte µs      43      u8    requested model length
-//   24      u16   status                     44      u8    client dialect (0 openai, 1 anthropic)
+//   24      u16   status                     44      u8    client dialect (0 openai, 1 anthropic, 2 responses)
 //                                              45..47        reserved
 //   26      u16   error code id (0 none)     48      8 × attempt: u16 target id, u16 key id,
 //   28      u8    endpoint id                              u16 status, u8 flag id, u8 -, u32 µs
@@ -35,7 +35,8 @@ const FLAG_ABORTED = 2;
 const FLAG_STREAM_FAILED = 4;
 
 export const ENDPOINTS = ['chat', 'completions', 'embeddings'] as const;
-export const DIALECTS = ['openai', 'anthropic'] as const;
+export const DIALECTS = ['openai', 'anthropic', 'responses'] as const;
+const DIALECT_CODE: Readonly<Record<(typeof DIALECTS)[number], number>> = { openai: 0, anthropic: 1, responses: 2 };
 export const TIERS = ['', 'SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'] as const;
 export const ERROR_LIST: readonly ErrorCode[] = Object.keys(ERROR_CODES) as ErrorCode[];
 /** Failure causes of attempts without a status (the Envoy-style flags of errors/codes.ts). */
@@ -96,7 +97,7 @@ export function encodeRecord(dv: DataView, u8: Uint8Array, o: number, ctx: Reque
   }
   u8[o + 42] = putString(u8, o + ID_AT, ctx.id, ID_MAX);
   u8[o + 43] = putString(u8, o + MODEL_AT, ctx.model, MODEL_MAX);
-  u8[o + 44] = ctx.dialect.format === 'anthropic' ? 1 : 0;
+  u8[o + 44] = DIALECT_CODE[ctx.dialect.format];
 }
 
 /** Names for the ids in a slot. Targets appear at run time, so the worker's copy grows. */

@@ -153,7 +153,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       else this.frames = new EventStreamDecoder();
       if (this.translates) {
         const req = ctx.canonical!;
-        this.translation = new StreamTranslation(codec.streamDecoder(req), ctx.dialect.streamEncoder(req), { id: `gen-${ctx.id}`, model: this.target.model });
+        this.translation = new StreamTranslation(codec.streamDecoder(req), ctx.dialect.streamEncoder(req, ctx.body!), { id: `gen-${ctx.id}`, model: this.target.model });
       }
     } else {
       // Joining chunks at the end would hold the body twice at its peak (60 MB answers took RSS to
@@ -431,7 +431,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     if (answer.id === '') answer.id = `gen-${ctx.id}`;
     if (answer.model === '') answer.model = this.target.model;
     if (answer.usage !== null) setUsage(ctx, answer.usage);
-    return ctx.dialect.renderResponse(answer);
+    return ctx.dialect.renderResponse(answer, ctx.body!);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {

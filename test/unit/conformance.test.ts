@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FORMATS } from '../../src/formats/index.ts';
 import type { CanonicalRequest } from '../../src/formats/canonical.ts';
-import type { DialectName as FormatName } from '../../src/formats/format.ts';
+type FormatName = 'openai' | 'anthropic';
 import { StreamTranslation } from '../../src/formats/stream-translation.ts';
 import { streamError } from '../../src/formats/errors.ts';
 import { isGatewayError } from '../../src/errors/gateway-error.ts';
