@@ -50,9 +50,14 @@ export class Exchange {
   }
 
   json(status: number, body: string, extra?: readonly Header[]): void {
+    this.send(status, 'application/json', body, extra);
+  }
+
+  /** A whole body of any type (plain text, bytes) in one write. */
+  send(status: number, contentType: string, body: string | Uint8Array, extra?: readonly Header[]): void {
     if (this.done) return;
     const res = this.res;
-    res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+    res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
     if (extra !== undefined) for (const [name, value] of extra) res.writeHeader(name, value);
     this.finish();
     bump(this.owner.counters.byStatus, status);

@@ -3,7 +3,8 @@
 // /v1/messages takes the same flow in Anthropic's dialect (anthropic.ts, anthropic-validate.ts),
 // /v1beta/models/{model}:{method} in Gemini's (gemini-route.ts after the latency), /model/{modelId}/converse(-stream)
 // in Bedrock's (bedrock-route.ts, SigV4 in sigv4-verify.ts) and /openai/deployments/{deployment}/… in Azure
-// OpenAI's (azure.ts).
+// OpenAI's (azure.ts). The rest of OpenAI's surface (Responses, models/{id}, moderations, images, audio, files,
+// batches) is mounted from surface.ts through openExchange() and later().
 
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -19,11 +20,12 @@ import { embeddingInputs, embeddingsBody } from './embeddings.ts';
 import { Exchange } from './exchange.ts';
 import type { ExchangeOwner, Header } from './exchange.ts';
 import { answerBytes, parseObject, streamStop } from './flow.ts';
+import type { SurfaceHost } from './gate.ts';
 import { parseCall, respondGemini } from './gemini-route.ts';
-import type { RouteHost } from './gemini-route.ts';
 import * as R from './responses.ts';
 import { bump, emptyStats } from './stats.ts';
 import type { MockStats } from './stats.ts';
+import { mountSurface } from './surface.ts';
 
 export interface MockHandle {
   name: string;
@@ -105,7 +107,7 @@ const retryHeaders = (sec: number): Header[] => [['retry-after', String(sec)], [
 /** Present in this build (it fires onAborted on pending responses) but missing from its typings. */
 type ClosableApp = TemplatedApp & { close(): void };
 
-class MockServer implements ExchangeOwner, MockHandle, RouteHost {
+class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
   readonly app = uWS.App() as ClosableApp;
   counters: MockStats = emptyStats();
   closing = false;
@@ -129,6 +131,7 @@ class MockServer implements ExchangeOwner, MockHandle, RouteHost {
     // Bedrock's model id is one (URI-encoded) segment, even an ARN: its '/' arrive as %2F.
     this.app.post('/model/:modelId/:op', (res, req) => this.acceptBedrock(res, req));
     for (const [suffix, kind] of AZURE_PATHS) this.app.post(`/openai/deployments/:deployment/${suffix}`, (res, req) => this.acceptAzure(kind, res, req));
+    mountSurface(this.app, this);
     // Control endpoints answer at once and are not counted in the stats they report.
     this.app
       .get('/_mock/stats', (res) => sendJson(res, 200, JSON.stringify(this.counters)))
@@ -239,8 +242,16 @@ class MockServer implements ExchangeOwner, MockHandle, RouteHost {
     readBody(res, (body) => this.later(ex, (b) => respondAzure(this, ex, b, call, body)));
   }
 
+  /** An OpenAI-surface request (surface.ts): its headers copied, its bearer key, counted. */
+  openExchange(res: HttpResponse, req: HttpRequest): Exchange {
+    const headers = (sink = Object.create(null) as Record<string, string>);
+    sinkOverrides = false;
+    req.forEach(collectHeader);
+    return this.register(res, headers, bearer(headers.authorization), req.getUrl());
+  }
+
   /** Runs `respond` with the key's behaviour after its latency (synchronously when there is none). */
-  private later(ex: Exchange, respond: (b: Behavior) => void): void {
+  later(ex: Exchange, respond: (b: Behavior) => void): void {
     const b = this.behavior(ex);
     const ms = sampleLatency(b, this.plan.rng);
     if (ms === 0) respond(b);
