@@ -38,7 +38,8 @@ function banner(gw: Gateway, source: string, isMock: boolean): void {
   if (isMock) {
     lines.push(
       '  No provider keys found (OPENAI_API_KEY, GROQ_API_KEY, …) and no microgate.yaml:',
-      '  serving from the BUNDLED MOCK provider. Responses are fake and carry x-microgate-provider: mock.',
+      '  serving from the BUNDLED MOCK provider: it answers any model name, with fake text, and every',
+      '  response carries x-microgate-provider: mock.',
       `  Try: curl ${gw.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"mock-small","messages":[{"role":"user","content":"hi"}]}'`,
     );
   }

@@ -73,6 +73,8 @@ export function mockConfig(mockBaseUrl: string, opts: LoadOptions = {}): Config 
     providers: {
       mock: { type: 'openai', baseUrl: mockBaseUrl, keys: [{ name: 'mock', value: 'mock-key' }], models: ['mock-small', 'mock-large', 'mock-embed'] },
     },
+    // Any model name is the mock's, so the README's examples (openai/gpt-4o-mini, groq/…) run as written.
+    routing: { defaultProvider: 'mock' },
   };
   return validateConfig(withServer(input, serverOverrides(opts.argv ?? process.argv.slice(2), opts.env ?? process.env)), opts.env ?? process.env, 'bundled mock');
 }
@@ -127,6 +129,10 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
         problems.push(`models.${alias}.targets[${i}].provider: unknown provider "${t.provider}" (configured: ${Object.keys(config.providers).join(', ')})`);
       }
     });
+  }
+  const fallback = config.routing.defaultProvider;
+  if (fallback !== undefined && !(fallback in config.providers)) {
+    problems.push(`routing.defaultProvider: unknown provider "${fallback}" (configured: ${Object.keys(config.providers).join(', ')})`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid ${origin}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;

@@ -49,6 +49,11 @@ const keyCooldown = z.strictObject({
 const routing = z.strictObject({
   /** Whole-request deadline: every attempt, backoff and fallback fits in it (streams: until the first event). */
   deadlineMs: positiveMs.default(300_000),
+  /**
+   * A model name nothing else matches (no alias, no provider's model, no "provider/…") goes to this
+   * provider under its own name, instead of a 404. Zero-config mock mode sets it to the mock.
+   */
+  defaultProvider: z.string().min(1).optional(),
   retry: retry.prefault({}),
   retryBudget: z
     .strictObject({
@@ -102,6 +107,12 @@ const provider = z.strictObject({
   apiVersion: z.string().min(1).optional(),
   /** Azure OpenAI: model name → deployment name (default: the same name). */
   deployments: z.record(z.string().min(1), z.string().min(1)).default({}),
+  /**
+   * POST /v1/responses to this provider: `native` forwards the Responses API as is (OpenAI; also vLLM,
+   * Ollama and others that implement it), `chat` translates it to Chat Completions (or the provider's own
+   * format). Default: native for type openai, chat for every other type.
+   */
+  responsesApi: z.enum(['native', 'chat']).optional(),
   /** Upstream model names this provider serves: listed in /v1/models and matched for bare model names. */
   models: z.array(z.string().min(1)).default([]),
   /** Extra headers sent on every request to this provider (values may be `env.NAME`). */

@@ -3,12 +3,12 @@
 import type { EndpointName } from '../formats/canonical.ts';
 import { basePath, extraExcept, USER_AGENT, type Endpoint, type EndpointConfig } from './endpoint.ts';
 
-export const OPENAI_PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
+export const OPENAI_PATHS: Readonly<Record<EndpointName, string>> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings', responses: '/responses' };
 const OWN = new Set(['content-type', 'authorization', 'user-agent']);
 
 export function openaiEndpoint(c: EndpointConfig): Endpoint {
   const base = basePath(c.url);
-  const paths = { chat: base + OPENAI_PATHS.chat, completions: base + OPENAI_PATHS.completions, embeddings: base + OPENAI_PATHS.embeddings };
+  const paths = { chat: base + OPENAI_PATHS.chat, completions: base + OPENAI_PATHS.completions, embeddings: base + OPENAI_PATHS.embeddings, responses: base + OPENAI_PATHS.responses };
   return {
     path: (kind) => paths[kind],
     keyHeaders: (key, extra) => {

@@ -11,7 +11,9 @@
 // these (it is relayed as bytes, with `model` spliced in).
 
 /** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect. */
-export type EndpointName = 'chat' | 'completions' | 'embeddings';
+/** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect; /v1/responses
+ *  is OpenAI's Responses API, served natively by providers that have it and as a chat by the others. */
+export type EndpointName = 'chat' | 'completions' | 'embeddings' | 'responses';
 
 export type CacheControl = { type: 'ephemeral'; ttl?: string };
 

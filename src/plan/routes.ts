@@ -30,17 +30,14 @@ export function resolveRoute(plan: RuntimePlan, model: string): Route {
   const cached = cache?.get(model);
   if (cached !== undefined) return cached;
   const slash = model.indexOf('/');
-  if (slash > 0 && slash < model.length - 1) {
-    const provider = plan.providers.get(model.slice(0, slash));
-    if (provider !== undefined) {
-      const upstreamModel = model.slice(slash + 1);
-      const r = makeRoute(model, [plan.target(provider, upstreamModel)], [1], []);
-      if (cache === undefined) adHocRoutes.set(plan, (cache = new Map()));
-      if (cache.size < MAX_AD_HOC_ROUTES) cache.set(model, r);
-      return r;
-    }
-  }
-  throw modelNotFound(plan, model);
+  const named = slash > 0 && slash < model.length - 1 ? plan.providers.get(model.slice(0, slash)) : undefined;
+  // "provider/any-model", else the catch-all provider (routing.defaultProvider) under the name as given.
+  const provider = named ?? (plan.routing.defaultProvider === undefined ? undefined : plan.providers.get(plan.routing.defaultProvider));
+  if (provider === undefined) throw modelNotFound(plan, model);
+  const r = makeRoute(model, [plan.target(provider, named !== undefined ? model.slice(slash + 1) : model)], [1], []);
+  if (cache === undefined) adHocRoutes.set(plan, (cache = new Map()));
+  if (cache.size < MAX_AD_HOC_ROUTES) cache.set(model, r);
+  return r;
 }
 
 /** One target drawn by weight (the first choice of attemptOrder). */

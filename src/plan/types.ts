@@ -54,6 +54,8 @@ export interface ProviderPlan {
   readonly endpoint: Endpoint;
   /** Where it departs from its format (config/provider-kinds.ts): fields to drop, stream usage. */
   readonly deviations: Deviations;
+  /** It serves OpenAI's Responses API itself: /v1/responses is a pass-through, not translated to a chat. */
+  readonly nativeResponses: boolean;
   readonly pool: Pool;
   readonly timeouts: Readonly<ProviderConfig['timeouts']>;
   readonly models: ReadonlySet<string>;

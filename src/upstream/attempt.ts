@@ -22,6 +22,7 @@ import { SseFramer } from '../util/sse-framer.ts';
 import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
+import { passesThrough } from './pass-through.ts';
 
 export const CLIENT_ABORTED = Object.freeze(new Error('client aborted the request'));
 /** Abort reasons the attempt itself gives, told apart by identity in onResponseError. */
@@ -94,7 +95,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.owner = owner;
     this.target = target;
     this.key = key;
-    this.translates = target.provider.codec.format !== ctx.dialect.format;
+    this.translates = !passesThrough(ctx, target);
   }
 
   /**

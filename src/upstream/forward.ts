@@ -9,6 +9,7 @@ import type { CanonicalEmbeddingsRequest, CanonicalRequest } from '../formats/ca
 import { insertTopLevelMember, removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
 import { renameToolIds } from '../formats/openai/tool-ids.ts';
 import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
+import { passesThrough, upstreamKind } from './pass-through.ts';
 
 export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan, remainingMs: number): void {
   const provider = target.provider;
@@ -18,7 +19,7 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
   ctx.tUpstreamHead = 0;
   ctx.tUpstreamEnd = 0;
   const body = upstreamBody(ctx, target);
-  const path = provider.endpoint.path(ctx.endpoint, target.model, ctx.stream);
+  const path = provider.endpoint.path(upstreamKind(ctx, target), target.model, ctx.stream);
   const endpoint = provider.endpoint;
   // SigV4 signs every attempt over its own bytes and time: a retry is signed again.
   const headers = endpoint.sign === undefined ? upstreamHeaders(ctx, provider, key) : endpoint.sign(upstreamHeaders(ctx, provider, key), key.secret, path, body);
@@ -42,14 +43,13 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
 export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
   if (ctx.bodyFor === target && ctx.upstreamRaw !== null) return ctx.upstreamRaw;
   const codec = target.provider.codec;
-  const out =
-    codec.format === ctx.dialect.format
-      ? passThroughBody(ctx, target)
-      : ctx.endpoint === 'embeddings'
-        ? Buffer.from(codec.embeddingsFromCanonical!(canonicalEmbeddings(ctx), target.model))
-        : translatedBody(ctx, target);
+  const out = passesThrough(ctx, target)
+    ? passThroughBody(ctx, target)
+    : ctx.endpoint === 'embeddings'
+      ? Buffer.from(codec.embeddingsFromCanonical!(canonicalEmbeddings(ctx), target.model))
+      : translatedBody(ctx, target);
   ctx.bodyFor = target;
-  ctx.upstreamRaw = target.provider.deviations.nineCharToolIds && ctx.endpoint === 'chat' ? withNineCharToolIds(out) : out;
+  ctx.upstreamRaw = target.provider.deviations.nineCharToolIds && upstreamKind(ctx, target) === 'chat' ? withNineCharToolIds(out) : out;
   return ctx.upstreamRaw;
 }
 
@@ -98,7 +98,7 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     if (!ctx.dropped.includes(p)) ctx.dropped.push(p);
     ctx.plan.droppedFields.set(p, (ctx.plan.droppedFields.get(p) ?? 0) + 1);
   }
-  if (ctx.stream && target.provider.codec.format === 'openai') {
+  if (ctx.stream && target.provider.codec.format === 'openai' && ctx.endpoint !== 'responses') {
     if (!target.provider.deviations.noStreamOptions) base = withStreamUsage(ctx, base);
     // Such a provider (Perplexity) sends its usage chunk unasked.
     else if (!clientAskedUsage(ctx)) ctx.hideUsage = true;

@@ -1,7 +1,7 @@
 // `npm start` as a newcomer meets it: the real entry point in a child process.
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -59,6 +59,40 @@ describe('npm start', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     child = null;
+  });
+
+  it("the README's examples run as written against it (curl, the OpenAI SDK, the Anthropic SDK)", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mg-'));
+    child = spawn(TSX, [MAIN, '--port', '0'], { env: cleanEnv(), cwd });
+    const url = await new Promise<string>((res, rej) => {
+      let out = '';
+      child!.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m !== null && out.includes('Try:')) res(m[1]!);
+      });
+      child!.on('exit', () => rej(new Error(`exited early: ${out}`)));
+    });
+    // The examples as the README has them; only the port is the one this gateway got.
+    const use = readFileSync(join(ROOT, 'README.md'), 'utf8').split('## Use it')[1]!.split('\n## ')[0]!;
+    const blocks = [...use.matchAll(/```(sh|ts)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, code: m[2]!.replaceAll('http://127.0.0.1:8080', url) }));
+    expect(blocks.map((b) => b.lang)).toEqual(['sh', 'ts', 'ts']);
+    const curl = spawnSync('bash', ['-c', blocks[0]!.code], { encoding: 'utf8' });
+    expect(curl.status).toBe(0);
+    expect((JSON.parse(curl.stdout) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toMatch(/\S/);
+    for (const b of blocks.slice(1)) {
+      // Inside the repository, so `import 'openai'` resolves as it does for a user who installed it.
+      const file = join(ROOT, `.readme-example-${process.pid}.mts`);
+      writeFileSync(file, b.code);
+      try {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        expect(r.stdout).toMatch(/\S/);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    }
   });
 
   it('refuses to start in production without a provider', async () => {

@@ -113,7 +113,7 @@ describe('errors arrive as the SDK typed errors', () => {
   });
 
   it('413 when the body is over the limit', async () => {
-    const huge = 'x'.repeat(11 * 1024 * 1024);
+    const huge = 'x'.repeat(51 * 1024 * 1024); // over the 50 MiB default
     const err = await s.client.chat.completions.create({ model: 'mock-small', messages: [{ role: 'user', content: huge }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as APIError).status).toBe(413);

@@ -37,7 +37,7 @@ describe('validateConfig: defaults', () => {
     expect(c.server).toEqual({
       host: '127.0.0.1',
       port: 8080,
-      maxBodyBytes: 10 * 1024 * 1024,
+      maxBodyBytes: 50 * 1024 * 1024,
       maxResponseBytes: 64 * 1024 * 1024,
       maxStreamEventBytes: 8 * 1024 * 1024,
       maxBufferedBytes: 256 * 1024 * 1024,

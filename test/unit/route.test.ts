@@ -274,3 +274,23 @@ describe('routeRequest', () => {
     expect(ctx.targets).toHaveLength(0);
   });
 });
+
+describe('routing.defaultProvider: the catch-all for names nothing else matches', () => {
+  it('sends an unknown name to that provider under its own name, and leaves known names alone', async () => {
+    const plan = compilePlan(validateConfig({ ...RAW, routing: { defaultProvider: 'together' } }, {}));
+    try {
+      const t = resolveTarget(plan, 'openai-like/some-model');
+      expect(t.provider.name).toBe('together');
+      expect(t.model).toBe('openai-like/some-model');
+      expect(resolveTarget(plan, 'anything-at-all').provider.name).toBe('together');
+      expect(resolveTarget(plan, 'groq/llama-3.3-70b').provider.name).toBe('groq');
+      expect(resolveTarget(plan, 'gpt-4o').provider.name).toBe('openai');
+    } finally {
+      await plan.close();
+    }
+  });
+
+  it('must name a configured provider', () => {
+    expect(() => validateConfig({ ...RAW, routing: { defaultProvider: 'nope' } }, {})).toThrow(/routing\.defaultProvider: unknown provider "nope"/);
+  });
+});

@@ -70,7 +70,7 @@ function scanUsage(bytes: Buffer, into: UsageSink): void {
 export const anthropicCodec: Codec = {
   format: 'anthropic',
   framing: 'sse',
-  serves: { chat: true, completions: false, embeddings: false },
+  serves: { chat: true, completions: false, embeddings: false, responses: true },
   fromCanonical: (req, model) => JSON.stringify(messagesFromCanonical(req, model)),
   toCanonicalResponse: messageToCanonical,
   streamDecoder: () => new AnthropicStreamDecoder(),

@@ -42,7 +42,7 @@ const OUTPUT = Buffer.from('"outputTokens"');
 export const bedrockCodec: Codec = {
   format: 'bedrock',
   framing: 'aws-eventstream',
-  serves: { chat: true, completions: false, embeddings: false },
+  serves: { chat: true, completions: false, embeddings: false, responses: true },
   fromCanonical: (req) => JSON.stringify(converseFromCanonical(req)),
   toCanonicalResponse: converseToCanonical,
   streamDecoder: () => new BedrockStreamDecoder(),

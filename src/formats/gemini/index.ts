@@ -47,7 +47,7 @@ const CANDIDATES = Buffer.from('"candidatesTokenCount"');
 export const geminiCodec: Codec = {
   format: 'gemini',
   framing: 'sse',
-  serves: { chat: true, completions: false, embeddings: true },
+  serves: { chat: true, completions: false, embeddings: true, responses: true },
   fromCanonical: (req) => JSON.stringify(geminiFromCanonical(req)),
   toCanonicalResponse: geminiToCanonical,
   streamDecoder: () => new GeminiStreamDecoder(),

@@ -3,7 +3,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { CanonicalRequest, EndpointName } from '../canonical.ts';
 import { openaiError, openaiStatus } from '../errors.ts';
-import type { Codec, Dialect, WireFormat } from '../format.ts';
+import type { Codec, Dialect, StreamEnd, WireFormat } from '../format.ts';
 import { fromOpenAIError } from './errors.ts';
 import { chatFromCanonical, chatToCanonical } from './request.ts';
 import { completionFromCanonical, completionToCanonical } from './response.ts';
@@ -12,12 +12,23 @@ import { readUsage } from './usage.ts';
 import { embeddingsFromCanonical, embeddingsToCanonical } from './embeddings.ts';
 
 /** The field each endpoint cannot do without, as OpenAI's API reference requires. */
-const REQUIRED: Readonly<Record<EndpointName, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
+const REQUIRED: Readonly<Record<Exclude<EndpointName, 'responses'>, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
 
 /** `data: [DONE]` as the last line of the last event: an OpenAI stream that lacks it was cut. */
 const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
 /** A provider's own in-band error event (OpenRouter's convention, and OpenAI's): `data: {"error": …}`. */
 const ERROR_EVENT = /(?:^|\n)data: \{\s*"error"\s*:/;
+/**
+ * A Responses API stream has no [DONE]: it ends with response.completed or response.incomplete, or
+ * fails with response.failed or an `error` event (https://platform.openai.com/docs/api-reference/responses-streaming).
+ */
+const RESPONSE_DONE = /(?:^|\n)(?:event: response\.(?:completed|incomplete)\r?\n|data: \{\s*"type"\s*:\s*"response\.(?:completed|incomplete)")/;
+const RESPONSE_FAILED = /(?:^|\n)(?:event: (?:response\.failed|error)\r?\n|data: \{\s*"type"\s*:\s*"(?:response\.failed|error)")/;
+
+function streamEnd(tail: string): StreamEnd {
+  if (DONE_AT_END.test(tail) || RESPONSE_DONE.test(tail)) return 'complete';
+  return ERROR_EVENT.test(tail) || RESPONSE_FAILED.test(tail) ? 'error' : 'cut';
+}
 
 const USAGE = Buffer.from('"usage"');
 const NO_CHOICES = Buffer.from('"choices":[]');
@@ -47,6 +58,7 @@ export const openaiDialect: Dialect = {
   format: 'openai',
 
   check(b, endpoint) {
+    if (endpoint === 'responses') throw new GatewayError('invalid_request', 'The Responses API has its own dialect (formats/responses/).');
     const field = REQUIRED[endpoint];
     const value = b[field];
     if (value === undefined || value === null) throw new GatewayError('missing_required_parameter', `Missing required parameter: '${field}'.`, { param: field });
@@ -76,13 +88,14 @@ export const openaiDialect: Dialect = {
 export const openaiCodec: Codec = {
   format: 'openai',
   framing: 'sse',
-  serves: { chat: true, completions: true, embeddings: true },
+  // A Responses request reaches any chat provider (natively where the provider has the API, else as a chat).
+  serves: { chat: true, completions: true, embeddings: true, responses: true },
   fromCanonical: (req, model) => JSON.stringify(chatFromCanonical(req, model)),
   toCanonicalResponse: completionToCanonical,
   streamDecoder: () => new OpenAIStreamDecoder(),
   errorFrom: (status, body, src) => fromOpenAIError(status, body, src.provider, src.key, src.redactor, src.cut),
   hideUsage,
-  streamEnd: (tail) => (DONE_AT_END.test(tail) ? 'complete' : ERROR_EVENT.test(tail) ? 'error' : 'cut'),
+  streamEnd,
   scanUsage(bytes, into) {
     if (bytes.indexOf(USAGE) < 0) return;
     const [prompt, completion] = readUsage(bytes);
