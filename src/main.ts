@@ -1,13 +1,16 @@
 // `npm start`: load the config, start the gateway, print what it serves, stop gracefully on signals.
 import { ConfigError, loadConfig, mockConfig } from './config/load.ts';
 import { startGateway, type Gateway } from './gateway.ts';
-import { startMock, type MockHandle } from '../mock-providers/index.ts';
+import type { MockHandle } from '../mock-providers/index.ts';
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
   let mock: MockHandle | null = null;
   let config = loaded.config;
   if (config === null) {
+    // Loaded only here: the production bundle keeps the mock in a chunk of its own that a configured
+    // gateway never reads (npm run build splits dynamic imports).
+    const { startMock } = await import('../mock-providers/index.ts');
     mock = await startMock({ name: 'mock' }, { host: '127.0.0.1', port: 0 });
     config = mockConfig(mock.baseUrl);
   }

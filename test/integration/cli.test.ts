@@ -95,6 +95,15 @@ describe('npm start', () => {
     }
   });
 
+  it('the production bundle keeps the mock out of main.js: a chunk read only in zero-config mode', () => {
+    const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const main = readFileSync(join(ROOT, 'dist/main.js'), 'utf8');
+    // A string only the mock's answers contain.
+    expect(main).not.toContain('Rate limit reached for requests (mock).');
+    expect(main).toMatch(/import\("\.\/chunks\/mock-providers-[A-Z0-9]+\.js"\)/);
+  });
+
   it('refuses to start in production without a provider', async () => {
     const r = await run(['--port', '0'], cleanEnv({ NODE_ENV: 'production' }), mkdtempSync(join(tmpdir(), 'mg-')));
     expect(r.code).toBe(1);
