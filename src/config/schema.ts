@@ -237,6 +237,16 @@ const server = z.strictObject({
    * it). Default: the process's `ulimit -n` less 5% (at least 256) for provider sockets and files.
    */
   maxOpenFiles: z.number().int().positive().optional(),
+  /**
+   * Browser clients: the origins allowed to call the gateway (exact, like "https://app.example.com", or
+   * "*"). Preflights are answered and responses carry Access-Control-Allow-Origin. Empty: no CORS.
+   */
+  cors: z
+    .strictObject({
+      origins: z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)])).default([]),
+      maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+    })
+    .prefault({}),
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceMs: z.number().int().nonnegative().default(10_000),
   /**

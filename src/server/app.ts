@@ -14,6 +14,7 @@ import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
 import { endStream, failStream, markAborted, sendError, sendJson, startStream, statusLine, writeStream } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
+import { corsOf } from './cors.ts';
 
 /** Routes this server answers, and their methods: anything else on these paths is a 405. */
 const ROUTES: ReadonlyMap<string, string> = new Map([
@@ -92,7 +93,7 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/v1/messages', proxy('chat', FORMATS.anthropic.dialect))
       // The routing decision for a chat request, without sending it (README: "Routing rules").
       .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', FORMATS.openai.dialect, true))
-      .get('/v1/models', (res, req) => writeSmall(res, 200, this.plan.modelsJson, this.idOf(req)))
+      .get('/v1/models', (res, req) => this.small(res, req, 200, this.plan.modelsJson))
       .get('/metrics', (res) => this.onMetrics(res))
       .get('/health', (res, req) => writeSmall(res, 200, '{"status":"ok"}', this.idOf(req)))
       .get('/ready', (res, req) => {
@@ -103,6 +104,12 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/admin/stats/reset', (res, req) => {
         this.gatewayTime.reset();
         writeSmall(res, 200, '{"reset":true}', this.idOf(req));
+      })
+      // Browser preflights, when server.cors names origins; otherwise OPTIONS is a 405 like any other method.
+      .options('/*', (res, req) => {
+        const cors = corsOf(this.plan.server);
+        if (cors.enabled) cors.preflight(res, req, this.idOf(req));
+        else notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes);
       })
       // uWS closes the socket without a word on an unmatched route (engineering.md §1): answer instead.
       .any('/*', (res, req) => notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes));
@@ -196,6 +203,15 @@ export class GatewayServer implements RequestSink, Listener {
       }
     }
     if (isLast) handleRequest(ctx);
+  }
+
+  /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */
+  private small(res: HttpResponse, req: HttpRequest, status: number, body: string): void {
+    const id = this.idOf(req);
+    const origin = req.getHeader('origin');
+    res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);
+    if (origin !== '') corsOf(this.plan.server).writeHeaders(res, origin);
+    res.end(body);
   }
 
   /** The request id of a gateway-own answer (not proxied): the client's, if sane, else a new one. */

@@ -16,6 +16,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import type { RequestContext } from '../request/context.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import { headerSafe } from '../util/header-value.ts';
+import { corsOf } from './cors.ts';
 import type { Redactor } from '../util/redact.ts';
 
 const STATUS_LINE: string[] = [];
@@ -66,6 +67,8 @@ function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders, r
  */
 function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext, upstream: IncomingHttpHeaders | null): void {
   res.writeHeader('x-microgate-request-id', ctx.id);
+  const origin = ctx.headers.origin;
+  if (origin !== undefined) corsOf(ctx.plan.server).writeHeaders(res, origin);
   if (upstream?.['x-request-id'] === undefined) res.writeHeader('x-request-id', ctx.id);
   if (upstream?.['request-id'] === undefined) res.writeHeader('request-id', ctx.id);
   const t = ctx.target;

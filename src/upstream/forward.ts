@@ -143,13 +143,19 @@ function reserialize(body: unknown): Buffer {
   }
 }
 
+/**
+ * Client headers no forwardHeaders pattern can pass on: credentials (the gateway's key replaces the
+ * client's), framing and hop-by-hop headers (undici writes its own), cookies, and the gateway's own.
+ */
+const NEVER_FORWARDED = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'expect', 'proxy-authorization', 'proxy-connection']);
+
 /** The key's prebuilt headers, plus any client headers the provider config asks to pass on. */
 function upstreamHeaders(ctx: RequestContext, provider: ProviderPlan, key: KeyPlan): string[] {
   const fwd = provider.forward;
   if (fwd === null) return key.headers;
   const out = key.headers.slice();
   const h = ctx.headers;
-  for (const name in h) if (fwd.matches(name)) out.push(name, wireValue(h[name]!));
+  for (const name in h) if (fwd.matches(name) && !NEVER_FORWARDED.has(name) && !name.startsWith('x-microgate-')) out.push(name, wireValue(h[name]!));
   return out;
 }
 

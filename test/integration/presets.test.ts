@@ -45,6 +45,8 @@ beforeAll(async () => {
       mistral: { type: 'mistral', baseUrl: `${h.baseUrl}/mistral`, keys: [{ name: 'k', value: 'mistral-key-1' }] },
       perplexity: { type: 'perplexity', baseUrl: `${h.baseUrl}/perplexity`, keys: [{ name: 'k', value: 'pplx-key-1' }] },
       ollama: { type: 'ollama', baseUrl: `${h.baseUrl}/ollama` },
+      // Broad patterns on purpose: credentials and framing headers must still never pass.
+      fwd: { baseUrl: `${h.baseUrl}/fwd`, keys: [{ name: 'k', value: 'fwd-key-0123456789' }], forwardHeaders: ['openai-organization', 'openai-project', 'a*', 'c*', 'x-*'] },
       openai: { baseUrl: m.openai!.baseUrl, keys: [{ name: 'k', value: 'openai-key-1' }], models: ['mock-small'] },
     },
   }));
@@ -166,5 +168,23 @@ describe('provider presets', () => {
     expect(res.statusCode).toBe(200);
     await res.body.text();
     expect(seen[0]!._auth).toBeNull();
+  });
+
+  it('forwardHeaders passes the OpenAI organization and project on, never the client\'s credentials or framing', async () => {
+    const res = await request(`${s.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer client-own-key', 'openai-organization': 'org-123', 'openai-project': 'proj_abc', accept: 'application/json', cookie: 'session=1', 'x-microgate-timeout-ms': '5000', 'x-trace-id': 't-1' },
+      body: JSON.stringify({ model: 'fwd/gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    const got = h.lastHeaders;
+    expect(got['openai-organization']).toBe('org-123');
+    expect(got['openai-project']).toBe('proj_abc');
+    expect(got['x-trace-id']).toBe('t-1');
+    expect(got.authorization).toBe('Bearer fwd-key-0123456789');
+    expect(got.cookie).toBeUndefined();
+    expect(got['x-microgate-timeout-ms']).toBeUndefined();
+    expect(got['content-type']).toBe('application/json');
   });
 });
