@@ -32,6 +32,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private readonly tried: KeyPlan[] = [];
   /** Every finished attempt, for x-microgate-route, error messages and telemetry. */
   readonly records: AttemptResult[] = [];
+  /** Targets passed over without an attempt, and why, in order among the attempts (x-microgate-route). */
+  private skips: Array<{ at: number; label: string }> | null = null;
   private lastError: GatewayError | null = null;
   /** The response headers of the last failed attempt: its request id, rate limits and retry hints reach the client. */
   private lastHeaders: IncomingHttpHeaders | null = null;
@@ -52,10 +54,21 @@ export class Failover implements FailoverHandle, AttemptOwner {
     this.nextTarget();
   }
 
-  /** The path taken, e.g. "openai/gpt-4o#k1:429 > openai/gpt-4o#k2:200" (a failure without a status shows its cause). */
+  /**
+   * The path taken, e.g. "openai/gpt-4o#k1:429 > openai/gpt-4o#k2:200" (a failure without a status
+   * shows its cause), with the targets passed over and why: "broken/gpt-4o:open" (every key's circuit
+   * open), ":resting" (every key resting after a 429 or 401), ":nokey" (no key serves that model).
+   */
   route(): string {
     let out = '';
-    for (const r of this.records) out += `${out === '' ? '' : ' > '}${r.target.label}#${r.key.name}:${r.status !== 0 ? r.status : r.flag}`;
+    const skips = this.skips;
+    let s = 0;
+    for (let i = 0; i <= this.records.length; i++) {
+      while (skips !== null && s < skips.length && skips[s]!.at === i) out += `${out === '' ? '' : ' > '}${skips[s++]!.label}`;
+      if (i === this.records.length) break;
+      const r = this.records[i]!;
+      out += `${out === '' ? '' : ' > '}${r.target.label}#${r.key.name}:${r.status !== 0 ? r.status : r.flag}`;
+    }
     return out;
   }
 
@@ -148,6 +161,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
         this.dispatch(target, key);
         return;
       }
+      (this.skips ??= []).push({ at: this.records.length, label: `${target.label}:${this.skipReason(target, now)}` });
     }
     // Nothing healthy is left. If nothing was even tried, try the least rested key of the first
     // target that has one, once, rather than refuse the request on stale health alone.
@@ -165,6 +179,13 @@ export class Failover implements FailoverHandle, AttemptOwner {
       return;
     }
     this.fail(this.lastError ?? new GatewayError('upstream_error', 'No provider could serve the request.'));
+  }
+
+  /** Why no key of `target` could be used: none serves its model, every one is resting, or the circuits are open. */
+  private skipReason(target: Target, now: number): 'nokey' | 'resting' | 'open' {
+    const keys = target.key !== undefined ? [target.key] : (keysFor(target.provider, target.model)?.items ?? null);
+    if (keys === null || keys.length === 0) return 'nokey';
+    return keys.every((k) => k.state.restUntil > now) ? 'resting' : 'open';
   }
 
   /** A key of `target` not tried yet for this target and not resting, circuit permitting. */
