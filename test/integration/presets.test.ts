@@ -46,6 +46,7 @@ beforeAll(async () => {
       perplexity: { type: 'perplexity', baseUrl: `${h.baseUrl}/perplexity`, keys: [{ name: 'k', value: 'pplx-key-1' }] },
       ollama: { type: 'ollama', baseUrl: `${h.baseUrl}/ollama` },
       // Broad patterns on purpose: credentials and framing headers must still never pass.
+      onechunk: { baseUrl: `${h.baseUrl}/onechunk`, keys: [{ name: 'k', value: 'one-key-0123456789' }] },
       fwd: { baseUrl: `${h.baseUrl}/fwd`, keys: [{ name: 'k', value: 'fwd-key-0123456789' }], forwardHeaders: ['openai-organization', 'openai-project', 'a*', 'c*', 'x-*'] },
       openai: { baseUrl: m.openai!.baseUrl, keys: [{ name: 'k', value: 'openai-key-1' }], models: ['mock-small'] },
     },
@@ -186,5 +187,22 @@ describe('provider presets', () => {
     expect(got.cookie).toBeUndefined();
     expect(got['x-microgate-timeout-ms']).toBeUndefined();
     expect(got['content-type']).toBe('application/json');
+  });
+
+  it('a whole stream in one write still has its usage counted (the first events are scanned too)', async () => {
+    h.handle((_req, res) => {
+      const chunk = (o: object) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', ...o })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }) + chunk({ choices: [], usage: { prompt_tokens: 13, completion_tokens: 29, total_tokens: 42 } }) + 'data: [DONE]\n\n');
+    });
+    const res = await post({ model: 'onechunk/m', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    await res.body.text();
+    const want = /microgate_tokens_total\{provider="onechunk",model="m",direction="output"\} 29\b/;
+    let metrics = '';
+    for (let i = 0; i < 100 && !want.test(metrics); i++) {
+      metrics = await (await request(`${s.gw.url}/metrics`)).body.text();
+      if (!want.test(metrics)) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(metrics).toMatch(want);
   });
 });
