@@ -49,7 +49,8 @@ export function compilePlan(config: Config): RuntimePlan {
   let runtimeTargets = 0;
   const targetsById: Array<Target | undefined> = [undefined];
   const target = (p: ProviderPlan, model: string, atRuntime = false): Target => {
-    const label = `${p.name}/${model}`;
+    // A request routed without a model (files, batches) targets the provider itself.
+    const label = model === '' ? p.name : `${p.name}/${model}`;
     let t = targets.get(label);
     if (t === undefined) {
       const keep = !atRuntime || runtimeTargets++ < 4096;
@@ -99,7 +100,9 @@ export function compilePlan(config: Config): RuntimePlan {
     routes.set(alias, makeRoute(alias, a.targets.map((t) => target(providers.get(t.provider)!, t.model)), a.targets.map((t) => t.weight), fallbacks));
   }
 
-  const modelsJson = buildModelsList(config, providers);
+  /** When this config was loaded: the `created` of every model the gateway lists. */
+  const createdAt = Math.floor(Date.now() / 1000);
+  const modelsJson = buildModelsList(config, providers, createdAt);
   const health = new HealthRegistry(config.routing.circuit);
   const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target);
   const c = config.classifier;
@@ -123,6 +126,7 @@ export function compilePlan(config: Config): RuntimePlan {
     forwardedHeaders: HeaderMatcher.of([...providers.values()].flatMap((p) => p.forward?.patterns ?? [])),
     droppedFields: new Map(),
     modelsJson,
+    createdAt,
     redactor: new Redactor(secrets),
     pools,
     close: () => pools.close(),
@@ -178,8 +182,7 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
   return Object.freeze(plan) as ProviderPlan;
 }
 
-function buildModelsList(config: Config, providers: ReadonlyMap<string, ProviderPlan>): string {
-  const created = Math.floor(Date.now() / 1000);
+function buildModelsList(config: Config, providers: ReadonlyMap<string, ProviderPlan>, created: number): string {
   const seen = new Set<string>();
   const data: Array<{ id: string; object: 'model'; created: number; owned_by: string }> = [];
   const add = (id: string, owner: string) => {

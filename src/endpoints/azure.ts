@@ -14,6 +14,8 @@ export function azureEndpoint(c: EndpointConfig): Endpoint {
   const query = `?api-version=${encodeURIComponent(c.apiVersion ?? AZURE_API_VERSION)}`;
   return {
     path: (kind, model) => `${base}${encodeURIComponent(c.deployments[model] ?? model)}${OPENAI_PATHS[kind]}${query}`,
+    // Files and batches belong to the resource, not a deployment: /openai/files?api-version=…
+    resource: (subpath) => `${basePath(c.url)}/openai${subpath}${subpath.includes('?') ? '&' : '?'}${query.slice(1)}`,
     keyHeaders: (key, extra) => ['content-type', 'application/json', 'api-key', key.value ?? '', 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)],
     forward: [],
   };

@@ -23,6 +23,11 @@ export interface EndpointConfig {
 export interface Endpoint {
   /** The request path for this kind of request, model and stream flag (the baseUrl's path included). */
   path(kind: EndpointName, model: string, stream: boolean): string;
+  /**
+   * A provider-owned resource (files, batches): `subpath` is the client's path after /v1, query
+   * included. Absent: the provider has no such resources.
+   */
+  resource?(subpath: string): string;
   /** One key's headers, auth included, as a flat [name, value, …] list: built once per key at load. */
   keyHeaders(key: KeySecret, extra: readonly string[]): string[];
   /**

@@ -10,10 +10,12 @@
 // Translation only: a request whose client and provider speak the same format never becomes one of
 // these (it is relayed as bytes, with `model` spliced in).
 
+import type { SurfaceKind } from './openai/surface.ts';
+
 /** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect. */
 /** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect; /v1/responses
  *  is OpenAI's Responses API, served natively by providers that have it and as a chat by the others. */
-export type EndpointName = 'chat' | 'completions' | 'embeddings' | 'responses';
+export type EndpointName = 'chat' | 'completions' | 'embeddings' | 'responses' | SurfaceKind;
 
 export type CacheControl = { type: 'ephemeral'; ttl?: string };
 

@@ -79,8 +79,8 @@ export interface UsageSink {
 
 export interface Codec {
   readonly format: FormatName;
-  /** Capability flags: the request kinds this format serves. */
-  readonly serves: Readonly<Record<EndpointName, boolean>>;
+  /** Capability flags: the request kinds this format serves (absent: it does not). */
+  readonly serves: Readonly<Partial<Record<EndpointName, boolean>>>;
   /** How its streams are framed: server-sent events, or AWS's binary event stream (Bedrock). */
   readonly framing: 'sse' | 'aws-eventstream';
   /** The provider's request body for `model`. */

@@ -5,10 +5,17 @@
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { HeaderMatcher } from '../plan/types.ts';
 import { countTopLevelKey } from '../util/json-splice.ts';
+import { boundaryOf, findField } from '../util/multipart-field.ts';
 import type { RequestContext } from '../request/context.ts';
 
 export function parseRequest(ctx: RequestContext): void {
-  const raw = ctx.raw!;
+  if (ctx.formType !== null) return parseForm(ctx);
+  if (ctx.raw === null) {
+    // No body (GET, DELETE, a body-less POST): routed by provider, nothing to check.
+    ctx.body = NO_BODY;
+    return;
+  }
+  const raw = ctx.raw;
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -26,18 +33,47 @@ export function parseRequest(ctx: RequestContext): void {
   }
 
   const model = b.model;
-  if (model === undefined || model === null) throw new GatewayError('missing_required_parameter', "you must provide a model parameter ('model').", { param: 'model' });
-  if (typeof model !== 'string' || model === '') throw new GatewayError('invalid_parameter', "'model' must be a non-empty string.", { param: 'model' });
-  checkModelName(model, 'model');
+  if (model === undefined || model === null) {
+    // Moderations, images and batches may leave the model to the provider: the request then goes to the
+    // provider that owns model-less requests (pipeline/route.ts).
+    if (!MODEL_OPTIONAL.has(ctx.endpoint)) throw new GatewayError('missing_required_parameter', "you must provide a model parameter ('model').", { param: 'model' });
+  } else {
+    if (typeof model !== 'string' || model === '') throw new GatewayError('invalid_parameter', "'model' must be a non-empty string.", { param: 'model' });
+    checkModelName(model, 'model');
+  }
 
   // The rest by the client's format: OpenAI requires `messages`, Anthropic also `max_tokens`, …
   const stream = ctx.dialect.check(b, ctx.endpoint).stream;
 
   ctx.body = b;
-  ctx.model = model;
+  ctx.model = typeof model === 'string' ? model : '';
   ctx.stream = stream;
   if (ctx.plan.forwardedHeaders !== null) checkForwardedHeaders(ctx.headers, ctx.plan.forwardedHeaders);
 }
+
+const NO_BODY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * A multipart upload (audio, files): only the `model` field is read, where it is (the file part is
+ * scanned for the next delimiter, never copied or decoded); the body goes to the provider as it came.
+ */
+function parseForm(ctx: RequestContext): void {
+  const raw = ctx.raw ?? Buffer.alloc(0);
+  ctx.raw = raw;
+  const span = findField(raw, boundaryOf(ctx.formType!)!, 'model');
+  if (span === null && !MODEL_OPTIONAL.has(ctx.endpoint)) throw new GatewayError('missing_required_parameter', "you must provide a model parameter ('model' form field).", { param: 'model' });
+  if (span !== null) {
+    if (span.value === '') throw new GatewayError('invalid_parameter', "'model' must be a non-empty string.", { param: 'model' });
+    checkModelName(span.value, 'model');
+  }
+  ctx.formModel = span;
+  ctx.model = span?.value ?? '';
+  ctx.body = NO_BODY;
+  if (ctx.plan.forwardedHeaders !== null) checkForwardedHeaders(ctx.headers, ctx.plan.forwardedHeaders);
+}
+
+/** Kinds whose model OpenAI's API makes optional (it picks a default). */
+const MODEL_OPTIONAL: ReadonlySet<string> = new Set(['moderations', 'images', 'batches', 'files']);
 
 const MODEL_KEY = Buffer.from('model');
 const MODEL_NEEDLE = Buffer.from('"model"');

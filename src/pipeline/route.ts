@@ -14,9 +14,17 @@ import { attemptOrder, resolveRoute } from '../plan/routes.ts';
 import type { RequestContext } from '../request/context.ts';
 import { checkModelName } from './parse.ts';
 import { applyRules } from './rules.ts';
+import { isSurface, SURFACE } from '../formats/openai/surface.ts';
 
 export function routeRequest(ctx: RequestContext): void {
   const plan = ctx.plan;
+  if (ctx.model === '' || (isSurface(ctx.endpoint) && SURFACE[ctx.endpoint].routedBy === 'provider')) {
+    // Files, batches, and requests that name no model: one provider, chosen without a model name. Rules
+    // still run (a deny applies), but cannot move the request: its ids belong to that provider.
+    if (plan.rules.length > 0) applyRules(ctx, null);
+    ctx.targets = servedOnly(ctx, [ownerTarget(ctx)]);
+    return;
+  }
   let route: Route | null = null;
   let unknown: GatewayError | null = null;
   try {
@@ -44,13 +52,35 @@ export function routeRequest(ctx: RequestContext): void {
 function servedOnly(ctx: RequestContext, targets: readonly Target[]): readonly Target[] {
   const kind = ctx.endpoint;
   let all = true;
-  for (let i = 0; i < targets.length; i++) if (!targets[i]!.provider.codec.serves[kind]) all = false;
+  for (let i = 0; i < targets.length; i++) if (targets[i]!.provider.codec.serves[kind] !== true) all = false;
   if (all) return targets;
-  const served = targets.filter((t) => t.provider.codec.serves[kind]);
+  const served = targets.filter((t) => t.provider.codec.serves[kind] === true);
   if (served.length === 0) {
     throw new GatewayError('model_not_found', `The model '${ctx.model}' is served by ${targets.map((t) => `'${t.provider.name}' (${t.provider.codec.format})`).join(', ')}, which cannot serve ${kind} requests.`, { param: 'model' });
   }
   return served;
+}
+
+/**
+ * The provider of a request routed without a model: the one the `x-microgate-provider` header names,
+ * else routing.defaultProvider, else the only provider that serves this kind of request.
+ */
+function ownerTarget(ctx: RequestContext): Target {
+  const plan = ctx.plan;
+  const named = ctx.headers['x-microgate-provider'] ?? plan.routing.defaultProvider;
+  if (named !== undefined) {
+    const p = plan.providers.get(named);
+    if (p === undefined) throw new GatewayError('invalid_parameter', `No provider is named '${named.slice(0, 100)}' (x-microgate-provider).`, { param: 'x-microgate-provider' });
+    return plan.target(p, '');
+  }
+  const serving = [...plan.providers.values()].filter((p) => p.codec.serves[ctx.endpoint] === true);
+  if (serving.length === 1) return plan.target(serving[0]!, '');
+  throw new GatewayError(
+    'invalid_request',
+    `This ${ctx.endpoint} request names no model, and ${serving.length} providers could serve it (${serving.map((p) => p.name).join(', ')}): ` +
+      'name one in the x-microgate-provider header, or set routing.defaultProvider.',
+    { param: 'x-microgate-provider' },
+  );
 }
 
 const MAX_FALLBACKS = 8;

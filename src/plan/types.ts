@@ -130,6 +130,8 @@ export interface RuntimePlan {
   readonly forwardedHeaders: HeaderMatcher | null;
   /** GET /v1/models, serialized once. */
   readonly modelsJson: string;
+  /** Unix seconds when the config was loaded (the `created` of listed models). */
+  readonly createdAt: number;
   readonly redactor: Redactor;
   readonly pools: PoolRegistry;
   /** Closes the upstream pools. */

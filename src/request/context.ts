@@ -8,6 +8,7 @@ import type { CanonicalEmbeddingsRequest, CanonicalRequest } from '../formats/ca
 import type { Dialect } from '../formats/format.ts';
 import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
+import type { FieldSpan } from '../util/multipart-field.ts';
 
 /**
  * The server's side of a request: the one writer of the client response (server/respond.ts) and the
@@ -69,6 +70,17 @@ export class RequestContext {
   readonly headers: Record<string, string>;
   /** performance.now() at arrival. */
   readonly t0: number;
+
+  /** The client's method: POST for most routes, GET and DELETE for files, batches and model lookups. */
+  method = 'POST';
+  /** For provider-owned resources (files, batches): the client's path after /v1, query included. */
+  subpath = '';
+  /** A multipart/form-data upload (audio, files): its content type, boundary included; null for JSON. */
+  formType: string | null = null;
+  /** Where the upload's `model` field sits, to route it and to put the target's model there. */
+  formModel: FieldSpan | null = null;
+  /** The provider's answer is relayed as bytes (audio, a transcript as text, a file's content), not as JSON or SSE. */
+  relayBytes = false;
 
   // Body, as read from the client.
   bodyParts: Buffer[] | null = null;

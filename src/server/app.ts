@@ -6,7 +6,12 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import type { EndpointName, RuntimePlan } from '../plan/types.ts';
 import type { Dialect } from '../formats/format.ts';
 import { FORMATS } from '../formats/index.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
+import { responsesDialect } from '../formats/responses/index.ts';
+import { boundaryOf } from '../util/multipart-field.ts';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
+import { openaiError } from '../formats/errors.ts';
+import { resolveTarget } from '../plan/routes.ts';
+import { checkModelName } from '../pipeline/parse.ts';
 import { RequestContext, type RequestSink } from '../request/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
 import { MicrosHistogram } from '../telemetry/gateway-time.ts';
@@ -22,6 +27,14 @@ const ROUTES: ReadonlyMap<string, string> = new Map([
   ['/v1/completions', 'POST'],
   ['/v1/embeddings', 'POST'],
   ['/v1/messages', 'POST'],
+  ['/v1/responses', 'POST'],
+  ['/v1/moderations', 'POST'],
+  ['/v1/images/generations', 'POST'],
+  ['/v1/audio/speech', 'POST'],
+  ['/v1/audio/transcriptions', 'POST'],
+  ['/v1/audio/translations', 'POST'],
+  ['/v1/files', 'GET, POST'],
+  ['/v1/batches', 'GET, POST'],
   ['/v1/models', 'GET'],
   ['/metrics', 'GET'],
   ['/health', 'GET'],
@@ -84,16 +97,34 @@ export class GatewayServer implements RequestSink, Listener {
   }
 
   private routes(app: TemplatedApp): TemplatedApp {
-    const proxy = (endpoint: EndpointName, dialect: Dialect) => (res: HttpResponse, req: HttpRequest) => this.onProxyRequest(res, req, endpoint, dialect);
+    const openai = FORMATS.openai.dialect;
+    const proxy = (endpoint: EndpointName, dialect: Dialect, body: BodyMode = 'json') => (res: HttpResponse, req: HttpRequest) => this.onProxyRequest(res, req, endpoint, dialect, body);
     return app
-      .post('/v1/chat/completions', proxy('chat', FORMATS.openai.dialect))
-      .post('/v1/completions', proxy('completions', FORMATS.openai.dialect))
-      .post('/v1/embeddings', proxy('embeddings', FORMATS.openai.dialect))
+      .post('/v1/chat/completions', proxy('chat', openai))
+      .post('/v1/completions', proxy('completions', openai))
+      .post('/v1/embeddings', proxy('embeddings', openai))
       // The Anthropic SDK's route: the same pipeline, in Anthropic's dialect.
       .post('/v1/messages', proxy('chat', FORMATS.anthropic.dialect))
+      .post('/v1/responses', proxy('responses', responsesDialect))
+      // The rest of OpenAI's surface, relayed to OpenAI-format providers (formats/openai/surface.ts).
+      .post('/v1/moderations', proxy('moderations', openai))
+      .post('/v1/images/generations', proxy('images', openai))
+      .post('/v1/audio/speech', proxy('speech', openai))
+      .post('/v1/audio/transcriptions', proxy('transcriptions', openai, 'form'))
+      .post('/v1/audio/translations', proxy('translations', openai, 'form'))
+      .post('/v1/files', proxy('files', openai, 'form'))
+      .get('/v1/files', proxy('files', openai, 'none'))
+      .get('/v1/files/:id', proxy('files', openai, 'none'))
+      .del('/v1/files/:id', proxy('files', openai, 'none'))
+      .get('/v1/files/:id/content', proxy('files', openai, 'none'))
+      .post('/v1/batches', proxy('batches', openai))
+      .get('/v1/batches', proxy('batches', openai, 'none'))
+      .get('/v1/batches/:id', proxy('batches', openai, 'none'))
+      .post('/v1/batches/:id/cancel', proxy('batches', openai, 'none'))
       // The routing decision for a chat request, without sending it (README: "Routing rules").
-      .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', FORMATS.openai.dialect, true))
+      .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', openai, 'json', true))
       .get('/v1/models', (res, req) => this.small(res, req, 200, this.plan.modelsJson))
+      .get('/v1/models/*', (res, req) => this.onModel(res, req))
       .get('/metrics', (res) => this.onMetrics(res))
       .get('/health', (res, req) => writeSmall(res, 200, '{"status":"ok"}', this.idOf(req)))
       .get('/ready', (res, req) => {
@@ -116,13 +147,16 @@ export class GatewayServer implements RequestSink, Listener {
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
-  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName, dialect: Dialect, explain = false): void {
+  private onProxyRequest(res: HttpResponse, req: HttpRequest, endpoint: EndpointName, dialect: Dialect, body: BodyMode, explain = false): void {
     const t0 = performance.now();
     const headers = copyHeaders(req);
     const ctx = new RequestContext(this.plan, res, this, endpoint, dialect, this.requestId(headers['x-request-id']), headers, t0);
     ctx.explain = explain;
+    ctx.method = req.getCaseSensitiveMethod();
     const query = req.getQuery();
     if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
+    // A provider-owned resource's path goes to the provider as the client wrote it, once checked.
+    const subpath = resourcePath(req.getUrl(), query);
     this.inFlight++;
     this.requests++;
     this.live.add(ctx);
@@ -139,8 +173,25 @@ export class GatewayServer implements RequestSink, Listener {
       sendError(ctx, new GatewayError('shutting_down', 'The gateway is shutting down; retry on another instance.'), true);
       return;
     }
+    if (subpath === null) {
+      this.refuseAfterBody(ctx, new GatewayError('invalid_request', 'The path holds characters or segments the gateway does not pass on.'));
+      return;
+    }
+    ctx.subpath = subpath;
+    if (body === 'none') {
+      // GET, DELETE and body-less POSTs: nothing to read (a stray body is read and dropped first).
+      if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) handleRequest(ctx);
+      else res.onData((_chunk, isLast) => isLast && !ctx.aborted && handleRequest(ctx));
+      return;
+    }
     const type = headers['content-type'];
-    if (type !== undefined && !JSON_CONTENT_TYPE.test(type)) {
+    if (body === 'form') {
+      if (type === undefined || !PRINTABLE.test(type) || boundaryOf(type) === null) {
+        this.refuseAfterBody(ctx, new GatewayError('unsupported_media_type', `Content-Type must be multipart/form-data with a boundary, got '${(type ?? '').slice(0, 100)}'.`));
+        return;
+      }
+      ctx.formType = type;
+    } else if (type !== undefined && !JSON_CONTENT_TYPE.test(type)) {
       this.refuseAfterBody(ctx, new GatewayError('unsupported_media_type', `Content-Type must be application/json, got '${type.slice(0, 100)}'.`));
       return;
     }
@@ -203,6 +254,31 @@ export class GatewayServer implements RequestSink, Listener {
       }
     }
     if (isLast) handleRequest(ctx);
+  }
+
+  /**
+   * GET /v1/models/{id}: any name the gateway can route (listed, "provider/…", or caught by
+   * routing.defaultProvider), as OpenAI's model object; otherwise 404 model_not_found. The SDK
+   * percent-encodes the id, so "openai/gpt-4o" arrives as "openai%2Fgpt-4o".
+   */
+  private onModel(res: HttpResponse, req: HttpRequest): void {
+    let id = req.getUrl().slice('/v1/models/'.length);
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // kept as sent: it will not resolve
+    }
+    const plan = this.plan;
+    let owner: string;
+    try {
+      checkModelName(id, 'model');
+      owner = plan.routes.has(id) && plan.routes.get(id)!.targets.length > 1 ? 'microgate' : resolveTarget(plan, id).provider.name;
+    } catch (err) {
+      const e = isGatewayError(err) ? err : new GatewayError('model_not_found', `The model '${id.slice(0, 256)}' does not exist.`);
+      this.small(res, req, e.status, JSON.stringify({ error: openaiError(e) }));
+      return;
+    }
+    this.small(res, req, 200, JSON.stringify({ id, object: 'model', created: plan.createdAt, owned_by: owner }));
   }
 
   /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */
@@ -399,6 +475,24 @@ export class GatewayServer implements RequestSink, Listener {
 
 const CLIENT_GONE = Object.freeze(new Error('client closed the connection'));
 const SHUT_DOWN = Object.freeze(new Error('the gateway shut down'));
+
+/** How a route's request body arrives: JSON, a multipart form, or none. */
+type BodyMode = 'json' | 'form' | 'none';
+
+/** A header value passed on as it is (an upload's content type): printable ASCII only. */
+const PRINTABLE = /^[\x20-\x7e]+$/;
+
+/** A path segment passed on to a provider as it is: no '.', '..', slashes or escapes beyond these. */
+const SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$/;
+const QUERY = /^[A-Za-z0-9_.~\-=&%+]*$/;
+
+/** The path after /v1, query included, when every segment is plain; else null. */
+function resourcePath(url: string, query: string | undefined): string | null {
+  const segments = url.slice(3).split('/').slice(1);
+  for (const s of segments) if (!SEGMENT.test(s)) return null;
+  if (query !== undefined && query !== '' && !QUERY.test(query)) return null;
+  return `/${segments.join('/')}${query === undefined || query === '' ? '' : `?${query}`}`;
+}
 
 /** How much of a refused body is read (and discarded) so the client gets its answer; past it, the connection is closed. */
 const drainLimit = (maxBodyBytes: number): number => Math.max(4 * maxBodyBytes, 64 * 1024 * 1024);

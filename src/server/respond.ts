@@ -194,10 +194,19 @@ function corkedStreamHead(): void {
   const ctx = slotCtx;
   const res = ctx.res;
   res.writeStatus(statusLine(slotStatus));
-  res.writeHeader('content-type', 'text/event-stream');
-  res.writeHeader('cache-control', 'no-cache');
-  // Tells nginx-style proxies in front of us not to buffer the stream.
-  res.writeHeader('x-accel-buffering', 'no');
+  if (ctx.relayBytes) {
+    // Bytes of another kind (audio, text, a file): the provider's type and, for a file, its name.
+    const u = slotUpstream;
+    const type = u?.['content-type'];
+    res.writeHeader('content-type', typeof type === 'string' ? headerSafe(type) : 'application/octet-stream');
+    const disposition = u?.['content-disposition'];
+    if (typeof disposition === 'string') res.writeHeader('content-disposition', headerSafe(ctx.plan.redactor.redactValue(disposition)));
+  } else {
+    res.writeHeader('content-type', 'text/event-stream');
+    res.writeHeader('cache-control', 'no-cache');
+    // Tells nginx-style proxies in front of us not to buffer the stream.
+    res.writeHeader('x-accel-buffering', 'no');
+  }
   if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
   writeGatewayHeaders(res, ctx, slotUpstream);
   // The head goes out with the first events in one write (uWS sends the end of the header block only
@@ -253,6 +262,13 @@ export function endStream(ctx: RequestContext, last = ''): void {
 export function failStream(ctx: RequestContext, err: GatewayError): void {
   if (ctx.done || ctx.aborted) return;
   ctx.error = err;
+  if (ctx.relayBytes) {
+    // Bytes cannot carry an error event: the connection is cut, so the client sees a short body, not a
+    // complete one (uWS fires onAborted, which finds the request done).
+    markDone(ctx, ctx.status);
+    ctx.res.close();
+    return;
+  }
   slotCtx = ctx;
   slotBody = ctx.dialect.renderStreamError(err);
   ctx.res.cork(corkedEnd);

@@ -23,6 +23,7 @@ import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 import { passesThrough } from './pass-through.ts';
+import { isSurface, SURFACE } from '../formats/openai/surface.ts';
 
 export const CLIENT_ABORTED = Object.freeze(new Error('client aborted the request'));
 /** Abort reasons the attempt itself gives, told apart by identity in onResponseError. */
@@ -31,6 +32,17 @@ const ENOUGH = Object.freeze(new Error('read enough of the error body'));
 
 /** Error bodies are only read for their message. */
 const MAX_ERROR_BYTES = 64 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A 2xx answer to one of OpenAI's other routes that is not JSON (audio, text, subtitles, a file's
+ * bytes, a transcript's event stream): relayed byte for byte (formats/openai/surface.ts).
+ */
+function relaysBytes(ctx: RequestContext, contentType: string | string[] | undefined): boolean {
+  const kind = ctx.endpoint;
+  return isSurface(kind) && SURFACE[kind].bytes && !(typeof contentType === 'string' && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType));
+}
 
 /** Is this answer a stream in the codec's framing (SSE, or AWS's event stream for Bedrock)? */
 function isStream(contentType: string | string[] | undefined, framing: Codec['framing']): boolean {
@@ -149,7 +161,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.status = status;
     this.headers = headers;
     const codec = this.target.provider.codec;
-    if (status >= 200 && status < 300 && isStream(headers['content-type'], codec.framing)) {
+    if (status >= 200 && status < 300 && relaysBytes(ctx, headers['content-type'])) {
+      // Audio, a transcript as text or subtitles, a file's content: relayed as it comes, with backpressure.
+      ctx.relayBytes = true;
+    } else if (status >= 200 && status < 300 && isStream(headers['content-type'], codec.framing)) {
       if (codec.framing === 'sse') this.framer = new SseFramer();
       else this.frames = new EventStreamDecoder();
       if (this.translates) {
@@ -168,6 +183,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const ctx = this.ctx;
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
+    if (ctx.relayBytes) {
+      this.relay(controller, ctx.plan.redactor.redactBytes(chunk), false);
+      return;
+    }
     const framer = this.framer;
     const server = ctx.plan.server;
     if (framer !== null) {
@@ -353,6 +372,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       return;
     }
     const provider = this.target.provider.name;
+    if (ctx.relayBytes) {
+      // undici has checked the length the provider declared; an empty answer still gets its head.
+      this.release();
+      if (ctx.headSent) ctx.sink.endStream(ctx);
+      else this.relay(null, EMPTY, true);
+      return;
+    }
     const framer = this.framer;
     if (framer !== null || this.frames !== null) {
       this.release();

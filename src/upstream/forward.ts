@@ -10,6 +10,9 @@ import { insertTopLevelMember, removeTopLevelMember, replaceTopLevelValue } from
 import { renameToolIds } from '../formats/openai/tool-ids.ts';
 import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
 import { passesThrough, upstreamKind } from './pass-through.ts';
+import type { Dispatcher } from 'undici';
+import { isSurface, SURFACE } from '../formats/openai/surface.ts';
+import { replaceField } from '../util/multipart-field.ts';
 
 export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan, remainingMs: number): void {
   const provider = target.provider;
@@ -18,16 +21,18 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
   attempt.tDispatch = ctx.tDispatch = performance.now();
   ctx.tUpstreamHead = 0;
   ctx.tUpstreamEnd = 0;
-  const body = upstreamBody(ctx, target);
-  const path = provider.endpoint.path(upstreamKind(ctx, target), target.model, ctx.stream);
+  const body = ctx.raw === null && ctx.formType === null ? null : upstreamBody(ctx, target);
   const endpoint = provider.endpoint;
+  const kind = upstreamKind(ctx, target);
+  // Files and batches: the provider's own resource path; everything else by kind and model.
+  const path = isSurface(kind) && SURFACE[kind].routedBy === 'provider' ? endpoint.resource!(ctx.subpath) : endpoint.path(kind, target.model, ctx.stream);
   // SigV4 signs every attempt over its own bytes and time: a retry is signed again.
-  const headers = endpoint.sign === undefined ? upstreamHeaders(ctx, provider, key) : endpoint.sign(upstreamHeaders(ctx, provider, key), key.secret, path, body);
+  const headers = endpoint.sign === undefined ? upstreamHeaders(ctx, provider, key) : endpoint.sign(upstreamHeaders(ctx, provider, key), key.secret, path, body ?? EMPTY);
   attempt.armDeadline(remainingMs);
   provider.pool.dispatch(
     {
       path,
-      method: 'POST',
+      method: ctx.method as Dispatcher.HttpMethod,
       headers,
       body,
       // The provider's own limits: to the response head, and each silence after it. They count
@@ -39,9 +44,18 @@ export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target
   );
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** The body for `target`, cached for retries of the same target. */
 export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
   if (ctx.bodyFor === target && ctx.upstreamRaw !== null) return ctx.upstreamRaw;
+  if (ctx.formType !== null) {
+    // An upload goes as it came, with the target's model in its `model` field when that differs.
+    const span = ctx.formModel;
+    ctx.bodyFor = target;
+    ctx.upstreamRaw = span !== null && target.model !== '' && target.model !== span.value ? replaceField(ctx.raw!, span, target.model) : ctx.raw!;
+    return ctx.upstreamRaw;
+  }
   const codec = target.provider.codec;
   const out = passesThrough(ctx, target)
     ? passThroughBody(ctx, target)
@@ -149,11 +163,17 @@ function reserialize(body: unknown): Buffer {
  */
 const NEVER_FORWARDED = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'expect', 'proxy-authorization', 'proxy-connection']);
 
-/** The key's prebuilt headers, plus any client headers the provider config asks to pass on. */
+/** The key's prebuilt headers (an upload's own content type in place of JSON's), plus any client headers the provider config asks to pass on. */
 function upstreamHeaders(ctx: RequestContext, provider: ProviderPlan, key: KeyPlan): string[] {
   const fwd = provider.forward;
-  if (fwd === null) return key.headers;
+  if (fwd === null && ctx.formType === null) return key.headers;
   const out = key.headers.slice();
+  if (ctx.formType !== null) {
+    const at = out.indexOf('content-type');
+    if (at >= 0 && at % 2 === 0) out[at + 1] = ctx.formType;
+    else out.push('content-type', ctx.formType);
+  }
+  if (fwd === null) return out;
   const h = ctx.headers;
   for (const name in h) if (fwd.matches(name) && !NEVER_FORWARDED.has(name) && !name.startsWith('x-microgate-')) out.push(name, wireValue(h[name]!));
   return out;

@@ -43,6 +43,7 @@ describe('validateConfig: defaults', () => {
       maxBufferedBytes: 256 * 1024 * 1024,
       shutdownGraceMs: 10_000,
       reusePort: false,
+      cors: { origins: [], maxAgeSeconds: 600 },
     });
     const p = c.providers.openai!;
     expect(p.type).toBe('openai');

@@ -12,7 +12,7 @@ import { readUsage } from './usage.ts';
 import { embeddingsFromCanonical, embeddingsToCanonical } from './embeddings.ts';
 
 /** The field each endpoint cannot do without, as OpenAI's API reference requires. */
-const REQUIRED: Readonly<Record<Exclude<EndpointName, 'responses'>, string>> = { chat: 'messages', completions: 'prompt', embeddings: 'input' };
+const REQUIRED: Readonly<Partial<Record<EndpointName, string>>> = { chat: 'messages', completions: 'prompt', embeddings: 'input', moderations: 'input', images: 'prompt', speech: 'input' };
 
 /** `data: [DONE]` as the last line of the last event: an OpenAI stream that lacks it was cut. */
 const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
@@ -60,15 +60,15 @@ export const openaiDialect: Dialect = {
   check(b, endpoint) {
     if (endpoint === 'responses') throw new GatewayError('invalid_request', 'The Responses API has its own dialect (formats/responses/).');
     const field = REQUIRED[endpoint];
-    const value = b[field];
-    if (value === undefined || value === null) throw new GatewayError('missing_required_parameter', `Missing required parameter: '${field}'.`, { param: field });
+    const value = field === undefined ? undefined : b[field];
+    if (field !== undefined && (value === undefined || value === null)) throw new GatewayError('missing_required_parameter', `Missing required parameter: '${field}'.`, { param: field });
     if (endpoint === 'chat' && (!Array.isArray(value) || value.length === 0)) {
       throw new GatewayError('invalid_parameter', "'messages' must be a non-empty array of messages.", { param: 'messages' });
     }
     const stream = b.stream;
     if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw new GatewayError('invalid_parameter', "'stream' must be a boolean.", { param: 'stream' });
     if (stream === true && endpoint === 'embeddings') throw new GatewayError('invalid_parameter', 'Embeddings cannot be streamed.', { param: 'stream' });
-    return { model: b.model as string, stream: stream === true };
+    return { model: typeof b.model === 'string' ? b.model : '', stream: stream === true };
   },
 
   toCanonical(b, endpoint) {
@@ -89,7 +89,7 @@ export const openaiCodec: Codec = {
   format: 'openai',
   framing: 'sse',
   // A Responses request reaches any chat provider (natively where the provider has the API, else as a chat).
-  serves: { chat: true, completions: true, embeddings: true, responses: true },
+  serves: { chat: true, completions: true, embeddings: true, responses: true, moderations: true, images: true, speech: true, transcriptions: true, translations: true, files: true, batches: true },
   fromCanonical: (req, model) => JSON.stringify(chatFromCanonical(req, model)),
   toCanonicalResponse: completionToCanonical,
   streamDecoder: () => new OpenAIStreamDecoder(),

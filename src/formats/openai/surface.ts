@@ -1,0 +1,33 @@
+// OpenAI's routes beyond chat, completions, embeddings and responses: relayed to OpenAI-format
+// providers as they are (no other format has them), with the same routing, failover, rules and
+// telemetry as chat. https://platform.openai.com/docs/api-reference
+//
+//   routedBy 'model'     the body's `model` picks the provider, as for chat (a request without one goes
+//                        to the provider that owns model-less requests: README "Other OpenAI routes")
+//   routedBy 'provider'  files and batches: their ids belong to one provider, so they go to one provider
+//                        (the x-microgate-provider header, else routing.defaultProvider, else the only
+//                        OpenAI provider), never failed over to another
+//   body                 JSON, a multipart form (audio, file uploads: the file part is never parsed), or none
+//   bytes                a 2xx answer may be something other than JSON (audio, a transcript as text or
+//                        subtitles, a file's content): relayed as bytes with the provider's content type
+
+export type SurfaceKind = 'moderations' | 'images' | 'speech' | 'transcriptions' | 'translations' | 'files' | 'batches';
+
+export interface SurfaceRoute {
+  /** OpenAI's path after the base URL (`/v1`), for the model-routed kinds. */
+  readonly path: string;
+  readonly routedBy: 'model' | 'provider';
+  readonly bytes: boolean;
+}
+
+export const SURFACE: Readonly<Record<SurfaceKind, SurfaceRoute>> = {
+  moderations: { path: '/moderations', routedBy: 'model', bytes: false },
+  images: { path: '/images/generations', routedBy: 'model', bytes: false },
+  speech: { path: '/audio/speech', routedBy: 'model', bytes: true },
+  transcriptions: { path: '/audio/transcriptions', routedBy: 'model', bytes: true },
+  translations: { path: '/audio/translations', routedBy: 'model', bytes: true },
+  files: { path: '/files', routedBy: 'provider', bytes: true },
+  batches: { path: '/batches', routedBy: 'provider', bytes: false },
+};
+
+export const isSurface = (kind: string): kind is SurfaceKind => Object.hasOwn(SURFACE, kind);
