@@ -22,6 +22,7 @@ import type { ExchangeOwner, Header } from './exchange.ts';
 import { answerBytes, parseObject, streamStop } from './flow.ts';
 import type { SurfaceHost } from './gate.ts';
 import { parseCall, respondGemini } from './gemini-route.ts';
+import { sampleArgs } from './sample-args.ts';
 import * as R from './responses.ts';
 import { bump, emptyStats } from './stats.ts';
 import type { MockStats } from './stats.ts';
@@ -328,8 +329,11 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
         includeUsage: (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true,
       };
       if (body.stream === true) return this.stream(ex, b, malformed, spec);
+      // Structured output (response_format json_schema): JSON sampled from the schema, as the model must answer.
+      const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | undefined;
+      if (route === 'chat' && format?.type === 'json_schema') out = R.completion(spec, JSON.stringify(JSON.stringify(sampleArgs(format.json_schema?.schema))).slice(1, -1));
       // Like a real model, the answer's length follows max_tokens (~4 bytes a token) unless a knob sets it.
-      out = R.completion(spec, plan.texts.content(answerBytes(b, body.max_tokens ?? body.max_completion_tokens)));
+      else out = R.completion(spec, plan.texts.content(answerBytes(b, body.max_tokens ?? body.max_completion_tokens)));
     }
     ex.json(200, malformed ? R.truncate(out) : out);
   }

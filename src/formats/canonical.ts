@@ -29,6 +29,8 @@ export interface ImageBlock {
   type: 'image';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
   cache_control?: CacheControl;
+  /** OpenAI's image `detail` (chat image_url.detail, Responses input_image.detail): only the OpenAI codec sends it. */
+  detail?: 'low' | 'high' | 'auto';
 }
 
 export interface DocumentBlock {
@@ -49,6 +51,12 @@ export interface ToolUseBlock {
    * model thinks (providers.md §2.4, Bifrost #1437). Not an Anthropic field: never sent to Anthropic.
    */
   signature?: string;
+  /**
+   * In an answer: the provider's own arguments text, when it sent text (OpenAI), so that a client
+   * whose format carries text gets it verbatim (Responses fixture tool-calls-to-function-call-items).
+   * Not an Anthropic field.
+   */
+  arguments?: string;
 }
 
 export interface ToolResultBlock {
@@ -85,6 +93,8 @@ export interface Tool {
   /** JSON Schema, every keyword kept. */
   input_schema: Record<string, unknown>;
   cache_control?: CacheControl;
+  /** OpenAI's strict schema adherence: only the OpenAI codec sends it (Anthropic ignores it: providers.md §1.12). */
+  strict?: boolean;
 }
 
 export type ToolChoice = { type: 'auto' | 'any' | 'none' } | { type: 'tool'; name: string };
@@ -109,10 +119,12 @@ export interface CanonicalRequest {
   /** false: at most one tool call per turn. null: the client did not say. */
   parallelToolCalls: boolean | null;
   /** Structured output: answer as JSON matching this schema. */
-  jsonSchema: { name: string | null; schema: Record<string, unknown>; strict: boolean | null } | null;
+  jsonSchema: { name: string | null; schema: Record<string, unknown>; strict: boolean | null; description?: string } | null;
   /** Answer as some JSON object, no schema (OpenAI json_object): Gemini can, Anthropic and Bedrock refuse it. */
   jsonObject: boolean;
   thinking: Thinking | null;
+  /** The client's own reasoning effort word (OpenAI reasoning_effort, Responses reasoning.effort), for a provider that takes the word. */
+  reasoningEffort?: string;
   /** An opaque end-user id (OpenAI `user`, Anthropic `metadata.user_id`). */
   user: string | null;
   /** Fields of the client's request the translation dropped (counted, and named in x-microgate-dropped). */
@@ -144,6 +156,8 @@ export interface CanonicalResponse {
   stopReason: StopReason;
   stopSequence: string | null;
   usage: Usage | null;
+  /** The model's refusal (OpenAI message.refusal), apart from its content. */
+  refusal?: string;
 }
 
 /**

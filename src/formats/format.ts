@@ -28,6 +28,8 @@ export interface ClientRequest {
 export interface StreamEncoder {
   /** The bytes for one event ('' when it produces none, a ping say). */
   encode(e: StreamEvent): string;
+  /** The in-band error event that ends this stream, when it depends on the stream so far (the Responses API numbers its events). */
+  error?(err: GatewayError): string;
 }
 
 /** A provider's SSE events → canonical ones. One per attempt. Encoders throw a GatewayError for input they cannot carry. */

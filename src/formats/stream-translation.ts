@@ -2,6 +2,7 @@
 // and through the client's dialect encoder into the client's SSE bytes. Pure: text in, text out,
 // with the state of both sides held here for the life of the stream.
 import type { StreamEvent, Usage } from './canonical.ts';
+import type { GatewayError } from '../errors/gateway-error.ts';
 import type { StreamDecoder, StreamEncoder } from './format.ts';
 import { forEachEvent } from './sse.ts';
 
@@ -44,6 +45,11 @@ export class StreamTranslation {
     this.events.length = 0;
     this.decoder.decode(event, data, this.events);
     return this.encode();
+  }
+
+  /** The error event that ends this stream in the client's dialect, when the encoder numbers its events; else null. */
+  errorEvent(err: GatewayError): string | null {
+    return this.encoder.error === undefined ? null : this.encoder.error(err);
   }
 
   /** The provider's stream has ended: what its decoder makes of that (Gemini's completion), encoded. */

@@ -79,6 +79,8 @@ export class RequestContext {
   formType: string | null = null;
   /** Where the upload's `model` field sits, to route it and to put the target's model there. */
   formModel: FieldSpan | null = null;
+  /** A translated stream's own error event (its encoder numbers events), used by the error boundary; null: the dialect's. */
+  streamError: ((err: GatewayError) => string | null) | null = null;
   /** The provider's answer is relayed as bytes (audio, a transcript as text, a file's content), not as JSON or SSE. */
   relayBytes = false;
 

@@ -270,7 +270,7 @@ export function failStream(ctx: RequestContext, err: GatewayError): void {
     return;
   }
   slotCtx = ctx;
-  slotBody = ctx.dialect.renderStreamError(err);
+  slotBody = ctx.streamError?.(err) ?? ctx.dialect.renderStreamError(err);
   ctx.res.cork(corkedEnd);
   markDone(ctx, ctx.status);
 }

@@ -169,7 +169,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       else this.frames = new EventStreamDecoder();
       if (this.translates) {
         const req = ctx.canonical!;
-        this.translation = new StreamTranslation(codec.streamDecoder(req), ctx.dialect.streamEncoder(req, ctx.body!), { id: `gen-${ctx.id}`, model: this.target.model });
+        const t = new StreamTranslation(codec.streamDecoder(req), ctx.dialect.streamEncoder(req, ctx.body!), { id: `gen-${ctx.id}`, model: this.target.model });
+        this.translation = t;
+        ctx.streamError = (err) => t.errorEvent(err);
       }
     } else {
       // Joining chunks at the end would hold the body twice at its peak (60 MB answers took RSS to

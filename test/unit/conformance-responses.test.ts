@@ -24,38 +24,9 @@ function cases(folder: string): Array<[string, Json]> {
     .map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(ROOT, folder, f), 'utf8'))]);
 }
 
-/**
- * Cases that need what formats/responses/ cannot give alone: a canonical field, or a codec that reads
- * or writes one more provider field (the report to the lead carries the patch, verified to make all but
- * the two fixture-design cases pass). Expected to fail until then; `it.fails` turns red the day one
- * passes, and its entry goes.
- */
-const BLOCKED: Readonly<Record<string, string>> = {
-  'responses-to-openai-request/assistant-text-then-function-call-merged': 'tool `strict`: no canonical field, the chat codec does not send it',
-  'responses-to-openai-request/function-call-and-output-to-tool-calls-and-tool-message': 'tool `strict`: no canonical field',
-  'responses-to-openai-request/parallel-function-calls-grouped-into-one-assistant-message': 'tool `strict`; the chat codec sends parallel_tool_calls only when false',
-  'responses-to-openai-request/reasoning-items-dropped-from-history': 'tool `strict`; no canonical reasoning effort word for the chat codec',
-  'responses-to-openai-request/tool-choice-named-function-to-nested-shape': 'tool `strict`: no canonical field',
-  'responses-to-openai-request/tool-choice-none': 'tool `strict`: no canonical field',
-  'responses-to-openai-request/tool-choice-required': 'tool `strict`: no canonical field',
-  'responses-to-openai-request/function-tools-to-nested-function-shape': 'tool `strict`; null parameters omitted needs a schemaless canonical tool (fixture design)',
-  'responses-to-openai-request/developer-and-system-items-to-system-messages-in-place': 'system messages in place, parts kept: the canonical system stands apart (fixture design)',
-  'responses-to-openai-request/reasoning-effort-to-reasoning-effort-summary-dropped': 'no canonical reasoning effort word for the chat codec',
-  'responses-to-openai-request/text-format-json-schema-to-response-format': 'json_schema `description`: no canonical field',
-  'responses-to-openai-request/user-parts-input-text-and-input-image': 'image `detail`: no canonical field',
-  'openai-to-responses-response/refusal-to-refusal-content-part': 'the chat codec drops message.refusal: no canonical field',
-  'openai-to-responses-response/tool-calls-to-function-call-items': 'arguments verbatim: the canonical tool_use keeps only the parsed object',
-  'openai-to-responses-response/usage-cached-and-reasoning-tokens': 'the chat codec does not read prompt_tokens_details.cache_write_tokens',
-  'anthropic-to-responses-response/thinking-to-reasoning-item-with-signature': 'the Anthropic codec does not read usage.output_tokens_details.thinking_tokens',
-};
-
-/** One `it` per case, named by the case; a blocked case is expected to fail, and says why. */
+/** One `it` per case, named by the case. */
 function suite(folder: string, run: (fx: Json) => unknown): void {
-  for (const [name, fx] of cases(folder)) {
-    const blocked = BLOCKED[`${folder}/${name}`];
-    if (blocked === undefined) it(name, () => run(fx));
-    else it.fails(`${name} [blocked: ${blocked}]`, () => run(fx));
-  }
+  for (const [name, fx] of cases(folder)) it(name, () => run(fx));
 }
 
 const NAMED = /^\{\{any:(.+)\}\}$/;

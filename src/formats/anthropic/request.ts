@@ -133,7 +133,8 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
     if (stop.length > 0) out.stop_sequences = stop;
   }
   if (r.stream) out.stream = true;
-  if (r.tools !== null) out.tools = r.tools;
+  // `strict` is OpenAI's: Anthropic refuses unknown tool fields.
+  if (r.tools !== null) out.tools = r.tools.map((t) => (t.strict === undefined ? t : { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), input_schema: t.input_schema, ...(t.cache_control === undefined ? {} : { cache_control: t.cache_control }) }));
   let choice: Obj | null = r.toolChoice === null ? null : { ...r.toolChoice };
   if (r.parallelToolCalls === false && choice?.type !== 'none') choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   if (choice !== null) out.tool_choice = choice;
@@ -143,8 +144,22 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   return out;
 }
 
-/** Gemini's tool-call signatures are not Anthropic fields: the API would refuse them. */
+/** Fields of other formats on canonical blocks are not Anthropic fields: the API would refuse them. */
+const foreign = (b: Block): boolean => (b.type === 'tool_use' && (b.signature !== undefined || b.arguments !== undefined)) || (b.type === 'image' && b.detail !== undefined);
+
+function anthropicBlock(b: Block): Block {
+  if (b.type === 'tool_use') return { type: 'tool_use', id: b.id, name: b.name, input: b.input, ...(b.cache_control === undefined ? {} : { cache_control: b.cache_control }) };
+  if (b.type === 'image') return { type: 'image', source: b.source, ...(b.cache_control === undefined ? {} : { cache_control: b.cache_control }) };
+  return b;
+}
+
+/** Gemini's tool-call signatures, OpenAI's image detail: removed where they occur (tool results hold images too). */
 function withoutSignatures(messages: Message[]): Message[] {
-  if (!messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use' && b.signature !== undefined))) return messages;
-  return messages.map((m) => (Array.isArray(m.content) ? { ...m, content: m.content.map((b) => (b.type === 'tool_use' && b.signature !== undefined ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b)) } : m));
+  const has = (c: string | Block[]): boolean => Array.isArray(c) && c.some((b) => foreign(b) || (b.type === 'tool_result' && Array.isArray(b.content) && b.content.some(foreign)));
+  if (!messages.some((m) => has(m.content))) return messages;
+  return messages.map((m) =>
+    Array.isArray(m.content)
+      ? { ...m, content: m.content.map((b) => (b.type === 'tool_result' && Array.isArray(b.content) ? { ...b, content: b.content.map((c) => anthropicBlock(c) as typeof c) } : anthropicBlock(b))) }
+      : m,
+  );
 }

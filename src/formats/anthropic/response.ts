@@ -18,7 +18,11 @@ const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 
 export function usageFromAnthropic(u: unknown): Usage | null {
   if (!isObj(u)) return null;
-  return { input: int(u.input_tokens), output: int(u.output_tokens), cacheRead: int(u.cache_read_input_tokens), cacheWrite: int(u.cache_creation_input_tokens) };
+  const out: Usage = { input: int(u.input_tokens), output: int(u.output_tokens), cacheRead: int(u.cache_read_input_tokens), cacheWrite: int(u.cache_creation_input_tokens) };
+  // output_tokens_details.thinking_tokens: an observability breakdown of output_tokens (providers.md §1.4).
+  const thinking = isObj(u.output_tokens_details) ? u.output_tokens_details.thinking_tokens : undefined;
+  if (typeof thinking === 'number' && thinking > 0) out.reasoning = thinking;
+  return out;
 }
 
 export function usageToAnthropic(u: Usage): Obj {
@@ -55,7 +59,7 @@ export function messageFromCanonical(r: CanonicalResponse): string {
     role: 'assistant',
     model: r.model,
     // A Gemini tool call's signature is not an Anthropic field.
-    content: r.content.map((b) => (b.type === 'tool_use' && b.signature !== undefined ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b)),
+    content: r.content.map((b) => (b.type === 'tool_use' && (b.signature !== undefined || b.arguments !== undefined) ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b)),
     stop_reason: r.stopReason,
     stop_sequence: r.stopSequence,
     usage: usageToAnthropic(r.usage ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }),

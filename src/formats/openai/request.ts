@@ -14,7 +14,7 @@ function bad(message: string, param: string): GatewayError {
 }
 
 /** `reasoning_effort` → a thinking budget (LiteLLM's and Bifrost's fixed budgets: providers.md §1.7). */
-const EFFORT_BUDGET: Readonly<Record<string, number>> = { low: 1024, medium: 2048, high: 4096 };
+export const EFFORT_BUDGET: Readonly<Record<string, number>> = { low: 1024, medium: 2048, high: 4096 };
 
 // ─── OpenAI → canonical ───────────────────────────────────────────────────────────────────────────
 
@@ -252,7 +252,8 @@ export function chatToCanonical(b: Obj): CanonicalRequest {
 const MAX_STOP = 4;
 
 function imagePart(b: ImageBlock): Obj {
-  return { type: 'image_url', image_url: { url: b.source.type === 'base64' ? toDataUrl(b.source.media_type, b.source.data) : b.source.url } };
+  const url = b.source.type === 'base64' ? toDataUrl(b.source.media_type, b.source.data) : b.source.url;
+  return { type: 'image_url', image_url: b.detail === undefined ? { url } : { url, detail: b.detail } };
 }
 
 function toolResultText(r: ToolResultBlock): { text: string; images: Obj[] } {
@@ -321,15 +322,16 @@ export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
     out.stop = r.stop;
   }
   if (r.tools !== null) {
-    out.tools = r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), parameters: t.input_schema } }));
+    out.tools = r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), parameters: t.input_schema, ...(t.strict === undefined ? {} : { strict: t.strict }) } }));
   }
   const tc = r.toolChoice;
   if (tc !== null) out.tool_choice = tc.type === 'any' ? 'required' : tc.type === 'tool' ? { type: 'function', function: { name: tc.name } } : tc.type;
-  if (r.parallelToolCalls === false && tc?.type !== 'none') out.parallel_tool_calls = false;
+  if (r.parallelToolCalls !== null && tc?.type !== 'none') out.parallel_tool_calls = r.parallelToolCalls;
   if (r.jsonObject) out.response_format = { type: 'json_object' };
   if (r.jsonSchema !== null) {
-    out.response_format = { type: 'json_schema', json_schema: { name: r.jsonSchema.name ?? 'response', schema: r.jsonSchema.schema, ...(r.jsonSchema.strict === null ? {} : { strict: r.jsonSchema.strict }) } };
+    out.response_format = { type: 'json_schema', json_schema: { name: r.jsonSchema.name ?? 'response', ...(r.jsonSchema.description === undefined ? {} : { description: r.jsonSchema.description }), schema: r.jsonSchema.schema, ...(r.jsonSchema.strict === null ? {} : { strict: r.jsonSchema.strict }) } };
   }
+  if (r.reasoningEffort !== undefined) out.reasoning_effort = r.reasoningEffort;
   if (r.user !== null) out.user = r.user;
   if (r.stream) {
     out.stream = true;

@@ -48,7 +48,8 @@ export function usageFromOpenAI(u: unknown): Usage | null {
   const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
   const details = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
   const cached = typeof details.cached_tokens === 'number' ? details.cached_tokens : 0;
-  const write = typeof u.cache_creation_input_tokens === 'number' ? u.cache_creation_input_tokens : 0;
+  // openai-node 6.49 prompt_tokens_details.cache_write_tokens; LiteLLM's and Portkey's top-level field before it.
+  const write = typeof details.cache_write_tokens === 'number' ? details.cache_write_tokens : typeof u.cache_creation_input_tokens === 'number' ? u.cache_creation_input_tokens : 0;
   const out: Usage = { input: Math.max(0, prompt - cached - write), output: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cacheRead: cached, cacheWrite: write };
   const reasoning = isObj(u.completion_tokens_details) ? u.completion_tokens_details.reasoning_tokens : undefined;
   if (typeof reasoning === 'number' && reasoning > 0) out.reasoning = reasoning;
@@ -97,9 +98,11 @@ export function completionToCanonical(body: Buffer): CanonicalResponse {
     } catch {
       // Arguments a model cut short stay unparsed: the client gets {} rather than no tool call.
     }
-    content.push({ type: 'tool_use', id: typeof c.id === 'string' ? c.id : '', name: typeof c.function.name === 'string' ? c.function.name : '', input });
+    const use: Block = { type: 'tool_use', id: typeof c.id === 'string' ? c.id : '', name: typeof c.function.name === 'string' ? c.function.name : '', input };
+    if (typeof c.function.arguments === 'string' && c.function.arguments !== '') use.arguments = c.function.arguments;
+    content.push(use);
   }
-  return {
+  const out: CanonicalResponse = {
     id: typeof j.id === 'string' ? j.id : '',
     model: typeof j.model === 'string' ? j.model : '',
     content,
@@ -107,6 +110,8 @@ export function completionToCanonical(body: Buffer): CanonicalResponse {
     stopSequence: null,
     usage: usageFromOpenAI(j.usage),
   };
+  if (typeof m.refusal === 'string' && m.refusal !== '') out.refusal = m.refusal;
+  return out;
 }
 
 /** A tool call; Gemini's thought signature goes where Google's OpenAI-compatible endpoint puts it. */

@@ -37,9 +37,12 @@ function image(p: Obj, at: string): ImageBlock {
     throw badInput(`'${at}.image_url' must be a URL or a base64 data URL.`);
   }
   const data = parseDataUrl(url);
-  // `detail` has no canonical slot (README: dropped for Anthropic).
-  if (data !== null) return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
-  if (HTTP_URL.test(url)) return { type: 'image', source: { type: 'url', url } };
+  const img: ImageBlock = data !== null ? { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } } : { type: 'image', source: { type: 'url', url } };
+  if (data !== null || HTTP_URL.test(url)) {
+    // "original" has no chat equivalent (README decision 7).
+    if (p.detail === 'low' || p.detail === 'high' || p.detail === 'auto') img.detail = p.detail;
+    return img;
+  }
   throw badInput(`'${at}.image_url' must be an http(s) URL or a base64 data URL.`);
 }
 

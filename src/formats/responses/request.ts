@@ -6,7 +6,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { CanonicalRequest, EndpointName, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
 import type { ClientRequest } from '../format.ts';
-import { chatToCanonical } from '../openai/request.ts';
+import { EFFORT_BUDGET } from '../openai/request.ts';
 import { RESPONSES_FIELDS } from './fields.ts';
 import { conversation } from './input.ts';
 
@@ -21,17 +21,9 @@ const set = (v: unknown): boolean => v !== undefined && v !== null;
 
 /**
  * `reasoning.effort` → a thinking budget: the chat dialect's table (openai/request.ts EFFORT_BUDGET,
- * LiteLLM's budgets: providers.md §1.7), read once at load through the chat dialect's own mapping,
- * because the table itself is not exported. An effort it does not know is dropped, as there.
+ * LiteLLM's budgets: providers.md §1.7). An effort it does not know is dropped, as there.
  */
-const EFFORT_THINKING: ReadonlyMap<string, Thinking> = (() => {
-  const m = new Map<string, Thinking>();
-  for (const effort of ['minimal', 'low', 'medium', 'high', 'xhigh']) {
-    const t = chatToCanonical({ messages: [], reasoning_effort: effort }).thinking;
-    if (t !== null) m.set(effort, Object.freeze(t));
-  }
-  return m;
-})();
+const EFFORT_THINKING: ReadonlyMap<string, Thinking> = new Map(Object.entries(EFFORT_BUDGET).map(([effort, budget]) => [effort, Object.freeze({ type: 'enabled', budget_tokens: budget })]));
 
 /** What routing needs (model, input, stream), by the Responses API's rules; a 400 otherwise. */
 export function checkResponses(b: Obj, endpoint: EndpointName): ClientRequest {
@@ -58,9 +50,9 @@ function tools(value: unknown): Tool[] | null {
     // Built-in tools run inside OpenAI's service; refused rather than silently dropped (README decision 2).
     if (t.type !== 'function') throw bad(`'tools[${i}]': the built-in tool ${JSON.stringify(t.type)} runs only at OpenAI; this provider takes function tools.`, 'tools');
     if (typeof t.name !== 'string') throw bad(`'tools[${i}].name' must be a string.`, 'tools');
-    // `strict` has no canonical slot: Anthropic ignores it (providers.md §1.12).
     const tool: Tool = { name: t.name, input_schema: isObj(t.parameters) ? t.parameters : { type: 'object', properties: {} } };
     if (typeof t.description === 'string') tool.description = t.description;
+    if (typeof t.strict === 'boolean') tool.strict = t.strict;
     out.push(tool);
   }
   return out;
@@ -102,15 +94,18 @@ export function responsesToCanonical(b: Obj): CanonicalRequest {
     if (isObj(f) && f.type === 'json_schema') {
       if (!isObj(f.schema)) throw bad("'text.format.schema' must be a JSON schema object.", 'text.format');
       jsonSchema = { name: typeof f.name === 'string' ? f.name : null, schema: f.schema, strict: typeof f.strict === 'boolean' ? f.strict : null };
+      if (typeof f.description === 'string') jsonSchema.description = f.description;
     } else if (isObj(f) && f.type === 'json_object') jsonObject = true;
     else if (set(f) && !(isObj(f) && f.type === 'text')) throw bad("'text.format.type' must be text, json_schema or json_object.", 'text.format');
     if (set(text.verbosity)) dropped.push('text.verbosity');
   }
 
   let thinking: Thinking | null = null;
+  let effort: string | undefined;
   const r = b.reasoning;
   if (isObj(r)) {
     if (typeof r.effort === 'string') {
+      effort = r.effort;
       const t = EFFORT_THINKING.get(r.effort);
       if (t !== undefined) thinking = t;
       else if (r.effort !== 'none') dropped.push('reasoning.effort');
@@ -147,5 +142,6 @@ export function responsesToCanonical(b: Obj): CanonicalRequest {
     thinking,
     user: typeof b.user === 'string' ? b.user : null,
     dropped,
+    ...(effort === undefined ? {} : { reasoningEffort: effort }),
   };
 }

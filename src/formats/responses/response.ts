@@ -22,6 +22,8 @@ export function responseFromCanonical(r: CanonicalResponse, client: Readonly<Rec
   }
   let output = '';
   let n = 0;
+  const refusal = r.refusal;
+  if (refusal !== undefined) last = blocks.length; // the refusal's message item comes last
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;
     const status = incomplete !== null && i === last ? 'incomplete' : 'completed';
@@ -32,7 +34,7 @@ export function responseFromCanonical(r: CanonicalResponse, client: Readonly<Rec
         item = messageItem(`msg_${token}_${n}`, status, outputText(JSON.stringify(b.text)));
         break;
       case 'tool_use':
-        item = functionCallItem(`fc_${token}_${n}`, status, JSON.stringify(b.id), JSON.stringify(b.name), JSON.stringify(JSON.stringify(b.input)));
+        item = functionCallItem(`fc_${token}_${n}`, status, JSON.stringify(b.id), JSON.stringify(b.name), JSON.stringify(b.arguments ?? JSON.stringify(b.input)));
         break;
       case 'thinking':
         item = reasoningItem(`rs_${token}_${n}`, summaryText(JSON.stringify(b.thinking)), b.signature === '' ? 'null' : JSON.stringify(b.signature));
@@ -45,6 +47,10 @@ export function responseFromCanonical(r: CanonicalResponse, client: Readonly<Rec
     }
     output += n === 0 ? item : `,${item}`;
     n++;
+  }
+  if (refusal !== undefined) {
+    const item = messageItem(`msg_${token}_${n}`, incomplete !== null ? 'incomplete' : 'completed', `{"type":"refusal","refusal":${JSON.stringify(refusal)}}`);
+    output += n === 0 ? item : `,${item}`;
   }
   return envelope(token, created, incomplete === null ? 'completed' : 'incomplete', incomplete, JSON.stringify(r.model), echoOf(client), output, r.usage);
 }
