@@ -19,6 +19,7 @@ import { environment } from './lib/report.ts';
 import { RequestContext, type RequestSink } from '../src/request/context.ts';
 import { openaiDialect } from '../src/formats/openai/index.ts';
 import { CODECS, FORMATS } from '../src/formats/index.ts';
+import { responsesDialect } from '../src/formats/responses/index.ts';
 import { EventStreamDecoder } from '../src/formats/bedrock/eventstream.ts';
 import { bedrockEndpoint } from '../src/endpoints/bedrock.ts';
 import { StreamTranslation } from '../src/formats/stream-translation.ts';
@@ -104,6 +105,18 @@ anToOa.push(tx.anthropicStreamHead);
 const oaToAn = new StreamTranslation(OA.codec.streamDecoder(tx.streamReq), AN.dialect.streamEncoder(tx.streamReq));
 oaToAn.push(tx.openaiStreamHead);
 const { gemini: GE, bedrock: BR } = CODECS;
+// The Responses API: the same agent turn as a Responses request, and Anthropic's events as Responses events.
+const responsesRequest = {
+  model: 'bench-anthropic',
+  instructions: (tx.openaiRequest.messages as Array<{ content: string }>)[0]!.content,
+  input: 'Our p99 went from 4 ms to 19 ms after Tuesday\'s deploy. What changed on the eu-west gateway?',
+  tools: (tx.openaiRequest.tools as Array<{ function: Record<string, unknown> }>).map((t) => ({ type: 'function', ...t.function })),
+  max_output_tokens: 1024,
+  stream: true,
+};
+const responsesReq = responsesDialect.toCanonical(responsesRequest, 'responses');
+const anToResp = new StreamTranslation(AN.codec.streamDecoder(responsesReq), responsesDialect.streamEncoder(responsesReq, responsesRequest));
+anToResp.push(tx.anthropicStreamHead);
 const geToOa = new StreamTranslation(GE.streamDecoder(tx.streamReq), OA.dialect.streamEncoder(tx.streamReq));
 geToOa.push(tx.geminiChunk);
 const brToOa = new StreamTranslation(BR.streamDecoder(tx.streamReq), OA.dialect.streamEncoder(tx.streamReq), { id: 'mg-1', model: 'anthropic.claude-3-5-haiku-20241022-v1:0' });
@@ -227,6 +240,12 @@ bench
   })
   .add(`xlate answer Bedrock → OpenAI (${kb(tx.bedrockAnswer.length)})`, () => {
     sink2 += OA.dialect.renderResponse(BR.toCanonicalResponse(tx.bedrockAnswer)).length;
+  })
+  .add(`xlate request Responses → Anthropic (${kb(JSON.stringify(responsesRequest).length)}, 2 tools)`, () => {
+    sink2 += AN.codec.fromCanonical(responsesDialect.toCanonical(responsesRequest, 'responses'), 'claude-mock').length;
+  })
+  .add('xlate stream: 1 Anthropic text_delta → Responses event', () => {
+    sink2 += anToResp.push(tx.anthropicDelta).length;
   })
   .add('xlate stream: 1 Gemini chunk → OpenAI chunk', () => {
     sink2 += geToOa.push(tx.geminiChunk).length;
