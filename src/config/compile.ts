@@ -2,6 +2,12 @@
 // cumulative weights, prebuilt header arrays, the route table and the /v1/models body.
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
+import { Directory, digestOf } from '../governance/directory.ts';
+import { Governance } from '../governance/governance.ts';
+import { PriceBook } from '../governance/prices.ts';
+import type { QuotaStore } from '../state/quota.ts';
+import { MemoryQuota } from '../state/quota-memory.ts';
+import { RedisQuota } from '../state/quota-redis.ts';
 import { HeaderMatcher } from '../util/header-matcher.ts';
 import { CODECS } from '../formats/index.ts';
 import type { KeySecret } from '../endpoints/endpoint.ts';
@@ -23,7 +29,12 @@ import { makeRoute } from '../plan/routes.ts';
 const SECRET_HEADER = /auth|key|token|secret|cookie|signature|credential|session/i;
 
 
-export function compilePlan(config: Config): RuntimePlan {
+export interface CompileOptions {
+  /** The governance counters to keep using (a reload keeps them); a new store is made when absent. */
+  quota?: QuotaStore;
+}
+
+export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimePlan {
   const pools = new PoolRegistry();
   const providers = new Map<string, ProviderPlan>();
   const keysById = new Map<number, KeyPlan>();
@@ -105,6 +116,10 @@ export function compilePlan(config: Config): RuntimePlan {
   const modelsJson = buildModelsList(config, providers, createdAt);
   const health = new HealthRegistry(config.routing.circuit);
   const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target);
+  const governance = compileGovernance(config, providers, opts.quota);
+  const ownsQuota = opts.quota === undefined;
+  for (const k of config.governance.virtualKeys) secrets.push(k.value);
+  if (config.governance.adminKey !== undefined) secrets.push(config.governance.adminKey);
   const c = config.classifier;
   const classifier = new Classifier({ weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
@@ -129,8 +144,31 @@ export function compilePlan(config: Config): RuntimePlan {
     createdAt,
     redactor: new Redactor(secrets),
     pools,
-    close: () => pools.close(),
+    governance,
+    close: async () => {
+      await pools.close();
+      if (ownsQuota) await governance.store.close();
+    },
   });
+}
+
+/** Virtual keys, teams and customers from the config; the counter store; prices (catalog, then the config's). */
+function compileGovernance(config: Config, providers: ReadonlyMap<string, ProviderPlan>, quota: QuotaStore | undefined): Governance {
+  const g = config.governance;
+  const directory = new Directory({
+    customers: Object.entries(g.customers).map(([id, c]) => ({ id, ...c, source: 'config' as const })),
+    teams: Object.entries(g.teams).map(([id, t]) => ({ id, ...t, source: 'config' as const })),
+    virtualKeys: g.virtualKeys.map(({ value, ...k }) => ({ ...k, digest: digestOf(value), source: 'config' as const })),
+  });
+  const failure = { rateLimits: g.store?.onFailure.rateLimits ?? 'open', budgets: g.store?.onFailure.budgets ?? 'closed' } as const;
+  const store =
+    quota ??
+    (g.store === undefined
+      ? new MemoryQuota()
+      : // Spend stays countable locally while Redis is down; admission refuses budgets itself under 'closed'.
+        new RedisQuota({ url: g.store.redis, onFailure: { permits: failure.rateLimits, spend: 'open' } }));
+  const overrides = new Map([...providers.values()].map((p) => [p.name, p.pricing]));
+  return new Governance(directory, store, new PriceBook(overrides), g.adminKey ?? null, g.protectMetrics, failure);
 }
 
 function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {

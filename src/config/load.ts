@@ -130,12 +130,38 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
       }
     });
   }
+  checkGovernance(config, env, problems);
   const fallback = config.routing.defaultProvider;
   if (fallback !== undefined && !(fallback in config.providers)) {
     problems.push(`routing.defaultProvider: unknown provider "${fallback}" (configured: ${Object.keys(config.providers).join(', ')})`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid ${origin}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
+}
+
+/** Virtual keys, teams and customers: secrets resolved, references known, no value shared by two keys. */
+function checkGovernance(config: Config, env: NodeJS.ProcessEnv, problems: string[]): void {
+  const g = config.governance;
+  if (g.adminKey !== undefined) g.adminKey = resolveSecret(g.adminKey, 'governance.adminKey', env, problems);
+  for (const [id, t] of Object.entries(g.teams)) {
+    if (t.customer !== undefined && !(t.customer in g.customers)) problems.push(`governance.teams.${id}.customer: unknown customer "${t.customer}"`);
+  }
+  const ids = new Set<string>();
+  const values = new Map<string, string>();
+  g.virtualKeys.forEach((k, i) => {
+    const at = `governance.virtualKeys[${i}]`;
+    k.value = resolveSecret(k.value, `${at}.value`, env, problems);
+    if (!HEADER_VALUE.test(k.value) || k.value.trim() !== k.value) problems.push(`${at}.value: not usable in a header (control characters, or spaces at either end)`);
+    if (ids.has(k.id)) problems.push(`${at}.id: duplicate virtual key id "${k.id}"`);
+    ids.add(k.id);
+    const other = values.get(k.value);
+    if (other !== undefined) problems.push(`${at}.value: the same value as virtual key "${other}"`);
+    values.set(k.value, k.id);
+    if (k.team !== undefined && !(k.team in g.teams)) problems.push(`${at}.team: unknown team "${k.team}"`);
+    if (k.customer !== undefined && !(k.customer in g.customers)) problems.push(`${at}.customer: unknown customer "${k.customer}"`);
+    if (k.team !== undefined && k.customer !== undefined) problems.push(`${at}: a key belongs to a team or to a customer directly, not both (the team's customer is the key's)`);
+    for (const p of k.providers ?? []) if (!(p in config.providers)) problems.push(`${at}.providers: unknown provider "${p}"`);
+  });
 }
 
 function resolveSecret(value: string, path: string, env: NodeJS.ProcessEnv, problems: string[]): string {

@@ -123,7 +123,8 @@ const provider = z.strictObject({
   /** Overrides routing.retry for this provider. */
   retry: retry.optional(),
   /** USD per million tokens, by upstream model name: telemetry then reports cost. */
-  pricing: z.record(z.string().min(1), z.strictObject({ input: z.number().min(0), output: z.number().min(0) })).default({}),
+  /** USD per million tokens by upstream model, over the price catalog's (cache reads and writes: the input price unless given). */
+  pricing: z.record(z.string().min(1), z.strictObject({ input: z.number().min(0), output: z.number().min(0), cacheRead: z.number().min(0).optional(), cacheWrite: z.number().min(0).optional() })).default({}),
   /** Upper bound of open connections to this provider's origin: one per request in flight, streams included (a 30 s stream holds one for 30 s). Past it, requests queue (see pools.pending in /admin/stats). Each is a file descriptor: keep `ulimit -n` above the sum. */
   maxConnections: z.number().int().positive().default(2048),
 });
@@ -257,6 +258,56 @@ const server = z.strictObject({
   reusePort: z.boolean().default(false),
 });
 
+/** Limits of a virtual key, team or customer: the tightest level wins (README "Governance"). */
+const limits = z
+  .strictObject({
+    requestsPerMinute: z.number().int().positive().optional(),
+    /** Input plus output tokens, cache reads and writes included, from the providers' usage. */
+    tokensPerMinute: z.number().int().positive().optional(),
+    /** Spend in USD per calendar period (UTC): the hour, day, ISO week or month. */
+    budget: z.strictObject({ usd: z.number().positive(), period: z.enum(['1h', '1d', '1w', '1mo']) }).optional(),
+  })
+  .default({});
+
+const tenantId = z.string().regex(/^[A-Za-z0-9_.:-]{1,48}$/, 'letters, digits, "_", ".", ":" and "-", at most 48');
+
+const virtualKey = z.strictObject({
+  id: tenantId,
+  name: z.string().max(200).optional(),
+  /** The secret clients present (Authorization: Bearer, or x-api-key); `env.NAME` reads it at start-up. */
+  value: secret,
+  team: tenantId.optional(),
+  /** For a key without a team; a team's key belongs to the team's customer. */
+  customer: tenantId.optional(),
+  /** Model names as clients address them (aliases, "provider/model", bare names); absent: any. */
+  models: z.array(z.string().min(1)).min(1).optional(),
+  /** Providers the key may reach; absent: any. */
+  providers: z.array(z.string().min(1)).min(1).optional(),
+  limits,
+});
+
+const governance = z.strictObject({
+  virtualKeys: z.array(virtualKey).default([]),
+  teams: z.record(tenantId, z.strictObject({ name: z.string().max(200).optional(), customer: tenantId.optional(), limits })).default({}),
+  customers: z.record(tenantId, z.strictObject({ name: z.string().max(200).optional(), limits })).default({}),
+  /**
+   * Protects /admin/* (and /metrics with protectMetrics): `Authorization: Bearer <adminKey>`. Without
+   * one, the admin routes answer only on loopback.
+   */
+  adminKey: secret.optional(),
+  protectMetrics: z.boolean().default(false),
+  /** Counters shared by every replica (absent: in this process). Never awaited per request: leases. */
+  store: z
+    .strictObject({
+      redis: z.url({ protocol: /^rediss?$/ }),
+      /** While Redis cannot be reached: rate limits admit (open) or refuse (closed); budgets likewise. */
+      onFailure: z.strictObject({ rateLimits: z.enum(['open', 'closed']).default('open'), budgets: z.enum(['open', 'closed']).default('closed') }).prefault({}),
+    })
+    .optional(),
+  /** Where keys, teams and customers created through the admin API are kept (without Redis). */
+  db: z.string().min(1).default('microgate-governance.db'),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1),
   server: server.prefault({}),
@@ -267,6 +318,7 @@ export const configSchema = z.strictObject({
   rules: z.array(rule).default([]),
   telemetry: telemetry.prefault({}),
   classifier: classifier.prefault({}),
+  governance: governance.prefault({}),
 });
 
 /** The config as written (before defaults). */
@@ -278,3 +330,5 @@ export type KeyConfig = ProviderConfig['keys'][number];
 export type RoutingConfig = Config['routing'];
 export type RuleConfig = Config['rules'][number];
 export type TelemetryConfig = Config['telemetry'];
+export type GovernanceConfig = Config['governance'];
+export type LimitsConfig = GovernanceConfig['teams'][string]['limits'];

@@ -31,6 +31,16 @@ export const ERROR_CODES = Object.freeze({
   method_not_allowed: spec(405, 'invalid_request_error', 'NR', 'client'),
   /** A routing rule with `deny` matched (status from the rule, 403 by default). */
   request_denied: spec(403, 'permission_error', 'RULE', 'client'),
+  /** Governance: no virtual key, or one the gateway does not know (OpenAI's code for a bad key). */
+  invalid_api_key: spec(401, 'invalid_request_error', 'AUTH', 'client'),
+  /** Governance: the key may not use this model or provider. */
+  permission_denied: spec(403, 'permission_error', 'SCOPE', 'client'),
+  /** Governance: the key's, team's or customer's requests or tokens per minute are spent (Retry-After says when). */
+  rate_limit_exceeded: spec(429, 'rate_limit_error', 'LIMIT', 'client'),
+  /** Governance: a budget is spent until its period renews; retrying does not help. */
+  budget_exceeded: spec(402, 'insufficient_quota', 'BUDGET', 'client'),
+  /** Governance: the shared counter store is unreachable and the policy is to refuse (failClosed). */
+  governance_unavailable: spec(503, 'server_error', 'GOVDOWN', 'gateway', true),
 
   // The gateway itself.
   not_ready: spec(503, 'server_error', 'NOTREADY', 'gateway', true),

@@ -75,8 +75,12 @@ export type StreamEnd = 'complete' | 'error' | 'cut';
 
 /** Token counts found in relayed bytes; -1 while unknown. */
 export interface UsageSink {
+  /** All input, cache reads and writes included. */
   promptTokens: number;
   completionTokens: number;
+  /** Of promptTokens, read from and written to the provider's prompt cache (priced apart). */
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
 }
 
 export interface Codec {

@@ -19,6 +19,7 @@ import type { EndpointName } from '../formats/canonical.ts';
 import type { Codec } from '../formats/format.ts';
 import type { Endpoint, KeySecret } from '../endpoints/endpoint.ts';
 import type { Deviations } from '../config/provider-kinds.ts';
+import type { Governance } from '../governance/governance.ts';
 
 export type { EndpointName };
 
@@ -130,6 +131,8 @@ export interface RuntimePlan {
   readonly forwardedHeaders: HeaderMatcher | null;
   /** GET /v1/models, serialized once. */
   readonly modelsJson: string;
+  /** Virtual keys, their limits and counters, prices, the admin key (governance/). */
+  readonly governance: Governance;
   /** Unix seconds when the config was loaded (the `created` of listed models). */
   readonly createdAt: number;
   readonly redactor: Redactor;

@@ -9,6 +9,8 @@ import type { Dialect } from '../formats/format.ts';
 import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
 import type { FieldSpan } from '../util/multipart-field.ts';
+import type { VirtualKey } from '../governance/directory.ts';
+import { usedPercent, type Admitted } from '../governance/admission.ts';
 
 /**
  * The server's side of a request: the one writer of the client response (server/respond.ts) and the
@@ -138,9 +140,18 @@ export class RequestContext {
   heldBytes = 0;
   /** A large JSON answer still being sent (server/respond.ts, tryEnd), or null. */
   unsent: Buffer | null = null;
-  /** From the provider's usage, -1 while unknown. */
+  /** From the provider's usage, -1 while unknown. The prompt includes cache reads and writes. */
   promptTokens = -1;
   completionTokens = -1;
+  /** Of the prompt, tokens read from and written to the provider's prompt cache (priced apart). */
+  cacheReadTokens = 0;
+  cacheWriteTokens = 0;
+  /** The answer's cost in USD (-1 unknown; -2 not computed yet). */
+  costUsd = -2;
+  /** The caller's virtual key, when governance is on. */
+  vk: VirtualKey | null = null;
+  /** What admission found (the x-ratelimit-* headers), or null. */
+  admitted: Admitted | null = null;
 
   // Timing (performance.now() ms): the upstream's share is subtracted to get the gateway's own time.
   /** Time spent on attempts that failed and on backoffs, before the attempt in flight. */
@@ -176,6 +187,10 @@ export class RequestContext {
   }
 
   /** The prompt's complexity, computed on first use only (rules that read it, explain). */
+  usedPercent(kind: 'budget' | 'tpm' | 'rpm'): number {
+    return this.vk === null ? 0 : usedPercent(this.vk, this.plan.governance.store, kind, Date.now());
+  }
+
   classification(): Classification {
     if (this.classified === null) {
       const b = this.body;

@@ -3,6 +3,7 @@
 // first read and only if a rule reads them: the complexity classifier runs only when some rule
 // evaluated for this request mentions `complexity_tier` or `complexity_score`.
 import { Environment } from '@marcbachmann/cel-js';
+import type { VirtualKey } from '../governance/directory.ts';
 
 /** The declared variables, as the README documents them. */
 export const RULE_VARIABLES: ReadonlyArray<readonly [name: string, type: string, doc: string]> = [
@@ -12,12 +13,12 @@ export const RULE_VARIABLES: ReadonlyArray<readonly [name: string, type: string,
   ['headers', 'map<string, string>', 'request headers, lower-case names'],
   ['params', 'map<string, string>', 'query parameters'],
   ['request', 'map<string, dyn>', 'temperature (double), max_tokens (int), stream (bool), tools (bool), message_count (int)'],
-  ['virtual_key', 'map<string, string>', 'id and name of the caller\'s virtual key (empty until governance exists)'],
-  ['team', 'map<string, string>', 'id and name (empty until governance exists)'],
-  ['customer', 'map<string, string>', 'id and name (empty until governance exists)'],
-  ['budget_used', 'double', 'percent of the tightest budget used (0 when none is set)'],
-  ['tokens_used', 'double', 'percent of the tightest token limit used'],
-  ['requests_used', 'double', 'percent of the tightest request limit used'],
+  ['virtual_key', 'map<string, string>', 'id and name of the caller\'s virtual key (empty without governance)'],
+  ['team', 'map<string, string>', 'id and name of its team (empty when it has none)'],
+  ['customer', 'map<string, string>', 'id and name of its customer (empty when it has none)'],
+  ['budget_used', 'double', 'percent of the tightest budget used, over the key, its team and customer (0 when none is set)'],
+  ['tokens_used', 'double', 'percent of the tightest tokens-per-minute limit used'],
+  ['requests_used', 'double', 'percent of the tightest requests-per-minute limit used'],
   ['complexity_tier', 'string', '"SIMPLE", "MEDIUM", "COMPLEX" or "REASONING" (computed only when read)'],
   ['complexity_score', 'double', '0..1 (computed only when read)'],
   ['now', 'google.protobuf.Timestamp', 'the time of evaluation'],
@@ -38,6 +39,10 @@ export interface RuleInput {
   readonly query: Record<string, string> | null;
   readonly body: Record<string, unknown> | null;
   readonly tenant: Readonly<Record<'virtualKey' | 'team' | 'customer', string>>;
+  /** The caller's virtual key (governance), or null. */
+  readonly vk: VirtualKey | null;
+  /** Percent of the key's tightest limit of this kind used so far (0 without one). */
+  usedPercent(kind: 'budget' | 'tpm' | 'rpm'): number;
   /** The prompt's complexity, computed on first call. */
   classification(): { readonly tier: string; readonly score: number };
 }
@@ -52,12 +57,6 @@ export class RuleVars {
   readonly request_type: string;
   readonly headers: Record<string, string>;
   readonly params: Readonly<Record<string, string>>;
-  readonly virtual_key = NO_TENANT;
-  readonly team = NO_TENANT;
-  readonly customer = NO_TENANT;
-  readonly budget_used = 0;
-  readonly tokens_used = 0;
-  readonly requests_used = 0;
   private readonly ctx: RuleInput;
   private req: Record<string, unknown> | null = null;
 
@@ -83,6 +82,30 @@ export class RuleVars {
       };
     }
     return this.req;
+  }
+
+  get virtual_key(): Readonly<Record<string, string>> {
+    return this.ctx.vk?.vars.virtualKey ?? NO_TENANT;
+  }
+
+  get team(): Readonly<Record<string, string>> {
+    return this.ctx.vk?.vars.team ?? NO_TENANT;
+  }
+
+  get customer(): Readonly<Record<string, string>> {
+    return this.ctx.vk?.vars.customer ?? NO_TENANT;
+  }
+
+  get budget_used(): number {
+    return this.ctx.usedPercent('budget');
+  }
+
+  get tokens_used(): number {
+    return this.ctx.usedPercent('tpm');
+  }
+
+  get requests_used(): number {
+    return this.ctx.usedPercent('rpm');
   }
 
   get complexity_tier(): string {

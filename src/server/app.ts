@@ -20,6 +20,8 @@ import { endStream, failStream, markAborted, sendError, sendJson, startStream, s
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
 import { corsOf } from './cors.ts';
+import { presentedKey } from '../governance/governance.ts';
+import { settle } from '../pipeline/govern.ts';
 
 /** Routes this server answers, and their methods: anything else on these paths is a 405. */
 const ROUTES: ReadonlyMap<string, string> = new Map([
@@ -172,6 +174,18 @@ export class GatewayServer implements RequestSink, Listener {
     if (this.draining) {
       sendError(ctx, new GatewayError('shutting_down', 'The gateway is shutting down; retry on another instance.'), true);
       return;
+    }
+    // Governance: once any virtual key exists, a request must present one (before its body is read).
+    const gov = this.plan.governance;
+    if (gov.directory.enforced) {
+      const value = presentedKey(headers);
+      const key = value === null ? null : gov.directory.find(value);
+      if (key === null) {
+        this.refuseAfterBody(ctx, new GatewayError('invalid_api_key', value === null ? 'Missing API key: send a virtual key as "Authorization: Bearer <key>" or "x-api-key".' : 'Incorrect API key provided.'));
+        return;
+      }
+      ctx.vk = key;
+      ctx.tenant = key.tenant;
     }
     if (subpath === null) {
       this.refuseAfterBody(ctx, new GatewayError('invalid_request', 'The path holds characters or segments the gateway does not pass on.'));
@@ -345,6 +359,7 @@ export class GatewayServer implements RequestSink, Listener {
   }
 
   requestFinished(ctx: RequestContext): void {
+    settle(ctx);
     this.telemetry.record(ctx);
     this.live.delete(ctx);
     this.inFlight--;

@@ -17,6 +17,8 @@ import type { RequestContext } from '../request/context.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import { headerSafe } from '../util/header-value.ts';
 import { corsOf } from './cors.ts';
+import { resetText, type Admitted } from '../governance/admission.ts';
+import { costOf } from '../pipeline/govern.ts';
 import type { Redactor } from '../util/redact.ts';
 
 const STATUS_LINE: string[] = [];
@@ -49,9 +51,11 @@ let slotClose = false;
 let slotError: GatewayError | null = null;
 let slotOk = true;
 
-function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders, redactor: Redactor): void {
+function writeUpstreamHeaders(res: HttpResponse, headers: IncomingHttpHeaders, redactor: Redactor, ownLimits: boolean): void {
   for (const name in headers) {
     if (!relayed(name)) continue;
+    // A caller under the gateway's own limits reads those, not the provider's (which are the gateway's key's).
+    if (ownLimits && name.startsWith('x-ratelimit-')) continue;
     const v = headers[name];
     if (v === undefined) continue;
     if (typeof v === 'string') res.writeHeader(name, headerSafe(redactor.redactValue(v)));
@@ -69,6 +73,8 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext, upstream: I
   res.writeHeader('x-microgate-request-id', ctx.id);
   const origin = ctx.headers.origin;
   if (origin !== undefined) corsOf(ctx.plan.server).writeHeaders(res, origin);
+  const limits = ctx.admitted;
+  if (limits !== null) writeLimitHeaders(res, limits);
   if (upstream?.['x-request-id'] === undefined) res.writeHeader('x-request-id', ctx.id);
   if (upstream?.['request-id'] === undefined) res.writeHeader('request-id', ctx.id);
   const t = ctx.target;
@@ -96,6 +102,31 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext, upstream: I
   }
 }
 
+/** The caller's own limits, as OpenAI names them (x-ratelimit-limit-requests, …-remaining-tokens, …-reset-requests). */
+function writeLimitHeaders(res: HttpResponse, a: Admitted): void {
+  const r = a.requests;
+  if (r !== null) {
+    res.writeHeader('x-ratelimit-limit-requests', String(r.limit));
+    res.writeHeader('x-ratelimit-remaining-requests', String(r.remaining));
+    res.writeHeader('x-ratelimit-reset-requests', resetText(r.resetMs));
+  }
+  const t = a.tokens;
+  if (t !== null) {
+    res.writeHeader('x-ratelimit-limit-tokens', String(t.limit));
+    res.writeHeader('x-ratelimit-remaining-tokens', String(Math.floor(t.remaining)));
+    res.writeHeader('x-ratelimit-reset-tokens', resetText(t.resetMs));
+  }
+}
+
+/**
+ * A governance refusal says when to come back: Retry-After for a rate limit (the SDKs wait for it);
+ * a spent budget renews only with its period, so the SDKs are told not to retry at all.
+ */
+function writeRefusalHeaders(res: HttpResponse, err: GatewayError): void {
+  if (err.retryAfterMs !== null) res.writeHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+  if (err.code === 'budget_exceeded') res.writeHeader('x-should-retry', 'false');
+}
+
 function markDone(ctx: RequestContext, status: number): void {
   if (ctx.unsent === null) releaseHeld(ctx);
   ctx.done = true;
@@ -109,10 +140,15 @@ function corkedJson(): void {
   const res = ctx.res;
   res.writeStatus(statusLine(slotStatus));
   res.writeHeader('content-type', JSON_TYPE);
-  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
+  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor, ctx.admitted !== null);
   writeGatewayHeaders(res, ctx, slotUpstream);
   if (slotError !== null) {
     res.writeHeader('x-microgate-flag', slotError.flag);
+    if (slotError.code === 'rate_limit_exceeded' || slotError.code === 'budget_exceeded') writeRefusalHeaders(res, slotError);
+  } else if (ctx.target !== null) {
+    // A whole answer's usage is known before it is sent: its cost goes with it (a stream's is in the record).
+    const cost = costOf(ctx);
+    if (cost >= 0) res.writeHeader('x-microgate-cost-usd', cost.toFixed(6));
   }
   const body = slotBody;
   if (typeof body === 'string' || body.length <= LARGE_BODY) {
@@ -207,7 +243,7 @@ function corkedStreamHead(): void {
     // Tells nginx-style proxies in front of us not to buffer the stream.
     res.writeHeader('x-accel-buffering', 'no');
   }
-  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor);
+  if (slotUpstream !== null) writeUpstreamHeaders(res, slotUpstream, ctx.plan.redactor, ctx.admitted !== null);
   writeGatewayHeaders(res, ctx, slotUpstream);
   // The head goes out with the first events in one write (uWS sends the end of the header block only
   // with the first body bytes anyway, uWebSockets#1895).

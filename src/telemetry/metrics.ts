@@ -36,7 +36,10 @@ export class RecordMetrics {
   private readonly retries = this.registry.add(new Counter('microgate_retries_total', 'Attempts after the first one of a request, at the same target.', ['provider']));
   private readonly fallbacks = this.registry.add(new Counter('microgate_fallbacks_total', 'Attempts that moved a request to another target.', ['provider']));
   private readonly tokens = this.registry.add(new Counter('microgate_tokens_total', 'Tokens reported by providers.', ['provider', 'model', 'direction']));
-  private readonly cost = this.registry.add(new Counter('microgate_cost_usd_total', 'Cost in USD, where the config gives the model a price.', ['provider', 'model']));
+  private readonly cost = this.registry.add(new Counter('microgate_cost_usd_total', 'Cost in USD (price catalog, or the config\'s price), by provider and model.', ['provider', 'model']));
+  private readonly tenantCost = this.registry.add(new Counter('microgate_tenant_cost_usd_total', 'Cost in USD by virtual key, team and customer (governance).', ['virtual_key', 'team', 'customer']));
+  private readonly tenantRequests = this.registry.add(new Counter('microgate_tenant_requests_total', 'Requests by virtual key, team and customer, and the status sent.', ['virtual_key', 'team', 'customer', 'status']));
+  private readonly tenantTokens = this.registry.add(new Counter('microgate_tenant_tokens_total', 'Tokens by virtual key, team and customer (input and output, cache included).', ['virtual_key', 'team', 'customer']));
   private readonly aborted = this.registry.add(new Counter('microgate_client_aborts_total', 'Requests the client abandoned before the end.', []));
   private readonly streamFailures = this.registry.add(new Counter('microgate_stream_failures_total', 'Streams that started and then ended with an error event.', []));
   private readonly rules = this.registry.add(new Counter('microgate_rule_decisions_total', 'Requests whose route a rule decided.', ['rule']));
@@ -85,5 +88,13 @@ export class RecordMetrics {
     if (r.promptTokens > 0) this.tokens.inc({ provider, model, direction: 'input' }, r.promptTokens);
     if (r.completionTokens > 0) this.tokens.inc({ provider, model, direction: 'output' }, r.completionTokens);
     if (r.cost > 0) this.cost.inc({ provider, model }, r.cost);
+    const t = r.tenant;
+    if (t.virtualKey !== '') {
+      const who = { virtual_key: t.virtualKey, team: t.team, customer: t.customer };
+      this.tenantRequests.inc({ ...who, status: r.aborted ? 'aborted' : String(r.status) });
+      const tokens = Math.max(0, r.promptTokens) + Math.max(0, r.completionTokens);
+      if (tokens > 0) this.tenantTokens.inc(who, tokens);
+      if (r.cost > 0) this.tenantCost.inc(who, r.cost);
+    }
   }
 }

@@ -10,13 +10,14 @@
 //   16      u32   upstream µs                42      u8    request id length
 //   20      u32   time to first byte µs      43      u8    requested model length
 //   24      u16   status                     44      u8    client dialect (0 openai, 1 anthropic, 2 responses)
-//                                              45..47        reserved
+//                                              45..47  u8 ×3 virtual key, team, customer id lengths
 //   26      u16   error code id (0 none)     48      8 × attempt: u16 target id, u16 key id,
 //   28      u8    endpoint id                              u16 status, u8 flag id, u8 -, u32 µs
 //   29      u8    flags (stream, aborted,    144     64 B  request id (ASCII)
 //                 stream failed)             208     128 B requested model (UTF-8)
 //   30      u8    tier (0 none, 1..4)
-//   31      u8    attempts recorded
+//   31      u8    attempts recorded                        336     f64   cost USD (-1 unknown)
+//                                                         344     3 × 56 B virtual key, team, customer ids
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
 import type { RequestContext } from '../request/context.ts';
 import type { AttemptRecord, TelemetryRecord } from './types.ts';
@@ -29,6 +30,9 @@ const ID_AT = 144;
 const ID_MAX = 64;
 const MODEL_AT = 208;
 const MODEL_MAX = 128;
+const COST_AT = 336;
+const TENANT_AT = 344;
+const TENANT_MAX = 56;
 
 const FLAG_STREAM = 1;
 const FLAG_ABORTED = 2;
@@ -98,11 +102,16 @@ export function encodeRecord(dv: DataView, u8: Uint8Array, o: number, ctx: Reque
   u8[o + 42] = putString(u8, o + ID_AT, ctx.id, ID_MAX);
   u8[o + 43] = putString(u8, o + MODEL_AT, ctx.model, MODEL_MAX);
   u8[o + 44] = DIALECT_CODE[ctx.dialect.format];
+  dv.setFloat64(o + COST_AT, ctx.costUsd < 0 ? -1 : ctx.costUsd, true);
+  const t = ctx.tenant;
+  u8[o + 45] = t.virtualKey === '' ? 0 : putString(u8, o + TENANT_AT, t.virtualKey, TENANT_MAX);
+  u8[o + 46] = t.team === '' ? 0 : putString(u8, o + TENANT_AT + TENANT_MAX, t.team, TENANT_MAX);
+  u8[o + 47] = t.customer === '' ? 0 : putString(u8, o + TENANT_AT + 2 * TENANT_MAX, t.customer, TENANT_MAX);
 }
 
 /** Names for the ids in a slot. Targets appear at run time, so the worker's copy grows. */
 export interface Dictionary {
-  targets: Array<{ label: string; provider: string; model: string; price: { input: number; output: number } | null } | undefined>;
+  targets: Array<{ label: string; provider: string; model: string } | undefined>;
   keys: Array<string | undefined>;
   rules: string[];
 }
@@ -127,8 +136,6 @@ export function decodeRecord(dv: DataView, u8: Uint8Array, o: number, dict: Dict
   const rule = dv.getUint16(o + 40, true);
   const promptTokens = dv.getInt32(o + 32, true);
   const completionTokens = dv.getInt32(o + 36, true);
-  const last = n === 0 ? undefined : dict.targets[dv.getUint16(o + ATTEMPT_BASE + (n - 1) * ATTEMPT_BYTES, true)];
-  const price = last?.price ?? null;
   const error = dv.getUint16(o + 26, true);
   return {
     id: decoder.decode(u8.subarray(o + ID_AT, o + ID_AT + u8[o + 42]!)),
@@ -150,8 +157,12 @@ export function decodeRecord(dv: DataView, u8: Uint8Array, o: number, dict: Dict
     attempts,
     promptTokens,
     completionTokens,
-    // Prices are per million tokens (providers' list prices are quoted that way).
-    cost: price !== null && promptTokens >= 0 && completionTokens >= 0 ? (promptTokens * price.input + completionTokens * price.output) / 1e6 : -1,
-    tenant: { virtualKey: '', team: '', customer: '' },
+    // Priced on the request thread (pipeline/govern.ts), where budgets are charged from the same figure.
+    cost: dv.getFloat64(o + COST_AT, true),
+    tenant: {
+      virtualKey: decoder.decode(u8.subarray(o + TENANT_AT, o + TENANT_AT + u8[o + 45]!)),
+      team: decoder.decode(u8.subarray(o + TENANT_AT + TENANT_MAX, o + TENANT_AT + TENANT_MAX + u8[o + 46]!)),
+      customer: decoder.decode(u8.subarray(o + TENANT_AT + 2 * TENANT_MAX, o + TENANT_AT + 2 * TENANT_MAX + u8[o + 47]!)),
+    },
   };
 }

@@ -237,13 +237,9 @@ export class Telemetry implements TelemetrySink {
   }
 }
 
-/** Names for ids from `from` on: targets (with prices), and, from 0, keys and rules. */
+/** Names for ids from `from` on: targets, and, from 0, keys and rules. */
 function dictionary(plan: RuntimePlan, from: number): Dictionary {
-  const targets = plan.targetsById.slice(from).map((t) => {
-    if (t === undefined) return undefined;
-    const price = t.provider.pricing.get(t.model) ?? null;
-    return { label: t.label, provider: t.provider.name, model: t.model, price };
-  });
+  const targets = plan.targetsById.slice(from).map((t) => (t === undefined ? undefined : { label: t.label, provider: t.provider.name, model: t.model }));
   const keys: Array<string | undefined> = [];
   for (const [id, k] of plan.keysById) keys[id] = k.name;
   return { targets, keys, rules: plan.rules.map((r) => r.name) };

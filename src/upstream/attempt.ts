@@ -57,6 +57,8 @@ function asTranslationError(err: unknown): GatewayError {
 function setUsage(ctx: RequestContext, u: Usage): void {
   ctx.promptTokens = u.input + u.cacheRead + u.cacheWrite;
   ctx.completionTokens = u.output;
+  ctx.cacheReadTokens = u.cacheRead;
+  ctx.cacheWriteTokens = u.cacheWrite;
 }
 
 /** setTimeout's callback for the request deadline: one function, the attempt passed as its argument. */

@@ -18,7 +18,7 @@ const RANK: Record<string, number> = {
   upstream: 5,
   request: 4,
   rules: 3,
-  governance: 3,
+  governance: 2,
   plan: 2,
   // Wire formats and endpoints are pure: they import only errors and util.
   formats: 1,

@@ -62,7 +62,13 @@ const CACHE_WRITE = Buffer.from('"cache_creation_input_tokens"');
  */
 function scanUsage(bytes: Buffer, into: UsageSink): void {
   const input = numberAfter(bytes, INPUT);
-  if (input >= 0) into.promptTokens = input + Math.max(0, numberAfter(bytes, CACHE_READ)) + Math.max(0, numberAfter(bytes, CACHE_WRITE));
+  if (input >= 0) {
+    const read = Math.max(0, numberAfter(bytes, CACHE_READ));
+    const write = Math.max(0, numberAfter(bytes, CACHE_WRITE));
+    into.promptTokens = input + read + write;
+    into.cacheReadTokens = read;
+    into.cacheWriteTokens = write;
+  }
   const output = numberAfter(bytes, OUTPUT);
   if (output >= 0) into.completionTokens = output;
 }

@@ -98,8 +98,12 @@ export const openaiCodec: Codec = {
   streamEnd,
   scanUsage(bytes, into) {
     if (bytes.indexOf(USAGE) < 0) return;
-    const [prompt, completion] = readUsage(bytes);
-    if (prompt >= 0) into.promptTokens = prompt;
+    const [prompt, completion, cached, written] = readUsage(bytes);
+    if (prompt >= 0) {
+      into.promptTokens = prompt;
+      into.cacheReadTokens = Math.max(0, cached);
+      into.cacheWriteTokens = Math.max(0, written);
+    }
     if (completion >= 0) into.completionTokens = completion;
   },
 };

@@ -10,9 +10,18 @@ const COMPLETION = Buffer.from('"completion_tokens"');
 const INPUT = Buffer.from('"input_tokens"');
 const OUTPUT = Buffer.from('"output_tokens"');
 
-/** [prompt, completion] tokens from the last usage in `buf`, -1 where absent. */
-export function readUsage(buf: Buffer): [number, number] {
+const CACHED = Buffer.from('"cached_tokens"');
+/** openai-node 6.49's prompt_tokens_details.cache_write_tokens; LiteLLM's top-level cache_creation_input_tokens. */
+const CACHE_WRITE = Buffer.from('"cache_write_tokens"');
+const CACHE_CREATION = Buffer.from('"cache_creation_input_tokens"');
+
+/**
+ * [prompt, completion, cache read, cache write] tokens from the last usage in `buf`, -1 where absent.
+ * The prompt includes the cache reads and writes (OpenAI's prompt_tokens does).
+ */
+export function readUsage(buf: Buffer): [number, number, number, number] {
   const prompt = numberAfter(buf, PROMPT);
-  if (prompt >= 0) return [prompt, numberAfter(buf, COMPLETION)];
-  return [numberAfter(buf, INPUT), numberAfter(buf, OUTPUT)];
+  const write = Math.max(numberAfter(buf, CACHE_WRITE), numberAfter(buf, CACHE_CREATION));
+  if (prompt >= 0) return [prompt, numberAfter(buf, COMPLETION), numberAfter(buf, CACHED), write];
+  return [numberAfter(buf, INPUT), numberAfter(buf, OUTPUT), numberAfter(buf, CACHED), write];
 }

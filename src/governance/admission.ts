@@ -1,0 +1,127 @@
+// Admission and charging against the limits of a virtual key, its team and its customer: the
+// tightest one wins. Before sending: the budgets and token limits must not be spent, and one request
+// permit is taken from every requests-per-minute counter (all or none). After the answer: its tokens
+// (input and output, cache reads and writes included) and its cost are charged to every level.
+// Synchronous throughout: the store works from leases and local tallies (state/quota.ts).
+import { GatewayError } from '../errors/gateway-error.ts';
+import type { Counter, QuotaStore } from '../state/quota.ts';
+import { windowOf } from '../state/quota.ts';
+import type { LevelLimits, VirtualKey } from './directory.ts';
+
+/** What a client's x-ratelimit-* headers say about one kind of limit: the tightest level's. */
+export interface LimitState {
+  limit: number;
+  remaining: number;
+  /** ms until the window ends. */
+  resetMs: number;
+}
+
+/** While the shared store cannot be reached: admit ('open') or refuse ('closed'), per kind of limit. */
+export interface FailurePolicy {
+  readonly rateLimits: 'open' | 'closed';
+  readonly budgets: 'open' | 'closed';
+}
+
+/** The tightest request and token limits a request met (filled even when it was refused: its headers say why). */
+export interface Admitted {
+  requests: LimitState | null;
+  tokens: LimitState | null;
+}
+
+function levelName(c: Counter): string {
+  // "vk:vk-alpha:rpm" → "virtual key vk-alpha"
+  const [kind, id] = c.id.split(':');
+  return `${kind === 'vk' ? 'virtual key' : kind} ${id}`;
+}
+
+/** OpenAI's reset format: "20ms", "1.5s", "6m0s". */
+export function resetText(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.ceil(ms))}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${Math.round(s * 10) / 10}s`;
+  return `${Math.floor(s / 60)}m${Math.floor(s % 60)}s`;
+}
+
+function unavailable(): GatewayError {
+  return new GatewayError('governance_unavailable', 'The gateway cannot check this key\'s limits right now (its counter store is unreachable); retry shortly.');
+}
+
+/**
+ * Admits a request of `key` or throws the refusal: 402 budget_exceeded, 429 rate_limit_exceeded (with
+ * its retry-after in `retryAfterMs`), or 503 governance_unavailable when the store is down and the
+ * policy is to refuse.
+ */
+export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted): void {
+  const down = !store.health().connected;
+  // The store is unreachable: refuse what the policy says to refuse, before counting anything.
+  if (down && failure.budgets === 'closed' && key.levels.some((l) => l.budget !== null)) throw unavailable();
+  if (down && failure.rateLimits === 'closed' && key.levels.some((l) => l.rpm !== null || l.tpm !== null)) throw unavailable();
+  const levels = key.levels;
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i]!;
+    if (l.budget !== null) {
+      const spent = store.spent(l.budget, epochMs);
+      if (spent >= l.budget.limit) {
+        const w = windowOf(l.budget.period, epochMs);
+        throw new GatewayError('budget_exceeded', `The budget of $${l.budget.limit} per ${l.budget.period} of ${levelName(l.budget)} is spent ($${spent.toFixed(4)}); it renews at ${new Date(w.end).toISOString()}.`, {
+          retryAfterMs: w.end - epochMs,
+        });
+      }
+    }
+    if (l.tpm !== null) {
+      const spent = store.spent(l.tpm, epochMs);
+      const w = windowOf('1m', epochMs);
+      const remaining = Math.max(0, l.tpm.limit - spent);
+      if (into.tokens === null || remaining < into.tokens.remaining) into.tokens = { limit: l.tpm.limit, remaining, resetMs: w.end - epochMs };
+      if (spent >= l.tpm.limit) {
+        throw new GatewayError('rate_limit_exceeded', `Rate limit of ${l.tpm.limit} tokens per minute of ${levelName(l.tpm)} reached; retry in ${resetText(w.end - epochMs)}.`, { retryAfterMs: w.end - epochMs, param: 'tokens' });
+      }
+    }
+  }
+  const rpm = rpmCounters(key);
+  if (rpm.length > 0) {
+    const refused = store.takePermits(rpm, epochMs);
+    const w = windowOf('1m', epochMs);
+    if (refused !== null) {
+      into.requests = { limit: refused.limit, remaining: 0, resetMs: w.end - epochMs };
+      throw new GatewayError('rate_limit_exceeded', `Rate limit of ${refused.limit} requests per minute of ${levelName(refused)} reached; retry in ${resetText(w.end - epochMs)}.`, { retryAfterMs: w.end - epochMs, param: 'requests' });
+    }
+    for (let i = 0; i < rpm.length; i++) {
+      const remaining = store.remaining(rpm[i]!, epochMs);
+      if (into.requests === null || remaining < into.requests.remaining) into.requests = { limit: rpm[i]!.limit, remaining, resetMs: w.end - epochMs };
+    }
+  }
+}
+
+/** The requests-per-minute counters of every level of the key (cached per key). */
+const rpmOf = new WeakMap<VirtualKey, readonly Counter[]>();
+function rpmCounters(key: VirtualKey): readonly Counter[] {
+  let c = rpmOf.get(key);
+  if (c === undefined) {
+    c = key.levels.map((l) => l.rpm).filter((x): x is Counter => x !== null);
+    rpmOf.set(key, c);
+  }
+  return c;
+}
+
+/** Charges a finished request's tokens and cost to every level of its key. */
+export function charge(key: VirtualKey, store: QuotaStore, tokens: number, costUsd: number, epochMs: number): void {
+  const levels = key.levels;
+  for (let i = 0; i < levels.length; i++) {
+    const l: LevelLimits = levels[i]!;
+    if (l.tpm !== null && tokens > 0) store.charge(l.tpm, tokens, epochMs);
+    if (l.budget !== null && costUsd > 0) store.charge(l.budget, costUsd, epochMs);
+  }
+}
+
+/** Percent of the tightest limit used, per kind, for the rules' budget_used / tokens_used / requests_used. */
+export function usedPercent(key: VirtualKey, store: QuotaStore, kind: 'budget' | 'tpm' | 'rpm', epochMs: number): number {
+  let most = 0;
+  for (const l of key.levels) {
+    const c = l[kind];
+    if (c === null) continue;
+    const used = kind === 'rpm' ? c.limit - store.remaining(c, epochMs) : store.spent(c, epochMs);
+    most = Math.max(most, (used / c.limit) * 100);
+  }
+  return most;
+}

@@ -1,0 +1,132 @@
+// Who may call the gateway: virtual keys, the teams and customers they belong to, and the limits of
+// each, compiled into lookups the request path reads without allocating. A key is found by the
+// SHA-256 of the value a client presents (the value itself is never kept: a digest is compared, not a
+// secret, so the lookup leaks nothing useful through its timing). Built from the config and from the
+// entities created through the admin API; a change builds a new directory and swaps it in whole.
+import { hash, timingSafeEqual } from 'node:crypto';
+import type { Counter } from '../state/quota.ts';
+import type { LimitsConfig } from '../config/schema.ts';
+
+/** One level's limits as counters; null where the level sets none. */
+export interface LevelLimits {
+  readonly rpm: Counter | null;
+  readonly tpm: Counter | null;
+  readonly budget: Counter | null;
+}
+
+export interface Customer {
+  readonly id: string;
+  readonly name: string;
+  readonly limits: LevelLimits;
+  /** Defined in the config (read-only to the admin API) or created through it. */
+  readonly source: 'config' | 'api';
+}
+
+export interface Team {
+  readonly id: string;
+  readonly name: string;
+  readonly customer: Customer | null;
+  readonly limits: LevelLimits;
+  readonly source: 'config' | 'api';
+}
+
+export interface VirtualKey {
+  readonly id: string;
+  readonly name: string;
+  readonly team: Team | null;
+  readonly customer: Customer | null;
+  /** Model names as addressed that the key may use; null: any. */
+  readonly models: ReadonlySet<string> | null;
+  /** Providers it may reach; null: any. */
+  readonly providers: ReadonlySet<string> | null;
+  readonly limits: LevelLimits;
+  readonly source: 'config' | 'api';
+  /** The key, then its team, then its customer: every level whose limits apply, tightest found by admission. */
+  readonly levels: readonly LevelLimits[];
+  /** Its ids for scoped rules and the request record. */
+  readonly tenant: Readonly<Record<'virtualKey' | 'team' | 'customer', string>>;
+  /** For rules and telemetry: {id, name} maps. */
+  readonly vars: { readonly virtualKey: Readonly<Record<string, string>>; readonly team: Readonly<Record<string, string>>; readonly customer: Readonly<Record<string, string>> };
+}
+
+/** A virtual key's secret as the directory knows it: its SHA-256 digest (hex). */
+export const digestOf = (value: string): string => hash('sha256', value, 'hex');
+
+export function compileLimits(prefix: string, l: LimitsConfig): LevelLimits {
+  return Object.freeze({
+    rpm: l.requestsPerMinute === undefined ? null : Object.freeze({ id: `${prefix}:rpm`, limit: l.requestsPerMinute, period: '1m' as const }),
+    tpm: l.tokensPerMinute === undefined ? null : Object.freeze({ id: `${prefix}:tpm`, limit: l.tokensPerMinute, period: '1m' as const }),
+    budget: l.budget === undefined ? null : Object.freeze({ id: `${prefix}:usd:${l.budget.period}`, limit: l.budget.usd, period: l.budget.period }),
+  });
+}
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({ id: '', name: '' });
+
+/** What the directory is built from: the config's entities and the admin API's, in one shape. */
+export interface DirectorySource {
+  customers: ReadonlyArray<{ id: string; name?: string; limits: LimitsConfig; source: 'config' | 'api' }>;
+  teams: ReadonlyArray<{ id: string; name?: string; customer?: string; limits: LimitsConfig; source: 'config' | 'api' }>;
+  virtualKeys: ReadonlyArray<{ id: string; name?: string; digest: string; team?: string; customer?: string; models?: readonly string[]; providers?: readonly string[]; limits: LimitsConfig; source: 'config' | 'api' }>;
+}
+
+export class Directory {
+  readonly customers = new Map<string, Customer>();
+  readonly teams = new Map<string, Team>();
+  readonly keys = new Map<string, VirtualKey>();
+  private readonly byDigest = new Map<string, VirtualKey>();
+
+  /** Throws on references to unknown teams or customers (the config loader reports them with their path first). */
+  constructor(src: DirectorySource) {
+    for (const c of src.customers) this.customers.set(c.id, Object.freeze({ id: c.id, name: c.name ?? c.id, limits: compileLimits(`customer:${c.id}`, c.limits), source: c.source }));
+    for (const t of src.teams) {
+      const customer = t.customer === undefined ? null : this.customers.get(t.customer);
+      if (customer === undefined) throw new Error(`team "${t.id}": unknown customer "${t.customer}"`);
+      this.teams.set(t.id, Object.freeze({ id: t.id, name: t.name ?? t.id, customer, limits: compileLimits(`team:${t.id}`, t.limits), source: t.source }));
+    }
+    for (const k of src.virtualKeys) {
+      const team = k.team === undefined ? null : this.teams.get(k.team);
+      if (team === undefined) throw new Error(`virtual key "${k.id}": unknown team "${k.team}"`);
+      const own = k.customer === undefined ? null : this.customers.get(k.customer);
+      if (own === undefined) throw new Error(`virtual key "${k.id}": unknown customer "${k.customer}"`);
+      const customer = team?.customer ?? own;
+      const limits = compileLimits(`vk:${k.id}`, k.limits);
+      const levels = [limits, ...(team === null ? [] : [team.limits]), ...(customer === null ? [] : [customer.limits])];
+      const key: VirtualKey = Object.freeze({
+        id: k.id,
+        name: k.name ?? k.id,
+        team,
+        customer,
+        models: k.models === undefined ? null : new Set(k.models),
+        providers: k.providers === undefined ? null : new Set(k.providers),
+        limits,
+        source: k.source,
+        levels: Object.freeze(levels),
+        tenant: Object.freeze({ virtualKey: k.id, team: team?.id ?? '', customer: customer?.id ?? '' }),
+        vars: Object.freeze({
+          virtualKey: Object.freeze({ id: k.id, name: k.name ?? k.id }),
+          team: team === null ? NONE : Object.freeze({ id: team.id, name: team.name }),
+          customer: customer === null ? NONE : Object.freeze({ id: customer.id, name: customer.name }),
+        }),
+      });
+      this.keys.set(k.id, key);
+      this.byDigest.set(k.digest, key);
+    }
+  }
+
+  /** Any virtual key exists: access is then denied by default. */
+  get enforced(): boolean {
+    return this.byDigest.size > 0;
+  }
+
+  /** The key whose value has this digest, or null. */
+  find(value: string): VirtualKey | null {
+    const d = digestOf(value);
+    const k = this.byDigest.get(d);
+    return k === undefined ? null : k;
+  }
+}
+
+/** Constant-time equality of two secrets (the admin key): compared as digests, so lengths leak nothing. */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(digestOf(a), 'hex'), Buffer.from(digestOf(b), 'hex'));
+}

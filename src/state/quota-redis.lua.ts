@@ -1,0 +1,31 @@
+// The lease script of RedisQuota (quota-redis.ts). One key per counter and window; it holds the number of
+// permits leased out so far, across every replica.
+//
+//   KEYS[1]  mg:q:<counter id>:<window id>
+//   ARGV[1]  want: the block size asked for (integer >= 1)
+//   ARGV[2]  limit: the counter's limit for the window
+//   ARGV[3]  expire-at (ms since the epoch): the window's end plus a grace period
+//
+// Grants min(want, limit - used) (never negative) and adds it to `used`, atomically: Redis runs a script
+// to completion before any other command, so the sum of all grants for a key never exceeds `limit`
+// (the guarantee "a limit of N admits at most N across all replicas" rests on this alone).
+// A grant of 0 writes nothing (a key is never created just to say "exhausted").
+// Returns { grant, used-after-grant }: the caller learns how much is left, and a `used` lower than what it
+// saw before means the key was deleted meanwhile (an admin reset), even if the pub/sub notice was missed.
+
+import { createHash } from 'node:crypto';
+
+export const LEASE_LUA = `
+local want = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local grant = limit - used
+if grant > want then grant = want end
+if grant < 1 then return {0, used} end
+used = redis.call('INCRBY', KEYS[1], grant)
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return {grant, used}
+`;
+
+/** SHA1 of the script, as SCRIPT LOAD returns it and EVALSHA expects it. */
+export const LEASE_SHA = createHash('sha1').update(LEASE_LUA).digest('hex');

@@ -1,0 +1,685 @@
+// The shared QuotaStore: counters in Redis, shared by every replica, and never awaited on the request path.
+// takePermits / remaining / spent / charge are synchronous and read local state only; a 100 ms ticker and
+// the completions of background Redis calls keep that state fresh.
+//
+// ── Permits: leases ─────────────────────────────────────────────────────────────────────────────────────
+// Redis key mg:q:<counter id>:<window id> counts the permits leased out for that window by all replicas.
+// A replica leases a block with the Lua script of quota-redis.lua.ts (EVALSHA; EVAL on NOSCRIPT), which
+// grants min(want, limit - used) atomically. Requests spend the local block; none of them waits.
+//
+//   block     B = max(1, floor(N / (15 R)))      N = the counter's limit, R = `replicas` (default 2)
+//   refill    when the local block is at or below L = floor(B / 2), ask for the next B in the background
+//             (at most one lease per counter and window in flight; a request finding 0 local permits while
+//             it is in flight is refused)
+//   prefetch  from `prefetchLeadMs` (2 s) before the window's end, lease the next window's first block, so a
+//             window does not start with every replica empty (at most one prefetch in flight)
+//   exhausted a grant smaller than asked means the window is used up: refuse locally until it ends. A
+//             refused counter is re-asked at most once per tick (it sees a reset or a raised limit).
+//
+// Overshoot: none. Every admission spends a leased permit and the script never leases more than N per
+// window in total, so a window admits at most N across all replicas. (Exceptions, by design: admissions
+// under the 'open' failure policy while Redis is unreachable, and a Redis restart without persistence,
+// which forgets the window's count.)
+//
+// Undershoot: permits leased but not spent when the window ends are lost (the key expires). A replica holds
+// at most L + B permits of a window: a refill is asked for only at <= L and brings <= B, and the prefetched
+// block is <= B. So across R replicas at most
+//      R (L + B) <= R * 1.5 B <= R * 1.5 * N / (15 R) = N / 10
+// permits are stranded: a window whose demand exceeds N admits at least 90% of N, whatever the split of
+// the load between the replicas (under an even, steady load nearly all of N, since every replica drains its
+// own block). Granularity floor: B >= 1, so below N = 15 R the bound is N - 1.5 R rounded (e.g. N = 10,
+// R = 2: at least 8). For N = 200, R = 2: B = 6, L = 3, at most 2 * 9 = 18 stranded, >= 182 admitted.
+// More replicas than `replicas` weakens the bound proportionally (R' / R * 10%). Leases whose answers are
+// lost (timeouts, a window that rolled or a reset meanwhile) strand their block too; all of these err low.
+// Redis load: about N / B = 15 R lease calls per counter and window in total, plus one prefetch per replica.
+//
+// ── Spend: flushes ──────────────────────────────────────────────────────────────────────────────────────
+// charge() adds to a local pending amount. Every `flushMs` one pipeline sends INCRBYFLOAT (+ PEXPIREAT)
+// for every counter with pending spend and GET for the counters read by spent() since the last flush
+// without a local charge; the replies are the shared totals. spent() = shared total + in flight + pending.
+// At most one flush is in flight; a failed INCRBYFLOAT is put back into pending (an answer lost after
+// Redis applied it can count twice: spend errs high).
+//
+// ── Reset ───────────────────────────────────────────────────────────────────────────────────────────────
+// reset(id) drops the local state (a generation bump: answers to calls sent before are ignored), sends DEL
+// of the window keys on the same connection (so every later lease runs after the DEL) and PUBLISHes the id
+// on `mg:q:reset`; other replicas drop their local state for it when the message arrives. A missed message
+// is caught by the next lease (used went down) or the next flush/GET (spend).
+//
+// ── Failure ─────────────────────────────────────────────────────────────────────────────────────────────
+// Unreachable = the connection is not ready, or the last command failed with a connection error or a
+// timeout (commandTimeout 500 ms; no offline queue, so nothing piles up while disconnected; ioredis
+// reconnects with capped backoff). Meanwhile a request with no local permit left is admitted ('open') or
+// refused ('closed'), and spent() under 'closed' reports the limit as reached. Counted in health().
+// A window already known to be exhausted is refused in both modes.
+
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { windowOf, type Counter, type Period, type QuotaStore, type StoreHealth } from './quota.ts';
+import { LEASE_LUA, LEASE_SHA } from './quota-redis.lua.ts';
+
+export type FailurePolicy = 'open' | 'closed';
+
+export interface RedisQuotaOptions {
+  url: string;
+  onFailure: { permits: FailurePolicy; spend: FailurePolicy };
+  /** Replicas expected to share the counters: sizes the lease block for the 90% bound. Default 2. */
+  replicas?: number;
+  /** Spend flush and background refill cadence. Default 100 ms. */
+  flushMs?: number;
+  /** Per-command timeout. Default 500 ms. */
+  commandTimeoutMs?: number;
+  /** Cap of the reconnect backoff. Default 2000 ms. */
+  reconnectMaxMs?: number;
+  /** How long before a window's end the next window's first block is leased. Default 2000 ms. */
+  prefetchLeadMs?: number;
+  /** Key prefix (default "mg:q:") and reset channel (default "mg:q:reset"). */
+  keyPrefix?: string;
+  channel?: string;
+  /** Clock for background decisions (prefetch timing, the window reset() deletes). Default Date.now. */
+  clock?: () => number;
+  /** Told about Redis errors, once per distinct message in a row (a log hook; never throws into us). */
+  onError?: (err: Error) => void;
+}
+
+/** Counters for tests and metrics (not part of QuotaStore). */
+export interface RedisQuotaStats {
+  leases: number;
+  leaseErrors: number;
+  evalFallbacks: number;
+  flushes: number;
+  flushErrors: number;
+  resetsReceived: number;
+}
+
+/** Keys of a finished window outlive its end by this much (clock skew between replicas). */
+const EXPIRY_GRACE_MS = 5 * 60_000;
+/** Spend of a finished window not yet sent is kept for at most this many (counter, window) pairs. */
+const MAX_LEFTOVERS = 10_000;
+
+const NO_WIN = -1;
+
+class Entry {
+  counter: Counter;
+  /** Bumped by a reset: answers to calls sent before are ignored. */
+  gen = 0;
+  win = NO_WIN;
+  end = Number.NEGATIVE_INFINITY;
+  prefetchAt = Number.POSITIVE_INFINITY;
+  key = '';
+  // Permits of the current window.
+  local = 0;
+  used = 0;
+  exhausted = false;
+  /** A request found no permit since the last re-ask. */
+  refused = false;
+  /** takePermits() used this counter in the current window (background refills and prefetches follow). */
+  active = false;
+  // The next window's prefetched block.
+  nextWin = NO_WIN;
+  nextLocal = 0;
+  nextUsed = 0;
+  nextExhausted = false;
+  // Lease calls in flight (at most two: one per window id held here).
+  leaseA = NO_WIN;
+  leaseB = NO_WIN;
+  // Spend of the current window.
+  shared = 0;
+  sending = 0;
+  pending = 0;
+  /** spent() was called since the last flush: refresh the shared total. */
+  read = false;
+
+  constructor(counter: Counter) {
+    this.counter = counter;
+  }
+
+  leasing(win: number): boolean {
+    return this.leaseA === win || this.leaseB === win;
+  }
+}
+
+interface Leftover {
+  key: string;
+  amount: number;
+  expireAt: number;
+}
+
+interface FlushItem {
+  e: Entry | null;
+  gen: number;
+  win: number;
+  /** Amount sent by INCRBYFLOAT; NaN for a GET. */
+  amount: number;
+  leftover: Leftover | null;
+  /** Index of the command's reply in the pipeline's results. */
+  at: number;
+}
+
+export class RedisQuota implements QuotaStore {
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  private readonly entries = new Map<string, Entry>();
+  private readonly leftovers: Leftover[] = [];
+  private readonly self = randomUUID();
+  private readonly permitsOpen: boolean;
+  private readonly spendOpen: boolean;
+  /** 1 / (15 R): the block is floor(limit * blockShare). */
+  private readonly blockShare: number;
+  private readonly prefix: string;
+  private readonly channel: string;
+  private readonly lead: number;
+  private readonly clock: () => number;
+  private readonly onError: ((err: Error) => void) | undefined;
+  private readonly ticker: NodeJS.Timeout;
+  private ready = false;
+  private failing = false;
+  private closed = false;
+  private flushing: Promise<void> | null = null;
+  private lastErrorMessage = '';
+  private failOpenAdmits = 0;
+  /** Per takePermits call: 1 where a local permit was taken, 0 where the 'open' policy admitted. Reused. */
+  private took = new Uint8Array(16);
+  private failClosedRefusals = 0;
+  private readonly statsValue: RedisQuotaStats = { leases: 0, leaseErrors: 0, evalFallbacks: 0, flushes: 0, flushErrors: 0, resetsReceived: 0 };
+
+  constructor(opts: RedisQuotaOptions) {
+    this.permitsOpen = opts.onFailure.permits === 'open';
+    this.spendOpen = opts.onFailure.spend === 'open';
+    this.blockShare = 1 / (15 * Math.max(1, opts.replicas ?? 2));
+    this.prefix = opts.keyPrefix ?? 'mg:q:';
+    this.channel = opts.channel ?? 'mg:q:reset';
+    this.lead = opts.prefetchLeadMs ?? 2_000;
+    this.clock = opts.clock ?? Date.now;
+    this.onError = opts.onError;
+    const reconnectMax = opts.reconnectMaxMs ?? 2_000;
+    const common = {
+      lazyConnect: false,
+      connectTimeout: 2_000,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMax),
+      // Never replay commands after a reconnect: a replayed INCRBYFLOAT would count twice, a replayed lease
+      // would strand its block.
+      autoResendUnfulfilledCommands: false,
+    };
+    this.redis = new Redis(opts.url, {
+      ...common,
+      commandTimeout: opts.commandTimeoutMs ?? 500,
+      // Fail fast while disconnected instead of queueing (the queue would be unbounded).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    // Subscriber: the one SUBSCRIBE may wait for the connection; ioredis resubscribes after reconnects.
+    this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
+
+    this.redis.on('error', (err: Error) => this.noteError(err));
+    this.sub.on('error', (err: Error) => this.noteError(err));
+    this.redis.on('ready', () => {
+      this.ready = true;
+      this.failing = false;
+      this.lastErrorMessage = '';
+      // Load the script at every connect (a restarted Redis has none); EVALSHA falls back to EVAL anyway.
+      this.redis.script('LOAD', LEASE_LUA).then(
+        () => {},
+        (err: Error) => this.noteError(err),
+      );
+    });
+    this.redis.on('close', () => {
+      this.ready = false;
+    });
+    this.redis.on('end', () => {
+      this.ready = false;
+    });
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.onResetMessage(message);
+    });
+    this.sub.subscribe(this.channel).then(
+      () => {},
+      (err: Error) => this.noteError(err),
+    );
+
+    this.ticker = setInterval(() => this.tick(), opts.flushMs ?? 100);
+    this.ticker.unref();
+  }
+
+  /** Resolves once the command connection is ready (or after `timeoutMs`, false). For startup and tests. */
+  whenReady(timeoutMs = 5_000): Promise<boolean> {
+    if (this.ready) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = (): void => done(true);
+      const timer = setTimeout(() => done(this.ready), timeoutMs);
+      this.redis.on('ready', onReady);
+    });
+  }
+
+  /** Leases the current window's first block of each counter now (e.g. at config load), so the first request finds one. */
+  warm(counters: readonly Counter[], now: number): void {
+    for (const c of counters) {
+      const e = this.entryFor(c, now);
+      e.active = true;
+      if (e.local === 0 && !e.exhausted) this.lease(e, false);
+    }
+  }
+
+  // ── QuotaStore: the synchronous side ───────────────────────────────────────────────────────────────
+
+  takePermits(counters: readonly Counter[], now: number): Counter | null {
+    const n = counters.length;
+    const connected = this.ready && !this.failing;
+    if (n > this.took.length) this.took = new Uint8Array(n * 2);
+    const took = this.took;
+    let failOpen = false;
+    for (let i = 0; i < n; i++) {
+      const c = counters[i]!;
+      const e = this.entryFor(c, now);
+      e.active = true;
+      if (now >= e.prefetchAt && e.nextWin !== e.win + 1 && connected) this.prefetch(e);
+      if (e.local > 0) {
+        e.local--;
+        took[i] = 1;
+        if (e.local <= this.lowWater(c) && !e.exhausted && connected && !e.leasing(e.win)) this.lease(e, false);
+        continue;
+      }
+      if (!e.exhausted && !connected) {
+        if (this.permitsOpen) {
+          took[i] = 0; // admitted by policy: nothing taken, nothing to give back
+          failOpen = true;
+          continue;
+        }
+        this.giveBack(counters, i);
+        this.failClosedRefusals++;
+        return c;
+      }
+      // No permit: either the window is exhausted (re-asked by the ticker) or a lease is (now) in flight.
+      e.refused = true;
+      if (!e.exhausted && !e.leasing(e.win)) this.lease(e, false);
+      this.giveBack(counters, i);
+      return c;
+    }
+    if (failOpen) this.failOpenAdmits++;
+    return null;
+  }
+
+  remaining(counter: Counter, now: number): number {
+    const e = this.entryFor(counter, now);
+    const left = counter.limit - e.used + e.local;
+    return left <= 0 ? 0 : left > counter.limit ? counter.limit : left;
+  }
+
+  spent(counter: Counter, now: number): number {
+    const e = this.entryFor(counter, now);
+    e.read = true;
+    const v = e.shared + e.sending + e.pending;
+    if (this.ready && !this.failing) return v;
+    if (!this.spendOpen) {
+      this.failClosedRefusals++;
+      return v > counter.limit ? v : counter.limit;
+    }
+    if (v < counter.limit) this.failOpenAdmits++;
+    return v;
+  }
+
+  charge(counter: Counter, amount: number, now: number): void {
+    if (!(amount > 0) && !(amount < 0)) return; // 0 and NaN
+    this.entryFor(counter, now).pending += amount;
+  }
+
+  /** Permits of the counter's current window held locally (leased, not yet spent). For metrics and tests. */
+  held(counter: Counter, now: number): number {
+    return this.entryFor(counter, now).local;
+  }
+
+  health(): StoreHealth {
+    return { kind: 'redis', connected: this.ready && !this.failing, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals };
+  }
+
+  stats(): Readonly<RedisQuotaStats> {
+    return this.statsValue;
+  }
+
+  // ── QuotaStore: the async side ─────────────────────────────────────────────────────────────────────
+
+  async reset(counterId: string): Promise<void> {
+    const e = this.entries.get(counterId);
+    const now = this.clock();
+    const keys = new Set<string>();
+    const periods: readonly Period[] = e ? [e.counter.period] : ['1m', '1h', '1d', '1w', '1mo'];
+    for (const p of periods) {
+      const w = windowOf(p, now).id;
+      keys.add(this.keyOf(counterId, w));
+      keys.add(this.keyOf(counterId, w + 1));
+    }
+    if (e) {
+      if (e.win !== NO_WIN) keys.add(e.key);
+      if (e.nextWin !== NO_WIN) keys.add(this.keyOf(counterId, e.nextWin));
+      this.dropLocal(e);
+    }
+    // Sent in this same tick, before any later lease on this connection: those run after the DEL.
+    await this.redis.del(...keys);
+    await this.redis.publish(this.channel, `${this.self}\n${counterId}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ticker);
+    // Bounded: the pending spend gets one flush (after the one in flight), then the connections go.
+    await withTimeout(
+      (async () => {
+        if (this.flushing) await this.flushing;
+        const f = this.flush();
+        if (f) await f;
+      })(),
+      1_500,
+    );
+    await Promise.allSettled([withTimeout(this.redis.quit(), 500), withTimeout(this.sub.quit(), 500)]);
+    this.redis.disconnect();
+    this.sub.disconnect();
+    this.ready = false;
+  }
+
+  // ── Local state ────────────────────────────────────────────────────────────────────────────────────
+
+  private entryFor(c: Counter, now: number): Entry {
+    let e = this.entries.get(c.id);
+    if (e === undefined) {
+      e = new Entry(c);
+      this.entries.set(c.id, e);
+    } else if (e.counter !== c) {
+      // A reloaded config: same id, maybe another limit or period.
+      if (e.counter.period !== c.period) e.end = Number.NEGATIVE_INFINITY;
+      e.counter = c;
+    }
+    if (now >= e.end) this.roll(e, now);
+    return e;
+  }
+
+  /** Moves the entry to the window of `now` (only forward). Allocates: once per window. */
+  private roll(e: Entry, now: number): void {
+    const w = windowOf(e.counter.period, now);
+    if (w.id === e.win) {
+      e.end = w.end;
+      return;
+    }
+    if (e.pending !== 0 && e.win !== NO_WIN) this.keepLeftover(e.key, e.pending, e.end + EXPIRY_GRACE_MS);
+    if (w.id === e.nextWin) {
+      e.local = e.nextLocal;
+      e.used = e.nextUsed;
+      e.exhausted = e.nextExhausted;
+    } else {
+      e.local = 0;
+      e.used = 0;
+      e.exhausted = false;
+    }
+    e.nextWin = NO_WIN;
+    e.nextLocal = 0;
+    e.nextUsed = 0;
+    e.nextExhausted = false;
+    e.win = w.id;
+    e.end = w.end;
+    e.prefetchAt = w.end - this.lead;
+    e.key = this.keyOf(e.counter.id, w.id);
+    e.refused = false;
+    e.active = false;
+    e.shared = 0;
+    e.sending = 0;
+    e.pending = 0;
+  }
+
+  private dropLocal(e: Entry): void {
+    e.gen++;
+    e.local = 0;
+    e.used = 0;
+    e.exhausted = false;
+    e.refused = false;
+    e.nextWin = NO_WIN;
+    e.nextLocal = 0;
+    e.nextUsed = 0;
+    e.nextExhausted = false;
+    e.shared = 0;
+    e.sending = 0;
+    e.pending = 0;
+    e.read = true;
+  }
+
+  /** Gives back the permits taken by counters[0..i) in this call (all-or-nothing). */
+  private giveBack(counters: readonly Counter[], i: number): void {
+    for (let j = 0; j < i; j++) if (this.took[j] === 1) this.entries.get(counters[j]!.id)!.local++;
+  }
+
+  private lowWater(c: Counter): number {
+    return Math.floor(this.block(c) / 2);
+  }
+
+  private block(c: Counter): number {
+    const b = Math.floor(c.limit * this.blockShare);
+    return b >= 1 ? b : 1;
+  }
+
+  private keyOf(id: string, win: number): string {
+    return `${this.prefix}${id}:${win}`;
+  }
+
+  private keepLeftover(key: string, amount: number, expireAt: number): void {
+    if (this.leftovers.length >= MAX_LEFTOVERS) this.leftovers.shift();
+    this.leftovers.push({ key, amount, expireAt });
+  }
+
+  private onResetMessage(message: string): void {
+    const nl = message.indexOf('\n');
+    if (nl < 0 || message.slice(0, nl) === this.self) return;
+    this.statsValue.resetsReceived++;
+    const e = this.entries.get(message.slice(nl + 1));
+    if (e) this.dropLocal(e);
+  }
+
+  // ── Background: leases ─────────────────────────────────────────────────────────────────────────────
+
+  private prefetch(e: Entry): void {
+    const next = e.win + 1;
+    if (e.leasing(next)) return;
+    e.nextWin = next;
+    e.nextLocal = 0;
+    e.nextUsed = 0;
+    e.nextExhausted = false;
+    this.lease(e, true);
+  }
+
+  private lease(e: Entry, next: boolean): void {
+    if (this.closed || !this.ready) return;
+    const win = next ? e.nextWin : e.win;
+    if (win === NO_WIN || e.leasing(win)) return;
+    let slot: 'A' | 'B';
+    if (e.leaseA === NO_WIN) {
+      e.leaseA = win;
+      slot = 'A';
+    } else if (e.leaseB === NO_WIN) {
+      e.leaseB = win;
+      slot = 'B';
+    } else return; // two already in flight (one may be for a window that has rolled by): wait for them
+    const c = e.counter;
+    const limit = Math.floor(c.limit);
+    const want = this.block(c);
+    const key = next ? this.keyOf(c.id, win) : e.key;
+    const expireAt = (next ? windowOf(c.period, e.end).end : e.end) + EXPIRY_GRACE_MS;
+    const gen = e.gen;
+    this.statsValue.leases++;
+    this.evalLease(key, want, limit, expireAt).then(
+      (reply) => {
+        if (slot === 'A') e.leaseA = NO_WIN;
+        else e.leaseB = NO_WIN;
+        this.failing = false;
+        this.onLease(e, gen, win, want, reply);
+      },
+      (err: Error) => {
+        if (slot === 'A') e.leaseA = NO_WIN;
+        else e.leaseB = NO_WIN;
+        this.statsValue.leaseErrors++;
+        this.noteCommandError(err);
+      },
+    );
+  }
+
+  private evalLease(key: string, want: number, limit: number, expireAt: number): Promise<unknown> {
+    return this.redis.evalsha(LEASE_SHA, 1, key, want, limit, expireAt).catch((err: Error) => {
+      if (!String(err?.message).startsWith('NOSCRIPT')) throw err;
+      // Redis restarted or SCRIPT FLUSH: EVAL runs it and caches it again.
+      this.statsValue.evalFallbacks++;
+      return this.redis.eval(LEASE_LUA, 1, key, want, limit, expireAt);
+    });
+  }
+
+  private onLease(e: Entry, gen: number, win: number, want: number, reply: unknown): void {
+    if (gen !== e.gen || !Array.isArray(reply)) return; // reset meanwhile: the block is dropped (errs low)
+    const grant = Number(reply[0]);
+    const used = Number(reply[1]);
+    if (win === e.win) {
+      // `used` went down: the key was deleted since our last lease (a reset whose message we missed).
+      if (used - grant < e.used) e.local = 0;
+      e.local += grant;
+      e.used = used;
+      e.exhausted = grant < want;
+      if (!e.exhausted) e.refused = false;
+    } else if (win === e.nextWin) {
+      if (used - grant < e.nextUsed) e.nextLocal = 0;
+      e.nextLocal += grant;
+      e.nextUsed = used;
+      e.nextExhausted = grant < want;
+    }
+    // Otherwise the window rolled by: the block is stranded (errs low).
+  }
+
+  // ── Background: the ticker ─────────────────────────────────────────────────────────────────────────
+
+  private tick(): void {
+    if (this.closed) return;
+    if (this.ready) {
+      const now = this.clock();
+      for (const e of this.entries.values()) {
+        if (!e.active || e.win === NO_WIN) continue;
+        if (now < e.end) {
+          if (e.exhausted) {
+            // Re-ask a refused, exhausted counter once per tick: sees a reset (or a raised limit).
+            if (e.refused && !e.leasing(e.win)) {
+              e.refused = false;
+              this.lease(e, false);
+            }
+          } else if (e.local <= this.lowWater(e.counter) && !e.leasing(e.win)) {
+            this.lease(e, false); // retries a refill that failed
+          }
+          if (now >= e.prefetchAt && e.nextWin !== e.win + 1) this.prefetch(e);
+        }
+      }
+    }
+    this.flush();
+  }
+
+  // ── Background: spend ──────────────────────────────────────────────────────────────────────────────
+
+  /** One pipeline: INCRBYFLOAT + PEXPIREAT per pending amount, GET per read-only counter. At most one in flight. */
+  private flush(): Promise<void> | null {
+    if (this.flushing || !this.ready) return null;
+    const p = this.redis.pipeline();
+    const items: FlushItem[] = [];
+    let at = 0;
+    while (this.leftovers.length > 0) {
+      const lo = this.leftovers.shift()!;
+      p.incrbyfloat(lo.key, lo.amount).pexpireat(lo.key, lo.expireAt);
+      items.push({ e: null, gen: 0, win: NO_WIN, amount: lo.amount, leftover: lo, at });
+      at += 2;
+    }
+    for (const e of this.entries.values()) {
+      if (e.win === NO_WIN || e.sending !== 0) continue;
+      if (e.pending !== 0) {
+        const amount = e.pending;
+        p.incrbyfloat(e.key, amount).pexpireat(e.key, e.end + EXPIRY_GRACE_MS);
+        items.push({ e, gen: e.gen, win: e.win, amount, leftover: null, at });
+        at += 2;
+        e.sending = amount;
+        e.pending = 0;
+        e.read = false;
+      } else if (e.read) {
+        p.get(e.key);
+        items.push({ e, gen: e.gen, win: e.win, amount: Number.NaN, leftover: null, at });
+        at += 1;
+        e.read = false;
+      }
+    }
+    if (items.length === 0) return null;
+    this.statsValue.flushes++;
+    const run = p.exec().then(
+      (results) => this.onFlush(items, results),
+      (err: Error) => this.onFlush(items, null, err),
+    );
+    this.flushing = run.finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private onFlush(items: FlushItem[], results: [Error | null, unknown][] | null, err?: Error): void {
+    let ok = false;
+    let firstError: Error | undefined = err;
+    for (const it of items) {
+      const r = results?.[it.at];
+      const e = it.e;
+      const failed = !r || r[0] !== null;
+      if (failed) firstError ??= r?.[0] ?? new Error('pipeline failed');
+      else ok = true;
+      if (it.leftover) {
+        if (failed) this.keepLeftover(it.leftover.key, it.leftover.amount, it.leftover.expireAt);
+        continue;
+      }
+      if (!e || it.gen !== e.gen || it.win !== e.win) continue; // reset or rolled meanwhile
+      if (Number.isNaN(it.amount)) {
+        if (!failed) e.shared = Number(r[1] ?? 0) || 0;
+        else e.read = true;
+        continue;
+      }
+      e.sending = 0;
+      if (failed) e.pending += it.amount; // sent again next time (errs high if Redis did apply it)
+      else e.shared = Number(r[1]) || 0; // the shared total, our amount included
+    }
+    if (ok) this.failing = false;
+    if (firstError) {
+      this.statsValue.flushErrors++;
+      this.noteCommandError(firstError);
+    }
+  }
+
+  // ── Errors ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** A failed command: a reply error means Redis answered (reachable); anything else marks it unreachable. */
+  private noteCommandError(err: Error): void {
+    if (err?.name !== 'ReplyError') this.failing = true;
+    this.noteError(err);
+  }
+
+  private noteError(err: Error): void {
+    const message = String(err?.message ?? err);
+    if (message === this.lastErrorMessage) return;
+    this.lastErrorMessage = message;
+    if (this.onError) {
+      try {
+        this.onError(err);
+      } catch {
+        // a logger that throws must not take the store down
+      }
+    }
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.catch(() => undefined),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

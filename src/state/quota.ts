@@ -1,0 +1,78 @@
+// Quota counters for governance (issue 13): requests per minute, tokens per minute and spend (USD)
+// per period, for virtual keys, teams and customers. The request path only ever calls these
+// synchronously: a store backed by Redis works from leases and local tallies it refreshes in the
+// background, and is never awaited per request.
+//
+// Two kinds of counter:
+//   permits  requests per window: taken before sending, all-or-nothing across the counters of a request.
+//            Exact: a store never admits more than `limit` in a window, whatever the number of replicas.
+//   spend    tokens or USD per window: known only when the answer is complete, so charged after it.
+//            Admission checks the spend so far; requests admitted before the limit was crossed may still
+//            add theirs (the overshoot the README bounds).
+//
+// Windows are fixed and aligned to UTC: the minute, the hour, the day, the ISO week (Monday 00:00), the
+// calendar month. Every replica computes the same window id from its clock.
+
+export type Period = '1m' | '1h' | '1d' | '1w' | '1mo';
+
+export interface Counter {
+  /** Stable and unique: e.g. "vk:vk-alpha:rpm", "team:t1:usd:1d". Redis keys derive from it and the window id. */
+  readonly id: string;
+  readonly limit: number;
+  readonly period: Period;
+}
+
+export interface StoreHealth {
+  readonly kind: 'memory' | 'redis';
+  /** false while the shared store cannot be reached (the failure policy applies meanwhile). */
+  readonly connected: boolean;
+  /** Admissions decided by the failure policy since start (the store unreachable). */
+  readonly failOpenAdmits: number;
+  readonly failClosedRefusals: number;
+}
+
+export interface QuotaStore {
+  /**
+   * Takes one request permit from every counter, or none: the first counter that has none left is
+   * returned (nothing taken); null when all admitted. Synchronous.
+   */
+  takePermits(counters: readonly Counter[], now: number): Counter | null;
+  /** Permits left in the counter's current window as this process knows it (for x-ratelimit-remaining-*). */
+  remaining(counter: Counter, now: number): number;
+  /** Spend so far in the counter's current window (shared total as last seen, plus local spend not yet shared). */
+  spent(counter: Counter, now: number): number;
+  /** Adds spend (tokens or USD) to the counter's current window. Synchronous; shared in the background. */
+  charge(counter: Counter, amount: number, now: number): void;
+  /** Sets a counter's current window back to zero (admin budget reset), on every replica. */
+  reset(counterId: string): Promise<void>;
+  health(): StoreHealth;
+  close(): Promise<void>;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** 1970-01-01 was a Thursday: ISO weeks start on the Monday 3 days later (epoch + 4 days is 1970-01-05). */
+const MONDAY_OFFSET = 4 * DAY;
+
+/** The window of `period` that `now` (ms since the epoch) falls in: its id and its end (ms). */
+export function windowOf(period: Period, now: number): { id: number; end: number } {
+  switch (period) {
+    case '1m':
+      return { id: Math.floor(now / MINUTE), end: (Math.floor(now / MINUTE) + 1) * MINUTE };
+    case '1h':
+      return { id: Math.floor(now / HOUR), end: (Math.floor(now / HOUR) + 1) * HOUR };
+    case '1d':
+      return { id: Math.floor(now / DAY), end: (Math.floor(now / DAY) + 1) * DAY };
+    case '1w': {
+      const id = Math.floor((now - MONDAY_OFFSET) / (7 * DAY));
+      return { id, end: (id + 1) * 7 * DAY + MONDAY_OFFSET };
+    }
+    case '1mo': {
+      const d = new Date(now);
+      const y = d.getUTCFullYear();
+      const m = d.getUTCMonth();
+      return { id: y * 12 + m, end: Date.UTC(y, m + 1, 1) };
+    }
+  }
+}

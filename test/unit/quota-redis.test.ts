@@ -1,0 +1,409 @@
+// RedisQuota against a real redis-server: two instances play two replicas. The clock is injected (windows
+// roll on demand), the I/O is real: background leases and flushes run between rounds on real event-loop
+// turns. Assertions are on counts and states, never on timings.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisQuota, type RedisQuotaOptions } from '../../src/state/quota-redis.ts';
+import type { Counter } from '../../src/state/quota.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+
+let redis: TestRedis;
+let admin: Redis;
+const open: RedisQuota[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown): void => {
+  unhandled.push(e);
+};
+
+/** A minute boundary 10 minutes ahead of the real clock, so keys' PEXPIREAT lies in the future. */
+const T0 = Math.ceil(Date.now() / 60_000) * 60_000 + 10 * 60_000;
+let fakeNow = T0;
+let seq = 0;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, pred: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(5);
+  }
+}
+
+function quota(opts: Partial<RedisQuotaOptions> = {}): RedisQuota {
+  const q = new RedisQuota({
+    url: redis.url,
+    onFailure: { permits: 'open', spend: 'closed' },
+    flushMs: 50,
+    reconnectMaxMs: 100,
+    clock: () => fakeNow,
+    ...opts,
+  });
+  open.push(q);
+  return q;
+}
+
+/** A fresh counter id per test: tests never see each other's keys. */
+const counter = (limit: number, period: Counter['period'] = '1m'): Counter => ({ id: `t${++seq}:${process.pid}`, limit, period });
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  admin.on('error', () => {});
+  await admin.connect();
+  process.on('unhandledRejection', onUnhandled);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((q) => q.close()));
+  fakeNow = T0;
+});
+
+afterAll(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  admin?.disconnect();
+  await redis?.stop();
+  expect(unhandled).toEqual([]);
+});
+
+/**
+ * Steady load: `rounds` rounds spread over the window (the injected clock advances), each replica makes its
+ * attempts interleaved with the other's, then a real pause lets leases come back. Returns admitted per replica.
+ */
+async function hammerWindow(qs: RedisQuota[], c: Counter, windowStart: number, rounds: number, perRound: number[]): Promise<number[]> {
+  const admitted = qs.map(() => 0);
+  const counters = [c];
+  for (let r = 0; r < rounds; r++) {
+    fakeNow = windowStart + Math.floor(((r + 0.5) * 60_000) / rounds);
+    const most = Math.max(...perRound);
+    for (let k = 0; k < most; k++) {
+      for (let i = 0; i < qs.length; i++) {
+        if (k < perRound[i]! && qs[i]!.takePermits(counters, fakeNow) === null) admitted[i]!++;
+      }
+    }
+    await sleep(2);
+  }
+  return admitted;
+}
+
+describe('RedisQuota permits (2 replicas, one Redis)', () => {
+  it('N = 200/min hammered from both: never more than N per window, at least 90% of N', async () => {
+    const a = quota();
+    const b = quota();
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const c = counter(200);
+    const perWindow: number[] = [];
+    for (let w = 0; w < 5; w++) {
+      const start = T0 + w * 60_000;
+      // 60 rounds x 3 + 3 attempts = 360 requests per window for 200 permits.
+      const [x, y] = await hammerWindow([a, b], c, start, 60, [3, 3]);
+      const total = x! + y!;
+      perWindow.push(total);
+      const used = Number(await admin.get(`mg:q:${c.id}:${start / 60_000}`));
+      expect(used, `window ${w}: permits leased in Redis`).toBeLessThanOrEqual(200);
+      expect(total, `window ${w}: admitted ${x} + ${y}`).toBeLessThanOrEqual(used);
+      expect(total, `window ${w}`).toBeGreaterThanOrEqual(180);
+      expect(x, 'each replica gets a share').toBeGreaterThan(40);
+      expect(y, 'each replica gets a share').toBeGreaterThan(40);
+    }
+    console.log(`[quota-redis] even load, admitted per window of N=200: ${perWindow.join(', ')}`);
+    expect(a.health().failOpenAdmits + b.health().failOpenAdmits).toBe(0);
+  });
+
+  it('an uneven load (one replica goes idle mid-window) still admits >= 90% and never more than N', async () => {
+    const a = quota();
+    const b = quota();
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const c = counter(200);
+    const perWindow: number[] = [];
+    for (let w = 0; w < 3; w++) {
+      const start = T0 + w * 60_000;
+      // Both busy for the first 20 s, then only `a` (at a rate that alone exceeds the rest of N).
+      const first = await hammerWindow([a, b], c, start, 20, [3, 4]);
+      const admitted = first[0]! + first[1]!;
+      let rest = 0;
+      for (let r = 20; r < 60; r++) {
+        fakeNow = start + r * 1000 + 500;
+        for (let k = 0; k < 8; k++) if (a.takePermits([c], fakeNow) === null) rest++;
+        await sleep(2);
+      }
+      const total = admitted + rest;
+      perWindow.push(total);
+      expect(total).toBeLessThanOrEqual(200);
+      expect(total).toBeGreaterThanOrEqual(180);
+    }
+    console.log(`[quota-redis] uneven load, admitted per window of N=200: ${perWindow.join(', ')}`);
+  });
+
+  it('a small limit (N = 10) is exact across replicas; the first window request waits for a lease (refused)', async () => {
+    const a = quota();
+    const b = quota();
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const c = counter(10);
+    fakeNow = T0 + 1_000;
+    // Nothing leased yet: refused, and a lease goes out.
+    expect(a.takePermits([c], fakeNow)).toBe(c);
+    let admitted = 0;
+    for (let r = 0; r < 60; r++) {
+      for (const q of [a, b]) for (let k = 0; k < 3; k++) if (q.takePermits([c], fakeNow) === null) admitted++;
+      await sleep(2);
+    }
+    expect(admitted).toBeLessThanOrEqual(10);
+    expect(admitted).toBeGreaterThanOrEqual(8);
+    expect(Number(await admin.get(`mg:q:${c.id}:${T0 / 60_000}`))).toBeLessThanOrEqual(10);
+  });
+
+  it('warm() leases ahead so the first request is admitted; all-or-nothing gives permits back', async () => {
+    const a = quota();
+    await a.whenReady();
+    const big = counter(300);
+    const one = counter(1);
+    fakeNow = T0 + 5_000;
+    a.warm([big, one], fakeNow);
+    await until('both blocks leased', () => a.held(one, fakeNow) === 1 && a.held(big, fakeNow) === 10);
+    expect(a.takePermits([big, one], fakeNow)).toBeNull();
+    const before = a.remaining(big, fakeNow);
+    for (let i = 0; i < 5; i++) expect(a.takePermits([big, one], fakeNow)).toBe(one);
+    expect(a.remaining(big, fakeNow)).toBe(before);
+    expect(a.remaining(one, fakeNow)).toBe(0);
+  });
+
+  it('prefetches the next window shortly before the end: the new window starts with permits', async () => {
+    const a = quota();
+    await a.whenReady();
+    const c = counter(300); // block 10
+    fakeNow = T0 + 30_000;
+    a.warm([c], fakeNow);
+    await until('first block', () => a.takePermits([c], fakeNow) === null);
+    fakeNow = T0 + 59_000; // within the 2 s lead
+    expect(a.takePermits([c], fakeNow)).toBeNull();
+    const nextKey = `mg:q:${c.id}:${T0 / 60_000 + 1}`;
+    for (let i = 0; i < 200 && (await admin.get(nextKey)) === null; i++) await sleep(5);
+    expect(Number(await admin.get(nextKey))).toBe(10);
+    await sleep(10); // the reply reaches the replica
+    fakeNow = T0 + 60_000;
+    expect(a.takePermits([c], fakeNow)).toBeNull(); // first request of the new window: admitted locally
+  });
+});
+
+describe('RedisQuota spend', () => {
+  it('spend charged on two replicas converges on both; a reader that does not charge sees it too', async () => {
+    const a = quota();
+    const b = quota();
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const usd = counter(100, '1d');
+    fakeNow = T0 + 1_000;
+    a.charge(usd, 1.5, fakeNow);
+    b.charge(usd, 2.25, fakeNow);
+    expect(a.spent(usd, fakeNow)).toBe(1.5); // local pending counts at once
+    await until('both see 3.75', () => a.spent(usd, fakeNow) === 3.75 && b.spent(usd, fakeNow) === 3.75);
+    const key = `mg:q:${usd.id}:${Math.floor(fakeNow / 86_400_000)}`;
+    expect(Number(await admin.get(key))).toBe(3.75);
+    expect(await admin.pttl(key)).toBeGreaterThan(0);
+    // b only reads from now on; a keeps charging.
+    for (let i = 0; i < 4; i++) a.charge(usd, 0.25, fakeNow);
+    await until('b sees a', () => b.spent(usd, fakeNow) === 4.75);
+    // A third replica that never charged reads the shared total.
+    const c = quota();
+    await c.whenReady();
+    c.spent(usd, fakeNow);
+    await until('reader sees the total', () => c.spent(usd, fakeNow) === 4.75);
+  });
+
+  it('close() flushes pending spend', async () => {
+    const a = quota({ flushMs: 60_000 }); // no tick before close
+    await a.whenReady();
+    const tok = counter(1e9, '1h');
+    fakeNow = T0 + 1_000;
+    a.charge(tok, 1234, fakeNow);
+    await a.close();
+    expect(Number(await admin.get(`mg:q:${tok.id}:${Math.floor(fakeNow / 3_600_000)}`))).toBe(1234);
+  });
+});
+
+describe('RedisQuota reset', () => {
+  it('reset on one replica reaches the other: permits and spend start over', async () => {
+    const a = quota();
+    const b = quota();
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const rpm = counter(30); // block 1
+    const usd = counter(10, '1mo');
+    fakeNow = T0 + 1_000;
+    let admitted = 0;
+    for (let r = 0; r < 80; r++) {
+      for (const q of [a, b]) if (q.takePermits([rpm], fakeNow) === null) admitted++;
+      await sleep(2);
+    }
+    expect(admitted).toBeLessThanOrEqual(30);
+    expect(admitted).toBeGreaterThanOrEqual(27);
+    a.charge(usd, 4, fakeNow);
+    b.charge(usd, 5, fakeNow);
+    await until('spend shared', () => a.spent(usd, fakeNow) === 9 && b.spent(usd, fakeNow) === 9);
+    expect(b.takePermits([rpm], fakeNow)).toBe(rpm);
+
+    const before = b.stats().resetsReceived;
+    await a.reset(rpm.id);
+    await a.reset(usd.id);
+    expect(await admin.exists(`mg:q:${rpm.id}:${T0 / 60_000}`)).toBe(0);
+    await until('b got both resets', () => b.stats().resetsReceived === before + 2);
+    expect(a.spent(usd, fakeNow)).toBe(0);
+    expect(b.spent(usd, fakeNow)).toBe(0);
+    // b leases again and admits.
+    let after = 0;
+    for (let r = 0; r < 40 && after < 5; r++) {
+      if (b.takePermits([rpm], fakeNow) === null) after++;
+      await sleep(2);
+    }
+    expect(after).toBe(5);
+    expect(a.stats().resetsReceived).toBe(0); // its own message is not applied twice
+  });
+
+  it('a reset whose message was missed is still noticed by the next lease (used went down)', async () => {
+    const a = quota();
+    await a.whenReady();
+    const rpm = counter(15); // block 1
+    fakeNow = T0 + 2_000;
+    let n = 0;
+    for (let r = 0; r < 60; r++) {
+      if (a.takePermits([rpm], fakeNow) === null) n++;
+      await sleep(2);
+    }
+    expect(n).toBeGreaterThanOrEqual(14);
+    expect(a.takePermits([rpm], fakeNow)).toBe(rpm);
+    await admin.del(`mg:q:${rpm.id}:${T0 / 60_000}`); // no pub/sub message
+    let again = 0;
+    for (let r = 0; r < 60 && again < 10; r++) {
+      if (a.takePermits([rpm], fakeNow) === null) again++;
+      await sleep(2);
+    }
+    expect(again).toBe(10);
+  });
+});
+
+describe('RedisQuota failure policy', () => {
+  it('Redis stopped mid-load: policies apply, connected goes false, no crash; restarted: leases and flushes resume', async () => {
+    const errors: string[] = [];
+    // a: the lead's default (permits open, spend closed); b: the opposite.
+    const a = quota({ onFailure: { permits: 'open', spend: 'closed' }, onError: (e) => errors.push(e.message) });
+    const b = quota({ onFailure: { permits: 'closed', spend: 'open' } });
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const rpm = counter(1000);
+    const usd = counter(10, '1d');
+    fakeNow = T0 + 1_000;
+    for (let r = 0; r < 10; r++) {
+      for (const q of [a, b]) for (let k = 0; k < 5; k++) q.takePermits([rpm], fakeNow);
+      await sleep(2);
+    }
+    a.charge(usd, 2, fakeNow);
+    b.charge(usd, 1, fakeNow);
+    await until('spend shared', () => a.spent(usd, fakeNow) === 3 && b.spent(usd, fakeNow) === 3);
+
+    await redis.stop();
+    await until('both see the outage', () => !a.health().connected && !b.health().connected);
+    // Mid-load: keep hammering until the local blocks are gone.
+    let aAdmitted = 0;
+    let bAdmitted = 0;
+    for (let r = 0; r < 20; r++) {
+      for (let k = 0; k < 10; k++) {
+        if (a.takePermits([rpm], fakeNow) === null) aAdmitted++;
+        if (b.takePermits([rpm], fakeNow) === null) bAdmitted++;
+      }
+      await sleep(2);
+    }
+    expect(aAdmitted).toBe(200); // open: every request admitted (local block first, then by policy)
+    expect(a.health().failOpenAdmits).toBeGreaterThan(150);
+    expect(bAdmitted).toBeLessThanOrEqual(33 + 16); // closed: only what was left of its block (<= B + L)
+    expect(b.health().failClosedRefusals).toBeGreaterThan(150);
+    expect(b.health().failOpenAdmits).toBe(0);
+    // Spend: a (closed) reports the limit as reached; b (open) reports what it knows.
+    a.charge(usd, 0.5, fakeNow);
+    expect(a.spent(usd, fakeNow)).toBeGreaterThanOrEqual(10);
+    expect(a.health().failClosedRefusals).toBeGreaterThan(0);
+    expect(b.spent(usd, fakeNow)).toBe(3);
+    expect(errors.length).toBeGreaterThan(0);
+
+    await redis.restart(); // empty Redis, no script loaded
+    await until('both reconnected', () => a.health().connected && b.health().connected);
+    // Flushes resume: the 0.5 charged during the outage reaches the (new, empty) Redis.
+    const key = `mg:q:${usd.id}:${Math.floor(fakeNow / 86_400_000)}`;
+    await until('pending spend flushed', () => a.spent(usd, fakeNow) === 0.5);
+    expect(Number(await admin.get(key))).toBe(0.5);
+    // Leases resume on b (closed): it admits again.
+    let resumed = 0;
+    for (let r = 0; r < 40 && resumed < 20; r++) {
+      for (let k = 0; k < 5; k++) if (b.takePermits([rpm], fakeNow) === null) resumed++;
+      await sleep(2);
+    }
+    expect(resumed).toBeGreaterThanOrEqual(20);
+    expect(Number(await admin.get(`mg:q:${rpm.id}:${T0 / 60_000}`))).toBeGreaterThan(0);
+  });
+
+  it('NOSCRIPT (script cache flushed) falls back to EVAL and keeps leasing', async () => {
+    const a = quota();
+    await a.whenReady();
+    const rpm = counter(600); // block 20
+    fakeNow = T0 + 3_000;
+    a.warm([rpm], fakeNow);
+    await until('leased', () => a.held(rpm, fakeNow) === 20);
+    await admin.script('FLUSH');
+    const fallbacks = a.stats().evalFallbacks;
+    let admitted = 0;
+    for (let r = 0; r < 20; r++) {
+      for (let k = 0; k < 10; k++) if (a.takePermits([rpm], fakeNow) === null) admitted++;
+      await sleep(2);
+    }
+    expect(a.stats().evalFallbacks).toBeGreaterThan(fallbacks);
+    expect(admitted).toBeGreaterThan(100);
+    expect(a.health().connected).toBe(true);
+  });
+
+  it('an unresponsive Redis (SIGSTOP): command timeouts mark it unreachable, then it recovers', async () => {
+    const a = quota({ commandTimeoutMs: 200, onFailure: { permits: 'closed', spend: 'closed' } });
+    await a.whenReady();
+    const rpm = counter(150); // block 5
+    const usd = counter(5, '1d');
+    fakeNow = T0 + 4_000;
+    a.warm([rpm], fakeNow);
+    await until('leased', () => a.held(rpm, fakeNow) === 5);
+    redis.pause();
+    try {
+      a.charge(usd, 1, fakeNow);
+      let refusedByPolicy = false;
+      await until('timeouts noticed', () => {
+        // Keep taking: local permits run out, refills time out.
+        a.takePermits([rpm], fakeNow);
+        refusedByPolicy = a.health().failClosedRefusals > 0;
+        return !a.health().connected;
+      });
+      expect(a.spent(usd, fakeNow)).toBe(5);
+      await until('policy refusals', () => a.takePermits([rpm], fakeNow) !== null && a.health().failClosedRefusals > 0);
+      expect(refusedByPolicy || a.health().failClosedRefusals > 0).toBe(true);
+    } finally {
+      redis.resume();
+    }
+    await until('recovered', () => a.health().connected, 5_000);
+    let admitted = 0;
+    for (let r = 0; r < 40 && admitted < 5; r++) {
+      if (a.takePermits([rpm], fakeNow) === null) admitted++;
+      await sleep(2);
+    }
+    expect(admitted).toBe(5);
+  });
+
+  it('close() with Redis down returns (bounded) and never throws', async () => {
+    const a = quota();
+    await a.whenReady();
+    const usd = counter(10, '1d');
+    a.charge(usd, 1, fakeNow);
+    await redis.stop();
+    try {
+      await until('down', () => !a.health().connected);
+      await expect(a.reset(usd.id)).rejects.toBeInstanceOf(Error);
+      await a.close();
+    } finally {
+      await redis.restart();
+      await sleep(20);
+      await until('admin back', () => admin.status === 'ready');
+    }
+  });
+});
