@@ -19,6 +19,10 @@ export interface Gateway {
 
 export async function startGateway(config: Config, listen?: { host?: string; port?: number }): Promise<Gateway> {
   const plan = compilePlan(config);
+  // Virtual keys, teams and customers created through the admin API, where earlier runs kept them.
+  await plan.governance.open();
+  // With counters in Redis: connected, and the first permits leased, before the first request.
+  await plan.governance.store.settle?.(3_000);
   const server = new GatewayServer(plan);
   if (config.telemetry.enabled) server.telemetry = new Telemetry(plan, config.telemetry);
   const host = listen?.host ?? config.server.host;
@@ -27,6 +31,7 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     port = await server.listen(host, listen?.port ?? config.server.port);
   } catch (err) {
     await server.telemetry.close(1_000);
+    await plan.governance.closeEntities();
     await plan.close();
     throw err;
   }
@@ -40,7 +45,11 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     close(graceMs = 0) {
       stopAdaptive();
       // Requests finish (or the grace ends), then every record of them reaches the logs and spans.
-      closing ??= server.close(graceMs).then(() => server.telemetry.close(5_000)).then(() => plan.close());
+      closing ??= server
+        .close(graceMs)
+        .then(() => server.telemetry.close(5_000))
+        .then(() => plan.governance.closeEntities())
+        .then(() => plan.close());
       return closing;
     },
   };

@@ -2,7 +2,7 @@
 // cumulative weights, prebuilt header arrays, the route table and the /v1/models body.
 import { WeightedPicker } from '../util/weighted.ts';
 import { Redactor } from '../util/redact.ts';
-import { Directory, digestOf } from '../governance/directory.ts';
+import { Directory, digestOf, type DirectorySource } from '../governance/directory.ts';
 import { Governance } from '../governance/governance.ts';
 import { PriceBook } from '../governance/prices.ts';
 import type { QuotaStore } from '../state/quota.ts';
@@ -155,11 +155,12 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
 /** Virtual keys, teams and customers from the config; the counter store; prices (catalog, then the config's). */
 function compileGovernance(config: Config, providers: ReadonlyMap<string, ProviderPlan>, quota: QuotaStore | undefined): Governance {
   const g = config.governance;
-  const directory = new Directory({
+  const configured: DirectorySource = {
     customers: Object.entries(g.customers).map(([id, c]) => ({ id, ...c, source: 'config' as const })),
     teams: Object.entries(g.teams).map(([id, t]) => ({ id, ...t, source: 'config' as const })),
     virtualKeys: g.virtualKeys.map(({ value, ...k }) => ({ ...k, digest: digestOf(value), source: 'config' as const })),
-  });
+  };
+  const directory = new Directory(configured);
   const failure = { rateLimits: g.store?.onFailure.rateLimits ?? 'open', budgets: g.store?.onFailure.budgets ?? 'closed' } as const;
   const store =
     quota ??
@@ -168,7 +169,9 @@ function compileGovernance(config: Config, providers: ReadonlyMap<string, Provid
       : // Spend stays countable locally while Redis is down; admission refuses budgets itself under 'closed'.
         new RedisQuota({ url: g.store.redis, onFailure: { permits: failure.rateLimits, spend: 'open' } }));
   const overrides = new Map([...providers.values()].map((p) => [p.name, p.pricing]));
-  return new Governance(directory, store, new PriceBook(overrides), g.adminKey ?? null, g.protectMetrics, failure);
+  const governance = new Governance(configured, directory, store, new PriceBook(overrides), g.adminKey ?? null, g.protectMetrics, failure, { redis: g.store?.redis ?? null, db: g.db });
+  governance.warm();
+  return governance;
 }
 
 function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {

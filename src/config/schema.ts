@@ -259,7 +259,7 @@ const server = z.strictObject({
 });
 
 /** Limits of a virtual key, team or customer: the tightest level wins (README "Governance"). */
-const limits = z
+export const limits = z
   .strictObject({
     requestsPerMinute: z.number().int().positive().optional(),
     /** Input plus output tokens, cache reads and writes included, from the providers' usage. */
@@ -269,7 +269,7 @@ const limits = z
   })
   .default({});
 
-const tenantId = z.string().regex(/^[A-Za-z0-9_.:-]{1,48}$/, 'letters, digits, "_", ".", ":" and "-", at most 48');
+export const tenantId = z.string().regex(/^[A-Za-z0-9_.:-]{1,48}$/, 'letters, digits, "_", ".", ":" and "-", at most 48');
 
 const virtualKey = z.strictObject({
   id: tenantId,

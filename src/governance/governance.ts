@@ -2,7 +2,11 @@
 // customers), the counters their limits are kept in, what answers cost, and the admin key. The
 // directory is swapped whole when the admin API changes it; the store outlives config reloads.
 import type { QuotaStore } from '../state/quota.ts';
-import type { Directory } from './directory.ts';
+import { Directory, type DirectorySource } from './directory.ts';
+import type { EntitySnapshot, EntityStore } from './entities.ts';
+import { existsSync } from 'node:fs';
+import { RedisEntities } from './entities-redis.ts';
+import { SqliteEntities } from './entities-sqlite.ts';
 import { sameSecret } from './directory.ts';
 import type { FailurePolicy } from './admission.ts';
 
@@ -20,18 +24,86 @@ export interface Pricer {
 }
 
 export class Governance {
-  /** Replaced whole by the admin API (governance/admin-store.ts); read once per request. */
+  /** Replaced whole when the admin API's entities change (here or on another replica); read once per request. */
   directory: Directory;
+  /** Where the admin API's entities are kept (set by the gateway at start), or null before. */
+  entities: EntityStore | null = null;
+  /** The admin API's entities as last loaded. */
+  stored: EntitySnapshot = { keys: [], teams: [], customers: [] };
 
   constructor(
+    /** The config's own entities: read-only to the admin API. */
+    readonly configured: DirectorySource,
     directory: Directory,
     readonly store: QuotaStore,
     readonly prices: Pricer,
     private readonly adminKey: string | null,
     readonly protectMetrics: boolean,
     readonly failure: FailurePolicy,
+    /** Where the admin API's entities go: Redis when the counters are there, else this SQLite file. */
+    private readonly where: { readonly redis: string | null; readonly db: string },
   ) {
     this.directory = directory;
+  }
+
+  /**
+   * At start: follow the admin API's entities where they already are (Redis, or an existing SQLite
+   * file). A gateway whose admin API was never used creates no file.
+   */
+  async open(): Promise<void> {
+    if (this.where.redis !== null) await this.attach(new RedisEntities(this.where.redis));
+    else if (existsSync(this.where.db)) await this.attach(new SqliteEntities(this.where.db));
+  }
+
+  /** The entity store, created on the first write through the admin API. */
+  async entityStore(): Promise<EntityStore> {
+    if (this.entities === null) await this.attach(this.where.redis !== null ? new RedisEntities(this.where.redis) : new SqliteEntities(this.where.db));
+    return this.entities!;
+  }
+
+  async closeEntities(): Promise<void> {
+    const e = this.entities;
+    this.entities = null;
+    if (e !== null) await e.close();
+  }
+
+  /** The directory the config and `stored` make (throws on a reference to an unknown team or customer). */
+  build(stored: EntitySnapshot): Directory {
+    const c = this.configured;
+    return new Directory({
+      customers: [...c.customers, ...stored.customers.map((x) => ({ ...x, source: 'api' as const }))],
+      teams: [...c.teams, ...stored.teams.map((x) => ({ ...x, source: 'api' as const }))],
+      virtualKeys: [...c.virtualKeys, ...stored.keys.map((x) => ({ ...x, source: 'api' as const }))],
+    });
+  }
+
+  /** Applies a snapshot of the admin API's entities. */
+  apply(stored: EntitySnapshot): void {
+    this.directory = this.build(stored);
+    this.stored = stored;
+    this.warm();
+  }
+
+  /** Leases the first permits of every counter ahead of its first request (a shared store refuses rather than waits). */
+  warm(): void {
+    if (this.store.warm === undefined) return;
+    const d = this.directory;
+    const levels = [...d.keys.values()].map((k) => k.limits).concat([...d.teams.values()].map((t) => t.limits), [...d.customers.values()].map((c) => c.limits));
+    const permits = levels.map((l) => l.rpm).filter((c) => c !== null);
+    const spend = levels.flatMap((l) => [l.tpm, l.budget]).filter((c) => c !== null);
+    this.store.warm(permits, spend, Date.now());
+  }
+
+  /** Starts keeping the admin API's entities in `store`: loads them, and follows other replicas' changes. */
+  async attach(store: EntityStore): Promise<void> {
+    this.entities = store;
+    this.apply(await store.load());
+    store.onChange(() => {
+      void store.load().then(
+        (s) => this.apply(s),
+        () => {},
+      );
+    });
   }
 
   get hasAdminKey(): boolean {

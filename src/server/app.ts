@@ -20,6 +20,7 @@ import { endStream, failStream, markAborted, sendError, sendJson, startStream, s
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
 import { corsOf } from './cors.ts';
+import { adminAllowed, mountAdmin, refuseAdmin } from './admin.ts';
 import { presentedKey } from '../governance/governance.ts';
 import { settle } from '../pipeline/govern.ts';
 
@@ -101,7 +102,7 @@ export class GatewayServer implements RequestSink, Listener {
   private routes(app: TemplatedApp): TemplatedApp {
     const openai = FORMATS.openai.dialect;
     const proxy = (endpoint: EndpointName, dialect: Dialect, body: BodyMode = 'json') => (res: HttpResponse, req: HttpRequest) => this.onProxyRequest(res, req, endpoint, dialect, body);
-    return app
+    app
       .post('/v1/chat/completions', proxy('chat', openai))
       .post('/v1/completions', proxy('completions', openai))
       .post('/v1/embeddings', proxy('embeddings', openai))
@@ -127,17 +128,29 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', openai, 'json', true))
       .get('/v1/models', (res, req) => this.small(res, req, 200, this.plan.modelsJson))
       .get('/v1/models/*', (res, req) => this.onModel(res, req))
-      .get('/metrics', (res) => this.onMetrics(res))
+      .get('/metrics', (res, req) => {
+        if (this.plan.governance.protectMetrics && !adminAllowed(this.plan, res, req)) refuseAdmin(this.plan, res);
+        else this.onMetrics(res);
+      })
       .get('/health', (res, req) => writeSmall(res, 200, '{"status":"ok"}', this.idOf(req)))
       .get('/ready', (res, req) => {
+        // Ready while serving; the governance store's state is shown (its failure policy keeps the gateway serving).
+        const store = this.plan.governance.store.health();
         if (this.draining) writeSmall(res, 503, '{"status":"shutting_down"}', this.idOf(req));
-        else writeSmall(res, 200, JSON.stringify({ status: 'ready', providers: this.plan.providers.size }), this.idOf(req));
+        else writeSmall(res, 200, JSON.stringify({ status: 'ready', providers: this.plan.providers.size, governance: { store: store.kind, connected: store.connected } }), this.idOf(req));
       })
-      .get('/admin/stats', (res, req) => writeSmall(res, 200, JSON.stringify(this.stats()), this.idOf(req)))
+      .get('/admin/stats', (res, req) => {
+        if (!adminAllowed(this.plan, res, req)) return refuseAdmin(this.plan, res);
+        writeSmall(res, 200, JSON.stringify(this.stats()), this.idOf(req));
+      })
       .post('/admin/stats/reset', (res, req) => {
+        if (!adminAllowed(this.plan, res, req)) return refuseAdmin(this.plan, res);
         this.gatewayTime.reset();
         writeSmall(res, 200, '{"reset":true}', this.idOf(req));
-      })
+      });
+    // Virtual keys, teams, customers, usage and budget resets (governance).
+    mountAdmin(app, () => this.plan);
+    return app
       // Browser preflights, when server.cors names origins; otherwise OPTIONS is a 405 like any other method.
       .options('/*', (res, req) => {
         const cors = corsOf(this.plan.server);
@@ -353,6 +366,18 @@ export class GatewayServer implements RequestSink, Listener {
         `microgate_accept_pauses_total ${g.pauses}`,
       );
     }
+    const store = this.plan.governance.store.health();
+    lines.push(
+      '# HELP microgate_governance_store_up 1 while the governance counter store answers (always 1 in process; Redis: connected).',
+      '# TYPE microgate_governance_store_up gauge',
+      `microgate_governance_store_up{store="${store.kind}"} ${store.connected ? 1 : 0}`,
+      '# HELP microgate_governance_fail_open_total Requests admitted by the failure policy while the store was unreachable.',
+      '# TYPE microgate_governance_fail_open_total counter',
+      `microgate_governance_fail_open_total ${store.failOpenAdmits}`,
+      '# HELP microgate_governance_fail_closed_total Requests refused by the failure policy while the store was unreachable.',
+      '# TYPE microgate_governance_fail_closed_total counter',
+      `microgate_governance_fail_closed_total ${store.failClosedRefusals}`,
+    );
     lines.push('# HELP microgate_rule_evaluation_errors_total Rule evaluations that failed (counted as no match).', '# TYPE microgate_rule_evaluation_errors_total counter');
     for (const [rule, n] of this.plan.ruleStats.errors) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
     return `${lines.join('\n')}\n`;

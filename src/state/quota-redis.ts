@@ -15,6 +15,10 @@
 //             window does not start with every replica empty (at most one prefetch in flight)
 //   exhausted a grant smaller than asked means the window is used up: refuse locally until it ends. A
 //             refused counter is re-asked at most once per tick (it sees a reset or a raised limit).
+//   warm      a permit counter used in the last `keepWarmMs` (1 h) stays leased: the ticker rolls its window
+//             and leases/prefetches even without requests, so a key used every few minutes does not find
+//             an empty block (= a refusal) at the start of every window. The very first request of a
+//             counter never seen before is refused (a lease goes out): call warm() at config load.
 //
 // Overshoot: none. Every admission spends a leased permit and the script never leases more than N per
 // window in total, so a window admits at most N across all replicas. (Exceptions, by design: admissions
@@ -27,8 +31,10 @@
 //      R (L + B) <= R * 1.5 B <= R * 1.5 * N / (15 R) = N / 10
 // permits are stranded: a window whose demand exceeds N admits at least 90% of N, whatever the split of
 // the load between the replicas (under an even, steady load nearly all of N, since every replica drains its
-// own block). Granularity floor: B >= 1, so below N = 15 R the bound is N - 1.5 R rounded (e.g. N = 10,
-// R = 2: at least 8). For N = 200, R = 2: B = 6, L = 3, at most 2 * 9 = 18 stranded, >= 182 admitted.
+// own block). Granularity floor: while B = 1 (N < 30 R), L = 0 and a replica holds at most 1 permit, so at
+// least N - R are admitted (N = 10, R = 2: 8). For N = 200, R = 2: B = 6, L = 3, a replica holds at most 9,
+// at most 18 are stranded, >= 182 admitted (the test measures 200 under an even load, 192-196 with one
+// replica going idle mid-window).
 // More replicas than `replicas` weakens the bound proportionally (R' / R * 10%). Leases whose answers are
 // lost (timeouts, a window that rolled or a reset meanwhile) strand their block too; all of these err low.
 // Redis load: about N / B = 15 R lease calls per counter and window in total, plus one prefetch per replica.
@@ -44,7 +50,9 @@
 // reset(id) drops the local state (a generation bump: answers to calls sent before are ignored), sends DEL
 // of the window keys on the same connection (so every later lease runs after the DEL) and PUBLISHes the id
 // on `mg:q:reset`; other replicas drop their local state for it when the message arrives. A missed message
-// is caught by the next lease (used went down) or the next flush/GET (spend).
+// is caught by the next lease (used went down) or the next flush/GET (spend). Blocks leased before the DEL
+// are dropped everywhere (errs low); an INCRBYFLOAT another replica had in flight can land after the DEL
+// (at most one flush interval of its spend carries into the reset window).
 //
 // ── Failure ─────────────────────────────────────────────────────────────────────────────────────────────
 // Unreachable = the connection is not ready, or the last command failed with a connection error or a
@@ -73,6 +81,8 @@ export interface RedisQuotaOptions {
   reconnectMaxMs?: number;
   /** How long before a window's end the next window's first block is leased. Default 2000 ms. */
   prefetchLeadMs?: number;
+  /** A permit counter stays leased (refills, next window's block) this long after its last use. Default 1 h. */
+  keepWarmMs?: number;
   /** Key prefix (default "mg:q:") and reset channel (default "mg:q:reset"). */
   keyPrefix?: string;
   channel?: string;
@@ -113,8 +123,8 @@ class Entry {
   exhausted = false;
   /** A request found no permit since the last re-ask. */
   refused = false;
-  /** takePermits() used this counter in the current window (background refills and prefetches follow). */
-  active = false;
+  /** Last `now` takePermits()/warm() used this counter at: the ticker keeps it leased for `keepWarmMs` after. */
+  touched = Number.NEGATIVE_INFINITY;
   // The next window's prefetched block.
   nextWin = NO_WIN;
   nextLocal = 0;
@@ -169,6 +179,7 @@ export class RedisQuota implements QuotaStore {
   private readonly prefix: string;
   private readonly channel: string;
   private readonly lead: number;
+  private readonly keepWarm: number;
   private readonly clock: () => number;
   private readonly onError: ((err: Error) => void) | undefined;
   private readonly ticker: NodeJS.Timeout;
@@ -190,6 +201,7 @@ export class RedisQuota implements QuotaStore {
     this.prefix = opts.keyPrefix ?? 'mg:q:';
     this.channel = opts.channel ?? 'mg:q:reset';
     this.lead = opts.prefetchLeadMs ?? 2_000;
+    this.keepWarm = opts.keepWarmMs ?? 3_600_000;
     this.clock = opts.clock ?? Date.now;
     this.onError = opts.onError;
     const reconnectMax = opts.reconnectMaxMs ?? 2_000;
@@ -224,6 +236,7 @@ export class RedisQuota implements QuotaStore {
       );
     });
     this.redis.on('close', () => {
+      if (this.ready && !this.closed) this.noteError(new Error('redis connection closed'));
       this.ready = false;
     });
     this.redis.on('end', () => {
@@ -256,11 +269,16 @@ export class RedisQuota implements QuotaStore {
     });
   }
 
-  /** Leases the current window's first block of each counter now (e.g. at config load), so the first request finds one. */
-  warm(counters: readonly Counter[], now: number): void {
-    for (const c of counters) {
+  /**
+   * At config load: leases the current window's first block of each permit counter now, so the first
+   * request finds one, and keeps them leased window after window like recently used ones; fetches the
+   * shared totals of the spend counters at the next flush.
+   */
+  warm(permitCounters: readonly Counter[], spendCounters: readonly Counter[], now: number): void {
+    for (const c of spendCounters) this.entryFor(c, now).read = true;
+    for (const c of permitCounters) {
       const e = this.entryFor(c, now);
-      e.active = true;
+      e.touched = now;
       if (e.local === 0 && !e.exhausted) this.lease(e, false);
     }
   }
@@ -276,7 +294,7 @@ export class RedisQuota implements QuotaStore {
     for (let i = 0; i < n; i++) {
       const c = counters[i]!;
       const e = this.entryFor(c, now);
-      e.active = true;
+      e.touched = now;
       if (now >= e.prefetchAt && e.nextWin !== e.win + 1 && connected) this.prefetch(e);
       if (e.local > 0) {
         e.local--;
@@ -329,6 +347,15 @@ export class RedisQuota implements QuotaStore {
   }
 
   /** Permits of the counter's current window held locally (leased, not yet spent). For metrics and tests. */
+  async settle(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    if (!(await this.whenReady(timeoutMs))) return;
+    // Leases asked for before the connection was up failed: ask again, then wait for them to land.
+    const warmed = [...this.entries.values()].filter((e) => e.touched > 0);
+    for (const e of warmed) if (e.local === 0 && !e.exhausted && !e.leasing(e.win)) this.lease(e, false);
+    while (Date.now() < until && warmed.some((e) => e.local === 0 && !e.exhausted)) await new Promise((r) => setTimeout(r, 5));
+  }
+
   held(counter: Counter, now: number): number {
     return this.entryFor(counter, now).local;
   }
@@ -424,7 +451,6 @@ export class RedisQuota implements QuotaStore {
     e.prefetchAt = w.end - this.lead;
     e.key = this.keyOf(e.counter.id, w.id);
     e.refused = false;
-    e.active = false;
     e.shared = 0;
     e.sending = 0;
     e.pending = 0;
@@ -486,13 +512,14 @@ export class RedisQuota implements QuotaStore {
     e.nextLocal = 0;
     e.nextUsed = 0;
     e.nextExhausted = false;
-    this.lease(e, true);
+    if (!this.lease(e, true)) e.nextWin = NO_WIN; // not sent: try again later
   }
 
-  private lease(e: Entry, next: boolean): void {
-    if (this.closed || !this.ready) return;
+  /** Sends a lease for the current (or next) window unless one is in flight; false if not sent. */
+  private lease(e: Entry, next: boolean): boolean {
+    if (this.closed || !this.ready) return false;
     const win = next ? e.nextWin : e.win;
-    if (win === NO_WIN || e.leasing(win)) return;
+    if (win === NO_WIN || e.leasing(win)) return false;
     let slot: 'A' | 'B';
     if (e.leaseA === NO_WIN) {
       e.leaseA = win;
@@ -500,7 +527,7 @@ export class RedisQuota implements QuotaStore {
     } else if (e.leaseB === NO_WIN) {
       e.leaseB = win;
       slot = 'B';
-    } else return; // two already in flight (one may be for a window that has rolled by): wait for them
+    } else return false; // two already in flight (one may be for a window that has rolled by): wait for them
     const c = e.counter;
     const limit = Math.floor(c.limit);
     const want = this.block(c);
@@ -522,6 +549,7 @@ export class RedisQuota implements QuotaStore {
         this.noteCommandError(err);
       },
     );
+    return true;
   }
 
   private evalLease(key: string, want: number, limit: number, expireAt: number): Promise<unknown> {
@@ -560,19 +588,21 @@ export class RedisQuota implements QuotaStore {
     if (this.ready) {
       const now = this.clock();
       for (const e of this.entries.values()) {
-        if (!e.active || e.win === NO_WIN) continue;
-        if (now < e.end) {
-          if (e.exhausted) {
-            // Re-ask a refused, exhausted counter once per tick: sees a reset (or a raised limit).
-            if (e.refused && !e.leasing(e.win)) {
-              e.refused = false;
-              this.lease(e, false);
-            }
-          } else if (e.local <= this.lowWater(e.counter) && !e.leasing(e.win)) {
-            this.lease(e, false); // retries a refill that failed
+        // Permit counters used within `keepWarmMs` stay leased: refills that failed are retried, the next
+        // window's block is prefetched, and the window rolls here too, so a counter used every few windows
+        // still finds a block (without this, its first request of every window would be refused).
+        if (now - e.touched >= this.keepWarm) continue;
+        if (now >= e.end) this.roll(e, now);
+        if (e.exhausted) {
+          // Re-ask a refused, exhausted counter once per tick: sees a reset (or a raised limit).
+          if (e.refused && !e.leasing(e.win)) {
+            e.refused = false;
+            this.lease(e, false);
           }
-          if (now >= e.prefetchAt && e.nextWin !== e.win + 1) this.prefetch(e);
+        } else if (e.local <= this.lowWater(e.counter) && !e.leasing(e.win)) {
+          this.lease(e, false);
         }
+        if (now >= e.prefetchAt && e.nextWin !== e.win + 1) this.prefetch(e);
       }
     }
     this.flush();

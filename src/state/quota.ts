@@ -43,6 +43,16 @@ export interface QuotaStore {
   spent(counter: Counter, now: number): number;
   /** Adds spend (tokens or USD) to the counter's current window. Synchronous; shared in the background. */
   charge(counter: Counter, amount: number, now: number): void;
+  /**
+   * Counters the process will use: a shared store leases their first permits ahead of the first request
+   * (which would otherwise be refused while its lease is fetched: nothing waits). Optional.
+   */
+  warm?(permits: readonly Counter[], spend: readonly Counter[], now: number): void;
+  /**
+   * Before the gateway listens: resolves once the shared store is reachable and the warmed permit
+   * counters hold their first leases (or the time is up; the failure policy covers the rest). Optional.
+   */
+  settle?(timeoutMs: number): Promise<void>;
   /** Sets a counter's current window back to zero (admin budget reset), on every replica. */
   reset(counterId: string): Promise<void>;
   health(): StoreHealth;

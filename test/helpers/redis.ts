@@ -3,7 +3,7 @@
 // as after a crash of a non-persistent Redis, and so are its loaded scripts). pause()/resume() freeze it
 // with SIGSTOP/SIGCONT: the connection stays open but nothing answers (command timeouts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ const CANDIDATES = [process.env.REDIS_SERVER, '/usr/bin/redis-server', '/usr/loc
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
-  /** Stops the server (SIGTERM, waits for the exit; SIGKILL after 3 s). */
+  /** Stops the server (SIGTERM, waits for the exit; SIGKILL after 3 s) and removes its directory. */
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop(), or stops it first). Empty data. */
   restart(): Promise<void>;
@@ -41,6 +41,7 @@ function freePort(): Promise<number> {
 }
 
 function launch(bin: string, port: number, dir: string): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
   const child = spawn(
     bin,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'],
@@ -114,6 +115,7 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     async stop() {
       if (child) await terminate(child);
+      rmSync(dir, { recursive: true, force: true });
     },
     async restart() {
       if (child) await terminate(child);

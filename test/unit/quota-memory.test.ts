@@ -169,15 +169,13 @@ describe('windowOf', () => {
     expect(endOf(2024, 11, 31)).toBe('2025-01-01T00:00:00.000Z'); // year end
     expect(windowOf('1mo', Date.UTC(2025, 0, 1)).id).toBe(windowOf('1mo', Date.UTC(2024, 11, 31, 23, 59)).id + 1);
     // A month's windows are contiguous for a run of years.
-    let t = Date.UTC(2023, 0, 1);
-    let prev = windowOf('1mo', t);
+    let prev = windowOf('1mo', Date.UTC(2023, 0, 1));
     for (let k = 0; k < 40; k++) {
       const next = windowOf('1mo', prev.end);
       expect(next.id).toBe(prev.id + 1);
       expect(new Date(next.end).getUTCDate()).toBe(1);
       expect(windowOf('1mo', next.end - 1).id).toBe(next.id);
       prev = next;
-      t = next.end;
     }
   });
 });

@@ -90,7 +90,7 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
   it('N = 200/min hammered from both: never more than N per window, at least 90% of N', async () => {
     const a = quota();
     const b = quota();
-    await Promise.all([a.whenReady(), b.whenReady()]);
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
     const c = counter(200);
     const perWindow: number[] = [];
     for (let w = 0; w < 5; w++) {
@@ -113,7 +113,7 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
   it('an uneven load (one replica goes idle mid-window) still admits >= 90% and never more than N', async () => {
     const a = quota();
     const b = quota();
-    await Promise.all([a.whenReady(), b.whenReady()]);
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
     const c = counter(200);
     const perWindow: number[] = [];
     for (let w = 0; w < 3; w++) {
@@ -138,7 +138,7 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
   it('a small limit (N = 10) is exact across replicas; the first window request waits for a lease (refused)', async () => {
     const a = quota();
     const b = quota();
-    await Promise.all([a.whenReady(), b.whenReady()]);
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
     const c = counter(10);
     fakeNow = T0 + 1_000;
     // Nothing leased yet: refused, and a lease goes out.
@@ -155,11 +155,11 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
 
   it('warm() leases ahead so the first request is admitted; all-or-nothing gives permits back', async () => {
     const a = quota();
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const big = counter(300);
     const one = counter(1);
     fakeNow = T0 + 5_000;
-    a.warm([big, one], fakeNow);
+    a.warm([big, one], [], fakeNow);
     await until('both blocks leased', () => a.held(one, fakeNow) === 1 && a.held(big, fakeNow) === 10);
     expect(a.takePermits([big, one], fakeNow)).toBeNull();
     const before = a.remaining(big, fakeNow);
@@ -170,10 +170,10 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
 
   it('prefetches the next window shortly before the end: the new window starts with permits', async () => {
     const a = quota();
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const c = counter(300); // block 10
     fakeNow = T0 + 30_000;
-    a.warm([c], fakeNow);
+    a.warm([c], [], fakeNow);
     await until('first block', () => a.takePermits([c], fakeNow) === null);
     fakeNow = T0 + 59_000; // within the 2 s lead
     expect(a.takePermits([c], fakeNow)).toBeNull();
@@ -184,13 +184,28 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     fakeNow = T0 + 60_000;
     expect(a.takePermits([c], fakeNow)).toBeNull(); // first request of the new window: admitted locally
   });
+
+  it('a counter used every few windows is kept leased: its first request of a later window is admitted', async () => {
+    const a = quota();
+    expect(await a.whenReady()).toBe(true);
+    const c = counter(60); // block 2
+    fakeNow = T0 + 1_000;
+    expect(a.takePermits([c], fakeNow)).toBe(c); // never used before: no block yet
+    await until('block', () => a.held(c, fakeNow) > 0);
+    expect(a.takePermits([c], fakeNow)).toBeNull();
+    // Two and a half windows later, no request in between: the ticker rolled the window and leased.
+    fakeNow = T0 + 150_000;
+    await until('held in the new window', () => a.held(c, fakeNow) > 0);
+    expect(a.takePermits([c], fakeNow)).toBeNull();
+    expect(a.health().failOpenAdmits).toBe(0);
+  });
 });
 
 describe('RedisQuota spend', () => {
   it('spend charged on two replicas converges on both; a reader that does not charge sees it too', async () => {
     const a = quota();
     const b = quota();
-    await Promise.all([a.whenReady(), b.whenReady()]);
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
     const usd = counter(100, '1d');
     fakeNow = T0 + 1_000;
     a.charge(usd, 1.5, fakeNow);
@@ -205,14 +220,30 @@ describe('RedisQuota spend', () => {
     await until('b sees a', () => b.spent(usd, fakeNow) === 4.75);
     // A third replica that never charged reads the shared total.
     const c = quota();
-    await c.whenReady();
+    expect(await c.whenReady()).toBe(true);
     c.spent(usd, fakeNow);
     await until('reader sees the total', () => c.spent(usd, fakeNow) === 4.75);
   });
 
+  it("spend charged just before a window ends still reaches that window's key", async () => {
+    const a = quota({ flushMs: 200 });
+    expect(await a.whenReady()).toBe(true);
+    const tpm = counter(1e6);
+    fakeNow = T0 + 59_999;
+    a.charge(tpm, 700, fakeNow);
+    fakeNow = T0 + 60_000; // rolls before any flush ran
+    a.charge(tpm, 5, fakeNow);
+    expect(a.spent(tpm, fakeNow)).toBe(5);
+    const k0 = `mg:q:${tpm.id}:${T0 / 60_000}`;
+    const k1 = `mg:q:${tpm.id}:${T0 / 60_000 + 1}`;
+    for (let i = 0; i < 200 && (await admin.get(k1)) === null; i++) await sleep(5);
+    expect(Number(await admin.get(k0))).toBe(700);
+    expect(Number(await admin.get(k1))).toBe(5);
+  });
+
   it('close() flushes pending spend', async () => {
     const a = quota({ flushMs: 60_000 }); // no tick before close
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const tok = counter(1e9, '1h');
     fakeNow = T0 + 1_000;
     a.charge(tok, 1234, fakeNow);
@@ -225,7 +256,7 @@ describe('RedisQuota reset', () => {
   it('reset on one replica reaches the other: permits and spend start over', async () => {
     const a = quota();
     const b = quota();
-    await Promise.all([a.whenReady(), b.whenReady()]);
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
     const rpm = counter(30); // block 1
     const usd = counter(10, '1mo');
     fakeNow = T0 + 1_000;
@@ -260,7 +291,7 @@ describe('RedisQuota reset', () => {
 
   it('a reset whose message was missed is still noticed by the next lease (used went down)', async () => {
     const a = quota();
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const rpm = counter(15); // block 1
     fakeNow = T0 + 2_000;
     let n = 0;
@@ -286,7 +317,7 @@ describe('RedisQuota failure policy', () => {
     // a: the lead's default (permits open, spend closed); b: the opposite.
     const a = quota({ onFailure: { permits: 'open', spend: 'closed' }, onError: (e) => errors.push(e.message) });
     const b = quota({ onFailure: { permits: 'closed', spend: 'open' } });
-    await Promise.all([a.whenReady(), b.whenReady()]);
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
     const rpm = counter(1000);
     const usd = counter(10, '1d');
     fakeNow = T0 + 1_000;
@@ -299,30 +330,32 @@ describe('RedisQuota failure policy', () => {
     await until('spend shared', () => a.spent(usd, fakeNow) === 3 && b.spent(usd, fakeNow) === 3);
 
     await redis.stop();
-    await until('both see the outage', () => !a.health().connected && !b.health().connected);
-    // Mid-load: keep hammering until the local blocks are gone.
-    let aAdmitted = 0;
-    let bAdmitted = 0;
-    for (let r = 0; r < 20; r++) {
-      for (let k = 0; k < 10; k++) {
-        if (a.takePermits([rpm], fakeNow) === null) aAdmitted++;
-        if (b.takePermits([rpm], fakeNow) === null) bAdmitted++;
+    try {
+      await until('both see the outage', () => !a.health().connected && !b.health().connected);
+      // Mid-load: keep hammering until the local blocks are gone.
+      let aAdmitted = 0;
+      let bAdmitted = 0;
+      for (let r = 0; r < 20; r++) {
+        for (let k = 0; k < 10; k++) {
+          if (a.takePermits([rpm], fakeNow) === null) aAdmitted++;
+          if (b.takePermits([rpm], fakeNow) === null) bAdmitted++;
+        }
+        await sleep(2);
       }
-      await sleep(2);
+      expect(aAdmitted).toBe(200); // open: every request admitted (local block first, then by policy)
+      expect(a.health().failOpenAdmits).toBeGreaterThan(150);
+      expect(bAdmitted).toBeLessThanOrEqual(33 + 16); // closed: only what was left of its block (<= B + L)
+      expect(b.health().failClosedRefusals).toBeGreaterThan(150);
+      expect(b.health().failOpenAdmits).toBe(0);
+      // Spend: a (closed) reports the limit as reached; b (open) reports what it knows.
+      a.charge(usd, 0.5, fakeNow);
+      expect(a.spent(usd, fakeNow)).toBeGreaterThanOrEqual(10);
+      expect(a.health().failClosedRefusals).toBeGreaterThan(0);
+      expect(b.spent(usd, fakeNow)).toBe(3);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await redis.restart(); // empty Redis, no script loaded
     }
-    expect(aAdmitted).toBe(200); // open: every request admitted (local block first, then by policy)
-    expect(a.health().failOpenAdmits).toBeGreaterThan(150);
-    expect(bAdmitted).toBeLessThanOrEqual(33 + 16); // closed: only what was left of its block (<= B + L)
-    expect(b.health().failClosedRefusals).toBeGreaterThan(150);
-    expect(b.health().failOpenAdmits).toBe(0);
-    // Spend: a (closed) reports the limit as reached; b (open) reports what it knows.
-    a.charge(usd, 0.5, fakeNow);
-    expect(a.spent(usd, fakeNow)).toBeGreaterThanOrEqual(10);
-    expect(a.health().failClosedRefusals).toBeGreaterThan(0);
-    expect(b.spent(usd, fakeNow)).toBe(3);
-    expect(errors.length).toBeGreaterThan(0);
-
-    await redis.restart(); // empty Redis, no script loaded
     await until('both reconnected', () => a.health().connected && b.health().connected);
     // Flushes resume: the 0.5 charged during the outage reaches the (new, empty) Redis.
     const key = `mg:q:${usd.id}:${Math.floor(fakeNow / 86_400_000)}`;
@@ -336,14 +369,24 @@ describe('RedisQuota failure policy', () => {
     }
     expect(resumed).toBeGreaterThanOrEqual(20);
     expect(Number(await admin.get(`mg:q:${rpm.id}:${T0 / 60_000}`))).toBeGreaterThan(0);
+    // Pub/sub is back too (ioredis resubscribed): a reset on a reaches b.
+    for (let i = 0; i < 400; i++) {
+      const [, subscribers] = (await admin.pubsub('NUMSUB', 'mg:q:reset')) as [string, number];
+      if (subscribers >= 2) break;
+      await sleep(5);
+    }
+    const received = b.stats().resetsReceived;
+    await a.reset(usd.id);
+    await until('b got the reset', () => b.stats().resetsReceived === received + 1);
+    expect(await admin.exists(key)).toBe(0);
   });
 
   it('NOSCRIPT (script cache flushed) falls back to EVAL and keeps leasing', async () => {
     const a = quota();
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const rpm = counter(600); // block 20
     fakeNow = T0 + 3_000;
-    a.warm([rpm], fakeNow);
+    a.warm([rpm], [], fakeNow);
     await until('leased', () => a.held(rpm, fakeNow) === 20);
     await admin.script('FLUSH');
     const fallbacks = a.stats().evalFallbacks;
@@ -359,11 +402,11 @@ describe('RedisQuota failure policy', () => {
 
   it('an unresponsive Redis (SIGSTOP): command timeouts mark it unreachable, then it recovers', async () => {
     const a = quota({ commandTimeoutMs: 200, onFailure: { permits: 'closed', spend: 'closed' } });
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const rpm = counter(150); // block 5
     const usd = counter(5, '1d');
     fakeNow = T0 + 4_000;
-    a.warm([rpm], fakeNow);
+    a.warm([rpm], [], fakeNow);
     await until('leased', () => a.held(rpm, fakeNow) === 5);
     redis.pause();
     try {
@@ -392,7 +435,7 @@ describe('RedisQuota failure policy', () => {
 
   it('close() with Redis down returns (bounded) and never throws', async () => {
     const a = quota();
-    await a.whenReady();
+    expect(await a.whenReady()).toBe(true);
     const usd = counter(10, '1d');
     a.charge(usd, 1, fakeNow);
     await redis.stop();

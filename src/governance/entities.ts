@@ -1,0 +1,46 @@
+// Virtual keys, teams and customers created through the admin API, as stored: plain records (a key's
+// value is never stored, only its SHA-256 digest). One store per gateway process, shared by replicas:
+// a SQLite file (entities-sqlite.ts) on one host, or Redis (entities-redis.ts) across hosts. A change
+// made by one replica reaches the others (onChange), which rebuild their directory.
+import { z } from 'zod';
+import { limits, tenantId } from '../config/schema.ts';
+
+export const customerInput = z.strictObject({ name: z.string().max(200).optional(), limits });
+export const teamInput = z.strictObject({ name: z.string().max(200).optional(), customer: tenantId.optional(), limits });
+export const keyInput = z.strictObject({
+  id: tenantId.optional(),
+  name: z.string().max(200).optional(),
+  /** Set by the caller, or generated (returned once). */
+  value: z.string().min(16).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+  team: tenantId.optional(),
+  customer: tenantId.optional(),
+  models: z.array(z.string().min(1).max(256)).min(1).optional(),
+  providers: z.array(z.string().min(1)).min(1).optional(),
+  limits,
+});
+export const keyPatch = keyInput.omit({ id: true, value: true }).partial();
+
+export type CustomerRecord = { id: string } & z.output<typeof customerInput>;
+export type TeamRecord = { id: string } & z.output<typeof teamInput>;
+export type KeyRecord = { id: string; digest: string; createdAt: string } & Omit<z.output<typeof keyInput>, 'id' | 'value'>;
+
+export type EntityKind = 'key' | 'team' | 'customer';
+
+export interface EntitySnapshot {
+  keys: KeyRecord[];
+  teams: TeamRecord[];
+  customers: CustomerRecord[];
+}
+
+export interface EntityStore {
+  readonly kind: 'sqlite' | 'redis';
+  load(): Promise<EntitySnapshot>;
+  put(kind: 'key', record: KeyRecord): Promise<void>;
+  put(kind: 'team', record: TeamRecord): Promise<void>;
+  put(kind: 'customer', record: CustomerRecord): Promise<void>;
+  /** True when it existed. */
+  remove(kind: EntityKind, id: string): Promise<boolean>;
+  /** Called when another process changed the entities (this one's own changes are applied by the caller). */
+  onChange(listener: () => void): void;
+  close(): Promise<void>;
+}
