@@ -1,0 +1,304 @@
+// Governance in one gateway process: deny by default, a key's models and providers, each limit at each
+// level (key, team, customer), budgets spent by answers and by streams, the headers the OpenAI SDK reads
+// (and whether it waits for Retry-After), rules that see tenants and budgets, the admin API with a
+// restart in between, and no key value anywhere it should not be. Counts, never timings.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { startMock, type MockHandle } from '../../mock-providers/index.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+
+const V = {
+  a: 'vk-value-alpha-0123456789abcdef',
+  b: 'vk-value-bravo-0123456789abcdef',
+  t: 'vk-value-tokens-0123456789abcdef',
+  scope: 'vk-value-scope-0123456789abcdef',
+  budget: 'vk-value-budget-0123456789abcdef',
+  stream: 'vk-value-stream-0123456789abcdef',
+  rules: 'vk-value-rules-0123456789abcdef',
+};
+const ADMIN = 'admin-key-0123456789abcdefghij';
+const PROVIDER_KEY = 'provider-key-0123456789abcdef';
+
+let mock: MockHandle;
+let gw: Gateway;
+let logDir: string;
+let dbDir: string;
+
+function config(): ConfigInput {
+  return {
+    version: 1,
+    providers: {
+      mock: {
+        baseUrl: mock.baseUrl,
+        keys: [{ name: 'k', value: PROVIDER_KEY }],
+        models: ['mock-small', 'mock-large'],
+        // $1 per thousand tokens: a few answers spend a cent.
+        pricing: { 'mock-small': { input: 1000, output: 1000 }, 'mock-large': { input: 2000, output: 2000 } },
+      },
+      other: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: PROVIDER_KEY }], models: ['mock-small'] },
+    },
+    rules: [{ name: 'thrifty', scope: { team: 'rulesTeam' }, when: 'budget_used > 50.0', targets: [{ provider: 'mock', model: 'mock-small' }] }],
+    governance: {
+      adminKey: ADMIN,
+      db: join(dbDir, 'gov.db'),
+      customers: { cRPM: { limits: { requestsPerMinute: 8 } }, cFree: {} },
+      teams: { tShared: { customer: 'cRPM' }, tTokens: { limits: { tokensPerMinute: 300 } }, rulesTeam: { customer: 'cFree' } },
+      virtualKeys: [
+        { id: 'vk-a', value: V.a, team: 'tShared', limits: { requestsPerMinute: 5 } },
+        { id: 'vk-b', value: V.b, team: 'tShared' },
+        { id: 'vk-t', value: V.t, team: 'tTokens' },
+        { id: 'vk-scope', value: V.scope, models: ['mock-small', 'mock/mock-small'], providers: ['mock'] },
+        { id: 'vk-budget', value: V.budget, limits: { budget: { usd: 0.05, period: '1d' } } },
+        { id: 'vk-stream', value: V.stream, limits: { budget: { usd: 0.05, period: '1d' } } },
+        { id: 'vk-rules', value: V.rules, team: 'rulesTeam', limits: { budget: { usd: 1, period: '1d' } } },
+      ],
+    },
+    telemetry: { log: { dir: logDir } },
+  };
+}
+
+async function start(): Promise<void> {
+  gw = await startGateway(validateConfig(config(), {}), { host: '127.0.0.1', port: 0 });
+}
+
+beforeAll(async () => {
+  logDir = mkdtempSync(join(tmpdir(), 'mg-gov-logs-'));
+  dbDir = mkdtempSync(join(tmpdir(), 'mg-gov-db-'));
+  mock = await startMock({ name: 'mock' }, { port: 0 });
+  await start();
+});
+afterAll(async () => {
+  await gw.close();
+  await mock.close();
+});
+
+const sdk = (key: string, maxRetries = 0) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries });
+const ask = (key: string, model = 'mock/mock-small', extra: Record<string, unknown> = {}) =>
+  sdk(key).chat.completions.create({ model, max_tokens: 20, messages: [{ role: 'user', content: 'hello' }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+const caught = <T>(p: Promise<T>) => p.then(() => null, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+
+/** Minute windows: a test that counts within one waits out the last seconds of the current minute first. */
+async function awayFromMinuteEdge(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 4_000) await new Promise((r) => setTimeout(r, left + 50));
+}
+
+describe('deny by default', () => {
+  it('no key, an unknown bearer, Basic auth: 401 invalid_api_key, before the provider is reached', async () => {
+    const before = mock.stats().requests;
+    expect(await caught(ask('nope-not-a-key'))).toBeInstanceOf(OpenAI.AuthenticationError);
+    const none = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"mock/mock-small","messages":[]}' });
+    expect(none.statusCode).toBe(401);
+    expect(((await none.body.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+    const basic = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`u:${V.a}`).toString('base64')}` }, body: '{}' });
+    expect(basic.statusCode).toBe(401);
+    await basic.body.text();
+    expect(mock.stats().requests).toBe(before);
+  });
+
+  it('a known key works with the OpenAI SDK (Bearer) and the Anthropic SDK (x-api-key)', async () => {
+    expect((await ask(V.b)).choices[0]!.message.content).toMatch(/\S/);
+    const claude = new Anthropic({ baseURL: gw.url, apiKey: V.b, maxRetries: 0 });
+    const m = await claude.messages.create({ model: 'mock/mock-small', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+    expect(m.type).toBe('message');
+  });
+
+  it('a key outside its models or providers gets 403 permission_denied', async () => {
+    expect((await ask(V.scope)).choices).toHaveLength(1);
+    const wrongModel = await caught(ask(V.scope, 'mock/mock-large'));
+    expect(wrongModel).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(wrongModel!.code).toBe('permission_denied');
+    const wrongProvider = await caught(ask(V.scope, 'mock-small')); // the bare name is shared by mock and other
+    expect(wrongProvider).toBeNull(); // the target at "other" is left out, "mock" serves it
+  });
+});
+
+describe('limits at every level', () => {
+  it("a key's requests per minute: OpenAI's headers, then a 429 the SDK raises as RateLimitError", async () => {
+    await awayFromMinuteEdge();
+    const first = await sdk(V.a).chat.completions.create({ model: 'mock/mock-small', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('4');
+    expect(first.response.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+(\.\d)?s$|^\d+ms$/);
+    for (let i = 0; i < 4; i++) await ask(V.a);
+    const err = await caught(ask(V.a));
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err!.code).toBe('rate_limit_exceeded');
+    expect(err!.message).toContain('virtual key vk-a');
+    expect(err!.headers!.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(Number(err!.headers!.get('retry-after'))).toBeGreaterThan(0);
+    expect(err!.headers!.get('x-should-retry')).toBeNull();
+  });
+
+  it("a customer's limit is shared by its teams' keys: vk-b gets what vk-a left of cRPM's 8", async () => {
+    await awayFromMinuteEdge();
+    // This minute may already hold vk-a's and vk-b's requests: count what is left, then exhaust it.
+    let admitted = 0;
+    let refused: InstanceType<typeof OpenAI.APIError> | null = null;
+    for (let i = 0; i < 12 && refused === null; i++) {
+      const e = await caught(ask(V.b));
+      if (e === null) admitted++;
+      else refused = e;
+    }
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(refused!.message).toContain('customer cRPM');
+    expect(admitted).toBeLessThanOrEqual(8);
+  });
+
+  it("a team's tokens per minute: input and output tokens counted, then a 429 naming tokens", async () => {
+    await awayFromMinuteEdge();
+    let refused: InstanceType<typeof OpenAI.APIError> | null = null;
+    let answered = 0;
+    for (let i = 0; i < 30 && refused === null; i++) {
+      const e = await caught(sdk(V.t).chat.completions.create({ model: 'mock/mock-small', max_tokens: 60, messages: [{ role: 'user', content: 'count these tokens please' }] }));
+      if (e === null) answered++;
+      else refused = e;
+    }
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(refused!.message).toContain('tokens per minute of team tTokens');
+    expect(refused!.headers!.get('x-ratelimit-remaining-tokens')).toBe('0');
+    expect(answered).toBeGreaterThan(1);
+  });
+
+  it('a budget spent by answers: the cost header, then 402 budget_exceeded that tells the SDK not to retry', async () => {
+    let cost = 0;
+    let refused: InstanceType<typeof OpenAI.APIError> | null = null;
+    for (let i = 0; i < 40 && refused === null; i++) {
+      const r = await sdk(V.budget).chat.completions.create({ model: 'mock/mock-small', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).withResponse().catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+      if ('response' in r) cost += Number(r.response.headers.get('x-microgate-cost-usd'));
+      else refused = r;
+    }
+    expect(refused!.status).toBe(402);
+    expect(refused!.code).toBe('budget_exceeded');
+    expect(refused!.headers!.get('x-should-retry')).toBe('false');
+    // Admitted while under the budget; the last one may cross it by its own cost.
+    expect(cost).toBeGreaterThanOrEqual(0.05);
+    expect(cost).toBeLessThan(0.05 + 0.02);
+  });
+
+  it('a budget spent by streams: usage from the stream is charged when it ends', async () => {
+    let refused: InstanceType<typeof OpenAI.APIError> | null = null;
+    let streams = 0;
+    for (let i = 0; i < 40 && refused === null; i++) {
+      try {
+        const s = await sdk(V.stream).chat.completions.create({ model: 'mock/mock-small', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'x' }] });
+        for await (const _ of s) void _;
+        streams++;
+      } catch (e) {
+        refused = e as InstanceType<typeof OpenAI.APIError>;
+      }
+    }
+    expect(refused!.code).toBe('budget_exceeded');
+    expect(streams).toBeGreaterThan(0);
+    const usage = (await (await request(`${gw.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN}` } })).body.json()) as { virtualKeys: Array<{ id: string; usage: { budget?: { spentUsd: number } } }> };
+    expect(usage.virtualKeys.find((k) => k.id === 'vk-stream')!.usage.budget!.spentUsd).toBeGreaterThanOrEqual(0.05);
+  });
+
+  it("the SDK waits for Retry-After before retrying a 429 (it reads retry-after), then raises it", async () => {
+    await awayFromMinuteEdge();
+    // Exhaust vk-a's minute first (it may already be).
+    while ((await caught(ask(V.a))) === null);
+    const seen = () => gw.server.requests;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const p = caught(sdk(V.a, 1).chat.completions.create({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'x' }] }));
+      // The first refusal arrives; the SDK then sleeps for the Retry-After it was given.
+      const before = seen();
+      await vi.waitFor(() => expect(seen()).toBe(before + 1), { timeout: 2_000, interval: 5 });
+      const retryAfterS = 60 - Math.floor((Date.now() % 60_000) / 1000);
+      await vi.advanceTimersByTimeAsync((retryAfterS - 2) * 1000);
+      expect(seen()).toBe(before + 1); // still waiting
+      await vi.advanceTimersByTimeAsync(4_000);
+      await vi.waitFor(() => expect(seen()).toBe(before + 2), { timeout: 2_000, interval: 5 });
+      expect(await p).toBeInstanceOf(OpenAI.RateLimitError);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('rules see the tenant', () => {
+  it("a rule scoped to a team reads budget_used: past half the key's budget, its requests go to the cheaper model", async () => {
+    const model = async () => (await sdk(V.rules).chat.completions.create({ model: 'mock/mock-large', max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] }).withResponse()).response.headers.get('x-microgate-model');
+    expect(await model()).toBe('mock-large');
+    let last = '';
+    for (let i = 0; i < 40 && last !== 'mock-small'; i++) last = (await model())!;
+    expect(last).toBe('mock-small');
+  });
+});
+
+describe('the admin API', () => {
+  const admin = (method: string, path: string, body?: unknown, key = ADMIN) =>
+    request(`${gw.url}${path}`, { method: method as 'GET', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> }));
+
+  it('needs the admin key; config entities are read-only', async () => {
+    expect((await admin('GET', '/admin/virtual-keys', undefined, 'wrong-admin-key')).status).toBe(401);
+    expect((await admin('GET', '/admin/stats', undefined, V.a)).status).toBe(401);
+    const list = await admin('GET', '/admin/virtual-keys');
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(list.body)).not.toContain(V.a);
+    expect((await admin('DELETE', '/admin/virtual-keys/vk-a')).status).toBe(409);
+  });
+
+  it('resets a budget: the key is served again', async () => {
+    expect((await caught(ask(V.budget)))!.code).toBe('budget_exceeded');
+    expect((await admin('POST', '/admin/budgets/reset', { virtualKey: 'vk-budget' })).status).toBe(200);
+    expect((await ask(V.budget)).choices).toHaveLength(1);
+  });
+  it('creates a team and a key (its value shown once), applies a limit change at once, and the key survives a restart', async () => {
+    expect((await admin('PUT', '/admin/teams/api-team', { limits: { requestsPerMinute: 100 } })).status).toBe(201);
+    const made = await admin('POST', '/admin/virtual-keys', { id: 'vk-api', team: 'api-team', limits: { requestsPerMinute: 50 } });
+    expect(made.status).toBe(201);
+    const value = made.body.value as string;
+    expect(value).toMatch(/^mgk-/);
+    expect((await ask(value)).choices).toHaveLength(1);
+    expect(JSON.stringify((await admin('GET', '/admin/virtual-keys/vk-api')).body)).not.toContain(value);
+    // Unknown references are refused before anything is written.
+    expect((await admin('POST', '/admin/virtual-keys', { id: 'vk-bad', team: 'no-such-team' })).status).toBe(409);
+    // A limit change applies to the next request.
+    await awayFromMinuteEdge();
+    expect((await admin('PATCH', '/admin/virtual-keys/vk-api', { limits: { requestsPerMinute: 1 } })).status).toBe(200);
+    const a = await caught(ask(value));
+    const b = await caught(ask(value));
+    expect([a, b].filter((e) => e instanceof OpenAI.RateLimitError)).toHaveLength(a === null ? 1 : 2);
+    // Restart: the key, kept in SQLite, still works (with its limit raised again).
+    expect((await admin('PATCH', '/admin/virtual-keys/vk-api', { limits: { requestsPerMinute: 100 } })).status).toBe(200);
+    await gw.close();
+    await start();
+    expect((await ask(value)).choices).toHaveLength(1);
+    // Rotation: the old value stops working, the new one works.
+    const rotated = await admin('POST', '/admin/virtual-keys/vk-api/rotate');
+    expect(await caught(ask(value))).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((await ask(rotated.body.value as string)).choices).toHaveLength(1);
+    expect((await admin('DELETE', '/admin/virtual-keys/vk-api')).status).toBe(200);
+    expect(await caught(ask(rotated.body.value as string))).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+});
+
+describe('no secret anywhere', () => {
+  it('no key value (virtual, admin or provider) in a log line, /metrics, an error or a response', async () => {
+    const errs = [await caught(ask(`${V.a}x`)), await caught(ask(V.scope, 'mock/mock-large'))];
+    // Records reach /metrics through the telemetry worker: poll, bounded.
+    const want = /microgate_tenant_requests_total\{virtual_key="vk-scope",team="",customer="",status="403"\} 1/;
+    let metrics = '';
+    for (let i = 0; i < 100 && !want.test(metrics); i++) {
+      metrics = await (await request(`${gw.url}/metrics`)).body.text();
+      if (!want.test(metrics)) await new Promise((r) => setTimeout(r, 20));
+    }
+    await gw.close(); // flushes the log
+    const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('\n');
+    expect(logs).toContain('vk-a'); // the key's id is recorded
+    const everything = [metrics, logs, ...errs.map((e) => JSON.stringify({ m: e?.message, e: e?.error, h: [...(e?.headers?.entries() ?? [])] }))].join('\n');
+    for (const secret of [...Object.values(V), ADMIN, PROVIDER_KEY]) expect(everything).not.toContain(secret);
+    expect(metrics).toMatch(want);
+    await start();
+  });
+});
