@@ -1,0 +1,149 @@
+// Counters that hold across replicas: two gateway processes sharing one real Redis enforce one limit
+// between them (never more than N per minute, at least 90% of N), and a Redis that goes away mid-load
+// is met by the failure policy (rate limits open, budgets closed), visible in /ready and /metrics, and
+// recovered from. Counts, never timings.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Agent, request } from 'undici';
+import { startMock, type MockHandle } from '../../mock-providers/index.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const LIMITED = 'vk-value-limited-0123456789abcdef';
+const BUDGETED = 'vk-value-budgeted-0123456789abcdef';
+const OPEN = 'vk-value-open-0123456789abcdef';
+const N = 300;
+
+let redis: TestRedis;
+let mock: MockHandle;
+const children: ChildProcess[] = [];
+const agent = new Agent({ connections: 64 });
+
+beforeAll(async () => {
+  redis = await startRedis();
+  mock = await startMock({ name: 'mock' }, { port: 0 });
+});
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await mock.close();
+  await redis.stop();
+});
+
+const governance = () => ({
+  store: { redis: redis.url },
+  virtualKeys: [
+    { id: 'vk-limited', value: LIMITED, limits: { requestsPerMinute: N } },
+    { id: 'vk-budgeted', value: BUDGETED, limits: { budget: { usd: 100, period: '1d' as const } } },
+    // A small limit: its few leased permits run out during the outage, and the policy admits the rest.
+    { id: 'vk-open', value: OPEN, limits: { requestsPerMinute: 60 } },
+  ],
+});
+
+/** A gateway in its own process (one node process: tsx's loader, not its CLI), from a config file. */
+async function spawnGateway(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-replica-'));
+  writeFileSync(
+    join(dir, 'microgate.json'),
+    JSON.stringify({ version: 1, server: { port: 0 }, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }),
+  );
+  const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/main.ts')], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  children.push(child);
+  return new Promise((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) res(m[1]!);
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', () => rej(new Error(`exited early: ${out}`)));
+  });
+}
+
+async function chat(url: string, key: string): Promise<number> {
+  const r = await request(`${url}/v1/chat/completions`, {
+    dispatcher: agent,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'mock/mock-small', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+  });
+  await r.body.text();
+  return r.statusCode;
+}
+
+/** The load must fit in one minute window: start it early in a minute. */
+async function startOfAMinute(): Promise<void> {
+  const into = Date.now() % 60_000;
+  if (into > 40_000) await new Promise((r) => setTimeout(r, 60_000 - into + 200));
+}
+
+describe('two replicas, one Redis', () => {
+  it(`a limit of ${N} requests per minute admits at most ${N} between them, and at least 90% of it`, async () => {
+    const [a, b] = await Promise.all([spawnGateway(), spawnGateway()]);
+    await startOfAMinute();
+    const statuses: number[] = [];
+    const perReplica = { a: 0, b: 0 };
+    // 2N requests, both replicas at once, 16 in flight each.
+    let next = 0;
+    const worker = (url: string, who: 'a' | 'b') => async () => {
+      while (next < 2 * N) {
+        next++;
+        const s = await chat(url, LIMITED);
+        statuses.push(s);
+        if (s === 200) perReplica[who]++;
+      }
+    };
+    await Promise.all([...Array.from({ length: 16 }, worker(a, 'a')), ...Array.from({ length: 16 }, worker(b, 'b'))]);
+    const admitted = statuses.filter((s) => s === 200).length;
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(admitted).toBeLessThanOrEqual(N);
+    expect(admitted).toBeGreaterThanOrEqual(0.9 * N);
+    expect(perReplica.a).toBeGreaterThan(0);
+    expect(perReplica.b).toBeGreaterThan(0);
+  }, 90_000);
+});
+
+describe('Redis going away mid-load', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway(
+      validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
+      { host: '127.0.0.1', port: 0 },
+    );
+  });
+  afterAll(() => gw.close());
+
+  const ready = async () => ((await (await request(`${gw.url}/ready`)).body.json()) as { governance: { connected: boolean } }).governance.connected;
+  const up = async () => /microgate_governance_store_up\{store="redis"\} (\d)/.exec(await (await request(`${gw.url}/metrics`)).body.text())![1];
+
+  it('rate limits fail open, budgets fail closed (503), both visible; service resumes after Redis restarts', async () => {
+    expect(await chat(gw.url, BUDGETED)).toBe(200);
+    expect(await ready()).toBe(true);
+    await redis.stop();
+    // The store notices within its command timeout; meanwhile nothing waits on it.
+    for (let i = 0; i < 100 && (await ready()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await ready()).toBe(false);
+    expect(await up()).toBe('0');
+    const during = await Promise.all(Array.from({ length: 40 }, () => chat(gw.url, OPEN)));
+    expect(during.filter((s) => s !== 200)).toEqual([]);
+    expect(await chat(gw.url, BUDGETED)).toBe(503);
+    await redis.restart();
+    for (let i = 0; i < 200 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await ready()).toBe(true);
+    expect(await up()).toBe('1');
+    let budgeted = 0;
+    for (let i = 0; i < 100 && budgeted !== 200; i++) {
+      budgeted = await chat(gw.url, BUDGETED);
+      if (budgeted !== 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(budgeted).toBe(200);
+    const metrics = await (await request(`${gw.url}/metrics`)).body.text();
+    expect(Number(/microgate_governance_fail_open_total (\d+)/.exec(metrics)![1])).toBeGreaterThan(0);
+  }, 60_000);
+});
