@@ -51,7 +51,18 @@ function unavailable(): GatewayError {
  * its retry-after in `retryAfterMs`), or 503 governance_unavailable when the store is down and the
  * policy is to refuse.
  */
-export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted): void {
+/**
+ * What an admitted request reserves until its real usage is known: its estimated tokens (prompt
+ * bytes / 4 plus its max output, OpenAI's own rule for token limits) and their cost. Reserved spend
+ * counts against the limits at once, so requests in flight together cannot all squeeze under a limit
+ * that only one of them fits; the difference is settled when the answer's usage arrives.
+ */
+export interface Reservation {
+  readonly tokens: number;
+  readonly usd: number;
+}
+
+export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted, reserve: Reservation): void {
   const down = !store.health().connected;
   // The store is unreachable: refuse what the policy says to refuse, before counting anything.
   if (down && failure.budgets === 'closed' && key.levels.some((l) => l.budget !== null)) throw unavailable();
@@ -61,6 +72,7 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
     const l = levels[i]!;
     if (l.budget !== null) {
       const spent = store.spent(l.budget, epochMs);
+      // A budget refuses once spent (reservations included): a request is never refused for its estimate alone.
       if (spent >= l.budget.limit) {
         const w = windowOf(l.budget.period, epochMs);
         throw new GatewayError('budget_exceeded', `The budget of $${l.budget.limit} per ${l.budget.period} of ${levelName(l.budget)} is spent ($${spent.toFixed(4)}); it renews at ${new Date(w.end).toISOString()}.`, {
@@ -73,7 +85,8 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
       const w = windowOf('1m', epochMs);
       const remaining = Math.max(0, l.tpm.limit - spent);
       if (into.tokens === null || remaining < into.tokens.remaining) into.tokens = { limit: l.tpm.limit, remaining, resetMs: w.end - epochMs };
-      if (spent >= l.tpm.limit) {
+      // OpenAI's rule: the request's estimate must fit in what is left of the minute.
+      if (spent + reserve.tokens > l.tpm.limit) {
         throw new GatewayError('rate_limit_exceeded', `Rate limit of ${l.tpm.limit} tokens per minute of ${levelName(l.tpm)} reached; retry in ${resetText(w.end - epochMs)}.`, { retryAfterMs: w.end - epochMs, param: 'tokens' });
       }
     }
@@ -91,6 +104,7 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
       if (into.requests === null || remaining < into.requests.remaining) into.requests = { limit: rpm[i]!.limit, remaining, resetMs: w.end - epochMs };
     }
   }
+  charge(key, store, reserve.tokens, reserve.usd, epochMs);
 }
 
 /** The requests-per-minute counters of every level of the key (cached per key). */
@@ -104,13 +118,13 @@ function rpmCounters(key: VirtualKey): readonly Counter[] {
   return c;
 }
 
-/** Charges a finished request's tokens and cost to every level of its key. */
+/** Charges tokens and cost (negative: gives back what a reservation over-estimated) to every level of the key. */
 export function charge(key: VirtualKey, store: QuotaStore, tokens: number, costUsd: number, epochMs: number): void {
   const levels = key.levels;
   for (let i = 0; i < levels.length; i++) {
     const l: LevelLimits = levels[i]!;
-    if (l.tpm !== null && tokens > 0) store.charge(l.tpm, tokens, epochMs);
-    if (l.budget !== null && costUsd > 0) store.charge(l.budget, costUsd, epochMs);
+    if (l.tpm !== null && tokens !== 0) store.charge(l.tpm, tokens, epochMs);
+    if (l.budget !== null && costUsd !== 0) store.charge(l.budget, costUsd, epochMs);
   }
 }
 

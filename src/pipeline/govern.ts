@@ -4,7 +4,7 @@
 // its tokens and cost are charged. Authentication itself happens before the body is read
 // (server/app.ts): an unknown key never costs a parse.
 import { GatewayError } from '../errors/gateway-error.ts';
-import { admit, charge, type Admitted } from '../governance/admission.ts';
+import { admit, charge, type Admitted, type Reservation } from '../governance/admission.ts';
 import type { RequestContext } from '../request/context.ts';
 
 export function govern(ctx: RequestContext, explain: boolean): void {
@@ -24,8 +24,31 @@ export function govern(ctx: RequestContext, explain: boolean): void {
   const gov = ctx.plan.governance;
   const admitted: Admitted = { requests: null, tokens: null };
   ctx.admitted = admitted;
-  admit(key, gov.store, gov.failure, Date.now(), admitted);
+  const reserve = reservation(ctx);
+  admit(key, gov.store, gov.failure, Date.now(), admitted, reserve);
+  // Admitted: the reservation was charged; settle() replaces it by the real usage.
+  ctx.reserved = reserve;
 }
+
+/** Output tokens assumed for a request that sets no maximum (a typical chat answer's ceiling). */
+const DEFAULT_MAX_OUTPUT = 1024;
+
+/**
+ * The request's estimate: prompt bytes / 4 (generous: JSON framing counts too) plus the most it may
+ * write (max_tokens, max_completion_tokens or max_output_tokens), priced at the first target's rates.
+ */
+function reservation(ctx: RequestContext): Reservation {
+  const levels = ctx.vk!.levels;
+  if (!levels.some((l) => l.tpm !== null || l.budget !== null)) return NO_RESERVATION;
+  const b = ctx.body ?? {};
+  const max = [b.max_tokens, b.max_completion_tokens, b.max_output_tokens].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_MAX_OUTPUT;
+  const input = Math.ceil((ctx.raw?.length ?? 0) / 4);
+  const t = ctx.targets[0];
+  const usd = t === undefined ? null : ctx.plan.governance.prices.costUsd(t.provider.type, t.provider.name, t.model, { input, output: max, cacheRead: 0, cacheWrite: 0 });
+  return { tokens: input + max, usd: usd ?? 0 };
+}
+
+const NO_RESERVATION: Reservation = Object.freeze({ tokens: 0, usd: 0 });
 
 /**
  * The answer's cost in USD from its usage and the target that served it (-1 when unknown), computed
@@ -41,11 +64,12 @@ export function costOf(ctx: RequestContext): number {
   return (ctx.costUsd = usd ?? -1);
 }
 
-/** At the end of a request: charge its tokens and cost to its key, team and customer. */
+/** At the end of a request: its real tokens and cost replace its reservation, for its key, team and customer. */
 export function settle(ctx: RequestContext): void {
   const key = ctx.vk;
   const cost = costOf(ctx);
-  if (key === null || ctx.admitted === null) return;
+  const r = ctx.reserved;
+  if (key === null || r === null) return;
   const tokens = Math.max(0, ctx.promptTokens) + Math.max(0, ctx.completionTokens);
-  charge(key, ctx.plan.governance.store, tokens, Math.max(0, cost), Date.now());
+  charge(key, ctx.plan.governance.store, tokens - r.tokens, Math.max(0, cost) - r.usd, Date.now());
 }

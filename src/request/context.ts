@@ -10,7 +10,7 @@ import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
 import type { FieldSpan } from '../util/multipart-field.ts';
 import type { VirtualKey } from '../governance/directory.ts';
-import { usedPercent, type Admitted } from '../governance/admission.ts';
+import { usedPercent, type Admitted, type Reservation } from '../governance/admission.ts';
 
 /**
  * The server's side of a request: the one writer of the client response (server/respond.ts) and the
@@ -152,6 +152,8 @@ export class RequestContext {
   vk: VirtualKey | null = null;
   /** What admission found (the x-ratelimit-* headers), or null. */
   admitted: Admitted | null = null;
+  /** What admission charged ahead of the answer (governance/admission.ts Reservation), settled at the end. */
+  reserved: Reservation | null = null;
 
   // Timing (performance.now() ms): the upstream's share is subtracted to get the gateway's own time.
   /** Time spent on attempts that failed and on backoffs, before the attempt in flight. */

@@ -22,6 +22,7 @@ const V = {
   budget: 'vk-value-budget-0123456789abcdef',
   stream: 'vk-value-stream-0123456789abcdef',
   rules: 'vk-value-rules-0123456789abcdef',
+  conc: 'vk-value-concurrent-0123456789abcdef',
 };
 const ADMIN = 'admin-key-0123456789abcdefghij';
 const PROVIDER_KEY = 'provider-key-0123456789abcdef';
@@ -58,6 +59,7 @@ function config(): ConfigInput {
         { id: 'vk-budget', value: V.budget, limits: { budget: { usd: 0.05, period: '1d' } } },
         { id: 'vk-stream', value: V.stream, limits: { budget: { usd: 0.05, period: '1d' } } },
         { id: 'vk-rules', value: V.rules, team: 'rulesTeam', limits: { budget: { usd: 1, period: '1d' } } },
+        { id: 'vk-conc', value: V.conc, limits: { budget: { usd: 0.1, period: '1d' } } },
       ],
     },
     telemetry: { log: { dir: logDir } },
@@ -163,7 +165,10 @@ describe('limits at every level', () => {
     }
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
     expect(refused!.message).toContain('tokens per minute of team tTokens');
-    expect(refused!.headers!.get('x-ratelimit-remaining-tokens')).toBe('0');
+    // Refused once the request's estimate (prompt bytes / 4 + max_tokens) no longer fits in what is left.
+    const left = Number(refused!.headers!.get('x-ratelimit-remaining-tokens'));
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(left).toBeLessThan(60 + 60);
     expect(answered).toBeGreaterThan(1);
   });
 
@@ -199,6 +204,18 @@ describe('limits at every level', () => {
     expect(streams).toBeGreaterThan(0);
     const usage = (await (await request(`${gw.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN}` } })).body.json()) as { virtualKeys: Array<{ id: string; usage: { budget?: { spentUsd: number } } }> };
     expect(usage.virtualKeys.find((k) => k.id === 'vk-stream')!.usage.budget!.spentUsd).toBeGreaterThanOrEqual(0.05);
+  });
+
+  it('requests in flight together cannot overshoot a budget: each reserves its estimate when admitted', async () => {
+    // 40 at once: none has been charged when the others arrive; their reservations are.
+    const results = await Promise.all(Array.from({ length: 40 }, () => caught(sdk(V.conc).chat.completions.create({ model: 'mock/mock-small', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }))));
+    const admitted = results.filter((e) => e === null).length;
+    expect(results.filter((e) => e !== null).every((e) => e!.code === 'budget_exceeded')).toBe(true);
+    expect(admitted).toBeGreaterThan(0);
+    expect(admitted).toBeLessThan(40);
+    const usage = (await (await request(`${gw.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN}` } })).body.json()) as { virtualKeys: Array<{ id: string; usage: { budget: { spentUsd: number } } }> };
+    // Spent: the answers' real cost, reservations settled. At most the budget plus one answer's overrun of its estimate.
+    expect(usage.virtualKeys.find((k) => k.id === 'vk-conc')!.usage.budget.spentUsd).toBeLessThanOrEqual(0.1);
   });
 
   it("the SDK waits for Retry-After before retrying a 429 (it reads retry-after), then raises it", async () => {
