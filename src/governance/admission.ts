@@ -47,11 +47,6 @@ function unavailable(): GatewayError {
 }
 
 /**
- * Admits a request of `key` or throws the refusal: 402 budget_exceeded, 429 rate_limit_exceeded (with
- * its retry-after in `retryAfterMs`), or 503 governance_unavailable when the store is down and the
- * policy is to refuse.
- */
-/**
  * What an admitted request reserves until its real usage is known: its estimated tokens (prompt
  * bytes / 4 plus its max output, OpenAI's own rule for token limits) and their cost. Reserved spend
  * counts against the limits at once, so requests in flight together cannot all squeeze under a limit
@@ -62,12 +57,24 @@ export interface Reservation {
   readonly usd: number;
 }
 
+const MINUTE = 60_000;
+
+/**
+ * Admits a request of `key` (charging its reservation) or throws the refusal: 402 budget_exceeded,
+ * 429 rate_limit_exceeded (its retry-after in `retryAfterMs`), or 503 governance_unavailable when the
+ * store is down and the policy is to refuse. `into` receives the tightest limits met, refused or not.
+ * Per request: no allocation but the two header states.
+ */
 export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted, reserve: Reservation): void {
-  const down = !store.health().connected;
-  // The store is unreachable: refuse what the policy says to refuse, before counting anything.
-  if (down && failure.budgets === 'closed' && key.levels.some((l) => l.budget !== null)) throw unavailable();
-  if (down && failure.rateLimits === 'closed' && key.levels.some((l) => l.rpm !== null || l.tpm !== null)) throw unavailable();
   const levels = key.levels;
+  if (!store.connected) {
+    // The store is unreachable: refuse what the policy says to refuse, before counting anything.
+    if (failure.budgets === 'closed' && levels.some((l) => l.budget !== null)) throw unavailable();
+    if (failure.rateLimits === 'closed' && levels.some((l) => l.rpm !== null || l.tpm !== null)) throw unavailable();
+  }
+  const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
+  let tokensLimit = 0;
+  let tokensLeft = Infinity;
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i]!;
     if (l.budget !== null) {
@@ -82,40 +89,38 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
     }
     if (l.tpm !== null) {
       const spent = store.spent(l.tpm, epochMs);
-      const w = windowOf('1m', epochMs);
-      const remaining = Math.max(0, l.tpm.limit - spent);
-      if (into.tokens === null || remaining < into.tokens.remaining) into.tokens = { limit: l.tpm.limit, remaining, resetMs: w.end - epochMs };
+      const left = Math.max(0, l.tpm.limit - spent);
+      if (left < tokensLeft) {
+        tokensLeft = left;
+        tokensLimit = l.tpm.limit;
+      }
       // OpenAI's rule: the request's estimate must fit in what is left of the minute.
       if (spent + reserve.tokens > l.tpm.limit) {
-        throw new GatewayError('rate_limit_exceeded', `Rate limit of ${l.tpm.limit} tokens per minute of ${levelName(l.tpm)} reached; retry in ${resetText(w.end - epochMs)}.`, { retryAfterMs: w.end - epochMs, param: 'tokens' });
+        into.tokens = { limit: tokensLimit, remaining: tokensLeft, resetMs: minuteEnd - epochMs };
+        throw new GatewayError('rate_limit_exceeded', `Rate limit of ${l.tpm.limit} tokens per minute of ${levelName(l.tpm)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'tokens' });
       }
     }
   }
-  const rpm = rpmCounters(key);
+  if (tokensLimit > 0) into.tokens = { limit: tokensLimit, remaining: tokensLeft, resetMs: minuteEnd - epochMs };
+  const rpm = key.permits;
   if (rpm.length > 0) {
     const refused = store.takePermits(rpm, epochMs);
-    const w = windowOf('1m', epochMs);
     if (refused !== null) {
-      into.requests = { limit: refused.limit, remaining: 0, resetMs: w.end - epochMs };
-      throw new GatewayError('rate_limit_exceeded', `Rate limit of ${refused.limit} requests per minute of ${levelName(refused)} reached; retry in ${resetText(w.end - epochMs)}.`, { retryAfterMs: w.end - epochMs, param: 'requests' });
+      into.requests = { limit: refused.limit, remaining: 0, resetMs: minuteEnd - epochMs };
+      throw new GatewayError('rate_limit_exceeded', `Rate limit of ${refused.limit} requests per minute of ${levelName(refused)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'requests' });
     }
+    let limit = 0;
+    let left = Infinity;
     for (let i = 0; i < rpm.length; i++) {
       const remaining = store.remaining(rpm[i]!, epochMs);
-      if (into.requests === null || remaining < into.requests.remaining) into.requests = { limit: rpm[i]!.limit, remaining, resetMs: w.end - epochMs };
+      if (remaining < left) {
+        left = remaining;
+        limit = rpm[i]!.limit;
+      }
     }
+    into.requests = { limit, remaining: left, resetMs: minuteEnd - epochMs };
   }
   charge(key, store, reserve.tokens, reserve.usd, epochMs);
-}
-
-/** The requests-per-minute counters of every level of the key (cached per key). */
-const rpmOf = new WeakMap<VirtualKey, readonly Counter[]>();
-function rpmCounters(key: VirtualKey): readonly Counter[] {
-  let c = rpmOf.get(key);
-  if (c === undefined) {
-    c = key.levels.map((l) => l.rpm).filter((x): x is Counter => x !== null);
-    rpmOf.set(key, c);
-  }
-  return c;
 }
 
 /** Charges tokens and cost (negative: gives back what a reservation over-estimated) to every level of the key. */

@@ -43,6 +43,8 @@ export interface VirtualKey {
   readonly source: 'config' | 'api';
   /** The key, then its team, then its customer: every level whose limits apply, tightest found by admission. */
   readonly levels: readonly LevelLimits[];
+  /** The requests-per-minute counters of those levels: one permit each per request. */
+  readonly permits: readonly Counter[];
   /** Its ids for scoped rules and the request record. */
   readonly tenant: Readonly<Record<'virtualKey' | 'team' | 'customer', string>>;
   /** For rules and telemetry: {id, name} maps. */
@@ -61,6 +63,8 @@ export function compileLimits(prefix: string, l: LimitsConfig): LevelLimits {
 }
 
 const NONE: Readonly<Record<string, string>> = Object.freeze({ id: '', name: '' });
+/** Presented values remembered per directory (oldest dropped first). */
+const RECENT_MAX = 1024;
 
 /** What the directory is built from: the config's entities and the admin API's, in one shape. */
 export interface DirectorySource {
@@ -101,6 +105,7 @@ export class Directory {
         limits,
         source: k.source,
         levels: Object.freeze(levels),
+        permits: Object.freeze(levels.map((l) => l.rpm).filter((c): c is Counter => c !== null)),
         tenant: Object.freeze({ virtualKey: k.id, team: team?.id ?? '', customer: customer?.id ?? '' }),
         vars: Object.freeze({
           virtualKey: Object.freeze({ id: k.id, name: k.name ?? k.id }),
@@ -118,11 +123,23 @@ export class Directory {
     return this.byDigest.size > 0;
   }
 
-  /** The key whose value has this digest, or null. */
+  /**
+   * Values presented recently and the key they are: a client sends the same value on every request,
+   * and its SHA-256 costs ~1 µs in the request path (bench/governance.ts). Only values that matched a
+   * key are kept, so the cache cannot be grown by guessing; it lives as long as this directory (a
+   * change to the keys builds a new one). A hit compares the whole value, as the digest map would.
+   */
+  private readonly recent = new Map<string, VirtualKey>();
+
+  /** The key whose value this is, or null. */
   find(value: string): VirtualKey | null {
-    const d = digestOf(value);
-    const k = this.byDigest.get(d);
-    return k === undefined ? null : k;
+    const hit = this.recent.get(value);
+    if (hit !== undefined) return hit;
+    const k = this.byDigest.get(digestOf(value));
+    if (k === undefined) return null;
+    if (this.recent.size >= RECENT_MAX) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(value, k);
+    return k;
   }
 }
 

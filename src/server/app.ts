@@ -8,6 +8,7 @@ import type { Dialect } from '../formats/format.ts';
 import { FORMATS } from '../formats/index.ts';
 import { responsesDialect } from '../formats/responses/index.ts';
 import { boundaryOf } from '../util/multipart-field.ts';
+import { isSurface, SURFACE } from '../formats/openai/surface.ts';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
 import { openaiError } from '../formats/errors.ts';
 import { resolveTarget } from '../plan/routes.ts';
@@ -170,8 +171,8 @@ export class GatewayServer implements RequestSink, Listener {
     ctx.method = req.getCaseSensitiveMethod();
     const query = req.getQuery();
     if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
-    // A provider-owned resource's path goes to the provider as the client wrote it, once checked.
-    const subpath = resourcePath(req.getUrl(), query);
+    // A provider-owned resource's path (files, batches) goes to the provider as the client wrote it, once checked.
+    const subpath = isSurface(endpoint) && SURFACE[endpoint].routedBy === 'provider' ? resourcePath(req.getUrl(), query) : '';
     this.inFlight++;
     this.requests++;
     this.live.add(ctx);

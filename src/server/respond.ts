@@ -123,7 +123,11 @@ function writeLimitHeaders(res: HttpResponse, a: Admitted): void {
  * a spent budget renews only with its period, so the SDKs are told not to retry at all.
  */
 function writeRefusalHeaders(res: HttpResponse, err: GatewayError): void {
-  if (err.retryAfterMs !== null) res.writeHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+  if (err.retryAfterMs !== null) {
+    // Both, as OpenAI sends them: the SDKs read retry-after-ms first.
+    res.writeHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+    res.writeHeader('retry-after-ms', String(Math.max(1, Math.ceil(err.retryAfterMs))));
+  }
   if (err.code === 'budget_exceeded') res.writeHeader('x-should-retry', 'false');
 }
 

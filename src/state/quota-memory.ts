@@ -68,6 +68,8 @@ export class MemoryQuota implements QuotaStore {
     return this.healthValue;
   }
 
+  readonly connected = true;
+
   close(): Promise<void> {
     return Promise.resolve();
   }

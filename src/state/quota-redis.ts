@@ -361,7 +361,11 @@ export class RedisQuota implements QuotaStore {
   }
 
   health(): StoreHealth {
-    return { kind: 'redis', connected: this.ready && !this.failing, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals };
+    return { kind: 'redis', connected: this.connected, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals };
+  }
+
+  get connected(): boolean {
+    return this.ready && !this.failing;
   }
 
   stats(): Readonly<RedisQuotaStats> {

@@ -56,6 +56,8 @@ export interface QuotaStore {
   /** Sets a counter's current window back to zero (admin budget reset), on every replica. */
   reset(counterId: string): Promise<void>;
   health(): StoreHealth;
+  /** health().connected, read per request without building the health object. */
+  readonly connected: boolean;
   close(): Promise<void>;
 }
 

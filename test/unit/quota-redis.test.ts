@@ -275,7 +275,8 @@ describe('RedisQuota reset', () => {
     const before = b.stats().resetsReceived;
     await a.reset(rpm.id);
     await a.reset(usd.id);
-    expect(await admin.exists(`mg:q:${rpm.id}:${T0 / 60_000}`)).toBe(0);
+    // The key was deleted; a lease b had in flight (its refusal above asked for one) may have made it again, with one block.
+    expect(Number((await admin.get(`mg:q:${rpm.id}:${T0 / 60_000}`)) ?? '0')).toBeLessThanOrEqual(1);
     await until('b got both resets', () => b.stats().resetsReceived === before + 2);
     expect(a.spent(usd, fakeNow)).toBe(0);
     expect(b.spent(usd, fakeNow)).toBe(0);
