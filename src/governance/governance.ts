@@ -53,15 +53,38 @@ export class Governance {
   async open(): Promise<void> {
     if (this.where.redis !== null) await this.attach(new RedisEntities(this.where.redis));
     else if (existsSync(this.where.db)) await this.attach(new SqliteEntities(this.where.db));
+    else {
+      // Another replica on this host may create the file with its first admin write: look for it.
+      this.waiting = setInterval(() => {
+        if (this.entities === null && existsSync(this.where.db)) void this.entityStore().catch(() => {});
+        if (this.entities !== null) this.stopWaiting();
+      }, 1_000);
+      this.waiting.unref();
+    }
+  }
+
+  private waiting: NodeJS.Timeout | null = null;
+
+  private stopWaiting(): void {
+    if (this.waiting !== null) clearInterval(this.waiting);
+    this.waiting = null;
   }
 
   /** The entity store, created on the first write through the admin API. */
-  async entityStore(): Promise<EntityStore> {
-    if (this.entities === null) await this.attach(this.where.redis !== null ? new RedisEntities(this.where.redis) : new SqliteEntities(this.where.db));
-    return this.entities!;
+  entityStore(): Promise<EntityStore> {
+    // One store however many callers ask at once (an admin write and the file watch, say).
+    this.opening ??= (async () => {
+      if (this.entities === null) await this.attach(this.where.redis !== null ? new RedisEntities(this.where.redis) : new SqliteEntities(this.where.db));
+      return this.entities!;
+    })();
+    return this.opening;
   }
 
+  private opening: Promise<EntityStore> | null = null;
+
   async closeEntities(): Promise<void> {
+    this.stopWaiting();
+    this.opening = null;
     const e = this.entities;
     this.entities = null;
     if (e !== null) await e.close();

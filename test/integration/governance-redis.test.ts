@@ -147,3 +147,36 @@ describe('Redis going away mid-load', () => {
     expect(Number(/microgate_governance_fail_open_total (\d+)/.exec(metrics)![1])).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('admin changes reach every replica', () => {
+  it('a key made through one gateway is accepted by the other at once (Redis pub/sub), and deleted from both', async () => {
+    const cfg = () =>
+      validateConfig(
+        { version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() },
+        {},
+      );
+    const [one, two] = await Promise.all([startGateway(cfg(), { host: '127.0.0.1', port: 0 }), startGateway(cfg(), { host: '127.0.0.1', port: 0 })]);
+    try {
+      const made = await request(`${one.url}/admin/virtual-keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'vk-shared' }) });
+      expect(made.statusCode).toBe(201);
+      const value = ((await made.body.json()) as { value: string }).value;
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = await chat(two.url, value);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(200);
+      const del = await request(`${two.url}/admin/virtual-keys/vk-shared`, { method: 'DELETE' });
+      expect(del.statusCode).toBe(200);
+      await del.body.text();
+      for (let i = 0; i < 100 && status !== 401; i++) {
+        status = await chat(one.url, value);
+        if (status !== 401) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(401);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  }, 30_000);
+});
+

@@ -264,6 +264,25 @@ describe('the admin API', () => {
     expect((await admin('DELETE', '/admin/virtual-keys/vk-a')).status).toBe(409);
   });
 
+  it('a second gateway on the same SQLite file follows changes made through the first', async () => {
+    const other = await startGateway(validateConfig(config(), {}), { host: '127.0.0.1', port: 0 });
+    try {
+      const made = await admin('POST', '/admin/virtual-keys', { id: 'vk-follow' });
+      const value = made.body.value as string;
+      let status = 0;
+      for (let i = 0; i < 60 && status !== 200; i++) {
+        const r = await request(`${other.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${value}` }, body: JSON.stringify({ model: 'mock/mock-small', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }) });
+        await r.body.text();
+        status = r.statusCode;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+      expect((await admin('DELETE', '/admin/virtual-keys/vk-follow')).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('resets a budget: the key is served again', async () => {
     expect((await caught(ask(V.budget)))!.code).toBe('budget_exceeded');
     expect((await admin('POST', '/admin/budgets/reset', { virtualKey: 'vk-budget' })).status).toBe(200);
