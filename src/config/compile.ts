@@ -7,6 +7,8 @@ import { Governance } from '../governance/governance.ts';
 import { PriceBook } from '../governance/prices.ts';
 import type { QuotaStore } from '../state/quota.ts';
 import { MemoryQuota } from '../state/quota-memory.ts';
+import { MAX_KEYS, SharedState } from '../state/shared-state.ts';
+import { SharedKeyState } from '../state/key-state.ts';
 import { RedisQuota } from '../state/quota-redis.ts';
 import { HeaderMatcher } from '../util/header-matcher.ts';
 import { CODECS } from '../formats/index.ts';
@@ -32,16 +34,22 @@ const SECRET_HEADER = /auth|key|token|secret|cookie|signature|credential|session
 export interface CompileOptions {
   /** The governance counters to keep using (a reload keeps them); a new store is made when absent. */
   quota?: QuotaStore;
+  /**
+   * The process's shared state (state/shared-state.ts): key rests, circuits, the retry budget and the
+   * embedded governance counters, the same for every request thread. A new one when absent (one thread).
+   */
+  shared?: SharedState;
 }
 
 export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimePlan {
+  const shared = opts.shared ?? new SharedState();
   const pools = new PoolRegistry();
   const providers = new Map<string, ProviderPlan>();
   const keysById = new Map<number, KeyPlan>();
   const secrets: string[] = [];
 
   for (const [name, pc] of Object.entries(config.providers)) {
-    providers.set(name, compileProvider(name, pc, pools, config.routing, keysById));
+    providers.set(name, compileProvider(name, pc, pools, config.routing, keysById, shared));
     for (const k of pc.keys) {
       if ('value' in k) secrets.push(k.value);
       else secrets.push(k.secretAccessKey, ...(k.sessionToken === undefined ? [] : [k.sessionToken]));
@@ -114,9 +122,9 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   /** When this config was loaded: the `created` of every model the gateway lists. */
   const createdAt = Math.floor(Date.now() / 1000);
   const modelsJson = buildModelsList(config, providers, createdAt);
-  const health = new HealthRegistry(config.routing.circuit);
+  const health = new HealthRegistry(config.routing.circuit, shared.circuits);
   const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target);
-  const governance = compileGovernance(config, providers, opts.quota);
+  const governance = compileGovernance(config, providers, opts.quota, shared);
   const ownsQuota = opts.quota === undefined;
   // Virtual keys and the admin key are not the redactor's: no provider ever receives one (the client's
   // credentials are never forwarded), so no answer can echo one; scanning every answer for them would
@@ -130,7 +138,8 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     routes,
     routing: config.routing,
     health,
-    retryBudget: new RetryBudget(config.routing.retryBudget.ratio, config.routing.retryBudget.minPerSecond),
+    retryBudget: new RetryBudget(config.routing.retryBudget.ratio, config.routing.retryBudget.minPerSecond, 10_000, { epochs: shared.retryF64, counts: shared.retryI32 }, performance.timeOrigin),
+    shared,
     keysById,
     rules,
     ruleStats: new RuleStats(),
@@ -154,7 +163,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
 }
 
 /** Virtual keys, teams and customers from the config; the counter store; prices (catalog, then the config's). */
-function compileGovernance(config: Config, providers: ReadonlyMap<string, ProviderPlan>, quota: QuotaStore | undefined): Governance {
+function compileGovernance(config: Config, providers: ReadonlyMap<string, ProviderPlan>, quota: QuotaStore | undefined, shared: SharedState): Governance {
   const g = config.governance;
   const configured: DirectorySource = {
     customers: Object.entries(g.customers).map(([id, c]) => ({ id, ...c, source: 'config' as const })),
@@ -166,7 +175,7 @@ function compileGovernance(config: Config, providers: ReadonlyMap<string, Provid
   const store =
     quota ??
     (g.store === undefined
-      ? new MemoryQuota()
+      ? new MemoryQuota(shared.quota)
       : // Spend stays countable locally while Redis is down; admission refuses budgets itself under 'closed'.
         new RedisQuota({ url: g.store.redis, onFailure: { permits: failure.rateLimits, spend: 'open' } }));
   const overrides = new Map([...providers.values()].map((p) => [p.name, p.pricing]));
@@ -175,7 +184,7 @@ function compileGovernance(config: Config, providers: ReadonlyMap<string, Provid
   return governance;
 }
 
-function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>): ProviderPlan {
+function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, routing: RoutingConfig, keysById: Map<number, KeyPlan>, shared: SharedState): ProviderPlan {
   const url = new URL(pc.baseUrl!);
   const kind = PROVIDER_KINDS[pc.type];
   const endpoint = ENDPOINTS[kind.endpoint]({ url, region: pc.region ?? null, apiVersion: pc.apiVersion ?? null, deployments: pc.deployments });
@@ -207,7 +216,8 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     plan: Object.freeze({
       id: keysById.size + i,
       name: k.name,
-      state: { restUntil: 0, reason: '' },
+      // Ids follow the config's order, so every thread's key i is the same key: its rest is shared.
+      state: keysById.size + i < MAX_KEYS ? new SharedKeyState(shared.keyRests, shared.keyReasons, keysById.size + i) : { restUntil: 0, reason: '' },
       provider: plan as ProviderPlan,
       secret: Object.freeze(secretOf(k)),
       headers: Object.freeze(endpoint.keyHeaders(secretOf(k), extra)),

@@ -20,6 +20,7 @@ import type { Codec } from '../formats/format.ts';
 import type { Endpoint, KeySecret } from '../endpoints/endpoint.ts';
 import type { Deviations } from '../config/provider-kinds.ts';
 import type { Governance } from '../governance/governance.ts';
+import type { SharedState } from '../state/shared-state.ts';
 
 export type { EndpointName };
 
@@ -131,6 +132,8 @@ export interface RuntimePlan {
   readonly forwardedHeaders: HeaderMatcher | null;
   /** GET /v1/models, serialized once. */
   readonly modelsJson: string;
+  /** State the process's request threads share (key rests, circuits, retry budget, counters, per-thread stats). */
+  readonly shared: SharedState;
   /** Virtual keys, their limits and counters, prices, the admin key (governance/). */
   readonly governance: Governance;
   /** Unix seconds when the config was loaded (the `created` of listed models). */

@@ -1,7 +1,11 @@
 // Circuits per (provider, key, model), created on first use. Addressing "provider/any-model" makes
 // the model set open-ended, so the registry is bounded: past the cap, a new combination is not
-// tracked (it is treated as healthy) rather than growing memory without limit.
+// tracked (it is treated as healthy) rather than growing memory without limit. Circuits live in a
+// shared table (state/shared-table.ts), so every request thread of the process sees the same ones;
+// a thread keeps its own Circuit views of them.
 import { Circuit, type CircuitOptions } from './circuit.ts';
+import { SharedTable } from './shared-table.ts';
+import { CIRCUIT_FLOATS, CIRCUIT_INTS } from './circuit.ts';
 
 /** What the registry needs of a key and a target (plan/types.ts KeyPlan and Target have it). */
 export interface CircuitKey {
@@ -15,16 +19,21 @@ export interface CircuitTarget {
   readonly circuits?: Array<Circuit | undefined>;
 }
 
-const MAX_CIRCUITS = 4_096;
 /** Circuits listed in /admin/stats and /metrics: every one not closed first, then closed ones up to this many. */
 export const MAX_LISTED_CIRCUITS = 500;
+/** The epoch clock every thread shares. */
+const ORIGIN = performance.timeOrigin;
 
 export class HealthRegistry {
+  /** This thread's views of the shared circuits, by id. */
   private readonly circuits = new Map<string, Circuit>();
-  /** A circuit that is never recorded into: for combinations past the cap. */
+  /** A circuit that is never recorded into: for combinations past the table's capacity. */
   private readonly untracked: Circuit;
 
-  constructor(readonly opts: CircuitOptions) {
+  constructor(
+    readonly opts: CircuitOptions,
+    private readonly table: SharedTable = new SharedTable(4_096, CIRCUIT_INTS, CIRCUIT_FLOATS),
+  ) {
     this.untracked = new Circuit(opts);
   }
 
@@ -45,13 +54,19 @@ export class HealthRegistry {
 
   private lookup(key: CircuitKey, model: string): Circuit {
     const id = `${key.id}:${model}`;
-    let c = this.circuits.get(id);
-    if (c === undefined) {
-      if (this.circuits.size >= MAX_CIRCUITS) return this.untracked;
-      c = new Circuit(this.opts);
-      this.circuits.set(id, c);
-    }
+    const known = this.circuits.get(id);
+    if (known !== undefined) return known;
+    const c = this.view(id);
+    if (c === null) return this.untracked;
+    this.circuits.set(id, c);
     return c;
+  }
+
+  /** A view of the shared circuit `id` (claimed if no thread has met it yet), or null when the table is full. */
+  private view(id: string): Circuit | null {
+    const s = this.table.slot(id);
+    if (s < 0) return null;
+    return new Circuit(this.opts, { i32: this.table.i32, i32At: this.table.intBase(s), f64: this.table.f64, f64At: this.table.floatBase(s) }, ORIGIN);
   }
 
   /** Error rate and latency of a target over its keys' windows; null without data. */
@@ -61,7 +76,9 @@ export class HealthRegistry {
     let latency = 0;
     let withLatency = 0;
     for (const k of keys) {
-      const c = this.circuits.get(`${k.id}:${target.model}`);
+      const id = `${k.id}:${target.model}`;
+      // Another thread may have made it: look in the shared table too.
+      const c = this.circuits.get(id) ?? (this.table.has(id) ? this.lookup(k, target.model) : undefined);
       if (c === undefined) continue;
       const n = c.counts(now);
       ok += n.ok;
@@ -79,8 +96,14 @@ export class HealthRegistry {
   snapshot(keysById: ReadonlyMap<number, CircuitKey>, now: number): Record<string, { state: string; errorRate: number; latencyMs: number }> {
     const out: Record<string, { state: string; errorRate: number; latencyMs: number }> = {};
     let listed = 0;
+    // Every circuit of the process, whichever thread made it.
+    const all: Array<[string, Circuit]> = [];
+    for (const [id] of this.table.entries()) {
+      const c = this.circuits.get(id) ?? this.view(id);
+      if (c !== null) all.push([id, c]);
+    }
     for (const closed of [false, true]) {
-      for (const [id, c] of this.circuits) {
+      for (const [id, c] of all) {
         if ((c.state === 'closed') !== closed) continue;
         if (listed++ >= MAX_LISTED_CIRCUITS) return out;
         const colon = id.indexOf(':');

@@ -1,65 +1,106 @@
-// The in-process QuotaStore: exact, one replica. Per counter id one slot holds the current window (its
-// id and bounds) and that window's permits taken and spend; a call whose `now` is at or past the window's
-// end moves the slot to the window of `now`, starting at zero. Only forward: a `now` before the window's
-// start (a clock stepped back) counts in the current window, so a jittering clock cannot reopen a window.
+// The in-process QuotaStore: exact for one process, however many request threads share it. Per counter
+// id one slot of a shared table (state/shared-table.ts) holds the current window (its id and end) and
+// that window's permits taken and spend; a call whose `now` is at or past the window's end moves the
+// slot to the window of `now`, starting at zero. Only forward: a `now` before the window's start (a
+// clock stepped back) counts in the current window, so a jittering clock cannot reopen a window.
 //
-// Hot path: one Map lookup per counter, number compares and writes. windowOf() (which allocates its
-// result, and a Date for months) runs only when a window rolls. No allocation per call otherwise.
-//
-// Slots live as long as the store: one per counter id ever used (the counters of the loaded config).
+// Threads: every change to a slot happens under its spin lock (an int32 taken with compareExchange;
+// held for a few instructions, never across a call out), so a permit is never given twice and spend is
+// never lost. Hot path: a Map lookup per counter (the slot index, per thread), the lock, compares.
+// windowOf() (which allocates, and a Date for months) runs only when a window rolls.
 
+import { SharedTable } from './shared-table.ts';
 import { windowOf, type Counter, type Period, type QuotaStore, type StoreHealth } from './quota.ts';
 
-class Slot {
-  /** Window id of the current window; NaN before the first use. */
-  win = Number.NaN;
-  /** Current window's end (ms); -Infinity before the first use so the first call rolls. */
-  end = Number.NEGATIVE_INFINITY;
-  period: Period;
-  used = 0;
-  spend = 0;
-  constructor(period: Period) {
-    this.period = period;
-  }
-}
+// int32 fields
+const LOCK = 0;
+const USED = 1;
+const PERIOD = 2;
+// float64 fields
+const WIN = 0;
+const END = 1;
+const SPEND = 2;
+export const QUOTA_INTS = 3;
+export const QUOTA_FLOATS = 3;
+
+const PERIOD_CODE: Readonly<Record<Period, number>> = { '1m': 1, '1h': 2, '1d': 3, '1w': 4, '1mo': 5 };
 
 export class MemoryQuota implements QuotaStore {
-  private readonly slots = new Map<string, Slot>();
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
   private readonly healthValue: StoreHealth = Object.freeze({ kind: 'memory', connected: true, failOpenAdmits: 0, failClosedRefusals: 0 });
+  /** Counters past the table's capacity: counted in this thread only. */
+  private overflow: MemoryQuota | null = null;
+
+  constructor(readonly table: SharedTable = new SharedTable(4096, QUOTA_INTS, QUOTA_FLOATS)) {
+    this.i32 = table.i32;
+    this.f64 = table.f64;
+  }
 
   takePermits(counters: readonly Counter[], now: number): Counter | null {
     const n = counters.length;
     for (let i = 0; i < n; i++) {
       const c = counters[i]!;
       const s = this.slot(c, now);
-      if (s.used >= c.limit) {
-        // All-or-nothing: give back what this call took (a counter listed twice is handled too).
-        for (let j = 0; j < i; j++) this.slots.get(counters[j]!.id)!.used--;
+      if (s < 0) {
+        if (this.spill().takePermits([c], now) === null) continue;
+        this.giveBack(counters, i, now);
         return c;
       }
-      s.used++;
+      const ii = this.table.intBase(s);
+      this.lock(ii);
+      const ok = this.i32[ii + USED]! < c.limit;
+      if (ok) this.i32[ii + USED]!++;
+      this.unlock(ii);
+      if (!ok) {
+        // All-or-nothing: give back what this call took (a counter listed twice is handled too).
+        this.giveBack(counters, i, now);
+        return c;
+      }
     }
     return null;
   }
 
+  private giveBack(counters: readonly Counter[], upTo: number, now: number): void {
+    for (let j = 0; j < upTo; j++) {
+      const s = this.slot(counters[j]!, now);
+      if (s < 0) continue;
+      const ii = this.table.intBase(s);
+      this.lock(ii);
+      this.i32[ii + USED]!--;
+      this.unlock(ii);
+    }
+  }
+
   remaining(counter: Counter, now: number): number {
-    const left = counter.limit - this.slot(counter, now).used;
+    const s = this.slot(counter, now);
+    if (s < 0) return this.spill().remaining(counter, now);
+    const left = counter.limit - this.i32[this.table.intBase(s) + USED]!;
     return left > 0 ? left : 0;
   }
 
   spent(counter: Counter, now: number): number {
-    return this.slot(counter, now).spend;
+    const s = this.slot(counter, now);
+    return s < 0 ? this.spill().spent(counter, now) : this.f64[this.table.floatBase(s) + SPEND]!;
   }
 
   charge(counter: Counter, amount: number, now: number): void {
-    this.slot(counter, now).spend += amount;
+    const s = this.slot(counter, now);
+    if (s < 0) return this.spill().charge(counter, amount, now);
+    const ii = this.table.intBase(s);
+    this.lock(ii);
+    this.f64[this.table.floatBase(s) + SPEND]! += amount;
+    this.unlock(ii);
   }
 
   reset(counterId: string): Promise<void> {
-    const s = this.slots.get(counterId);
-    if (s !== undefined) {
-      s.used = 0;
-      s.spend = 0;
+    for (const [id, s] of this.table.entries()) {
+      if (id !== counterId) continue;
+      const ii = this.table.intBase(s);
+      this.lock(ii);
+      this.i32[ii + USED] = 0;
+      this.f64[this.table.floatBase(s) + SPEND] = 0;
+      this.unlock(ii);
     }
     return Promise.resolve();
   }
@@ -74,24 +115,38 @@ export class MemoryQuota implements QuotaStore {
     return Promise.resolve();
   }
 
-  private slot(c: Counter, now: number): Slot {
-    let s = this.slots.get(c.id);
-    if (s === undefined) {
-      s = new Slot(c.period);
-      this.slots.set(c.id, s);
+  private spill(): MemoryQuota {
+    return (this.overflow ??= new MemoryQuota(new SharedTable(1024, QUOTA_INTS, QUOTA_FLOATS)));
+  }
+
+  private lock(ii: number): void {
+    while (Atomics.compareExchange(this.i32, ii + LOCK, 0, 1) !== 0);
+  }
+
+  private unlock(ii: number): void {
+    Atomics.store(this.i32, ii + LOCK, 0);
+  }
+
+  /** The counter's slot, rolled to the window of `now`; -1 when the table is full. */
+  private slot(c: Counter, now: number): number {
+    const s = this.table.slot(c.id);
+    if (s < 0) return -1;
+    const ff = this.table.floatBase(s);
+    const ii = this.table.intBase(s);
+    const code = PERIOD_CODE[c.period];
+    if (now >= this.f64[ff + END]! || this.i32[ii + PERIOD] !== code) {
+      const w = windowOf(c.period, now);
+      this.lock(ii);
+      // Another thread may have rolled it meanwhile: only a newer window (or another period) resets.
+      if (this.f64[ff + WIN]! < w.id || this.i32[ii + PERIOD] !== code) {
+        this.i32[ii + USED] = 0;
+        this.f64[ff + SPEND] = 0;
+        this.f64[ff + WIN] = w.id;
+        this.f64[ff + END] = w.end;
+        this.i32[ii + PERIOD] = code;
+      }
+      this.unlock(ii);
     }
-    if (now >= s.end || s.period !== c.period) roll(s, c.period, now);
     return s;
   }
-}
-
-function roll(s: Slot, period: Period, now: number): void {
-  const w = windowOf(period, now);
-  if (w.id !== s.win || period !== s.period) {
-    s.used = 0;
-    s.spend = 0;
-  }
-  s.win = w.id;
-  s.end = w.end;
-  s.period = period;
 }

@@ -3,7 +3,7 @@
 // Without it an outage multiplies traffic by the retry count and becomes a retry storm. Retries and
 // key rotations are charged; a fallback's first attempt is not: it moves a request, it does not add one.
 
-import { SlidingCounts } from '../util/sliding-counts.ts';
+import { SlidingCounts, type SlidingStorage } from '../util/sliding-counts.ts';
 
 const REQUESTS = 0;
 const RETRIES = 1;
@@ -17,22 +17,26 @@ export class RetryBudget {
     /** Retries always allowed per second, so low traffic can still retry. */
     readonly minPerSecond: number,
     readonly windowMs = 10_000,
+    /** Shared by the process's request threads (state/shared-state.ts), whose clocks then meet at `origin`. */
+    storage?: SlidingStorage,
+    private readonly origin = 0,
   ) {
-    this.window = new SlidingCounts(windowMs, 2);
+    this.window = new SlidingCounts(windowMs, 2, 10, storage);
   }
 
   onRequest(now: number): void {
-    this.window.add(now, REQUESTS);
+    this.window.add(now + this.origin, REQUESTS);
   }
 
   /** Charges one retry if the budget has room. */
   tryRetry(now: number): boolean {
-    const requests = this.window.sum(now, REQUESTS);
-    const retries = this.window.sum(now, RETRIES);
+    const t = now + this.origin;
+    const requests = this.window.sum(t, REQUESTS);
+    const retries = this.window.sum(t, RETRIES);
     const allowed = Math.max(this.minPerSecond * (this.windowMs / 1000), this.ratio * requests);
     // The epsilon absorbs float noise: 0.07 × 100 is 7.000000000000001, which would grant an 8th retry.
     if (retries >= allowed - 1e-9) return false;
-    this.window.add(now, RETRIES);
+    this.window.add(t, RETRIES);
     return true;
   }
 }

@@ -1,0 +1,80 @@
+// The state every request thread of one process must agree on, in SharedArrayBuffers: which keys rest
+// (after a 429 or 401), circuit states, the retry budget, the embedded governance counters, and each
+// thread's own counters (so /admin/stats answers for the whole process). Made once by the process
+// (main.ts, or startGateway for a single thread) and handed to every request thread, whose compiled
+// plan then reads and writes these arrays instead of objects of its own.
+//
+// Times in shared memory are on the epoch clock (performance.timeOrigin + performance.now()): each
+// thread's performance.now() starts at its own origin.
+import { CIRCUIT_FLOATS, CIRCUIT_INTS } from './circuit.ts';
+import { QUOTA_FLOATS, QUOTA_INTS } from './quota-memory.ts';
+import { SharedTable, type SharedTableBuffers } from './shared-table.ts';
+
+/** Provider keys a config may have (ids are assigned in config order, the same in every thread). */
+export const MAX_KEYS = 4_096;
+export const MAX_CIRCUITS = 4_096;
+export const MAX_QUOTA_COUNTERS = 4_096;
+export const MAX_THREADS = 64;
+const RETRY_BUCKETS = 10;
+
+/** Per request thread, float64 fields (counts as doubles: they outgrow int32 on a long-lived gateway). */
+export const THREAD = { requests: 0, inFlight: 1, aborted: 2, pauses: 3, alive: 4, loopP50: 5, loopP99: 6, loopMax: 7, acceptPauses: 8, openFds: 9, lost: 10 } as const;
+export const THREAD_FIELDS = 11;
+
+export interface SharedBuffers {
+  readonly keyRests: SharedArrayBuffer;
+  readonly keyReasons: SharedArrayBuffer;
+  readonly circuits: SharedTableBuffers;
+  readonly retryF64: SharedArrayBuffer;
+  readonly retryI32: SharedArrayBuffer;
+  readonly quota: SharedTableBuffers;
+  readonly threads: SharedArrayBuffer;
+}
+
+export class SharedState {
+  /** Per key id: until when it rests (epoch ms; 0: it does not). */
+  readonly keyRests: Float64Array;
+  /** Per key id: why (RestReason code). */
+  readonly keyReasons: Int32Array;
+  readonly circuits: SharedTable;
+  /** The retry budget's sliding window: epochs, and counts (requests, retries). */
+  readonly retryF64: Float64Array;
+  readonly retryI32: Int32Array;
+  readonly quota: SharedTable;
+  readonly threads: Float64Array;
+
+  constructor(readonly buffers: SharedBuffers = SharedState.allocate()) {
+    this.keyRests = new Float64Array(buffers.keyRests);
+    this.keyReasons = new Int32Array(buffers.keyReasons);
+    this.circuits = new SharedTable(MAX_CIRCUITS, CIRCUIT_INTS, CIRCUIT_FLOATS, buffers.circuits);
+    this.retryF64 = new Float64Array(buffers.retryF64);
+    this.retryI32 = new Int32Array(buffers.retryI32);
+    this.quota = new SharedTable(MAX_QUOTA_COUNTERS, QUOTA_INTS, QUOTA_FLOATS, buffers.quota);
+    this.threads = new Float64Array(buffers.threads);
+  }
+
+  private static allocate(): SharedBuffers {
+    const table = (slots: number, ints: number, floats: number) => new SharedTable(slots, ints, floats).buffers;
+    return {
+      keyRests: new SharedArrayBuffer(MAX_KEYS * 8),
+      keyReasons: new SharedArrayBuffer(MAX_KEYS * 4),
+      circuits: table(MAX_CIRCUITS, CIRCUIT_INTS, CIRCUIT_FLOATS),
+      retryF64: new SharedArrayBuffer(RETRY_BUCKETS * 8),
+      retryI32: new SharedArrayBuffer(RETRY_BUCKETS * 2 * 4),
+      quota: table(MAX_QUOTA_COUNTERS, QUOTA_INTS, QUOTA_FLOATS),
+      threads: new SharedArrayBuffer(MAX_THREADS * THREAD_FIELDS * 8),
+    };
+  }
+
+  /** Thread `t`'s field `f`. */
+  thread(t: number, f: number): number {
+    return this.threads[t * THREAD_FIELDS + f]!;
+  }
+
+  /** Field `f` summed over the threads: every one that ever ran (counts), or only those alive (gauges). */
+  sum(f: number, aliveOnly = false): number {
+    let n = 0;
+    for (let t = 0; t < MAX_THREADS; t++) if (!aliveOnly || this.threads[t * THREAD_FIELDS + THREAD.alive] === 1) n += this.threads[t * THREAD_FIELDS + f]!;
+    return n;
+  }
+}
