@@ -6,7 +6,7 @@
 // Run as its own process: `tsx loadtest/cannon.ts < spec.json` (a CannonSpec); prints one JSON result line.
 import autocannon from 'autocannon';
 import { runAsChild } from './child.ts';
-import { MicrosHistogram, type LatencySummary as Summary } from '../src/telemetry/gateway-time.ts';
+import { MicrosHistogram, type LatencySummary as Summary } from './hdr.ts';
 
 export interface CannonSpec {
   url: string; // full URL

@@ -9,6 +9,7 @@
 import { CIRCUIT_FLOATS, CIRCUIT_INTS } from './circuit.ts';
 import { QUOTA_FLOATS, QUOTA_INTS } from './quota-memory.ts';
 import { SharedTable, type SharedTableBuffers } from './shared-table.ts';
+import { HISTOGRAM_FIELDS } from './micros-histogram.ts';
 
 /** Provider keys a config may have (ids are assigned in config order, the same in every thread). */
 export const MAX_KEYS = 4_096;
@@ -17,9 +18,29 @@ export const MAX_QUOTA_COUNTERS = 4_096;
 export const MAX_THREADS = 64;
 const RETRY_BUCKETS = 10;
 
-/** Per request thread, float64 fields (counts as doubles: they outgrow int32 on a long-lived gateway). */
-export const THREAD = { requests: 0, inFlight: 1, aborted: 2, pauses: 3, alive: 4, loopP50: 5, loopP99: 6, loopMax: 7, acceptPauses: 8, openFds: 9, lost: 10 } as const;
+/**
+ * Per request thread, float64 fields, each written by its thread only (counts as doubles: they outgrow
+ * int32 on a long-lived gateway). `lost` and `restarts` are written by the supervisor, after the thread
+ * died: requests it had in flight, and how many times its slot was started again.
+ */
+export const THREAD = {
+  requests: 0,
+  inFlight: 1,
+  aborted: 2,
+  pauses: 3,
+  alive: 4,
+  loopP50: 5,
+  loopP99: 6,
+  loopMax: 7,
+  telemetryDropped: 8,
+  lost: 9,
+  restarts: 10,
+} as const;
 export const THREAD_FIELDS = 11;
+
+/** Process-wide fields, written by whoever owns them (the telemetry hub). */
+export const PROCESS = { telemetryRestarts: 0 } as const;
+const PROCESS_FIELDS = 4;
 
 export interface SharedBuffers {
   readonly keyRests: SharedArrayBuffer;
@@ -29,6 +50,9 @@ export interface SharedBuffers {
   readonly retryI32: SharedArrayBuffer;
   readonly quota: SharedTableBuffers;
   readonly threads: SharedArrayBuffer;
+  readonly process: SharedArrayBuffer;
+  /** The in-gateway time histogram, one slice per request thread (state/micros-histogram.ts). */
+  readonly gatewayTime: SharedArrayBuffer;
 }
 
 export class SharedState {
@@ -42,8 +66,13 @@ export class SharedState {
   readonly retryI32: Int32Array;
   readonly quota: SharedTable;
   readonly threads: Float64Array;
+  readonly process: Float64Array;
+  readonly gatewayTime: Float64Array;
+  /** How many request threads the process runs (slots 0 … threadCount - 1). */
+  readonly threadCount: number;
 
-  constructor(readonly buffers: SharedBuffers = SharedState.allocate()) {
+  /** `threads`: the request threads this state serves (made by the process that starts them). */
+  constructor(threads = 1, readonly buffers: SharedBuffers = SharedState.allocate(threads)) {
     this.keyRests = new Float64Array(buffers.keyRests);
     this.keyReasons = new Int32Array(buffers.keyReasons);
     this.circuits = new SharedTable(MAX_CIRCUITS, CIRCUIT_INTS, CIRCUIT_FLOATS, buffers.circuits);
@@ -51,9 +80,18 @@ export class SharedState {
     this.retryI32 = new Int32Array(buffers.retryI32);
     this.quota = new SharedTable(MAX_QUOTA_COUNTERS, QUOTA_INTS, QUOTA_FLOATS, buffers.quota);
     this.threads = new Float64Array(buffers.threads);
+    this.process = new Float64Array(buffers.process);
+    this.gatewayTime = new Float64Array(buffers.gatewayTime);
+    this.threadCount = this.gatewayTime.length / HISTOGRAM_FIELDS;
   }
 
-  private static allocate(): SharedBuffers {
+  /** The same memory, in another thread. */
+  static of(buffers: SharedBuffers): SharedState {
+    return new SharedState(0, buffers);
+  }
+
+  private static allocate(threads: number): SharedBuffers {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`request threads: 1 to ${MAX_THREADS}, not ${threads}`);
     const table = (slots: number, ints: number, floats: number) => new SharedTable(slots, ints, floats).buffers;
     return {
       keyRests: new SharedArrayBuffer(MAX_KEYS * 8),
@@ -63,6 +101,8 @@ export class SharedState {
       retryI32: new SharedArrayBuffer(RETRY_BUCKETS * 2 * 4),
       quota: table(MAX_QUOTA_COUNTERS, QUOTA_INTS, QUOTA_FLOATS),
       threads: new SharedArrayBuffer(MAX_THREADS * THREAD_FIELDS * 8),
+      process: new SharedArrayBuffer(PROCESS_FIELDS * 8),
+      gatewayTime: new SharedArrayBuffer(threads * HISTOGRAM_FIELDS * 8),
     };
   }
 
@@ -71,10 +111,20 @@ export class SharedState {
     return this.threads[t * THREAD_FIELDS + f]!;
   }
 
+  /** Sets thread `t`'s field `f` (only thread `t` writes its row, and the supervisor once it died). */
+  setThread(t: number, f: number, v: number): void {
+    this.threads[t * THREAD_FIELDS + f] = v;
+  }
+
+  /** Adds to thread `t`'s field `f`. */
+  addThread(t: number, f: number, v: number): void {
+    this.threads[t * THREAD_FIELDS + f]! += v;
+  }
+
   /** Field `f` summed over the threads: every one that ever ran (counts), or only those alive (gauges). */
   sum(f: number, aliveOnly = false): number {
     let n = 0;
-    for (let t = 0; t < MAX_THREADS; t++) if (!aliveOnly || this.threads[t * THREAD_FIELDS + THREAD.alive] === 1) n += this.threads[t * THREAD_FIELDS + f]!;
+    for (let t = 0; t < this.threadCount; t++) if (!aliveOnly || this.threads[t * THREAD_FIELDS + THREAD.alive] === 1) n += this.threads[t * THREAD_FIELDS + f]!;
     return n;
   }
 }

@@ -1,6 +1,7 @@
 // A single-producer, single-consumer ring of fixed slots in a SharedArrayBuffer (engineering.md §4):
 // the request thread writes a slot and publishes its write index; the telemetry worker reads up to
-// it and publishes its read index. Full means the worker fell behind: the record is dropped and
+// it and publishes its read index. One ring per request thread; a thread started again in a dead
+// one's place carries on from the write index the ring holds. Full means the worker fell behind: the record is dropped and
 // counted, and the request thread never waits.
 //
 // control words (Int32): [0] write index, [1] read index, [2] dropped. Indexes grow without bound
@@ -54,6 +55,11 @@ export class RingWriter {
     Atomics.store(this.ctl, WRITE, this.write);
   }
 
+  /** Counts a record dropped outside the ring (a payload the worker could not take). */
+  countDrop(): void {
+    Atomics.add(this.ctl, DROPPED, 1);
+  }
+
   get dropped(): number {
     return Atomics.load(this.ctl, DROPPED);
   }
@@ -78,11 +84,12 @@ export class RingReader {
   /**
    * Calls `each(offset)` for every published slot, then releases them; returns how many. `seen` runs
    * once the write index is read, before any slot is: whatever the writer did before publishing those
-   * slots (post the names they use, say) has happened by then.
+   * slots (post the names they use, say) has happened by then. When `seen` returns false the slots
+   * are left for a later drain.
    */
-  drain(each: (offset: number) => void, max = Infinity, seen?: () => void): number {
+  drain(each: (offset: number) => void, max = Infinity, seen?: () => boolean): number {
     const w = Atomics.load(this.ctl, WRITE);
-    seen?.();
+    if (seen !== undefined && !seen()) return 0;
     let r = Atomics.load(this.ctl, READ);
     let n = 0;
     while (r !== w && n < max) {
@@ -92,5 +99,10 @@ export class RingReader {
     }
     Atomics.store(this.ctl, READ, r);
     return n;
+  }
+
+  /** Records dropped by this ring's writer (the ring was full, or a payload could not be sent). */
+  get dropped(): number {
+    return Atomics.load(this.ctl, DROPPED);
   }
 }

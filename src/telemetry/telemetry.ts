@@ -1,16 +1,16 @@
-// The request thread's side of telemetry: hand each finished request to the worker through the
-// ring (telemetry/ring.ts; measured in bench/micro.ts), keep the worker alive, ask it for metrics,
-// flush it on shutdown. With telemetry off, NO_TELEMETRY takes its place and costs a call to an
+// A request thread's side of telemetry: hand each finished request to the worker through the
+// thread's ring (telemetry/ring.ts; measured in bench/micro.ts), ask the worker for metrics, flush
+// it on shutdown. With telemetry off, NO_TELEMETRY takes its place and costs a call to an
 // empty method.
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RuntimePlan } from '../plan/types.ts';
 import type { TelemetryConfig } from '../config/schema.ts';
 import type { RequestContext } from '../request/context.ts';
+import { PROCESS, THREAD } from '../state/shared-state.ts';
 import { MAX_ATTEMPTS, SLOT_BYTES, encodeRecord, type Dictionary } from './record.ts';
-import { createRing, RingWriter } from './ring.ts';
-import type { RegistryState } from './prometheus.ts';
-import type { FromWorker, TargetsUpdate, ToWorker, WorkerInit } from './worker.ts';
+import { RingWriter, type RingBuffers } from './ring.ts';
+import { TelemetryHub } from './hub.ts';
+import type { ControlMessage, ControlReply, NamesMessage, TelemetryLink } from './worker.ts';
 
 export interface TelemetrySink {
   record(ctx: RequestContext): void;
@@ -36,93 +36,70 @@ export const NO_TELEMETRY: TelemetrySink = {
   stall() {},
 };
 
-/** The worker script: the bundle's sibling in production, the TypeScript source under tsx/vitest. */
-function workerScript(): URL {
-  const here = import.meta.url;
-  return here.endsWith('.js') ? new URL('./telemetry-worker.js', here) : new URL('./worker-from-source.mjs', here);
-}
-
+/**
+ * A request thread's telemetry: its ring, and its link to the worker. With `hub` it also owns the
+ * worker (a gateway running one thread); under the supervisor the hub lives there, and a new link
+ * arrives through relink() when the worker was started again.
+ */
 export class Telemetry implements TelemetrySink {
   private readonly writer: RingWriter;
-  private readonly init: WorkerInit;
-  private worker: Worker | null = null;
-  private sentTargets: number;
+  private link: TelemetryLink | null = null;
+  private sentTargets = 0;
   private seq = 0;
-  private readonly waiting = new Map<number, (m: FromWorker) => void>();
-  private closing = false;
-  restarts = 0;
+  private readonly waiting = new Map<number, (m: ControlReply | null) => void>();
   private readonly loopDelay: IntervalHistogram;
+  private readonly loopTimer: NodeJS.Timeout;
   private pending: Array<{ slot: Uint8Array; request: string; response: string | undefined }> = [];
   private payloadTimer: NodeJS.Timeout | null = null;
-  private droppedPayloads = 0;
-  /** The worker's counters as it last sent them: a restarted worker starts from these. */
-  private metricsState: RegistryState | null = null;
-  /** New targets' names for the worker, read by it synchronously (receiveMessageOnPort) before each drain. */
-  private targetsPort: MessagePort | null = null;
 
   constructor(
     private readonly plan: RuntimePlan,
-    config: TelemetryConfig,
+    ring: RingBuffers,
+    link: TelemetryLink,
+    /** The request thread's slot in the shared state (its row of counters). */
+    private readonly thread: number,
+    private readonly hub: TelemetryHub | null = null,
   ) {
-    const ring = createRing(config.ringSlots);
     this.writer = new RingWriter(ring);
-    this.sentTargets = plan.targetsById.length;
-    this.init = {
-      ring,
-      dict: dictionary(plan, 0),
-      log: config.log.enabled ? { dir: config.log.dir, maxBytes: config.log.maxBytes, maxAgeMs: config.log.maxAgeMs, keep: config.log.keep } : null,
-      otlp: config.otlp === undefined ? null : { endpoint: config.otlp.endpoint, headers: config.otlp.headers, flushIntervalMs: config.otlp.intervalMs },
-      secrets: plan.redactor.secretValues(),
-      pollMs: 10,
-      metricsState: null,
-      targets: null,
-    };
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
-    this.start();
+    // This thread's event-loop delay, where a scrape answered by any thread reads it.
+    this.loopTimer = setInterval(() => this.publishLoopDelay(), 1_000);
+    this.loopTimer.unref();
+    this.relink(link);
   }
 
-  private start(): void {
-    // A restarted worker gets every target known so far and resumes the ring where the last one stopped.
-    const channel = new MessageChannel();
-    this.targetsPort?.close();
-    this.targetsPort = channel.port1;
-    const w = new Worker(workerScript(), {
-      workerData: { ...this.init, dict: dictionary(this.plan, 0), metricsState: this.metricsState, targets: channel.port2 } satisfies WorkerInit,
-      transferList: [channel.port2],
-    });
-    this.sentTargets = this.plan.targetsById.length;
-    w.unref();
-    w.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') return;
-      if (m.type === 'state') {
-        this.metricsState = m.state;
-        return;
-      }
+  /** A gateway with one request thread: the worker is its own. */
+  static own(plan: RuntimePlan, config: TelemetryConfig, secrets: string[]): Promise<Telemetry> {
+    const hub = new TelemetryHub(config, secrets, 1, plan.shared);
+    hub.onRelink = (_ring, link) => t?.relink(link);
+    let t: Telemetry | undefined;
+    return hub.link(0).then((link) => (t = new Telemetry(plan, hub.rings[0]!, link, 0, hub)));
+  }
+
+  /** Talk to the worker on `link` from now on: it first learns every name this thread has made. */
+  relink(link: TelemetryLink): void {
+    const old = this.link;
+    this.link = link;
+    for (const done of this.waiting.values()) done(null);
+    this.waiting.clear();
+    old?.names.close();
+    old?.control.close();
+    link.control.on('message', (m: ControlReply) => {
       const done = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       done?.(m);
     });
-    w.on('error', (err) => process.stderr.write(`microgate: telemetry worker failed: ${err.message}\n`));
-    w.on('exit', () => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      for (const done of this.waiting.values()) done({ type: 'flushed', id: -1 });
-      this.waiting.clear();
-      if (this.closing) return;
-      this.restarts++;
-      setTimeout(() => {
-        if (!this.closing) this.start();
-      }, 100).unref();
-    });
-    this.worker = w;
+    link.control.unref();
+    this.sentTargets = this.plan.targetsById.length;
+    link.names.postMessage({ type: 'dict', dict: dictionary(this.plan, 0) } satisfies NamesMessage);
   }
 
   record(ctx: RequestContext): void {
     if (ctx.explain) return;
     // Targets made at run time ("provider/model", rules) need their names in the worker before the
-    // record that names them: they go first, on a channel the worker reads synchronously before it
-    // decodes the ring (sent after, a record could be decoded as "unknown").
+    // record that names them: they go first, on a port the worker reads synchronously before it
+    // drains the ring (sent after, a record could be decoded as "unknown").
     const attempts = ctx.failover?.records;
     if (attempts !== undefined) {
       for (let i = 0; i < attempts.length && i < MAX_ATTEMPTS; i++) {
@@ -135,10 +112,14 @@ export class Telemetry implements TelemetrySink {
     if (this.plan.capturePayloads) this.recordWithPayload(ctx);
     else {
       const o = this.writer.claim();
-      if (o < 0) return;
+      if (o < 0) return this.countDrop();
       encodeRecord(this.writer.dv, this.writer.u8, o, ctx);
       this.writer.publish();
     }
+  }
+
+  private countDrop(): void {
+    this.plan.shared.setThread(this.thread, THREAD.telemetryDropped, this.writer.dropped);
   }
 
   /**
@@ -148,8 +129,8 @@ export class Telemetry implements TelemetrySink {
    */
   private recordWithPayload(ctx: RequestContext): void {
     if (this.pending.length >= 4096) {
-      this.droppedPayloads++;
-      return;
+      this.writer.countDrop();
+      return this.countDrop();
     }
     const slot = new Uint8Array(SLOT_BYTES);
     encodeRecord(new DataView(slot.buffer), slot, 0, ctx);
@@ -164,23 +145,19 @@ export class Telemetry implements TelemetrySink {
     if (this.pending.length === 0) return;
     const items = this.pending;
     this.pending = [];
-    if (this.worker === null) {
-      this.droppedPayloads += items.length;
-      return;
-    }
-    this.worker.postMessage({ type: 'payloads', items } satisfies ToWorker);
+    this.link?.control.postMessage({ type: 'payloads', items } satisfies ControlMessage);
   }
 
   private syncTargets(): void {
     const from = this.sentTargets;
     const targets = dictionary(this.plan, from).targets;
     this.sentTargets = this.plan.targetsById.length;
-    this.targetsPort?.postMessage({ from, targets } satisfies TargetsUpdate);
+    this.link?.names.postMessage({ type: 'targets', from, targets } satisfies NamesMessage);
   }
 
-  private ask(message: ToWorker & { id: number }, timeoutMs: number): Promise<FromWorker | null> {
-    const w = this.worker;
-    if (w === null) return Promise.resolve(null);
+  private ask(message: ControlMessage & { id: number }, timeoutMs: number): Promise<ControlReply | null> {
+    const link = this.link;
+    if (link === null) return Promise.resolve(null);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(message.id);
@@ -190,27 +167,41 @@ export class Telemetry implements TelemetrySink {
         clearTimeout(timer);
         resolve(m);
       });
-      w.postMessage(message);
+      link.control.postMessage(message);
     });
+  }
+
+  private publishLoopDelay(): void {
+    const d = this.loopDelay;
+    const shared = this.plan.shared;
+    shared.setThread(this.thread, THREAD.loopP50, d.percentile(50) / 1e9);
+    shared.setThread(this.thread, THREAD.loopP99, d.percentile(99) / 1e9);
+    shared.setThread(this.thread, THREAD.loopMax, d.max / 1e9);
   }
 
   async metrics(extra: string): Promise<string> {
     const reply = await this.ask({ type: 'metrics', id: ++this.seq }, 2_000);
-    const d = this.loopDelay;
+    this.publishLoopDelay();
+    const shared = this.plan.shared;
     const own = [
       '# HELP microgate_telemetry_dropped_total Records dropped because the telemetry worker fell behind.',
       '# TYPE microgate_telemetry_dropped_total counter',
-      `microgate_telemetry_dropped_total ${this.dropped}`,
+      `microgate_telemetry_dropped_total ${shared.sum(THREAD.telemetryDropped)}`,
       '# HELP microgate_telemetry_worker_restarts_total Telemetry worker crashes recovered from.',
       '# TYPE microgate_telemetry_worker_restarts_total counter',
-      `microgate_telemetry_worker_restarts_total ${this.restarts}`,
-      '# HELP microgate_event_loop_delay_seconds Event-loop delay of the request thread since start.',
+      `microgate_telemetry_worker_restarts_total ${shared.process[PROCESS.telemetryRestarts]}`,
+      '# HELP microgate_event_loop_delay_seconds Event-loop delay of each request thread since it started.',
       '# TYPE microgate_event_loop_delay_seconds gauge',
-      `microgate_event_loop_delay_seconds{quantile="0.5"} ${d.percentile(50) / 1e9}`,
-      `microgate_event_loop_delay_seconds{quantile="0.99"} ${d.percentile(99) / 1e9}`,
-      `microgate_event_loop_delay_seconds{quantile="1"} ${d.max / 1e9}`,
-    ].join('\n');
-    return `${reply !== null && reply.type === 'metrics' ? reply.text : ''}${own}\n${extra}`;
+    ];
+    for (let t = 0; t < shared.threadCount; t++) {
+      if (shared.thread(t, THREAD.alive) !== 1) continue;
+      own.push(
+        `microgate_event_loop_delay_seconds{thread="${t}",quantile="0.5"} ${shared.thread(t, THREAD.loopP50)}`,
+        `microgate_event_loop_delay_seconds{thread="${t}",quantile="0.99"} ${shared.thread(t, THREAD.loopP99)}`,
+        `microgate_event_loop_delay_seconds{thread="${t}",quantile="1"} ${shared.thread(t, THREAD.loopMax)}`,
+      );
+    }
+    return `${reply !== null && reply.type === 'metrics' ? reply.text : ''}${own.join('\n')}\n${extra}`;
   }
 
   async flush(timeoutMs: number): Promise<void> {
@@ -220,20 +211,25 @@ export class Telemetry implements TelemetrySink {
 
   async close(timeoutMs: number): Promise<void> {
     await this.flush(timeoutMs);
-    this.closing = true;
+    clearInterval(this.loopTimer);
     this.loopDelay.disable();
-    const w = this.worker;
-    this.worker = null;
-    this.targetsPort?.close();
-    await w?.terminate();
+    const link = this.link;
+    this.link = null;
+    link?.names.close();
+    link?.control.close();
+    await this.hub?.close(timeoutMs);
   }
 
   get dropped(): number {
-    return this.writer.dropped + this.droppedPayloads;
+    return this.plan.shared.sum(THREAD.telemetryDropped);
+  }
+
+  get restarts(): number {
+    return this.plan.shared.process[PROCESS.telemetryRestarts]!;
   }
 
   stall(on: boolean): void {
-    this.worker?.postMessage({ type: on ? 'pause' : 'resume' } satisfies ToWorker);
+    this.link?.control.postMessage({ type: on ? 'pause' : 'resume' } satisfies ControlMessage);
   }
 }
 

@@ -1,8 +1,14 @@
-// The telemetry worker thread: drains the ring every few milliseconds, decodes each slot into a
-// TelemetryRecord, and feeds the sinks: metrics (always), the request log and OTLP (when
-// configured). All formatting and I/O for telemetry happens here, never on the request thread.
-// It polls instead of blocking in Atomics.wait so it stays free to answer the request thread's
-// messages (a /metrics scrape, a flush on shutdown).
+// The telemetry worker thread: drains one ring per request thread every few milliseconds, decodes
+// each slot into a TelemetryRecord, and feeds the sinks: metrics (always), the request log and OTLP
+// (when configured). All formatting and I/O for telemetry happens here, never on a request thread,
+// and the log files have this one writer however many request threads there are. It polls instead
+// of blocking in Atomics.wait so it stays free to answer messages (a /metrics scrape, a flush).
+//
+// Each ring comes with two ports from its request thread (a "link", telemetry/hub.ts):
+//   names   — the thread's dictionary, whole first, then targets made at run time. Read synchronously
+//             (receiveMessageOnPort) just before the ring is drained, so a record never names a
+//             target the worker has not heard of. Until the whole dictionary arrived, the ring waits.
+//   control — scrapes, flushes, payload batches and the stall test hook, answered on the same port.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { decodeRecord, type Dictionary } from './record.ts';
 import { RingReader, type RingBuffers } from './ring.ts';
@@ -13,9 +19,15 @@ import { OtlpExporter, type OtlpOptions } from './otlp.ts';
 import type { TelemetryRecord } from './types.ts';
 import { Redactor } from '../util/redact.ts';
 
+export interface TelemetryLink {
+  names: MessagePort;
+  control: MessagePort;
+}
+
 export interface WorkerInit {
-  ring: RingBuffers;
-  dict: Dictionary;
+  rings: RingBuffers[];
+  /** Per ring, the ports of the request thread writing it (null: none yet). */
+  links: Array<TelemetryLink | null>;
   log: RequestLogOptions | null;
   otlp: OtlpOptions | null;
   /** Provider secrets, for the log's defence-in-depth redaction (records never carry them). */
@@ -23,42 +35,51 @@ export interface WorkerInit {
   pollMs: number;
   /** The counters of the worker this one replaces (it crashed), so they carry on. */
   metricsState: RegistryState | null;
-  /** Names of targets made at run time, sent before the records that use them. */
-  targets: MessagePort | null;
 }
 
-export interface TargetsUpdate {
-  from: number;
-  targets: Dictionary['targets'];
-}
+/** On a ring's names port. */
+export type NamesMessage = { type: 'dict'; dict: Dictionary } | { type: 'targets'; from: number; targets: Dictionary['targets'] };
 
-/** How often the worker sends its counters to the request thread, to survive a crash of its own. */
-const STATE_EVERY_MS = 1_000;
-
-export type ToWorker =
+/** On a ring's control port, from its request thread. */
+export type ControlMessage =
   /** telemetry.log.payloads: records with their texts, which cannot fit a ring slot. */
   | { type: 'payloads'; items: Array<{ slot: Uint8Array; request: string; response: string | undefined }> }
   | { type: 'metrics'; id: number }
   | { type: 'flush'; id: number }
   | { type: 'pause' | 'resume' };
 
-export type FromWorker = { type: 'metrics'; id: number; text: string } | { type: 'flushed'; id: number } | { type: 'ready' } | { type: 'state'; state: RegistryState };
+export type ControlReply = { type: 'metrics'; id: number; text: string } | { type: 'flushed'; id: number };
 
+/** From the hub, on the worker's parent port. */
+export type ToWorker = { type: 'link'; ring: number; link: TelemetryLink } | { type: 'flush'; id: number };
+
+export type FromWorker = { type: 'ready' } | { type: 'state'; state: RegistryState } | { type: 'linked'; ring: number } | { type: 'flushed'; id: number };
+
+/** How often the worker sends its counters to the hub, to survive a crash of its own. */
+const STATE_EVERY_MS = 1_000;
 const MAX_PER_TICK = 8192;
+
+interface Source {
+  readonly reader: RingReader;
+  /** The writer's names; null until its whole dictionary arrived. */
+  dict: Dictionary | null;
+  link: TelemetryLink | null;
+}
 
 function run(init: WorkerInit): void {
   const port = parentPort!;
-  const reader = new RingReader(init.ring);
-  const dict = init.dict;
   const metrics = new RecordMetrics();
   if (init.metricsState !== null) metrics.restore(init.metricsState);
   const redactor = new Redactor(init.secrets);
   const log = init.log === null ? null : new RequestLog({ ...init.log, redact: (line) => redactor.redact(line) });
   const otlp = init.otlp === null ? null : new OtlpExporter(init.otlp);
   let paused = false;
-  let batch: TelemetryRecord[] = [];
-  const decode = (offset: number) => {
-    batch.push(decodeRecord(reader.dv, reader.u8, offset, dict));
+  const sendState = (): void => port.postMessage({ type: 'state', state: metrics.registry.state() } satisfies FromWorker);
+  const flush = async (): Promise<void> => {
+    paused = false;
+    drain();
+    sendState();
+    await Promise.all([log?.flush(), otlp?.flush()]);
   };
 
   // Each stage is guarded on its own: a record no stage can handle is counted and skipped, and the
@@ -83,33 +104,40 @@ function run(init: WorkerInit): void {
     }
   };
 
-  // Every target update posted before a record was published is in the port's queue by the time that
-  // record is visible in the ring: taking them all first means no record names a target we do not know.
-  const learnTargets = (): void => {
-    if (init.targets === null) return;
-    for (let m = receiveMessageOnPort(init.targets); m !== undefined; m = receiveMessageOnPort(init.targets)) {
-      const u = m.message as TargetsUpdate;
-      for (let i = 0; i < u.targets.length; i++) dict.targets[u.from + i] = u.targets[i];
+  // Every name posted before a record was published is in the port's queue by the time that record
+  // is visible in the ring: taking them all first means no record names a target we do not know.
+  const learnNames = (s: Source): boolean => {
+    if (s.link !== null) {
+      for (let m = receiveMessageOnPort(s.link.names); m !== undefined; m = receiveMessageOnPort(s.link.names)) {
+        const msg = m.message as NamesMessage;
+        if (msg.type === 'dict') s.dict = msg.dict;
+        else if (s.dict !== null) for (let i = 0; i < msg.targets.length; i++) s.dict.targets[msg.from + i] = msg.targets[i];
+      }
     }
+    return s.dict !== null;
   };
 
-  const drain = (): void => {
-    if (paused) return;
-    while (reader.drain(decode, MAX_PER_TICK, learnTargets) > 0) {
+  const drainOne = (s: Source): void => {
+    let batch: TelemetryRecord[] = [];
+    const decode = (offset: number): void => {
+      batch.push(decodeRecord(s.reader.dv, s.reader.u8, offset, s.dict!));
+    };
+    while (s.reader.drain(decode, MAX_PER_TICK, () => learnNames(s)) > 0) {
       feed(batch);
       batch = [];
     }
   };
-  const sendState = (): void => port.postMessage({ type: 'state', state: metrics.registry.state() } satisfies FromWorker);
-  const stateTimer = setInterval(sendState, STATE_EVERY_MS);
-  const timer = setInterval(drain, init.pollMs);
+  const drain = (): void => {
+    if (paused) return;
+    for (const s of sources) drainOne(s);
+  };
 
-  port.on('message', (m: ToWorker) => {
+  const onControl = (s: Source, control: MessagePort, m: ControlMessage): void => {
     switch (m.type) {
       case 'payloads': {
-        learnTargets();
+        if (!learnNames(s)) return;
         const records = m.items.map((it) => {
-          const r = decodeRecord(new DataView(it.slot.buffer, it.slot.byteOffset, it.slot.byteLength), it.slot, 0, dict);
+          const r = decodeRecord(new DataView(it.slot.buffer, it.slot.byteOffset, it.slot.byteLength), it.slot, 0, s.dict!);
           r.request = it.request;
           if (it.response !== undefined) r.response = it.response;
           return r;
@@ -118,14 +146,13 @@ function run(init: WorkerInit): void {
         return;
       }
       case 'metrics':
+        // Every ring, so one scrape counts every request any thread finished before it.
         drain();
-        port.postMessage({ type: 'metrics', id: m.id, text: metrics.registry.render() } satisfies FromWorker);
+        control.postMessage({ type: 'metrics', id: m.id, text: metrics.registry.render() } satisfies ControlReply);
         return;
       case 'flush':
         paused = false;
-        drain();
-        sendState();
-        void Promise.all([log?.flush(), otlp?.flush()]).then(() => port.postMessage({ type: 'flushed', id: m.id } satisfies FromWorker));
+        void flush().then(() => control.postMessage({ type: 'flushed', id: m.id } satisfies ControlReply));
         return;
       case 'pause':
         // Test hook: a stalled sink, so the ring fills and the request thread must drop, not wait.
@@ -133,6 +160,34 @@ function run(init: WorkerInit): void {
         return;
       case 'resume':
         paused = false;
+    }
+  };
+
+  /** Ring `s` is written, from now on, by the thread on the other end of `link`. */
+  const attach = (s: Source, link: TelemetryLink | null): void => {
+    if (s.link !== null) {
+      // What the thread before wrote is read with its own names, before the new one's can arrive.
+      if (s.dict !== null && !paused) drainOne(s);
+      s.link.names.close();
+      s.link.control.close();
+    }
+    s.dict = null;
+    s.link = link;
+    if (link === null) return;
+    link.control.on('message', (m: ControlMessage) => onControl(s, link.control, m));
+  };
+
+  const sources: Source[] = init.rings.map((ring) => ({ reader: new RingReader(ring), dict: null, link: null }));
+  sources.forEach((s, i) => attach(s, init.links[i] ?? null));
+  const stateTimer = setInterval(sendState, STATE_EVERY_MS);
+  const timer = setInterval(drain, init.pollMs);
+
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'link') {
+      attach(sources[m.ring]!, m.link);
+      port.postMessage({ type: 'linked', ring: m.ring } satisfies FromWorker);
+    } else if (m.type === 'flush') {
+      void flush().then(() => port.postMessage({ type: 'flushed', id: m.id } satisfies FromWorker));
     }
   });
   port.once('close', () => {

@@ -133,9 +133,10 @@ describe('telemetry', () => {
     await send(s.gw.url, 100);
     const t = s.gw.server.telemetry as Telemetry;
     await t.flush(5_000);
-    await (t as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const hub = (t as unknown as { hub: { worker: { terminate(): Promise<number> } | null } }).hub;
+    await hub.worker!.terminate();
     await eventually(() => t.restarts, (n) => n === 1);
-    await eventually(() => (t as unknown as { worker: unknown }).worker, (w) => w !== null);
+    await eventually(() => hub.worker, (w) => w !== null);
     await send(s.gw.url, 100);
     await t.flush(5_000);
     expect(t.restarts).toBe(1);

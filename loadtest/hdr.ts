@@ -1,6 +1,6 @@
-// The in-gateway time histogram (BENCHMARKING.md, "In-gateway time"): per request, arrival to last
-// byte written (first byte for streams), minus the time spent waiting on the provider, in µs.
-// WASM HDR histogram: ~40 ns per record here (engineering.md §5).
+// Latency histograms of the load generators (client side, µs): the WASM HDR histogram, 3 significant
+// digits, ~40 ns a record (engineering.md §5). The gateway keeps its own, in shared memory
+// (src/state/micros-histogram.ts).
 import * as hdr from 'hdr-histogram-js';
 
 hdr.initWebAssemblySync();
