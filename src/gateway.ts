@@ -1,11 +1,25 @@
 // Builds and starts a gateway from a validated config. Used by main.ts and by the tests, so both
 // run exactly the same server.
-import { compilePlan } from './config/compile.ts';
+import { compilePlan, providerSecrets } from './config/compile.ts';
 import type { RuntimePlan } from './plan/types.ts';
 import type { Config } from './config/schema.ts';
 import { GatewayServer } from './server/app.ts';
+import type { Peers } from './server/peers.ts';
 import { startAdaptiveWeights } from './upstream/adaptive.ts';
 import { Telemetry } from './telemetry/telemetry.ts';
+import type { RingBuffers } from './telemetry/ring.ts';
+import type { TelemetryLink } from './telemetry/worker.ts';
+import { SharedState } from './state/shared-state.ts';
+
+/** A request thread among several (threads/request-thread.ts): what the supervisor hands it. */
+export interface ThreadRole {
+  /** Its slot: its row of counters, its ring, its slice of the gateway-time histogram. */
+  index: number;
+  shared: SharedState;
+  /** Its ring and its link to the process's telemetry worker (null: telemetry off). */
+  telemetry: { ring: RingBuffers; link: TelemetryLink } | null;
+  peers: Peers;
+}
 
 export interface Gateway {
   readonly server: GatewayServer;
@@ -17,18 +31,26 @@ export interface Gateway {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startGateway(config: Config, listen?: { host?: string; port?: number }): Promise<Gateway> {
-  const plan = compilePlan(config);
+/**
+ * Without `thread` the gateway is the whole process: one request thread, with its own shared state
+ * and telemetry worker. With it, one of several request threads on a shared port (threads/).
+ */
+export async function startGateway(config: Config, listen?: { host?: string; port?: number }, thread?: ThreadRole): Promise<Gateway> {
+  const plan = compilePlan(config, { shared: thread?.shared ?? new SharedState(1) });
   // Virtual keys, teams and customers created through the admin API, where earlier runs kept them.
   await plan.governance.open();
   // With counters in Redis: connected, and the first permits leased, before the first request.
   await plan.governance.store.settle?.(3_000);
-  const server = new GatewayServer(plan);
-  if (config.telemetry.enabled) server.telemetry = new Telemetry(plan, config.telemetry);
+  const server = new GatewayServer(plan, thread?.index ?? 0, thread?.peers);
+  if (thread === undefined) {
+    if (config.telemetry.enabled) server.telemetry = await Telemetry.own(plan, config.telemetry, providerSecrets(config));
+  } else if (thread.telemetry !== null) {
+    server.telemetry = new Telemetry(plan, thread.telemetry.ring, thread.telemetry.link, thread.index);
+  }
   const host = listen?.host ?? config.server.host;
   let port: number;
   try {
-    port = await server.listen(host, listen?.port ?? config.server.port);
+    port = await server.listen(host, listen?.port ?? config.server.port, thread === undefined && !config.server.reusePort);
   } catch (err) {
     await server.telemetry.close(1_000);
     await plan.governance.closeEntities();

@@ -1,7 +1,20 @@
-// `npm start`: load the config, start the gateway, print what it serves, stop gracefully on signals.
+// `npm start`: load the config, start the gateway on its request threads (server.workers), print what
+// it serves, stop gracefully on signals.
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig, mockConfig } from './config/load.ts';
-import { startGateway, type Gateway } from './gateway.ts';
+import type { Config } from './config/schema.ts';
+import { startGateway } from './gateway.ts';
+import { startCluster } from './threads/supervisor.ts';
 import type { MockHandle } from '../mock-providers/index.ts';
+
+/** What main needs of a running gateway, on one thread or several. */
+interface Running {
+  url: string;
+  threads: number;
+  inFlight(): number;
+  /** False when a request thread would not stop. */
+  close(graceMs: number): Promise<boolean>;
+}
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
@@ -14,29 +27,45 @@ async function main(): Promise<void> {
     mock = await startMock({ name: 'mock' }, { host: '127.0.0.1', port: 0 });
     config = mockConfig(mock.baseUrl);
   }
-  const gw = await startGateway(config);
-  banner(gw, loaded.source.kind === 'file' ? `config ${loaded.source.path}` : loaded.source.kind === 'env' ? 'providers from environment variables' : 'bundled mock provider', mock !== null);
+  const w = config.server.workers;
+  const threads = w === 'auto' ? Math.min(availableParallelism(), 64) : w;
+  const gw = await run(config, threads);
+  banner(gw, config, loaded.source.kind === 'file' ? `config ${loaded.source.path}` : loaded.source.kind === 'env' ? 'providers from environment variables' : 'bundled mock provider', mock !== null);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    const grace = gw.plan.server.shutdownGraceMs;
-    process.stderr.write(`microgate: ${signal}, finishing ${gw.server.inFlight} request(s) in flight (up to ${grace} ms)\n`);
+    const grace = config.server.shutdownGraceMs;
+    process.stderr.write(`microgate: ${signal}, finishing ${gw.inFlight()} request(s) in flight (up to ${grace} ms)\n`);
     void gw
       .close(grace)
-      .then(() => mock?.close())
-      .then(() => process.exit(0));
+      .then(async (stopped) => {
+        await mock?.close();
+        if (stopped) process.exit(0);
+        // A thread still holding its uWS app would make Node abort on exit: end the process outright.
+        process.stderr.write('microgate: a request thread did not stop; killing the process\n');
+        process.kill(process.pid, 'SIGKILL');
+      });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-function banner(gw: Gateway, source: string, isMock: boolean): void {
-  const lines = [`microgate listening on ${gw.url} (${source})`];
-  for (const p of gw.plan.providers.values()) {
-    const keys = new Set([...(p.anyModelKeys?.items ?? []), ...[...p.keysByModel.values()].flatMap((k) => k.items)]);
-    lines.push(`  provider ${p.name.padEnd(12)} ${p.origin}  ${keys.size} key(s)${p.models.size > 0 ? `  models: ${[...p.models].join(', ')}` : ''}`);
+async function run(config: Config, threads: number): Promise<Running> {
+  if (threads === 1) {
+    // One request thread: the gateway runs in the main thread, with nothing between.
+    const gw = await startGateway(config);
+    return { url: gw.url, threads, inFlight: () => gw.server.inFlight, close: (ms) => gw.close(ms).then(() => true) };
+  }
+  const c = await startCluster(config, threads);
+  return { url: c.url, threads, inFlight: () => c.inFlight(), close: (ms) => c.close(ms) };
+}
+
+function banner(gw: Running, config: Config, source: string, isMock: boolean): void {
+  const lines = [`microgate listening on ${gw.url} (${source}), ${gw.threads} request thread${gw.threads === 1 ? '' : 's'}`];
+  for (const [name, p] of Object.entries(config.providers)) {
+    lines.push(`  provider ${name.padEnd(12)} ${new URL(p.baseUrl!).origin}  ${p.keys.length} key(s)${p.models.length > 0 ? `  models: ${p.models.join(', ')}` : ''}`);
   }
   if (isMock) {
     lines.push(

@@ -46,18 +46,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   const pools = new PoolRegistry();
   const providers = new Map<string, ProviderPlan>();
   const keysById = new Map<number, KeyPlan>();
-  const secrets: string[] = [];
-
-  for (const [name, pc] of Object.entries(config.providers)) {
-    providers.set(name, compileProvider(name, pc, pools, config.routing, keysById, shared));
-    for (const k of pc.keys) {
-      if ('value' in k) secrets.push(k.value);
-      else secrets.push(k.secretAccessKey, ...(k.sessionToken === undefined ? [] : [k.sessionToken]));
-    }
-    // Extra headers are secrets when their names say so (an `anthropic-version` date is not one, and
-    // redacting it would cut dates out of answers).
-    for (const [h, v] of Object.entries(pc.headers)) if (SECRET_HEADER.test(h)) secrets.push(v);
-  }
+  for (const [name, pc] of Object.entries(config.providers)) providers.set(name, compileProvider(name, pc, pools, config.routing, keysById, shared));
 
   const routes = new Map<string, Route>();
   const targets = new Map<string, Target>();
@@ -152,7 +141,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     droppedFields: new Map(),
     modelsJson,
     createdAt,
-    redactor: new Redactor(secrets),
+    redactor: new Redactor(providerSecrets(config)),
     pools,
     governance,
     close: async () => {
@@ -160,6 +149,21 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
       if (ownsQuota) await governance.store.close();
     },
   });
+}
+
+/** What must never leave the gateway: provider keys, AWS secrets, and extra headers named like credentials. */
+export function providerSecrets(config: Config): string[] {
+  const secrets: string[] = [];
+  for (const pc of Object.values(config.providers)) {
+    for (const k of pc.keys) {
+      if ('value' in k) secrets.push(k.value);
+      else secrets.push(k.secretAccessKey, ...(k.sessionToken === undefined ? [] : [k.sessionToken]));
+    }
+    // Extra headers are secrets when their names say so (an `anthropic-version` date is not one, and
+    // redacting it would cut dates out of answers).
+    for (const [h, v] of Object.entries(pc.headers)) if (SECRET_HEADER.test(h)) secrets.push(v);
+  }
+  return secrets;
 }
 
 /** Virtual keys, teams and customers from the config; the counter store; prices (catalog, then the config's). */

@@ -238,12 +238,19 @@ function zeroConfig(env: NodeJS.ProcessEnv): ConfigInput | null {
 interface ServerOverrides {
   host?: string;
   port?: number;
+  workers?: number | 'auto';
 }
 
 function serverOverrides(argv: readonly string[], env: NodeJS.ProcessEnv): ServerOverrides {
   const out: ServerOverrides = {};
   const host = argValue(argv, '--host') ?? env.MICROGATE_HOST;
   const port = argValue(argv, '--port') ?? env.MICROGATE_PORT;
+  const workers = argValue(argv, '--workers') ?? env.MICROGATE_WORKERS;
+  if (workers !== undefined && workers !== '') {
+    const n = Number(workers);
+    if (workers !== 'auto' && (!Number.isInteger(n) || n < 1 || n > 64)) throw new ConfigError(`invalid workers "${workers}" (from --workers or MICROGATE_WORKERS): a number from 1 to 64, or "auto"`);
+    out.workers = workers === 'auto' ? 'auto' : n;
+  }
   if (host !== undefined && host !== '') out.host = host;
   if (port !== undefined && port !== '') {
     const n = Number(port);
@@ -254,7 +261,7 @@ function serverOverrides(argv: readonly string[], env: NodeJS.ProcessEnv): Serve
 }
 
 function withServer(raw: unknown, o: ServerOverrides): unknown {
-  if (o.host === undefined && o.port === undefined) return raw;
+  if (o.host === undefined && o.port === undefined && o.workers === undefined) return raw;
   if (typeof raw !== 'object' || raw === null) return raw;
   const r = raw as { server?: Record<string, unknown> };
   return { ...r, server: { ...(r.server ?? {}), ...o } };

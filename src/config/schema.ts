@@ -256,6 +256,12 @@ const server = z.strictObject({
    * of the traffic (engineering.md §2).
    */
   reusePort: z.boolean().default(false),
+  /**
+   * Request threads (worker_threads), each with its own uWS app on the one port (SO_REUSEPORT), all
+   * sharing key rests, circuits, the retry budget and the governance counters in shared memory.
+   * "auto": one per core (os.availableParallelism()). 1: the gateway runs in the main thread alone.
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
 });
 
 /** Limits of a virtual key, team or customer: the tightest level wins (README "Governance"). */

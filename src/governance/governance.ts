@@ -82,6 +82,21 @@ export class Governance {
 
   private opening: Promise<EntityStore> | null = null;
 
+  /**
+   * Set by the gateway: resolves once every other request thread of this process has loaded the
+   * admin API's latest change (server/peers.ts). Other processes follow through the store's onChange.
+   */
+  changed: () => Promise<void> = async () => {};
+
+  /** Another request thread changed the entities: load them now rather than at the store's next poll. */
+  async reload(): Promise<void> {
+    if (this.entities === null) {
+      await this.entityStore();
+      return;
+    }
+    this.apply(await this.entities.load());
+  }
+
   async closeEntities(): Promise<void> {
     this.stopWaiting();
     this.opening = null;

@@ -223,6 +223,8 @@ async function commit(p: RuntimePlan, change: (s: EntitySnapshot) => EntitySnaps
   const store = await gov.entityStore();
   await write(store);
   gov.apply(change(gov.stored));
+  // Answered once every request thread knows: the key just made works wherever the next request lands.
+  await gov.changed();
 }
 
 function keyView(k: VirtualKey, p: RuntimePlan): Json {

@@ -15,7 +15,9 @@ import { resolveTarget } from '../plan/routes.ts';
 import { checkModelName } from '../pipeline/parse.ts';
 import { RequestContext, type RequestSink } from '../request/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
-import { MicrosHistogram } from '../telemetry/gateway-time.ts';
+import { MicrosHistogram } from '../state/micros-histogram.ts';
+import { THREAD, THREAD_FIELDS } from '../state/shared-state.ts';
+import { ALONE, mergeStats, type LocalStats, type Peers } from './peers.ts';
 import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
 import { endStream, failStream, markAborted, sendError, sendJson, startStream, statusLine, writeStream } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
@@ -76,11 +78,11 @@ export class GatewayServer implements RequestSink, Listener {
   plan: RuntimePlan;
   readonly app: TemplatedApp;
   telemetry: TelemetrySink = NO_TELEMETRY;
-  /** In-gateway time of every finished request (µs). */
-  readonly gatewayTime = new MicrosHistogram();
-  inFlight = 0;
-  requests = 0;
-  aborted = 0;
+  /** In-gateway time of every finished request (µs), in this thread's slice of the shared histogram. */
+  readonly gatewayTime: MicrosHistogram;
+  /** The shared rows of per-thread counters (requests, in flight, aborted), and where this thread's starts. */
+  private readonly rows: Float64Array;
+  private readonly row: number;
   /** Times a stream relay paused its provider for a slow client (backpressure at work). */
   backpressurePauses = 0;
   draining = false;
@@ -95,9 +97,33 @@ export class GatewayServer implements RequestSink, Listener {
   /** Requests in flight, so a shutdown past its grace period can end each one with an error. */
   private readonly live = new Set<RequestContext>();
 
-  constructor(plan: RuntimePlan) {
+  /** `thread`: this request thread's slot in the plan's shared state; `peers`: the other threads. */
+  constructor(
+    plan: RuntimePlan,
+    readonly thread = 0,
+    private readonly peers: Peers = ALONE,
+  ) {
     this.plan = plan;
+    this.rows = plan.shared.threads;
+    this.row = thread * THREAD_FIELDS;
+    this.gatewayTime = new MicrosHistogram(plan.shared.gatewayTime, thread);
     this.app = this.routes(uWS.App());
+    plan.governance.changed = () => peers.entitiesChanged();
+  }
+
+  /** Requests this thread is serving. */
+  get inFlight(): number {
+    return this.rows[this.row + THREAD.inFlight]!;
+  }
+
+  /** Requests this thread's clients abandoned. */
+  get aborted(): number {
+    return this.rows[this.row + THREAD.aborted]!;
+  }
+
+  /** Requests this thread has taken since it started (its slot's, across restarts). */
+  get requests(): number {
+    return this.rows[this.row + THREAD.requests]!;
   }
 
   private routes(app: TemplatedApp): TemplatedApp {
@@ -142,7 +168,12 @@ export class GatewayServer implements RequestSink, Listener {
       })
       .get('/admin/stats', (res, req) => {
         if (!adminAllowed(this.plan, res, req)) return refuseAdmin(this.plan, res);
-        writeSmall(res, 200, JSON.stringify(this.stats()), this.idOf(req));
+        const id = this.idOf(req);
+        let gone = false;
+        res.onAborted(() => (gone = true));
+        void this.stats().then((stats) => {
+          if (!gone) res.cork(() => writeSmall(res, 200, JSON.stringify(stats), id));
+        });
       })
       .post('/admin/stats/reset', (res, req) => {
         if (!adminAllowed(this.plan, res, req)) return refuseAdmin(this.plan, res);
@@ -173,8 +204,8 @@ export class GatewayServer implements RequestSink, Listener {
     if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
     // A provider-owned resource's path (files, batches) goes to the provider as the client wrote it, once checked.
     const subpath = isSurface(endpoint) && SURFACE[endpoint].routedBy === 'provider' ? resourcePath(req.getUrl(), query) : '';
-    this.inFlight++;
-    this.requests++;
+    this.rows[this.row + THREAD.inFlight]!++;
+    this.rows[this.row + THREAD.requests]!++;
     this.live.add(ctx);
     // Registered before anything asynchronous: without it uWS terminates the process (uWS.js#1296).
     res.onAborted(() => {
@@ -329,22 +360,35 @@ export class GatewayServer implements RequestSink, Listener {
     return this.idPrefix + (this.seq++).toString(36);
   }
 
-  /** Prometheus text: the worker's record metrics, then what only this thread knows. */
+  /** Prometheus text: the worker's record metrics (every thread's records), then the process's gauges. */
   private onMetrics(res: HttpResponse): void {
     let gone = false;
     res.onAborted(() => (gone = true));
-    void this.telemetry.metrics(this.gauges()).then((text) => {
+    void this.peers
+      .gather(this.localStats())
+      .then((all) => this.telemetry.metrics(this.gauges(mergeStats(all))))
+      .then((text) => {
       if (gone) return;
       res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(text));
     });
   }
 
-  private gauges(): string {
+  private gauges(merged: ReturnType<typeof mergeStats>): string {
     const now = performance.now();
+    const shared = this.plan.shared;
     const lines = [
-      '# HELP microgate_in_flight Requests being served.',
+      '# HELP microgate_in_flight Requests being served, by every request thread.',
       '# TYPE microgate_in_flight gauge',
-      `microgate_in_flight ${this.inFlight}`,
+      `microgate_in_flight ${shared.sum(THREAD.inFlight, true)}`,
+      '# HELP microgate_request_threads Request threads serving.',
+      '# TYPE microgate_request_threads gauge',
+      `microgate_request_threads ${shared.sum(THREAD.alive)}`,
+      '# HELP microgate_request_thread_restarts_total Request threads that died and were started again.',
+      '# TYPE microgate_request_thread_restarts_total counter',
+      `microgate_request_thread_restarts_total ${shared.sum(THREAD.restarts)}`,
+      '# HELP microgate_requests_lost_total Requests in flight in a request thread when it died (each counted as failed).',
+      '# TYPE microgate_requests_lost_total counter',
+      `microgate_requests_lost_total ${shared.sum(THREAD.lost)}`,
       '# HELP microgate_circuit_state Circuit per provider, key and model: 0 closed, 1 half-open, 2 open.',
       '# TYPE microgate_circuit_state gauge',
     ];
@@ -364,10 +408,10 @@ export class GatewayServer implements RequestSink, Listener {
         `microgate_accept_paused ${g.paused ? 1 : 0}`,
         '# HELP microgate_accept_pauses_total Times new connections were refused near the fd limit.',
         '# TYPE microgate_accept_pauses_total counter',
-        `microgate_accept_pauses_total ${g.pauses}`,
+        `microgate_accept_pauses_total ${merged.acceptPauses}`,
       );
     }
-    const store = this.plan.governance.store.health();
+    const store = { kind: this.plan.governance.store.health().kind, ...merged.governance };
     lines.push(
       '# HELP microgate_governance_store_up 1 while the governance counter store answers (always 1 in process; Redis: connected).',
       '# TYPE microgate_governance_store_up gauge',
@@ -380,7 +424,7 @@ export class GatewayServer implements RequestSink, Listener {
       `microgate_governance_fail_closed_total ${store.failClosedRefusals}`,
     );
     lines.push('# HELP microgate_rule_evaluation_errors_total Rule evaluations that failed (counted as no match).', '# TYPE microgate_rule_evaluation_errors_total counter');
-    for (const [rule, n] of this.plan.ruleStats.errors) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
+    for (const [rule, n] of Object.entries(merged.rules.evaluationErrors)) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
     return `${lines.join('\n')}\n`;
   }
 
@@ -388,8 +432,8 @@ export class GatewayServer implements RequestSink, Listener {
     settle(ctx);
     this.telemetry.record(ctx);
     this.live.delete(ctx);
-    this.inFlight--;
-    if (ctx.aborted) this.aborted++;
+    this.rows[this.row + THREAD.inFlight]!--;
+    if (ctx.aborted) this.rows[this.row + THREAD.aborted]!++;
     else if (ctx.tDispatch !== 0) this.gatewayTime.record(ctx.gatewayMicros());
     if (this.inFlight === 0 && this.drained !== null) this.drained();
   }
@@ -423,27 +467,66 @@ export class GatewayServer implements RequestSink, Listener {
     failStream(ctx, err);
   }
 
-  stats(): Record<string, unknown> {
+  /** What this thread alone knows (peers.ts): the rest of the stats is in shared memory. */
+  localStats(): LocalStats {
+    const store = this.plan.governance.store.health();
+    const rs = this.plan.ruleStats;
     return {
-      requests: this.requests,
-      inFlight: this.inFlight,
-      aborted: this.aborted,
+      thread: this.thread,
       backpressurePauses: this.backpressurePauses,
+      acceptPauses: this.guard?.pauses ?? 0,
+      pools: this.plan.pools.stats(),
+      rules: { matches: Object.fromEntries(rs.matches), evaluationErrors: Object.fromEntries(rs.errors), chainLimitHits: rs.chainLimitHits },
+      droppedFields: Object.fromEntries(this.plan.droppedFields),
+      governance: { connected: store.connected, failOpenAdmits: store.failOpenAdmits, failClosedRefusals: store.failClosedRefusals },
+    };
+  }
+
+  /** GET /admin/stats: the whole process, whichever thread answers. */
+  async stats(): Promise<Record<string, unknown>> {
+    const all = await this.peers.gather(this.localStats());
+    const m = mergeStats(all);
+    const shared = this.plan.shared;
+    const threads = [];
+    for (let t = 0; t < shared.threadCount; t++) {
+      threads.push({
+        thread: t,
+        alive: shared.thread(t, THREAD.alive) === 1,
+        requests: shared.thread(t, THREAD.requests),
+        inFlight: shared.thread(t, THREAD.inFlight),
+        aborted: shared.thread(t, THREAD.aborted),
+        lost: shared.thread(t, THREAD.lost),
+        restarts: shared.thread(t, THREAD.restarts),
+      });
+    }
+    return {
+      requests: shared.sum(THREAD.requests),
+      inFlight: shared.sum(THREAD.inFlight, true),
+      aborted: shared.sum(THREAD.aborted),
+      lost: shared.sum(THREAD.lost),
+      backpressurePauses: m.backpressurePauses,
+      threads,
+      answeredBy: this.thread,
       telemetry: { dropped: this.telemetry.dropped, workerRestarts: this.telemetry.restarts },
       gatewayTimeUs: this.gatewayTime.summary(),
-      pools: this.plan.pools.stats(),
+      pools: m.pools,
       circuits: this.plan.health.snapshot(this.plan.keysById, performance.now()),
-      rules: { matches: Object.fromEntries(this.plan.ruleStats.matches), evaluationErrors: Object.fromEntries(this.plan.ruleStats.errors), chainLimitHits: this.plan.ruleStats.chainLimitHits },
+      rules: m.rules,
       restingKeys: restingKeys(this.plan),
+      // Adaptive weights are learnt by each thread from its own answers: these are the answering thread's.
       routeWeights: routeWeights(this.plan),
-      droppedFields: Object.fromEntries(this.plan.droppedFields),
+      droppedFields: m.droppedFields,
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }
 
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * `exclusive`: fail if anything else listens on the port (one gateway, one process). Request threads
+   * share theirs (SO_REUSEPORT), and so does server.reusePort.
+   */
+  listen(host: string, port: number, exclusive = !this.plan.server.reusePort): Promise<number> {
     return new Promise((resolve, reject) => {
-      listenOn(this.app, host, port, !this.plan.server.reusePort, (token) => {
+      listenOn(this.app, host, port, exclusive, (token) => {
         if (!token) {
           reject(new Error(`cannot listen on ${host}:${port}: address in use (another gateway?) or not permitted`));
           return;
@@ -453,6 +536,7 @@ export class GatewayServer implements RequestSink, Listener {
         this.host = host;
         this.guard = new ConnectionGuard(this, highMark(fdLimit(), this.plan.server.maxOpenFiles));
         this.guard.start();
+        this.rows[this.row + THREAD.alive] = 1;
         resolve(this.port);
       });
     });
@@ -479,6 +563,36 @@ export class GatewayServer implements RequestSink, Listener {
     });
   }
 
+  /** Ends every request in flight with `err` (an error event, on a stream already started), and cancels its provider request. */
+  private endLive(err: GatewayError): void {
+    for (const ctx of this.live) {
+      try {
+        sendError(ctx, err);
+        ctx.failover?.cancel();
+        ctx.attempt?.abort(SHUT_DOWN);
+      } catch {
+        // a request the failure left half-written: its socket closes with the app
+      }
+    }
+  }
+
+  /**
+   * Ends every request in flight with an error, then closes every socket: for a request thread about
+   * to die (threads/), since uWS aborts the process when a thread exits with its app open.
+   */
+  abandon(): void {
+    this.draining = true;
+    this.guard?.stop();
+    this.rows[this.row + THREAD.alive] = 0;
+    // Each request in flight gets an answer that says what happened, and is recorded as failed.
+    this.endLive(new GatewayError('internal_error', "The gateway's request thread failed while serving this request."));
+    try {
+      (this.app as TemplatedApp & { close(): void }).close();
+    } catch {
+      // already closed
+    }
+  }
+
   /**
    * Graceful stop: refuse new connections, let requests in flight finish within `graceMs`, then close
    * every socket (pending responses get onAborted, which cancels their upstream requests).
@@ -503,14 +617,10 @@ export class GatewayServer implements RequestSink, Listener {
     // The grace period is over: what is still running ends with an answer that says so (a 503, or an
     // error event on a stream already started), is recorded as such, and its provider request is cancelled.
     // Answered first, so the cancelled attempt finds the request done and reports nothing to the failover loop.
-    for (const ctx of this.live) {
-      sendError(ctx, new GatewayError('shutting_down', 'The gateway shut down before the request finished; retry it.'));
-      ctx.failover?.cancel();
-      ctx.attempt?.abort(SHUT_DOWN);
-    }
+    this.endLive(new GatewayError('shutting_down', 'The gateway shut down before the request finished; retry it.'));
     // app.close() exists in this build (it closes every socket and fires onAborted) but not in its typings.
     (this.app as TemplatedApp & { close(): void }).close();
-    this.gatewayTime.destroy();
+    this.rows[this.row + THREAD.alive] = 0;
   }
 }
 

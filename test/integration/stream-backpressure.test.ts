@@ -50,5 +50,5 @@ it('relays a large stream to a paused client intact, pausing the provider meanwh
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> });
   // role chunk + CHUNKS content chunks + finish chunk, each parsed whole
   expect(chunks).toHaveLength(CHUNKS + 2);
-  expect((s.gw.server.stats() as { backpressurePauses: number }).backpressurePauses).toBeGreaterThan(0);
+  expect(((await s.gw.server.stats()) as { backpressurePauses: number }).backpressurePauses).toBeGreaterThan(0);
 });

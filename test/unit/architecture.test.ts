@@ -8,7 +8,9 @@ const SRC = resolve(import.meta.dirname, '../../src');
 
 /** Higher imports lower, never the reverse. Files not listed take their directory's rank. */
 const RANK: Record<string, number> = {
-  'main.ts': 10,
+  'main.ts': 12,
+  // Request threads, and the supervisor that starts them: each thread runs a gateway.
+  threads: 11,
   'gateway.ts': 10,
   'config/compile.ts': 9,
   'config/load.ts': 9,

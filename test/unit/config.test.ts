@@ -43,6 +43,7 @@ describe('validateConfig: defaults', () => {
       maxBufferedBytes: 256 * 1024 * 1024,
       shutdownGraceMs: 10_000,
       reusePort: false,
+      workers: 'auto',
       cors: { origins: [], maxAgeSeconds: 600 },
     });
     const p = c.providers.openai!;
@@ -418,6 +419,17 @@ providers:
   it('applies port and host overrides in zero-config mode', () => {
     const { config } = loadConfig({ argv: ['--port', '0'], env: { OPENAI_API_KEY: 'sk-x', MICROGATE_HOST: '0.0.0.0' }, cwd: dir });
     expect(config!.server).toMatchObject({ host: '0.0.0.0', port: 0 });
+  });
+
+  it('applies --workers and MICROGATE_WORKERS over a file; refuses a count outside 1–64', () => {
+    writeFileSync(join(dir, 'microgate.yaml'), yaml);
+    const env = { GROQ_KEY: 'g' };
+    expect(loadConfig({ argv: [], env, cwd: dir }).config!.server.workers).toBe('auto');
+    expect(loadConfig({ argv: ['--workers', '2'], env, cwd: dir }).config!.server.workers).toBe(2);
+    expect(loadConfig({ argv: [], env: { ...env, MICROGATE_WORKERS: 'auto' }, cwd: dir }).config!.server.workers).toBe('auto');
+    expect(loadConfig({ argv: ['--workers=1'], env: { ...env, MICROGATE_WORKERS: '4' }, cwd: dir }).config!.server.workers).toBe(1);
+    for (const bad of ['0', '65', 'two', '1.5']) expect(errorOf(() => loadConfig({ argv: ['--workers', bad], env, cwd: dir }))).toContain(`"${bad}"`);
+    expect(() => validateConfig({ ...(cfg() as object), server: { workers: 0 } }, {})).toThrow(/server\.workers/);
   });
 
   it.each(['abc', '-1', '65536', '80.5'])('rejects port %s', (port) => {

@@ -1,0 +1,208 @@
+// Runs the gateway on N request threads (server.workers): worker_threads that each run their own uWS
+// app on one port (SO_REUSEPORT: the kernel spreads connections over them, engineering.md §2), all
+// with the same config, one SharedState (key rests, circuits, the retry budget, governance counters,
+// per-thread counters) and one telemetry worker reading a ring per thread. The main thread serves
+// nothing: it starts the threads, relays what one asks of the others (stats, entity reloads), starts
+// a thread again when one dies, and stops them all on shutdown.
+import { createServer } from 'node:net';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { providerSecrets } from '../config/compile.ts';
+import type { Config } from '../config/schema.ts';
+import type { LocalStats } from '../server/peers.ts';
+import { SharedState, THREAD } from '../state/shared-state.ts';
+import { TelemetryHub } from '../telemetry/hub.ts';
+import type { TelemetryLink } from '../telemetry/worker.ts';
+import { workerScript } from '../util/worker-script.ts';
+import type { FromThread, ThreadInit, ToThread } from './protocol.ts';
+
+export interface Cluster {
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  readonly threads: number;
+  readonly shared: SharedState;
+  /** Requests in flight, in every thread. */
+  inFlight(): number;
+  /** Stops every thread (each finishes its requests within graceMs), then the telemetry worker. False if a thread would not stop. */
+  close(graceMs: number): Promise<boolean>;
+  /** Test hook: thread `i` fails as a bug would; it is started again. */
+  crash(i: number): void;
+}
+
+/** How long a thread may take to answer its peers before they answer without it. */
+const ASK_TIMEOUT_MS = 1_500;
+/** A thread that dies this soon after it started waits longer before the next start (a crash loop backs off). */
+const QUICK_DEATH_MS = 5_000;
+/** How long after its grace a thread may take to stop before the process gives up on it. */
+const STOP_SLACK_MS = 10_000;
+
+interface Slot {
+  worker: Worker | null;
+  startedAt: number;
+  /** Back-off before the next start after a quick death. */
+  backoffMs: number;
+}
+
+export async function startCluster(config: Config, workers: number, listen: { host?: string; port?: number } = {}): Promise<Cluster> {
+  const host = listen.host ?? config.server.host;
+  const requested = listen.port ?? config.server.port;
+  const shared = new SharedState(workers);
+  const hub = config.telemetry.enabled ? new TelemetryHub(config.telemetry, providerSecrets(config), workers, shared) : null;
+  const slots: Slot[] = Array.from({ length: workers }, () => ({ worker: null, startedAt: 0, backoffMs: 0 }));
+  let stopping = false;
+  let seq = 0;
+  /** Asks relayed to every other thread, waiting for their answers. */
+  const relays = new Map<number, { left: Set<number>; stats: LocalStats[]; done: () => void }>();
+
+  // The threads share their port on purpose; another process on it would silently take a share of
+  // the traffic. Unless server.reusePort says that is wanted, make sure nothing listens there first.
+  // Port 0 is picked here: uSockets sets SO_REUSEPORT only on a given port, so the threads could not
+  // join an ephemeral one the first thread was given.
+  const port = !config.server.reusePort || requested === 0 ? await freePort(host, requested) : requested;
+
+  const send = (i: number, m: ToThread, transfer?: readonly TransferListItem[]): void => slots[i]!.worker?.postMessage(m, transfer);
+
+  /** Sends `m` to every live thread but `from`, and resolves when each answered (or the time is up). */
+  const relay = (from: number, make: (id: number) => ToThread): Promise<LocalStats[]> => {
+    const id = ++seq;
+    const left = new Set<number>();
+    slots.forEach((s, i) => i !== from && s.worker !== null && shared.thread(i, THREAD.alive) === 1 && left.add(i));
+    if (left.size === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const entry = { left, stats: [] as LocalStats[], done: () => {} };
+      const timer = setTimeout(() => entry.done(), ASK_TIMEOUT_MS);
+      entry.done = () => {
+        clearTimeout(timer);
+        relays.delete(id);
+        resolve(entry.stats);
+      };
+      relays.set(id, entry);
+      for (const i of left) send(i, make(id));
+    });
+  };
+  const answered = (id: number, from: number, stats?: LocalStats): void => {
+    const r = relays.get(id);
+    if (r === undefined) return;
+    if (stats !== undefined) r.stats.push(stats);
+    r.left.delete(from);
+    if (r.left.size === 0) r.done();
+  };
+
+  const start = (i: number, link: TelemetryLink | null): Promise<number> => {
+    const telemetry = hub !== null && link !== null ? { ring: hub.rings[i]!, link } : null;
+    const init: ThreadInit = { index: i, config, host, port, shared: shared.buffers, telemetry };
+    const w = new Worker(workerScript(import.meta.url, 'request-thread.js', './thread-from-source.mjs'), {
+      workerData: init,
+      transferList: telemetry === null ? [] : [telemetry.link.names, telemetry.link.control],
+    });
+    const slot = slots[i]!;
+    slot.worker = w;
+    slot.startedAt = performance.now();
+    return new Promise((resolve, reject) => {
+      let up = false;
+      w.on('message', (m: FromThread) => {
+        switch (m.type) {
+          case 'listening':
+            up = true;
+            resolve(m.port);
+            return;
+          case 'failed':
+            reject(new Error(m.message));
+            return;
+          case 'gather':
+            void relay(i, (id) => ({ type: 'gather', id })).then((stats) => send(i, { type: 'gathered', id: m.id, stats }));
+            return;
+          case 'entities':
+            void relay(i, (id) => ({ type: 'reload', id })).then(() => send(i, { type: 'entities-done', id: m.id }));
+            return;
+          case 'local':
+            answered(m.id, i, m.stats);
+            return;
+          case 'reloaded':
+            answered(m.id, i);
+        }
+      });
+      w.on('error', (err) => process.stderr.write(`microgate: request thread ${i}: ${err.message}\n`));
+      w.on('exit', (code) => {
+        if (slot.worker !== w) return;
+        slot.worker = null;
+        for (const [id] of relays) answered(id, i);
+        if (!up) {
+          reject(new Error(`request thread ${i} exited with code ${code} before listening`));
+          return;
+        }
+        if (!stopping) replace(i, code);
+      });
+    });
+  };
+
+  /** Thread `i` died: what it had in flight is counted as lost, and another takes its slot. */
+  const replace = (i: number, code: number): void => {
+    const lost = shared.thread(i, THREAD.inFlight);
+    shared.addThread(i, THREAD.lost, lost);
+    shared.setThread(i, THREAD.inFlight, 0);
+    shared.setThread(i, THREAD.alive, 0);
+    shared.addThread(i, THREAD.restarts, 1);
+    const slot = slots[i]!;
+    const quick = performance.now() - slot.startedAt < QUICK_DEATH_MS;
+    slot.backoffMs = quick ? Math.min(Math.max(slot.backoffMs * 2, 100), 5_000) : 0;
+    process.stderr.write(`microgate: request thread ${i} exited (code ${code}) with ${lost} request(s) in flight, counted as lost; starting it again${slot.backoffMs > 0 ? ` in ${slot.backoffMs} ms` : ''}\n`);
+    setTimeout(() => {
+      if (stopping) return;
+      // The worker first reads what the dead thread left in its ring, under the dead thread's names.
+      void (hub === null ? Promise.resolve(null) : hub.link(i))
+        .then((link) => (stopping ? 0 : start(i, link)))
+        .catch((err: unknown) => process.stderr.write(`microgate: request thread ${i} could not start again: ${err instanceof Error ? err.message : String(err)}\n`));
+    }, slot.backoffMs).unref();
+  };
+
+  if (hub !== null) hub.onRelink = (i, link) => send(i, { type: 'relink', link }, [link.names, link.control]);
+
+  const stopAll = async (graceMs: number): Promise<boolean> => {
+    stopping = true;
+    const exits = slots.map(
+      (s, i) =>
+        new Promise<boolean>((resolve) => {
+          const w = s.worker;
+          if (w === null) return resolve(true);
+          const timer = setTimeout(() => resolve(false), graceMs + STOP_SLACK_MS);
+          w.once('exit', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+          send(i, { type: 'stop', graceMs });
+        }),
+    );
+    const stopped = (await Promise.all(exits)).every(Boolean);
+    await hub?.close(5_000);
+    return stopped;
+  };
+
+  try {
+    await Promise.all(slots.map(async (_, i) => start(i, hub === null ? null : await hub.link(i))));
+  } catch (err) {
+    await stopAll(0);
+    throw err;
+  }
+  return {
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    threads: workers,
+    shared,
+    inFlight: () => shared.sum(THREAD.inFlight, true),
+    close: stopAll,
+    crash: (i) => send(i, { type: 'crash' }),
+  };
+}
+
+/** `port` if nothing listens there (else fails as a single gateway would), or a free one for port 0. */
+function freePort(host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', () => reject(new Error(`cannot listen on ${host}:${port}: address in use (another gateway?) or not permitted`)));
+    probe.listen({ host, port, exclusive: true }, () => {
+      const picked = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(picked));
+    });
+  });
+}
