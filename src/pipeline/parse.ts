@@ -28,9 +28,12 @@ export function parseRequest(ctx: RequestContext): void {
   const b = body as Record<string, unknown>;
   // JSON.parse keeps the last duplicate; a provider's parser may keep the first. Rules and routing
   // must see the model the provider will serve, so a body naming two is refused.
-  if (countTopLevelKey(raw, MODEL_KEY, MODEL_NEEDLE) > 1) {
+  const models = countTopLevelKey(raw, MODEL_KEY, MODEL_NEEDLE);
+  if (models > 1) {
     throw new GatewayError('invalid_request', "The request body has more than one 'model' member.", { param: 'model' });
   }
+  // Exactly one: the model splice (upstream/forward.ts) may stop at the first match.
+  ctx.modelMembers = models;
 
   const model = b.model;
   if (model === undefined || model === null) {

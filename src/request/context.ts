@@ -95,6 +95,8 @@ export class RequestContext {
   body: Record<string, unknown> | null = null;
   /** The model name as the client wrote it. */
   model = '';
+  /** Top-level `model` members in the JSON body, escaped spellings included (parse counted them); -1 unknown. */
+  modelMembers = -1;
   stream = false;
   /** Query parameters (rules' `params`), or null when the URL had none. */
   query: Record<string, string> | null = null;

@@ -23,6 +23,7 @@ import { isWellFormedJson } from '../util/json-check.ts';
 import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 import { passesThrough } from './pass-through.ts';
+import { deadlines, type Expiring } from './deadlines.ts';
 import { isSurface, SURFACE } from '../formats/openai/surface.ts';
 
 export const CLIENT_ABORTED = Object.freeze(new Error('client aborted the request'));
@@ -61,7 +62,6 @@ function setUsage(ctx: RequestContext, u: Usage): void {
   ctx.cacheWriteTokens = u.cacheWrite;
 }
 
-/** setTimeout's callback for the request deadline: one function, the attempt passed as its argument. */
 /** The failover loop, as an attempt reports to it (upstream/failover.ts). */
 export interface AttemptOwner {
   succeeded(a: UpstreamAttempt, status: number): void;
@@ -69,12 +69,7 @@ export interface AttemptOwner {
   deadlineError(): GatewayError;
 }
 
-function deadlinePassed(a: UpstreamAttempt): void {
-  a.timer = null;
-  a.onDeadline();
-}
-
-export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandle {
+export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandle, Expiring {
   readonly ctx: RequestContext;
   readonly owner: AttemptOwner;
   readonly target: Target;
@@ -99,8 +94,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   private held = 0;
   /** The error body went past MAX_ERROR_BYTES: what was read is enough, and the rest is not fetched. */
   private cut = false;
-  /** The request deadline's timer, while the answer is not yet known to be good. */
-  timer: NodeJS.Timeout | null = null;
+  /** The request deadline (performance.now() ms) while the answer is not yet known to be good, and
+   *  this attempt's place in the thread's deadline queue (upstream/deadlines.ts; -1: not queued). */
+  expiresAt = 0;
+  heapIndex = -1;
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
 
@@ -119,7 +116,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
    * deadline is the client's or the gateway's and never does.
    */
   armDeadline(ms: number): void {
-    this.timer = setTimeout(deadlinePassed, Math.max(1, Math.ceil(ms)), this);
+    // One timer for every attempt in flight (upstream/deadlines.ts), not a setTimeout each.
+    const now = performance.now();
+    deadlines.add(this, now + Math.max(1, Math.ceil(ms)), now);
   }
 
   onDeadline(): void {
@@ -129,10 +128,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   }
 
   private disarm(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    deadlines.remove(this);
   }
 
   /** Dispatch to response end (or to the failure, or to now), ms. */

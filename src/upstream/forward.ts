@@ -117,7 +117,8 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     // Such a provider (Perplexity) sends its usage chunk unasked.
     else if (!clientAskedUsage(ctx)) ctx.hideUsage = true;
   }
-  return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
+  // Removing members above leaves the count of `model` members as parse found it.
+  return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson, ctx.modelMembers === 1) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
 }
 
 const withoutKeys = (o: Record<string, unknown>, k: string): Record<string, unknown> => {

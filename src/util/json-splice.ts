@@ -101,8 +101,11 @@ function escapedKeyEquals(b: Uint8Array, start: number, end: number, key: Uint8A
  * Finds a top-level member by key (ASCII keys without escapes). Returns null when the key occurs more
  * than once, including spelled with escapes: JSON.parse keeps the last duplicate, an upstream parser
  * may keep the first, so splicing one copy could route one model and send another.
+ * `unique`: the caller knows the object has exactly one member of that name, in any spelling (parse
+ * counted them: countTopLevelKey), so the first plain match is the one and the members after it need
+ * not be read. On bodies that write `model` first, that skips the walk over `messages` (issue 14).
  */
-export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan | null {
+export function findTopLevelMember(b: Uint8Array, key: Uint8Array, unique = false): MemberSpan | null {
   let i = skipWs(b, 0);
   if (b[i] !== LBRACE) return null;
   i = skipWs(b, i + 1);
@@ -122,6 +125,7 @@ export function findTopLevelMember(b: Uint8Array, key: Uint8Array): MemberSpan |
     if (keyEquals(b, keyStart + 1, keyEnd - 1, key)) {
       if (found !== null) return null;
       found = { keyStart, valueStart, valueEnd };
+      if (unique) return found;
     }
     i = skipWs(b, valueEnd);
     if (b[i] === COMMA) i = skipWs(b, i + 1);
@@ -171,18 +175,20 @@ const encodedKeys = new Map<string, Uint8Array>();
 
 /**
  * Returns a copy of `body` with the top-level member `key` set to `jsonValue` (already serialized),
- * or null when the member is absent or the bytes are not in a shape the scanner handles.
+ * or null when the member is absent or the bytes are not in a shape the scanner handles. `unique`:
+ * see findTopLevelMember.
  */
-export function replaceTopLevelValue(body: Buffer, key: string, jsonValue: string): Buffer | null {
+export function replaceTopLevelValue(body: Buffer, key: string, jsonValue: string, unique = false): Buffer | null {
   let k = encodedKeys.get(key);
   if (k === undefined) encodedKeys.set(key, (k = encoder.encode(key)));
-  const span = findTopLevelMember(body, k);
+  const span = findTopLevelMember(body, k, unique);
   if (span === null) return null;
-  const value = Buffer.from(jsonValue, 'utf8');
-  const out = Buffer.allocUnsafe(body.length - (span.valueEnd - span.valueStart) + value.length);
+  // The value is encoded straight into its place: a Buffer of it first cost a pool slice and a copy.
+  const valueLength = Buffer.byteLength(jsonValue, 'utf8');
+  const out = Buffer.allocUnsafe(body.length - (span.valueEnd - span.valueStart) + valueLength);
   body.copy(out, 0, 0, span.valueStart);
-  value.copy(out, span.valueStart);
-  body.copy(out, span.valueStart + value.length, span.valueEnd);
+  out.write(jsonValue, span.valueStart, valueLength, 'utf8');
+  body.copy(out, span.valueStart + valueLength, span.valueEnd);
   return out;
 }
 

@@ -5,7 +5,7 @@ import { anthropicErrorType, anthropicMessage, anthropicStatus } from '../errors
 import type { Codec, Dialect, ErrorSource, UsageSink, WireFormat } from '../format.ts';
 import { providerError, rawWords } from '../provider-error.ts';
 import { sseEvent } from '../sse.ts';
-import { numberAfter } from '../usage-scan.ts';
+import { LastNumbers } from '../usage-scan.ts';
 import { messagesFromCanonical, messagesToCanonical } from './request.ts';
 import { messageFromCanonical, messageToCanonical } from './response.ts';
 import { AnthropicStreamDecoder, AnthropicStreamEncoder } from './stream.ts';
@@ -51,25 +51,32 @@ function errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError
   return providerError('anthropic', status, rawWords(text), src);
 }
 
-const INPUT = Buffer.from('"input_tokens"');
-const OUTPUT = Buffer.from('"output_tokens"');
-const CACHE_READ = Buffer.from('"cache_read_input_tokens"');
-const CACHE_WRITE = Buffer.from('"cache_creation_input_tokens"');
+// One backward pass for the four keys (formats/usage-scan.ts): the cache counts are often absent,
+// and each absent key cost numberAfter a search of the whole answer.
+const KEYS = new LastNumbers(
+  ['"input_tokens"', '"output_tokens"', '"cache_read_input_tokens"', '"cache_creation_input_tokens"'].map((k) => Buffer.from(k)),
+  Buffer.from('_tokens"'),
+);
+const INPUT = 0;
+const OUTPUT = 1;
+const CACHE_READ = 2;
+const CACHE_WRITE = 3;
 
 /**
  * Usage from relayed bytes: the answer's `usage`, or in a stream message_start's input counts and the
  * latest message_delta's cumulative output. The prompt counts cache reads and writes, as OpenAI's does.
  */
 function scanUsage(bytes: Buffer, into: UsageSink): void {
-  const input = numberAfter(bytes, INPUT);
+  const v = KEYS.scan(bytes);
+  const input = v[INPUT]!;
   if (input >= 0) {
-    const read = Math.max(0, numberAfter(bytes, CACHE_READ));
-    const write = Math.max(0, numberAfter(bytes, CACHE_WRITE));
+    const read = Math.max(0, v[CACHE_READ]!);
+    const write = Math.max(0, v[CACHE_WRITE]!);
     into.promptTokens = input + read + write;
     into.cacheReadTokens = read;
     into.cacheWriteTokens = write;
   }
-  const output = numberAfter(bytes, OUTPUT);
+  const output = v[OUTPUT]!;
   if (output >= 0) into.completionTokens = output;
 }
 

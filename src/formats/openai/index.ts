@@ -97,7 +97,9 @@ export const openaiCodec: Codec = {
   hideUsage,
   streamEnd,
   scanUsage(bytes, into) {
-    if (bytes.indexOf(USAGE) < 0) return;
+    // From the end: usage closes an answer, so this stops after a few hundred bytes where indexOf
+    // read the whole answer first (the same yes/no either way).
+    if (bytes.lastIndexOf(USAGE) < 0) return;
     const [prompt, completion, cached, written] = readUsage(bytes);
     if (prompt >= 0) {
       into.promptTokens = prompt;

@@ -3,25 +3,30 @@
 // (https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage). A Responses API answer
 // (relayed to a provider that has the API) says input_tokens / output_tokens, in its body and in the
 // response.completed event (https://platform.openai.com/docs/api-reference/responses/object#usage).
-import { numberAfter } from '../usage-scan.ts';
+import { LastNumbers } from '../usage-scan.ts';
 
-const PROMPT = Buffer.from('"prompt_tokens"');
-const COMPLETION = Buffer.from('"completion_tokens"');
-const INPUT = Buffer.from('"input_tokens"');
-const OUTPUT = Buffer.from('"output_tokens"');
-
-const CACHED = Buffer.from('"cached_tokens"');
+const PROMPT = 0;
+const COMPLETION = 1;
+const INPUT = 2;
+const OUTPUT = 3;
+const CACHED = 4;
 /** openai-node 6.49's prompt_tokens_details.cache_write_tokens; LiteLLM's top-level cache_creation_input_tokens. */
-const CACHE_WRITE = Buffer.from('"cache_write_tokens"');
-const CACHE_CREATION = Buffer.from('"cache_creation_input_tokens"');
+const CACHE_WRITE = 5;
+const CACHE_CREATION = 6;
+
+// One backward pass for all seven keys (usage-scan.ts: each absent key used to cost a pass of its own).
+const KEYS = new LastNumbers(
+  ['"prompt_tokens"', '"completion_tokens"', '"input_tokens"', '"output_tokens"', '"cached_tokens"', '"cache_write_tokens"', '"cache_creation_input_tokens"'].map((k) => Buffer.from(k)),
+  Buffer.from('_tokens"'),
+);
 
 /**
  * [prompt, completion, cache read, cache write] tokens from the last usage in `buf`, -1 where absent.
  * The prompt includes the cache reads and writes (OpenAI's prompt_tokens does).
  */
 export function readUsage(buf: Buffer): [number, number, number, number] {
-  const prompt = numberAfter(buf, PROMPT);
-  const write = Math.max(numberAfter(buf, CACHE_WRITE), numberAfter(buf, CACHE_CREATION));
-  if (prompt >= 0) return [prompt, numberAfter(buf, COMPLETION), numberAfter(buf, CACHED), write];
-  return [numberAfter(buf, INPUT), numberAfter(buf, OUTPUT), numberAfter(buf, CACHED), write];
+  const v = KEYS.scan(buf);
+  const write = Math.max(v[CACHE_WRITE]!, v[CACHE_CREATION]!);
+  if (v[PROMPT]! >= 0) return [v[PROMPT]!, v[COMPLETION]!, v[CACHED]!, write];
+  return [v[INPUT]!, v[OUTPUT]!, v[CACHED]!, write];
 }
