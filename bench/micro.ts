@@ -1,7 +1,8 @@
-// `npm run bench:micro`: tinybench micro-benchmarks of the request path's hot functions, on the same
-// realistic bodies the load runs send, and of wire-format translation (bench/lib/translation-inputs.ts:
-// an agent turn with tools, a 4 KB answer, one stream event each way). Prints a table and writes
-// results/micro.json (ns per op; each figure includes tinybench's ~35 ns per-call overhead).
+// `npm run bench:micro [-- --only <regex>]`: tinybench micro-benchmarks of the request path's hot
+// functions, on the same realistic bodies the load runs send, and of wire-format translation
+// (bench/lib/translation-inputs.ts: an agent turn with tools, a 4 KB answer, one stream event each
+// way). Prints a table and, on a full run, writes results/micro.json (ns per op; each figure includes
+// tinybench's ~35 ns per-call overhead). --only runs the rows whose name matches, and writes nothing.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
@@ -13,9 +14,10 @@ import { SseFramer } from '../src/util/sse-framer.ts';
 import { countTopLevelKey } from '../src/util/json-splice.ts';
 import { isWellFormedJson } from '../src/util/json-check.ts';
 import { headerSafe } from '../src/util/header-value.ts';
-import { MicrosHistogram } from '../src/telemetry/gateway-time.ts';
+import { HISTOGRAM_FIELDS, MicrosHistogram } from '../src/state/micros-histogram.ts';
 import { chatBodies } from './lib/bodies.ts';
-import { environment } from './lib/report.ts';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import { RequestContext, type RequestSink } from '../src/request/context.ts';
 import { openaiDialect } from '../src/formats/openai/index.ts';
 import { CODECS, FORMATS } from '../src/formats/index.ts';
@@ -29,6 +31,14 @@ import { createRing, RingReader, RingWriter } from '../src/telemetry/ring.ts';
 import { encodeRecord } from '../src/telemetry/record.ts';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { parseRequest, requestDeadline } from '../src/pipeline/parse.ts';
+import { routeRequest } from '../src/pipeline/route.ts';
+import { upstreamBody } from '../src/upstream/forward.ts';
+import { Classifier } from '../src/classify/classifier.ts';
+import { openaiCodec } from '../src/formats/openai/index.ts';
+import type { UsageSink } from '../src/formats/format.ts';
+
+const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 
 const ROOT = resolve(import.meta.dirname, '..');
 const plan = compilePlan(validateConfig(parseYaml(readFileSync(join(ROOT, 'bench/microgate.bench.yaml'), 'utf8'))));
@@ -81,6 +91,21 @@ const finished = ruleCtx(bodies[0]!);
   Object.assign(finished, { status: 200, tEnd: 1.2, tDispatch: 0.05, tUpstreamEnd: 1.1, promptTokens: 812, completionTokens: 96 });
   (finished as unknown as { failover: unknown }).failover = { records: [{ target: t, key, status: 200, flag: '', ms: 1.05 }] };
 }
+// The synchronous part of a request on the bench config (its six rules, one reading the complexity):
+// parse, route (rules and classifier included), the upstream body (the model spliced in). Everything
+// handleRequest does before undici's dispatch, on a fresh context per request as the server makes one.
+const benchHeaders = (): Record<string, string> => Object.assign(Object.create(null) as Record<string, string>, { host: '127.0.0.1:8090', 'content-type': 'application/json', 'content-length': '2500', 'user-agent': 'OpenAI/Python 1.55.0', accept: 'application/json' });
+const pipelineOnce = (body: Buffer): void => {
+  const ctx = new RequestContext(plan, null as never, sink, 'chat', openaiDialect, 'id', benchHeaders(), 0);
+  ctx.raw = body;
+  parseRequest(ctx);
+  requestDeadline(ctx);
+  routeRequest(ctx);
+  sink2 += upstreamBody(ctx, ctx.targets[0]!).length;
+};
+const classifier = new Classifier();
+const parsedBodies = bodies.map((b) => JSON.parse(b.toString()) as { messages: unknown[] });
+const usageSink: UsageSink = { promptTokens: -1, completionTokens: -1, cacheReadTokens: 0, cacheWriteTokens: 0 };
 // A 4 KB chat answer as a provider sends it, and the redactor of a plan with three provider keys.
 const answer = Buffer.from(
   JSON.stringify({
@@ -95,7 +120,7 @@ const answer = Buffer.from(
 const MODEL_KEY = Buffer.from('model');
 const MODEL_NEEDLE = Buffer.from('"model"');
 const route = 'rule:cheap-simple tier:SIMPLE > openai/gpt-4o-mini#main:200';
-const hist = new MicrosHistogram();
+const hist = new MicrosHistogram(new Float64Array(HISTOGRAM_FIELDS), 0);
 // Wire-format translation (src/formats/): a ~2 KB agent turn and a ~4 KB answer each way, and one
 // stream event each way through a translation set up once (mid-stream, its block already open).
 const tx = translationInputs();
@@ -166,6 +191,18 @@ bench
   .add('rules: context alone (baseline for the line above)', () => {
     ruleCtx(next(bodies));
   })
+  .add('request path, synchronous: parse → route (6 bench rules, classifier) → upstream body', () => {
+    pipelineOnce(next(bodies));
+  })
+  .add('classifier: classifyMessages of a 1–4 KB chat (system + user)', () => {
+    sink2 += classifier.classifyMessages(next(parsedBodies).messages).score;
+  })
+  .add('usage: scanUsage of a 4 KB OpenAI answer', () => {
+    openaiCodec.scanUsage(answer, usageSink);
+  })
+  .add('usage: scanUsage of 8 stream events without usage', () => {
+    openaiCodec.scanUsage(events, usageSink);
+  })
   .add('telemetry hand-off: encode one record into the ring', () => {
     let o = ringWriter.claim();
     if (o < 0) {
@@ -202,7 +239,7 @@ bench
   .add('SSE framer: 8 events in one chunk', () => {
     new SseFramer().push(events);
   })
-  .add('in-gateway histogram record (WASM HDR)', () => {
+  .add('in-gateway histogram record (log-linear buckets)', () => {
     hist.record((i++ & 1023) + 1);
   })
   .add(`xlate request OpenAI → Anthropic (${kb(tx.openaiRequestBytes)}, 2 tools)`, () => {
@@ -261,6 +298,11 @@ bench
     sink2 += bedrock.sign!(awsHeaders, awsKey, awsPath, awsBody).length;
   });
 
+// --only: the matching rows alone (before/after comparisons of one change).
+if (args.only !== undefined) {
+  const only = new RegExp(args.only);
+  for (const t of [...bench.tasks]) if (!only.test(t.name)) bench.remove(t.name);
+}
 await bench.run();
 const rows = bench.tasks.map((t) => {
   const r = t.result as { latency?: { mean: number; p99: number }; mean?: number; p99?: number } | undefined;
@@ -269,9 +311,22 @@ const rows = bench.tasks.map((t) => {
   return { name: t.name, meanNs: Math.round(mean), p99Ns: Math.round(p99) };
 });
 for (const r of rows) process.stdout.write(`${r.name.padEnd(60)} mean ${String(r.meanNs).padStart(7)} ns   p99 ${String(r.p99Ns).padStart(7)} ns\n`);
-mkdirSync(join(ROOT, 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment: environment(false, 'one process', {}), rows }, null, 1)}\n`);
+if (args.only === undefined) {
+  mkdirSync(join(ROOT, 'results'), { recursive: true });
+  // The commit from .git's files: this script runs no git command.
+  const environment = { date: new Date().toISOString(), commit: headCommit(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
+  writeFileSync(join(ROOT, 'results/micro.json'), `${JSON.stringify({ environment, rows }, null, 1)}\n`);
+}
 if (sink2 === 0) process.stdout.write('(translation rows produced no output)\n');
-hist.destroy();
+
 await plan.close();
 await ruled.close();
+
+function headCommit(): string {
+  try {
+    const head = readFileSync(join(ROOT, '.git/HEAD'), 'utf8').trim();
+    return head.startsWith('ref: ') ? readFileSync(join(ROOT, '.git', head.slice(5)), 'utf8').trim().slice(0, 7) : head.slice(0, 7);
+  } catch {
+    return 'unknown';
+  }
+}

@@ -15,18 +15,27 @@
 // with that commit's own bench/microgate.bench.yaml, next to microgate in every pass-through latency
 // scenario. The two are visited A B, B A, … within each round, so before/after come from one run.
 //
+// Request threads (issue 14): `microgate` runs the bench config with `server.workers: 1` (one request
+// thread) and `microgate-2t` the same config with `server.workers: 2` (two threads sharing the port,
+// SO_REUSEPORT), both written here as derived files.
+//
+// Streams are timed to the first whole SSE event at the client, CPU per request is the target's CPU
+// time over the measured window ÷ the requests completed in it (loadtest/pacer.ts).
+//
 // Placement on a 2-core machine: the targets (microgate and peers) run pinned to CPU 1; the mock
 // fleet and the load generator share CPU 0, so a target never competes with its own load.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chatBodies } from './lib/bodies.ts';
 import { buildBaseline, type Baseline } from './lib/baseline.ts';
+import { buildGateway } from './lib/gateway-build.ts';
 import { FORMATS } from '../src/formats/index.ts';
 import { build } from 'esbuild';
+import { parseDocument } from 'yaml';
 import { machineCpu, measure, runJson, sample, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
-import { environment, writeReports, compareWith, type ScenarioResult, type TargetRun } from './lib/report.ts';
+import { environment, writeReports, compareWith, type Pcts, type ScenarioResult, type TargetRun } from './lib/report.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
 
@@ -42,11 +51,11 @@ const TARGET_CPU = pin ? 1 : null;
 const LOAD_CPU = pin ? 0 : null;
 
 const MOCK = 'http://127.0.0.1:9101';
-const PORTS = { microgate: 8090, floor: 8091, 'node-http': 8092, portkey: 8093, 'microgate-base': 8094 } as const;
+const PORTS = { microgate: 8090, floor: 8091, 'node-http': 8092, portkey: 8093, 'microgate-base': 8094, 'microgate-2t': 8095 } as const;
 type TargetName = 'direct' | keyof typeof PORTS;
 type Upstream = 'openai' | 'anthropic';
 /** Targets that are a microgate build: their in-gateway histogram is read from /admin/stats. */
-const GATEWAYS = new Set<TargetName>(['microgate', 'microgate-base']);
+const GATEWAYS = new Set<TargetName>(['microgate', 'microgate-base', 'microgate-2t']);
 /** The models microgate-base is driven with (plain, stream): its config must serve them too. */
 const BASE_MODELS = ['bench', 'streamer/mock-small'];
 
@@ -86,6 +95,7 @@ function address(target: TargetName, kind: 'plain' | 'stream' | 'flaky', upstrea
     case 'direct':
       return { url: MOCK, path: CHAT, headers: { authorization: `Bearer ${mockKey}` }, model: 'mock-small' };
     case 'microgate':
+    case 'microgate-2t':
     case 'microgate-base':
       // BASE_MODELS: the baseline is checked to serve the plain and stream models before it runs.
       return { url: `http://127.0.0.1:${PORTS[target]}`, path: CHAT, headers: {}, model: kind === 'stream' ? 'streamer/mock-small' : kind === 'flaky' ? 'flaky-best' : 'bench' };
@@ -151,6 +161,22 @@ async function adminStats(port: number): Promise<AdminStats | null> {
   }
 }
 
+/**
+ * The bench config with `server.workers` set, written next to the bundles; another instance than
+ * `microgate` (suffix) also gets its own port and request-log directory, as microgate-base does.
+ */
+function workersConfig(dir: string, workers: number, port: number, suffix: string | null): string {
+  const doc = parseDocument(readFileSync(join(ROOT, 'bench/microgate.bench.yaml'), 'utf8'));
+  doc.setIn(['server', 'workers'], workers);
+  doc.setIn(['server', 'port'], port);
+  const logDir = doc.getIn(['telemetry', 'log', 'dir']);
+  if (suffix !== null && typeof logDir === 'string') doc.setIn(['telemetry', 'log', 'dir'], `${logDir.replace(/\/+$/, '')}-${suffix}`);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `microgate.bench.workers-${workers}.yaml`);
+  writeFileSync(file, doc.toString());
+  return file;
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -164,12 +190,17 @@ async function main(): Promise<void> {
   const started = performance.now();
   const log = (m: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s] ${m}\n`);
   let baseline: Baseline | null = null;
+  /** How each microgate instance was configured (server.workers), for the report. */
+  const threads: Record<string, string> = {};
 
   // Every process runs as a plain-node bundle, as `npm start` runs microgate: under tsx each would
   // also carry a module-loader thread (~40 MB RSS, some CPU).
   const DIST = join(ROOT, 'dist/bench');
+  // microgate exactly as `npm run build` bundles it (its entries, request threads included, and code
+  // splitting); the peers, the mocks and the load runners as plain one-file bundles beside it.
+  await buildGateway(ROOT, DIST);
   await build({
-    entryPoints: { main: 'src/main.ts', 'telemetry-worker': 'src/telemetry/worker.ts', floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' },
+    entryPoints: { floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' },
     absWorkingDir: ROOT,
     outdir: DIST,
     bundle: true,
@@ -199,9 +230,7 @@ async function main(): Promise<void> {
     const startAll: Array<Promise<void>> = [
       startNode('mocks', bundle('fleet'), ['--config', join(ROOT, 'bench/fleet.json')], LOAD_CPU, /mocks ready/).then((p) => void (procs.mocks = p)),
     ];
-    if (wanted.has('microgate')) {
-      startAll.push(startNode('microgate', bundle('main'), ['--config', join(ROOT, 'bench/microgate.bench.yaml')], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs.microgate = p)));
-    }
+    if (wanted.has('microgate') || wanted.has('microgate-2t')) startAll.push(startMicrogates());
     if (baseline !== null) {
       startAll.push(startNode('microgate-base', baseline.main, ['--config', baseline.config], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs['microgate-base'] = p)));
     }
@@ -240,6 +269,7 @@ async function main(): Promise<void> {
         note: 'six rules (bench/microgate.bench.yaml), one reading complexity_tier on every "bench" request; telemetry worker with metrics and the request log',
       },
       baseline === null ? null : { ref: flags.baseline!, commit: baseline.commit, config: baseline.configSource },
+      { threads },
     );
     const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
     const files = writeReports(outDir, env, results);
@@ -248,6 +278,22 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(Object.values(procs).map((p) => stop(p)));
     if (baseline !== null) baseline.cleanup();
+  }
+
+  /** microgate on the bench config with `server.workers: 1`, and microgate-2t with `workers: 2`. */
+  async function startMicrogates(): Promise<void> {
+    const env = { ...process.env, NODE_ENV: 'production' };
+    const start = (name: 'microgate' | 'microgate-2t', config: string) => startNode(name, bundle('main'), ['--config', config], TARGET_CPU, /listening on/, env);
+    const both: Array<Promise<void>> = [];
+    if (wanted.has('microgate')) {
+      threads.microgate = 'server.workers: 1';
+      both.push(start('microgate', workersConfig(DIST, 1, PORTS.microgate, null)).then((p) => void (procs.microgate = p)));
+    }
+    if (wanted.has('microgate-2t')) {
+      threads['microgate-2t'] = 'server.workers: 2';
+      both.push(start('microgate-2t', workersConfig(DIST, 2, PORTS['microgate-2t'], '2t')).then((p) => void (procs['microgate-2t'] = p)));
+    }
+    await Promise.all(both);
   }
 
   async function runOne(sc: Scenario, target: TargetName): Promise<TargetRun> {
@@ -273,15 +319,34 @@ async function main(): Promise<void> {
       stream: sc.stream === true,
       timeoutMs: 30_000,
       resetUrl: gateway ? `${a.url}/admin/stats/reset` : null,
+      // CPU per request: the pacer reads these right at its measured window's start and end.
+      cpuPids: { ...(pid === undefined ? {} : { target: pid }), ...(procs.mocks?.child.pid === undefined ? {} : { mocks: procs.mocks.child.pid }) },
     };
     const mocks = procs.mocks?.child.pid;
     const m0 = mocks === undefined ? null : sample(mocks);
     const t0 = performance.now();
     const { result: m, machineCpuPct } = await machineCpu(() => measure(pid, () => runJson<PacerResult>(bundle('pacer'), spec, LOAD_CPU)));
     const m1 = mocks === undefined ? null : sample(mocks);
-    const mocksCpuPct = m0 && m1 ? Math.round(((m1.cpuSec - m0.cpuSec) / ((performance.now() - t0) / 1000)) * 100) : null;
-    const gw = gateway ? await adminStats(PORTS[target as 'microgate' | 'microgate-base']) : null;
-    return { target, pacer: m.result, cpuPct: m.cpuPct, rssMaxMB: m.rssMaxMB, gatewayTimeUs: gw?.gatewayTimeUs ?? null, saturation: null, telemetryDropped: gw?.telemetry?.dropped ?? null, mocksCpuPct, machineCpuPct };
+    const gw = gateway ? await adminStats(PORTS[target as 'microgate' | 'microgate-base' | 'microgate-2t']) : null;
+    // Window figures when the pacer could read /proc; else the whole child run's (warm-up included).
+    const w = m.result.cpu;
+    const completed = m.result.ok + m.result.errors;
+    const tw = w?.procs.target ?? null;
+    const mw = w?.procs.mocks ?? null;
+    return {
+      target,
+      pacer: m.result,
+      cpuPct: tw?.pct ?? m.cpuPct,
+      cpuPerReqUs: tw && completed > 0 ? Math.round((tw.cpuUs / completed) * 10) / 10 : null,
+      cpuSource: tw?.source ?? null,
+      mocksCpuPerReqUs: mw && completed > 0 ? Math.round((mw.cpuUs / completed) * 10) / 10 : null,
+      rssMaxMB: m.rssMaxMB,
+      gatewayTimeUs: gw?.gatewayTimeUs ?? null,
+      saturation: null,
+      telemetryDropped: gw?.telemetry?.dropped ?? null,
+      mocksCpuPct: mw?.pct ?? (m0 && m1 ? Math.round(((m1.cpuSec - m0.cpuSec) / ((performance.now() - t0) / 1000)) * 100) : null),
+      machineCpuPct: w?.machinePct ?? machineCpuPct,
+    };
   }
 }
 
@@ -289,8 +354,9 @@ function brief(r: TargetRun): string {
   if (r.saturation) return `${r.saturation.rps} req/s, p99 ${r.saturation.latencyUs.p99} µs, errors ${r.saturation.errors + r.saturation.non2xx}, cpu ${r.cpuPct ?? '-'}%`;
   const p = r.pacer!;
   const gw = r.gatewayTimeUs ? `, in-gateway p50 ${r.gatewayTimeUs.p50} µs p99 ${r.gatewayTimeUs.p99} µs` : '';
-  const ttfb = p.ttfbUs ? `, ttfb p50 ${p.ttfbUs.p50} µs` : '';
-  return `${p.achievedRps} req/s, p50 ${p.latencyUs.p50} µs, p99 ${p.latencyUs.p99} µs (service p50 ${p.serviceUs.p50} p99 ${p.serviceUs.p99}, send lag p50 ${p.sendLagUs.p50})${ttfb}, ok ${p.ok}, errors ${p.errors}, cpu ${r.cpuPct ?? '-'}%${gw}; mocks ${r.mocksCpuPct ?? '-'}%, load ${p.pacerCpuPct}%, machine ${r.machineCpuPct ?? '-'}%${contended(r)}`;
+  const ev = p.firstEventUs ? `, first event p50 ${p.firstEventUs.p50} p99 ${p.firstEventUs.p99} µs (head p50 ${p.headUs?.p50}, first byte p50 ${p.firstByteUs?.p50}, event − head p50 ${p.headLeadUs?.p50})` : '';
+  const perReq = r.cpuPerReqUs != null ? ` = ${r.cpuPerReqUs} µs/req` : '';
+  return `${p.achievedRps} req/s, p50 ${p.latencyUs.p50} µs, p99 ${p.latencyUs.p99} µs (service p50 ${p.serviceUs.p50} p99 ${p.serviceUs.p99}, send lag p50 ${p.sendLagUs.p50})${ev}, ok ${p.ok}, errors ${p.errors}, cpu ${r.cpuPct ?? '-'}%${perReq}${gw}; mocks ${r.mocksCpuPct ?? '-'}%, load ${p.pacerCpuPct}%, machine ${r.machineCpuPct ?? '-'}%${contended(r)}`;
 }
 
 /** Flags a run during which other processes (not the target, the mocks or the load) used much of the machine. */
@@ -307,12 +373,26 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
       const xs = rs.map(f).filter((x): x is number => typeof x === 'number');
       return xs.length === 0 ? null : median(xs);
     };
+    /** Medians over rounds of each percentile of a pacer histogram; null when the pacer did not record it. */
+    const pcts = (f: (p: PacerResult) => Pcts | null | undefined): Pcts | null =>
+      rs[0]!.pacer && f(rs[0]!.pacer) ? { p50: pick((r) => r.pacer && f(r.pacer)?.p50)!, p90: pick((r) => r.pacer && f(r.pacer)?.p90)!, p99: pick((r) => r.pacer && f(r.pacer)?.p99)!, p999: pick((r) => r.pacer && f(r.pacer)?.p999)! } : null;
+    // CPU per request to a tenth of a µs: median() rounds, so it works in tenths.
+    const perReq = (f: (r: TargetRun) => number | null | undefined): number | null => {
+      const m = pick((r) => {
+        const v = f(r);
+        return typeof v === 'number' ? Math.round(v * 10) : null;
+      });
+      return m === null ? null : m / 10;
+    };
     targets[name] = {
       rounds: rs.length,
       latencyUs: rs[0]!.pacer ? { p50: pick((r) => r.pacer?.latencyUs.p50)!, p90: pick((r) => r.pacer?.latencyUs.p90)!, p99: pick((r) => r.pacer?.latencyUs.p99)!, p999: pick((r) => r.pacer?.latencyUs.p999)! } : null,
       serviceUs: rs[0]!.pacer ? { p50: pick((r) => r.pacer?.serviceUs.p50)!, p90: pick((r) => r.pacer?.serviceUs.p90)!, p99: pick((r) => r.pacer?.serviceUs.p99)!, p999: pick((r) => r.pacer?.serviceUs.p999)! } : null,
-      ttfbUs: rs[0]!.pacer?.ttfbUs ? { p50: pick((r) => r.pacer?.ttfbUs?.p50)!, p90: pick((r) => r.pacer?.ttfbUs?.p90)!, p99: pick((r) => r.pacer?.ttfbUs?.p99)!, p999: pick((r) => r.pacer?.ttfbUs?.p999)! } : null,
-      gapUs: rs[0]!.pacer?.gapUs ? { p50: pick((r) => r.pacer?.gapUs?.p50)!, p90: pick((r) => r.pacer?.gapUs?.p90)!, p99: pick((r) => r.pacer?.gapUs?.p99)!, p999: pick((r) => r.pacer?.gapUs?.p999)! } : null,
+      firstEventUs: pcts((p) => p.firstEventUs),
+      headUs: pcts((p) => p.headUs),
+      firstByteUs: pcts((p) => p.firstByteUs),
+      headLeadUs: pcts((p) => p.headLeadUs),
+      gapUs: pcts((p) => p.gapUs),
       achievedRps: pick((r) => r.pacer?.achievedRps ?? r.saturation?.rps),
       ok: rs.reduce((n, r) => n + (r.pacer?.ok ?? r.saturation?.ok ?? 0), 0),
       errors: rs.reduce((n, r) => n + (r.pacer?.errors ?? (r.saturation ? r.saturation.errors + r.saturation.non2xx + r.saturation.timeouts : 0)), 0),
@@ -326,6 +406,8 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
       gatewayTimeUs: rs[0]!.gatewayTimeUs ? { p50: pick((r) => r.gatewayTimeUs?.p50)!, p90: pick((r) => r.gatewayTimeUs?.p90)!, p99: pick((r) => r.gatewayTimeUs?.p99)!, p999: pick((r) => r.gatewayTimeUs?.p999)! } : null,
       telemetryDropped: rs.some((r) => r.telemetryDropped !== null) ? Math.max(...rs.map((r) => r.telemetryDropped ?? 0)) : null,
       cpuPct: pick((r) => r.cpuPct),
+      cpuPerReqUs: perReq((r) => r.cpuPerReqUs),
+      mocksCpuPerReqUs: perReq((r) => r.mocksCpuPerReqUs),
       rssMaxMB: pick((r) => r.rssMaxMB),
       pacerCpuPct: pick((r) => r.pacer?.pacerCpuPct),
       mocksCpuPct: pick((r) => r.mocksCpuPct),

@@ -2,16 +2,18 @@
 // current one in the same benchmark run (an A/B whose both sides share the machine's drift).
 //
 // The ref is checked out into a temporary `git worktree` (the repository's own checkout is never
-// touched), node_modules is a symlink to this checkout's, and src/main.ts and src/telemetry/worker.ts
-// are bundled with the options of `npm run build` into the worktree's dist/. The baseline runs with the
-// ref's own bench/microgate.bench.yaml (a newer config may hold keys its strict schema rejects), with
-// only its port and request-log directory changed; the worktree is removed by `cleanup()`.
+// touched), node_modules is a symlink to this checkout's, and the ref is bundled as its own `npm run
+// build` bundles it (its entries and splitting: bench/lib/gateway-build.ts) into the worktree's dist/.
+// The baseline runs with the ref's own bench/microgate.bench.yaml (a newer config may hold keys its
+// strict schema rejects), with only its port and request-log directory changed and, when the ref knows
+// `server.workers` and its config does not set it, `workers: 1` like microgate's (one request thread,
+// not the default one per core); the worktree is removed by `cleanup()`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
+import { buildGateway } from './gateway-build.ts';
 
 export interface Baseline {
   /** The full commit id the ref resolved to. */
@@ -28,9 +30,6 @@ export interface Baseline {
   cleanup(): void;
 }
 
-/** `npm run build`'s esbuild options (package.json), applied to the worktree. */
-const BUILD = { entryPoints: { main: 'src/main.ts', 'telemetry-worker': 'src/telemetry/worker.ts' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outdir: 'dist', logLevel: 'warning' } as const;
-const BUILD_SCRIPT = 'esbuild main=src/main.ts telemetry-worker=src/telemetry/worker.ts --bundle --platform=node --format=esm --target=node20 --packages=external --outdir=dist --log-level=warning';
 
 const git = (root: string, args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
@@ -76,9 +75,8 @@ export async function buildBaseline(opts: { root: string; ref: string; port: num
   try {
     git(root, ['worktree', 'add', '--detach', '--quiet', tree, commit]);
     symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'), 'dir');
-    const script = (JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts?.build;
-    if (script !== BUILD_SCRIPT) process.stderr.write(`baseline: ${ref}'s build script differs from the one replayed here:\n  ${script ?? '(none)'}\n`);
-    await build({ ...BUILD, absWorkingDir: tree });
+    const built = await buildGateway(tree, join(tree, 'dist'));
+    if (built.script === null) process.stderr.write(`baseline: ${ref} has no build script; bundled ${built.entries.join(', ')}\n`);
 
     const own = join(tree, 'bench/microgate.bench.yaml');
     const source = existsSync(own) ? own : join(root, 'bench/microgate.bench.yaml');
@@ -88,6 +86,8 @@ export async function buildBaseline(opts: { root: string; ref: string; port: num
     const missing = models.filter((m) => !serves(parsed, m));
     if (missing.length > 0) throw new Error(`--baseline: the config of ${ref} (${source}) does not serve ${missing.join(', ')}, which the load is sent to`);
     doc.setIn(['server', 'port'], port);
+    const schema = join(tree, 'src/config/schema.ts');
+    if (doc.getIn(['server', 'workers']) === undefined && existsSync(schema) && /\bworkers:\s*z\./.test(readFileSync(schema, 'utf8'))) doc.setIn(['server', 'workers'], 1);
     // Its own request log, so the two gateways never write (or rotate) the same file.
     const dir = doc.getIn(['telemetry', 'log', 'dir']);
     if (typeof dir === 'string') doc.setIn(['telemetry', 'log', 'dir'], `${dir.replace(/\/+$/, '')}-base`);

@@ -1,7 +1,7 @@
 // Child processes of a benchmark run: started pinned to a CPU, awaited until they print their
 // ready line, sampled for CPU and RSS from /proc, and killed at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export interface Proc {
@@ -84,6 +84,91 @@ export function sample(pid: number): { cpuSec: number; rssBytes: number } | null
   } catch {
     return null;
   }
+}
+
+/**
+ * A process's CPU time at one instant, for a CPU-per-request window (cpuWindow): `ticks` is user + system
+ * of the whole thread group from /proc/<pid>/stat (what sample() reads; 10 ms resolution, threads that
+ * exited included), `ns` the sum of sum_exec_runtime over its live threads from /proc/<pid>/task/<tid>/schedstat
+ * (ns resolution, the same CPU time without the tick rounding), `tids` those threads.
+ */
+export interface CpuTimes {
+  ticks: number;
+  ns: number | null;
+  tids: number[];
+}
+
+export function cpuTimes(pid: number): CpuTimes | null {
+  let ticks: number;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks = Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+  let ns: number | null = 0;
+  const tids: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        tids.push(Number(tid));
+      } catch {
+        /* the thread exited between the listing and the read: its time is in ticks only */
+      }
+    }
+  } catch {
+    ns = null;
+  }
+  return { ticks, ns: ns !== null && Number.isFinite(ns) && tids.length > 0 ? ns : null, tids };
+}
+
+/** The CPU a process used between two cpuTimes() samples, µs: the ns figure when every thread seen at the start is still alive at the end (nothing lost), else the ticks figure. */
+export function cpuBetween(a: CpuTimes, b: CpuTimes): { us: number; source: 'schedstat' | 'stat'; statUs: number } {
+  const statUs = ((b.ticks - a.ticks) * 1e6) / CLK_TCK;
+  const alive = new Set(b.tids);
+  if (a.ns !== null && b.ns !== null && a.tids.every((t) => alive.has(t))) return { us: Math.round((b.ns - a.ns) / 1000), source: 'schedstat', statUs };
+  return { us: statUs, source: 'stat', statUs };
+}
+
+/** Snapshot of several processes' CPU and of the whole machine's, taken at a window's start and end. */
+export interface CpuSnapshot {
+  at: number;
+  procs: Record<string, CpuTimes | null>;
+  machine: { busy: number; total: number } | null;
+}
+
+export function cpuSnapshot(pids: Record<string, number>): CpuSnapshot {
+  const procs: Record<string, CpuTimes | null> = {};
+  for (const [name, pid] of Object.entries(pids)) procs[name] = cpuTimes(pid);
+  return { at: performance.now(), procs, machine: machineTicks() };
+}
+
+/** What happened between two snapshots: each process's CPU (µs, and % of one core) and the machine's (% of one core). */
+export interface CpuWindow {
+  wallMs: number;
+  procs: Record<string, { cpuUs: number; pct: number; source: 'schedstat' | 'stat'; statUs: number } | null>;
+  machinePct: number | null;
+}
+
+export function cpuWindow(a: CpuSnapshot, b: CpuSnapshot): CpuWindow {
+  const wallMs = b.at - a.at;
+  const procs: CpuWindow['procs'] = {};
+  for (const name of Object.keys(a.procs)) {
+    const x = a.procs[name];
+    const y = b.procs[name];
+    if (!x || !y) {
+      procs[name] = null;
+      continue;
+    }
+    const c = cpuBetween(x, y);
+    procs[name] = { cpuUs: c.us, pct: Math.round((c.us / 1000 / wallMs) * 100), source: c.source, statUs: c.statUs };
+  }
+  const ma = a.machine;
+  const mb = b.machine;
+  const machinePct = ma && mb && mb.total > ma.total ? Math.round(((mb.busy - ma.busy) / (mb.total - ma.total)) * availableParallelism() * 100) : null;
+  return { wallMs: Math.round(wallMs), procs, machinePct };
 }
 
 /** Busy and total jiffies of the whole machine (all cores), from /proc/stat. Null off Linux. */

@@ -20,7 +20,14 @@ export interface TargetRun {
   target: string;
   pacer: PacerResult | null;
   saturation: CannonResult | null;
+  /** % of one core: over the pacer's measured window when it could read /proc, else over the whole child run. */
   cpuPct: number | null;
+  /** The target's CPU time (user + system, all threads) over the measured window ÷ the requests completed in it, µs. */
+  cpuPerReqUs?: number | null;
+  /** Where that CPU time came from: summed per-thread schedstat (ns) or /proc/<pid>/stat (10 ms ticks). */
+  cpuSource?: 'schedstat' | 'stat' | null;
+  /** The mock fleet's CPU per request over the same window, µs. */
+  mocksCpuPerReqUs?: number | null;
   rssMaxMB: number | null;
   gatewayTimeUs: (Pcts & { count?: number }) | null;
   /** microgate: telemetry records dropped so far in its process (cumulative over the run). */
@@ -35,7 +42,14 @@ export interface TargetSummary {
   rounds: number;
   latencyUs: Pcts | null;
   serviceUs: Pcts | null;
-  ttfbUs: Pcts | null;
+  /** Streams: intended start → first whole SSE event with data (the stream figure). */
+  firstEventUs: Pcts | null;
+  /** Streams: intended start → response head. */
+  headUs: Pcts | null;
+  /** Streams: intended start → first body byte. */
+  firstByteUs: Pcts | null;
+  /** Streams: per request, first event − head. */
+  headLeadUs: Pcts | null;
   gapUs: Pcts | null;
   achievedRps: number | null;
   ok: number;
@@ -47,6 +61,8 @@ export interface TargetSummary {
   retriedUs: Pcts | null;
   telemetryDropped: number | null;
   cpuPct: number | null;
+  cpuPerReqUs: number | null;
+  mocksCpuPerReqUs: number | null;
   rssMaxMB: number | null;
   pacerCpuPct: number | null;
   mocksCpuPct?: number | null;
@@ -77,6 +93,8 @@ export interface Environment {
   placement: string;
   /** `--baseline`: the other build run as microgate-base in this run, and the config it ran with. */
   baseline: { ref: string; commit: string; config: string } | null;
+  /** How each microgate instance ran (server.workers), and the targets left out of this run, with why. */
+  microgate?: { threads: Record<string, string> };
 }
 
 const PCTS: Array<keyof Pcts> = ['p50', 'p90', 'p99', 'p999'];
@@ -90,7 +108,7 @@ function git(cmd: string): string {
   }
 }
 
-export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>, baseline: Environment['baseline'] = null): Environment {
+export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>, baseline: Environment['baseline'] = null, microgate: Environment['microgate'] = { threads: {} }): Environment {
   const config = readFileSync(join(import.meta.dirname, '../microgate.bench.yaml'));
   return {
     date: new Date().toISOString(),
@@ -105,10 +123,13 @@ export function environment(quick: boolean, placement: string, features: Record<
     features,
     placement,
     baseline,
+    microgate,
   };
 }
 
-export function added(sc: ScenarioResult, target: string, field: 'latencyUs' | 'serviceUs' | 'ttfbUs' | 'gapUs' = 'latencyUs'): Pcts | null {
+type PctField = 'latencyUs' | 'serviceUs' | 'firstEventUs' | 'headUs' | 'firstByteUs' | 'gapUs';
+
+export function added(sc: ScenarioResult, target: string, field: PctField = 'latencyUs'): Pcts | null {
   const t = sc.targets[target]?.[field];
   const d = sc.targets.direct?.[field];
   if (!t || !d) return null;
@@ -119,8 +140,8 @@ const us = (n: number | null | undefined): string => (n === null || n === undefi
 
 function latencyTable(sc: ScenarioResult): string[] {
   const rows = [
-    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | RSS | errors | CPU: mocks / load / machine |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | CPU per request (× floor) | RSS | errors | CPU: mocks / load / machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const l = t.latencyUs;
@@ -128,7 +149,7 @@ function latencyTable(sc: ScenarioResult): string[] {
     const sv = added(sc, name, 'serviceUs');
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
     rows.push(
-      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${t.rssMaxMB ?? '–'} MB | ${t.errors} | ${contention(t)} |`,
+      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${perRequest(sc, name)} | ${t.rssMaxMB ?? '–'} MB | ${t.errors} | ${contention(t)} |`,
     );
   }
   return rows;
@@ -137,15 +158,41 @@ function latencyTable(sc: ScenarioResult): string[] {
 /** The mocks', the load generator's and the whole machine's CPU (% of one core): shows a run that competed with something else. */
 const contention = (t: TargetSummary): string => `${t.mocksCpuPct ?? '–'}% / ${t.pacerCpuPct ?? '–'}% / ${t.machineCpuPct ?? '–'}%`;
 
+/** CPU time per request, µs, and its ratio to the floor's in the same scenario. */
+function perRequest(sc: ScenarioResult, name: string): string {
+  const v = sc.targets[name]?.cpuPerReqUs;
+  if (v === null || v === undefined) return '–';
+  const f = sc.targets.floor?.cpuPerReqUs;
+  return `${v.toFixed(1)} µs${f && name !== 'floor' ? ` (${(v / f).toFixed(2)} ×)` : ''}`;
+}
+
 function streamTable(sc: ScenarioResult): string[] {
-  const rows = ['| target | TTFB p50 | TTFB p99 | added TTFB p50 | added TTFB p99 | event gap p50 | event gap p99 | added gap p99 | in-gateway p50 / p99 (to first byte) | errors | CPU: target / mocks / load / machine |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+  const rows = [
+    '| target | first event p50 | p90 | p99 | added first event p50 | added p90 | added p99 | head p50 / first byte p50 | event − head p50 / p99 | event gap p99 (added) | in-gateway p50 / p99 (to first byte) | target CPU | CPU per request (× floor) | errors | CPU: mocks / load / machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const [name, t] of Object.entries(sc.targets)) {
-    const a = added(sc, name, 'ttfbUs');
+    const a = added(sc, name, 'firstEventUs');
     const g = added(sc, name, 'gapUs');
+    const d = name === 'direct';
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
-    rows.push(`| ${name} | ${us(t.ttfbUs?.p50)} | ${us(t.ttfbUs?.p99)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${us(t.gapUs?.p50)} | ${us(t.gapUs?.p99)} | ${name === 'direct' ? '–' : us(g?.p99)} | ${gw} | ${t.errors} | ${t.cpuPct ?? '–'}% / ${contention(t)} |`);
+    const e = t.firstEventUs;
+    rows.push(
+      `| ${name} | ${us(e?.p50)} | ${us(e?.p90)} | ${us(e?.p99)} | ${d ? '–' : us(a?.p50)} | ${d ? '–' : us(a?.p90)} | ${d ? '–' : us(a?.p99)} | ${us(t.headUs?.p50)} / ${us(t.firstByteUs?.p50)} | ${us(t.headLeadUs?.p50)} / ${us(t.headLeadUs?.p99)} | ${us(t.gapUs?.p99)}${d ? '' : ` (${us(g?.p99)})`} | ${gw} | ${t.cpuPct ?? '–'}% | ${perRequest(sc, name)} | ${t.errors} | ${contention(t)} |`,
+    );
   }
   return rows;
+}
+
+/** Whether any target sent its response head before its first event (then head-based timing would flatter it). */
+function streamNote(sc: ScenarioResult): string[] {
+  const leads = Object.entries(sc.targets).filter(([, t]) => t.headLeadUs !== null) as Array<[string, TargetSummary & { headLeadUs: Pcts }]>;
+  if (leads.length === 0) return [];
+  const early = leads.filter(([, t]) => t.headLeadUs.p50 > 100);
+  const worst = Math.max(...leads.map(([, t]) => t.headLeadUs.p99));
+  return early.length === 0
+    ? [`Every target's response head reached the client with its first event (event − head p99 ≤ ${us(worst)}): the added time to the first event is not a matter of which target sends its head first.`, '']
+    : [`Sent their head ahead of the first event (event − head p50 > 100 µs): ${early.map(([n, t]) => `${n} (${us(t.headLeadUs.p50)})`).join(', ')}; their head time flatters them, the first-event columns do not.`, ''];
 }
 
 function saturationTable(sc: ScenarioResult): string[] {
@@ -175,7 +222,7 @@ function faultsTable(sc: ScenarioResult): string[] {
 }
 
 /** Percentile curves of added latency (target − direct), one line per target, log-scale µs. */
-export function addedLatencySvg(sc: ScenarioResult, field: 'latencyUs' | 'ttfbUs' = 'latencyUs'): string {
+export function addedLatencySvg(sc: ScenarioResult, field: 'latencyUs' | 'firstEventUs' = 'latencyUs'): string {
   const series = Object.keys(sc.targets)
     .filter((t) => t !== 'direct')
     .map((t) => ({ name: t, v: added(sc, t, field) }))
@@ -187,7 +234,7 @@ export function addedLatencySvg(sc: ScenarioResult, field: 'latencyUs' | 'ttfbUs
   const x = (i: number) => L + ((W - L - R) * i) / (PCTS.length - 1);
   const colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e'];
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
-  out.push(`<text x="${L}" y="22" font-size="14">${sc.name}: added ${field === 'ttfbUs' ? 'time to first byte' : 'latency'} over direct (µs, log scale)</text>`);
+  out.push(`<text x="${L}" y="22" font-size="14">${sc.name}: added ${field === 'firstEventUs' ? 'time to the first event' : 'latency'} over direct (µs, log scale)</text>`);
   for (let e = 0; 10 ** e <= hi * 1.2; e++) {
     const yy = y(10 ** e).toFixed(1);
     out.push(`<line x1="${L}" x2="${W - R}" y1="${yy}" y2="${yy}" stroke="#ddd"/><text x="${L - 8}" y="${yy}" text-anchor="end" dy="4">${10 ** e >= 1000 ? `${10 ** e / 1000} ms` : `${10 ** e}`}</text>`);
@@ -212,10 +259,17 @@ export function saturationSvg(sc: ScenarioResult): string {
   entries.forEach((e, i) => {
     const yy = 40 + i * 36;
     const w = ((W - L - R) * e.v) / max;
-    out.push(`<text x="${L - 8}" y="${yy + 16}" text-anchor="end">${e.n}</text><rect x="${L}" y="${yy}" width="${w.toFixed(1)}" height="24" fill="${e.n === 'microgate' ? '#d62728' : '#1f77b4'}"/><text x="${L + w + 6}" y="${yy + 16}">${e.v}</text>`);
+    out.push(`<text x="${L - 8}" y="${yy + 16}" text-anchor="end">${e.n}</text><rect x="${L}" y="${yy}" width="${w.toFixed(1)}" height="24" fill="${e.n.startsWith('microgate') ? '#d62728' : '#1f77b4'}"/><text x="${L + w + 6}" y="${yy + 16}">${e.v}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** How the microgate instances ran (server.workers). */
+function threadsNote(env: Environment): string[] {
+  const m = env.microgate;
+  if (!m || Object.keys(m.threads).length === 0) return [];
+  return [`Request threads: ${Object.entries(m.threads).map(([k, v]) => `\`${k}\`: ${v}`).join('; ')}.`, ''];
 }
 
 function goals(results: ScenarioResult[]): string[] {
@@ -227,6 +281,9 @@ function goals(results: ScenarioResult[]): string[] {
   const satMg = sat?.targets.microgate?.achievedRps ?? null;
   const satFloor = sat?.targets.floor?.achievedRps ?? null;
   const satPk = sat?.targets.portkey?.achievedRps ?? null;
+  const sat2t = sat?.targets['microgate-2t']?.achievedRps ?? null;
+  const cpuMg = chat?.targets.microgate?.cpuPerReqUs ?? null;
+  const cpuFloor = chat?.targets.floor?.cpuPerReqUs ?? null;
   const rss = Math.max(...results.map((r) => r.targets.microgate?.rssMaxMB ?? 0));
   const fmt = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'missed');
   const rows = ['| goal (issue 3) | measured | |', '|---|---|---|'];
@@ -234,7 +291,8 @@ function goals(results: ScenarioResult[]): string[] {
   rows.push(`| added p50 ≤ 1.2 × the floor's added p50 | ${ratio === null ? '–' : `${ratio.toFixed(2)} × (${us(mgAdded!.p50)} vs ${us(floorAdded!.p50)})`} | ${fmt(ratio === null ? null : ratio <= 1.2)} |`);
   rows.push(`| in-gateway p50 ≤ 10 µs | ${us(mg?.gatewayTimeUs?.p50)} | ${fmt(mg?.gatewayTimeUs ? mg.gatewayTimeUs.p50 <= 10 : null)} |`);
   rows.push(`| in-gateway p99 ≤ 50 µs | ${us(mg?.gatewayTimeUs?.p99)} | ${fmt(mg?.gatewayTimeUs ? mg.gatewayTimeUs.p99 <= 50 : null)} |`);
-  rows.push(`| saturation ≥ 0.9 × the floor | ${satMg && satFloor ? `${(satMg / satFloor).toFixed(2)} ×` : '–'} | ${fmt(satMg && satFloor ? satMg / satFloor >= 0.9 : null)} |`);
+  rows.push(`| CPU per request ≤ 1.2 × the floor's (chat-5k) | ${cpuMg !== null && cpuFloor ? `${(cpuMg / cpuFloor).toFixed(2)} × (${cpuMg.toFixed(1)} µs vs ${cpuFloor.toFixed(1)} µs)` : '–'} | ${fmt(cpuMg !== null && cpuFloor ? cpuMg / cpuFloor <= 1.2 : null)} |`);
+  rows.push(`| saturation ≥ 0.9 × the floor | ${satMg && satFloor ? `${(satMg / satFloor).toFixed(2)} ×` : '–'}${sat2t && satFloor ? ` (2 request threads: ${(sat2t / satFloor).toFixed(2)} ×)` : ''} | ${fmt(satMg && satFloor ? satMg / satFloor >= 0.9 : null)} |`);
   rows.push(`| saturation ≥ 20 × Portkey | ${satMg && satPk ? `${(satMg / satPk).toFixed(1)} ×` : '–'} | ${fmt(satMg && satPk ? satMg / satPk >= 20 : null)} |`);
   rows.push(`| RSS ≤ 150 MB | ${rss > 0 ? `${rss} MB` : '–'} | ${fmt(rss > 0 ? rss <= 150 : null)} |`);
   return rows;
@@ -258,12 +316,17 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
       : []),
     'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram (p50…p99.9 columns; CO-safe, and they include up to ~1 ms of the pacing timer\'s own lateness, the same for every target) and, as "service", from its actual send; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
     '',
+    'Streams: "first event" is the time from a request\'s intended start to the first SSE event the client holds whole (its blank line arrived) with a `data:` line, in the format the client reads (OpenAI chunks through microgate, the provider\'s own for direct: Anthropic\'s `message_start` in stream-5k-anthropic); it means the same for every target, whatever each sends first. The response head and the first body byte are timed as well; "event − head" is, per request, how long the head came before that event (a few µs: together). Event gap: time between body chunks after the first event.',
+    '',
+    'CPU per request: the target process\'s CPU time (user + system, all its threads, the telemetry worker included), read from /proc right before the first measured request is sent and right after the last one ended (no warm-up in the window), divided by the requests completed in it, at the scenario\'s fixed rate. Summed per-thread `schedstat` (ns) when every thread lived through the window, else `/proc/<pid>/stat` (10 ms ticks). The figure a shared machine disturbs least; "× floor" compares it with the floor\'s in the same run.',
+    '',
+    ...threadsNote(env),
   ];
   for (const sc of results) {
     lines.push(`## ${sc.name}`, '', sc.description, '');
     if (sc.kind === 'saturation') lines.push(...saturationTable(sc), '', `![${sc.name}](plots/${sc.name}.svg)`, '');
     else if (sc.kind === 'faults') lines.push(...faultsTable(sc), '');
-    else if (sc.stream) lines.push(...streamTable(sc), '', `![${sc.name}](plots/${sc.name}-ttfb.svg)`, '');
+    else if (sc.stream) lines.push(...streamTable(sc), '', ...streamNote(sc), `![${sc.name}](plots/${sc.name}-first-event.svg)`, '');
     else lines.push(...latencyTable(sc), '', `![${sc.name}](plots/${sc.name}-added.svg)`, '');
   }
   const dropped = Math.max(-1, ...results.map((r) => r.targets.microgate?.telemetryDropped ?? -1));
@@ -281,7 +344,7 @@ export function writeReports(dir: string, env: Environment, results: ScenarioRes
     writeFileSync(join(dir, name), `${JSON.stringify({ environment: env, scenario: sc }, null, 1)}\n`);
     files.push(name);
     if (sc.kind === 'saturation') writeFileSync(join(dir, 'plots', `${sc.name}.svg`), saturationSvg(sc));
-    else if (sc.kind === 'latency') writeFileSync(join(dir, 'plots', sc.stream ? `${sc.name}-ttfb.svg` : `${sc.name}-added.svg`), addedLatencySvg(sc, sc.stream ? 'ttfbUs' : 'latencyUs'));
+    else if (sc.kind === 'latency') writeFileSync(join(dir, 'plots', sc.stream ? `${sc.name}-first-event.svg` : `${sc.name}-added.svg`), addedLatencySvg(sc, sc.stream ? 'firstEventUs' : 'latencyUs'));
   }
   writeFileSync(join(dir, 'README.md'), renderReadme(env, results, files));
   return files.map((f) => join(dir, f));
@@ -304,11 +367,12 @@ export function compareWith(file: string, results: ScenarioResult[]): void {
     const b = earlier.scenario.targets[target];
     if (!b) continue;
     const parts: string[] = [];
-    for (const field of ['latencyUs', 'ttfbUs', 'gatewayTimeUs'] as const) {
+    for (const field of ['latencyUs', 'firstEventUs', 'gatewayTimeUs'] as const) {
       const x = t[field];
       const y = b[field];
       if (x && y) parts.push(`${field} ${PCTS.map((p) => `${PCT_LABEL[p]} ${(x[p] / Math.max(1, y[p])).toFixed(2)}`).join(' ')}`);
     }
+    if (t.cpuPerReqUs && b.cpuPerReqUs) parts.push(`cpu/req ${(t.cpuPerReqUs / b.cpuPerReqUs).toFixed(2)}`);
     if (t.achievedRps && b.achievedRps) parts.push(`req/s ${(t.achievedRps / b.achievedRps).toFixed(2)}`);
     process.stdout.write(`  ${target.padEnd(10)} ${parts.join(' | ')}\n`);
   }

@@ -25,6 +25,13 @@ it('npm run bench -- --quick writes a report for every scenario, with microgate 
   expect(chat.targets.microgate!.errors).toBe(0);
   expect(chat.targets.direct!.ok).toBeGreaterThan(0);
   expect(chat.targets.microgate!.gatewayTimeUs).not.toBeNull();
+  // CPU per request (issue 14) is measured for every proxy target, and streams are timed to the first event.
+  const perReq = chat.targets as unknown as Record<string, { cpuPerReqUs: number | null }>;
+  expect(perReq.microgate!.cpuPerReqUs).toBeGreaterThan(0);
+  expect(perReq.floor!.cpuPerReqUs).toBeGreaterThan(0);
+  const stream = scenarios.find((s) => s.scenario.name === 'stream-5k')!.scenario.targets as unknown as Record<string, { firstEventUs: { p50: number } | null; headUs: unknown; cpuPerReqUs: number | null }>;
+  for (const t of ['direct', 'microgate']) expect(stream[t]!.firstEventUs?.p50, t).toBeGreaterThan(0);
+  expect(stream.microgate!.cpuPerReqUs).toBeGreaterThan(0);
   // The fault mix is absorbed by retries and the fallback: no client error, some requests retried.
   const faults = scenarios.find((s) => s.scenario.name === 'faults')!.scenario.targets.microgate! as unknown as { ok: number; errors: number; retried: number };
   expect(faults.ok).toBeGreaterThan(0);
@@ -35,5 +42,6 @@ it('npm run bench -- --quick writes a report for every scenario, with microgate 
   expect(readme).toMatch(/## chat-5k/);
   expect(readme).toMatch(/## Goals/);
   expect(existsSync(join(out, 'plots', 'chat-5k-added.svg'))).toBe(true);
+  expect(existsSync(join(out, 'plots', 'stream-5k-first-event.svg'))).toBe(true);
   expect(readFileSync(join(out, 'plots', 'saturation.svg'), 'utf8')).toMatch(/^<svg/);
 });
