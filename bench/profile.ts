@@ -832,7 +832,8 @@ async function main(): Promise<void> {
   // the one serving, as in the floor, and CPU per request compares like with like.
   const configText = /^\s+workers:/m.test(config) || !WORKERS_KNOWN ? config : config.replace(/^server: \{ /m, `server: { workers: ${WORKERS}, `);
   writeFileSync(join(tmp, 'microgate.yaml'), configText);
-  const env = { ...process.env, NODE_ENV: 'production' };
+  // As `npm start` runs it (package.json: the main thread's semi-spaces, src/threads/supervisor.ts).
+  const env = { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=32`.trim() };
   const bodies = chatBodies('bench', 64, false);
   const mgArgs = [join(GW, 'main.js'), '--config', join(tmp, 'microgate.yaml')];
   const floorArgs = (script: string) => [script, String(PORTS.floor), `http://127.0.0.1:${PORTS.mocks[0]}`];

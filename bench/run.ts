@@ -282,7 +282,8 @@ async function main(): Promise<void> {
 
   /** microgate on the bench config with `server.workers: 1`, and microgate-2t with `workers: 2`. */
   async function startMicrogates(): Promise<void> {
-    const env = { ...process.env, NODE_ENV: 'production' };
+    // As `npm start` runs it (package.json: the main thread's semi-spaces, src/threads/supervisor.ts).
+    const env = { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=32`.trim() };
     const start = (name: 'microgate' | 'microgate-2t', config: string) => startNode(name, bundle('main'), ['--config', config], TARGET_CPU, /listening on/, env);
     const both: Array<Promise<void>> = [];
     if (wanted.has('microgate')) {
