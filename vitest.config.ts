@@ -6,6 +6,8 @@ export default defineConfig({
     exclude: ['test/smoke/**', 'node_modules/**'],
     // Each file gets its own process: uWS apps, undici pools and mock servers never leak between files.
     pool: 'forks',
+    // The dashboard (/ui) is served from dist/ui: built once before the files run.
+    globalSetup: ['test/browser/build-ui.setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { listLogFiles, type LogLine } from '../src/telemetry/log-file.ts';
+import { LogFilterError, parseTime, readLine, statusTest, type LogFilter } from '../src/telemetry/log-query.ts';
 
 const USAGE = `usage: npm run logs -- [options]
   --dir DIR          log directory (default $MICROGATE_LOG_DIR or ./logs)
@@ -11,6 +12,8 @@ const USAGE = `usage: npm run logs -- [options]
   --status S         2xx|4xx|5xx|429|… ; several: 429,5xx
   --provider NAME    any attempt went to this provider
   --model NAME       the requested model or any attempt's model
+  --key NAME         any attempt used the provider key of this name
+  --virtual-key ID   the virtual key the request presented
   --rule NAME        the routing rule
   --error CODE       the gateway error code
   --since T          10m|2h|1d|30s or an ISO date (inclusive)
@@ -33,6 +36,8 @@ function parse() {
         status: { type: 'string' },
         provider: { type: 'string' },
         model: { type: 'string' },
+        key: { type: 'string' },
+        'virtual-key': { type: 'string' },
         rule: { type: 'string' },
         error: { type: 'string' },
         since: { type: 'string' },
@@ -53,43 +58,25 @@ if (args.help) {
   process.exit(0);
 }
 
-/** `10m` → now − 10 min; otherwise an ISO date. */
-function parseTime(flag: string, s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
-  if (m) return Date.now() - Number(m[1]) * { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) fail(`--${flag}: not a duration (10m, 2h, 1d) or a date: ${s}`);
-  return t;
-}
-
-function statusTest(spec: string): (status: number) => boolean {
-  const tests = spec.split(',').map((p): ((s: number) => boolean) => {
-    const cls = /^([1-5])xx$/i.exec(p);
-    if (cls) return (s) => Math.floor(s / 100) === Number(cls[1]);
-    if (/^\d+$/.test(p)) return (s) => s === Number(p);
-    fail(`--status: expected 2xx|4xx|5xx or a status code: ${p}`);
-  });
-  return (s) => tests.some((t) => t(s));
-}
-
 const limit = Number(args.limit);
 if (!Number.isInteger(limit) || limit < 0) fail(`--limit: not a count: ${args.limit}`);
-const since = args.since === undefined ? -Infinity : parseTime('since', args.since);
-const until = args.until === undefined ? Infinity : parseTime('until', args.until);
-const status = args.status === undefined ? undefined : statusTest(args.status);
-const { provider, model, rule, error, id } = args;
-
-function matches(r: LogLine, t: number): boolean {
-  return (
-    t >= since &&
-    t < until &&
-    (id === undefined || r.id === id) &&
-    (status === undefined || status(r.status)) &&
-    (provider === undefined || r.attempts.some((a) => a.provider === provider)) &&
-    (model === undefined || r.requestedModel === model || r.attempts.some((a) => a.model === model)) &&
-    (rule === undefined || r.rule === rule) &&
-    (error === undefined || r.error === error)
-  );
+// The filters are the gateway's own (GET /admin/requests reads the same files).
+let filter: LogFilter;
+try {
+  filter = {
+    since: args.since === undefined ? undefined : parseTime('--since', args.since),
+    until: args.until === undefined ? undefined : parseTime('--until', args.until),
+    status: args.status === undefined ? undefined : statusTest('--status', args.status),
+    provider: args.provider,
+    model: args.model,
+    key: args.key,
+    virtualKey: args['virtual-key'],
+    rule: args.rule,
+    error: args.error,
+    id: args.id,
+  };
+} catch (err) {
+  fail(err instanceof LogFilterError ? err.message : String(err));
 }
 
 const dir = args.dir ?? process.env.MICROGATE_LOG_DIR ?? './logs';
@@ -104,17 +91,10 @@ let skipped = 0;
 for (const file of files) {
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of rl) {
-    if (line === '' || (id !== undefined && !line.includes(id))) continue;
-    let rec: LogLine;
-    try {
-      rec = JSON.parse(line) as LogLine;
-      if (typeof rec.time !== 'string' || !Array.isArray(rec.attempts)) throw new Error('not a log line');
-    } catch {
-      skipped++;
-      continue;
-    }
-    const t = Date.parse(rec.time);
-    if (!matches(rec, t)) continue;
+    const r = readLine(line, filter);
+    if (r === 'bad') skipped++;
+    if (r === 'bad' || r === 'skip') continue;
+    const { rec, t } = r;
     hits.push({ line, rec, t });
     if (limit > 0 && hits.length >= 2 * limit) hits.sort(byTime).splice(0, hits.length - limit);
   }

@@ -9,6 +9,7 @@ import { RedisEntities } from './entities-redis.ts';
 import { SqliteEntities } from './entities-sqlite.ts';
 import { sameSecret } from './directory.ts';
 import type { FailurePolicy } from './admission.ts';
+import { hkdfSync } from 'node:crypto';
 
 /** Usage of one answer as priced: input excludes cache reads and writes (Anthropic's semantics). */
 export interface PricedUsage {
@@ -147,6 +148,20 @@ export class Governance {
   get hasAdminKey(): boolean {
     return this.adminKey !== null;
   }
+
+  /**
+   * A 32-byte key derived from the admin key for `label` (HKDF-SHA256), or null without an admin key:
+   * the dashboard signs its session cookies with one (server/ui-session.ts), so every thread and
+   * replica with the same admin key accepts them, and the admin key itself never leaves this class.
+   */
+  derivedKey(label: string): Buffer | null {
+    if (this.adminKey === null) return null;
+    let k = this.derived.get(label);
+    if (k === undefined) this.derived.set(label, (k = Buffer.from(hkdfSync('sha256', this.adminKey, 'microgate', label, 32))));
+    return k;
+  }
+
+  private readonly derived = new Map<string, Buffer>();
 
   /** A request to /admin/* (or /metrics when protected) presents the admin key. */
   isAdmin(authorization: string | undefined): boolean {

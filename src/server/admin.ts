@@ -1,7 +1,7 @@
 // The admin API (governance): virtual keys, teams and customers created, changed and deleted at run
 // time, usage per key, team and customer, budget resets. Every /admin/* route (and /metrics when
-// governance.protectMetrics) needs `Authorization: Bearer <governance.adminKey>`; without an admin key
-// configured they answer only on loopback. Entities made here persist (SQLite file, or Redis) and
+// governance.protectMetrics) needs `Authorization: Bearer <governance.adminKey>` or a dashboard session
+// (server/ui-auth.ts); without an admin key configured they answer only on loopback. Entities made here persist (SQLite file, or Redis) and
 // reach every replica; those of the config are read-only here. Key values are shown once, when made.
 import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
@@ -13,13 +13,17 @@ import { customerInput, keyInput, keyPatch, teamInput, type EntitySnapshot, type
 import type { Counter } from '../state/quota.ts';
 import { windowOf } from '../state/quota.ts';
 import { statusLine } from './respond.ts';
+import type { Config } from '../config/schema.ts';
+import { adminRefusal } from './ui-auth.ts';
+import type { Route } from './admin-route.ts';
+import { mountRequestLog } from './admin-requests.ts';
+import { mountConfigView } from './admin-config.ts';
 
 /** Admin bodies are small JSON documents. */
 const MAX_ADMIN_BODY = 64 * 1024;
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001']);
 
 type Json = Record<string, unknown>;
-type Handler = (plan: RuntimePlan, params: string[], body: unknown) => Promise<[number, unknown]>;
+
 
 function send(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
@@ -33,32 +37,44 @@ const bad = (message: string, param: string | null = null) => new GatewayError('
 const notFound = (what: string) => new GatewayError('not_found', `No ${what}.`);
 const conflict = (message: string) => new GatewayError('invalid_request', message, { status: 409 });
 
+/**
+ * Why the last adminAllowed call said no. Callers call refuseAdmin right after adminAllowed, in the
+ * same synchronous handler, so the reason travels here rather than through every call site.
+ */
+let refusal: GatewayError | null = null;
+
 /** Is this request allowed to administer? Read synchronously, inside the route handler. */
 export function adminAllowed(plan: RuntimePlan, res: HttpResponse, req: HttpRequest): boolean {
-  const gov = plan.governance;
-  if (gov.hasAdminKey) return gov.isAdmin(req.getHeader('authorization') || undefined);
-  return LOOPBACK.has(Buffer.from(res.getRemoteAddressAsText()).toString());
+  refusal = adminRefusal(plan, res, req);
+  return refusal === null;
 }
 
-/** The 401/403 an unauthorised admin request gets. */
+/** The 401/403 an unauthorised admin request gets (the reason adminAllowed just found). */
 export function refuseAdmin(plan: RuntimePlan, res: HttpResponse): void {
-  const err = plan.governance.hasAdminKey
-    ? new GatewayError('invalid_api_key', 'The admin API needs "Authorization: Bearer <governance.adminKey>".')
-    : new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback.');
+  const err =
+    refusal ??
+    (plan.governance.hasAdminKey
+      ? new GatewayError('invalid_api_key', 'The admin API needs "Authorization: Bearer <governance.adminKey>".')
+      : new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback.'));
+  refusal = null;
   res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').end(JSON.stringify(errorBody(err)));
 }
 
-/** Mounts the admin routes; `plan()` is read per request (a reload swaps it). */
-export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan): void {
-  const route = (method: 'get' | 'post' | 'put' | 'patch' | 'del', pattern: string, params: number, handler: Handler) => {
+/**
+ * Mounts the admin routes; `plan()` is read per request (a reload swaps it), and so is `config()`, the
+ * validated config the plan was compiled from (null when the gateway was not given it).
+ */
+export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: () => Config | null = () => null): void {
+  const route: Route = (method, pattern, params, handler) => {
     app[method](pattern, (res, req) => {
       const p = plan();
       if (!adminAllowed(p, res, req)) return refuseAdmin(p, res);
       const values = Array.from({ length: params }, (_, i) => req.getParameter(i) ?? '');
+      const query = new URLSearchParams(req.getQuery() ?? '');
       let gone = false;
       res.onAborted(() => (gone = true));
       const run = (body: unknown) => {
-        handler(p, values, body).then(
+        handler(p, values, body, query).then(
           ([status, out]) => gone || send(res, status, out),
           (err: unknown) => {
             const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'The admin request failed.', { cause: err });
@@ -181,6 +197,10 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan): void {
     for (const c of counters) await p.governance.store.reset(c.id);
     return [200, { reset: counters.map((c) => c.id) }];
   });
+
+  // What the dashboard reads: the request log and the loaded config, secrets masked.
+  mountRequestLog(route, config);
+  mountConfigView(route, config);
 }
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {

@@ -1,0 +1,96 @@
+// Who may administer, decided synchronously inside a route handler (uWS's req is gone after it returns).
+//
+// - With governance.adminKey: `Authorization: Bearer <adminKey>` (scripts, as before), or the
+//   dashboard's session cookie (server/ui-session.ts). A state-changing request authenticated by the
+//   cookie must also carry the CSRF header, and its Origin, when sent, must be this host: the cookie
+//   alone is what a forged cross-site request would bring.
+// - Without one: loopback peers only, as before. A browser's state-changing request must come from
+//   this host's own page, and a browser must address the gateway by a loopback name: otherwise a page
+//   on a domain that resolves to 127.0.0.1 (DNS rebinding) would be "same origin" with it.
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { RuntimePlan } from '../plan/types.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import { cookieValue, csrfMatches, CSRF_HEADER, SESSION_COOKIE, sessionKeys, verify, type Session, type SessionKeys } from './ui-session.ts';
+
+export const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001']);
+
+/** Is the TCP peer on this machine? */
+export function fromLoopback(res: HttpResponse): boolean {
+  return LOOPBACK.has(Buffer.from(res.getRemoteAddressAsText()).toString());
+}
+
+/** A Host header naming this machine (localhost, 127.x.y.z, [::1]), port or not. */
+export function loopbackHost(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/** The session keys of this plan's admin key (derived once per label by Governance), or null without one. */
+export function keysOf(plan: RuntimePlan): SessionKeys | null {
+  const gov = plan.governance;
+  return gov.hasAdminKey ? sessionKeys((label) => gov.derivedKey(label)) : null;
+}
+
+/** The valid session a request's cookie carries, or null. */
+export function sessionOf(keys: SessionKeys, req: HttpRequest, nowMs = Date.now()): Session | null {
+  const token = cookieValue(req.getHeader('cookie'), SESSION_COOKIE);
+  return token === null ? null : verify(keys, token, nowMs);
+}
+
+/** Null when the Origin header is absent or names this host; else the 403 a cross-site request gets. */
+export function originRefusal(req: HttpRequest): GatewayError | null {
+  const origin = req.getHeader('origin');
+  if (origin === '') return null;
+  let host = '';
+  try {
+    host = new URL(origin).host;
+  } catch {
+    // "null" (a sandboxed or file page) or garbage: not this host
+  }
+  if (host !== '' && host === req.getHeader('host').toLowerCase()) return null;
+  return new GatewayError('permission_denied', 'Cross-origin request refused: the Origin header does not match this host.');
+}
+
+/** Does a browser's request show it came from a page (it sends these; curl and the SDKs do not)? */
+function fromBrowser(req: HttpRequest): boolean {
+  return req.getHeader('origin') !== '' || req.getHeader('sec-fetch-site') !== '';
+}
+
+const NEEDS_KEY = 'The admin API needs "Authorization: Bearer <governance.adminKey>", or a dashboard session (/ui).';
+
+/** Null when the request may administer; else the error that says why not. Reads `req`: call it in the handler. */
+export function adminRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequest): GatewayError | null {
+  const gov = plan.governance;
+  const method = req.getMethod();
+  const changes = method !== 'get' && method !== 'head';
+  const keys = keysOf(plan);
+  if (keys === null) {
+    if (!fromLoopback(res)) return new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback.');
+    if (fromBrowser(req) && !loopbackHost(req.getHeader('host'))) return new GatewayError('permission_denied', 'Without governance.adminKey, browsers must address the gateway as localhost or 127.0.0.1.');
+    return changes ? originRefusal(req) : null;
+  }
+  const auth = req.getHeader('authorization');
+  // Scripts present the admin key itself, as before the dashboard existed.
+  if (auth !== '') return gov.isAdmin(auth) ? null : new GatewayError('invalid_api_key', NEEDS_KEY);
+  if (cookieValue(req.getHeader('cookie'), SESSION_COOKIE) === null) return new GatewayError('invalid_api_key', NEEDS_KEY);
+  const session = sessionOf(keys, req);
+  if (session === null) return new GatewayError('invalid_api_key', 'The dashboard session expired or is not valid: log in again.');
+  if (!changes) return null;
+  const cross = originRefusal(req);
+  if (cross !== null) return cross;
+  const csrf = req.getHeader(CSRF_HEADER);
+  if (csrf === '' || !csrfMatches(keys, session, csrf)) return new GatewayError('permission_denied', `A change made with the dashboard's session needs its ${CSRF_HEADER} header.`);
+  return null;
+}
+
+/**
+ * May the response cookie be Secure? When the request came over TLS (this uWS build serves plain HTTP
+ * only) or through a TLS-terminating proxy we trust to say so: one on loopback, or any when
+ * MICROGATE_TRUST_PROXY=1 (read once).
+ */
+export function viaHttps(res: HttpResponse, req: HttpRequest): boolean {
+  const proto = req.getHeader('x-forwarded-proto').split(',')[0]!.trim().toLowerCase();
+  return proto === 'https' && (TRUST_PROXY || fromLoopback(res));
+}
+
+const TRUST_PROXY = process.env.MICROGATE_TRUST_PROXY === '1';
