@@ -23,10 +23,18 @@ export interface ThreadRole {
 
 export interface Gateway {
   readonly server: GatewayServer;
+  /** The plan new requests take (a reload replaces it). */
   readonly plan: RuntimePlan;
   readonly port: number;
   /** http://host:port */
   readonly url: string;
+  /**
+   * Hot reload: compiles `config` (already validated, its start-up sections the running ones:
+   * config/reloadable.ts) into a new plan, opens its governance entities, and swaps it in. Requests in
+   * flight finish on the old plan, which closes after them. Throws, keeping the running plan, when the
+   * new one cannot be built.
+   */
+  reload(config: Config): Promise<void>;
   /** Stops accepting, waits up to graceMs for requests in flight, then closes sockets and pools. */
   close(graceMs?: number): Promise<void>;
 }
@@ -36,17 +44,21 @@ export interface Gateway {
  * and telemetry worker. With it, one of several request threads on a shared port (threads/).
  */
 export async function startGateway(config: Config, listen?: { host?: string; port?: number }, thread?: ThreadRole): Promise<Gateway> {
-  const plan = compilePlan(config, { shared: thread?.shared ?? new SharedState(1) });
+  const shared = thread?.shared ?? new SharedState(1);
+  const plan = compilePlan(config, { shared });
   // Virtual keys, teams and customers created through the admin API, where earlier runs kept them.
   await plan.governance.open();
   // With counters in Redis: connected, and the first permits leased, before the first request.
   await plan.governance.store.settle?.(3_000);
   const server = new GatewayServer(plan, thread?.index ?? 0, thread?.peers);
+  server.config = config;
+  let telemetry: Telemetry | null = null;
   if (thread === undefined) {
-    if (config.telemetry.enabled) server.telemetry = await Telemetry.own(plan, config.telemetry, providerSecrets(config));
+    if (config.telemetry.enabled) telemetry = await Telemetry.own(plan, config.telemetry, providerSecrets(config));
   } else if (thread.telemetry !== null) {
-    server.telemetry = new Telemetry(plan, thread.telemetry.ring, thread.telemetry.link, thread.index);
+    telemetry = new Telemetry(plan, thread.telemetry.ring, thread.telemetry.link, thread.index);
   }
+  if (telemetry !== null) server.telemetry = telemetry;
   const host = listen?.host ?? config.server.host;
   let port: number;
   try {
@@ -57,21 +69,50 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     await plan.close();
     throw err;
   }
-  const stopAdaptive = startAdaptiveWeights(plan);
+  let current = plan;
+  let stopAdaptive = startAdaptiveWeights(plan);
   let closing: Promise<void> | null = null;
+  /** A plan no request uses any more: its entities store, pools (those not handed over) and counters' store. */
+  const retire = (old: RuntimePlan): Promise<void> =>
+    old.governance
+      .closeEntities()
+      .then(() => old.close())
+      .catch((err: unknown) => void process.stderr.write(`microgate: closing a replaced plan: ${err instanceof Error ? err.message : String(err)}\n`));
+  const retired: Array<Promise<void>> = [];
   return {
     server,
-    plan,
+    get plan() {
+      return current;
+    },
     port,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    async reload(next: Config) {
+      if (closing !== null) throw new Error('the gateway is stopping');
+      const fresh = compilePlan(next, { shared, previous: current });
+      try {
+        await fresh.governance.open();
+        await fresh.governance.store.settle?.(3_000);
+      } catch (err) {
+        await fresh.governance.closeEntities().catch(() => {});
+        await fresh.close().catch(() => {});
+        throw err;
+      }
+      // The worker learns the new plan's names before any of its records (telemetry/worker.ts).
+      telemetry?.setPlan(fresh, providerSecrets(next));
+      stopAdaptive();
+      stopAdaptive = startAdaptiveWeights(fresh);
+      current = fresh;
+      server.swap(fresh, next, (old) => void retired.push(retire(old)));
+    },
     close(graceMs = 0) {
       stopAdaptive();
       // Requests finish (or the grace ends), then every record of them reaches the logs and spans.
       closing ??= server
         .close(graceMs)
         .then(() => server.telemetry.close(5_000))
-        .then(() => plan.governance.closeEntities())
-        .then(() => plan.close());
+        .then(() => Promise.all([...retired, ...server.retiringPlans.map(retire)]))
+        .then(() => current.governance.closeEntities())
+        .then(() => current.close());
       return closing;
     },
   };

@@ -5,12 +5,16 @@ import { ConfigError, loadConfig, mockConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { startGateway } from './gateway.ts';
 import { startCluster } from './threads/supervisor.ts';
+import { startReloader, type Reconfigurable } from './threads/reloader.ts';
+import { setReloadStatus } from './server/reload-status.ts';
 import type { MockHandle } from '../mock-providers/index.ts';
 
 /** What main needs of a running gateway, on one thread or several. */
 interface Running {
   url: string;
   threads: number;
+  /** Hot reload's hold on it. */
+  target: Reconfigurable;
   inFlight(): number;
   /** False when a request thread would not stop. */
   close(graceMs: number): Promise<boolean>;
@@ -31,11 +35,23 @@ async function main(): Promise<void> {
   const threads = w === 'auto' ? Math.min(availableParallelism(), 64) : w;
   const gw = await run(config, threads);
   banner(gw, config, loaded.source.kind === 'file' ? `config ${loaded.source.path}` : loaded.source.kind === 'env' ? 'providers from environment variables' : 'bundled mock provider', mock !== null);
+  // The bundled mock's config is made here, not loaded: there is nothing to reload.
+  const reloader =
+    mock === null
+      ? startReloader({
+          file: loaded.source.kind === 'file' ? loaded.source.path : null,
+          load: () => loadConfig().config ?? config,
+          running: config,
+          target: gw.target,
+          log: (line) => process.stderr.write(`${line}\n`),
+        })
+      : null;
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    reloader?.close();
     const grace = config.server.shutdownGraceMs;
     process.stderr.write(`microgate: ${signal}, finishing ${gw.inFlight()} request(s) in flight (up to ${grace} ms)\n`);
     void gw
@@ -56,14 +72,20 @@ async function run(config: Config, threads: number): Promise<Running> {
   if (threads === 1) {
     // One request thread: the gateway runs in the main thread, with nothing between.
     const gw = await startGateway(config);
-    return { url: gw.url, threads, inFlight: () => gw.server.inFlight, close: (ms) => gw.close(ms).then(() => true) };
+    const target: Reconfigurable = {
+      shared: gw.plan.shared,
+      apply: (next) => gw.reload(next).then(() => []),
+      status: setReloadStatus,
+    };
+    return { url: gw.url, threads, target, inFlight: () => gw.server.inFlight, close: (ms) => gw.close(ms).then(() => true) };
   }
   const c = await startCluster(config, threads);
-  return { url: c.url, threads, inFlight: () => c.inFlight(), close: (ms) => c.close(ms) };
+  const target: Reconfigurable = { shared: c.shared, apply: (next) => c.reload(next), status: (s) => c.reloadStatus(s) };
+  return { url: c.url, threads, target, inFlight: () => c.inFlight(), close: (ms) => c.close(ms) };
 }
 
 function banner(gw: Running, config: Config, source: string, isMock: boolean): void {
-  const lines = [`microgate listening on ${gw.url} (${source}), ${gw.threads} request thread${gw.threads === 1 ? '' : 's'}`];
+  const lines = [`microgate listening on ${gw.url} (${source}), ${gw.threads} request thread${gw.threads === 1 ? '' : 's'}`, `  dashboard    ${gw.url}/ui`];
   for (const [name, p] of Object.entries(config.providers)) {
     lines.push(`  provider ${name.padEnd(12)} ${new URL(p.baseUrl!).origin}  ${p.keys.length} key(s)${p.models.length > 0 ? `  models: ${p.models.join(', ')}` : ''}`);
   }

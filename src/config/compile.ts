@@ -39,11 +39,19 @@ export interface CompileOptions {
    * embedded governance counters, the same for every request thread. A new one when absent (one thread).
    */
   shared?: SharedState;
+  /**
+   * A hot reload: the plan this one replaces. Its connection pools to origins the new config still
+   * reaches with the same settings carry over (sockets and all); the rest close with the old plan.
+   */
+  previous?: RuntimePlan;
 }
+
+/** Which plan closes a quota store: the last to take it over (hot reload), never one a caller passed in. */
+const storeOwners = new WeakMap<QuotaStore, object>();
 
 export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimePlan {
   const shared = opts.shared ?? new SharedState();
-  const pools = new PoolRegistry();
+  const pools = new PoolRegistry(opts.previous?.pools);
   const providers = new Map<string, ProviderPlan>();
   const keysById = new Map<number, KeyPlan>();
   for (const [name, pc] of Object.entries(config.providers)) providers.set(name, compileProvider(name, pc, pools, config.routing, keysById, shared));
@@ -113,8 +121,11 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   const modelsJson = buildModelsList(config, providers, createdAt);
   const health = new HealthRegistry(config.routing.circuit, shared.circuits);
   const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target);
-  const governance = compileGovernance(config, providers, opts.quota, shared);
-  const ownsQuota = opts.quota === undefined;
+  // A reload keeps the counters (and a Redis store's connection): the new plan takes the store over.
+  const inherited = opts.quota ?? opts.previous?.governance.store;
+  const governance = compileGovernance(config, providers, inherited, shared);
+  const owner = {};
+  if (opts.quota === undefined) storeOwners.set(governance.store, owner);
   // Virtual keys and the admin key are not the redactor's: no provider ever receives one (the client's
   // credentials are never forwarded), so no answer can echo one; scanning every answer for them would
   // cost per key (bench: +1.3 µs a request with 20 keys). They are never logged either: records carry ids.
@@ -141,14 +152,21 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     droppedFields: new Map(),
     modelsJson,
     createdAt,
+    generation: opts.previous === undefined ? 0 : opts.previous.generation + 1,
     redactor: new Redactor(providerSecrets(config)),
     pools,
     governance,
     close: async () => {
       await pools.close();
-      if (ownsQuota) await governance.store.close();
+      if (storeOwners.get(governance.store) === owner) await governance.store.close();
     },
   });
+}
+
+/** Who a key is, for its shared slot: never its secret itself (the table keeps ids' first bytes for listing). */
+function keyIdentity(provider: string, k: KeyConfig): string {
+  const secret = 'value' in k ? k.value : `${k.accessKeyId}\0${k.secretAccessKey}\0${k.sessionToken ?? ''}`;
+  return `${provider}\0${k.name}\0${digestOf(secret).slice(0, 32)}`;
 }
 
 /** What must never leave the gateway: provider keys, AWS secrets, and extra headers named like credentials. */
@@ -215,18 +233,23 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
     forward: HeaderMatcher.of([...pc.forwardHeaders, ...endpoint.forward]),
   };
 
-  const keys = pc.keys.map((k, i) => ({
-    cfg: k,
-    plan: Object.freeze({
-      id: keysById.size + i,
-      name: k.name,
-      // Ids follow the config's order, so every thread's key i is the same key: its rest is shared.
-      state: keysById.size + i < MAX_KEYS ? new SharedKeyState(shared.keyRests, shared.keyReasons, keysById.size + i) : { restUntil: 0, reason: '' },
-      provider: plan as ProviderPlan,
-      secret: Object.freeze(secretOf(k)),
-      headers: Object.freeze(endpoint.keyHeaders(secretOf(k), extra)),
-    }) as KeyPlan,
-  }));
+  const keys = pc.keys.map((k, i) => {
+    // Its slot in the shared table: the same in every thread, and across reloads that keep the key
+    // (same provider, name and secret), so its rest and its circuits carry over. -1: the table is full.
+    const slot = shared.keys.slot(keyIdentity(name, k));
+    return {
+      cfg: k,
+      plan: Object.freeze({
+        id: keysById.size + i,
+        slot,
+        name: k.name,
+        state: slot < 0 ? { restUntil: 0, reason: '' } : new SharedKeyState(shared.keys.f64, shared.keys.floatBase(slot), shared.keys.i32, shared.keys.intBase(slot)),
+        provider: plan as ProviderPlan,
+        secret: Object.freeze(secretOf(k)),
+        headers: Object.freeze(endpoint.keyHeaders(secretOf(k), extra)),
+      }) as KeyPlan,
+    };
+  });
   for (const k of keys) keysById.set(k.plan.id, k.plan);
   const unrestricted = keys.filter((k) => k.cfg.models === undefined);
   if (unrestricted.length > 0) plan.anyModelKeys = new WeightedPicker(unrestricted.map((k) => ({ item: k.plan, weight: k.cfg.weight })));

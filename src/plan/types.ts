@@ -35,8 +35,11 @@ export interface KeyState {
 }
 
 export interface KeyPlan {
-  /** Small integer, unique in the plan: part of the circuit key (provider, key, model). */
+  /** Small integer, unique in the plan (config order): telemetry's key id, and its place in caches. */
   readonly id: number;
+  /** Its slot in the process's shared key table (state/shared-state.ts), stable across reloads that
+   *  keep the key: where its rest lives, and part of its circuits' ids. -1: untracked (table full). */
+  readonly slot: number;
   readonly name: string;
   readonly provider: ProviderPlan;
   /** Flat [name, value, ...] request headers for this key, auth included: built once. */
@@ -138,6 +141,8 @@ export interface RuntimePlan {
   readonly governance: Governance;
   /** Unix seconds when the config was loaded (the `created` of listed models). */
   readonly createdAt: number;
+  /** 0 for the first plan of a process, +1 per hot reload: telemetry reads a record's ids with its plan's names. */
+  readonly generation: number;
   readonly redactor: Redactor;
   readonly pools: PoolRegistry;
   /** Closes the upstream pools. */

@@ -16,7 +16,7 @@ import { checkModelName } from '../pipeline/parse.ts';
 import { RequestContext, type RequestSink } from '../request/context.ts';
 import { handleRequest } from '../pipeline/handle.ts';
 import { MicrosHistogram } from '../state/micros-histogram.ts';
-import { THREAD, THREAD_FIELDS } from '../state/shared-state.ts';
+import { PROCESS, THREAD, THREAD_FIELDS } from '../state/shared-state.ts';
 import { ALONE, mergeStats, type LocalStats, type Peers } from './peers.ts';
 import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
 import { endStream, failStream, markAborted, sendError, sendJson, startStream, statusLine, writeStream } from './respond.ts';
@@ -26,6 +26,9 @@ import { corsOf } from './cors.ts';
 import { adminAllowed, mountAdmin, refuseAdmin } from './admin.ts';
 import { presentedKey } from '../governance/governance.ts';
 import { settle } from '../pipeline/govern.ts';
+import type { Config } from '../config/schema.ts';
+import { mountUi } from './ui.ts';
+import { targetHealth } from './admin-stats.ts';
 
 /** Routes this server answers, and their methods: anything else on these paths is a 405. */
 const ROUTES: ReadonlyMap<string, string> = new Map([
@@ -78,6 +81,8 @@ export class GatewayServer implements RequestSink, Listener {
   plan: RuntimePlan;
   readonly app: TemplatedApp;
   telemetry: TelemetrySink = NO_TELEMETRY;
+  /** The validated config the plan was compiled from, for GET /admin/config and the request log's place (/admin/requests). */
+  config: Config | null = null;
   /** In-gateway time of every finished request (µs), in this thread's slice of the shared histogram. */
   readonly gatewayTime: MicrosHistogram;
   /** The shared rows of per-thread counters (requests, in flight, aborted), and where this thread's starts. */
@@ -96,6 +101,8 @@ export class GatewayServer implements RequestSink, Listener {
   private drained: (() => void) | null = null;
   /** Requests in flight, so a shutdown past its grace period can end each one with an error. */
   private readonly live = new Set<RequestContext>();
+  /** Plans a hot reload replaced whose requests are still in flight here: how many, and what to do after the last. */
+  private readonly retiring = new Map<RuntimePlan, { left: number; retire: () => void }>();
 
   /** `thread`: this request thread's slot in the plan's shared state; `peers`: the other threads. */
   constructor(
@@ -109,6 +116,33 @@ export class GatewayServer implements RequestSink, Listener {
     this.gatewayTime = new MicrosHistogram(plan.shared.gatewayTime, thread);
     this.app = this.routes(uWS.App());
     plan.governance.changed = () => peers.entitiesChanged();
+  }
+
+  /**
+   * A hot reload: requests from now on take `plan`; those in flight finish on the plan they started
+   * with, and `retire(old)` runs once the last of them has ended (at once when none is in flight).
+   */
+  swap(plan: RuntimePlan, config: Config, retire: (old: RuntimePlan) => void): void {
+    const old = this.plan;
+    plan.governance.changed = () => this.peers.entitiesChanged();
+    this.plan = plan;
+    this.config = config;
+    let left = 0;
+    for (const ctx of this.live) if (ctx.plan === old) left++;
+    if (left === 0) retire(old);
+    else this.retiring.set(old, { left, retire: () => retire(old) });
+  }
+
+  /** Plans replaced by a reload and still finishing requests (closed with the server on shutdown). */
+  get retiringPlans(): RuntimePlan[] {
+    return [...this.retiring.keys()];
+  }
+
+  private retiredRequestEnded(plan: RuntimePlan): void {
+    const r = this.retiring.get(plan);
+    if (r === undefined || --r.left > 0) return;
+    this.retiring.delete(plan);
+    r.retire();
   }
 
   /** Requests this thread is serving. */
@@ -181,7 +215,9 @@ export class GatewayServer implements RequestSink, Listener {
         writeSmall(res, 200, '{"reset":true}', this.idOf(req));
       });
     // Virtual keys, teams, customers, usage and budget resets (governance).
-    mountAdmin(app, () => this.plan);
+    mountAdmin(app, () => this.plan, () => this.config);
+    // The dashboard (/ui), its login and session.
+    mountUi(app, () => this.plan);
     return app
       // Browser preflights, when server.cors names origins; otherwise OPTIONS is a 405 like any other method.
       .options('/*', (res, req) => {
@@ -380,6 +416,10 @@ export class GatewayServer implements RequestSink, Listener {
       '# HELP microgate_in_flight Requests being served, by every request thread.',
       '# TYPE microgate_in_flight gauge',
       `microgate_in_flight ${shared.sum(THREAD.inFlight, true)}`,
+      '# HELP microgate_config_reload_total Config reloads (SIGHUP or a change to the file), by outcome: error keeps the running config.',
+      '# TYPE microgate_config_reload_total counter',
+      `microgate_config_reload_total{result="ok"} ${shared.process[PROCESS.configReloads]!}`,
+      `microgate_config_reload_total{result="error"} ${shared.process[PROCESS.configReloadFailures]!}`,
       '# HELP microgate_request_threads Request threads serving.',
       '# TYPE microgate_request_threads gauge',
       `microgate_request_threads ${shared.sum(THREAD.alive)}`,
@@ -432,6 +472,7 @@ export class GatewayServer implements RequestSink, Listener {
     settle(ctx);
     this.telemetry.record(ctx);
     this.live.delete(ctx);
+    if (ctx.plan !== this.plan) this.retiredRequestEnded(ctx.plan);
     this.rows[this.row + THREAD.inFlight]!--;
     if (ctx.aborted) this.rows[this.row + THREAD.aborted]!++;
     else if (ctx.tDispatch !== 0) this.gatewayTime.record(ctx.gatewayMicros());
@@ -511,6 +552,7 @@ export class GatewayServer implements RequestSink, Listener {
       gatewayTimeUs: this.gatewayTime.summary(),
       pools: m.pools,
       circuits: this.plan.health.snapshot(this.plan.keysById, performance.now()),
+      targets: targetHealth(this.plan),
       rules: m.rules,
       restingKeys: restingKeys(this.plan),
       // Adaptive weights are learnt by each thread from its own answers: these are the answering thread's.

@@ -9,7 +9,10 @@ import { CIRCUIT_FLOATS, CIRCUIT_INTS } from './circuit.ts';
 
 /** What the registry needs of a key and a target (plan/types.ts KeyPlan and Target have it). */
 export interface CircuitKey {
+  /** Its place in the plan (target.circuits caches by it). */
   readonly id: number;
+  /** Stable across threads and reloads: the shared circuit's id is `${slot}:${model}`. */
+  readonly slot: number;
   readonly name: string;
   readonly provider: { readonly name: string };
 }
@@ -53,7 +56,7 @@ export class HealthRegistry {
   }
 
   private lookup(key: CircuitKey, model: string): Circuit {
-    const id = `${key.id}:${model}`;
+    const id = `${key.slot}:${model}`;
     const known = this.circuits.get(id);
     if (known !== undefined) return known;
     const c = this.view(id);
@@ -76,7 +79,7 @@ export class HealthRegistry {
     let latency = 0;
     let withLatency = 0;
     for (const k of keys) {
-      const id = `${k.id}:${target.model}`;
+      const id = `${k.slot}:${target.model}`;
       // Another thread may have made it: look in the shared table too.
       const c = this.circuits.get(id) ?? (this.table.has(id) ? this.lookup(k, target.model) : undefined);
       if (c === undefined) continue;
@@ -98,6 +101,8 @@ export class HealthRegistry {
     let listed = 0;
     // Every circuit of the process, whichever thread made it.
     const all: Array<[string, Circuit]> = [];
+    const bySlot = new Map<number, CircuitKey>();
+    for (const k of keysById.values()) bySlot.set(k.slot, k);
     for (const [id] of this.table.entries()) {
       const c = this.circuits.get(id) ?? this.view(id);
       if (c !== null) all.push([id, c]);
@@ -107,7 +112,7 @@ export class HealthRegistry {
         if ((c.state === 'closed') !== closed) continue;
         if (listed++ >= MAX_LISTED_CIRCUITS) return out;
         const colon = id.indexOf(':');
-        const key = keysById.get(Number(id.slice(0, colon)));
+        const key = bySlot.get(Number(id.slice(0, colon)));
         if (key === undefined) continue;
         out[`${key.provider.name}/${key.name}/${id.slice(colon + 1)}`] = { state: c.state, errorRate: Math.round(c.errorRate(now) * 1000) / 1000, latencyMs: Math.round(c.latencyMs * 10) / 10 };
       }

@@ -10,10 +10,15 @@ export interface PoolOptions {
 
 export class PoolRegistry {
   private readonly pools = new Map<string, Pool>();
+  private readonly options = new Map<string, PoolOptions>();
 
-  /** The pool for an origin; providers sharing an origin share it (the larger connection bound wins at creation). */
+  /** `previous`: the registry of the plan a hot reload replaces, whose pools may be adopted. */
+  constructor(private readonly previous?: PoolRegistry) {}
+
+  /** The pool for an origin; providers sharing an origin share it (the first one's bounds apply). */
   get(origin: string, opts: PoolOptions): Pool {
     let pool = this.pools.get(origin);
+    if (pool === undefined) pool = this.previous?.handOver(origin, opts);
     if (pool === undefined) {
       pool = new Pool(origin, {
         connections: opts.connections,
@@ -26,14 +31,32 @@ export class PoolRegistry {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      this.pools.set(origin, pool);
     }
+    if (!this.pools.has(origin)) {
+      this.pools.set(origin, pool);
+      this.options.set(origin, opts);
+    }
+    return pool;
+  }
+
+  /**
+   * Gives this registry's pool for `origin` to the plan replacing this one, when it was made with the
+   * same bounds: it is then the new plan's to close, not this one's. Otherwise undefined (the old
+   * pool stays here, serving the old plan's requests until it closes).
+   */
+  private handOver(origin: string, opts: PoolOptions): Pool | undefined {
+    const pool = this.pools.get(origin);
+    const had = this.options.get(origin);
+    if (pool === undefined || had === undefined || had.connections !== opts.connections || had.connectTimeoutMs !== opts.connectTimeoutMs) return undefined;
+    this.pools.delete(origin);
+    this.options.delete(origin);
     return pool;
   }
 
   async close(): Promise<void> {
     const all = [...this.pools.values()];
     this.pools.clear();
+    this.options.clear();
     await Promise.all(all.map((p) => p.close().catch(() => p.destroy())));
   }
 

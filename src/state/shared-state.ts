@@ -8,10 +8,11 @@
 // thread's performance.now() starts at its own origin.
 import { CIRCUIT_FLOATS, CIRCUIT_INTS } from './circuit.ts';
 import { QUOTA_FLOATS, QUOTA_INTS } from './quota-memory.ts';
+import { KEY_FLOATS, KEY_INTS } from './key-state.ts';
 import { SharedTable, type SharedTableBuffers } from './shared-table.ts';
 import { HISTOGRAM_FIELDS } from './micros-histogram.ts';
 
-/** Provider keys a config may have (ids are assigned in config order, the same in every thread). */
+/** Provider keys a process may know (over every config it has loaded): each key's id is its slot. */
 export const MAX_KEYS = 4_096;
 export const MAX_CIRCUITS = 4_096;
 export const MAX_QUOTA_COUNTERS = 4_096;
@@ -39,12 +40,11 @@ export const THREAD = {
 export const THREAD_FIELDS = 11;
 
 /** Process-wide fields, written by whoever owns them (the telemetry hub). */
-export const PROCESS = { telemetryRestarts: 0 } as const;
+export const PROCESS = { telemetryRestarts: 0, configReloads: 1, configReloadFailures: 2 } as const;
 const PROCESS_FIELDS = 4;
 
 export interface SharedBuffers {
-  readonly keyRests: SharedArrayBuffer;
-  readonly keyReasons: SharedArrayBuffer;
+  readonly keys: SharedTableBuffers;
   readonly circuits: SharedTableBuffers;
   readonly retryF64: SharedArrayBuffer;
   readonly retryI32: SharedArrayBuffer;
@@ -56,10 +56,8 @@ export interface SharedBuffers {
 }
 
 export class SharedState {
-  /** Per key id: until when it rests (epoch ms; 0: it does not). */
-  readonly keyRests: Float64Array;
-  /** Per key id: why (RestReason code). */
-  readonly keyReasons: Int32Array;
+  /** Provider keys by identity (compile.ts keyIdentity): until when each rests (epoch ms; 0: it does not), and why. */
+  readonly keys: SharedTable;
   readonly circuits: SharedTable;
   /** The retry budget's sliding window: epochs, and counts (requests, retries). */
   readonly retryF64: Float64Array;
@@ -73,8 +71,7 @@ export class SharedState {
 
   /** `threads`: the request threads this state serves (made by the process that starts them). */
   constructor(threads = 1, readonly buffers: SharedBuffers = SharedState.allocate(threads)) {
-    this.keyRests = new Float64Array(buffers.keyRests);
-    this.keyReasons = new Int32Array(buffers.keyReasons);
+    this.keys = new SharedTable(MAX_KEYS, KEY_INTS, KEY_FLOATS, buffers.keys);
     this.circuits = new SharedTable(MAX_CIRCUITS, CIRCUIT_INTS, CIRCUIT_FLOATS, buffers.circuits);
     this.retryF64 = new Float64Array(buffers.retryF64);
     this.retryI32 = new Int32Array(buffers.retryI32);
@@ -94,8 +91,7 @@ export class SharedState {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`request threads: 1 to ${MAX_THREADS}, not ${threads}`);
     const table = (slots: number, ints: number, floats: number) => new SharedTable(slots, ints, floats).buffers;
     return {
-      keyRests: new SharedArrayBuffer(MAX_KEYS * 8),
-      keyReasons: new SharedArrayBuffer(MAX_KEYS * 4),
+      keys: table(MAX_KEYS, KEY_INTS, KEY_FLOATS),
       circuits: table(MAX_CIRCUITS, CIRCUIT_INTS, CIRCUIT_FLOATS),
       retryF64: new SharedArrayBuffer(RETRY_BUCKETS * 8),
       retryI32: new SharedArrayBuffer(RETRY_BUCKETS * 2 * 4),

@@ -13,6 +13,7 @@
 //                                              45..47  u8 ×3 virtual key, team, customer id lengths
 //   26      u16   error code id (0 none)     48      8 × attempt: u16 target id, u16 key id,
 //   28      u8    endpoint id                              u16 status, u8 flag id, u8 -, u32 µs
+//                                              55      u8    plan generation (attempt 0's spare byte)
 //   29      u8    flags (stream, aborted,    144     64 B  request id (ASCII)
 //                 stream failed)             208     128 B requested model (UTF-8)
 //   30      u8    tier (0 none, 1..4)
@@ -26,6 +27,8 @@ export const SLOT_BYTES = 512;
 export const MAX_ATTEMPTS = 8;
 const ATTEMPT_BASE = 48;
 const ATTEMPT_BYTES = 12;
+/** The plan a record was made on (its generation, mod 256): its ids are that plan's (hot reload). */
+const GENERATION_AT = ATTEMPT_BASE + 7;
 const ID_AT = 144;
 const ID_MAX = 64;
 const MODEL_AT = 208;
@@ -90,6 +93,7 @@ export function encodeRecord(dv: DataView, u8: Uint8Array, o: number, ctx: Reque
   const attempts = ctx.failover?.records;
   const n = attempts === undefined ? 0 : Math.min(attempts.length, MAX_ATTEMPTS);
   u8[o + 31] = n;
+  u8[o + GENERATION_AT] = ctx.plan.generation & 0xff;
   for (let i = 0; i < n; i++) {
     const a = attempts![i]!;
     const p = o + ATTEMPT_BASE + i * ATTEMPT_BYTES;
@@ -108,6 +112,9 @@ export function encodeRecord(dv: DataView, u8: Uint8Array, o: number, ctx: Reque
   u8[o + 46] = t.team === '' ? 0 : putString(u8, o + TENANT_AT + TENANT_MAX, t.team, TENANT_MAX);
   u8[o + 47] = t.customer === '' ? 0 : putString(u8, o + TENANT_AT + 2 * TENANT_MAX, t.customer, TENANT_MAX);
 }
+
+/** Which plan's names the ids of the record at `o` are (mod 256). */
+export const generationOf = (u8: Uint8Array, o: number): number => u8[o + GENERATION_AT]!;
 
 /** Names for the ids in a slot. Targets appear at run time, so the worker's copy grows. */
 export interface Dictionary {

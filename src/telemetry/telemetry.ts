@@ -44,7 +44,10 @@ export const NO_TELEMETRY: TelemetrySink = {
 export class Telemetry implements TelemetrySink {
   private readonly writer: RingWriter;
   private link: TelemetryLink | null = null;
-  private sentTargets = 0;
+  /** How many of each plan's targets the worker has names for (a reload leaves the old plan's requests finishing, and making targets). */
+  private readonly sentTargets = new WeakMap<RuntimePlan, number>();
+  /** Provider secrets of a reloaded plan, for the worker's log redaction (a restarted worker knows only the first config's). */
+  private secrets: string[] | undefined;
   private seq = 0;
   private readonly waiting = new Map<number, (m: ControlReply | null) => void>();
   private readonly loopDelay: IntervalHistogram;
@@ -53,7 +56,7 @@ export class Telemetry implements TelemetrySink {
   private payloadTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly plan: RuntimePlan,
+    private plan: RuntimePlan,
     ring: RingBuffers,
     link: TelemetryLink,
     /** The request thread's slot in the shared state (its row of counters). */
@@ -91,8 +94,20 @@ export class Telemetry implements TelemetrySink {
       done?.(m);
     });
     link.control.unref();
-    this.sentTargets = this.plan.targetsById.length;
-    link.names.postMessage({ type: 'dict', dict: dictionary(this.plan, 0) } satisfies NamesMessage);
+    this.sentTargets.set(this.plan, this.plan.targetsById.length);
+    link.names.postMessage({ type: 'dict', generation: this.plan.generation & 0xff, dict: dictionary(this.plan, 0), ...(this.secrets === undefined ? {} : { secrets: this.secrets }) } satisfies NamesMessage);
+  }
+
+  /**
+   * A hot reload's new plan: its names (and provider secrets, for the log's redaction) reach the worker
+   * before any record made on it. Records of requests still finishing on the old plan keep their own
+   * generation, and the worker reads them with the old names.
+   */
+  setPlan(plan: RuntimePlan, secrets: string[]): void {
+    this.plan = plan;
+    this.secrets = secrets;
+    this.sentTargets.set(plan, plan.targetsById.length);
+    this.link?.names.postMessage({ type: 'dict', generation: plan.generation & 0xff, dict: dictionary(plan, 0), secrets } satisfies NamesMessage);
   }
 
   record(ctx: RequestContext): void {
@@ -102,9 +117,10 @@ export class Telemetry implements TelemetrySink {
     // drains the ring (sent after, a record could be decoded as "unknown").
     const attempts = ctx.failover?.records;
     if (attempts !== undefined) {
+      const sent = this.sentTargets.get(ctx.plan) ?? 0;
       for (let i = 0; i < attempts.length && i < MAX_ATTEMPTS; i++) {
-        if (attempts[i]!.target.id >= this.sentTargets) {
-          this.syncTargets();
+        if (attempts[i]!.target.id >= sent) {
+          this.syncTargets(ctx.plan, sent);
           break;
         }
       }
@@ -148,11 +164,10 @@ export class Telemetry implements TelemetrySink {
     this.link?.control.postMessage({ type: 'payloads', items } satisfies ControlMessage);
   }
 
-  private syncTargets(): void {
-    const from = this.sentTargets;
-    const targets = dictionary(this.plan, from).targets;
-    this.sentTargets = this.plan.targetsById.length;
-    this.link?.names.postMessage({ type: 'targets', from, targets } satisfies NamesMessage);
+  private syncTargets(plan: RuntimePlan, from: number): void {
+    const targets = dictionary(plan, from).targets;
+    this.sentTargets.set(plan, plan.targetsById.length);
+    this.link?.names.postMessage({ type: 'targets', generation: plan.generation & 0xff, from, targets } satisfies NamesMessage);
   }
 
   private ask(message: ControlMessage & { id: number }, timeoutMs: number): Promise<ControlReply | null> {

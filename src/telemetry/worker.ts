@@ -10,7 +10,7 @@
 //             target the worker has not heard of. Until the whole dictionary arrived, the ring waits.
 //   control — scrapes, flushes, payload batches and the stall test hook, answered on the same port.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { decodeRecord, type Dictionary } from './record.ts';
+import { decodeRecord, generationOf, type Dictionary } from './record.ts';
 import { RingReader, type RingBuffers } from './ring.ts';
 import { RecordMetrics } from './metrics.ts';
 import type { RegistryState } from './prometheus.ts';
@@ -38,7 +38,14 @@ export interface WorkerInit {
 }
 
 /** On a ring's names port. */
-export type NamesMessage = { type: 'dict'; dict: Dictionary } | { type: 'targets'; from: number; targets: Dictionary['targets'] };
+export type NamesMessage =
+  /** A plan's names (its generation: records say which plan they were made on; a reload makes a new
+   *  one while requests of the old still finish) and, after a reload, provider secrets to redact too. */
+  | { type: 'dict'; generation: number; dict: Dictionary; secrets?: string[] }
+  | { type: 'targets'; generation: number; from: number; targets: Dictionary['targets'] };
+
+/** Plans whose names a ring keeps: a request that outlives this many reloads is logged as "unknown". */
+const KEPT_GENERATIONS = 8;
 
 /** On a ring's control port, from its request thread. */
 export type ControlMessage =
@@ -61,16 +68,21 @@ const MAX_PER_TICK = 8192;
 
 interface Source {
   readonly reader: RingReader;
-  /** The writer's names; null until its whole dictionary arrived. */
+  /** The writer's names by plan generation; empty until its first whole dictionary arrived. */
+  dicts: Map<number, Dictionary>;
+  /** The latest generation's: for a record whose plan's names are gone. */
   dict: Dictionary | null;
   link: TelemetryLink | null;
 }
+
+const namesFor = (s: Source, u8: Uint8Array, offset: number): Dictionary => s.dicts.get(generationOf(u8, offset)) ?? s.dict!;
 
 function run(init: WorkerInit): void {
   const port = parentPort!;
   const metrics = new RecordMetrics();
   if (init.metricsState !== null) metrics.restore(init.metricsState);
-  const redactor = new Redactor(init.secrets);
+  let secrets = init.secrets;
+  let redactor = new Redactor(secrets);
   const log = init.log === null ? null : new RequestLog({ ...init.log, redact: (line) => redactor.redact(line) });
   const otlp = init.otlp === null ? null : new OtlpExporter(init.otlp);
   let paused = false;
@@ -110,8 +122,16 @@ function run(init: WorkerInit): void {
     if (s.link !== null) {
       for (let m = receiveMessageOnPort(s.link.names); m !== undefined; m = receiveMessageOnPort(s.link.names)) {
         const msg = m.message as NamesMessage;
-        if (msg.type === 'dict') s.dict = msg.dict;
-        else if (s.dict !== null) for (let i = 0; i < msg.targets.length; i++) s.dict.targets[msg.from + i] = msg.targets[i];
+        if (msg.type === 'dict') {
+          s.dicts.set(msg.generation, msg.dict);
+          s.dict = msg.dict;
+          for (const g of s.dicts.keys()) if (s.dicts.size > KEPT_GENERATIONS) s.dicts.delete(g);
+          // The old plan's keys stay redacted as well: its requests may still be finishing.
+          if (msg.secrets !== undefined && msg.secrets.some((x) => !secrets.includes(x))) redactor = new Redactor((secrets = [...new Set([...secrets, ...msg.secrets])]));
+        } else {
+          const d = s.dicts.get(msg.generation);
+          if (d !== undefined) for (let i = 0; i < msg.targets.length; i++) d.targets[msg.from + i] = msg.targets[i];
+        }
       }
     }
     return s.dict !== null;
@@ -120,7 +140,7 @@ function run(init: WorkerInit): void {
   const drainOne = (s: Source): void => {
     let batch: TelemetryRecord[] = [];
     const decode = (offset: number): void => {
-      batch.push(decodeRecord(s.reader.dv, s.reader.u8, offset, s.dict!));
+      batch.push(decodeRecord(s.reader.dv, s.reader.u8, offset, namesFor(s, s.reader.u8, offset)));
     };
     while (s.reader.drain(decode, MAX_PER_TICK, () => learnNames(s)) > 0) {
       feed(batch);
@@ -137,7 +157,7 @@ function run(init: WorkerInit): void {
       case 'payloads': {
         if (!learnNames(s)) return;
         const records = m.items.map((it) => {
-          const r = decodeRecord(new DataView(it.slot.buffer, it.slot.byteOffset, it.slot.byteLength), it.slot, 0, s.dict!);
+          const r = decodeRecord(new DataView(it.slot.buffer, it.slot.byteOffset, it.slot.byteLength), it.slot, 0, namesFor(s, it.slot, 0));
           r.request = it.request;
           if (it.response !== undefined) r.response = it.response;
           return r;
@@ -172,12 +192,13 @@ function run(init: WorkerInit): void {
       s.link.control.close();
     }
     s.dict = null;
+    s.dicts = new Map();
     s.link = link;
     if (link === null) return;
     link.control.on('message', (m: ControlMessage) => onControl(s, link.control, m));
   };
 
-  const sources: Source[] = init.rings.map((ring) => ({ reader: new RingReader(ring), dict: null, link: null }));
+  const sources: Source[] = init.rings.map((ring) => ({ reader: new RingReader(ring), dicts: new Map(), dict: null, link: null }));
   sources.forEach((s, i) => attach(s, init.links[i] ?? null));
   const stateTimer = setInterval(sendState, STATE_EVERY_MS);
   const timer = setInterval(drain, init.pollMs);

@@ -7,6 +7,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { startGateway, type Gateway } from '../gateway.ts';
 import type { LocalStats, Peers } from '../server/peers.ts';
+import { setReloadStatus } from '../server/reload-status.ts';
 import { SharedState } from '../state/shared-state.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { FromThread, ThreadInit, ToThread } from './protocol.ts';
@@ -72,6 +73,15 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
       case 'reload':
         void (gw?.plan.governance.reload() ?? Promise.resolve()).catch(() => {}).then(() => send({ type: 'reloaded', id: m.id }));
         return;
+      case 'reconfigure':
+        void (gw === null ? Promise.reject(new Error('the thread is starting')) : gw.reload(m.config)).then(
+          () => send({ type: 'reconfigured', id: m.id, error: null }),
+          (err: unknown) => send({ type: 'reconfigured', id: m.id, error: err instanceof Error ? err.message : String(err) }),
+        );
+        return;
+      case 'reload-status':
+        setReloadStatus(m.status);
+        return;
       case 'relink':
         (gw?.server.telemetry as Telemetry | undefined)?.relink(m.link);
         return;
@@ -93,6 +103,7 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
     }
   });
 
+  setReloadStatus(init.reload);
   try {
     gw = await startGateway(init.config, { host: init.host, port: init.port }, { index: init.index, shared: SharedState.of(init.shared), telemetry: init.telemetry, peers });
   } catch (err) {

@@ -14,6 +14,7 @@ import { TelemetryHub } from '../telemetry/hub.ts';
 import type { TelemetryLink } from '../telemetry/worker.ts';
 import { workerScript } from '../util/worker-script.ts';
 import type { FromThread, ThreadInit, ToThread } from './protocol.ts';
+import { reloadStatus as ownStatus, type ReloadStatus } from '../server/reload-status.ts';
 
 /**
  * A request thread's young generation: 96 MB, semi-spaces of 32 MB (V8 sizes it as three semi-spaces),
@@ -35,6 +36,13 @@ export interface Cluster {
   inFlight(): number;
   /** Stops every thread (each finishes its requests within graceMs), then the telemetry worker. False if a thread would not stop. */
   close(graceMs: number): Promise<boolean>;
+  /**
+   * Hot reload: every live thread builds a plan from `config` and swaps it in; threads started later
+   * start on it. Resolves with the errors of threads that could not (each keeps its running plan).
+   */
+  reload(config: Config): Promise<string[]>;
+  /** Tells every thread (and those started later) how the last reload went. */
+  reloadStatus(status: ReloadStatus): void;
   /** Test hook: thread `i` fails as a bug would; it is started again. */
   crash(i: number): void;
 }
@@ -43,6 +51,8 @@ export interface Cluster {
 const ASK_TIMEOUT_MS = 1_500;
 /** A thread that dies this soon after it started waits longer before the next start (a crash loop backs off). */
 const QUICK_DEATH_MS = 5_000;
+/** How long a thread may take to build and swap in a reloaded plan (a Redis store settles within 3 s). */
+const RECONFIGURE_TIMEOUT_MS = 10_000;
 /** How long after its grace a thread may take to stop before the process gives up on it. */
 const STOP_SLACK_MS = 10_000;
 
@@ -59,6 +69,11 @@ export async function startCluster(config: Config, workers: number, listen: { ho
   const shared = new SharedState(workers);
   const hub = config.telemetry.enabled ? new TelemetryHub(config.telemetry, providerSecrets(config), workers, shared) : null;
   const slots: Slot[] = Array.from({ length: workers }, () => ({ worker: null, startedAt: 0, backoffMs: 0 }));
+  /** What a thread starts on: the latest config a reload applied, and the reload status. */
+  let current = config;
+  let status: ReloadStatus = { ...ownStatus };
+  /** Reconfigures waiting for threads' answers: id → (thread, error) callback. */
+  const reconfiguring = new Map<number, (thread: number, error: string | null) => void>();
   let stopping = false;
   let seq = 0;
   /** Asks relayed to every other thread, waiting for their answers. */
@@ -100,7 +115,7 @@ export async function startCluster(config: Config, workers: number, listen: { ho
 
   const start = (i: number, link: TelemetryLink | null): Promise<number> => {
     const telemetry = hub !== null && link !== null ? { ring: hub.rings[i]!, link } : null;
-    const init: ThreadInit = { index: i, config, host, port, shared: shared.buffers, telemetry };
+    const init: ThreadInit = { index: i, config: current, host, port, shared: shared.buffers, telemetry, reload: status };
     const w = new Worker(workerScript(import.meta.url, 'request-thread.js', './thread-from-source.mjs'), {
       workerData: init,
       transferList: telemetry === null ? [] : [telemetry.link.names, telemetry.link.control],
@@ -131,6 +146,9 @@ export async function startCluster(config: Config, workers: number, listen: { ho
             return;
           case 'reloaded':
             answered(m.id, i);
+            return;
+          case 'reconfigured':
+            reconfiguring.get(m.id)?.(i, m.error);
         }
       });
       w.on('error', (err) => process.stderr.write(`microgate: request thread ${i}: ${err.message}\n`));
@@ -202,6 +220,36 @@ export async function startCluster(config: Config, workers: number, listen: { ho
     shared,
     inFlight: () => shared.sum(THREAD.inFlight, true),
     close: stopAll,
+    reload: (next) => {
+      current = next;
+      const id = ++seq;
+      const left = new Set<number>();
+      slots.forEach((s, i) => s.worker !== null && left.add(i));
+      const errors: string[] = [];
+      return new Promise<string[]>((resolve) => {
+        const finish = (): void => {
+          reconfiguring.delete(id);
+          clearTimeout(timer);
+          resolve(errors);
+        };
+        // A thread that dies meanwhile is started again on the new config: it need not answer.
+        const timer = setTimeout(() => {
+          for (const i of left) errors.push(`request thread ${i} did not answer`);
+          finish();
+        }, RECONFIGURE_TIMEOUT_MS);
+        reconfiguring.set(id, (i, error) => {
+          if (!left.delete(i)) return;
+          if (error !== null) errors.push(`request thread ${i}: ${error}`);
+          if (left.size === 0) finish();
+        });
+        if (left.size === 0) return finish();
+        for (const i of left) send(i, { type: 'reconfigure', id, config: next });
+      });
+    },
+    reloadStatus: (next) => {
+      status = next;
+      for (let i = 0; i < slots.length; i++) send(i, { type: 'reload-status', status: next });
+    },
     crash: (i) => send(i, { type: 'crash' }),
   };
 }

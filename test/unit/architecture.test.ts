@@ -14,6 +14,7 @@ const RANK: Record<string, number> = {
   'gateway.ts': 10,
   'config/compile.ts': 9,
   'config/load.ts': 9,
+  'config/reloadable.ts': 9,
   server: 8,
   telemetry: 7,
   pipeline: 6,

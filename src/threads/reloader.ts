@@ -1,0 +1,105 @@
+// Hot reload, for the whole process: on SIGHUP, or when the config file changes (watched), the config
+// is loaded and validated again and handed to the running gateway (one thread, or every request thread
+// through the supervisor), which builds a new plan and swaps it in; requests in flight finish on the
+// plan they started with. A config that does not load or compile changes nothing: the running one keeps
+// serving, and the failure is logged with its JSON path, counted in microgate_config_reload_total
+// {result="error"}, and shown by GET /admin/config (the dashboard's Config page).
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { ConfigError } from '../config/load.ts';
+import { reloadable } from '../config/reloadable.ts';
+import type { Config } from '../config/schema.ts';
+import type { ReloadStatus } from '../server/reload-status.ts';
+import { PROCESS, type SharedState } from '../state/shared-state.ts';
+
+/** The running gateway, as the reloader drives it. */
+export interface Reconfigurable {
+  readonly shared: SharedState;
+  /** Builds and swaps in a plan from `config`; resolves with what failed (nothing: it applied everywhere). */
+  apply(config: Config): Promise<string[]>;
+  /** Publishes how the last reload went (GET /admin/config, in every thread). */
+  status(status: ReloadStatus): void;
+}
+
+export interface ReloaderOptions {
+  /** The config file to watch; null when the config came from the environment (SIGHUP still reloads). */
+  file: string | null;
+  /** Loads and validates the config again, as at start-up (throws ConfigError with the JSON path). */
+  load: () => Config;
+  running: Config;
+  target: Reconfigurable;
+  /** A line for the operator (stderr). */
+  log: (line: string) => void;
+  /** Quiet time after a file change before it is read (editors write a file in several steps). */
+  debounceMs?: number;
+}
+
+export interface Reloader {
+  /** Reloads now; resolves true when the new config serves. Reloads never overlap: one asked during another runs after it. */
+  reload(reason: string, onlyIfChanged?: boolean): Promise<boolean>;
+  close(): void;
+}
+
+export function startReloader(o: ReloaderOptions): Reloader {
+  let running = o.running;
+  let chain: Promise<boolean> = Promise.resolve(true);
+  let loadedAt = Date.now();
+
+  const once = async (reason: string, onlyIfChanged: boolean): Promise<boolean> => {
+    const at = Date.now();
+    const failed = (why: string): boolean => {
+      o.target.shared.process[PROCESS.configReloadFailures]! += 1;
+      o.target.status({ loadedAt, lastReload: { at, ok: false, error: why } });
+      o.log(`microgate: config reload (${reason}) failed, still serving the running config: ${why}`);
+      return false;
+    };
+    let next: Config;
+    try {
+      next = o.load();
+    } catch (err) {
+      return failed(err instanceof ConfigError ? err.message : `could not load the config: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const { config, needRestart } = reloadable(running, next);
+    // A file saved unchanged (or touched) is not a reload; SIGHUP always is.
+    if (onlyIfChanged && JSON.stringify(config) === JSON.stringify(running)) return true;
+    const errors = await o.target.apply(config).catch((err: unknown) => [err instanceof Error ? err.message : String(err)]);
+    if (errors.length > 0) return failed(errors.join('; '));
+    running = config;
+    loadedAt = at;
+    o.target.shared.process[PROCESS.configReloads]! += 1;
+    o.target.status({ loadedAt, lastReload: { at, ok: true, error: null } });
+    const later = needRestart.length === 0 ? '' : `; ${needRestart.join(', ')} changed too, which only a restart applies`;
+    o.log(`microgate: config reloaded (${reason}): ${Object.keys(config.providers).length} provider(s), ${Object.keys(config.models).length} model alias(es), ${config.rules.length} rule(s)${later}`);
+    return true;
+  };
+
+  const reload = (reason: string, onlyIfChanged = false): Promise<boolean> => (chain = chain.then(() => once(reason, onlyIfChanged)));
+  const onHup = (): void => void reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+
+  // The directory is watched, not the file: editors and `kubectl` config maps replace the file (a
+  // rename), which ends a watch on the file itself.
+  let watcher: FSWatcher | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  if (o.file !== null) {
+    const name = basename(o.file);
+    watcher = watch(dirname(o.file), (_event, changed) => {
+      if (changed !== null && changed !== name) return;
+      if (timer !== null) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        void reload('file changed', true);
+      }, o.debounceMs ?? 200);
+    });
+    watcher.unref();
+  }
+
+  return {
+    reload,
+    close() {
+      process.off('SIGHUP', onHup);
+      watcher?.close();
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
+}
