@@ -191,6 +191,7 @@ function compileGovernance(config: Config, providers: ReadonlyMap<string, Provid
     customers: Object.entries(g.customers).map(([id, c]) => ({ id, ...c, source: 'config' as const })),
     teams: Object.entries(g.teams).map(([id, t]) => ({ id, ...t, source: 'config' as const })),
     virtualKeys: g.virtualKeys.map(({ value, ...k }) => ({ ...k, digest: digestOf(value), source: 'config' as const })),
+    requireKey: g.requireVirtualKey,
   };
   const directory = new Directory(configured);
   const failure = { rateLimits: g.store?.onFailure.rateLimits ?? 'open', budgets: g.store?.onFailure.budgets ?? 'closed' } as const;

@@ -302,6 +302,12 @@ const governance = z.strictObject({
    */
   adminKey: secret.optional(),
   protectMetrics: z.boolean().default(false),
+  /**
+   * true: every request needs a virtual key, even while none exists (keys made only through the admin
+   * API). false: access is denied by default once any key exists, and the admin API refuses to delete
+   * the last one, which would let any client in.
+   */
+  requireVirtualKey: z.boolean().default(false),
   /** Counters shared by every replica (absent: in this process). Never awaited per request: leases. */
   store: z
     .strictObject({

@@ -71,6 +71,8 @@ export interface DirectorySource {
   customers: ReadonlyArray<{ id: string; name?: string; limits: LimitsConfig; source: 'config' | 'api' }>;
   teams: ReadonlyArray<{ id: string; name?: string; customer?: string; limits: LimitsConfig; source: 'config' | 'api' }>;
   virtualKeys: ReadonlyArray<{ id: string; name?: string; digest: string; team?: string; customer?: string; models?: readonly string[]; providers?: readonly string[]; limits: LimitsConfig; source: 'config' | 'api' }>;
+  /** governance.requireVirtualKey: every request needs a key, even while none exists. */
+  requireKey?: boolean;
 }
 
 export class Directory {
@@ -80,7 +82,11 @@ export class Directory {
   private readonly byDigest = new Map<string, VirtualKey>();
 
   /** Throws on references to unknown teams or customers (the config loader reports them with their path first). */
+  /** governance.requireVirtualKey (admin.ts refuses to delete the last key without it). */
+  readonly requireKey: boolean;
+
   constructor(src: DirectorySource) {
+    this.requireKey = src.requireKey === true;
     for (const c of src.customers) this.customers.set(c.id, Object.freeze({ id: c.id, name: c.name ?? c.id, limits: compileLimits(`customer:${c.id}`, c.limits), source: c.source }));
     for (const t of src.teams) {
       const customer = t.customer === undefined ? null : this.customers.get(t.customer);
@@ -118,9 +124,9 @@ export class Directory {
     }
   }
 
-  /** Any virtual key exists: access is then denied by default. */
+  /** Any virtual key exists (or governance.requireVirtualKey): access is then denied by default. */
   get enforced(): boolean {
-    return this.byDigest.size > 0;
+    return this.requireKey || this.byDigest.size > 0;
   }
 
   /**

@@ -113,6 +113,7 @@ export class Governance {
       customers: [...c.customers, ...stored.customers.map((x) => ({ ...x, source: 'api' as const }))],
       teams: [...c.teams, ...stored.teams.map((x) => ({ ...x, source: 'api' as const }))],
       virtualKeys: [...c.virtualKeys, ...stored.keys.map((x) => ({ ...x, source: 'api' as const }))],
+      requireKey: c.requireKey === true,
     });
   }
 

@@ -136,8 +136,14 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
     await commit(p, (s) => ({ ...s, keys: s.keys.map((k) => (k.id === id ? record : k)) }), (store) => store.put('key', record));
     return [200, { ...keyView(p.governance.directory.keys.get(id!)!, p), value }];
   });
-  route('del', '/admin/virtual-keys/:id', 1, async (p, [id]) => {
+  route('del', '/admin/virtual-keys/:id', 1, async (p, [id], _, query) => {
     apiRecord(p, 'key', id!);
+    // Deny by default holds while a key exists: deleting the last one opens the gateway to every
+    // client, which must be asked for in so many words.
+    const d = p.governance.directory;
+    if (!d.requireKey && d.keys.size === 1 && d.keys.has(id!) && query.get('openGateway') !== 'true') {
+      throw conflict(`Deleting '${id}', the last virtual key, would let any client use the gateway. Create another key first, set governance.requireVirtualKey: true, or confirm with ?openGateway=true.`);
+    }
     await commit(p, (s) => ({ ...s, keys: s.keys.filter((k) => k.id !== id) }), (store) => store.remove('key', id!));
     return [200, { id, deleted: true }];
   });

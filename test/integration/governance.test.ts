@@ -319,6 +319,49 @@ describe('the admin API', () => {
 
 });
 
+describe('the last virtual key', () => {
+  // Keys made only through the admin API: deny by default must not end because the last one went.
+  async function gatewayWithoutKeys(requireVirtualKey: boolean): Promise<Gateway> {
+    const c = validateConfig({ version: 1, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: PROVIDER_KEY }] } }, governance: { adminKey: ADMIN, requireVirtualKey, db: join(mkdtempSync(join(tmpdir(), 'mg-lastkey-')), 'gov.db') }, telemetry: { enabled: false } }, {});
+    return startGateway(c, { host: '127.0.0.1', port: 0 });
+  }
+  const call = (g: Gateway, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
+    request(`${g.url}${path}`, { method: method as 'GET', headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> }));
+  const chat = (g: Gateway, key?: string) => call(g, 'POST', '/v1/chat/completions', key === undefined ? {} : { authorization: `Bearer ${key}` }, { model: 'mock/mock-small', messages: [{ role: 'user', content: 'hi' }] });
+  const asAdmin = { authorization: `Bearer ${ADMIN}` };
+
+  it('is kept unless the deletion says it opens the gateway', async () => {
+    const g = await gatewayWithoutKeys(false);
+    try {
+      expect((await chat(g)).status).toBe(200);
+      const made = await call(g, 'POST', '/admin/virtual-keys', asAdmin, { id: 'vk-only' });
+      expect((await chat(g)).status).toBe(401);
+      expect((await chat(g, made.body.value as string)).status).toBe(200);
+      const refused = await call(g, 'DELETE', '/admin/virtual-keys/vk-only', asAdmin);
+      expect(refused.status).toBe(409);
+      expect(String((refused.body.error as { message: string }).message)).toMatch(/openGateway=true|requireVirtualKey/);
+      expect((await chat(g)).status).toBe(401);
+      expect((await call(g, 'DELETE', '/admin/virtual-keys/vk-only?openGateway=true', asAdmin)).status).toBe(200);
+      expect((await chat(g)).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('with governance.requireVirtualKey, every request needs a key even while none exists', async () => {
+    const g = await gatewayWithoutKeys(true);
+    try {
+      expect((await chat(g)).status).toBe(401);
+      const made = await call(g, 'POST', '/admin/virtual-keys', asAdmin, { id: 'vk-only' });
+      expect((await chat(g, made.body.value as string)).status).toBe(200);
+      expect((await call(g, 'DELETE', '/admin/virtual-keys/vk-only', asAdmin)).status).toBe(200);
+      expect((await chat(g)).status).toBe(401);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('no secret anywhere', () => {
   it('no key value (virtual, admin or provider) in a log line, /metrics, an error or a response', async () => {
     const errs = [await caught(ask(`${V.a}x`)), await caught(ask(V.scope, 'mock/mock-large'))];

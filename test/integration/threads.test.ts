@@ -154,7 +154,11 @@ describe('two request threads', () => {
     expect((await stats()).threads.every((t, i) => t.requests > before[i]!)).toBe(true);
     const refused = await Promise.all(Array.from({ length: 20 }, () => chat('mock/m')));
     expect(refused.every((c) => c === 401)).toBe(true);
-    const gone = await request(`${cluster.url}/admin/virtual-keys/vk-threads`, { method: 'DELETE', reset: true, headers: { authorization: `Bearer ${ADMIN}` } });
+    // The last key goes only when asked in so many words: without it, every client gets in.
+    const kept = await request(`${cluster.url}/admin/virtual-keys/vk-threads`, { method: 'DELETE', reset: true, headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(kept.statusCode).toBe(409);
+    await kept.body.text();
+    const gone = await request(`${cluster.url}/admin/virtual-keys/vk-threads?openGateway=true`, { method: 'DELETE', reset: true, headers: { authorization: `Bearer ${ADMIN}` } });
     expect(gone.statusCode).toBe(200);
     await gone.body.text();
   });
