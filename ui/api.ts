@@ -56,9 +56,12 @@ async function read<T>(r: Response, quiet401 = false): Promise<T> {
   return data as T;
 }
 
-/** A JSON call to the admin API (or the gateway's own routes). */
+/**
+ * A JSON call to the admin API (or the gateway's own routes). A 401 from /v1/* (the Routing page's
+ * explain) is about the virtual key sent with it, not the dashboard's session: it does not log out.
+ */
 export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
-  return read<T>(await call(method, path, body, headers));
+  return read<T>(await call(method, path, body, headers), path.startsWith('/v1/'));
 }
 
 export async function session(): Promise<Session> {

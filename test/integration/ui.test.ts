@@ -23,11 +23,10 @@ const AWS_SECRET = 'aws-SECRET-access-key-0123456789abcdef';
 let mock: MockHandle;
 const gateways: Gateway[] = [];
 
-/** A gateway on loopback; `config` is handed to the server as startGateway does once wired (see the lead's note). */
+/** A gateway on loopback (startGateway hands the config to the server, for /admin/config). */
 async function boot(input: ConfigInput, host = '127.0.0.1'): Promise<Gateway> {
   const config = validateConfig(input, {});
   const gw = await startGateway(config, { host, port: 0 });
-  gw.server.config ??= config;
   gateways.push(gw);
   return gw;
 }
