@@ -54,6 +54,9 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
   const peers = new SupervisedPeers(port);
   let gw: Gateway | null = null;
   const send = (m: FromThread): void => port.postMessage(m);
+  let markStarted!: (err?: unknown) => void;
+  const started = new Promise<void>((resolve, reject) => (markStarted = (err) => (err === undefined ? resolve() : reject(err))));
+  started.catch(() => {});
 
   // A bug that escapes a request: close the app (or uWS takes the process down with this thread),
   // then exit; the supervisor counts what was in flight and starts another thread.
@@ -74,7 +77,8 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
         void (gw?.plan.governance.reload() ?? Promise.resolve()).catch(() => {}).then(() => send({ type: 'reloaded', id: m.id }));
         return;
       case 'reconfigure':
-        void (gw === null ? Promise.reject(new Error('the thread is starting')) : gw.reload(m.config)).then(
+        // A thread still starting (on the config it was given) applies the reload once it serves.
+        void (gw === null ? started.then(() => gw!.reload(m.config)) : gw.reload(m.config)).then(
           () => send({ type: 'reconfigured', id: m.id, error: null }),
           (err: unknown) => send({ type: 'reconfigured', id: m.id, error: err instanceof Error ? err.message : String(err) }),
         );
@@ -106,7 +110,9 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
   setReloadStatus(init.reload);
   try {
     gw = await startGateway(init.config, { host: init.host, port: init.port }, { index: init.index, shared: SharedState.of(init.shared), telemetry: init.telemetry, peers });
+    markStarted();
   } catch (err) {
+    markStarted(err);
     send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
     port.close();
     return;
