@@ -35,6 +35,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { chatBodies } from './lib/bodies.ts';
 import { runJson, startNode, stop, type Proc } from './lib/proc.ts';
+import { gatewayBuildOptions } from './lib/gateway-build.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -799,13 +800,14 @@ async function main(): Promise<void> {
   const log = (m: string) => process.stdout.write(`[profile] ${m}\n`);
   const DIST = join(ROOT, 'dist/profile');
   const GW = join(DIST, 'gw');
-  log(`building: npm run -s build, into ${relative(ROOT, GW)} with an external source map`);
-  // The bundle `npm start` runs (dist/main.js), built by the same script into a directory of this
-  // run's own: dist/ is shared, and a build by someone else halfway through a run swapped the code
-  // under the profiled process once (its positions then mapped to the wrong files). The last
-  // --outdir wins; `--sourcemap=external` writes *.js.map and leaves the code as it is (no comment).
+  log(`building: npm run build's bundles, into ${relative(ROOT, GW)} with an external source map`);
+  // The bundle `npm start` runs (dist/main.js), built with the build script's own options
+  // (bench/lib/gateway-build.ts) into a directory of this run's own: dist/ is shared, and a build by
+  // someone else halfway through a run swapped the code under the profiled process once (its
+  // positions then mapped to the wrong files). An external source map leaves the code as it is.
   rmSync(GW, { recursive: true, force: true });
-  execFileSync('npm', ['run', '-s', 'build', '--', `--outdir=${GW}`, '--sourcemap=external'], { cwd: ROOT, stdio: 'inherit' });
+  const { options } = gatewayBuildOptions(ROOT, GW);
+  await build({ ...options, sourcemap: 'external' });
   await build({
     entryPoints: { floor: 'bench/peers/floor.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts' },
     absWorkingDir: ROOT,
