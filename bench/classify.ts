@@ -1,10 +1,12 @@
-// `node --import tsx bench/classify.ts`: latency of the complexity classifier on the request path.
+// `node --import tsx bench/classify.ts`: latency of the complexity classifier (the learned model, the
+// default) on the request path.
 // Prompts are real text from the labeled set (test/fixtures/classifier/prompts.jsonl), cut to 200 B, 2 KB
 // and 8 KB; each task rotates through 16 different prompts so no single input is learned by the branch
 // predictor. Strings go through JSON.parse, as a request body's would: V8 reads a flat string faster
 // than the sliced or concatenated ones building them produces. Prints mean and p99 per call in µs.
-// The last two rows are for reference: an 8 KB prompt without blank lines (the classifier then reads
-// its first and last pasteEdge characters) and the automaton reading all 8 KB.
+// The last rows are for reference: the earlier heuristic scorer at 200 B, an 8 KB prompt without blank
+// lines (the classifier then reads its first and last pasteEdge characters) and the automaton reading
+// all 8 KB.
 import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { Classifier, DEFAULT_TUNING } from '../src/classify/index.ts';
@@ -44,6 +46,8 @@ const automaton = new Automaton(
 const acc = new Float64Array(lists.length + 1);
 
 const classifier = new Classifier();
+// The earlier hand-tuned scorer on the same prompts: a yardstick for how loaded the machine is.
+const heuristic = new Classifier({ model: 'heuristic' });
 const sets = { 200: prompts(200), 2048: prompts(2048), 8192: prompts(8192) };
 let i = 0;
 const next = <T>(xs: T[]): T => xs[i++ & 15]!;
@@ -55,6 +59,9 @@ for (const [size, texts] of Object.entries(sets)) {
     sink += classifier.classifyText(next(texts)).score;
   });
 }
+bench.add('classifyText 200 B (heuristic, for scale)', () => {
+  sink += heuristic.classifyText(next(sets[200])).score;
+});
 const avgJson = Math.round(conversations.reduce((a, m) => a + JSON.stringify(m).length, 0) / conversations.length);
 bench.add(`classifyMessages multi-turn (${avgJson} B JSON avg)`, () => {
   sink += classifier.classifyMessages(next(conversations)).score;

@@ -15,7 +15,7 @@
 export const SEP = 0;
 export const OTHER = 1;
 export const HYPHEN = 2;
-const FIRST_LETTER = 3;
+export const FIRST_LETTER = 3;
 export const FIRST_DIGIT = FIRST_LETTER + 26;
 export const ALPHABET_SIZE = FIRST_DIGIT + 10;
 

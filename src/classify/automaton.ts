@@ -12,10 +12,21 @@
  * where a row is state × ALPHABET_SIZE, stored pre-multiplied. States are numbered so that every state
  * with an output comes last: "did anything match?" is a compare against `firstOutputRow`, not a load.
  */
-import { ALPHABET_SIZE, FIRST_DIGIT, HYPHEN, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
+import { ALPHABET_SIZE, FIRST_DIGIT, FIRST_LETTER, HYPHEN, OTHER, SEP, SYMBOL, phraseSymbols } from './alphabet.ts';
 
 /** Characters scanned between two tallies of the matched tags. */
 const HITS = 4096;
+
+/**
+ * What scanWords reports besides the cue counts: each word (with its hash) and each letter outside a–z.
+ * Called once per word, not per character.
+ */
+export interface WordSink {
+  /** A word text[start, end); hash covers its symbols, with every digit the same digit. */
+  word(text: string, start: number, end: number, hash: number): void;
+  /** A letter outside a–z at i (CJK, Cyrillic, ...); prev is the code unit of such a letter just before it, else 0. */
+  letter(text: string, i: number, prev: number): void;
+}
 
 export interface TaggedPhrase {
   phrase: string;
@@ -31,6 +42,8 @@ export class Automaton {
   /** Tags matched on entering output state s: outTags[outStart[j] .. outStart[j + 1]), j = s − first output state. */
   private readonly outStart: Int32Array;
   private readonly outTags: Uint8Array;
+  /** The phrases behind each output state's tags, for explain (matches()). */
+  private readonly outPhrases: TaggedPhrase[][];
   /** Output states met in the current chunk of a scan. */
   private readonly hits = new Int32Array(HITS);
   /** States of the DFA, for reports: its table takes stateCount × ALPHABET_SIZE × 4 bytes. */
@@ -43,6 +56,7 @@ export class Automaton {
     // 1. Trie. Node 0 is the empty string; the same phrase under the same tag is stored once.
     const children: Int32Array[] = [new Int32Array(K).fill(-1)];
     const own: Set<number>[] = [new Set()];
+    const ownPhrases: TaggedPhrase[][] = [[]];
     for (const { phrase, tag } of phrases) {
       if (!(tag >= 0 && tag < tagCount && Number.isInteger(tag))) throw new Error(`classifier vocabulary: bad tag ${tag}`);
       const syms = phraseSymbols(phrase);
@@ -55,9 +69,11 @@ export class Automaton {
           children[node]![c] = next;
           children.push(new Int32Array(K).fill(-1));
           own.push(new Set());
+          ownPhrases.push([]);
         }
         node = next;
       }
+      if (!own[node]!.has(tag)) ownPhrases[node]!.push({ phrase, tag });
       own[node]!.add(tag);
     }
 
@@ -69,7 +85,9 @@ export class Automaton {
     const fail = new Int32Array(trieSize);
     const endsWithSep = new Uint8Array(n);
     const outputs: number[][] = new Array<number[]>(n);
+    const outPhrases: TaggedPhrase[][] = new Array<TaggedPhrase[]>(n);
     outputs[0] = [];
+    outPhrases[0] = [];
     const queue = [0];
     for (let qi = 0; qi < queue.length; qi++) {
       const s = queue[qi]!;
@@ -81,6 +99,7 @@ export class Automaton {
           fail[child] = viaFail;
           endsWithSep[child] = c === SEP ? 1 : 0;
           outputs[child] = [...own[child]!, ...outputs[viaFail]!];
+          outPhrases[child] = [...ownPhrases[child]!, ...outPhrases[viaFail]!];
           queue.push(child);
           next[s * K + c] = child;
         } else {
@@ -103,6 +122,8 @@ export class Automaton {
     endsWithSep[NUMEND] = 1;
     outputs[NUM] = [];
     outputs[NUMEND] = numberTag >= 0 ? [numberTag] : [];
+    outPhrases[NUM] = [];
+    outPhrases[NUMEND] = numberTag >= 0 ? [{ phrase: '(number)', tag: numberTag }] : [];
     queue.push(NUM, NUMEND);
     if (numberTag >= 0) {
       for (const s of queue) {
@@ -155,6 +176,7 @@ export class Automaton {
     outStart[matched.length] = tags.length;
     this.outStart = outStart;
     this.outTags = Uint8Array.from(tags);
+    this.outPhrases = matched.map((s) => outPhrases[s]!);
     this.startRow = this.delta[SEP]!; // from the empty state, read one separator
     this.firstOutputRow = firstOutput * K;
     this.stateCount = total;
@@ -182,6 +204,90 @@ export class Automaton {
       }
       this.count(hits, h, acc);
     }
+    if (to < text.length && symbol[text.charCodeAt(to)] !== SEP) return;
+    hits[0] = delta[row + SEP]!;
+    if (hits[0] >= firstOutputRow) this.count(hits, 1, acc);
+  }
+
+  /**
+   * The phrase occurrences inside text[from, to), in order, each with its tag: what scan() counts, for
+   * explain output. Allocates; not for the request path.
+   */
+  matches(text: string, from: number, to: number): TaggedPhrase[] {
+    const out: TaggedPhrase[] = [];
+    // Scan one character at a time and read which output state each step entered.
+    let row = from > 0 && SYMBOL[text.charCodeAt(from - 1)] !== SEP ? 0 : this.startRow;
+    const emit = (r: number): void => {
+      if (r >= this.firstOutputRow) out.push(...this.outPhrases[((r - this.firstOutputRow) / ALPHABET_SIZE) | 0]!);
+    };
+    for (let i = from; i < to; i++) {
+      row = this.delta[row + SYMBOL[text.charCodeAt(i)]!]!;
+      emit(row);
+    }
+    if (to >= text.length || SYMBOL[text.charCodeAt(to)] === SEP) emit(this.delta[row + SEP]!);
+    return out;
+  }
+
+  /**
+   * scan() and, in the same pass, the words of text[from, to) for the learned model: each word's FNV-1a
+   * hash over its symbols goes to sink.word, each letter outside a–z to sink.letter, and separators
+   * with a nonzero class in `marks` are tallied in markCounts (a newline followed by another also adds
+   * to markCounts[4]: a blank line). One loop instead of two saves a third of the cost of a short prompt.
+   */
+  scanWords(text: string, from: number, to: number, acc: Float64Array, sink: WordSink, marks: Uint8Array, markCounts: Float64Array): void {
+    const delta = this.delta;
+    const symbol = SYMBOL;
+    const hits = this.hits;
+    const firstOutputRow = this.firstOutputRow;
+    let row = from > 0 && symbol[text.charCodeAt(from - 1)] !== SEP ? 0 : this.startRow;
+    let h = 0;
+    let inWord = false;
+    let start = 0;
+    let prevOther = 0;
+    let nh = 0;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      const s = symbol[c]!;
+      row = delta[row + s]!;
+      if (row >= firstOutputRow) {
+        hits[nh++] = row;
+        if (nh === HITS) {
+          this.count(hits, nh, acc);
+          nh = 0;
+        }
+      }
+      if (s >= FIRST_LETTER) {
+        if (!inWord) {
+          inWord = true;
+          start = i;
+          h = 0x811c9dc5 | 0;
+        }
+        h = Math.imul(h ^ (s >= FIRST_DIGIT ? FIRST_DIGIT : s), 0x01000193);
+        prevOther = 0;
+      } else if (s === SEP) {
+        const k = marks[c]!;
+        if (k !== 0) {
+          markCounts[k]!++;
+          if (k === 3 && i + 1 < to && text.charCodeAt(i + 1) === 10) markCounts[4]!++;
+        }
+        if (inWord) sink.word(text, start, i, h);
+        inWord = false;
+        prevOther = 0;
+      } else if (s === OTHER) {
+        if (!inWord) {
+          inWord = true;
+          start = i;
+          h = 0x811c9dc5 | 0;
+        }
+        h = Math.imul(h ^ (c + 0x10000), 0x01000193);
+        sink.letter(text, i, prevOther);
+        prevOther = c;
+      } else if (!inWord) {
+        prevOther = 0; // a hyphen joins the word it is inside, and separates anywhere else
+      }
+    }
+    if (nh > 0) this.count(hits, nh, acc);
+    if (inWord) sink.word(text, start, to, h);
     if (to < text.length && symbol[text.charCodeAt(to)] !== SEP) return;
     hits[0] = delta[row + SEP]!;
     if (hits[0] >= firstOutputRow) this.count(hits, 1, acc);

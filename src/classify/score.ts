@@ -11,10 +11,12 @@ export const STRONG = 1;
 export const WEAK = 2;
 export const TECHNICAL = 3;
 export const SIMPLE = 4;
-export const NUMBER = 5;
-export const TAG_COUNT = 6;
-export const CHARS = 6;
-export const COUNTS_SIZE = 7;
+/** Words that ask for an explanation or a piece of writing; read by the learned model only. */
+export const TASK = 5;
+export const NUMBER = 6;
+export const TAG_COUNT = 7;
+export const CHARS = 7;
+export const COUNTS_SIZE = 8;
 
 /** Normalised dimensions, each in 0..1, in this order. */
 export const D_CODE = 0;

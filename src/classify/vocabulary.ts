@@ -26,6 +26,11 @@ export interface Vocabulary {
   technical: readonly string[];
   /** Greetings, thanks, acknowledgements, look-ups, conversions and requests for brevity: they pull the score down. */
   simple: readonly string[];
+  /**
+   * Words that ask for an explanation, a summary or a piece of writing (MEDIUM's kind of request). Only
+   * the learned model reads them; the heuristic's tuning found no use for such a list.
+   */
+  task: readonly string[];
 }
 
 export const VOCABULARY: Vocabulary = {
@@ -180,5 +185,21 @@ export const VOCABULARY: Vocabulary = {
     'übersetzen', 'hauptstadt', 'bonjour', 'salut', 'merci', "qu'est-ce que", "c'est quoi", 'comment dit-on',
     'traduire', 'traduis', 'capitale', 'ciao', 'grazie', 'cos è', 'che cos è', 'obrigado', 'obrigada', 'olá',
     'o que é', 'qual é', 'qual e',
+  ],
+
+  task: [
+    'explain', 'explanation', 'describe', 'summarize', 'summarise', 'summary', 'rewrite', 'rephrase', 'reword',
+    'paraphrase', 'draft', 'write', 'compose', 'email', 'letter', 'message', 'poem', 'story', 'essay', 'outline',
+    'tips', 'ideas', 'suggest', 'example', 'examples', 'difference between', 'the difference', 'compare',
+    'how does', 'how do', 'how to', 'why is', 'why does', 'why do', 'why are', 'what is a', 'what are',
+    'in simple terms', 'simple words', 'eli5', 'like i m five', 'overview', 'introduction', 'bullet points',
+    'tweet', 'post', 'caption', 'slogan', 'headline', 'cover letter', 'more formal', 'more casual', 'tone',
+    // es / de / fr / it / pt
+    'explica', 'explícame', 'explicar', 'describe', 'resume', 'resumen', 'escribe', 'redacta', 'correo',
+    'diferencia', 'cómo funciona', 'por qué', 'erkläre', 'erklär', 'erklären', 'beschreibe', 'zusammenfassung',
+    'fasse', 'schreib', 'schreibe', 'unterschied', 'wie funktioniert', 'warum', 'explique', 'expliquer',
+    'décris', 'résume', 'résumer', 'écris', 'rédige', 'différence', 'comment fonctionne', 'pourquoi', 'spiega',
+    'spiegami', 'descrivi', 'riassumi', 'scrivi', 'differenza', 'come funziona', 'perché', 'descreva', 'resuma',
+    'escreva', 'diferença', 'como funciona', 'por que',
   ],
 };

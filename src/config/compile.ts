@@ -130,7 +130,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   // credentials are never forwarded), so no answer can echo one; scanning every answer for them would
   // cost per key (bench: +1.3 µs a request with 20 keys). They are never logged either: records carry ids.
   const c = config.classifier;
-  const classifier = new Classifier({ weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
+  const classifier = new Classifier({ ...(c.model === undefined ? {} : { model: c.model }), weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
     bufferBudget: new BufferBudget(config.server.maxBufferedBytes),

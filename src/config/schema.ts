@@ -178,13 +178,20 @@ const rule = z
 const vocabulary = z.array(z.string().min(1)).optional();
 
 const classifier = z.strictObject({
+  /**
+   * 'learned' (the default): a linear model trained offline on the project's labelled prompts
+   * (src/classify/learned.ts, results/classifier.md). 'heuristic': the earlier hand-tuned score, which
+   * `weights` and `boundaries` tune (setting either selects it).
+   */
+  model: z.enum(['learned', 'heuristic']).optional(),
+  /** The heuristic's weights per dimension (selects model 'heuristic'). */
   weights: z
     .strictObject({ code: z.number().optional(), reasoning: z.number().optional(), technical: z.number().optional(), tokens: z.number().optional(), simple: z.number().optional() })
     .optional(),
   boundaries: z.strictObject({ medium: z.number().min(0).max(1).optional(), complex: z.number().min(0).max(1).optional(), reasoning: z.number().min(0).max(1).optional() }).optional(),
-  /** Words and phrases added to the built-in vocabularies. */
+  /** Words and phrases added to the built-in cue lists (compiled into the automaton both models read). */
   vocabulary: z.strictObject({ code: vocabulary, reasoningStrong: vocabulary, reasoningWeak: vocabulary, technical: vocabulary, simple: vocabulary }).optional(),
-  /** A strong reasoning phrase ("prove that", "step by step") makes the tier REASONING. */
+  /** Heuristic model only: a strong reasoning phrase ("prove that", "step by step") makes the tier REASONING. */
   strongReasoningForces: z.boolean().optional(),
 });
 

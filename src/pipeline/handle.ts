@@ -39,7 +39,15 @@ function explain(ctx: RequestContext): void {
       rule: r?.rule?.name ?? null,
       matched: r?.matched ?? [],
       evaluationErrors: r?.errors ?? [],
-      complexity: { tier: c.tier, score: Math.round(c.score * 1000) / 1000, dims: c.dims, forced: c.forced },
+      complexity: {
+        tier: c.tier,
+        score: Math.round(c.score * 1000) / 1000,
+        dims: c.dims,
+        forced: c.forced,
+        model: ctx.plan.classifier.model,
+        // Why this tier: cues found, question and paste sizes, per-tier probabilities, top features.
+        signals: ctx.plan.classifier.explain(ctx.classifierInput()),
+      },
       targets: ctx.targets.map((t) => t.label),
     }),
     null,

@@ -196,11 +196,14 @@ export class RequestContext {
   }
 
   classification(): Classification {
-    if (this.classified === null) {
-      const b = this.body;
-      this.classified = this.plan.classifier.classifyMessages(b === null ? [] : (b.messages ?? [{ role: 'user', content: typeof b.prompt === 'string' ? b.prompt : '' }]));
-    }
+    if (this.classified === null) this.classified = this.plan.classifier.classifyMessages(this.classifierInput());
     return this.classified;
+  }
+
+  /** What the classifier reads: the chat messages, or a completion prompt as one user message. */
+  classifierInput(): unknown {
+    const b = this.body;
+    return b === null ? [] : (b.messages ?? [{ role: 'user', content: typeof b.prompt === 'string' ? b.prompt : '' }]);
   }
 
   get classifiedTier(): string | null {

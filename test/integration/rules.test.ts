@@ -64,6 +64,20 @@ it('explain returns the decision and sends nothing upstream', async () => {
   expect(s.mocks.cheap!.stats().requests + s.mocks.frontier!.stats().requests).toBe(before);
 });
 
+it('explain shows the signals that decided the tier', async () => {
+  const r = await chat('Prove by induction that 1 + 2 + ... + n = n(n+1)/2.', {}, '/v1/route/explain');
+  const c = r.json.complexity as {
+    tier: string; model: string;
+    signals: { cues: Record<string, string[]>; probabilities: Record<string, number>; questionChars: number; topFeatures: { feature: string; contribution: number }[] };
+  };
+  expect(c.tier).toBe('REASONING');
+  expect(c.model).toBe('learned');
+  expect(c.signals.cues.reasoningStrong).toEqual(expect.arrayContaining(['prove', 'by induction']));
+  expect(c.signals.probabilities.REASONING).toBeGreaterThan(0.5);
+  expect(c.signals.questionChars).toBeGreaterThan(40);
+  expect(c.signals.topFeatures.length).toBeGreaterThan(0);
+});
+
 it('admin stats count matches per rule', async () => {
   const stats = (await (await fetch(`${s.gw.url}/admin/stats`)).json()) as { rules: { matches: Record<string, number> } };
   expect(stats.rules.matches.premium).toBeGreaterThanOrEqual(1);

@@ -1,9 +1,17 @@
 import { join, resolve } from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { Automaton } from '../../src/classify/automaton.ts';
+import { Automaton, type WordSink } from '../../src/classify/automaton.ts';
+import { cueAutomaton } from '../../src/classify/cues.ts';
 import { Classifier, DEFAULT_BOUNDARIES, type Tier } from '../../src/classify/index.ts';
-import { evaluate, loadLabeled } from '../../src/classify/evaluate.ts';
+import { loadLabeled } from '../../src/classify/evaluate.ts';
+import { FeatureExtractor } from '../../src/classify/features.ts';
+import { MODEL_WEIGHTS } from '../../src/classify/model-weights.ts';
+import { encodeWeights } from '../../src/classify/model.ts';
 import { tierOf } from '../../src/classify/score.ts';
+import { TRAINING, crossValidate, fit } from '../../src/classify/train.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TRAIN_FILES = ['prompts.jsonl', 'train-extra.jsonl'].map((f) => join(ROOT, 'test/fixtures/classifier', f));
 
 /** Counts per tag of `text` with phrases tagged 0, 1, 2, ... in order; numbers, if asked, under the last tag. */
 function counts(phrases: string[], text: string, numbers = false): number[] {
@@ -104,8 +112,247 @@ describe('Automaton', () => {
   });
 });
 
-describe('Classifier tiers and score', () => {
+describe('Automaton.scanWords and matches', () => {
+  const a = new Automaton([{ phrase: 'step by step', tag: 0 }, { phrase: 'class', tag: 1 }], 2);
+  const text = 'Think step-by-step, then step by step: class classic Ünïcode 日本 e-mail 42x 7';
+
+  it('counts exactly what scan counts', () => {
+    const plain = new Float64Array(2);
+    a.scan(text, 0, text.length, plain);
+    const both = new Float64Array(2);
+    const words: string[] = [];
+    const sink: WordSink = { word: (t, s, e) => void words.push(t.slice(s, e)), letter: () => {} };
+    a.scanWords(text, 0, text.length, both, sink, new Uint8Array(65536), new Float64Array(8));
+    expect([...both]).toEqual([...plain]);
+    // Words as the alphabet cuts them: a hyphen inside a word joins it, CJK letters are word letters.
+    expect(words).toEqual(['Think', 'step-by-step', 'then', 'step', 'by', 'step', 'class', 'classic', 'Ünïcode', '日本', 'e-mail', '42x', '7']);
+  });
+
+  it('hashes a word the same whatever its case, accents or digits', () => {
+    const hashes: number[] = [];
+    const sink: WordSink = { word: (_t, _s, _e, h) => void hashes.push(h), letter: () => {} };
+    for (const t of ['Café 12', 'CAFE 99']) a.scanWords(t, 0, t.length, new Float64Array(2), sink, new Uint8Array(65536), new Float64Array(8));
+    expect(hashes[0]).toBe(hashes[2]);
+    expect(hashes[1]).toBe(hashes[3]);
+  });
+
+  it('lists the phrases it matched, for explain', () => {
+    expect(a.matches(text, 0, text.length).map((m) => m.phrase)).toEqual(['step by step', 'class']);
+  });
+});
+
+describe('Classifier (learned model, the default)', () => {
   const c = new Classifier();
+
+  it('uses the learned model unless heuristic options are set', () => {
+    expect(c.model).toBe('learned');
+    expect(new Classifier({ weights: { code: 0.1 } }).model).toBe('heuristic');
+    expect(new Classifier({ boundaries: { medium: 0.2 } }).model).toBe('heuristic');
+    expect(new Classifier({ model: 'heuristic' }).model).toBe('heuristic');
+    // An unset config field arrives as undefined and selects nothing.
+    expect(new Classifier({ weights: { code: undefined }, boundaries: { medium: undefined } }).model).toBe('learned');
+  });
+
+  it.each<[string, Tier]>([
+    ['hi', 'SIMPLE'],
+    ['thanks, that worked', 'SIMPLE'],
+    ['What does CPU stand for?', 'SIMPLE'],
+    // Cue words in a look-up do not make it a proof.
+    ['Who proved the four colour theorem?', 'SIMPLE'],
+    ['Wie viele Einwohner hat München?', 'SIMPLE'],
+    ['Draft a polite message asking my neighbour to keep the music down after 10pm on weeknights.', 'MEDIUM'],
+    ['Explain how a hash map handles collisions.', 'MEDIUM'],
+    // One stray cue in a routine request does not force REASONING.
+    ['Explain step by step how to make pancakes.', 'MEDIUM'],
+    [
+      'Implement a thread-safe LRU cache in Go with TTL per entry, benchmarks and unit tests; explain the locking ' +
+        'strategy, how eviction interacts with expiry, and what changes if we shard it across 16 mutexes.',
+      'COMPLEX',
+    ],
+    ['Plan the migration of our billing tables to a new schema step by step, with a backfill, dual writes and a rollback plan.', 'COMPLEX'],
+    [
+      'Our Postgres replication lag is at least 30 seconds under load and the Kafka consumers must keep up; ' +
+        'redesign the pipeline so the database and the queue never fall behind, with deploy and rollback steps.',
+      'COMPLEX',
+    ],
+    ['Prove that there are infinitely many primes.', 'REASONING'],
+    // Reasoning without cue words: a comparison of two quantities, a word problem, a logic puzzle.
+    ['Which is larger, 2^60 or 3^40?', 'REASONING'],
+    ['A cyclist rides 30 km at 15 km/h and comes back at 10 km/h. What was her average speed?', 'REASONING'],
+    ['Ann is older than Ben but younger than Cy. Dee is older than Cy. Who is the second oldest, and can we be sure?', 'REASONING'],
+  ])('classifies %j as %s', (text, tier) => {
+    expect(c.classifyText(text).tier).toBe(tier);
+  });
+
+  it('scores the expected tier on 0..1 and reports the cue dimensions', () => {
+    const r = c.classifyText('Prove that there are infinitely many primes.');
+    expect(r.score).toBeGreaterThan(0.67);
+    expect(r.score).toBeLessThanOrEqual(1);
+    expect(r.forced).toBe(false);
+    expect(r.dims.reasoning).toBeGreaterThan(0);
+    expect(c.classifyText('hi').score).toBeLessThan(0.2);
+  });
+
+  it('classifies the last user message, with the earlier turns as context', () => {
+    const r = c.classifyMessages([
+      { role: 'user', content: 'Prove that the square root of 2 is irrational.' },
+      { role: 'assistant', content: 'Suppose it were rational...' },
+      { role: 'user', content: 'thanks!' },
+    ]);
+    expect(r.tier).toBe('SIMPLE');
+  });
+
+  const complexTurns = [
+    { role: 'system', content: 'You are a senior backend engineer.' },
+    {
+      role: 'user',
+      content:
+        'Our notifications service is one 400-line module handling email, SMS and push, with retries, rate limiting ' +
+        'and templating all mixed together. The tests need a real SMTP server and the database. How would you split it?',
+    },
+    {
+      role: 'assistant',
+      content:
+        'I would split it into a Channel interface (email, SMS, push), a dispatcher with retries and backoff, a template ' +
+        'renderer, and a repository for delivery state, injected so tests can use fakes instead of SMTP and the database.',
+    },
+  ];
+
+  it('lets a short follow-up take the conversation\'s tier, but not an acknowledgement', () => {
+    for (const f of ['do it', 'go ahead']) expect(c.classifyMessages([...complexTurns, { role: 'user', content: f }]).tier).toBe('COMPLEX');
+    expect(c.classifyMessages([...complexTurns, { role: 'user', content: 'perfect, thanks!' }]).tier).toBe('SIMPLE');
+  });
+
+  it('gives a long last message exactly its own classification whatever came before', () => {
+    const note =
+      'Write a friendly note to the team saying that Friday’s retro moves to Monday at 10, in the same room as ' +
+      'usual, that lunch is on us this time, and that anyone who cannot make it should send their notes to Priya.';
+    expect(c.classifyMessages([...complexTurns, { role: 'user', content: note }])).toEqual(c.classifyText(note));
+  });
+
+  it('classifies the last user message even when an assistant message follows it, and reads text parts', () => {
+    const text = 'Prove that there are infinitely many primes.';
+    expect(c.classifyMessages([{ role: 'user', content: text }, { role: 'assistant', content: 'Suppose' }])).toEqual(c.classifyText(text));
+    const parts = c.classifyMessages([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:...' } }, { type: 'text', text }] }]);
+    expect(parts).toEqual(c.classifyText(text));
+  });
+
+  it('never throws on malformed input', () => {
+    const bad: unknown[] = [
+      null, undefined, 42, 'hello', {}, [], [null], [42, 'x'], [{}], [{ role: 'user' }], [{ role: 'user', content: 5 }],
+      [{ role: 'user', content: [null, 1, 'x', { type: 'text' }, { type: 'text', text: 7 }, { text: 'no type' }] }],
+      [{ role: { nested: true }, content: { text: 'object content' } }],
+      [{ role: 'assistant', content: 'only an assistant message' }],
+      [{ role: 'user', content: '日本語'.repeat(5000) }],
+    ];
+    for (const m of bad) {
+      const r = c.classifyMessages(m);
+      expect(['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING']).toContain(r.tier);
+      expect(Number.isFinite(r.score)).toBe(true);
+      expect(c.explain(m)).not.toBeNull();
+    }
+    expect(c.classifyMessages(null).tier).toBe('SIMPLE');
+    expect(c.classifyText(undefined as unknown as string).tier).toBe('SIMPLE');
+  });
+
+  describe('pastes: the question decides', () => {
+    const code = Array.from({ length: 60 }, (_, i) => `  const x${i} = await db.query(sql, [id]); // retry, cache, deadlock`).join('\n');
+    const log = Array.from(
+      { length: 40 },
+      (_, i) => `2024-05-14T09:15:${String(i).padStart(2, '0')}Z INFO worker-${i % 3} job=charge latency_ms=${300 + i} retry=0 db=postgres`,
+    ).join('\n');
+
+    it('reads the question above a paste, not the paste', () => {
+      for (const q of ['which line declares x7?', 'what language is this?']) {
+        const r = c.classifyText(`${q}\n\n${code}`);
+        expect(r.dims.code).toBe(0);
+        expect(r.tier).toBe('SIMPLE');
+      }
+    });
+
+    it('reads the question below a paste, and a task about the paste is a task', () => {
+      expect(c.classifyText(`${log}\n\nWhich worker handled the most jobs? quick answer`).tier).toBe('SIMPLE');
+      expect(c.classifyText(`${code}\n\nrefactor this into a repository with retries and tests, and fix the deadlock`).tier).toBe('COMPLEX');
+    });
+
+    it('says how much was read as the question and how much as paste', () => {
+      const e = c.explain([{ role: 'user', content: `what language is this?\n\n${code}` }])!;
+      expect(e.questionChars).toBe('what language is this?'.length);
+      expect(e.pasteChars).toBeGreaterThan(3000);
+    });
+  });
+
+  it('adds extra cue phrases from options to their list', () => {
+    const text = 'Tune the flux capacitor and the warp coil.';
+    expect(new Classifier().classifyText(text).dims.technical).toBe(0);
+    const extended = new Classifier({ extra: { technical: ['flux capacitor', 'warp coil'] } });
+    expect(extended.classifyText(text).dims.technical).toBeGreaterThan(0);
+    expect(extended.explain([{ role: 'user', content: text }])!.cues.technical).toEqual(['flux capacitor', 'warp coil']);
+  });
+});
+
+describe('Classifier.explain', () => {
+  const c = new Classifier();
+
+  it('shows the cues, sizes, per-tier probabilities and the features that decided', () => {
+    const e = c.explain([{ role: 'user', content: 'Prove by induction that 1 + 2 + ... + n = n(n+1)/2.' }])!;
+    expect(e.tier).toBe('REASONING');
+    expect(e.cues.reasoningStrong).toEqual(expect.arrayContaining(['prove', 'by induction']));
+    expect(e.numbers).toBeGreaterThan(0);
+    const p = Object.values(e.probabilities);
+    expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    expect(e.probabilities.REASONING).toBe(Math.max(...p));
+    expect(e.topFeatures.length).toBeGreaterThan(3);
+    expect(e.topFeatures.some((f) => f.feature === 'cues: reasoning (strong)' && f.contribution > 0)).toBe(true);
+    expect(e.topFeatures.some((f) => f.feature.startsWith('word "'))).toBe(true);
+  });
+
+  it('agrees with classifyMessages, and reports a follow-up', () => {
+    const m = [
+      { role: 'user', content: 'Refactor our 3,000-line checkout module into payment, tax and shipping services with tests.' },
+      { role: 'assistant', content: 'Here is a plan: extract PaymentGateway, TaxCalculator and ShippingQuoter... shall I write it?' },
+      { role: 'user', content: 'yes do it' },
+    ];
+    const e = c.explain(m)!;
+    expect(e.tier).toBe(c.classifyMessages(m).tier);
+    expect(e.followUp).toBeGreaterThan(0.8);
+    expect(e.topFeatures.some((f) => f.feature.startsWith('follow-up to'))).toBe(true);
+  });
+
+  it('is null for the heuristic, whose dims are its signals', () => {
+    expect(new Classifier({ model: 'heuristic' }).explain([{ role: 'user', content: 'hi' }])).toBeNull();
+  });
+});
+
+describe('the learned model and its training', () => {
+  const items = TRAIN_FILES.flatMap((f) => loadLabeled(f));
+
+  it('ships the weights the training script produces from the training set (regenerate: npm run classify:train)', () => {
+    const w = fit(new FeatureExtractor(cueAutomaton(), MODEL_WEIGHTS.options), items, TRAINING);
+    expect(encodeWeights(w).weights).toBe(MODEL_WEIGHTS.weights);
+  });
+
+  it('holds its cross-validated accuracy on the training set (5 folds, each scored by a model that did not see it)', () => {
+    const cv = crossValidate(new FeatureExtractor(cueAutomaton(), MODEL_WEIGHTS.options), items, TRAINING);
+    // results/classifier.md: 86.3% exact, 92.4% within one; floors leave room for added training prompts.
+    expect(cv.exact).toBeGreaterThanOrEqual(0.83);
+    expect(cv.withinOne).toBeGreaterThanOrEqual(0.9);
+    for (const r of cv.recall) expect(r).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('has training files that parse, with unique ids, valid tiers and a user message last', () => {
+    const ids = new Set<string>();
+    for (const it of items) {
+      expect(ids.has(it.id)).toBe(false);
+      ids.add(it.id);
+      expect(['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING']).toContain(it.tier);
+      expect((it.messages.at(-1) as { role: string }).role).toBe('user');
+    }
+  });
+});
+
+describe('Classifier (heuristic scorer)', () => {
+  const c = new Classifier({ model: 'heuristic' });
 
   it('maps scores to tiers at the boundaries, lower bound inclusive', () => {
     const b = { medium: 0.15, complex: 0.35, reasoning: 0.6 };
@@ -133,195 +380,45 @@ describe('Classifier tiers and score', () => {
     for (const v of Object.values(d)) expect(v >= 0 && v <= 1).toBe(true);
   });
 
-  it.each<[string, Tier]>([
-    ['hi', 'SIMPLE'],
-    ['thanks, that worked', 'SIMPLE'],
-    ['What does CPU stand for?', 'SIMPLE'],
-    ['Draft a polite message asking my neighbour to keep the music down after 10pm on weeknights.', 'MEDIUM'],
-    [
-      'Implement a thread-safe LRU cache in Go with TTL per entry, benchmarks and unit tests; explain the locking ' +
-        'strategy, how eviction interacts with expiry, and what changes if we shard it across 16 mutexes.',
-      'COMPLEX',
-    ],
-    ['Prove that there are infinitely many primes.', 'REASONING'],
-  ])('classifies %j as %s', (text, tier) => {
-    expect(c.classifyText(text).tier).toBe(tier);
+  it('rejects invalid options at construction, whichever model runs', () => {
+    for (const model of ['learned', 'heuristic'] as const) {
+      expect(() => new Classifier({ model, weights: { code: -1 } })).toThrow(/code/);
+      expect(() => new Classifier({ model, boundaries: { medium: 0.5, complex: 0.4 } })).toThrow(/boundaries/);
+      expect(() => new Classifier({ model, extra: { code: ['!!!'] } })).toThrow(/no letters/);
+      expect(() => new Classifier({ model, tuning: { tokenScale: 0 } })).toThrow(/tokenScale/);
+      expect(() => new Classifier({ model, tuning: { contextShare: 2 } })).toThrow(/contextShare/);
+    }
   });
 
-  it('rejects invalid options at construction', () => {
-    expect(() => new Classifier({ weights: { code: -1 } })).toThrow(/code/);
-    expect(() => new Classifier({ boundaries: { medium: 0.5, complex: 0.4 } })).toThrow(/boundaries/);
-    expect(() => new Classifier({ extra: { code: ['!!!'] } })).toThrow(/no letters/);
-    expect(() => new Classifier({ tuning: { tokenScale: 0 } })).toThrow(/tokenScale/);
-    expect(() => new Classifier({ tuning: { contextShare: 2 } })).toThrow(/contextShare/);
-    // An unset config field arrives as undefined and keeps the default.
-    expect(new Classifier({ weights: { code: undefined }, boundaries: { medium: undefined } }).classifyText('hi').tier).toBe('SIMPLE');
-  });
-});
-
-describe('Classifier forcing', () => {
   const proof = 'Prove that the sum of two odd numbers is even, and prove it again by induction on n.';
 
   it('forces REASONING on strong reasoning phrases, and reports it', () => {
-    const r = new Classifier().classifyText(proof);
+    const r = c.classifyText(proof);
     expect(r).toMatchObject({ tier: 'REASONING', forced: true });
-    // A forced score is lifted to the REASONING boundary, so score and tier agree.
     expect(r.score).toBe(DEFAULT_BOUNDARIES.reasoning);
-  });
-
-  it('does not force when strongReasoningForces is false', () => {
-    const r = new Classifier({ strongReasoningForces: false }).classifyText(proof);
-    expect(r.forced).toBe(false);
-    expect(r.tier).not.toBe('REASONING');
-  });
-
-  it('forces a plain-language puzzle but not the same reasoning words in an engineering task', () => {
-    const c = new Classifier();
-    const puzzle = 'Ann is older than Ben but younger than Cy. Dee is older than Cy. Who is the second oldest, and can we be sure?';
-    expect(c.classifyText(puzzle)).toMatchObject({ tier: 'REASONING', forced: true });
-    const task =
-      'Our Postgres replication lag is at least 30 seconds under load and the Kafka consumers must keep up; ' +
-      'redesign the pipeline so the database and the queue never fall behind, with deploy and rollback steps.';
-    expect(c.classifyText(task)).toMatchObject({ tier: 'COMPLEX', forced: false });
-  });
-});
-
-describe('Classifier messages', () => {
-  const c = new Classifier();
-  const complexTurns = [
-    { role: 'system', content: 'You are a senior backend engineer.' },
-    {
-      role: 'user',
-      content:
-        'Our notifications service is one 400-line module handling email, SMS and push, with retries, rate limiting ' +
-        'and templating all mixed together. The tests need a real SMTP server and the database. How would you split it?',
-    },
-    {
-      role: 'assistant',
-      content:
-        'I would split it into a Channel interface (email, SMS, push), a dispatcher with retries and backoff, a template ' +
-        'renderer, and a repository for delivery state, injected so tests can use fakes instead of SMTP and the database.',
-    },
-  ];
-
-  it('classifies the last user message', () => {
-    const r = c.classifyMessages([
-      { role: 'user', content: 'Prove that the square root of 2 is irrational.' },
-      { role: 'assistant', content: 'Suppose it were rational...' },
-      { role: 'user', content: 'thanks!' },
-    ]);
-    expect(r.tier).toBe('SIMPLE');
+    const off = new Classifier({ model: 'heuristic', strongReasoningForces: false }).classifyText(proof);
+    expect(off.forced).toBe(false);
+    expect(off.tier).not.toBe('REASONING');
   });
 
   it('lets a short follow-up inherit the conversation, but not an acknowledgement', () => {
-    expect(c.classifyText('do it').tier).toBe('SIMPLE');
-    const doIt = c.classifyMessages([...complexTurns, { role: 'user', content: 'do it' }]);
-    expect(doIt.tier).toBe('COMPLEX');
-    const thanks = c.classifyMessages([...complexTurns, { role: 'user', content: 'perfect, thanks!' }]);
-    expect(thanks.tier).toBe('SIMPLE');
-  });
-
-  it('gives a long last message its own tier whatever came before', () => {
-    const note =
-      'Write a friendly note to the team saying that Friday’s retro moves to Monday at 10, in the same room as ' +
-      'usual, that lunch is on us this time, and that anyone who cannot make it should send their notes to Priya.';
-    const own = c.classifyText(note);
-    const after = c.classifyMessages([...complexTurns, { role: 'user', content: note }]);
-    expect(after).toEqual(own);
-  });
-
-  it('does not read turns too old to weigh 1%', () => {
-    const proof = { role: 'user', content: 'Prove that there are infinitely many primes, then prove it again by induction.' };
-    const chat = Array.from({ length: 20 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'sounds good' }));
-    const recent = c.classifyMessages([proof, { role: 'assistant', content: 'Sure.' }, { role: 'user', content: 'go on' }]);
-    const old = c.classifyMessages([proof, ...chat, { role: 'user', content: 'go on' }]);
-    expect(recent).toMatchObject({ tier: 'REASONING', forced: true });
-    expect(old.tier).toBe('SIMPLE');
-  });
-
-  it('classifies the last user message even when an assistant message follows it', () => {
-    const r = c.classifyMessages([
-      { role: 'user', content: 'Prove that there are infinitely many primes.' },
-      { role: 'assistant', content: 'Suppose there were finitely many' },
-    ]);
-    expect(r).toEqual(c.classifyText('Prove that there are infinitely many primes.'));
-  });
-
-  it('reads text parts of array content and ignores other parts', () => {
-    const text = 'Prove that there are infinitely many primes.';
-    const parts = c.classifyMessages([
+    const turns = [
+      { role: 'system', content: 'You are a senior backend engineer.' },
       {
         role: 'user',
-        content: [{ type: 'image_url', image_url: { url: 'data:...' } }, { type: 'text', text }],
+        content:
+          'Our notifications service is one 400-line module handling email, SMS and push, with retries, rate limiting ' +
+          'and templating all mixed together. The tests need a real SMTP server and the database. How would you split it?',
       },
-    ]);
-    expect(parts).toEqual(c.classifyText(text));
-  });
-
-  it('never throws on malformed input', () => {
-    const bad: unknown[] = [
-      null, undefined, 42, 'hello', {}, [], [null], [42, 'x'], [{}], [{ role: 'user' }], [{ role: 'user', content: 5 }],
-      [{ role: 'user', content: [null, 1, 'x', { type: 'text' }, { type: 'text', text: 7 }, { text: 'no type' }] }],
-      [{ role: { nested: true }, content: { text: 'object content' } }],
-      [{ role: 'assistant', content: 'only an assistant message' }],
+      {
+        role: 'assistant',
+        content:
+          'I would split it into a Channel interface (email, SMS, push), a dispatcher with retries and backoff, a template ' +
+          'renderer, and a repository for delivery state, injected so tests can use fakes instead of SMTP and the database.',
+      },
     ];
-    for (const m of bad) {
-      const r = c.classifyMessages(m);
-      expect(['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING']).toContain(r.tier);
-      expect(Number.isFinite(r.score)).toBe(true);
-    }
-    expect(c.classifyMessages(null)).toMatchObject({ tier: 'SIMPLE', score: 0, forced: false });
-    // Not a string, from an untyped caller.
-    expect(c.classifyText(undefined as unknown as string).tier).toBe('SIMPLE');
-  });
-
-  it('reads the question before a paste and ignores the paste', () => {
-    const code = Array.from({ length: 60 }, (_, i) => `  const x${i} = await db.query(sql, [id]); // retry, cache, deadlock`).join('\n');
-    const r = c.classifyText(`which line declares x7?\n\n${code}`);
-    expect(r.dims.code).toBe(0);
-    expect(r.dims.technical).toBe(0);
-    expect(r.tier).toBe('SIMPLE');
-  });
-
-  it('does not let a long paste make a short look-up question COMPLEX', () => {
-    const log = Array.from(
-      { length: 40 },
-      (_, i) => `2024-05-14T09:15:${String(i).padStart(2, '0')}Z INFO worker-${i % 3} job=charge latency_ms=${300 + i} retry=0 db=postgres`,
-    ).join('\n');
-    const r = c.classifyText(`${log}\n\nWhich worker handled the most jobs? quick answer`);
-    expect(['SIMPLE', 'MEDIUM']).toContain(r.tier);
-    const task = c.classifyText(`${log}\n\nFind the race condition in our retry logic that this log shows and fix it.`);
-    expect(task.score).toBeGreaterThan(r.score);
-  });
-});
-
-describe('Classifier vocabulary extension', () => {
-  it('adds phrases from options.extra to their dimension', () => {
-    const text = 'Tune the flux capacitor and the warp coil.';
-    const base = new Classifier().classifyText(text);
-    const extended = new Classifier({ extra: { technical: ['flux capacitor', 'warp coil'] } }).classifyText(text);
-    expect(base.dims.technical).toBe(0);
-    expect(extended.dims.technical).toBeGreaterThan(0);
-  });
-
-  it('lets extra strong phrases force REASONING', () => {
-    const text = 'Beweisen Sie das bitte und zeigen Sie es per vollständiger Induktion.';
-    const extended = new Classifier({ extra: { reasoningStrong: ['vollständiger induktion', 'zeigen sie'] } });
-    expect(extended.classifyText(text)).toMatchObject({ tier: 'REASONING', forced: true });
-  });
-});
-
-// Figures committed from `npm run classify:eval` (default options, test/fixtures/classifier/prompts.jsonl).
-// The test allows 2 points of slack so that vocabulary edits can trade an item or two; a larger drop is a regression.
-const COMMITTED_EXACT = 0.867;
-const COMMITTED_WITHIN_ONE = 0.981;
-
-describe('Classifier accuracy on the labeled set', () => {
-  it('stays within 2 points of the committed accuracy', () => {
-    const items = loadLabeled(join(resolve(import.meta.dirname, '../..'), 'test/fixtures/classifier/prompts.jsonl'));
-    expect(items.length).toBeGreaterThanOrEqual(240);
-    const ev = evaluate(new Classifier(), items);
-    expect(ev.exact).toBeGreaterThanOrEqual(COMMITTED_EXACT - 0.02);
-    expect(ev.withinOne).toBeGreaterThanOrEqual(COMMITTED_WITHIN_ONE - 0.02);
+    expect(c.classifyText('do it').tier).toBe('SIMPLE');
+    expect(c.classifyMessages([...turns, { role: 'user', content: 'do it' }]).tier).toBe('COMPLEX');
+    expect(c.classifyMessages([...turns, { role: 'user', content: 'perfect, thanks!' }]).tier).toBe('SIMPLE');
   });
 });

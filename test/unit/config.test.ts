@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, mockConfig, validateConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
+import { compilePlan } from '../../src/config/compile.ts';
 
 const SECRET = 'sk-proj-TOPSECRET0123456789abcdefXYZ';
 
@@ -434,6 +435,18 @@ providers:
 
   it.each(['abc', '-1', '65536', '80.5'])('rejects port %s', (port) => {
     expect(errorOf(() => loadConfig({ argv: ['--port', port], env: { OPENAI_API_KEY: 'sk-x' }, cwd: dir }))).toContain(port);
+  });
+});
+
+describe('classifier options', () => {
+  it('the learned model by default; the heuristic when asked for or when its weights are tuned', async () => {
+    const base = { version: 1, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'sk-0123456789abcdef' }] } }, telemetry: { enabled: false } };
+    for (const [classifier, model] of [[{}, 'learned'], [{ model: 'heuristic' }, 'heuristic'], [{ weights: { code: 0.3 } }, 'heuristic'], [{ model: 'learned', vocabulary: { reasoningStrong: ['weigh the options'] } }, 'learned']] as const) {
+      const plan = compilePlan(validateConfig({ ...base, classifier }, {}));
+      expect(plan.classifier.model, JSON.stringify(classifier)).toBe(model);
+      await plan.close();
+    }
+    expect(() => validateConfig({ ...base, classifier: { model: 'neural' } }, {})).toThrow(/classifier\.model/);
   });
 });
 

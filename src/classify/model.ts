@@ -1,0 +1,81 @@
+/**
+ * The learned model: multinomial logistic regression, one weight per (feature, tier). Scoring a
+ * conversation is a sparse dot product over its FeatureVector; the weights are trained offline by
+ * `npm run classify:train` (scripts/classify-train.ts) and shipped in model-weights.ts as int16 with
+ * one scale, decoded once at load.
+ */
+import type { FeatureVector } from './features.ts';
+
+export const TIER_COUNT = 4;
+
+export interface ShippedModel {
+  /** The FeatureOptions the weights were trained with: inference must extract the same features. */
+  readonly options: {
+    readonly hashBits: number;
+    readonly bigrams: boolean;
+    readonly charNgrams: boolean;
+    readonly contextWords: number;
+    readonly pasteEdge: number;
+    readonly followUpChars: number;
+  };
+  /** int16 weight = round(w / scale). */
+  readonly scale: number;
+  /** base64 of a little-endian Int16Array: feature-major, TIER_COUNT weights per feature. */
+  readonly weights: string;
+}
+
+export class LinearModel {
+  /** weights[feature * TIER_COUNT + tier]. */
+  constructor(readonly weights: Float32Array) {}
+
+  static decode(m: ShippedModel): LinearModel {
+    const bytes = Buffer.from(m.weights, 'base64');
+    const q = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
+    const w = new Float32Array(q.length);
+    for (let i = 0; i < q.length; i++) w[i] = q[i]! * m.scale;
+    return new LinearModel(w);
+  }
+
+  /** Per-tier scores (logits) of a feature vector into out[0..TIER_COUNT). */
+  scores(fv: FeatureVector, out: Float64Array): void {
+    const w = this.weights;
+    const idx = fv.idx;
+    const val = fv.val;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0, n = fv.n; k < n; k++) {
+      const v = val[k]!;
+      const j = idx[k]! << 2;
+      s0 += w[j]! * v;
+      s1 += w[j + 1]! * v;
+      s2 += w[j + 2]! * v;
+      s3 += w[j + 3]! * v;
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+  }
+}
+
+/** Softmax of scores[0..TIER_COUNT) into probs, in place safe. */
+export function softmax(scores: Float64Array, probs: Float64Array): void {
+  let max = scores[0]!;
+  for (let k = 1; k < TIER_COUNT; k++) if (scores[k]! > max) max = scores[k]!;
+  let sum = 0;
+  for (let k = 0; k < TIER_COUNT; k++) sum += probs[k] = Math.exp(scores[k]! - max);
+  for (let k = 0; k < TIER_COUNT; k++) probs[k] = probs[k]! / sum;
+}
+
+/** Quantises trained weights for shipping (the inverse of LinearModel.decode). */
+export function encodeWeights(w: ArrayLike<number>): { scale: number; weights: string } {
+  let max = 0;
+  for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]!));
+  const scale = max > 0 ? max / 32767 : 1;
+  const q = new Int16Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.round(w[i]! / scale);
+  return { scale, weights: Buffer.from(q.buffer).toString('base64') };
+}
+

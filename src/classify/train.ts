@@ -1,0 +1,177 @@
+/**
+ * Offline training of the linear model (model.ts): multinomial logistic regression with L2, fitted by
+ * full-batch Adam for a fixed number of steps from zero weights. No randomness, so the same examples
+ * and options give the same weights bit for bit. Not on the request path.
+ */
+import { DENSE_COUNT, FeatureVector, type ContextScorer, type FeatureExtractor } from './features.ts';
+import { LinearModel, TIER_COUNT, softmax } from './model.ts';
+import type { Tier } from './score.ts';
+
+export const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
+
+export interface Example {
+  idx: Int32Array;
+  val: Float64Array;
+  /** Tier index in TIERS order. */
+  y: number;
+}
+
+export interface TrainOptions {
+  /** L2 penalty on the hashed weights (words, n-grams)... */
+  l2: number;
+  /** ...and on the dense ones (cues, length, context), bias excepted: they generalise, words memorise. */
+  l2Dense: number;
+  steps: number;
+  learningRate: number;
+  /**
+   * Share of the target moved to the neighbouring tiers (label smoothing along the tier order), so that
+   * a miss prefers a neighbour: within-one accuracy is a target of its own.
+   */
+  neighbourSmoothing: number;
+}
+
+/** The options the shipped weights were trained with, chosen by 5-fold cross-validation (results/classifier.md). */
+export const TRAINING: TrainOptions = { l2: 1e-4, l2Dense: 1e-3, steps: 400, learningRate: 0.05, neighbourSmoothing: 0 };
+
+/** Features of labeled conversations, copied out of the extractor's scratch vector. */
+export function examples(extractor: FeatureExtractor, items: readonly { tier: Tier; messages: unknown[] }[]): Example[] {
+  const fv = new FeatureVector();
+  return items.map((it) => {
+    extractor.extract(it.messages, fv);
+    return { idx: fv.idx.slice(0, fv.n), val: fv.val.slice(0, fv.n), y: TIERS.indexOf(it.tier) };
+  });
+}
+
+export function train(data: readonly Example[], dimension: number, opts: TrainOptions = TRAINING): Float64Array {
+  const denseEnd = DENSE_COUNT * TIER_COUNT;
+  const P = dimension * TIER_COUNT;
+  const w = new Float64Array(P);
+  const g = new Float64Array(P);
+  const m = new Float64Array(P);
+  const v = new Float64Array(P);
+  const s = new Float64Array(TIER_COUNT);
+  const target = new Float64Array(TIER_COUNT);
+  const n = data.length;
+  const b1 = 0.9;
+  const b2 = 0.999;
+  for (let step = 1; step <= opts.steps; step++) {
+    g.fill(0);
+    for (const ex of data) {
+      s.fill(0);
+      for (let k = 0; k < ex.idx.length; k++) {
+        const j = ex.idx[k]! * TIER_COUNT;
+        const x = ex.val[k]!;
+        for (let t = 0; t < TIER_COUNT; t++) s[t] = s[t]! + w[j + t]! * x;
+      }
+      softmax(s, s);
+      smoothTarget(ex.y, opts.neighbourSmoothing, target);
+      for (let t = 0; t < TIER_COUNT; t++) s[t] = (s[t]! - target[t]!) / n;
+      for (let k = 0; k < ex.idx.length; k++) {
+        const j = ex.idx[k]! * TIER_COUNT;
+        const x = ex.val[k]!;
+        for (let t = 0; t < TIER_COUNT; t++) g[j + t] = g[j + t]! + s[t]! * x;
+      }
+    }
+    const lr = (opts.learningRate * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+    for (let i = 0; i < P; i++) {
+      // The bias row (feature 0) is not penalised. Untouched weights stay exactly zero.
+      const grad = g[i]! + (i < TIER_COUNT ? 0 : (i < denseEnd ? opts.l2Dense : opts.l2) * w[i]!);
+      if (grad === 0 && m[i] === 0) continue;
+      m[i] = b1 * m[i]! + (1 - b1) * grad;
+      v[i] = b2 * v[i]! + (1 - b2) * grad * grad;
+      w[i] = w[i]! - (lr * m[i]!) / (Math.sqrt(v[i]!) + 1e-8);
+    }
+  }
+  return w;
+}
+
+function smoothTarget(y: number, share: number, out: Float64Array): void {
+  out.fill(0);
+  const left = y > 0;
+  const right = y < TIER_COUNT - 1;
+  const each = left && right ? share / 2 : share;
+  out[y] = 1 - (left || right ? share : 0);
+  if (left) out[y - 1] = each;
+  if (right) out[y + 1] = each;
+}
+
+/** Tier index predicted for each example by weights w. */
+export function predict(w: Float64Array, data: readonly Example[]): number[] {
+  const model = new LinearModel(Float32Array.from(w));
+  const fv = new FeatureVector();
+  const s = new Float64Array(TIER_COUNT);
+  return data.map((ex) => {
+    fv.idx.set(ex.idx);
+    fv.val.set(ex.val);
+    fv.n = ex.idx.length;
+    model.scores(fv, s);
+    let best = 0;
+    for (let t = 1; t < TIER_COUNT; t++) if (s[t]! > s[best]!) best = t;
+    return best;
+  });
+}
+
+/** A context scorer (features.ts) from trained weights. */
+export function scorerOf(w: Float64Array): ContextScorer {
+  const model = new LinearModel(Float32Array.from(w));
+  return (fv, probs) => {
+    model.scores(fv, probs);
+    softmax(probs, probs);
+  };
+}
+
+/**
+ * Trains in two rounds: the first without the follow-up-to-tier features, the second with them filled
+ * in by the first round's model. Leaves the extractor scoring context with the returned weights, as
+ * the shipped classifier does.
+ */
+export function fit(extractor: FeatureExtractor, items: readonly { tier: Tier; messages: unknown[] }[], opts: TrainOptions): Float64Array {
+  extractor.contextScorer = null;
+  const first = train(examples(extractor, items), extractor.dimension, opts);
+  extractor.contextScorer = scorerOf(first);
+  const w = train(examples(extractor, items), extractor.dimension, opts);
+  extractor.contextScorer = scorerOf(w);
+  return w;
+}
+
+export interface CrossValidation {
+  exact: number;
+  withinOne: number;
+  /** Recall per tier, in TIERS order. */
+  recall: number[];
+  /** confusion[expected][predicted]. */
+  confusion: number[][];
+}
+
+/** The fold of an item, from its id, so folds do not depend on file order. */
+export function foldOf(id: string, folds: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) % folds;
+}
+
+/** k-fold cross-validation: each fold is scored by a model fitted on the other folds. */
+export function crossValidate(
+  extractor: FeatureExtractor,
+  items: readonly { id: string; tier: Tier; messages: unknown[] }[],
+  opts: TrainOptions,
+  folds = 5,
+): CrossValidation {
+  const confusion = TIERS.map(() => TIERS.map(() => 0));
+  for (let k = 0; k < folds; k++) {
+    const w = fit(extractor, items.filter((it) => foldOf(it.id, folds) !== k), opts);
+    const test = examples(extractor, items.filter((it) => foldOf(it.id, folds) === k));
+    predict(w, test).forEach((got, i) => confusion[test[i]!.y]![got]!++);
+  }
+  let exact = 0;
+  let withinOne = 0;
+  confusion.forEach((row, e) =>
+    row.forEach((c, g) => {
+      if (e === g) exact += c;
+      if (Math.abs(e - g) <= 1) withinOne += c;
+    }),
+  );
+  const n = items.length;
+  const recall = confusion.map((row, e) => row[e]! / Math.max(1, row.reduce((a, b) => a + b, 0)));
+  return { exact: exact / n, withinOne: withinOne / n, recall, confusion };
+}
