@@ -97,6 +97,8 @@ export async function startGateway(config: Config, listen?: { host?: string; por
         await fresh.close().catch(() => {});
         throw err;
       }
+      // From here the new plan is the one: the pools it reuses become its own to close.
+      fresh.pools.commit();
       // The worker learns the new plan's names before any of its records (telemetry/worker.ts).
       telemetry?.setPlan(fresh, providerSecrets(next));
       stopAdaptive();

@@ -11,14 +11,19 @@ export interface PoolOptions {
 export class PoolRegistry {
   private readonly pools = new Map<string, Pool>();
   private readonly options = new Map<string, PoolOptions>();
+  /** Origins whose pool is the previous plan's, until commit(): if this plan is never used, they stay its. */
+  private readonly borrowed = new Set<string>();
 
   /** `previous`: the registry of the plan a hot reload replaces, whose pools may be adopted. */
-  constructor(private readonly previous?: PoolRegistry) {}
+  constructor(private previous?: PoolRegistry) {}
 
   /** The pool for an origin; providers sharing an origin share it (the first one's bounds apply). */
   get(origin: string, opts: PoolOptions): Pool {
     let pool = this.pools.get(origin);
-    if (pool === undefined) pool = this.previous?.handOver(origin, opts);
+    if (pool === undefined) {
+      pool = this.previous?.reusable(origin, opts);
+      if (pool !== undefined) this.borrowed.add(origin);
+    }
     if (pool === undefined) {
       pool = new Pool(origin, {
         connections: opts.connections,
@@ -39,24 +44,34 @@ export class PoolRegistry {
     return pool;
   }
 
-  /**
-   * Gives this registry's pool for `origin` to the plan replacing this one, when it was made with the
-   * same bounds: it is then the new plan's to close, not this one's. Otherwise undefined (the old
-   * pool stays here, serving the old plan's requests until it closes).
-   */
-  private handOver(origin: string, opts: PoolOptions): Pool | undefined {
-    const pool = this.pools.get(origin);
+  /** This registry's pool for `origin` when it was made with the same bounds (a reload may reuse it). */
+  private reusable(origin: string, opts: PoolOptions): Pool | undefined {
     const had = this.options.get(origin);
-    if (pool === undefined || had === undefined || had.connections !== opts.connections || had.connectTimeoutMs !== opts.connectTimeoutMs) return undefined;
-    this.pools.delete(origin);
-    this.options.delete(origin);
-    return pool;
+    if (had === undefined || had.connections !== opts.connections || had.connectTimeoutMs !== opts.connectTimeoutMs) return undefined;
+    return this.pools.get(origin);
+  }
+
+  /**
+   * The plan this registry belongs to replaced the previous one (a reload went through): the pools it
+   * reuses are now its own to close, and the previous plan closes only the rest when it retires.
+   * Before this, closing this registry leaves them alone (a reload that failed half-way).
+   */
+  commit(): void {
+    const previous = this.previous;
+    this.previous = undefined;
+    if (previous === undefined) return;
+    for (const origin of this.borrowed) {
+      previous.pools.delete(origin);
+      previous.options.delete(origin);
+    }
+    this.borrowed.clear();
   }
 
   async close(): Promise<void> {
-    const all = [...this.pools.values()];
+    const all = [...this.pools].filter(([origin]) => !this.borrowed.has(origin)).map(([, p]) => p);
     this.pools.clear();
     this.options.clear();
+    this.borrowed.clear();
     await Promise.all(all.map((p) => p.close().catch(() => p.destroy())));
   }
 

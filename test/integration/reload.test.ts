@@ -114,8 +114,11 @@ describe('reload of a running gateway', () => {
   it('a plan that cannot be built changes nothing', async () => {
     const running = gw.plan;
     const bad = { ...config('a'), rules: [{ name: 'broken', priority: 1, when: 'headers["x"] ==', targets: [{ provider: 'a', model: 'mock-small' }] }] } as unknown as Config;
+    const origins = Object.keys(running.pools.stats()).sort();
     await expect(gw.reload(bad)).rejects.toThrow();
     expect(gw.plan).toBe(running);
+    // Its pools are still its own (a failed plan took none of them away).
+    expect(Object.keys(running.pools.stats()).sort()).toEqual(origins);
     expect((await chat()).status).toBe(200);
   });
 });
