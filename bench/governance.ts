@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
-import { build } from 'esbuild';
+import { buildTools } from './lib/gateway-build.ts';
 import { Redis } from 'ioredis';
 import { Bench } from 'tinybench';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
@@ -194,17 +194,7 @@ async function main(): Promise<void> {
     // The production bundle, as `npm start` runs it; the mocks and the load generator bundled too (no tsx loader thread).
     execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
     const DIST = join(ROOT, 'dist/bench-governance');
-    await build({
-      entryPoints: { fleet: 'mock-providers/fleet.ts', 'keyed-pacer': 'bench/lib/keyed-pacer.ts' },
-      absWorkingDir: ROOT,
-      outdir: DIST,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      logLevel: 'warning',
-    });
+    await buildTools(ROOT, DIST, { fleet: 'mock-providers/fleet.ts', 'keyed-pacer': 'bench/lib/keyed-pacer.ts' });
     // The pacer's entry (see bench/lib/keyed-pacer.ts for why it is a separate file).
     const pacerEntry = join(DIST, 'keyed-pacer-main.mjs');
     writeFileSync(pacerEntry, "import { keyedPacerMain } from './keyed-pacer.js';\nkeyedPacerMain();\n");

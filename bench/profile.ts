@@ -35,7 +35,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { chatBodies } from './lib/bodies.ts';
 import { runJson, startNode, stop, type Proc } from './lib/proc.ts';
-import { gatewayBuildOptions } from './lib/gateway-build.ts';
+import { buildTools, gatewayBuildOptions } from './lib/gateway-build.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -808,18 +808,7 @@ async function main(): Promise<void> {
   rmSync(GW, { recursive: true, force: true });
   const { options } = gatewayBuildOptions(ROOT, GW);
   await build({ ...options, sourcemap: 'external' });
-  await build({
-    entryPoints: { floor: 'bench/peers/floor.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts' },
-    absWorkingDir: ROOT,
-    outdir: DIST,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'external',
-    logLevel: 'warning',
-  });
+  await buildTools(ROOT, DIST, { floor: 'bench/peers/floor.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts' }, { sourcemap: 'external' });
   const bundle = (name: string) => join(DIST, `${name}.js`);
   const tmp = mkdtempSync(join(tmpdir(), 'microgate-profile-'));
   // The bench config and fleet on this script's own ports.

@@ -30,9 +30,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chatBodies } from './lib/bodies.ts';
 import { buildBaseline, type Baseline } from './lib/baseline.ts';
-import { buildGateway } from './lib/gateway-build.ts';
+import { buildGateway, buildTools } from './lib/gateway-build.ts';
 import { FORMATS } from '../src/formats/index.ts';
-import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
 import { machineCpu, measure, runJson, sample, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
 import { environment, writeReports, compareWith, type Pcts, type ScenarioResult, type TargetRun } from './lib/report.ts';
@@ -199,17 +198,7 @@ async function main(): Promise<void> {
   // microgate exactly as `npm run build` bundles it (its entries, request threads included, and code
   // splitting); the peers, the mocks and the load runners as plain one-file bundles beside it.
   await buildGateway(ROOT, DIST);
-  await build({
-    entryPoints: { floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' },
-    absWorkingDir: ROOT,
-    outdir: DIST,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  await buildTools(ROOT, DIST, { floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' });
   const bundle = (name: string) => join(DIST, `${name}.js`);
   // Interrupted (Ctrl-C, a CI timeout): stop the children too, or a stale mock or gateway keeps its
   // port and, with SO_REUSEPORT, silently takes a share of the next run's traffic.

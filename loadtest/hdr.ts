@@ -2,18 +2,12 @@
 // digits, ~40 ns a record (engineering.md §5). The gateway keeps its own, in shared memory
 // (src/state/micros-histogram.ts).
 import * as hdr from 'hdr-histogram-js';
+// The same summary the gateway's own histogram gives (its percentiles, count, max and mean, µs).
+import type { LatencySummary } from '../src/state/micros-histogram.ts';
+
+export type { LatencySummary };
 
 hdr.initWebAssemblySync();
-
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-}
 
 export class MicrosHistogram {
   private h = hdr.build({ useWebAssembly: true, bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });

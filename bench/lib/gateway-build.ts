@@ -44,3 +44,8 @@ export async function buildGateway(root: string, outdir: string): Promise<{ entr
   await build(options);
   return { entries: Object.keys(options.entryPoints as Record<string, string>), script };
 }
+
+/** Bench tools (peers, the mock fleet, load runners) as plain one-file bundles, beside the gateway's. */
+export async function buildTools(root: string, outdir: string, entryPoints: Record<string, string>, extra: Partial<BuildOptions> = {}): Promise<void> {
+  await build({ entryPoints, absWorkingDir: root, outdir, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', ...extra });
+}

@@ -2,16 +2,15 @@
 // connections are refused at once while open ones are served, and accepting resumes once they close.
 // The gateway runs in a child process whose `ulimit -n` is small, so the limit is reached cheaply.
 import { afterEach, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Client, request } from 'undici';
 import { startMock } from '../../mock-providers/index.ts';
+import { startGatewayProcess } from '../helpers/process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 let child: ChildProcess | null = null;
 afterEach(() => {
   child?.kill('SIGKILL');
@@ -33,17 +32,9 @@ it('refuses new connections at once near the fd limit, keeps serving open ones, 
     join(cwd, 'microgate.yaml'),
     `version: 1\nserver: { port: 0, maxOpenFiles: 150 }\ntelemetry: { enabled: false }\nproviders:\n  mock: { baseUrl: ${mock.baseUrl}, keys: [{ name: k, value: v }], models: [mock-small] }\n`,
   );
-  // One process (node with tsx's loader, not the tsx CLI, which forks): SIGKILL then leaves no orphan.
-  child = spawn('bash', ['-c', `ulimit -n 400; exec ${process.execPath} --import ${pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href} ${join(ROOT, 'src/main.ts')}`], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    child!.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    child!.on('exit', () => rej(new Error(`exited early: ${out}`)));
-  });
+  const gw = await startGatewayProcess(cwd, { ulimit: 400 });
+  child = gw.child;
+  const url = gw.url;
   const port = Number(new URL(url).port);
   // A new connection each time (undici's global pool would reuse an open one).
   const chat = () => {

@@ -4,20 +4,19 @@
 // config changes nothing but the reload counters. The last test drives a real process (two request
 // threads) through its config file and SIGHUP. Outcomes and counts are asserted, never timings.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { eventually } from '../helpers/stack.ts';
+import { startGatewayProcess } from '../helpers/process.ts';
 import { listLogFiles } from '../../src/telemetry/log-file.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const KEY = 'sk-reload-provider-key-0123456789ab';
 const LIMITED = 'sk-rested-provider-key-0123456789ab';
 
@@ -170,18 +169,10 @@ describe('reload of a running process (two request threads)', () => {
     const yaml = (route: string, extra = '') =>
       `version: 1\nserver: { port: 0, workers: 2 }\ntelemetry: { enabled: false }\nproviders:\n  a: { baseUrl: ${a.baseUrl}, keys: [{ name: k, value: ${KEY} }] }\n  b: { baseUrl: ${b.baseUrl}, keys: [{ name: k, value: ${KEY} }] }\nmodels:\n  m: { targets: [{ provider: ${route}, model: mock-small }] }\n${extra}`;
     writeFileSync(file, yaml('a'));
-    child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/main.ts')], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const url = await new Promise<string>((res, rej) => {
-      let out = '';
-      child!.stdout!.on('data', (d) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) res(m[1]!);
-      });
-      child!.once('exit', () => rej(new Error(`exited: ${stderr}`)));
-    });
+    const gw2 = await startGatewayProcess(cwd);
+    child = gw2.child;
+    const url = gw2.url;
+    const stderrOf = gw2.stderr;
     const providerOf = async (): Promise<string> => {
       const r = await request(`${url}/v1/chat/completions`, { method: 'POST', reset: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
       await r.body.text();
@@ -196,14 +187,14 @@ describe('reload of a running process (two request threads)', () => {
 
     // The file changes: every thread takes the new route (connections of their own reach both threads).
     writeFileSync(file, yaml('b'));
-    await eventually(() => stderr, (s) => s.includes('config reloaded (file changed)'), 250, 20);
+    await eventually(stderrOf, (s) => s.includes('config reloaded (file changed)'), 250, 20);
     for (let i = 0; i < 8; i++) expect(await providerOf()).toBe('b');
 
     // A bad value: still serving b; the error names its JSON path, never a secret.
     writeFileSync(file, yaml('b', 'routing: { deadlineMs: -5 }\n'));
-    await eventually(() => stderr, (s) => s.includes('config reload (file changed) failed'), 250, 20);
-    expect(stderr).toMatch(/routing\.deadlineMs/);
-    expect(stderr).not.toContain(KEY);
+    await eventually(stderrOf, (s) => s.includes('config reload (file changed) failed'), 250, 20);
+    expect(stderrOf()).toMatch(/routing\.deadlineMs/);
+    expect(stderrOf()).not.toContain(KEY);
     expect(await providerOf()).toBe('b');
     expect(await reloads()).toBe('microgate_config_reload_total{result="ok"} 1\nmicrogate_config_reload_total{result="error"} 1');
     // Whichever thread answers the admin call shows it.
@@ -215,9 +206,9 @@ describe('reload of a running process (two request threads)', () => {
 
     // Fixed, then SIGHUP (the file watch may see it first; either way a's route serves).
     writeFileSync(file, yaml('a'));
-    await eventually(() => stderr, (s) => s.split('config reloaded').length >= 3, 250, 20);
+    await eventually(stderrOf, (s) => s.split('config reloaded').length >= 3, 250, 20);
     child.kill('SIGHUP');
-    await eventually(() => stderr, (s) => s.includes('config reloaded (SIGHUP)'), 250, 20);
+    await eventually(stderrOf, (s) => s.includes('config reloaded (SIGHUP)'), 250, 20);
     for (let i = 0; i < 8; i++) expect(await providerOf()).toBe('a');
     expect(await reloads()).toMatch(/result="ok"} 3/);
   }, 30_000);

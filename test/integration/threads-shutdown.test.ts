@@ -3,17 +3,16 @@
 // record reaches the log, new connections are refused, and the process exits 0 (not the abort Node
 // gives a thread that exits with a uWS app still open).
 import { afterEach, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { listLogFiles } from '../../src/telemetry/log-file.ts';
 import { eventually } from '../helpers/stack.ts';
+import { startGatewayProcess } from '../helpers/process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 let child: ChildProcess | null = null;
 let mock: MockHandle | null = null;
 
@@ -29,20 +28,10 @@ it('drains every thread: each accepted request is answered and logged, then the 
     join(cwd, 'microgate.yaml'),
     `version: 1\nserver: { port: 0, workers: 2, shutdownGraceMs: 5000 }\ntelemetry: { log: { dir: ${join(cwd, 'logs')} } }\nproviders:\n  mock: { baseUrl: ${mock.baseUrl}, keys: [{ name: k, value: v }], models: [mock-small] }\n`,
   );
-  // One process (node with tsx's loader, not the tsx CLI, which forks): SIGKILL then leaves no orphan.
-  child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/main.ts')], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((res) => child!.once('exit', (code) => res(code)));
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    child!.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+) .*, 2 request threads/.exec(out);
-      if (m) res(m[1]!);
-    });
-    void exited.then(() => rej(new Error(`exited early: ${out} ${stderr}`)));
-  });
+  const gw = await startGatewayProcess(cwd);
+  child = gw.child;
+  const { url, exited } = gw;
+  expect(gw.banner).toMatch(/2 request threads/);
 
   // 120 requests, each on a connection of its own (so both threads take some), all held by the provider.
   const body = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'hi' }] });
@@ -76,5 +65,5 @@ it('drains every thread: each accepted request is answered and logged, then the 
   // One log, one writer: a line for every request, from both threads.
   const lines = listLogFiles(join(cwd, 'logs')).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l !== ''));
   expect(lines).toHaveLength(120);
-  expect(stderr).toContain('SIGTERM, finishing 120 request(s) in flight');
+  expect(gw.stderr()).toContain('SIGTERM, finishing 120 request(s) in flight');
 });
