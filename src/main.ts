@@ -46,6 +46,8 @@ async function main(): Promise<void> {
           log: (line) => process.stderr.write(`${line}\n`),
         })
       : null;
+  // Node's default for SIGHUP ends the process: with nothing to reload, say so instead.
+  if (reloader === null) process.on('SIGHUP', () => process.stderr.write('microgate: SIGHUP: nothing to reload (serving the bundled mock provider)\n'));
 
   let stopping = false;
   const stop = (signal: string) => {

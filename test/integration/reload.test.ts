@@ -163,6 +163,16 @@ describe('reload of a running process (two request threads)', () => {
   let child: ChildProcess | null = null;
   afterEach(() => void child?.kill('SIGKILL'));
 
+  it('serving the bundled mock (no config), SIGHUP is answered with a line, not the end of the process', async () => {
+    const gw2 = await startGatewayProcess(mkdtempSync(join(tmpdir(), 'mg-reload-mock-')));
+    child = gw2.child;
+    child.kill('SIGHUP');
+    await eventually(gw2.stderr, (s) => s.includes('SIGHUP: nothing to reload'), 250, 20);
+    const r = await request(`${gw2.url}/v1/chat/completions`, { method: 'POST', reset: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'hi' }] }) });
+    await r.body.text();
+    expect(r.statusCode).toBe(200);
+  });
+
   it('follows its config file and SIGHUP; a bad file keeps it serving, counted and shown with the JSON path', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'mg-reload-'));
     const file = join(cwd, 'microgate.yaml');
