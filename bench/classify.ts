@@ -10,6 +10,7 @@
 import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { Classifier, DEFAULT_TUNING } from '../src/classify/index.ts';
+import { MODEL_WEIGHTS } from '../src/classify/model-weights.ts';
 import { Automaton } from '../src/classify/automaton.ts';
 import { VOCABULARY, type Vocabulary } from '../src/classify/vocabulary.ts';
 import { ALPHABET_SIZE } from '../src/classify/alphabet.ts';
@@ -76,7 +77,7 @@ bench.add(`(automaton.scan of all 8192 B)`, () => {
 
 await bench.run();
 console.log(
-  `node ${process.version}; pasteEdge ${DEFAULT_TUNING.pasteEdge}; DFA ${automaton.stateCount} states, ` +
+  `node ${process.version}; pasteEdge ${MODEL_WEIGHTS.options.pasteEdge} (learned), ${DEFAULT_TUNING.pasteEdge} (heuristic); DFA ${automaton.stateCount} states, ` +
     `${Math.round((automaton.stateCount * ALPHABET_SIZE * 4) / 1024)} KB; ${conversations.length} conversations of 3+ messages; sink ${sink.toFixed(0)}`,
 );
 console.log('task'.padEnd(44) + 'mean µs'.padStart(10) + 'p99 µs'.padStart(10) + 'samples'.padStart(10));

@@ -1,23 +1,24 @@
 // `npm run classify:eval [-- --json] [-- --misses] [-- --heuristic] [-- --no-heldout]`: accuracy of the
 // complexity classifier, default options, on each labeled set:
-//   prompts.jsonl + train-extra.jsonl  the training set. The learned model was fitted on it, so these
-//                                      figures are in-sample; `npm run classify:train -- --cv` gives the
-//                                      cross-validated figure.
-//   heldout.jsonl                      written independently, never used for training or tuning.
+//   the training files (TRAINING_FILES in src/classify/train.ts): the learned model was fitted on them,
+//                                      so these figures are in-sample; `npm run classify:train -- --cv`
+//                                      gives the cross-validated figure.
+//   heldout.jsonl, heldout-2.jsonl     each written independently, never used for training or tuning.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
 import { join, resolve } from 'node:path';
 import { Classifier } from '../src/classify/index.ts';
 import { TIERS, evaluate, loadLabeled, type Evaluation } from '../src/classify/evaluate.ts';
+import { TRAINING_FILES } from '../src/classify/train.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIR = 'test/fixtures/classifier';
 const args = process.argv.slice(2);
 const classifier = new Classifier({ model: args.includes('--heuristic') ? 'heuristic' : 'learned' });
 const sets: { name: string; files: string[]; heldOut: boolean }[] = [
-  { name: 'prompts.jsonl (training)', files: ['prompts.jsonl'], heldOut: false },
-  { name: 'train-extra.jsonl (training)', files: ['train-extra.jsonl'], heldOut: false },
+  ...TRAINING_FILES.map((f) => ({ name: `${f} (training)`, files: [f], heldOut: false })),
   { name: 'heldout.jsonl (held out)', files: ['heldout.jsonl'], heldOut: true },
+  { name: 'heldout-2.jsonl (held out)', files: ['heldout-2.jsonl'], heldOut: true },
 ].filter((s) => !(s.heldOut && args.includes('--no-heldout')));
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;

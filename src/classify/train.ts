@@ -31,6 +31,13 @@ export interface TrainOptions {
 }
 
 /** The options the shipped weights were trained with, chosen by 5-fold cross-validation (results/classifier.md). */
+/**
+ * The training set, in test/fixtures/classifier/ (README there): the project's first labelled set and
+ * the sets written for training since, each by an author who worked from the tier definitions alone.
+ * heldout*.jsonl are never trained on.
+ */
+export const TRAINING_FILES: readonly string[] = ['prompts.jsonl', 'train-extra.jsonl', 'train-a.jsonl', 'train-b.jsonl'];
+
 export const TRAINING: TrainOptions = { l2: 1e-4, l2Dense: 1e-3, steps: 400, learningRate: 0.05, neighbourSmoothing: 0 };
 
 /** Features of labeled conversations, copied out of the extractor's scratch vector. */
