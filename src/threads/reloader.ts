@@ -9,6 +9,7 @@ import { basename, dirname } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import { reloadable } from '../config/reloadable.ts';
 import type { Config } from '../config/schema.ts';
+import { maskText } from '../server/admin-config.ts';
 import type { ReloadStatus } from '../server/reload-status.ts';
 import { PROCESS, type SharedState } from '../state/shared-state.ts';
 
@@ -47,7 +48,9 @@ export function startReloader(o: ReloaderOptions): Reloader {
 
   const once = async (reason: string, onlyIfChanged: boolean): Promise<boolean> => {
     const at = Date.now();
-    const failed = (why: string): boolean => {
+    const failed = (said: string, next?: Config): boolean => {
+      // An error that quotes the config (a compile error) is masked against both configs' secrets.
+      const why = maskText(next === undefined ? said : maskText(said, next), running);
       o.target.shared.process[PROCESS.configReloadFailures]! += 1;
       o.target.status({ loadedAt, lastReload: { at, ok: false, error: why } });
       o.log(`microgate: config reload (${reason}) failed, still serving the running config: ${why}`);
@@ -63,7 +66,7 @@ export function startReloader(o: ReloaderOptions): Reloader {
     // A file saved unchanged (or touched) is not a reload; SIGHUP always is.
     if (onlyIfChanged && JSON.stringify(config) === JSON.stringify(running)) return true;
     const errors = await o.target.apply(config).catch((err: unknown) => [err instanceof Error ? err.message : String(err)]);
-    if (errors.length > 0) return failed(errors.join('; '));
+    if (errors.length > 0) return failed(errors.join('; '), config);
     running = config;
     loadedAt = at;
     o.target.shared.process[PROCESS.configReloads]! += 1;
