@@ -47,6 +47,7 @@ if (process.argv.includes('--cv')) {
     `export const MODEL_WEIGHTS: ShippedModel = {\n` +
     `  options: ${JSON.stringify(FEATURES)},\n` +
     `  scale: ${scale},\n` +
+    `  farCost: ${TRAINING.farCost},\n` +
     `  weights:\n    '${weights}',\n};\n`;
   writeFileSync(join(ROOT, 'src/classify/model-weights.ts'), out);
   console.log(`wrote src/classify/model-weights.ts: ${items.length} items, ${ex.dimension} features × ${TIERS.length} tiers, ${Math.round(weights.length / 1024)} KB`);

@@ -8,7 +8,7 @@ import type { Automaton } from './automaton.ts';
 import { LIST_OF_TAG } from './cues.ts';
 import { FeatureExtractor, FeatureVector } from './features.ts';
 import type { Classification } from './heuristic.ts';
-import { LinearModel, TIER_COUNT, softmax, type ShippedModel } from './model.ts';
+import { LinearModel, TIER_COUNT, decide, softmax, type ShippedModel } from './model.ts';
 import { CHARS, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, NUMBER, TAG_COUNT, type Tier } from './score.ts';
 
 const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
@@ -38,10 +38,12 @@ export class LearnedClassifier {
   private readonly fv = new FeatureVector();
   private readonly scores = new Float64Array(TIER_COUNT);
   private readonly single = [{ role: 'user', content: '' }];
+  private readonly farCost: number;
 
   constructor(automaton: Automaton, shipped: ShippedModel) {
     this.extractor = new FeatureExtractor(automaton, shipped.options);
     this.model = LinearModel.decode(shipped);
+    this.farCost = shipped.farCost ?? 1;
     // A short follow-up reads its previous user turn's tier from this same model (see features.ts).
     const model = this.model;
     this.extractor.contextScorer = (fv, probs) => {
@@ -64,8 +66,7 @@ export class LearnedClassifier {
     const s = this.scores;
     this.model.scores(this.fv, s);
     softmax(s, s);
-    let best = 0;
-    for (let t = 1; t < TIER_COUNT; t++) if (s[t]! > s[best]!) best = t;
+    const best = decide(s, this.farCost);
     const d = this.extractor.dims;
     return {
       tier: TIERS[best]!,

@@ -20,6 +20,8 @@ export interface ShippedModel {
   };
   /** int16 weight = round(w / scale). */
   readonly scale: number;
+  /** The decision rule's cost of a tier two or more away from the right one (see decide); 1 when absent. */
+  readonly farCost?: number;
   /** base64 of a little-endian Int16Array: feature-major, TIER_COUNT weights per feature. */
   readonly weights: string;
 }
@@ -67,6 +69,30 @@ export function softmax(scores: Float64Array, probs: Float64Array): void {
   let sum = 0;
   for (let k = 0; k < TIER_COUNT; k++) sum += probs[k] = Math.exp(scores[k]! - max);
   for (let k = 0; k < TIER_COUNT; k++) probs[k] = probs[k]! / sum;
+}
+
+/**
+ * The tier to answer from the tiers' probabilities: the one with the least expected cost, where the
+ * right tier costs 0, a neighbour 1 and a tier two or more away `farCost`. With farCost 1 it is the most
+ * probable tier; above 1 it leans to a middle tier when the model hesitates between far ones (SIMPLE or
+ * REASONING for a short question with a number in it), trading a little exact accuracy for fewer
+ * answers that miss by two tiers (within-one accuracy is a target of its own).
+ */
+export function decide(probs: Float64Array, farCost: number): number {
+  let best = 0;
+  let bestCost = Infinity;
+  for (let t = 0; t < TIER_COUNT; t++) {
+    let cost = 0;
+    for (let k = 0; k < TIER_COUNT; k++) {
+      const d = t > k ? t - k : k - t;
+      if (d !== 0) cost += probs[k]! * (d === 1 ? 1 : farCost);
+    }
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = t;
+    }
+  }
+  return best;
 }
 
 /** Quantises trained weights for shipping (the inverse of LinearModel.decode). */

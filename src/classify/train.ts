@@ -4,7 +4,7 @@
  * and options give the same weights bit for bit. Not on the request path.
  */
 import { DENSE_COUNT, FeatureVector, type ContextScorer, type FeatureExtractor } from './features.ts';
-import { LinearModel, TIER_COUNT, softmax } from './model.ts';
+import { LinearModel, TIER_COUNT, decide, softmax } from './model.ts';
 import type { Tier } from './score.ts';
 
 export const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
@@ -28,6 +28,8 @@ export interface TrainOptions {
    * a miss prefers a neighbour: within-one accuracy is a target of its own.
    */
   neighbourSmoothing: number;
+  /** The decision rule's cost of a miss by two tiers or more (model.ts decide); 1: the most probable tier. */
+  farCost: number;
 }
 
 /** The options the shipped weights were trained with, chosen by 5-fold cross-validation (results/classifier.md). */
@@ -38,7 +40,7 @@ export interface TrainOptions {
  */
 export const TRAINING_FILES: readonly string[] = ['prompts.jsonl', 'train-extra.jsonl', 'train-a.jsonl', 'train-b.jsonl'];
 
-export const TRAINING: TrainOptions = { l2: 1e-4, l2Dense: 1e-3, steps: 400, learningRate: 0.05, neighbourSmoothing: 0 };
+export const TRAINING: TrainOptions = { l2: 1e-4, l2Dense: 1e-3, steps: 400, learningRate: 0.05, neighbourSmoothing: 0, farCost: 2 };
 
 /** Features of labeled conversations, copied out of the extractor's scratch vector. */
 export function examples(extractor: FeatureExtractor, items: readonly { tier: Tier; messages: unknown[] }[]): Example[] {
@@ -103,7 +105,7 @@ function smoothTarget(y: number, share: number, out: Float64Array): void {
 }
 
 /** Tier index predicted for each example by weights w. */
-export function predict(w: Float64Array, data: readonly Example[]): number[] {
+export function predict(w: Float64Array, data: readonly Example[], farCost = 1): number[] {
   const model = new LinearModel(Float32Array.from(w));
   const fv = new FeatureVector();
   const s = new Float64Array(TIER_COUNT);
@@ -112,9 +114,8 @@ export function predict(w: Float64Array, data: readonly Example[]): number[] {
     fv.val.set(ex.val);
     fv.n = ex.idx.length;
     model.scores(fv, s);
-    let best = 0;
-    for (let t = 1; t < TIER_COUNT; t++) if (s[t]! > s[best]!) best = t;
-    return best;
+    softmax(s, s);
+    return decide(s, farCost);
   });
 }
 
@@ -168,7 +169,7 @@ export function crossValidate(
   for (let k = 0; k < folds; k++) {
     const w = fit(extractor, items.filter((it) => foldOf(it.id, folds) !== k), opts);
     const test = examples(extractor, items.filter((it) => foldOf(it.id, folds) === k));
-    predict(w, test).forEach((got, i) => confusion[test[i]!.y]![got]!++);
+    predict(w, test, opts.farCost).forEach((got, i) => confusion[test[i]!.y]![got]!++);
   }
   let exact = 0;
   let withinOne = 0;

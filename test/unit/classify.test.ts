@@ -6,7 +6,7 @@ import { Classifier, DEFAULT_BOUNDARIES, type Tier } from '../../src/classify/in
 import { loadLabeled } from '../../src/classify/evaluate.ts';
 import { FeatureExtractor } from '../../src/classify/features.ts';
 import { MODEL_WEIGHTS } from '../../src/classify/model-weights.ts';
-import { encodeWeights } from '../../src/classify/model.ts';
+import { decide, encodeWeights } from '../../src/classify/model.ts';
 import { tierOf } from '../../src/classify/score.ts';
 import { TRAINING, TRAINING_FILES, crossValidate, fit } from '../../src/classify/train.ts';
 
@@ -321,6 +321,17 @@ describe('Classifier.explain', () => {
 
   it('is null for the heuristic, whose dims are its signals', () => {
     expect(new Classifier({ model: 'heuristic' }).explain([{ role: 'user', content: 'hi' }])).toBeNull();
+  });
+});
+
+describe('the decision rule', () => {
+  it('answers the most probable tier at farCost 1, and leans to a neighbour when a miss by two costs more', () => {
+    const p = Float64Array.from([0.35, 0.3, 0.05, 0.3]);
+    expect(decide(p, 1)).toBe(0);
+    expect(decide(p, 3)).toBe(1);
+    // REASONING is the most probable, but COMPLEX is two tiers from SIMPLE only (0.1), REASONING from SIMPLE and MEDIUM (0.3).
+    expect(decide(Float64Array.from([0.1, 0.2, 0.3, 0.4]), 1)).toBe(3);
+    expect(decide(Float64Array.from([0.1, 0.2, 0.3, 0.4]), 2)).toBe(2);
   });
 });
 
