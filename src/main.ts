@@ -34,7 +34,6 @@ async function main(): Promise<void> {
   const w = config.server.workers;
   const threads = w === 'auto' ? Math.min(availableParallelism(), 64) : w;
   const gw = await run(config, threads);
-  banner(gw, config, loaded.source.kind === 'file' ? `config ${loaded.source.path}` : loaded.source.kind === 'env' ? 'providers from environment variables' : 'bundled mock provider', mock !== null);
   // The bundled mock's config is made here, not loaded: there is nothing to reload.
   const reloader =
     mock === null
@@ -68,6 +67,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Last, once every signal has its handler: whoever waits for this line may signal at once (Node's
+  // default for SIGTERM and SIGHUP ends the process on the spot).
+  banner(gw, config, loaded.source.kind === 'file' ? `config ${loaded.source.path}` : loaded.source.kind === 'env' ? 'providers from environment variables' : 'bundled mock provider', mock !== null);
 }
 
 async function run(config: Config, threads: number): Promise<Running> {

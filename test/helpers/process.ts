@@ -19,9 +19,13 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts it and resolves once it prints its listening line (rejects if it exits first). `ulimit`: `ulimit -n` for it. */
-export async function startGatewayProcess(cwd: string, opts: { ulimit?: number } = {}): Promise<GatewayProcess> {
-  const argv = [process.execPath, '--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/main.ts')];
+/**
+ * Starts it and resolves once it prints its listening line (rejects if it exits first). `args`: its
+ * command line (`--port 0` when there is no config file, so it never takes the default 8080);
+ * `ulimit`: `ulimit -n` for it.
+ */
+export async function startGatewayProcess(cwd: string, opts: { args?: string[]; ulimit?: number } = {}): Promise<GatewayProcess> {
+  const argv = [process.execPath, '--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/main.ts'), ...(opts.args ?? [])];
   const env = { PATH: process.env.PATH, HOME: process.env.HOME };
   const child = opts.ulimit === undefined ? spawn(argv[0]!, argv.slice(1), { cwd, env }) : spawn('bash', ['-c', `ulimit -n ${opts.ulimit}; exec ${argv.join(' ')}`], { cwd, env });
   let stderr = '';

@@ -164,10 +164,10 @@ describe('reload of a running process (two request threads)', () => {
   afterEach(() => void child?.kill('SIGKILL'));
 
   it('serving the bundled mock (no config), SIGHUP is answered with a line, not the end of the process', async () => {
-    const gw2 = await startGatewayProcess(mkdtempSync(join(tmpdir(), 'mg-reload-mock-')));
+    const gw2 = await startGatewayProcess(mkdtempSync(join(tmpdir(), 'mg-reload-mock-')), { args: ['--port', '0'] });
     child = gw2.child;
     child.kill('SIGHUP');
-    await eventually(gw2.stderr, (s) => s.includes('SIGHUP: nothing to reload'), 250, 20);
+    expect(await eventually(gw2.stderr, (s) => s.includes('SIGHUP: nothing to reload'), 250, 20)).toContain('SIGHUP: nothing to reload');
     const r = await request(`${gw2.url}/v1/chat/completions`, { method: 'POST', reset: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'hi' }] }) });
     await r.body.text();
     expect(r.statusCode).toBe(200);
@@ -197,12 +197,12 @@ describe('reload of a running process (two request threads)', () => {
 
     // The file changes: every thread takes the new route (connections of their own reach both threads).
     writeFileSync(file, yaml('b'));
-    await eventually(stderrOf, (s) => s.includes('config reloaded (file changed)'), 250, 20);
+    expect(await eventually(stderrOf, (s) => s.includes('config reloaded (file changed)'), 250, 20)).toContain('config reloaded (file changed)');
     for (let i = 0; i < 8; i++) expect(await providerOf()).toBe('b');
 
     // A bad value: still serving b; the error names its JSON path, never a secret.
     writeFileSync(file, yaml('b', 'routing: { deadlineMs: -5 }\n'));
-    await eventually(stderrOf, (s) => s.includes('config reload (file changed) failed'), 250, 20);
+    expect(await eventually(stderrOf, (s) => s.includes('config reload (file changed) failed'), 250, 20)).toContain('config reload (file changed) failed');
     expect(stderrOf()).toMatch(/routing\.deadlineMs/);
     expect(stderrOf()).not.toContain(KEY);
     expect(await providerOf()).toBe('b');
@@ -216,9 +216,9 @@ describe('reload of a running process (two request threads)', () => {
 
     // Fixed, then SIGHUP (the file watch may see it first; either way a's route serves).
     writeFileSync(file, yaml('a'));
-    await eventually(stderrOf, (s) => s.split('config reloaded').length >= 3, 250, 20);
+    expect((await eventually(stderrOf, (s) => s.split('config reloaded').length >= 3, 250, 20)).split('config reloaded').length).toBeGreaterThanOrEqual(3);
     child.kill('SIGHUP');
-    await eventually(stderrOf, (s) => s.includes('config reloaded (SIGHUP)'), 250, 20);
+    expect(await eventually(stderrOf, (s) => s.includes('config reloaded (SIGHUP)'), 250, 20)).toContain('config reloaded (SIGHUP)');
     for (let i = 0; i < 8; i++) expect(await providerOf()).toBe('a');
     expect(await reloads()).toMatch(/result="ok"} 3/);
   }, 30_000);

@@ -168,7 +168,7 @@ describe('two request threads', () => {
     const m0 = await metrics();
     // Slow requests spread over both threads, then thread 0 fails while they are in flight.
     const inFlight = Array.from({ length: 40 }, () => chat('slow/s'));
-    await eventually(() => slow.stats().inFlight, (n) => n === 40, 200);
+    expect(await eventually(() => slow.stats().inFlight, (n) => n === 40, 200)).toBe(40);
     const served = await stats();
     const onThread0 = served.threads[0]!.inFlight;
     expect(onThread0).toBeGreaterThan(0);
