@@ -12,6 +12,7 @@ import { readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { TelemetryRecord } from './types.ts';
+import type { LogLine } from './log-line.ts';
 
 export interface RequestLogOptions {
   dir: string;
@@ -33,32 +34,7 @@ export interface RequestLogOptions {
   now?: () => number;
 }
 
-/** A line of the request log, parsed. Key order as written. */
-export interface LogLine {
-  id: string;
-  /** ISO 8601, from `start`. */
-  time: string;
-  endpoint: string;
-  dialect: string;
-  requestedModel: string;
-  status: number;
-  error?: string;
-  rule?: string;
-  tier?: string;
-  attempts: { target: string; provider: string; model: string; key: string; status: number; flag?: string; latencyUs: number }[];
-  tokens?: { prompt?: number; completion?: number };
-  cost?: number;
-  totalUs: number;
-  gatewayUs: number;
-  upstreamUs: number;
-  ttfbUs: number;
-  stream: boolean;
-  streamFailed: boolean;
-  aborted: boolean;
-  tenant: { virtualKey: string; team: string; customer: string };
-  request?: string;
-  response?: string;
-}
+export type { LogLine } from './log-line.ts';
 
 /** The log line for a record (no newline). Empty error/rule/tier/flag, unknown tokens and cost are left out. */
 export function formatRecord(r: TelemetryRecord): string {

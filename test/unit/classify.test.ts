@@ -10,6 +10,23 @@ import { decide, encodeWeights } from '../../src/classify/model.ts';
 import { tierOf } from '../../src/classify/score.ts';
 import { TRAINING, TRAINING_FILES, crossValidate, fit } from '../../src/classify/train.ts';
 
+/** A design question and the answer offering a split: a follow-up to it inherits COMPLEX. */
+const COMPLEX_TURNS = [
+  { role: 'system', content: 'You are a senior backend engineer.' },
+  {
+    role: 'user',
+    content:
+      'Our notifications service is one 400-line module handling email, SMS and push, with retries, rate limiting ' +
+      'and templating all mixed together. The tests need a real SMTP server and the database. How would you split it?',
+  },
+  {
+    role: 'assistant',
+    content:
+      'I would split it into a Channel interface (email, SMS, push), a dispatcher with retries and backoff, a template ' +
+      'renderer, and a repository for delivery state, injected so tests can use fakes instead of SMTP and the database.',
+  },
+];
+
 const ROOT = resolve(import.meta.dirname, '../..');
 const TRAIN_FILES = TRAINING_FILES.map((f) => join(ROOT, 'test/fixtures/classifier', f));
 
@@ -202,32 +219,17 @@ describe('Classifier (learned model, the default)', () => {
     expect(r.tier).toBe('SIMPLE');
   });
 
-  const complexTurns = [
-    { role: 'system', content: 'You are a senior backend engineer.' },
-    {
-      role: 'user',
-      content:
-        'Our notifications service is one 400-line module handling email, SMS and push, with retries, rate limiting ' +
-        'and templating all mixed together. The tests need a real SMTP server and the database. How would you split it?',
-    },
-    {
-      role: 'assistant',
-      content:
-        'I would split it into a Channel interface (email, SMS, push), a dispatcher with retries and backoff, a template ' +
-        'renderer, and a repository for delivery state, injected so tests can use fakes instead of SMTP and the database.',
-    },
-  ];
 
   it('lets a short follow-up take the conversation\'s tier, but not an acknowledgement', () => {
-    for (const f of ['do it', 'go ahead']) expect(c.classifyMessages([...complexTurns, { role: 'user', content: f }]).tier).toBe('COMPLEX');
-    expect(c.classifyMessages([...complexTurns, { role: 'user', content: 'perfect, thanks!' }]).tier).toBe('SIMPLE');
+    for (const f of ['do it', 'go ahead']) expect(c.classifyMessages([...COMPLEX_TURNS, { role: 'user', content: f }]).tier).toBe('COMPLEX');
+    expect(c.classifyMessages([...COMPLEX_TURNS, { role: 'user', content: 'perfect, thanks!' }]).tier).toBe('SIMPLE');
   });
 
   it('gives a long last message exactly its own classification whatever came before', () => {
     const note =
       'Write a friendly note to the team saying that Friday’s retro moves to Monday at 10, in the same room as ' +
       'usual, that lunch is on us this time, and that anyone who cannot make it should send their notes to Priya.';
-    expect(c.classifyMessages([...complexTurns, { role: 'user', content: note }])).toEqual(c.classifyText(note));
+    expect(c.classifyMessages([...COMPLEX_TURNS, { role: 'user', content: note }])).toEqual(c.classifyText(note));
   });
 
   it('classifies the last user message even when an assistant message follows it, and reads text parts', () => {
@@ -413,23 +415,8 @@ describe('Classifier (heuristic scorer)', () => {
   });
 
   it('lets a short follow-up inherit the conversation, but not an acknowledgement', () => {
-    const turns = [
-      { role: 'system', content: 'You are a senior backend engineer.' },
-      {
-        role: 'user',
-        content:
-          'Our notifications service is one 400-line module handling email, SMS and push, with retries, rate limiting ' +
-          'and templating all mixed together. The tests need a real SMTP server and the database. How would you split it?',
-      },
-      {
-        role: 'assistant',
-        content:
-          'I would split it into a Channel interface (email, SMS, push), a dispatcher with retries and backoff, a template ' +
-          'renderer, and a repository for delivery state, injected so tests can use fakes instead of SMTP and the database.',
-      },
-    ];
     expect(c.classifyText('do it').tier).toBe('SIMPLE');
-    expect(c.classifyMessages([...turns, { role: 'user', content: 'do it' }]).tier).toBe('COMPLEX');
-    expect(c.classifyMessages([...turns, { role: 'user', content: 'perfect, thanks!' }]).tier).toBe('SIMPLE');
+    expect(c.classifyMessages([...COMPLEX_TURNS, { role: 'user', content: 'do it' }]).tier).toBe('COMPLEX');
+    expect(c.classifyMessages([...COMPLEX_TURNS, { role: 'user', content: 'perfect, thanks!' }]).tier).toBe('SIMPLE');
   });
 });

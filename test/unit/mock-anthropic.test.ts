@@ -6,6 +6,7 @@ import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@an
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock } from '../../mock-providers/index.ts';
 import type { MockHandle } from '../../mock-providers/index.ts';
+import { failure } from '../helpers/waits.ts';
 
 const MODEL = 'mock-claude';
 const HELLO = [{ role: 'user' as const, content: 'Hello, mock! How are you?' }]; // 25 chars → 7 input tokens
@@ -46,16 +47,6 @@ function sseFrames(text: string): { event: string; data: any }[] {
       const [event, data] = f.split('\n');
       return { event: event!.slice(7), data: JSON.parse(data!.slice(6)) };
     });
-}
-
-/** The error a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('mock provider: Anthropic Messages', () => {

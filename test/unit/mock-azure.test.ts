@@ -7,6 +7,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock } from '../../mock-providers/index.ts';
 import type { MockHandle } from '../../mock-providers/index.ts';
+import { failure } from '../helpers/waits.ts';
 
 const DEPLOYMENT = 'gpt4o-prod';
 const API_VERSION = '2024-10-21';
@@ -21,16 +22,6 @@ function azure(m: MockHandle, opts: { apiKey?: string; deployment?: string | nul
     ...(opts.deployment === null ? {} : { deployment: opts.deployment ?? DEPLOYMENT }),
     maxRetries: 0,
   });
-}
-
-/** The error a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 function post(m: MockHandle, path: string, body: unknown, headers: Record<string, string> = { 'api-key': 'az-key' }) {

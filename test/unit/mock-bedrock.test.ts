@@ -29,7 +29,8 @@ import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import aws4 from 'aws4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock } from '../../mock-providers/index.ts';
-import type { MockHandle, MockStats } from '../../mock-providers/index.ts';
+import type { MockHandle } from '../../mock-providers/index.ts';
+import { failure, waitForStats } from '../helpers/waits.ts';
 
 const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const ENCODED = 'anthropic.claude-3-5-sonnet-20240620-v1%3A0';
@@ -77,16 +78,6 @@ function knobs<C extends ConverseCommand | ConverseStreamCommand>(cmd: C, header
   return cmd;
 }
 
-/** The error a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** Iterates a ConverseStream; the events before a failure, and the failure. */
 async function drain(stream: AsyncIterable<ConverseStreamOutput> | undefined): Promise<{ events: ConverseStreamOutput[]; error: any }> {
   const events: ConverseStreamOutput[] = [];
@@ -125,15 +116,6 @@ function frames(buf: Buffer): Array<{ headers: Record<string, string>; payload: 
     at += len;
   }
   return out;
-}
-
-async function waitForStats(m: MockHandle, ok: (s: MockStats) => boolean): Promise<MockStats> {
-  for (let i = 0; i < 200; i++) {
-    const s = m.stats();
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`stats never matched: ${JSON.stringify(m.stats())}`);
 }
 
 describe('mock provider: Bedrock Converse', () => {

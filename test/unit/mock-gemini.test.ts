@@ -6,7 +6,8 @@ import { ApiError, FunctionCallingConfigMode, GoogleGenAI, Type } from '@google/
 import type { Content, GenerateContentParameters, GenerateContentResponse, Part } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMock } from '../../mock-providers/index.ts';
-import type { MockHandle, MockStats } from '../../mock-providers/index.ts';
+import type { MockHandle } from '../../mock-providers/index.ts';
+import { failure, waitForStats } from '../helpers/waits.ts';
 
 const MODEL = 'gemini-2.5-flash';
 const HELLO = 'Hello, mock! How are you?'; // 25 chars → 7 prompt tokens
@@ -45,16 +46,6 @@ function post(m: MockHandle, path: string, body: unknown, headers: Record<string
   });
 }
 
-/** The error a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** The Google error body the SDK keeps as its ApiError message. */
 const googleError = (err: ApiError): { code: number; message: string; status: string; details?: any[] } => JSON.parse(err.message).error;
 
@@ -71,15 +62,6 @@ async function drain(stream: AsyncGenerator<GenerateContentResponse>): Promise<{
 
 const partsOf = (r: GenerateContentResponse): Part[] => r.candidates?.[0]?.content?.parts ?? [];
 const textOf = (chunks: GenerateContentResponse[]): string => chunks.flatMap(partsOf).filter((p) => p.text !== undefined && !p.thought).map((p) => p.text).join('');
-
-async function waitForStats(m: MockHandle, ok: (s: MockStats) => boolean): Promise<MockStats> {
-  for (let i = 0; i < 200; i++) {
-    const s = m.stats();
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`stats never matched: ${JSON.stringify(m.stats())}`);
-}
 
 describe('mock provider: Gemini generateContent', () => {
   let m: MockHandle;

@@ -12,6 +12,7 @@ import type { MockHandle } from '../../mock-providers/index.ts';
 import { FormReader } from '../../mock-providers/multipart.ts';
 import type { Form } from '../../mock-providers/multipart.ts';
 import { ResponseLog } from '../../mock-providers/responses-route.ts';
+import { failure } from '../helpers/waits.ts';
 
 const WEATHER_TOOL = {
   type: 'function' as const,
@@ -26,16 +27,6 @@ const WEATHER_TOOL = {
   strict: true,
 };
 const TIME_TOOL = { type: 'function' as const, name: 'get_time', parameters: { type: 'object', properties: {} }, strict: false };
-
-/** The error a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The SSE events of a raw body: [event line, parsed data]. */
 function sseEvents(text: string): Array<[string, any]> {

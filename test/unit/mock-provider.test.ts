@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock } from '../../mock-providers/index.ts';
 import type { MockConfig, MockHandle, MockStats } from '../../mock-providers/index.ts';
+import { waitForStats } from '../helpers/waits.ts';
 
 const CHAT = '/v1/chat/completions';
 const MESSAGES = [{ role: 'user', content: 'Hello, mock! How are you?' }]; // 25 chars → 7 prompt tokens
@@ -56,15 +57,6 @@ async function readUntilQuiet(res: Response, abort: AbortController, quietMs: nu
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function waitForStats(m: MockHandle, ok: (s: MockStats) => boolean): Promise<MockStats> {
-  for (let i = 0; i < 200; i++) {
-    const s = m.stats();
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`stats never matched: ${JSON.stringify(m.stats())}`);
 }
 
 async function countErrors(config: MockConfig, n: number): Promise<number> {

@@ -3,40 +3,7 @@
 import type { Page } from '../app.ts';
 import { api, ApiError } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
-
-interface Attempt {
-  target: string;
-  provider: string;
-  model: string;
-  key: string;
-  status: number;
-  flag?: string;
-  latencyUs: number;
-}
-
-interface Line {
-  id: string;
-  time: string;
-  endpoint: string;
-  requestedModel: string;
-  status: number;
-  error?: string;
-  rule?: string;
-  tier?: string;
-  attempts: Attempt[];
-  tokens?: { prompt?: number; completion?: number };
-  cost?: number;
-  totalUs: number;
-  gatewayUs: number;
-  upstreamUs: number;
-  ttfbUs: number;
-  stream: boolean;
-  streamFailed: boolean;
-  aborted: boolean;
-  tenant: { virtualKey: string; team: string; customer: string };
-  request?: string;
-  response?: string;
-}
+import type { LogLine as Line } from '../../src/telemetry/log-line.ts';
 
 const FILTERS: Array<[string, string]> = [
   ['status', '2xx, 429, 4xx,5xx'],
