@@ -4,17 +4,8 @@
 // and the running values kept, so the rest of the new config still applies.
 import type { Config } from './schema.ts';
 
-/** Sections (or fields) read once, when the process starts. */
-const AT_START: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
-  ['server.host', (c) => c.server.host],
-  ['server.port', (c) => c.server.port],
-  ['server.workers', (c) => c.server.workers],
-  ['server.reusePort', (c) => c.server.reusePort],
-  ['server.maxOpenFiles', (c) => c.server.maxOpenFiles],
-  ['telemetry', (c) => c.telemetry],
-  ['governance.store', (c) => c.governance.store],
-  ['governance.db', (c) => c.governance.db],
-];
+/** Sections, or fields of one ("section.field"), read once, when the process starts. */
+const AT_START = ['server.host', 'server.port', 'server.workers', 'server.reusePort', 'server.maxOpenFiles', 'telemetry', 'governance.store', 'governance.db'] as const;
 
 export interface Reloadable {
   /** The config to compile: the new one, with the start-up sections of the running one. */
@@ -24,12 +15,17 @@ export interface Reloadable {
 }
 
 export function reloadable(running: Config, next: Config): Reloadable {
-  const needRestart = AT_START.filter(([, read]) => JSON.stringify(read(running)) !== JSON.stringify(read(next))).map(([name]) => name);
-  const config: Config = {
-    ...next,
-    server: { ...next.server, host: running.server.host, port: running.server.port, workers: running.server.workers, reusePort: running.server.reusePort, maxOpenFiles: running.server.maxOpenFiles },
-    telemetry: running.telemetry,
-    governance: { ...next.governance, store: running.governance.store, db: running.governance.db },
-  };
-  return { config, needRestart };
+  type Sections = Record<string, Record<string, unknown>>;
+  const was = running as unknown as Sections;
+  const now = next as unknown as Sections;
+  const config = { ...now };
+  const needRestart: string[] = [];
+  for (const path of AT_START) {
+    const [section, field] = path.split('.') as [string, string | undefined];
+    const kept = field === undefined ? was[section] : was[section]![field];
+    const asked = field === undefined ? now[section] : now[section]![field];
+    if (JSON.stringify(kept) !== JSON.stringify(asked)) needRestart.push(path);
+    config[section] = field === undefined ? (kept as Record<string, unknown>) : { ...config[section], [field]: kept };
+  }
+  return { config: config as unknown as Config, needRestart };
 }

@@ -46,15 +46,16 @@ export class LastNumbers {
     this.found = new Uint8Array(keys.length);
   }
 
-  scan(buf: Buffer): Float64Array {
+  /** `floor`: no key is looked for before this offset (where the last `"usage"` starts, say). */
+  scan(buf: Buffer, floor = 0): Float64Array {
     const { keys, suffix, values, found } = this;
     values.fill(-1);
     found.fill(0);
     let left = keys.length;
     let from = buf.length - suffix.length;
-    while (left > 0 && from >= 0) {
+    while (left > 0 && from >= floor) {
       const at = buf.lastIndexOf(suffix, from);
-      if (at < 0) break;
+      if (at < floor) break;
       const end = at + suffix.length;
       for (let k = 0; k < keys.length; k++) {
         if (found[k] === 1) continue;

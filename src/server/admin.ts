@@ -29,35 +29,16 @@ function send(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
 }
 
-function errorBody(err: GatewayError): Json {
-  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
-}
-
 const bad = (message: string, param: string | null = null) => new GatewayError('invalid_request', message, { param });
 const notFound = (what: string) => new GatewayError('not_found', `No ${what}.`);
 const conflict = (message: string) => new GatewayError('invalid_request', message, { status: 409 });
 
 /**
- * Why the last adminAllowed call said no. Callers call refuseAdmin right after adminAllowed, in the
- * same synchronous handler, so the reason travels here rather than through every call site.
+ * Answers a request the admin API refuses (adminRefusal, in ui-auth.ts, says why: no or a wrong admin
+ * key or session, a missing CSRF header, not loopback) with its 401/403.
  */
-let refusal: GatewayError | null = null;
-
-/** Is this request allowed to administer? Read synchronously, inside the route handler. */
-export function adminAllowed(plan: RuntimePlan, res: HttpResponse, req: HttpRequest): boolean {
-  refusal = adminRefusal(plan, res, req);
-  return refusal === null;
-}
-
-/** The 401/403 an unauthorised admin request gets (the reason adminAllowed just found). */
-export function refuseAdmin(plan: RuntimePlan, res: HttpResponse): void {
-  const err =
-    refusal ??
-    (plan.governance.hasAdminKey
-      ? new GatewayError('invalid_api_key', 'The admin API needs "Authorization: Bearer <governance.adminKey>".')
-      : new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback.'));
-  refusal = null;
-  res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').end(JSON.stringify(errorBody(err)));
+export function refuseAdmin(res: HttpResponse, err: GatewayError): void {
+  res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').end(JSON.stringify(err));
 }
 
 /**
@@ -68,7 +49,8 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
   const route: Route = (method, pattern, params, handler) => {
     app[method](pattern, (res, req) => {
       const p = plan();
-      if (!adminAllowed(p, res, req)) return refuseAdmin(p, res);
+      const refused = adminRefusal(p, res, req);
+      if (refused !== null) return refuseAdmin(res, refused);
       const values = Array.from({ length: params }, (_, i) => req.getParameter(i) ?? '');
       const query = new URLSearchParams(req.getQuery() ?? '');
       let gone = false;
@@ -78,7 +60,7 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
           ([status, out]) => gone || send(res, status, out),
           (err: unknown) => {
             const e = err instanceof GatewayError ? err : new GatewayError('internal_error', 'The admin request failed.', { cause: err });
-            if (!gone) send(res, e.status, errorBody(e));
+            if (!gone) send(res, e.status, e.toJSON());
           },
         );
       };
@@ -89,13 +71,13 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
         size += chunk.byteLength;
         if (size <= MAX_ADMIN_BODY) parts.push(Buffer.from(chunk.slice(0)));
         if (!last) return;
-        if (size > MAX_ADMIN_BODY) return send(res, 413, errorBody(new GatewayError('request_too_large', 'Admin bodies are at most 64 KiB.')));
+        if (size > MAX_ADMIN_BODY) return send(res, 413, new GatewayError('request_too_large', 'Admin bodies are at most 64 KiB.').toJSON());
         let body: unknown = {};
         if (size > 0) {
           try {
             body = JSON.parse(Buffer.concat(parts).toString('utf8'));
           } catch {
-            return send(res, 400, errorBody(new GatewayError('invalid_json', 'The body is not JSON.')));
+            return send(res, 400, new GatewayError('invalid_json', 'The body is not JSON.').toJSON());
           }
         }
         run(body);

@@ -23,7 +23,8 @@ import { endStream, failStream, markAborted, sendError, sendJson, startStream, s
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
 import { corsOf } from './cors.ts';
-import { adminAllowed, mountAdmin, refuseAdmin } from './admin.ts';
+import { mountAdmin, refuseAdmin } from './admin.ts';
+import { adminRefusal } from './ui-auth.ts';
 import { presentedKey } from '../governance/governance.ts';
 import { settle } from '../pipeline/govern.ts';
 import type { Config } from '../config/schema.ts';
@@ -190,7 +191,8 @@ export class GatewayServer implements RequestSink, Listener {
       .get('/v1/models', (res, req) => this.small(res, req, 200, this.plan.modelsJson))
       .get('/v1/models/*', (res, req) => this.onModel(res, req))
       .get('/metrics', (res, req) => {
-        if (this.plan.governance.protectMetrics && !adminAllowed(this.plan, res, req)) refuseAdmin(this.plan, res);
+        const refused = this.plan.governance.protectMetrics ? adminRefusal(this.plan, res, req) : null;
+        if (refused !== null) refuseAdmin(res, refused);
         else this.onMetrics(res);
       })
       .get('/health', (res, req) => writeSmall(res, 200, '{"status":"ok"}', this.idOf(req)))
@@ -201,7 +203,8 @@ export class GatewayServer implements RequestSink, Listener {
         else writeSmall(res, 200, JSON.stringify({ status: 'ready', providers: this.plan.providers.size, governance: { store: store.kind, connected: store.connected } }), this.idOf(req));
       })
       .get('/admin/stats', (res, req) => {
-        if (!adminAllowed(this.plan, res, req)) return refuseAdmin(this.plan, res);
+        const refused = adminRefusal(this.plan, res, req);
+        if (refused !== null) return refuseAdmin(res, refused);
         const id = this.idOf(req);
         let gone = false;
         res.onAborted(() => (gone = true));
@@ -210,7 +213,8 @@ export class GatewayServer implements RequestSink, Listener {
         });
       })
       .post('/admin/stats/reset', (res, req) => {
-        if (!adminAllowed(this.plan, res, req)) return refuseAdmin(this.plan, res);
+        const refused = adminRefusal(this.plan, res, req);
+        if (refused !== null) return refuseAdmin(res, refused);
         this.gatewayTime.reset();
         writeSmall(res, 200, '{"reset":true}', this.idOf(req));
       });

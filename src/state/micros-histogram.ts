@@ -98,4 +98,3 @@ export class MicrosHistogram {
   }
 }
 
-export const testing = { bucketOf, highestOf, BUCKETS };

@@ -41,7 +41,7 @@ export const THREAD_FIELDS = 11;
 
 /** Process-wide fields, written by whoever owns them (the telemetry hub). */
 export const PROCESS = { telemetryRestarts: 0, configReloads: 1, configReloadFailures: 2 } as const;
-const PROCESS_FIELDS = 4;
+const PROCESS_FIELDS = Object.keys(PROCESS).length;
 
 export interface SharedBuffers {
   readonly keys: SharedTableBuffers;

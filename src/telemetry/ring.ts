@@ -100,9 +100,4 @@ export class RingReader {
     Atomics.store(this.ctl, READ, r);
     return n;
   }
-
-  /** Records dropped by this ring's writer (the ring was full, or a payload could not be sent). */
-  get dropped(): number {
-    return Atomics.load(this.ctl, DROPPED);
-  }
 }

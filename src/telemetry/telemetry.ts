@@ -44,8 +44,10 @@ export const NO_TELEMETRY: TelemetrySink = {
 export class Telemetry implements TelemetrySink {
   private readonly writer: RingWriter;
   private link: TelemetryLink | null = null;
-  /** How many of each plan's targets the worker has names for (a reload leaves the old plan's requests finishing, and making targets). */
-  private readonly sentTargets = new WeakMap<RuntimePlan, number>();
+  /** How many of the current plan's targets the worker has names for. */
+  private sent = 0;
+  /** The same for plans a reload replaced, whose requests may still be finishing (and making targets). */
+  private readonly sentBefore = new WeakMap<RuntimePlan, number>();
   /** Provider secrets of a reloaded plan, for the worker's log redaction (a restarted worker knows only the first config's). */
   private secrets: string[] | undefined;
   private seq = 0;
@@ -94,7 +96,7 @@ export class Telemetry implements TelemetrySink {
       done?.(m);
     });
     link.control.unref();
-    this.sentTargets.set(this.plan, this.plan.targetsById.length);
+    this.sent = this.plan.targetsById.length;
     link.names.postMessage({ type: 'dict', generation: this.plan.generation & 0xff, dict: dictionary(this.plan, 0), ...(this.secrets === undefined ? {} : { secrets: this.secrets }) } satisfies NamesMessage);
   }
 
@@ -104,9 +106,10 @@ export class Telemetry implements TelemetrySink {
    * generation, and the worker reads them with the old names.
    */
   setPlan(plan: RuntimePlan, secrets: string[]): void {
+    this.sentBefore.set(this.plan, this.sent);
     this.plan = plan;
     this.secrets = secrets;
-    this.sentTargets.set(plan, plan.targetsById.length);
+    this.sent = plan.targetsById.length;
     this.link?.names.postMessage({ type: 'dict', generation: plan.generation & 0xff, dict: dictionary(plan, 0), secrets } satisfies NamesMessage);
   }
 
@@ -117,7 +120,7 @@ export class Telemetry implements TelemetrySink {
     // drains the ring (sent after, a record could be decoded as "unknown").
     const attempts = ctx.failover?.records;
     if (attempts !== undefined) {
-      const sent = this.sentTargets.get(ctx.plan) ?? 0;
+      const sent = ctx.plan === this.plan ? this.sent : (this.sentBefore.get(ctx.plan) ?? 0);
       for (let i = 0; i < attempts.length && i < MAX_ATTEMPTS; i++) {
         if (attempts[i]!.target.id >= sent) {
           this.syncTargets(ctx.plan, sent);
@@ -166,7 +169,8 @@ export class Telemetry implements TelemetrySink {
 
   private syncTargets(plan: RuntimePlan, from: number): void {
     const targets = dictionary(plan, from).targets;
-    this.sentTargets.set(plan, plan.targetsById.length);
+    if (plan === this.plan) this.sent = plan.targetsById.length;
+    else this.sentBefore.set(plan, plan.targetsById.length);
     this.link?.names.postMessage({ type: 'targets', generation: plan.generation & 0xff, from, targets } satisfies NamesMessage);
   }
 

@@ -11,7 +11,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { maskConfig } from '../../src/server/admin-config.ts';
-import { recordReload, setReloadStatus } from '../../src/server/reload-status.ts';
+import { setReloadStatus } from '../../src/server/reload-status.ts';
 
 const ADMIN = 'admin-key-UI-0123456789abcdefghij';
 const PROVIDER_KEY = 'sk-ui-SECRET-provider-key-0123456789';
@@ -194,7 +194,7 @@ describe('/ui', () => {
     expect(r.json.config.governance.adminKey).toBe('********');
     expect(r.json.reload).toEqual({ loadedAt: '2026-01-01T00:00:00.000Z', at: null, outcome: null, error: null });
 
-    recordReload(false, `providers.p.keys[0]: rejected ${PROVIDER_KEY}`, Date.parse('2026-01-01T01:00:00Z'));
+    setReloadStatus({ loadedAt: Date.parse('2026-01-01T00:00:00Z'), lastReload: { at: Date.parse('2026-01-01T01:00:00Z'), ok: false, error: `providers.p.keys[0]: rejected ${PROVIDER_KEY}` } });
     const after = await call('GET', '/admin/config', { cookie });
     expect(after.json.reload).toMatchObject({ at: '2026-01-01T01:00:00.000Z', outcome: 'failed' });
     expect(after.text).not.toContain(PROVIDER_KEY);

@@ -97,10 +97,11 @@ export const openaiCodec: Codec = {
   hideUsage,
   streamEnd,
   scanUsage(bytes, into) {
-    // From the end: usage closes an answer, so this stops after a few hundred bytes where indexOf
-    // read the whole answer first (the same yes/no either way).
-    if (bytes.lastIndexOf(USAGE) < 0) return;
-    const [prompt, completion, cached, written] = readUsage(bytes);
+    // From the end: usage closes an answer, so the search and the key scan after it read only the
+    // last few hundred bytes.
+    const at = bytes.lastIndexOf(USAGE);
+    if (at < 0) return;
+    const [prompt, completion, cached, written] = readUsage(bytes, at);
     if (prompt >= 0) {
       into.promptTokens = prompt;
       into.cacheReadTokens = Math.max(0, cached);

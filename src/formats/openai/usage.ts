@@ -21,11 +21,13 @@ const KEYS = new LastNumbers(
 );
 
 /**
- * [prompt, completion, cache read, cache write] tokens from the last usage in `buf`, -1 where absent.
+ * [prompt, completion, cache read, cache write] tokens from the last usage in `buf` (at or after `from`), -1 where absent.
  * The prompt includes the cache reads and writes (OpenAI's prompt_tokens does).
  */
-export function readUsage(buf: Buffer): [number, number, number, number] {
-  const v = KEYS.scan(buf);
+export function readUsage(buf: Buffer, from = 0): [number, number, number, number] {
+  // Keys absent from this kind of answer (a chat answer has no input_tokens) would otherwise send the
+  // scan back to offset 0: `from` (the last "usage") bounds it.
+  const v = KEYS.scan(buf, from);
   const write = Math.max(v[CACHE_WRITE]!, v[CACHE_CREATION]!);
   if (v[PROMPT]! >= 0) return [v[PROMPT]!, v[COMPLETION]!, v[CACHED]!, write];
   return [v[INPUT]!, v[OUTPUT]!, v[CACHED]!, write];
