@@ -239,7 +239,8 @@ export class GatewayServer implements RequestSink, Listener {
     const headers = copyHeaders(req);
     const ctx = new RequestContext(this.plan, res, this, endpoint, dialect, this.requestId(headers['x-request-id']), headers, t0);
     ctx.explain = explain;
-    ctx.method = req.getCaseSensitiveMethod();
+    // A route with a body is a POST (RequestContext's default); the others are GET, DELETE or a bodiless POST.
+    if (body === 'none') ctx.method = req.getCaseSensitiveMethod();
     const query = req.getQuery();
     if (query !== undefined && query !== '') ctx.query = Object.fromEntries(new URLSearchParams(query));
     // A provider-owned resource's path (files, batches) goes to the provider as the client wrote it, once checked.
