@@ -281,7 +281,7 @@ export class GatewayServer implements RequestSink, Listener {
     if (body === 'none') {
       // GET, DELETE and body-less POSTs: nothing to read (a stray body is read and dropped first).
       if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) handleRequest(ctx);
-      else res.onData((_chunk, isLast) => isLast && !ctx.aborted && handleRequest(ctx));
+      else this.dropBody(ctx);
       return;
     }
     const type = headers['content-type'];
@@ -323,6 +323,25 @@ export class GatewayServer implements RequestSink, Listener {
       return;
     }
     ctx.res.onData((chunk, isLast) => this.onBodyChunk(ctx, chunk, isLast));
+  }
+
+  /**
+   * A stray body on a route that takes none is read and dropped before the request is served, up to
+   * drainLimit: past it (declared or sent) the client is refused 413 and the connection closed, so an
+   * endless chunked body cannot hold a request open forever.
+   */
+  private dropBody(ctx: RequestContext): void {
+    const limit = drainLimit(this.plan.server.maxBodyBytes);
+    if (Number(ctx.headers['content-length'] ?? 0) > limit) {
+      sendError(ctx, tooLarge(limit), true);
+      return;
+    }
+    ctx.res.onData((chunk, isLast) => {
+      if (ctx.done || ctx.aborted) return;
+      ctx.bodyLength += chunk.byteLength;
+      if (isLast) handleRequest(ctx);
+      else if (ctx.bodyLength > limit) sendError(ctx, tooLarge(limit), true);
+    });
   }
 
   private onBodyChunk(ctx: RequestContext, chunk: ArrayBuffer, isLast: boolean): void {

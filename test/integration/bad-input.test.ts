@@ -164,6 +164,24 @@ describe('bad input gets an OpenAI-shaped error', () => {
     }
   });
 
+  it('a stray body on a route that takes none is dropped and the request served; past the drain limit it is refused and closed', async () => {
+    // Small: read, dropped, and the GET goes on to the provider (the mock lists its files).
+    const small = await raw(['GET /v1/files HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n', 'hello'], { waitMs: 600 });
+    expect(small.data).toMatch(/^HTTP\/1\.1 200 /);
+    // Declared over the drain limit (64 MB here): refused before the body.
+    const declared = await raw([`GET /v1/files HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`, 'hello']);
+    expect(declared.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(declared.closed).toBe(true);
+    // Chunked and endless: refused once it passes the limit, not held open for as long as it lasts.
+    // (64 KB chunks: this uWS build closes the connection, silently, on 1 MB ones.)
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+    const endless = await raw(['GET /v1/files HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', ...Array.from({ length: 1050 }, () => chunk)], { waitMs: 4000 });
+    expect(endless.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(endless.data).toContain('request_too_large');
+    expect(endless.closed).toBe(true);
+  });
+
   it('an unknown path with a body is answered 404 after the body, on a connection that stays usable', async () => {
     const body = '{"hello":"world"}';
     const r = await raw([`POST /v2/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, body, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'], { gapMs: 10, waitMs: 600 });
