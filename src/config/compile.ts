@@ -200,7 +200,8 @@ function compileGovernance(config: Config, providers: ReadonlyMap<string, Provid
     (g.store === undefined
       ? new MemoryQuota(shared.quota)
       : // Spend stays countable locally while Redis is down; admission refuses budgets itself under 'closed'.
-        new RedisQuota({ url: g.store.redis, onFailure: { permits: failure.rateLimits, spend: 'open' } }));
+        // Every request thread leases its own blocks: to the lease sizing, each is a replica.
+        new RedisQuota({ url: g.store.redis, replicas: g.store.replicas * shared.threadCount, onFailure: { permits: failure.rateLimits, spend: 'open' } }));
   const overrides = new Map([...providers.values()].map((p) => [p.name, p.pricing]));
   const governance = new Governance(configured, directory, store, new PriceBook(overrides), g.adminKey ?? null, g.protectMetrics, failure, { redis: g.store?.redis ?? null, db: g.db });
   governance.warm();

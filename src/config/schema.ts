@@ -319,6 +319,12 @@ const governance = z.strictObject({
   store: z
     .strictObject({
       redis: z.url({ protocol: /^rediss?$/ }),
+      /**
+       * How many gateway processes share this Redis. Permits are leased in blocks sized so that what all
+       * of them hold unspent stays under a tenth of a limit; each request thread leases on its own, so
+       * the block is sized for replicas × request threads (src/state/quota-redis.ts).
+       */
+      replicas: z.number().int().min(1).max(1024).default(2),
       /** While Redis cannot be reached: rate limits admit (open) or refuse (closed); budgets likewise. */
       onFailure: z.strictObject({ rateLimits: z.enum(['open', 'closed']).default('open'), budgets: z.enum(['open', 'closed']).default('closed') }).prefault({}),
     })

@@ -174,6 +174,8 @@ export class RedisQuota implements QuotaStore {
   private readonly self = randomUUID();
   private readonly permitsOpen: boolean;
   private readonly spendOpen: boolean;
+  /** R: the lessees the blocks are sized for (replicas × request threads). */
+  readonly replicas: number;
   /** 1 / (15 R): the block is floor(limit * blockShare). */
   private readonly blockShare: number;
   private readonly prefix: string;
@@ -197,7 +199,8 @@ export class RedisQuota implements QuotaStore {
   constructor(opts: RedisQuotaOptions) {
     this.permitsOpen = opts.onFailure.permits === 'open';
     this.spendOpen = opts.onFailure.spend === 'open';
-    this.blockShare = 1 / (15 * Math.max(1, opts.replicas ?? 2));
+    this.replicas = Math.max(1, opts.replicas ?? 2);
+    this.blockShare = 1 / (15 * this.replicas);
     this.prefix = opts.keyPrefix ?? 'mg:q:';
     this.channel = opts.channel ?? 'mg:q:reset';
     this.lead = opts.prefetchLeadMs ?? 2_000;

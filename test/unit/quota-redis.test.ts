@@ -4,6 +4,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisQuota, type RedisQuotaOptions } from '../../src/state/quota-redis.ts';
+import { compilePlan } from '../../src/config/compile.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { SharedState } from '../../src/state/shared-state.ts';
 import type { Counter } from '../../src/state/quota.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -108,6 +111,28 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     }
     console.log(`[quota-redis] even load, admitted per window of N=200: ${perWindow.join(', ')}`);
     expect(a.health().failOpenAdmits + b.health().failOpenAdmits).toBe(0);
+  });
+
+  it('blocks are sized for the lessees it is told of: a tenth of N at most is held unspent across all of them', async () => {
+    // N = 900: B = floor(N / 15R), 30 for R = 2 and 10 for R = 6 (3 replicas of 2 request threads).
+    for (const [replicas, block] of [[2, 30], [6, 10]] as const) {
+      const q = quota({ replicas });
+      expect(await q.whenReady()).toBe(true);
+      const c = counter(900);
+      expect(q.takePermits([c], fakeNow), 'the first request of a counter waits for its lease').not.toBeNull();
+      await until('the first lease', () => q.takePermits([c], fakeNow) === null);
+      expect(Number(await admin.get(`mg:q:${c.id}:${Math.floor(fakeNow / 60_000)}`))).toBe(block);
+    }
+  });
+
+  it('a compiled plan sizes its blocks for store.replicas × the request threads (each thread leases on its own)', async () => {
+    const config = validateConfig({ version: 1, providers: { p: { type: 'openai', baseUrl: 'http://127.0.0.1:9', keys: [{ name: 'k', value: 'v' }] } }, governance: { store: { redis: redis.url, replicas: 3 } } }, {});
+    const plan = compilePlan(config, { shared: new SharedState(2) });
+    const store = plan.governance.store;
+    expect(store).toBeInstanceOf(RedisQuota);
+    expect((store as RedisQuota).replicas).toBe(6);
+    await store.close();
+    await plan.close();
   });
 
   it('an uneven load (one replica goes idle mid-window) still admits >= 90% and never more than N', async () => {
