@@ -7,7 +7,8 @@
 // A replica leases a block with the Lua script of quota-redis.lua.ts (EVALSHA; EVAL on NOSCRIPT), which
 // grants min(want, limit - used) atomically. Requests spend the local block; none of them waits.
 //
-//   block     B = max(1, floor(N / (15 R)))      N = the counter's limit, R = `replicas` (default 2)
+//   block     B = max(1, floor(N / (15 R)))      N = the counter's limit, R = `replicas`: the lessees, i.e.
+//                                                  store.replicas × request threads (config/compile.ts)
 //   refill    when the local block is at or below L = floor(B / 2), ask for the next B in the background
 //             (at most one lease per counter and window in flight; a request finding 0 local permits while
 //             it is in flight is refused)
