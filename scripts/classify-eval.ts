@@ -3,7 +3,8 @@
 //   the training files (TRAINING_FILES in src/classify/train.ts): the learned model was fitted on them,
 //                                      so these figures are in-sample; `npm run classify:train -- --cv`
 //                                      gives the cross-validated figure.
-//   heldout.jsonl, heldout-2.jsonl     each written independently, never used for training or tuning.
+//   heldout.jsonl, heldout-2.jsonl,
+//   heldout-3.jsonl                    each written independently, never used for training or tuning.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
 import { join, resolve } from 'node:path';
@@ -19,6 +20,7 @@ const sets: { name: string; files: string[]; heldOut: boolean }[] = [
   ...TRAINING_FILES.map((f) => ({ name: `${f} (training)`, files: [f], heldOut: false })),
   { name: 'heldout.jsonl (held out)', files: ['heldout.jsonl'], heldOut: true },
   { name: 'heldout-2.jsonl (held out)', files: ['heldout-2.jsonl'], heldOut: true },
+  { name: 'heldout-3.jsonl (held out)', files: ['heldout-3.jsonl'], heldOut: true },
 ].filter((s) => !(s.heldOut && args.includes('--no-heldout')));
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;

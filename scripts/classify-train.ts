@@ -1,4 +1,4 @@
-// `npm run classify:train [-- --cv | --cv-misses]`: trains the complexity classifier's linear model on the training
+// `npm run classify:train [-- --cv | --cv-misses | --verify]`: trains the complexity classifier's linear model on the training
 // set (TRAINING_FILES in src/classify/train.ts, under test/fixtures/classifier/) and writes src/classify/model-weights.ts.
 // With --cv it writes nothing and prints 5-fold cross-validation over a grid of feature and training
 // options instead (CV_GRID='[["name", {featureOptions}, {trainOptions}], ...]' in the environment; the
@@ -11,6 +11,7 @@ import { loadLabeled, type LabeledItem } from '../src/classify/evaluate.ts';
 import { cueAutomaton } from '../src/classify/cues.ts';
 import { FeatureExtractor, type FeatureOptions } from '../src/classify/features.ts';
 import { encodeWeights } from '../src/classify/model.ts';
+import { MODEL_WEIGHTS } from '../src/classify/model-weights.ts';
 import { TIERS, TRAINING, TRAINING_FILES, crossValidate, examples, fit, foldOf, predict, type TrainOptions } from '../src/classify/train.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -36,6 +37,13 @@ if (process.argv.includes('--cv')) {
     console.log(`${name.padEnd(44)}${pct(s.exact).padStart(5)}  ${pct(s.withinOne).padStart(6)}  ${s.recall.map(pct).join(' / ')}`);
     if (grid.length === 1) for (const row of s.confusion) console.log('   ' + row.map((c) => String(c).padStart(5)).join(''));
   }
+} else if (process.argv.includes('--verify')) {
+  // For the unit test (test/unit/classify.test.ts), which runs this as a child process: plain Node runs
+  // the training loops about 4× faster than vitest's module transform does. Prints JSON, writes nothing.
+  const ex = new FeatureExtractor(automaton, FEATURES);
+  const weightsMatch = encodeWeights(fit(ex, items, TRAINING)).weights === MODEL_WEIGHTS.weights && JSON.stringify(FEATURES) === JSON.stringify(MODEL_WEIGHTS.options);
+  const cv = crossValidate(ex, items, TRAINING, FOLDS);
+  console.log(JSON.stringify({ items: items.length, weightsMatch, cv: { exact: cv.exact, withinOne: cv.withinOne, recall: cv.recall } }));
 } else if (!process.argv.includes('--cv-misses')) {
   const ex = new FeatureExtractor(automaton, FEATURES);
   const w = fit(ex, items, TRAINING);
