@@ -17,6 +17,9 @@
 //    total time per function, by file and by area, in µs per request (inflated by the profiler's own
 //    cost: read them as shares), plus folded stacks and an SVG flame graph.
 //
+// 4. With --perf, one more run of each target under Linux `perf record` (bench/lib/perf.ts): CPU time by
+//    kernel, V8 runtime, builtins and JS area, which the wall-clock V8 profile cannot separate.
+//
 // Writes results/profiles/<date>-<label>.{md,json,main.cpuprofile.gz,folded,svg}. With --compare
 // <earlier .json>, the report puts the top costs of both side by side.
 //
@@ -36,6 +39,7 @@ import { build } from 'esbuild';
 import { chatBodies } from './lib/bodies.ts';
 import { runJson, startNode, stop, type Proc } from './lib/proc.ts';
 import { buildTools, gatewayBuildOptions } from './lib/gateway-build.ts';
+import { PERF_NODE_FLAGS, perfAvailable, recordPerf, summarisePerf, type PerfSummary } from './lib/perf.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -53,6 +57,7 @@ const { values: flags } = parseArgs({
     'no-floor': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     'no-heap': { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
     summarise: { type: 'string' },
     requests: { type: 'string' },
@@ -640,6 +645,7 @@ interface Profiled {
   worker: Summary | null;
   floor: Summary | null;
   heap: HeapSummary | null;
+  perf: { microgate: PerfSummary; floor: PerfSummary | null } | null;
 }
 
 function report(runs: RunFigures[], p: Profiled, files: string[], compare: SavedSummary | null): { md: string; saved: SavedSummary } {
@@ -764,6 +770,34 @@ function report(runs: RunFigures[], p: Profiled, files: string[], compare: Saved
       lines.push(table([['owner', compare.label, LABEL], ...compare.owners.slice(0, 15).map((o) => [`\`${o.owner}\``, o.usPerReq.toFixed(2), (now.get(o.owner) ?? 0).toFixed(2)])]), '');
     }
   }
+  if (p.perf !== null) {
+    const { microgate: m, floor: f } = p.perf;
+    lines.push('## CPU by where it is spent (perf)', '');
+    lines.push(
+      `\`perf record -F 1999 -g\` of every thread, ${(m.requests / RATE).toFixed(0)} s inside the measured window, JS named through \`${PERF_NODE_FLAGS.join(' ')}\` (bench/lib/perf.ts). CPU time only, kernel included, so unlike the V8 profile above a thread waiting for a core or blocked in the kernel collects nothing, and a syscall's cost is the kernel's, not its JS caller's. µs per request (self time; perf's own cost inflates every figure a little, alike for both targets).`,
+      '',
+    );
+    const fa = new Map((f?.areas ?? []).map((a) => [a.area, a.us]));
+    const names = [...new Set([...m.areas.map((a) => a.area), ...(f?.areas ?? []).map((a) => a.area)])];
+    const ma = new Map(m.areas.map((a) => [a.area, a.us]));
+    const rows = names
+      .map((n) => [n, ma.get(n) ?? 0, fa.get(n) ?? 0] as const)
+      .filter(([, a, b]) => a >= 0.2 || b >= 0.2)
+      .sort((x, y) => y[1] - x[1]);
+    lines.push(
+      table([
+        ['where', 'microgate µs/req', 'floor µs/req', 'difference'],
+        ...rows.map(([n, a, b]) => [n, a.toFixed(1), f === null ? '–' : b.toFixed(1), f === null ? '–' : (a - b).toFixed(1)]),
+        ['**all threads**', m.totalUs.toFixed(1), f === null ? '–' : f.totalUs.toFixed(1), f === null ? '–' : (m.totalUs - f.totalUs).toFixed(1)],
+        ['request thread', m.mainUs.toFixed(1), f === null ? '–' : f.mainUs.toFixed(1), f === null ? '–' : (m.mainUs - f.mainUs).toFixed(1)],
+        ['send() to the client, inclusive', m.sendUs.toFixed(1), f === null ? '–' : f.sendUs.toFixed(1), ''],
+        ['writev() to the provider, inclusive', m.writevUs.toFixed(1), f === null ? '–' : f.writevUs.toFixed(1), ''],
+      ]),
+      '',
+    );
+    lines.push('microgate, top 25 symbols by self time (all threads):', '');
+    lines.push(table([['symbol', 'where', 'µs/req'], ...m.top.map((t) => [`\`${t.name.replace(/\|/g, '\\|').slice(0, 90)}\``, t.area, t.selfUs.toFixed(2)])]), '');
+  }
   lines.push('## Files', '');
   for (const f of files) lines.push(`- \`${relative(ROOT, f)}\``);
   lines.push('', 'Folded stacks: one line per distinct stack, frames root first, then the sampled µs (flamegraph.pl, speedscope or inferno read it). The .cpuprofile (main thread, whole run) opens in Chrome DevTools or speedscope; its bundle positions are rewritten to src/ ones.', '');
@@ -841,7 +875,7 @@ async function main(): Promise<void> {
   };
   const markServer = await startMarkServer();
   const runs: RunFigures[] = [];
-  const profiled: Profiled = { main: null, worker: null, floor: null, heap: null };
+  const profiled: Profiled = { main: null, worker: null, floor: null, heap: null, perf: null };
   try {
     await started('mocks', [bundle('fleet'), '--config', join(tmp, 'fleet.json')], /mocks ready/);
     const mg = await started('microgate', mgArgs, /listening on/, env);
@@ -904,6 +938,28 @@ async function main(): Promise<void> {
       writeFileSync(`${base}.svg`, flameSvg(m.main.folded, `microgate main thread, ${LABEL}, ${DATE}: ${RATE} req/s, measured window only (${m.main.samples} samples)`));
       written.push(`${base}.svg`);
     }
+    if (flags.perf) {
+      if (!perfAvailable()) throw new Error('--perf: `perf record` is not available here (install linux-perf; run as root or lower kernel.perf_event_paranoid)');
+      const seconds = Math.max(1, Math.floor(DURATION / 1000) - 1);
+      const loc = new Locator();
+      const locate = (file: string, line: number, column: number): string => loc.frame({ functionName: 'f', url: file, lineNumber: line - 1, columnNumber: Math.max(0, column - 1) }).area;
+      /** One run under perf record, started at the window's mark and lasting `seconds` of it. */
+      const perfRun = async (target: 'microgate' | 'floor'): Promise<PerfSummary> => {
+        const data = join(tmp, `perf-${target}.data`);
+        const p = target === 'microgate' ? await started('microgate-perf', [...PERF_NODE_FLAGS, ...mgArgs], /listening on/, env) : await started('floor-perf', [...PERF_NODE_FLAGS, ...floorArgs(bundle('floor'))], /listening/);
+        let recording: Promise<void> | null = null;
+        const r = await measureRun(target, p.child.pid!, bundle('pacer'), bodies, true, async () => {
+          recording = recordPerf(p.child.pid!, seconds, data);
+        });
+        runs.push(r);
+        await recording;
+        await stopped(p);
+        const sum = summarisePerf(data, r.achievedRps * seconds, locate);
+        log(`perf ${target}: ${sum.totalUs.toFixed(1)} µs/req CPU sampled (main thread ${sum.mainUs.toFixed(1)}), send ${sum.sendUs.toFixed(1)}, writev ${sum.writevUs.toFixed(1)}`);
+        return sum;
+      };
+      profiled.perf = { microgate: await perfRun('microgate'), floor: flags['no-floor'] ? null : await perfRun('floor') };
+    }
     if (!flags['no-heap']) {
       log('allocation sampling: --inspect, HeapProfiler.startSampling over the measured window');
       const p = await started('microgate-heap', [`--inspect=127.0.0.1:${PORTS.inspector}`, ...mgArgs], /listening on/, env);
@@ -922,7 +978,7 @@ async function main(): Promise<void> {
     written.push(`${base}.json`);
     const { md, saved } = report(runs, profiled, [`${base}.md`, ...written], compare);
     writeFileSync(`${base}.md`, md);
-    writeFileSync(`${base}.json`, `${JSON.stringify({ ...saved, runs }, null, 1)}\n`);
+    writeFileSync(`${base}.json`, `${JSON.stringify({ ...saved, runs, perf: profiled.perf }, null, 1)}\n`);
     log(`wrote ${base}.md`);
   } finally {
     await Promise.all(procs.map((p) => stop(p)));
