@@ -9,35 +9,12 @@
 // characters): a body that passes may still fail JSON.parse there, and the client's parser will say so.
 // Iterative, so nesting depth costs memory in a byte array, never stack.
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+import { QUOTE, skipString, skipWs } from './json-bytes.ts';
 
 // What the scanner expects next.
 const VALUE = 0;
 const KEY = 1;
 const AFTER = 2;
-
-function skipWs(b: Uint8Array, i: number): number {
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    i++;
-  }
-  return i;
-}
-
-/** Index just past the closing quote of the string opening at b[i], or -1. */
-function skipString(b: Uint8Array, i: number): number {
-  let from = i + 1;
-  for (;;) {
-    const q = b.indexOf(QUOTE, from);
-    if (q < 0) return -1;
-    let k = q - 1;
-    while (b[k] === BACKSLASH) k--;
-    if (((q - 1 - k) & 1) === 0) return q + 1;
-    from = q + 1;
-  }
-}
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
 

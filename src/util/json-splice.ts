@@ -7,39 +7,14 @@
 // valid JSON; anything it does not recognise (an escaped key, say) returns null and the caller falls
 // back to JSON.stringify of the parsed body.
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+import { BACKSLASH, QUOTE, skipString, skipWs } from './json-bytes.ts';
+
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const COLON = 0x3a;
 const COMMA = 0x2c;
-
-function skipWs(b: Uint8Array, i: number): number {
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    i++;
-  }
-  return i;
-}
-
-/** Index just past the closing quote of the string starting at b[i] === '"'. */
-function skipString(b: Uint8Array, i: number): number {
-  // Jump quote to quote with the native indexOf (string content is most of a chat body; a JS loop
-  // over every byte cost ~3 ns/byte here, bench/micro.ts). A quote preceded by an odd run of
-  // backslashes is escaped: keep going.
-  let from = i + 1;
-  for (;;) {
-    const q = b.indexOf(QUOTE, from);
-    if (q < 0) return -1;
-    let k = q - 1;
-    while (b[k] === BACKSLASH) k--;
-    if (((q - 1 - k) & 1) === 0) return q + 1;
-    from = q + 1;
-  }
-}
 
 /** Index just past the value starting at b[i]. */
 function skipValue(b: Uint8Array, i: number): number {
