@@ -13,6 +13,7 @@ import { customerInput, keyInput, keyPatch, teamInput, type EntitySnapshot, type
 import type { Counter } from '../state/quota.ts';
 import { windowOf } from '../state/quota.ts';
 import { statusLine } from './respond.ts';
+import { readSmallJson } from './small-json-body.ts';
 import type { Config } from '../config/schema.ts';
 import { adminRefusal } from './ui-auth.ts';
 import type { Route } from './admin-route.ts';
@@ -25,8 +26,8 @@ const MAX_ADMIN_BODY = 64 * 1024;
 type Json = Record<string, unknown>;
 
 
-function send(res: HttpResponse, status: number, body: unknown): void {
-  res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
+function send(res: HttpResponse, status: number, body: unknown, close = false): void {
+  res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body), close));
 }
 
 const bad = (message: string, param: string | null = null) => new GatewayError('invalid_request', message, { param });
@@ -65,22 +66,10 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
         );
       };
       if (method === 'get' || method === 'del') return run(null);
-      const parts: Buffer[] = [];
-      let size = 0;
-      res.onData((chunk, last) => {
-        size += chunk.byteLength;
-        if (size <= MAX_ADMIN_BODY) parts.push(Buffer.from(chunk.slice(0)));
-        if (!last) return;
-        if (size > MAX_ADMIN_BODY) return send(res, 413, new GatewayError('request_too_large', 'Admin bodies are at most 64 KiB.').toJSON());
-        let body: unknown = {};
-        if (size > 0) {
-          try {
-            body = JSON.parse(Buffer.concat(parts).toString('utf8'));
-          } catch {
-            return send(res, 400, new GatewayError('invalid_json', 'The body is not JSON.').toJSON());
-          }
-        }
-        run(body);
+      readSmallJson(res, MAX_ADMIN_BODY, 'Admin bodies are at most 64 KiB.', 'The body is not JSON.', ({ value, error, close }) => {
+        if (gone) return;
+        if (error !== null) return send(res, error.status, error.toJSON(), close);
+        run(value ?? {});
       });
     });
   };

@@ -8,6 +8,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { RuntimePlan } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { statusLine } from './respond.ts';
+import { readSmallJson } from './small-json-body.ts';
 import { findUiDir, loadAssets, type Asset } from './ui-assets.ts';
 import { fromLoopback, keysOf, loopbackHost, originRefusal, sessionOf, viaHttps } from './ui-auth.ts';
 import { clearedCookie, csrfToken, issue, sessionCookie } from './ui-session.ts';
@@ -29,16 +30,16 @@ function writeUiHeaders(res: HttpResponse, cache: string): void {
     .writeHeader('cache-control', cache);
 }
 
-function sendJson(res: HttpResponse, status: number, body: unknown, cookie: string | null = null): void {
+function sendJson(res: HttpResponse, status: number, body: unknown, cookie: string | null = null, close = false): void {
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
     writeUiHeaders(res, 'no-store');
     if (cookie !== null) res.writeHeader('set-cookie', cookie);
-    res.end(JSON.stringify(body));
+    res.end(JSON.stringify(body), close);
   });
 }
 
-const sendError = (res: HttpResponse, err: GatewayError): void => sendJson(res, err.status, err.toJSON());
+const sendError = (res: HttpResponse, err: GatewayError, close = false): void => sendJson(res, err.status, err.toJSON(), null, close);
 
 /** Without an admin key, the dashboard is for this machine only (see ui-auth.ts on DNS rebinding). */
 function openRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequest): GatewayError | null {
@@ -96,22 +97,14 @@ export function mountUi(app: TemplatedApp, plan: () => RuntimePlan): void {
       const secure = viaHttps(res, req);
       let gone = false;
       res.onAborted(() => (gone = true));
-      const parts: Buffer[] = [];
-      let size = 0;
       // The body is read before answering, even a refusal: uWS would parse an unread body as the next request.
-      res.onData((chunk, last) => {
-        size += chunk.byteLength;
-        if (size <= MAX_LOGIN_BODY) parts.push(Buffer.from(chunk.slice(0)));
-        if (!last || gone) return;
-        if (cross !== null) return sendError(res, cross);
-        if (keys === null) return sendError(res, new GatewayError('invalid_request', 'No governance.adminKey is configured: the dashboard needs no login, on loopback.'));
-        if (size > MAX_LOGIN_BODY) return sendError(res, new GatewayError('request_too_large', 'A login is a small JSON body: {"key": "<admin key>"}.'));
-        let key: unknown;
-        try {
-          key = (JSON.parse(Buffer.concat(parts).toString('utf8')) as { key?: unknown } | null)?.key;
-        } catch {
-          return sendError(res, new GatewayError('invalid_json', 'The body is not JSON: send {"key": "<admin key>"}.'));
-        }
+      readSmallJson(res, MAX_LOGIN_BODY, 'A login is a small JSON body: {"key": "<admin key>"}.', 'The body is not JSON: send {"key": "<admin key>"}.', ({ value, error, close }) => {
+        if (gone) return;
+        if (cross !== null) return sendError(res, cross, close);
+        if (keys === null) return sendError(res, new GatewayError('invalid_request', 'No governance.adminKey is configured: the dashboard needs no login, on loopback.'), close);
+        if (error !== null) return sendError(res, error, close);
+        if (value === undefined) return sendError(res, new GatewayError('invalid_json', 'The body is empty: send {"key": "<admin key>"}.'));
+        const key = (value as { key?: unknown } | null)?.key;
         // The admin key is compared in constant time (Governance.isAdmin) and never echoed.
         if (typeof key !== 'string' || key === '' || !p.governance.isAdmin(`Bearer ${key}`)) {
           return sendError(res, new GatewayError('invalid_api_key', 'Incorrect admin key.', { param: 'key' }));

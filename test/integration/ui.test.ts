@@ -3,6 +3,7 @@
 // log read back through /admin/requests. Behaviour only, never timings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -141,6 +142,36 @@ describe('/ui', () => {
     expect(s.json).toMatchObject({ adminKeyRequired: true, authenticated: true, csrf });
     const anon = await call('GET', '/ui/session');
     expect(anon.json).toMatchObject({ adminKeyRequired: true, authenticated: false, csrf: null });
+  });
+
+  it('small bodies: a login over 4 KiB or an admin body over 64 KiB → 413; one that never ends → 413 and the connection closed', async () => {
+    const big = await call('POST', '/ui/login', {}, { key: 'x'.repeat(5000) });
+    expect(big.status).toBe(413);
+    expect(big.json.error.code).toBe('request_too_large');
+    const admin = await call('POST', '/admin/virtual-keys', { authorization: `Bearer ${ADMIN}` }, { id: 'big', name: 'x'.repeat(70_000) });
+    expect(admin.status).toBe(413);
+    const notJson = await request(`${gw.url}/admin/virtual-keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"id":' });
+    expect(notJson.statusCode).toBe(400);
+    expect((JSON.parse(await notJson.body.text()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    // A chunked login that keeps coming: answered once it passes 16 × 4 KiB, not read for as long as it lasts.
+    const piece = `${(1024).toString(16)}\r\n${'a'.repeat(1024)}\r\n`;
+    const got = await new Promise<{ data: string; closed: boolean }>((resolve) => {
+      const sock = connect(Number(new URL(gw.url).port), '127.0.0.1');
+      let data = '';
+      sock.on('data', (d) => (data += d.toString('latin1')));
+      sock.on('error', () => {});
+      sock.on('close', () => resolve({ data, closed: true }));
+      sock.on('connect', () => {
+        sock.write('POST /ui/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+        for (let i = 0; i < 100; i++) sock.write(piece);
+      });
+      setTimeout(() => {
+        sock.destroy();
+        resolve({ data, closed: false });
+      }, 3000);
+    });
+    expect(got.data).toMatch(/^HTTP\/1\.1 413 /);
+    expect(got.closed).toBe(true);
   });
 
   it('the cookie reads the admin API; changes need the CSRF header and this host as Origin; Bearer works as before', async () => {
