@@ -6,6 +6,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TelemetryConfig } from '../config/schema.ts';
 import { PROCESS, type SharedState } from '../state/shared-state.ts';
+import { Replies } from '../util/replies.ts';
 import { createRing, type RingBuffers } from './ring.ts';
 import type { RegistryState } from './prometheus.ts';
 import type { FromWorker, TelemetryLink, ToWorker, WorkerInit } from './worker.ts';
@@ -26,7 +27,7 @@ export class TelemetryHub {
   private readonly wanted: boolean[];
   /** Links asked for while no worker ran: handed over when the next one starts. */
   private readonly pending = new Map<number, (link: TelemetryLink) => void>();
-  private readonly answers = new Map<string, () => void>();
+  private readonly answers = new Replies<string, void>();
   /** Hands a request thread its new link after the worker was started again. */
   onRelink: (ring: number, link: TelemetryLink) => void = () => {};
 
@@ -66,15 +67,14 @@ export class TelemetryHub {
     w.unref();
     w.on('message', (m: FromWorker) => {
       if (m.type === 'state') this.metricsState = m.state;
-      else if (m.type === 'linked') this.answers.get(`linked:${m.ring}`)?.();
-      else if (m.type === 'flushed') this.answers.get(`flushed:${m.id}`)?.();
+      else if (m.type === 'linked') this.answers.settle(`linked:${m.ring}`);
+      else if (m.type === 'flushed') this.answers.settle(`flushed:${m.id}`);
     });
     w.on('error', (err) => process.stderr.write(`microgate: telemetry worker failed: ${err.message}\n`));
     w.on('exit', () => {
       if (this.worker !== w) return;
       this.worker = null;
-      for (const done of this.answers.values()) done();
-      this.answers.clear();
+      this.answers.settleAll(() => {});
       if (this.closing) return;
       this.shared.process[PROCESS.telemetryRestarts]!++;
       setTimeout(() => {
@@ -124,17 +124,7 @@ export class TelemetryHub {
   }
 
   private ask(key: string, timeoutMs: number, send: () => void): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const answers = this.answers;
-      function done(): void {
-        clearTimeout(timer);
-        answers.delete(key);
-        resolve();
-      }
-      answers.set(key, done);
-      send();
-    });
+    return this.answers.wait(key, timeoutMs, () => {}, send);
   }
 }
 

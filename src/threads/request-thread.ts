@@ -11,6 +11,7 @@ import { setReloadStatus } from '../server/reload-status.ts';
 import { SharedState } from '../state/shared-state.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { FromThread, ThreadInit, ToThread } from './protocol.ts';
+import { Replies } from '../util/replies.ts';
 
 /** How long a thread waits for its peers' stats or reloads before answering without them. */
 const PEER_TIMEOUT_MS = 2_000;
@@ -18,26 +19,17 @@ const PEER_TIMEOUT_MS = 2_000;
 /** The other threads, reached through the supervisor. */
 class SupervisedPeers implements Peers {
   private seq = 0;
-  private readonly waiting = new Map<number, (m: ToThread | null) => void>();
+  private readonly replies = new Replies<number, ToThread | null>();
 
   constructor(private readonly port: MessagePort) {}
 
   answer(m: ToThread & { id: number }): void {
-    this.waiting.get(m.id)?.(m);
+    this.replies.settle(m.id, m);
   }
 
   private ask(type: 'gather' | 'entities'): Promise<ToThread | null> {
     const id = ++this.seq;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(null), PEER_TIMEOUT_MS);
-      const done = (m: ToThread | null): void => {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(m);
-      };
-      this.waiting.set(id, done);
-      this.port.postMessage({ type, id } satisfies FromThread);
-    });
+    return this.replies.wait(id, PEER_TIMEOUT_MS, () => null, () => this.port.postMessage({ type, id } satisfies FromThread));
   }
 
   async gather(own: LocalStats): Promise<LocalStats[]> {

@@ -15,6 +15,7 @@ import type { TelemetryLink } from '../telemetry/worker.ts';
 import { workerScript } from '../util/worker-script.ts';
 import type { FromThread, ThreadInit, ToThread } from './protocol.ts';
 import { reloadStatus as ownStatus, type ReloadStatus } from '../server/reload-status.ts';
+import { Replies } from '../util/replies.ts';
 
 /**
  * A request thread's young generation: 96 MB, semi-spaces of 32 MB (V8 sizes it as three semi-spaces),
@@ -77,7 +78,8 @@ export async function startCluster(config: Config, workers: number, listen: { ho
   let stopping = false;
   let seq = 0;
   /** Asks relayed to every other thread, waiting for their answers. */
-  const relays = new Map<number, { left: Set<number>; stats: LocalStats[]; done: () => void }>();
+  const relays = new Map<number, { left: Set<number>; stats: LocalStats[] }>();
+  const relayed = new Replies<number, LocalStats[]>();
 
   // The threads share their port on purpose; another process on it would silently take a share of
   // the traffic. Unless server.reusePort says that is wanted, make sure nothing listens there first.
@@ -93,24 +95,21 @@ export async function startCluster(config: Config, workers: number, listen: { ho
     const left = new Set<number>();
     slots.forEach((s, i) => i !== from && s.worker !== null && shared.thread(i, THREAD.alive) === 1 && left.add(i));
     if (left.size === 0) return Promise.resolve([]);
-    return new Promise((resolve) => {
-      const entry = { left, stats: [] as LocalStats[], done: () => {} };
-      const timer = setTimeout(() => entry.done(), ASK_TIMEOUT_MS);
-      entry.done = () => {
-        clearTimeout(timer);
-        relays.delete(id);
-        resolve(entry.stats);
-      };
-      relays.set(id, entry);
-      for (const i of left) send(i, make(id));
-    });
+    const entry = { left, stats: [] as LocalStats[] };
+    relays.set(id, entry);
+    // On time or not, it resolves with the answers that came.
+    return relayed
+      .wait(id, ASK_TIMEOUT_MS, () => entry.stats, () => {
+        for (const i of left) send(i, make(id));
+      })
+      .finally(() => relays.delete(id));
   };
   const answered = (id: number, from: number, stats?: LocalStats): void => {
     const r = relays.get(id);
     if (r === undefined) return;
     if (stats !== undefined) r.stats.push(stats);
     r.left.delete(from);
-    if (r.left.size === 0) r.done();
+    if (r.left.size === 0) relayed.settle(id, r.stats);
   };
 
   const start = (i: number, link: TelemetryLink | null): Promise<number> => {
