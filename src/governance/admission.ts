@@ -69,8 +69,11 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
   const levels = key.levels;
   if (!store.connected) {
     // The store is unreachable: refuse what the policy says to refuse, before counting anything.
-    if (failure.budgets === 'closed' && levels.some((l) => l.budget !== null)) throw unavailable();
-    if (failure.rateLimits === 'closed' && levels.some((l) => l.rpm !== null || l.tpm !== null)) throw unavailable();
+    const refuse = (failure.budgets === 'closed' && levels.some((l) => l.budget !== null)) || (failure.rateLimits === 'closed' && levels.some((l) => l.rpm !== null || l.tpm !== null));
+    if (refuse) {
+      store.countFailClosed?.();
+      throw unavailable();
+    }
   }
   const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
   let tokensLimit = 0;

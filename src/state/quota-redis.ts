@@ -368,6 +368,10 @@ export class RedisQuota implements QuotaStore {
     return { kind: 'redis', connected: this.connected, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals };
   }
 
+  countFailClosed(): void {
+    this.failClosedRefusals++;
+  }
+
   get connected(): boolean {
     return this.ready && !this.failing;
   }

@@ -56,6 +56,12 @@ export interface QuotaStore {
   /** Sets a counter's current window back to zero (admin budget reset), on every replica. */
   reset(counterId: string): Promise<void>;
   health(): StoreHealth;
+  /**
+   * Counts a request refused by the failure policy outside the store (admission refuses a budget or a
+   * limit under 'closed' before asking the store anything), so health().failClosedRefusals is every
+   * such refusal. Optional: a store that is always connected never sees one.
+   */
+  countFailClosed?(): void;
   /** health().connected, read per request without building the health object. */
   readonly connected: boolean;
   close(): Promise<void>;

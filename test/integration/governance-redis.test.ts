@@ -133,6 +133,8 @@ describe('Redis going away mid-load', () => {
     const during = await Promise.all(Array.from({ length: 40 }, () => chat(gw.url, OPEN)));
     expect(during.filter((s) => s !== 200)).toEqual([]);
     expect(await chat(gw.url, BUDGETED)).toBe(503);
+    // The budget's refusal was the failure policy's, and /metrics counts it.
+    expect(Number(/microgate_governance_fail_closed_total (\d+)/.exec(await (await request(`${gw.url}/metrics`)).body.text())![1])).toBeGreaterThan(0);
     await redis.restart();
     for (let i = 0; i < 200 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 50));
     expect(await ready()).toBe(true);
