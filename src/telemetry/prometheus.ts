@@ -47,8 +47,27 @@ abstract class Metric {
   }
 }
 
-export class Counter extends Metric {
-  private readonly series = new Map<string, { values: string[]; n: number }>();
+/** One number per label set: what counters and gauges share (they differ in how it changes). */
+abstract class ScalarMetric extends Metric {
+  protected readonly series = new Map<string, { values: string[]; n: number }>();
+  protected abstract readonly type: 'counter' | 'gauge';
+
+  state(): SeriesState[] {
+    return [...this.series.values()].map((s) => [s.values, s.n]);
+  }
+
+  restore(state: readonly SeriesState[]): void {
+    for (const [values, n] of state) if (typeof n === 'number') this.series.set(values.join('\u0000'), { values, n });
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
+    for (const s of this.series.values()) out.push(`${this.name}${labelText(this.labelNames, s.values)} ${formatNumber(s.n)}`);
+  }
+}
+
+export class Counter extends ScalarMetric {
+  protected readonly type = 'counter';
 
   inc(labels: Labels = {}, by = 1): void {
     const values = this.key(labels);
@@ -58,42 +77,16 @@ export class Counter extends Metric {
     else if (this.series.size < MAX_SERIES) this.series.set(id, { values, n: by });
     else this.dropped++;
   }
-
-  state(): SeriesState[] {
-    return [...this.series.values()].map((s) => [s.values, s.n]);
-  }
-
-  restore(state: readonly SeriesState[]): void {
-    for (const [values, n] of state) if (typeof n === 'number') this.series.set(values.join('\u0000'), { values, n });
-  }
-
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const s of this.series.values()) out.push(`${this.name}${labelText(this.labelNames, s.values)} ${formatNumber(s.n)}`);
-  }
 }
 
-export class Gauge extends Metric {
-  private readonly series = new Map<string, { values: string[]; n: number }>();
+export class Gauge extends ScalarMetric {
+  protected readonly type = 'gauge';
 
   set(labels: Labels, value: number): void {
     const values = this.key(labels);
     const id = values.join('\u0000');
     if (this.series.size < MAX_SERIES || this.series.has(id)) this.series.set(id, { values, n: value });
     else this.dropped++;
-  }
-
-  state(): SeriesState[] {
-    return [...this.series.values()].map((s) => [s.values, s.n]);
-  }
-
-  restore(state: readonly SeriesState[]): void {
-    for (const [values, n] of state) if (typeof n === 'number') this.series.set(values.join('\u0000'), { values, n });
-  }
-
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
-    for (const s of this.series.values()) out.push(`${this.name}${labelText(this.labelNames, s.values)} ${formatNumber(s.n)}`);
   }
 }
 
