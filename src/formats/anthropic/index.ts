@@ -9,9 +9,7 @@ import { LastNumbers } from '../usage-scan.ts';
 import { messagesFromCanonical, messagesToCanonical } from './request.ts';
 import { messageFromCanonical, messageToCanonical } from './response.ts';
 import { AnthropicStreamDecoder, AnthropicStreamEncoder } from './stream.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj } from '../../util/json-object.ts';
 
 export const anthropicDialect: Dialect = {
   format: 'anthropic',

@@ -6,9 +6,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
 import { sniffBase64 } from '../media.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 /** max_tokens when the client gave none: LiteLLM's and Bifrost's default (providers.md §1.2). */
 export const DEFAULT_MAX_TOKENS = 4096;

@@ -3,9 +3,7 @@
 // the sum of the three), which is the canonical meaning. providers.md §1.4, §1.8.
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 const STOP_REASONS = new Set<StopReason>(['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'pause_turn', 'refusal', 'model_context_window_exceeded']);
 

@@ -5,9 +5,7 @@ import type { CanonicalRequest, StopReason, StreamEvent, Usage } from '../canoni
 import type { StreamDecoder, StreamEncoder } from '../format.ts';
 import { sseEvent } from '../sse.ts';
 import { stopReasonOf, usageFromAnthropic } from './response.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj } from '../../util/json-object.ts';
 
 /**
  * Events from an Anthropic provider → canonical ones. Its state is the map from content-block index

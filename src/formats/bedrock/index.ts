@@ -7,9 +7,7 @@ import { numberAfter } from '../usage-scan.ts';
 import { converseFromCanonical } from './request.ts';
 import { converseToCanonical } from './response.ts';
 import { BedrockStreamDecoder } from './stream.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj } from '../../util/json-object.ts';
 
 /**
  * Bedrock's error body is `{"message": …}` (`Message` for a bad API key); the type travels in

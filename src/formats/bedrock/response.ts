@@ -2,9 +2,8 @@
 // Usage follows Anthropic's meaning: inputTokens excludes cache reads and writes.
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
+import { isObj, type Obj } from '../../util/json-object.ts';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 export function stopReasonOf(v: unknown, hadTools: boolean): StopReason {

@@ -5,9 +5,7 @@
 import type { StopReason, StreamEvent, Usage } from '../canonical.ts';
 import type { StreamDecoder } from '../format.ts';
 import { stopReasonOf, usageOf } from './response.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj } from '../../util/json-object.ts';
 
 /** The event name the attempt gives an exception message: `exception:<exception type>`. */
 export const EXCEPTION = 'exception:';

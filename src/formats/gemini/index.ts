@@ -7,9 +7,7 @@ import { numberAfter } from '../usage-scan.ts';
 import { embeddingsFromCanonical, geminiFromCanonical } from './request.ts';
 import { embeddingsToCanonical, geminiToCanonical } from './response.ts';
 import { GeminiStreamDecoder } from './stream.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj } from '../../util/json-object.ts';
 
 /** RetryInfo's retryDelay ("2s", "1.5s") in a Google error's details, as ms. */
 function retryDelayMs(details: unknown): number | null {

@@ -4,9 +4,8 @@
 // which the client echoes back, and the name is found again from the conversation (request.ts).
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalEmbeddings, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
+import { isObj, type Obj } from '../../util/json-object.ts';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);

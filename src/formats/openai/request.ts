@@ -5,9 +5,7 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, ImageBlock, Message, TextBlock, Thinking, Tool, ToolChoice, ToolResultBlock } from '../canonical.ts';
 import { parseDataUrl, toDataUrl } from '../media.ts';
 import { CHAT_FIELDS } from './fields.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 function bad(message: string, param: string): GatewayError {
   return new GatewayError('invalid_parameter', message, { param });

@@ -2,9 +2,7 @@
 // https://platform.openai.com/docs/api-reference/chat/object; mappings: providers.md §1.8, §1.10.
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 /** Canonical stop reason → finish_reason. */
 export function finishReason(r: StopReason): string {

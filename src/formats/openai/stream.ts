@@ -3,9 +3,7 @@
 import type { CanonicalRequest, StopReason, StreamEvent, Usage } from '../canonical.ts';
 import type { StreamDecoder, StreamEncoder } from '../format.ts';
 import { finishReason, stopReason, usageFromOpenAI, usageToOpenAI } from './response.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj } from '../../util/json-object.ts';
 
 /**
  * Chunks from an OpenAI-format provider → canonical events. Tool calls are keyed by the chunk's own

@@ -4,12 +4,10 @@
 // way in. The new id is a hash of the old one, so an assistant turn's call and the tool message answering
 // it agree without any state, and the same conversation sent twice is sent the same way.
 import { createHash } from 'node:crypto';
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 const NINE = /^[a-zA-Z0-9]{9}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Nine base-62 characters from SHA-256 of `id` (53 bits: collisions within one conversation are negligible). */
 export function nineCharId(id: string): string {

@@ -16,9 +16,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, DocumentBlock, ImageBlock, Message, TextBlock, ToolResultBlock } from '../canonical.ts';
 import { parseDataUrl, sniffBase64 } from '../media.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 /** The prefix of `encrypted_content` that marks a redacted_thinking block (README decision 9). */
 export const REDACTED_PREFIX = 'redacted_thinking:';

@@ -9,9 +9,7 @@ import type { ClientRequest } from '../format.ts';
 import { EFFORT_BUDGET } from '../openai/request.ts';
 import { RESPONSES_FIELDS } from './fields.ts';
 import { conversation } from './input.ts';
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from '../../util/json-object.ts';
 
 function bad(message: string, param: string): GatewayError {
   return new GatewayError('invalid_parameter', message, { param });
