@@ -795,6 +795,11 @@ function report(runs: RunFigures[], p: Profiled, files: string[], compare: Saved
       ]),
       '',
     );
+    lines.push(
+      'microgate\'s request thread by owner: each sample charged to the innermost src/ function on its stack, with everything below it (V8\'s runtime, builtins, libraries, the kernel): what each of our functions costs, all it calls included.',
+      '',
+    );
+    lines.push(table([['owner', 'µs/req'], ...m.owners.map((o) => [`\`${o.owner}\``, o.us.toFixed(2)])]), '');
     lines.push('microgate, top 25 symbols by self time (all threads):', '');
     lines.push(table([['symbol', 'where', 'µs/req'], ...m.top.map((t) => [`\`${t.name.replace(/\|/g, '\\|').slice(0, 90)}\``, t.area, t.selfUs.toFixed(2)])]), '');
   }
@@ -942,7 +947,8 @@ async function main(): Promise<void> {
       if (!perfAvailable()) throw new Error('--perf: `perf record` is not available here (install linux-perf; run as root or lower kernel.perf_event_paranoid)');
       const seconds = Math.max(1, Math.floor(DURATION / 1000) - 1);
       const loc = new Locator();
-      const locate = (file: string, line: number, column: number): string => loc.frame({ functionName: 'f', url: file, lineNumber: line - 1, columnNumber: Math.max(0, column - 1) }).area;
+      const frameAt = (file: string, line: number, column: number) => loc.frame({ functionName: 'f', url: file, lineNumber: line - 1, columnNumber: Math.max(0, column - 1) });
+      const locate = (file: string, line: number, column: number): string => frameAt(file, line, column).area;
       /** One run under perf record, started at the window's mark and lasting `seconds` of it. */
       const perfRun = async (target: 'microgate' | 'floor'): Promise<PerfSummary> => {
         const data = join(tmp, `perf-${target}.data`);
@@ -954,7 +960,7 @@ async function main(): Promise<void> {
         runs.push(r);
         await recording;
         await stopped(p);
-        const sum = summarisePerf(data, r.achievedRps * seconds, locate);
+        const sum = summarisePerf(data, r.achievedRps * seconds, locate, frameAt);
         log(`perf ${target}: ${sum.totalUs.toFixed(1)} µs/req CPU sampled (main thread ${sum.mainUs.toFixed(1)}), send ${sum.sendUs.toFixed(1)}, writev ${sum.writevUs.toFixed(1)}`);
         return sum;
       };

@@ -49,6 +49,12 @@ export interface PerfSummary {
   /** Self time by kind and area, µs per request, all threads. */
   areas: Array<{ area: string; us: number }>;
   top: PerfSymbol[];
+  /**
+   * The request thread's time by owner: each sample charged to the innermost src/ function on its stack,
+   * whatever ran below it (V8's runtime, builtins, libraries, the kernel): what each of our functions
+   * costs with everything it calls. Samples with no src/ frame are the event loop, undici and Node.
+   */
+  owners: Array<{ owner: string; us: number }>;
   /** Inclusive time of the socket writes (kernel included): the answer to the client, the request upstream. */
   sendUs: number;
   writevUs: number;
@@ -58,7 +64,7 @@ export interface PerfSummary {
  * Summarises `perf report` of one recording. `locate` maps a JS symbol's script position to an area;
  * `requests` is how many requests the recording window saw.
  */
-export function summarisePerf(data: string, requests: number, locate: (file: string, line: number, column: number) => string): PerfSummary {
+export function summarisePerf(data: string, requests: number, locate: (file: string, line: number, column: number) => string, locateFrame: (file: string, line: number, column: number) => { file: string; name: string }): PerfSummary {
   const perSample = 1e6 / FREQ / requests;
   const report = (args: string[]): string[] =>
     execFileSync('perf', ['report', '-i', data, '--stdio', '-n', '-g', 'none', '--percent-limit', '0', '-t', '\t', ...args], { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'ignore'] })
@@ -93,8 +99,10 @@ export function summarisePerf(data: string, requests: number, locate: (file: str
     const row = children.find((l) => re.test(l.split('\t')[3] ?? ''));
     return row === undefined ? 0 : (Number.parseFloat(row.split('\t')[0]!) / 100) * total * perSample;
   };
+  const mainTid = report(['--no-children', '--sort', 'pid']).map((l) => /(\d+):/.exec(l.split('\t')[2] ?? '')?.[1])[0];
   return {
     requests,
+    owners: ownersOf(data, mainTid ?? '', perSample, locateFrame),
     totalUs: total * perSample,
     mainUs: Math.max(...byTid) * perSample,
     areas: [...areas].map(([area, s]) => ({ area, us: s * perSample })).sort((a, b) => b.us - a.us),
@@ -102,4 +110,33 @@ export function summarisePerf(data: string, requests: number, locate: (file: str
     sendUs: inclusive(/\b__send\b|\b__libc_send\b/),
     writevUs: inclusive(/\b__GI___writev\b|\bwritev\b/),
   };
+}
+
+/** Samples of thread `tid` by the innermost src/ frame on their stacks (perf script's call chains). */
+function ownersOf(data: string, tid: string, perSample: number, locate: (file: string, line: number, column: number) => { file: string; name: string }): Array<{ owner: string; us: number }> {
+  const text = execFileSync('perf', ['script', '-i', data, '-F', 'tid,ip,sym', '--tid', tid], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  const owners = new Map<string, number>();
+  const cache = new Map<string, string | null>();
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n');
+    if (lines.length < 2) continue;
+    let owner = '(no src/ frame: event loop, undici, Node)';
+    for (let i = 1; i < lines.length; i++) {
+      const sym = lines[i]!.trim().replace(/^[0-9a-f]+ /, '');
+      if (!sym.startsWith('JS:')) continue;
+      let o = cache.get(sym);
+      if (o === undefined) {
+        const js = /^JS:[*~^+]?(.*?) (\S+):(\d+):(\d+)$/.exec(sym);
+        const f = js === null ? null : locate(js[2]!, Number(js[3]), Number(js[4]));
+        o = f !== null && f.file.startsWith('src/') ? `${js![1]} ${f.file}` : null;
+        cache.set(sym, o);
+      }
+      if (o !== null) {
+        owner = o;
+        break;
+      }
+    }
+    owners.set(owner, (owners.get(owner) ?? 0) + 1);
+  }
+  return [...owners].map(([owner, n]) => ({ owner, us: n * perSample })).sort((a, b) => b.us - a.us).slice(0, 30);
 }
