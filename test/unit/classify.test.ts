@@ -316,7 +316,8 @@ describe('Classifier.explain', () => {
     const e = c.explain(m)!;
     expect(e.tier).toBe(c.classifyMessages(m).tier);
     expect(e.followUp).toBeGreaterThan(0.8);
-    expect(e.topFeatures.some((f) => f.feature.startsWith('follow-up to'))).toBe(true);
+    // What decided it includes the conversation before the short reply (which signals weigh most is the model's choice).
+    expect(e.topFeatures.some((f) => (f.feature.startsWith('follow-up') || f.feature.startsWith('context')) && f.contribution > 0)).toBe(true);
   });
 
   it('is null for the heuristic, whose dims are its signals', () => {
@@ -352,7 +353,7 @@ describe('the learned model and its training', () => {
 
   it('holds its cross-validated accuracy on the training set (5 folds, each scored by a model that did not see it)', async () => {
     const { cv } = await verified;
-    // results/classifier.md: 90.1% exact, 96.1% within one on 4,850 prompts; floors leave room for added training prompts.
+    // results/classifier.md: 89.3% exact, 95.9% within one on 6,129 prompts; floors leave room for added training prompts.
     expect(cv.exact).toBeGreaterThanOrEqual(0.86);
     expect(cv.withinOne).toBeGreaterThanOrEqual(0.93);
     for (const r of cv.recall) expect(r).toBeGreaterThanOrEqual(0.8);
