@@ -7,7 +7,7 @@ import { Redactor } from '../../src/util/redact.ts';
 import { isWellFormedJson } from '../../src/util/json-check.ts';
 import { countTopLevelKey } from '../../src/util/json-splice.ts';
 import { SseFramer } from '../../src/util/sse-framer.ts';
-import { ConnectionGuard, highMark } from '../../src/server/connection-guard.ts';
+import { ConnectionGuard, highMark, nextCheckMs } from '../../src/server/connection-guard.ts';
 import { BufferBudget } from '../../src/state/buffer-budget.ts';
 
 describe('headerSafe', () => {
@@ -186,6 +186,14 @@ describe('ConnectionGuard', () => {
     answer(true);
     expect(g.paused).toBe(false);
     expect(g.pauses).toBe(1);
+  });
+
+  it('counts less often with room to spare, never so rarely that 50 opens a millisecond could pass the mark', () => {
+    expect(nextCheckMs(19_000, 1_000, false, 10)).toBe(360);
+    expect(nextCheckMs(1_000_000, 10, false, 10)).toBe(1000);
+    expect(nextCheckMs(768, 600, false, 10)).toBe(10);
+    expect(nextCheckMs(19_000, 18_990, false, 10)).toBe(10);
+    expect(nextCheckMs(19_000, 1_000, true, 10)).toBe(10);
   });
 
   it('leaves a reserve below the fd limit by default, and takes the configured mark when set', () => {
