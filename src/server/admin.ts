@@ -69,7 +69,7 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
       readSmallJson(res, MAX_ADMIN_BODY, 'Admin bodies are at most 64 KiB.', 'The body is not JSON.', ({ value, error, close }) => {
         if (gone) return;
         if (error !== null) return send(res, error.status, error.toJSON(), close);
-        run(value ?? {});
+        run(value === undefined ? {} : value);
       });
     });
   };

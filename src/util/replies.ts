@@ -24,7 +24,7 @@ export class Replies<K, T> {
     this.pending.get(key)?.(value);
   }
 
-  /** Resolves every ask still waiting with its fallback's value as given here (the other side is gone). */
+  /** Resolves every ask still waiting with value(key): the other side is gone. */
   settleAll(value: (key: K) => T): void {
     for (const [key, done] of [...this.pending]) done(value(key));
   }

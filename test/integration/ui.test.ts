@@ -153,6 +153,10 @@ describe('/ui', () => {
     const notJson = await request(`${gw.url}/admin/virtual-keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"id":' });
     expect(notJson.statusCode).toBe(400);
     expect((JSON.parse(await notJson.body.text()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    // JSON null is not an empty body: it is refused, not taken for {} (which would make a key with defaults).
+    const nullBody = await request(`${gw.url}/admin/virtual-keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: 'null' });
+    expect(nullBody.statusCode).toBe(400);
+    await nullBody.body.text();
     // A chunked login that keeps coming: answered once it passes 16 × 4 KiB, not read for as long as it lasts.
     const piece = `${(1024).toString(16)}\r\n${'a'.repeat(1024)}\r\n`;
     const got = await new Promise<{ data: string; closed: boolean }>((resolve) => {
