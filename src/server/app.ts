@@ -280,8 +280,8 @@ export class GatewayServer implements RequestSink, Listener {
     ctx.subpath = subpath;
     if (body === 'none') {
       // GET, DELETE and body-less POSTs: nothing to read (a stray body is read and dropped first).
-      if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) handleRequest(ctx);
-      else this.dropBody(ctx);
+      const limit = drainLimit(this.plan.server.maxBodyBytes);
+      discardBody(res, headers['content-length'], headers['transfer-encoding'] !== undefined, limit, () => ctx.done || ctx.aborted, (ended) => (ended ? handleRequest(ctx) : sendError(ctx, tooLarge(limit), true)));
       return;
     }
     const type = headers['content-type'];
@@ -314,34 +314,8 @@ export class GatewayServer implements RequestSink, Listener {
   private refuseAfterBody(ctx: RequestContext, err: GatewayError): void {
     ctx.refusal = err;
     ctx.bodyParts = null;
-    if (ctx.headers['content-length'] === undefined && ctx.headers['transfer-encoding'] === undefined) {
-      sendError(ctx, err);
-      return;
-    }
-    if (Number(ctx.headers['content-length'] ?? 0) > drainLimit(this.plan.server.maxBodyBytes)) {
-      sendError(ctx, err, true);
-      return;
-    }
-    ctx.res.onData((chunk, isLast) => this.onBodyChunk(ctx, chunk, isLast));
-  }
-
-  /**
-   * A stray body on a route that takes none is read and dropped before the request is served, up to
-   * drainLimit: past it (declared or sent) the client is refused 413 and the connection closed, so an
-   * endless chunked body cannot hold a request open forever.
-   */
-  private dropBody(ctx: RequestContext): void {
-    const limit = drainLimit(this.plan.server.maxBodyBytes);
-    if (Number(ctx.headers['content-length'] ?? 0) > limit) {
-      sendError(ctx, tooLarge(limit), true);
-      return;
-    }
-    ctx.res.onData((chunk, isLast) => {
-      if (ctx.done || ctx.aborted) return;
-      ctx.bodyLength += chunk.byteLength;
-      if (isLast) handleRequest(ctx);
-      else if (ctx.bodyLength > limit) sendError(ctx, tooLarge(limit), true);
-    });
+    const h = ctx.headers;
+    discardBody(ctx.res, h['content-length'], h['transfer-encoding'] !== undefined, drainLimit(this.plan.server.maxBodyBytes), () => ctx.done || ctx.aborted, (ended) => sendError(ctx, err, !ended));
   }
 
   private onBodyChunk(ctx: RequestContext, chunk: ArrayBuffer, isLast: boolean): void {
@@ -714,6 +688,25 @@ function resourcePath(url: string, query: string | undefined): string | null {
 /** How much of a refused body is read (and discarded) so the client gets its answer; past it, the connection is closed. */
 const drainLimit = (maxBodyBytes: number): number => Math.max(4 * maxBodyBytes, 64 * 1024 * 1024);
 
+/**
+ * Reads and discards a body no one will use, so the connection stays usable: uWS would parse unread body
+ * bytes as the next request, and closing at once would leave an uploading client with a broken pipe.
+ * `done(true)` once it has ended (at once when the head announces none); `done(false)` as soon as it is
+ * declared or sent past `limit`: answer and close. `gone()` says the client left or was answered (its
+ * onAborted stays the caller's: uWS keeps one per response).
+ */
+function discardBody(res: HttpResponse, contentLength: string | undefined, chunked: boolean, limit: number, gone: () => boolean, done: (ended: boolean) => void): void {
+  if (contentLength === undefined && !chunked) return done(true);
+  if (Number(contentLength ?? 0) > limit) return done(false);
+  let seen = 0;
+  res.onData((chunk, isLast) => {
+    if (gone()) return;
+    seen += chunk.byteLength;
+    if (isLast) done(true);
+    else if (seen > limit) done(false);
+  });
+}
+
 function tooLarge(max: number): GatewayError {
   return new GatewayError('request_too_large', `The request body exceeds the gateway's limit of ${max} bytes.`);
 }
@@ -742,19 +735,11 @@ function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes:
     res.end(JSON.stringify(err.toJSON()), close);
   };
   const declared = req.getHeader('content-length');
-  if (declared === '' && req.getHeader('transfer-encoding') === '') return answer(false);
-  if (Number(declared) > drainLimit(maxBodyBytes)) return answer(true);
-  // A body follows: read and discard it, then answer on a connection that stays usable (see refuseAfterBody).
   let gone = false;
-  let seen = 0;
   res.onAborted(() => (gone = true));
-  res.onData((chunk, isLast) => {
-    if (gone) return;
-    seen += chunk.byteLength;
-    if (isLast || seen > drainLimit(maxBodyBytes)) {
-      gone = true;
-      answer(!isLast);
-    }
+  discardBody(res, declared === '' ? undefined : declared, req.getHeader('transfer-encoding') !== '', drainLimit(maxBodyBytes), () => gone, (ended) => {
+    gone = true;
+    answer(!ended);
   });
 }
 
