@@ -14,7 +14,7 @@ const TAGS: Record<keyof Vocabulary, number> = {
 /** Phrases added to the default lists, by list. */
 export type ExtraCues = Partial<Record<keyof Vocabulary, readonly string[]>>;
 
-export function cuePhrases(extra?: ExtraCues): TaggedPhrase[] {
+function cuePhrases(extra?: ExtraCues): TaggedPhrase[] {
   const phrases: TaggedPhrase[] = [];
   for (const key of Object.keys(TAGS) as (keyof Vocabulary)[]) {
     for (const phrase of [...VOCABULARY[key], ...(extra?.[key] ?? [])]) phrases.push({ phrase, tag: TAGS[key] });

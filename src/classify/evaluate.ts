@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Classifier } from './classifier.ts';
-import type { Tier } from './score.ts';
+import { TIERS, type Tier } from './score.ts';
 
-export const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
+export { TIERS };
 
 export interface LabeledItem {
   id: string;

@@ -192,6 +192,8 @@ export class FeatureExtractor implements WordSink {
 
   /** Reads a previous user turn on its own for the context scorer; null inside that reader. */
   private readonly inner: FeatureExtractor | null;
+  /** The one-message conversation the inner reader is given (reused: no array per follow-up). */
+  private readonly prevTurn: unknown[] = [null];
 
   /** Dense features plus 2^hashBits buckets. */
   get dimension(): number {
@@ -305,15 +307,20 @@ export class FeatureExtractor implements WordSink {
     // without the earlier turns, which are then not even read.
     const short = Math.max(0, 1 - lastChars / this.options.followUpChars);
     if (short === 0) return;
+    const t = DEFAULT_TUNING;
     let recency = 1;
     let prevUser = -1;
+    let prevText = '';
     for (let i = lastIdx - 1; i >= 0; i--) {
       const role = roleOf(list[i]);
       const text = textOf(list[i]);
       if (text.length === 0) continue;
-      const weight = role === 'system' || role === 'developer' ? 0.25 : role === 'user' ? recency : recency * 0.5;
-      if (role !== 'system' && role !== 'developer') recency *= 0.7;
-      if (role === 'user' && prevUser < 0) prevUser = i;
+      const weight = role === 'system' || role === 'developer' ? t.systemWeight : role === 'user' ? recency : recency * t.assistantWeight;
+      if (role !== 'system' && role !== 'developer') recency *= t.recencyDecay;
+      if (role === 'user' && prevUser < 0) {
+        prevUser = i;
+        prevText = text;
+      }
       if (weight < 0.01) continue;
       const one = this.one;
       one.fill(0);
@@ -332,13 +339,15 @@ export class FeatureExtractor implements WordSink {
     fv.add(F_CTX_LEN, (short * log1p(ctx[CHARS]!)) / 8);
     if (prevUser >= 0 && this.contextScorer !== null && this.inner !== null) {
       const cfv = this.contextFv!;
-      this.inner.extract([list[prevUser]], cfv);
+      this.prevTurn[0] = list[prevUser];
+      this.inner.extract(this.prevTurn, cfv);
+      this.prevTurn[0] = null;
       this.contextScorer(cfv, this.contextProbs);
       for (let t = 0; t < 4; t++) fv.add(F_CONTEXT_TIER + t, short * this.contextProbs[t]!);
     }
     const w = this.options.contextWords * short;
     if (w > 0 && prevUser >= 0) {
-      const text = textOf(list[prevUser]);
+      const text = prevText;
       this.question(text);
       const { h0, h1, t0, t1 } = this;
       const start = fv.n;

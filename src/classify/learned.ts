@@ -8,10 +8,9 @@ import type { Automaton } from './automaton.ts';
 import { LIST_OF_TAG } from './cues.ts';
 import { FeatureExtractor, FeatureVector } from './features.ts';
 import type { Classification } from './heuristic.ts';
-import { LinearModel, TIER_COUNT, decide, softmax, type ShippedModel } from './model.ts';
-import { CHARS, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, NUMBER, TAG_COUNT, type Tier } from './score.ts';
+import { LinearModel, TIER_COUNT, decide, type ShippedModel } from './model.ts';
+import { CHARS, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, NUMBER, TAG_COUNT, TIERS, type Tier } from './score.ts';
 
-const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
 
 /** Why a conversation got its tier: the answer of explain(). */
 export interface Explanation {
@@ -46,10 +45,7 @@ export class LearnedClassifier {
     this.farCost = shipped.farCost ?? 1;
     // A short follow-up reads its previous user turn's tier from this same model (see features.ts).
     const model = this.model;
-    this.extractor.contextScorer = (fv, probs) => {
-      model.scores(fv, probs);
-      softmax(probs, probs);
-    };
+    this.extractor.contextScorer = (fv, probs) => model.probabilities(fv, probs);
     const expected = this.extractor.dimension * TIER_COUNT;
     if (this.model.weights.length !== expected) throw new Error(`classifier: model has ${this.model.weights.length} weights, features need ${expected}`);
   }
@@ -64,8 +60,7 @@ export class LearnedClassifier {
   classifyMessages(messages: unknown): Classification {
     this.extractor.extract(messages, this.fv);
     const s = this.scores;
-    this.model.scores(this.fv, s);
-    softmax(s, s);
+    this.model.probabilities(this.fv, s);
     const best = decide(s, this.farCost);
     const d = this.extractor.dims;
     return {
@@ -102,8 +97,7 @@ export class LearnedClassifier {
       .filter((f) => f.contribution !== 0)
       .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
       .slice(0, top);
-    this.model.scores(fv, this.scores);
-    softmax(this.scores, this.scores);
+    this.model.probabilities(fv, this.scores);
     const probabilities = {} as Record<Tier, number>;
     TIERS.forEach((tier, i) => (probabilities[tier] = round(this.scores[i]!)));
     return {

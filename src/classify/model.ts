@@ -38,6 +38,12 @@ export class LinearModel {
     return new LinearModel(w);
   }
 
+  /** Tier probabilities (the softmax of the scores) into out[0..TIER_COUNT). */
+  probabilities(fv: FeatureVector, out: Float64Array): void {
+    this.scores(fv, out);
+    softmax(out, out);
+  }
+
   /** Per-tier scores (logits) of a feature vector into out[0..TIER_COUNT). */
   scores(fv: FeatureVector, out: Float64Array): void {
     const w = this.weights;

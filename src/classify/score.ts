@@ -3,6 +3,8 @@
  * keep its scratch space for the life of the process.
  */
 export type Tier = 'SIMPLE' | 'MEDIUM' | 'COMPLEX' | 'REASONING';
+/** The tiers in order: a tier's index is its place in the models' score vectors. */
+export const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
 export type Dimension = 'code' | 'reasoning' | 'technical' | 'tokens' | 'simple';
 
 /** Counter slots filled by the automaton (tags) plus the text length; one Float64Array per text. */

@@ -5,9 +5,9 @@
  */
 import { DENSE_COUNT, FeatureVector, type ContextScorer, type FeatureExtractor } from './features.ts';
 import { LinearModel, TIER_COUNT, decide, softmax } from './model.ts';
-import type { Tier } from './score.ts';
+import { TIERS, type Tier } from './score.ts';
 
-export const TIERS: readonly Tier[] = ['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'];
+export { TIERS };
 
 export interface Example {
   idx: Int32Array;
@@ -113,8 +113,7 @@ export function predict(w: Float64Array, data: readonly Example[], farCost = 1):
     fv.idx.set(ex.idx);
     fv.val.set(ex.val);
     fv.n = ex.idx.length;
-    model.scores(fv, s);
-    softmax(s, s);
+    model.probabilities(fv, s);
     return decide(s, farCost);
   });
 }
@@ -122,10 +121,7 @@ export function predict(w: Float64Array, data: readonly Example[], farCost = 1):
 /** A context scorer (features.ts) from trained weights. */
 export function scorerOf(w: Float64Array): ContextScorer {
   const model = new LinearModel(Float32Array.from(w));
-  return (fv, probs) => {
-    model.scores(fv, probs);
-    softmax(probs, probs);
-  };
+  return (fv, probs) => model.probabilities(fv, probs);
 }
 
 /**
