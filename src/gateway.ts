@@ -97,8 +97,8 @@ export async function startGateway(config: Config, listen?: { host?: string; por
         await fresh.close().catch(() => {});
         throw err;
       }
-      // From here the new plan is the one: the pools it reuses become its own to close.
-      fresh.pools.commit();
+      // From here the new plan is the one: the pools and the store it reuses become its own to close.
+      fresh.commit();
       // The worker learns the new plan's names before any of its records (telemetry/worker.ts).
       telemetry?.setPlan(fresh, providerSecrets(next));
       stopAdaptive();

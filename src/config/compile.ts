@@ -124,8 +124,10 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   // A reload keeps the counters (and a Redis store's connection): the new plan takes the store over.
   const inherited = opts.quota ?? opts.previous?.governance.store;
   const governance = compileGovernance(config, providers, inherited, shared);
+  // A store this plan made is its own to close; one it inherits becomes its own only at commit(), so a
+  // reload that fails before then closes nothing the running plan still uses.
   const owner = {};
-  if (opts.quota === undefined) storeOwners.set(governance.store, owner);
+  if (opts.quota === undefined && inherited === undefined) storeOwners.set(governance.store, owner);
   // Virtual keys and the admin key are not the redactor's: no provider ever receives one (the client's
   // credentials are never forwarded), so no answer can echo one; scanning every answer for them would
   // cost per key (bench: +1.3 µs a request with 20 keys). They are never logged either: records carry ids.
@@ -156,6 +158,10 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     redactor: new Redactor(providerSecrets(config)),
     pools,
     governance,
+    commit: () => {
+      pools.commit();
+      if (opts.quota === undefined) storeOwners.set(governance.store, owner);
+    },
     close: async () => {
       await pools.close();
       if (storeOwners.get(governance.store) === owner) await governance.store.close();

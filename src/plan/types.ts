@@ -145,7 +145,12 @@ export interface RuntimePlan {
   readonly generation: number;
   readonly redactor: Redactor;
   readonly pools: PoolRegistry;
-  /** Closes the upstream pools. */
+  /**
+   * A hot reload's new plan takes over what it shares with the one it replaces (pools, the counters'
+   * store): from here they are its own to close. Until then a failed reload closes nothing shared.
+   */
+  commit(): void;
+  /** Closes the upstream pools, and the counters' store when it is this plan's. */
   close(): Promise<void>;
 }
 

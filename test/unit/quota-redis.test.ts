@@ -135,6 +135,24 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     await plan.close();
   });
 
+  it('a reload plan closes the store it inherits only once committed: a failed reload leaves the running plan its store', async () => {
+    const config = validateConfig({ version: 1, providers: { p: { type: 'openai', baseUrl: 'http://127.0.0.1:9', keys: [{ name: 'k', value: 'v' }] } }, governance: { store: { redis: redis.url } } }, {});
+    const shared = new SharedState(1);
+    const running = compilePlan(config, { shared });
+    const store = running.governance.store as RedisQuota;
+    expect(await store.whenReady()).toBe(true);
+    const failed = compilePlan(config, { shared, previous: running });
+    expect(failed.governance.store).toBe(store);
+    await failed.close(); // as gateway.ts does when the new plan's governance cannot open
+    expect(store.connected).toBe(true);
+    const next = compilePlan(config, { shared, previous: running });
+    next.commit();
+    await running.close(); // the replaced plan retires: the store is no longer its own
+    expect(store.connected).toBe(true);
+    await next.close();
+    expect(store.connected).toBe(false);
+  });
+
   it('an uneven load (one replica goes idle mid-window) still admits >= 90% and never more than N', async () => {
     const a = quota();
     const b = quota();
