@@ -118,11 +118,12 @@ export function mountUi(app: TemplatedApp, plan: () => RuntimePlan): void {
       const secure = viaHttps(res, req);
       let gone = false;
       res.onAborted(() => (gone = true));
-      res.onData((_chunk, last) => {
-        if (!last || gone) return;
-        if (cross !== null) return sendError(res, cross);
+      // Whatever body comes is read and ignored (within the same cap as a login's).
+      readSmallJson(res, MAX_LOGIN_BODY, '', '', ({ close }) => {
+        if (gone) return;
+        if (cross !== null) return sendError(res, cross, close);
         // Stateless sessions cannot be revoked one by one: the cookie is cleared (rotate the admin key to end them all).
-        sendJson(res, 200, { loggedOut: true }, clearedCookie(secure));
+        sendJson(res, 200, { loggedOut: true }, clearedCookie(secure), close);
       });
     })
     .get('/ui/*', (res, req) => serve(res, req, req.getUrl()));
