@@ -3,7 +3,7 @@
 // Where microgate's CPU goes on the full-feature path (bench/microgate.bench.yaml: rules, the
 // classifier, telemetry on), at a fixed rate, next to the floor (bench/peers/floor.ts):
 //
-// 1. Builds the bundle as `npm start` runs it (`npm run -s build`, with an external source map so the
+// 1. Builds the bundle as `npm start` runs it (the build script's own esbuild options, with an external source map so the
 //    profile's bundle positions map back to src/ files; the bundle itself is the same code), and the
 //    mock fleet, pacer and floor bundles as bench/run.ts does.
 // 2. CPU per request, without the profiler: microgate and the floor, A B / B A over `--rounds`, each
@@ -27,7 +27,6 @@
 // then disturb each other's figures, which the report's machine-CPU column shows).
 //
 // Re-summarise a profile without running anything: --summarise <file.cpuprofile[.gz]> [--requests N].
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { SourceMap } from 'node:module';
@@ -35,10 +34,9 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { chatBodies } from './lib/bodies.ts';
 import { runJson, startNode, stop, type Proc } from './lib/proc.ts';
-import { buildTools, gatewayBuildOptions } from './lib/gateway-build.ts';
+import { buildGateway, buildTools } from './lib/gateway-build.ts';
 import { PERF_NODE_FLAGS, perfAvailable, recordPerf, summarisePerf, type PerfSummary } from './lib/perf.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 
@@ -845,8 +843,7 @@ async function main(): Promise<void> {
   // someone else halfway through a run swapped the code under the profiled process once (its
   // positions then mapped to the wrong files). An external source map leaves the code as it is.
   rmSync(GW, { recursive: true, force: true });
-  const { options } = gatewayBuildOptions(ROOT, GW);
-  await build({ ...options, sourcemap: 'external' });
+  await buildGateway(ROOT, GW, { sourcemap: 'external' });
   await buildTools(ROOT, DIST, { floor: 'bench/peers/floor.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts' }, { sourcemap: 'external' });
   const bundle = (name: string) => join(DIST, `${name}.js`);
   const tmp = mkdtempSync(join(tmpdir(), 'microgate-profile-'));

@@ -39,9 +39,9 @@ export function gatewayBuildOptions(root: string, outdir: string): { options: Bu
   };
 }
 
-export async function buildGateway(root: string, outdir: string): Promise<{ entries: string[]; script: string | null }> {
+export async function buildGateway(root: string, outdir: string, extra: Partial<BuildOptions> = {}): Promise<{ entries: string[]; script: string | null }> {
   const { options, script } = gatewayBuildOptions(root, outdir);
-  await build(options);
+  await build({ ...options, ...extra });
   return { entries: Object.keys(options.entryPoints as Record<string, string>), script };
 }
 

@@ -14,6 +14,9 @@ export const PERF_NODE_FLAGS = ['--perf-basic-prof-only-functions', '--interpret
 /** Sampling frequency (Hz): one sample is 1e6 / FREQ µs of CPU. */
 const FREQ = 1999;
 
+/** A JIT symbol in perf's map: "JS:*name file:line:column" (the mark is V8's tier). */
+const JS_SYMBOL = /^JS:[*~^+]?(.*?) (\S+):(\d+):(\d+)$/;
+
 /** Whether `perf record` works here (installed, and allowed: root or perf_event_paranoid <= 1). */
 export function perfAvailable(): boolean {
   try {
@@ -71,7 +74,9 @@ export function summarisePerf(data: string, requests: number, locate: (file: str
       .split('\n')
       .filter((l) => l !== '' && !l.startsWith('#'));
   // Samples per thread: the busiest is the request thread (workers: 1 runs it on the main thread).
-  const byTid = report(['--no-children', '--sort', 'pid']).map((l) => Number(l.split('\t')[1]));
+  // Samples per thread, busiest first: "<samples>\t<tid>:<comm>".
+  const byThread = report(['--no-children', '--sort', 'pid']);
+  const byTid = byThread.map((l) => Number(l.split('\t')[1]));
   const total = byTid.reduce((a, b) => a + b, 0);
   const areas = new Map<string, number>();
   const top: PerfSymbol[] = [];
@@ -80,7 +85,7 @@ export function summarisePerf(data: string, requests: number, locate: (file: str
     const samples = Number(n);
     const sym = symRaw.replace(/^\[[.k]\] /, '').trim();
     let area: string;
-    const js = /^JS:[*~^+]?(.*?) (\S+):(\d+):(\d+)$/.exec(sym);
+    const js = JS_SYMBOL.exec(sym);
     if (dso.startsWith('[kernel')) area = 'kernel (syscalls, TCP on loopback, scheduling)';
     else if (js !== null) area = `JS: ${locate(js[2]!, Number(js[3]), Number(js[4]))}`;
     else if (sym.startsWith('JS:')) area = 'JS: other (wasm: undici\'s HTTP parser; builtins)';
@@ -99,7 +104,7 @@ export function summarisePerf(data: string, requests: number, locate: (file: str
     const row = children.find((l) => re.test(l.split('\t')[3] ?? ''));
     return row === undefined ? 0 : (Number.parseFloat(row.split('\t')[0]!) / 100) * total * perSample;
   };
-  const mainTid = report(['--no-children', '--sort', 'pid']).map((l) => /(\d+):/.exec(l.split('\t')[2] ?? '')?.[1])[0];
+  const mainTid = /(\d+):/.exec(byThread[0]?.split('\t')[2] ?? '')?.[1];
   return {
     requests,
     owners: ownersOf(data, mainTid ?? '', perSample, locateFrame),
@@ -126,7 +131,7 @@ function ownersOf(data: string, tid: string, perSample: number, locate: (file: s
       if (!sym.startsWith('JS:')) continue;
       let o = cache.get(sym);
       if (o === undefined) {
-        const js = /^JS:[*~^+]?(.*?) (\S+):(\d+):(\d+)$/.exec(sym);
+        const js = JS_SYMBOL.exec(sym);
         const f = js === null ? null : locate(js[2]!, Number(js[3]), Number(js[4]));
         o = f !== null && f.file.startsWith('src/') ? `${js![1]} ${f.file}` : null;
         cache.set(sym, o);
