@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { listLogFiles, type LogLine } from '../src/telemetry/log-file.ts';
-import { LogFilterError, parseTime, readLine, statusTest, type LogFilter } from '../src/telemetry/log-query.ts';
+import { LogFilterError, needles, parseTime, readLine, statusTest, type LogFilter } from '../src/telemetry/log-query.ts';
 
 const USAGE = `usage: npm run logs -- [options]
   --dir DIR          log directory (default $MICROGATE_LOG_DIR or ./logs)
@@ -88,10 +88,11 @@ if (files.length === 0) process.stderr.write(`no request log files (${args.name}
 const hits: { line: string; rec: LogLine; t: number }[] = [];
 const byTime = (a: { t: number }, b: { t: number }): number => a.t - b.t;
 let skipped = 0;
+const wanted = needles(filter);
 for (const file of files) {
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of rl) {
-    const r = readLine(line, filter);
+    const r = readLine(line, filter, wanted);
     if (r === 'bad') skipped++;
     if (r === 'bad' || r === 'skip') continue;
     const { rec, t } = r;

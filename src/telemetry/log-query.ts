@@ -74,7 +74,7 @@ export function matches(r: LogLine, t: number, f: LogFilter): boolean {
 }
 
 /** The strings a matching line must contain, as JSON writes them: a cheap test before JSON.parse. */
-function needles(f: LogFilter): string[] {
+export function needles(f: LogFilter): string[] {
   return [f.id, f.provider, f.model, f.key, f.virtualKey, f.rule, f.error].filter((v): v is string => v !== undefined).map((v) => JSON.stringify(v));
 }
 
@@ -82,7 +82,7 @@ function needles(f: LogFilter): string[] {
  * One line of the log: the parsed record and its start time when it matches `f`, 'skip' when it does
  * not, 'bad' when it is not a log line.
  */
-export function readLine(line: string, f: LogFilter, wanted: readonly string[] = needles(f)): { rec: LogLine; t: number } | 'skip' | 'bad' {
+export function readLine(line: string, f: LogFilter, wanted: readonly string[]): { rec: LogLine; t: number } | 'skip' | 'bad' {
   if (line === '') return 'skip';
   for (const n of wanted) if (!line.includes(n)) return 'skip';
   let rec: LogLine;
