@@ -75,6 +75,7 @@ export async function startCluster(config: Config, workers: number, listen: { ho
   let status: ReloadStatus = { ...ownStatus };
   /** Reconfigures waiting for threads' answers: id → (thread, error) callback. */
   const reconfiguring = new Map<number, (thread: number, error: string | null) => void>();
+  const reconfigured = new Replies<number, string[]>();
   let stopping = false;
   let seq = 0;
   /** Asks relayed to every other thread, waiting for their answers. */
@@ -155,6 +156,8 @@ export async function startCluster(config: Config, workers: number, listen: { ho
         if (slot.worker !== w) return;
         slot.worker = null;
         for (const [id] of relays) answered(id, i);
+        // A thread that dies during a reload is started again on the new config: it need not answer.
+        for (const done of [...reconfiguring.values()]) done(i, null);
         if (!up) {
           reject(new Error(`request thread ${i} exited with code ${code} before listening`));
           return;
@@ -225,25 +228,18 @@ export async function startCluster(config: Config, workers: number, listen: { ho
       const left = new Set<number>();
       slots.forEach((s, i) => s.worker !== null && left.add(i));
       const errors: string[] = [];
-      return new Promise<string[]>((resolve) => {
-        const finish = (): void => {
-          reconfiguring.delete(id);
-          clearTimeout(timer);
-          resolve(errors);
-        };
-        // A thread that dies meanwhile is started again on the new config: it need not answer.
-        const timer = setTimeout(() => {
-          for (const i of left) errors.push(`request thread ${i} did not answer`);
-          finish();
-        }, RECONFIGURE_TIMEOUT_MS);
-        reconfiguring.set(id, (i, error) => {
-          if (!left.delete(i)) return;
-          if (error !== null) errors.push(`request thread ${i}: ${error}`);
-          if (left.size === 0) finish();
-        });
-        if (left.size === 0) return finish();
-        for (const i of left) send(i, { type: 'reconfigure', id, config: next });
+      if (left.size === 0) return Promise.resolve(errors);
+      reconfiguring.set(id, (i, error) => {
+        if (!left.delete(i)) return;
+        if (error !== null) errors.push(`request thread ${i}: ${error}`);
+        if (left.size === 0) reconfigured.settle(id, errors);
       });
+      const late = (): string[] => [...errors, ...[...left].map((i) => `request thread ${i} did not answer`)];
+      return reconfigured
+        .wait(id, RECONFIGURE_TIMEOUT_MS, late, () => {
+          for (const i of left) send(i, { type: 'reconfigure', id, config: next });
+        })
+        .finally(() => reconfiguring.delete(id));
     },
     reloadStatus: (next) => {
       status = next;
