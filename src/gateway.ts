@@ -69,7 +69,6 @@ export async function startGateway(config: Config, listen?: { host?: string; por
     await plan.close();
     throw err;
   }
-  let current = plan;
   let stopAdaptive = startAdaptiveWeights(plan);
   let closing: Promise<void> | null = null;
   /** A plan no request uses any more: its entities store, pools (those not handed over) and counters' store. */
@@ -78,17 +77,18 @@ export async function startGateway(config: Config, listen?: { host?: string; por
       .closeEntities()
       .then(() => old.close())
       .catch((err: unknown) => void process.stderr.write(`microgate: closing a replaced plan: ${err instanceof Error ? err.message : String(err)}\n`));
-  const retired: Array<Promise<void>> = [];
+  /** Replaced plans still closing (each leaves the set once closed). */
+  const retired = new Set<Promise<void>>();
   return {
     server,
     get plan() {
-      return current;
+      return server.plan;
     },
     port,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     async reload(next: Config) {
       if (closing !== null) throw new Error('the gateway is stopping');
-      const fresh = compilePlan(next, { shared, previous: current });
+      const fresh = compilePlan(next, { shared, previous: server.plan });
       try {
         await fresh.governance.open();
         await fresh.governance.store.settle?.(3_000);
@@ -103,8 +103,10 @@ export async function startGateway(config: Config, listen?: { host?: string; por
       telemetry?.setPlan(fresh, providerSecrets(next));
       stopAdaptive();
       stopAdaptive = startAdaptiveWeights(fresh);
-      current = fresh;
-      server.swap(fresh, next, (old) => void retired.push(retire(old)));
+      server.swap(fresh, next, (old) => {
+        const p = retire(old).finally(() => retired.delete(p));
+        retired.add(p);
+      });
     },
     close(graceMs = 0) {
       stopAdaptive();
@@ -113,8 +115,8 @@ export async function startGateway(config: Config, listen?: { host?: string; por
         .close(graceMs)
         .then(() => server.telemetry.close(5_000))
         .then(() => Promise.all([...retired, ...server.retiringPlans.map(retire)]))
-        .then(() => current.governance.closeEntities())
-        .then(() => current.close());
+        .then(() => server.plan.governance.closeEntities())
+        .then(() => server.plan.close());
       return closing;
     },
   };

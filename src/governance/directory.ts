@@ -81,10 +81,10 @@ export class Directory {
   readonly keys = new Map<string, VirtualKey>();
   private readonly byDigest = new Map<string, VirtualKey>();
 
-  /** Throws on references to unknown teams or customers (the config loader reports them with their path first). */
   /** governance.requireVirtualKey (admin.ts refuses to delete the last key without it). */
   readonly requireKey: boolean;
 
+  /** Throws on references to unknown teams or customers (the config loader reports them with their path first). */
   constructor(src: DirectorySource) {
     this.requireKey = src.requireKey === true;
     for (const c of src.customers) this.customers.set(c.id, Object.freeze({ id: c.id, name: c.name ?? c.id, limits: compileLimits(`customer:${c.id}`, c.limits), source: c.source }));

@@ -8,7 +8,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import type { Route } from './admin-route.ts';
 import { reloadStatus } from './reload-status.ts';
 
-export const MASK = '********';
+const MASK = '********';
 
 /** Fields that hold a secret wherever they appear (keys[].value, virtualKeys[].value, AWS credentials, the admin key). */
 const SECRET_FIELD = /^(?:value|adminKey|accessKeyId|secretAccessKey|sessionToken|password|secret|token|apiKey)$/i;

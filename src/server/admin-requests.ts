@@ -15,7 +15,7 @@ const MAX_LIMIT = 500;
 const MAX_SCAN_BYTES = 64 * 1024 * 1024;
 
 /** The filters of a query string; throws a 400 naming the parameter at fault. */
-export function filterOf(q: URLSearchParams, now = Date.now()): LogFilter {
+function filterOf(q: URLSearchParams, now = Date.now()): LogFilter {
   const text = (name: string): string | undefined => {
     const v = q.get(name);
     return v === null || v === '' ? undefined : v.slice(0, 256);

@@ -4,7 +4,7 @@
 import type { RuntimePlan } from '../plan/types.ts';
 import { keysFor } from '../plan/routes.ts';
 
-export interface TargetHealth {
+interface TargetHealth {
   successRate: number;
   latencyMs: number;
   /** Requests in the circuits' current windows. */

@@ -12,7 +12,7 @@ import type { RuntimePlan } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { cookieValue, csrfMatches, CSRF_HEADER, SESSION_COOKIE, sessionKeys, verify, type Session, type SessionKeys } from './ui-session.ts';
 
-export const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001']);
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001']);
 
 /** Is the TCP peer on this machine? */
 export function fromLoopback(res: HttpResponse): boolean {

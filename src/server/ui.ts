@@ -14,7 +14,7 @@ import { fromLoopback, keysOf, loopbackHost, originRefusal, sessionOf, viaHttps 
 import { clearedCookie, csrfToken, issue, sessionCookie } from './ui-session.ts';
 
 /** No inline script or style, nothing from anywhere else, never framed. */
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const MAX_LOGIN_BODY = 4 * 1024;
 

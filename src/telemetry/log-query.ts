@@ -58,7 +58,7 @@ export function statusTest(param: string, spec: string): (status: number) => boo
   return (s) => tests.some((t) => t(s));
 }
 
-export function matches(r: LogLine, t: number, f: LogFilter): boolean {
+function matches(r: LogLine, t: number, f: LogFilter): boolean {
   return (
     (f.since === undefined || t >= f.since) &&
     (f.until === undefined || t < f.until) &&
