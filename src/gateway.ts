@@ -1,6 +1,6 @@
 // Builds and starts a gateway from a validated config. Used by main.ts and by the tests, so both
 // run exactly the same server.
-import { compilePlan, providerSecrets } from './config/compile.ts';
+import { compilePlan } from './config/compile.ts';
 import type { RuntimePlan } from './plan/types.ts';
 import type { Config } from './config/schema.ts';
 import { GatewayServer } from './server/app.ts';
@@ -54,7 +54,7 @@ export async function startGateway(config: Config, listen?: { host?: string; por
   server.config = config;
   let telemetry: Telemetry | null = null;
   if (thread === undefined) {
-    if (config.telemetry.enabled) telemetry = await Telemetry.own(plan, config.telemetry, providerSecrets(config));
+    if (config.telemetry.enabled) telemetry = await Telemetry.own(plan, config.telemetry, plan.redactor.secretValues());
   } else if (thread.telemetry !== null) {
     telemetry = new Telemetry(plan, thread.telemetry.ring, thread.telemetry.link, thread.index);
   }
@@ -100,7 +100,7 @@ export async function startGateway(config: Config, listen?: { host?: string; por
       // From here the new plan is the one: the pools and the store it reuses become its own to close.
       fresh.commit();
       // The worker learns the new plan's names before any of its records (telemetry/worker.ts).
-      telemetry?.setPlan(fresh, providerSecrets(next));
+      telemetry?.setPlan(fresh);
       stopAdaptive();
       stopAdaptive = startAdaptiveWeights(fresh);
       server.swap(fresh, next, (old) => {

@@ -81,6 +81,12 @@ export function fileStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:.Z]/g, '');
 }
 
+/** The rotation time in a rotated file's name (`<name>-<stamp>.log`), or NaN for any other name. */
+export function rotatedAt(file: string, name: string): number {
+  const m = rotatedPattern(name).exec(file);
+  return m === null ? NaN : parseStamp(m[1]!);
+}
+
 function parseStamp(s: string): number {
   const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{3})$/.exec(s);
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : NaN;

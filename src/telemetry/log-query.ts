@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import { listLogFiles, type LogLine } from './log-file.ts';
+import { listLogFiles, rotatedAt, type LogLine } from './log-file.ts';
 
 /** What a line must match; absent members match anything. */
 export interface LogFilter {
@@ -118,8 +118,8 @@ export interface SearchResult {
 
 /** A rotated file's stamp (the moment it was rotated: nothing in it is later), or Infinity for the current file. */
 function endOf(file: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{4})(\\d\\d)(\\d\\d)T(\\d\\d)(\\d\\d)(\\d\\d)(\\d{3})\\.log$`).exec(basename(file));
-  return m === null ? Infinity : Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!);
+  const t = rotatedAt(basename(file), name);
+  return Number.isNaN(t) ? Infinity : t;
 }
 
 /**

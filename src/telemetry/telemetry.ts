@@ -105,7 +105,8 @@ export class Telemetry implements TelemetrySink {
    * before any record made on it. Records of requests still finishing on the old plan keep their own
    * generation, and the worker reads them with the old names.
    */
-  setPlan(plan: RuntimePlan, secrets: string[]): void {
+  setPlan(plan: RuntimePlan): void {
+    const secrets = plan.redactor.secretValues();
     this.sentBefore.set(this.plan, this.sent);
     this.plan = plan;
     this.secrets = secrets;
