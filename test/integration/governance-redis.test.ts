@@ -3,18 +3,17 @@
 // is met by the failure policy (rate limits open, budgets closed), visible in /ready and /metrics, and
 // recovered from. Counts, never timings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startGatewayProcess } from '../helpers/process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const LIMITED = 'vk-value-limited-0123456789abcdef';
 const BUDGETED = 'vk-value-budgeted-0123456789abcdef';
 const OPEN = 'vk-value-open-0123456789abcdef';
@@ -45,25 +44,16 @@ const governance = () => ({
   ],
 });
 
-/** A gateway in its own process (one node process: tsx's loader, not its CLI), from a config file. */
+/** A gateway in its own process (test/helpers/process.ts), from a config file. */
 async function spawnGateway(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-replica-'));
   writeFileSync(
     join(dir, 'microgate.json'),
     JSON.stringify({ version: 1, server: { port: 0 }, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }),
   );
-  const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/main.ts')], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
-  children.push(child);
-  return new Promise((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', () => rej(new Error(`exited early: ${out}`)));
-  });
+  const gw = await startGatewayProcess(dir);
+  children.push(gw.child);
+  return gw.url;
 }
 
 async function chat(url: string, key: string): Promise<number> {
