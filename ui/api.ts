@@ -26,6 +26,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What a page shows for a failed call: the API's own message, or the error as text. */
+export function errorText(err: unknown): string {
+  return err instanceof ApiError ? err.message : String(err);
+}
+
 export interface Session {
   adminKeyRequired: boolean;
   authenticated: boolean;

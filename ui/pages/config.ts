@@ -1,7 +1,7 @@
 // Config: the loaded config with every secret masked by the gateway (GET /admin/config), when it was
 // loaded, and how the last reload went.
 import type { Page } from '../app.ts';
-import { api, ApiError } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice } from '../dom.ts';
 
 interface ConfigAnswer {
@@ -31,6 +31,6 @@ export const configPage: Page = (root) => {
         h('pre', { 'data-testid': 'config-json' }, JSON.stringify(c.config, null, 2)),
       );
     },
-    (err: unknown) => fill(body, notice(err instanceof ApiError ? err.message : String(err))),
+    (err: unknown) => fill(body, notice(errorText(err))),
   );
 };

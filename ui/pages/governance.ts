@@ -2,7 +2,7 @@
 // and the admin API's changes: create, rotate and revoke keys, create and delete teams and customers,
 // reset a budget. A new or rotated key's value is shown here once; the gateway keeps only its digest.
 import type { Page } from '../app.ts';
-import { api, ApiError } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
 
 interface Usage {
@@ -37,7 +37,7 @@ export const governance: Page = (root) => {
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   root.append(h('h2', {}, 'Governance'), message, secret, body);
 
-  const fail = (err: unknown): void => fill(message, notice(err instanceof ApiError ? err.message : String(err)));
+  const fail = (err: unknown): void => fill(message, notice(errorText(err)));
   const act = (f: () => Promise<unknown>): void => {
     fill(message);
     f().then(load, fail);

@@ -2,7 +2,7 @@
 // keys resting after a 429 or 401/403 with the time left, and the effective (adaptive) route weights.
 // From /admin/stats, every 5 s.
 import type { Page } from '../app.ts';
-import { api, ApiError } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
 
 interface Stats {
@@ -21,7 +21,7 @@ export const providers: Page = (root) => {
   const load = (): void => {
     api<Stats>('GET', '/admin/stats').then(
       (s) => fill(body, ...view(s)),
-      (err: unknown) => fill(body, notice(err instanceof ApiError ? err.message : String(err))),
+      (err: unknown) => fill(body, notice(errorText(err))),
     );
   };
   load();

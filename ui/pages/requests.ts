@@ -1,7 +1,7 @@
 // Requests: the request log (GET /admin/requests) with its filters, and one request's detail
 // (GET /admin/requests/:id): its attempts, rule, tier, tokens, cost and timings.
 import type { Page } from '../app.ts';
-import { api, ApiError } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
 import type { LogLine as Line } from '../../src/telemetry/log-line.ts';
 
@@ -28,7 +28,7 @@ export const requests: Page = (root) => {
     fill(list, h('p', { class: 'muted' }, 'Searching…'));
     api<{ data: Line[]; truncated: boolean; scannedBytes: number }>('GET', `/admin/requests?${q}`).then(
       (r) => fill(list, r.truncated ? notice(`Searched the newest ${fmt.num(r.scannedBytes / 1048576, 0)} MiB of the log only.`, 'info') : null, rows(r.data, (id) => void show(id))),
-      (err: unknown) => fill(list, notice(err instanceof ApiError ? err.message : String(err))),
+      (err: unknown) => fill(list, notice(errorText(err))),
     );
   };
   const show = async (id: string): Promise<void> => {
@@ -36,7 +36,7 @@ export const requests: Page = (root) => {
     try {
       fill(detail, ...view(await api<Line>('GET', `/admin/requests/${encodeURIComponent(id)}`)));
     } catch (err) {
-      fill(detail, notice(err instanceof ApiError ? err.message : String(err)));
+      fill(detail, notice(errorText(err)));
     }
   };
   root.append(

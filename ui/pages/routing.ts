@@ -1,7 +1,7 @@
 // Routing: the rules in precedence order with how often each decided a route, and an explain box that
 // sends a request to POST /v1/route/explain and shows the decision without calling a provider.
 import type { Page } from '../app.ts';
-import { api, ApiError } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
 
 interface Rule {
@@ -38,7 +38,7 @@ export const routing: Page = (root) => {
       const r = await api<unknown>('POST', '/v1/route/explain', body, vk.value === '' ? {} : { authorization: `Bearer ${vk.value}` });
       fill(out, h('pre', { 'data-testid': 'explain-result' }, JSON.stringify(r, null, 2)));
     } catch (err) {
-      fill(out, notice(err instanceof ApiError ? err.message : String(err)));
+      fill(out, notice(errorText(err)));
     }
   };
   root.append(
@@ -71,6 +71,6 @@ export const routing: Page = (root) => {
         ),
       );
     },
-    (err: unknown) => fill(rules, notice(err instanceof ApiError ? err.message : String(err))),
+    (err: unknown) => fill(rules, notice(errorText(err))),
   );
 };
