@@ -4,7 +4,8 @@
 //                                      so these figures are in-sample; `npm run classify:train -- --cv`
 //                                      gives the cross-validated figure.
 //   heldout.jsonl, heldout-2.jsonl,
-//   heldout-3.jsonl, heldout-4.jsonl   each written independently, never used for training or tuning.
+//   heldout-3.jsonl, heldout-4.jsonl,
+//   heldout-5.jsonl                    each written independently, never used for training or tuning.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
 import { join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ const sets: { name: string; files: string[]; heldOut: boolean }[] = [
   { name: 'heldout-2.jsonl (held out)', files: ['heldout-2.jsonl'], heldOut: true },
   { name: 'heldout-3.jsonl (held out)', files: ['heldout-3.jsonl'], heldOut: true },
   { name: 'heldout-4.jsonl (held out)', files: ['heldout-4.jsonl'], heldOut: true },
+  { name: 'heldout-5.jsonl (held out)', files: ['heldout-5.jsonl'], heldOut: true },
 ].filter((s) => !(s.heldOut && args.includes('--no-heldout')));
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
