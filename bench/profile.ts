@@ -20,6 +20,9 @@
 // 4. With --perf, one more run of each target under Linux `perf record` (bench/lib/perf.ts): CPU time by
 //    kernel, V8 runtime, builtins and JS area, which the wall-clock V8 profile cannot separate.
 //
+// With --bare, microgate runs the bench config without its rules (and so without the classifier) and
+// without the request log: the features' cost is the difference from a run without --bare.
+//
 // Writes results/profiles/<date>-<label>.{md,json,main.cpuprofile.gz,folded,svg}. With --compare
 // <earlier .json>, the report puts the top costs of both side by side.
 //
@@ -55,6 +58,7 @@ const { values: flags } = parseArgs({
     'no-floor': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     'no-heap': { type: 'boolean', default: false },
+    bare: { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
     summarise: { type: 'string' },
@@ -651,11 +655,13 @@ function report(runs: RunFigures[], p: Profiled, files: string[], compare: Saved
   const mg = runs.filter((r) => r.target === 'microgate' && !r.profiled);
   const fl = runs.filter((r) => r.target === 'floor' && !r.profiled);
   const lines: string[] = [];
-  lines.push(`# CPU profile of the full-feature path: ${LABEL} (${DATE})`, '');
+  lines.push(`# CPU profile of the ${flags.bare ? 'bare path (no rules, classifier or request log)' : 'full-feature path'}: ${LABEL} (${DATE})`, '');
   lines.push(
-    `Produced by \`node --import tsx bench/profile.ts --label ${LABEL}\` (bench/profile.ts). Commit ${commit()} plus the working tree (shared with other engineers; their edits in flight are in it too); Node ${process.version}, ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB.`,
+    `Produced by \`node --import tsx bench/profile.ts --label ${LABEL}${flags.bare ? ' --bare' : ''}\` (bench/profile.ts). Commit ${commit()} plus the working tree (shared with other engineers; their edits in flight are in it too); Node ${process.version}, ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB.`,
     `Load: the open-loop pacer (loadtest/pacer.ts) at ${RATE} req/s for ${DURATION / 1000} s after a ${WARMUP / 1000} s warm-up, chat requests of 1–4 KB (bench/lib/bodies.ts) for model \`bench\`,`,
-    'non-streaming; config bench/microgate.bench.yaml (six rules, one reading `complexity_tier` on every request, telemetry worker with metrics and the request log) on its own ports; no CPU pinning.',
+    flags.bare
+      ? 'non-streaming; config bench/microgate.bench.yaml without its rules (so no classifier) and without the request log (--bare: the telemetry worker still keeps the metrics), on its own ports; no CPU pinning.'
+      : 'non-streaming; config bench/microgate.bench.yaml (six rules, one reading `complexity_tier` on every request, telemetry worker with metrics and the request log) on its own ports; no CPU pinning.',
     'The machine is shared: "machine CPU" is everything running during the window, in % of one core (200 = both cores busy); above ~110 other work was competing, which inflates CPU per request (the two vCPUs share caches and a core\'s execution units).',
     '',
   );
@@ -803,7 +809,7 @@ function report(runs: RunFigures[], p: Profiled, files: string[], compare: Saved
   }
   lines.push('## Files', '');
   for (const f of files) lines.push(`- \`${relative(ROOT, f)}\``);
-  lines.push('', 'Folded stacks: one line per distinct stack, frames root first, then the sampled µs (flamegraph.pl, speedscope or inferno read it). The .cpuprofile (main thread, whole run) opens in Chrome DevTools or speedscope; its bundle positions are rewritten to src/ ones.', '');
+  if (main !== null) lines.push('', 'Folded stacks: one line per distinct stack, frames root first, then the sampled µs (flamegraph.pl, speedscope or inferno read it). The .cpuprofile (main thread, whole run) opens in Chrome DevTools or speedscope; its bundle positions are rewritten to src/ ones.', '');
   return {
     md: lines.join('\n'),
     saved: {
@@ -855,9 +861,12 @@ async function main(): Promise<void> {
     .replace(/127\.0\.0\.1:910(\d)/g, (_, d: string) => `127.0.0.1:920${d}`)
     .replace('port: 8090', `port: ${PORTS.microgate}`)
     .replace('./logs/bench', './logs/profile');
+  // --bare: the same providers and models without the rules (so without the classifier, which only a
+  // rule reading complexity_tier runs) and without the request log: what the features cost, by difference.
+  const configBare = flags.bare ? config.replace(/^rules:\n(?:  .*\n)+/m, '').replace(/^telemetry:\n(?:  .*\n)+/m, 'telemetry:\n  log: { enabled: false }\n') : config;
   // One request thread (server.workers, where the config knows it): the profile's main thread is then
   // the one serving, as in the floor, and CPU per request compares like with like.
-  const configText = /^\s+workers:/m.test(config) || !WORKERS_KNOWN ? config : config.replace(/^server: \{ /m, `server: { workers: ${WORKERS}, `);
+  const configText = /^\s+workers:/m.test(configBare) || !WORKERS_KNOWN ? configBare : configBare.replace(/^server: \{ /m, `server: { workers: ${WORKERS}, `);
   writeFileSync(join(tmp, 'microgate.yaml'), configText);
   // As `npm start` runs it (package.json: the main thread's semi-spaces, src/threads/supervisor.ts).
   const env = { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=32`.trim() };
