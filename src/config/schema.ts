@@ -189,8 +189,11 @@ const classifier = z.strictObject({
     .strictObject({ code: z.number().optional(), reasoning: z.number().optional(), technical: z.number().optional(), tokens: z.number().optional(), simple: z.number().optional() })
     .optional(),
   boundaries: z.strictObject({ medium: z.number().min(0).max(1).optional(), complex: z.number().min(0).max(1).optional(), reasoning: z.number().min(0).max(1).optional() }).optional(),
-  /** Words and phrases added to the built-in cue lists (compiled into the automaton both models read). */
-  vocabulary: z.strictObject({ code: vocabulary, reasoningStrong: vocabulary, reasoningWeak: vocabulary, technical: vocabulary, simple: vocabulary }).optional(),
+  /**
+   * Words and phrases added to the built-in cue lists (compiled into the automaton both models read).
+   * `task` (requests for an explanation, a summary or a piece of writing) is read by the learned model only.
+   */
+  vocabulary: z.strictObject({ code: vocabulary, reasoningStrong: vocabulary, reasoningWeak: vocabulary, technical: vocabulary, simple: vocabulary, task: vocabulary }).optional(),
   /** Heuristic model only: a strong reasoning phrase ("prove that", "step by step") makes the tier REASONING. */
   strongReasoningForces: z.boolean().optional(),
 });

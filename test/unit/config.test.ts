@@ -448,6 +448,17 @@ describe('classifier options', () => {
     }
     expect(() => validateConfig({ ...base, classifier: { model: 'neural' } }, {})).toThrow(/classifier\.model/);
   });
+
+  it('adds configured phrases to every cue list, the task list included', async () => {
+    const base = { version: 1, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'sk-0123456789abcdef' }] } }, telemetry: { enabled: false } };
+    const vocabulary = { task: ['jot a memo'], code: ['zorblang'] };
+    const plan = compilePlan(validateConfig({ ...base, classifier: { vocabulary } }, {}));
+    const cues = plan.classifier.explain([{ role: 'user', content: 'jot a memo about the zorblang migration' }])!.cues;
+    expect(cues.task).toContain('jot a memo');
+    expect(cues.code).toContain('zorblang');
+    await plan.close();
+    expect(() => validateConfig({ ...base, classifier: { vocabulary: { tasks: ['x'] } } }, {})).toThrow(/tasks/);
+  });
 });
 
 describe('mockConfig', () => {
