@@ -69,3 +69,18 @@ export function phraseSymbols(phrase: string): number[] {
   if (out[out.length - 1] !== SEP) out.push(SEP);
   return out;
 }
+
+/**
+ * Code unit → 1 code punctuation, 2 question mark, 3 newline (slot 4 counts blank lines), 5 math
+ * symbol, 6 other sentence end, 0 other. Full-width question marks count as question marks.
+ */
+export const PUNCT: Uint8Array = (() => {
+  const t = new Uint8Array(65536);
+  for (const ch of '{}()[];=<>`_$\\|') t[ch.charCodeAt(0)] = 1;
+  t[63] = 2;
+  t[0xff1f] = 2;
+  t[10] = 3;
+  for (const ch of '^+*/%√²³×÷π≤≥≠∑∫∞') t[ch.charCodeAt(0)] = 5;
+  for (const ch of '.!。！') t[ch.charCodeAt(0)] = 6;
+  return t;
+})();

@@ -25,6 +25,8 @@
  *   how short the follow-up is. A message of followUpChars or more ignores the earlier turns.
  */
 import type { Automaton, TaggedPhrase, WordSink } from './automaton.ts';
+import { PUNCT } from './alphabet.ts';
+import { QuestionRange, findQuestion, lastUserIndex, roleOf } from './question.ts';
 import { DEFAULT_TUNING, DEFAULT_WEIGHTS } from './heuristic.ts';
 import {
   CHARS, CODE, COUNTS_SIZE, D_CODE, D_REASONING, D_TECHNICAL, DIM_COUNT, NUMBER, SIMPLE, STRONG, TASK, TECHNICAL, WEAK, normalise,
@@ -172,11 +174,8 @@ export class FeatureExtractor implements WordSink {
   private readonly scratchMarks = new Float64Array(7);
   /** The heuristic's dimensions (score.ts) of the last question extracted, for Classification.dims. */
   readonly dims = new Float64Array(DIM_COUNT);
-  /** The question of the last text passed to question(): [h0, h1) and [t0, t1). */
-  private h0 = 0;
-  private h1 = 0;
-  private t0 = 0;
-  private t1 = 0;
+  /** The question of the last text findQuestion read (question.ts). */
+  private readonly q = new QuestionRange();
 
   constructor(
     private readonly automaton: Automaton,
@@ -210,10 +209,7 @@ export class FeatureExtractor implements WordSink {
     sig.pasteChars = 0;
     sig.shortness = 0;
     const list = Array.isArray(messages) ? (messages as unknown[]) : [];
-    let lastIdx = list.length - 1;
-    while (lastIdx >= 0 && roleOf(list[lastIdx]) !== 'user') lastIdx--;
-    // No user message: classify whatever came last rather than nothing.
-    if (lastIdx < 0) lastIdx = list.length - 1;
+    const lastIdx = lastUserIndex(list);
 
     fv.add(F_BIAS, 1);
     const hashStart = fv.n;
@@ -223,8 +219,8 @@ export class FeatureExtractor implements WordSink {
     const text = lastIdx >= 0 ? textOf(list[lastIdx]) : '';
     if (text.length > 0) {
       lastChars = text.length;
-      this.question(text);
-      const { h0, h1, t0, t1 } = this;
+      findQuestion(text, this.options.pasteEdge, true, this.q);
+      const { h0, h1, t0, t1 } = this.q;
       if (h1 > h0) {
         this.read(text, h0, h1, sig.counts, fv, 1, NS_WORD, true, this.punct);
         words += this.words;
@@ -285,13 +281,11 @@ export class FeatureExtractor implements WordSink {
   /** The cue phrases the automaton finds in the question of the last user message, for explain. */
   questionMatches(messages: unknown): TaggedPhrase[] {
     const list = Array.isArray(messages) ? (messages as unknown[]) : [];
-    let lastIdx = list.length - 1;
-    while (lastIdx >= 0 && roleOf(list[lastIdx]) !== 'user') lastIdx--;
-    if (lastIdx < 0) lastIdx = list.length - 1;
+    const lastIdx = lastUserIndex(list);
     const text = lastIdx >= 0 ? textOf(list[lastIdx]) : '';
     if (text.length === 0) return [];
-    this.question(text);
-    const { h0, h1, t0, t1 } = this;
+    findQuestion(text, this.options.pasteEdge, true, this.q);
+    const { h0, h1, t0, t1 } = this.q;
     return [...this.automaton.matches(text, h0, h1), ...(t1 > t0 ? this.automaton.matches(text, t0, t1) : [])];
   }
 
@@ -324,8 +318,8 @@ export class FeatureExtractor implements WordSink {
       if (weight < 0.01) continue;
       const one = this.one;
       one.fill(0);
-      this.question(text);
-      const { h0, h1, t0, t1 } = this;
+      findQuestion(text, this.options.pasteEdge, true, this.q);
+      const { h0, h1, t0, t1 } = this.q;
       if (h1 > h0) this.automaton.scan(text, h0, h1, one);
       if (t1 > t0) this.automaton.scan(text, t0, t1, one);
       one[CHARS] = h1 - h0 + (t1 - t0);
@@ -348,8 +342,8 @@ export class FeatureExtractor implements WordSink {
     const w = this.options.contextWords * short;
     if (w > 0 && prevUser >= 0) {
       const text = prevText;
-      this.question(text);
-      const { h0, h1, t0, t1 } = this;
+      findQuestion(text, this.options.pasteEdge, true, this.q);
+      const { h0, h1, t0, t1 } = this.q;
       const start = fv.n;
       const scratch = this.one;
       this.read(text, h0, h1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
@@ -357,42 +351,6 @@ export class FeatureExtractor implements WordSink {
       if (t1 > t0) this.read(text, t0, t1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
       words += t1 > t0 ? this.words : 0;
       if (words > 1) for (let k = start, s = 1 / Math.sqrt(words); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
-    }
-  }
-
-  /**
-   * Sets the question of a message as two ranges [h0, h1) and [t0, t1): the whole text when it is at most
-   * 2 × pasteEdge long; otherwise the first paragraph if it ends within pasteEdge characters and the
-   * last paragraph if it starts within pasteEdge of the end, else the first and last pasteEdge
-   * characters. Each search looks at most pasteEdge characters.
-   */
-  private question(text: string): void {
-    const n = text.length;
-    const edge = this.options.pasteEdge;
-    this.h0 = 0;
-    this.t1 = n;
-    if (n <= 2 * edge) {
-      this.h1 = n;
-      this.t0 = n;
-      return;
-    }
-    const firstBreak = text.lastIndexOf('\n\n', edge) >= 0 ? text.indexOf('\n\n') : -1;
-    const lastBreak = text.indexOf('\n\n', n - edge) >= 0 ? text.lastIndexOf('\n\n') : -1;
-    if (firstBreak < 0 && lastBreak < 0) {
-      this.h1 = edge;
-      this.t0 = n - edge;
-      return;
-    }
-    this.h1 = firstBreak >= 0 ? firstBreak : 0;
-    this.t0 = lastBreak >= 0 ? lastBreak : n;
-    // Both ends are paragraphs: when one reads as part of the paste (several lines, or dense with digits
-    // and code punctuation: a table row, the end of a function) and the other does not, the other is
-    // the question. "what language is this?" above a Go file must not read the file's closing lines.
-    if (this.h1 > 0 && this.t0 < n) {
-      const headPaste = pasteLike(text, 0, this.h1);
-      const tailPaste = pasteLike(text, this.t0, n);
-      if (headPaste && !tailPaste) this.h1 = 0;
-      else if (tailPaste && !headPaste) this.t0 = n;
     }
   }
 
@@ -464,19 +422,6 @@ export class FeatureExtractor implements WordSink {
   }
 }
 
-/** Whether text[from, to) looks like pasted material rather than a question: 2+ line breaks, or 10%+ digits and code punctuation. */
-function pasteLike(text: string, from: number, to: number): boolean {
-  let lines = 0;
-  let dense = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10) {
-      if (i > from && i + 1 < to && text.charCodeAt(i - 1) !== 10 && text.charCodeAt(i + 1) !== 10) lines++;
-    } else if ((c >= 48 && c <= 57) || PUNCT[c] === 1) dense++;
-  }
-  return lines >= 2 || dense * 10 >= to - from;
-}
-
 /** A 32-bit mix of two values (murmur3's finaliser over a ^ rotated b). */
 function mix(a: number, b: number): number {
   let h = a ^ Math.imul(b, 0xcc9e2d51) ^ (b >>> 15);
@@ -497,21 +442,6 @@ function band(q: number): number {
   return q < 20 ? 0 : q < 40 ? 1 : q < 80 ? 2 : q < 160 ? 3 : q < 320 ? 4 : q < 640 ? 5 : 6;
 }
 
-/**
- * Code unit → 1 code punctuation, 2 question mark, 3 newline (slot 4 counts blank lines), 5 math
- * symbol, 6 other sentence end, 0 other. Full-width question marks count as question marks.
- */
-const PUNCT: Uint8Array = (() => {
-  const t = new Uint8Array(65536);
-  for (const ch of '{}()[];=<>`_$\\|') t[ch.charCodeAt(0)] = 1;
-  t[63] = 2;
-  t[0xff1f] = 2;
-  t[10] = 3;
-  for (const ch of '^+*/%√²³×÷π≤≥≠∑∫∞') t[ch.charCodeAt(0)] = 5;
-  for (const ch of '.!。！') t[ch.charCodeAt(0)] = 6;
-  return t;
-})();
-
 /** The text parts of a message, joined by a blank line; '' for anything else. */
 export function textOf(message: unknown): string {
   if (typeof message !== 'object' || message === null) return '';
@@ -525,8 +455,4 @@ export function textOf(message: unknown): string {
     if (type === 'text' && typeof text === 'string') out = out === '' ? text : `${out}\n\n${text}`;
   }
   return out;
-}
-
-function roleOf(message: unknown): unknown {
-  return typeof message === 'object' && message !== null ? (message as { role?: unknown }).role : undefined;
 }

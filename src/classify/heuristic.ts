@@ -7,6 +7,7 @@
  */
 import type { Automaton } from './automaton.ts';
 import { cueAutomaton, type ExtraCues } from './cues.ts';
+import { QuestionRange, findQuestion, lastUserIndex, roleOf } from './question.ts';
 import {
   CHARS, COUNTS_SIZE, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, DIM_COUNT, STRONG, normalise, tierOf, weightedScore,
   type Boundaries, type Dimension, type Tier, type Tuning, type Weights,
@@ -91,6 +92,7 @@ export class HeuristicClassifier {
   private readonly last = new Float64Array(COUNTS_SIZE);
   private readonly context = new Float64Array(COUNTS_SIZE);
   private readonly one = new Float64Array(COUNTS_SIZE);
+  private readonly q = new QuestionRange();
   private readonly lastDims = new Float64Array(DIM_COUNT);
   private readonly contextDims = new Float64Array(DIM_COUNT);
 
@@ -126,10 +128,7 @@ export class HeuristicClassifier {
     this.last.fill(0);
     this.context.fill(0);
     const list = Array.isArray(messages) ? (messages as unknown[]) : [];
-    let lastIdx = list.length - 1;
-    while (lastIdx >= 0 && roleOf(list[lastIdx]) !== 'user') lastIdx--;
-    // No user message: classify whatever came last rather than nothing.
-    if (lastIdx < 0) lastIdx = list.length - 1;
+    const lastIdx = lastUserIndex(list);
     if (lastIdx >= 0) this.scanContent(list[lastIdx], this.last, 1);
 
     // Turns that would weigh under 1% are not read, so a long conversation costs about as much as a
@@ -206,35 +205,19 @@ export class HeuristicClassifier {
   }
 
   /**
-   * Counts one text. A text longer than 2 × pasteEdge is taken as a paste with a question before or
-   * after it, and only the question is read: the first paragraph if it ends within pasteEdge
-   * characters, the last paragraph if it starts within pasteEdge of the end, else the first and last
-   * pasteEdge characters. The paste's words and length are left out: on the labeled set, counting them
-   * at any weight did not help (results/classifier.md), and leaving them out bounds the cost of a
-   * message at about 2 × pasteEdge characters however large the paste.
+   * Counts one text: only its question (findQuestion, question.ts, without the learned model's choice
+   * between two paragraph ends). The paste's words and length are left out: on the labeled set,
+   * counting them at any weight did not help (results/classifier.md), and leaving them out bounds the
+   * cost of a message at about 2 × pasteEdge characters however large the paste.
    */
   private scan(text: string, into: Float64Array): void {
-    const n = text.length;
-    const edge = this.tuning.pasteEdge;
-    if (n <= 2 * edge) {
-      this.automaton.scan(text, 0, n, into);
-      into[CHARS] = into[CHARS]! + n;
-      return;
-    }
-    // Each search looks at most `edge` characters: the second of each pair runs only when the first
-    // has found a break close enough.
-    const firstBreak = text.lastIndexOf('\n\n', edge) >= 0 ? text.indexOf('\n\n') : -1;
-    const lastBreak = text.indexOf('\n\n', n - edge) >= 0 ? text.lastIndexOf('\n\n') : -1;
-    let head = edge;
-    let tail = n - edge;
-    if (firstBreak >= 0 || lastBreak >= 0) {
-      head = firstBreak >= 0 ? firstBreak : 0;
-      tail = lastBreak >= 0 ? lastBreak : n;
-    }
-    if (head > 0) this.automaton.scan(text, 0, head, into);
-    if (tail < n) this.automaton.scan(text, tail, n, into);
-    into[CHARS] = into[CHARS]! + head + (n - tail);
+    const q = this.q;
+    findQuestion(text, this.tuning.pasteEdge, false, q);
+    if (q.h1 > q.h0) this.automaton.scan(text, q.h0, q.h1, into);
+    if (q.t1 > q.t0) this.automaton.scan(text, q.t0, q.t1, into);
+    into[CHARS] = into[CHARS]! + (q.h1 - q.h0) + (q.t1 - q.t0);
   }
+
 }
 
 /** defaults overridden by the values `given` sets; a key present but undefined (an unset config field) keeps its default. */
@@ -242,8 +225,4 @@ function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T>
   const out = { ...defaults };
   for (const [k, v] of Object.entries(given ?? {})) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
-}
-
-function roleOf(message: unknown): unknown {
-  return typeof message === 'object' && message !== null ? (message as { role?: unknown }).role : undefined;
 }
