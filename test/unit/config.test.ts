@@ -439,8 +439,9 @@ providers:
 });
 
 describe('classifier options', () => {
+  const base = { version: 1, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'sk-0123456789abcdef' }] } }, telemetry: { enabled: false } };
+
   it('the learned model by default; the heuristic when asked for or when its weights are tuned', async () => {
-    const base = { version: 1, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'sk-0123456789abcdef' }] } }, telemetry: { enabled: false } };
     for (const [classifier, model] of [[{}, 'learned'], [{ model: 'heuristic' }, 'heuristic'], [{ weights: { code: 0.3 } }, 'heuristic'], [{ model: 'learned', vocabulary: { reasoningStrong: ['weigh the options'] } }, 'learned']] as const) {
       const plan = compilePlan(validateConfig({ ...base, classifier }, {}));
       expect(plan.classifier.model, JSON.stringify(classifier)).toBe(model);
@@ -449,8 +450,7 @@ describe('classifier options', () => {
     expect(() => validateConfig({ ...base, classifier: { model: 'neural' } }, {})).toThrow(/classifier\.model/);
   });
 
-  it('adds configured phrases to every cue list, the task list included', async () => {
-    const base = { version: 1, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'sk-0123456789abcdef' }] } }, telemetry: { enabled: false } };
+  it('adds configured phrases to the cue lists, the task list included', async () => {
     const vocabulary = { task: ['jot a memo'], code: ['zorblang'] };
     const plan = compilePlan(validateConfig({ ...base, classifier: { vocabulary } }, {}));
     const cues = plan.classifier.explain([{ role: 'user', content: 'jot a memo about the zorblang migration' }])!.cues;
