@@ -22,8 +22,7 @@ export type { Explanation } from './learned.ts';
 export class Classifier {
   /** Which scorer classifies: 'learned' or 'heuristic'. */
   readonly model: 'learned' | 'heuristic';
-  private readonly learned: LearnedClassifier | null;
-  private readonly heuristic: HeuristicClassifier | null;
+  private readonly scorer: LearnedClassifier | HeuristicClassifier;
 
   constructor(opts: ClassifierOptions = {}) {
     const tuned = [opts.weights, opts.boundaries, opts.tuning].some((o) => o !== undefined && Object.values(o).some((v) => v !== undefined));
@@ -31,12 +30,11 @@ export class Classifier {
     // The heuristic validates every option, so a bad value fails at load whichever model runs.
     const automaton = cueAutomaton(opts.extra);
     const heuristic = new HeuristicClassifier(opts, automaton);
-    this.heuristic = this.model === 'heuristic' ? heuristic : null;
-    this.learned = this.model === 'learned' ? new LearnedClassifier(automaton, MODEL_WEIGHTS) : null;
+    this.scorer = this.model === 'learned' ? new LearnedClassifier(automaton, MODEL_WEIGHTS) : heuristic;
   }
 
   classifyText(text: string): Classification {
-    return this.learned !== null ? this.learned.classifyText(text) : this.heuristic!.classifyText(text);
+    return this.scorer.classifyText(text);
   }
 
   /**
@@ -44,11 +42,11 @@ export class Classifier {
    * is not a chat message with text content is skipped.
    */
   classifyMessages(messages: unknown): Classification {
-    return this.learned !== null ? this.learned.classifyMessages(messages) : this.heuristic!.classifyMessages(messages);
+    return this.scorer.classifyMessages(messages);
   }
 
   /** The signals that decided the tier (learned model only; null for the heuristic, whose dims say it all). */
   explain(messages: unknown): Explanation | null {
-    return this.learned !== null ? this.learned.explain(messages) : null;
+    return this.scorer instanceof LearnedClassifier ? this.scorer.explain(messages) : null;
   }
 }

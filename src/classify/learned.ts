@@ -59,8 +59,13 @@ export class LearnedClassifier {
 
   classifyMessages(messages: unknown): Classification {
     this.extractor.extract(messages, this.fv);
+    return this.classification(this.fv);
+  }
+
+  /** The classification of features just extracted; leaves the tiers' probabilities in this.scores. */
+  private classification(fv: FeatureVector): Classification {
     const s = this.scores;
-    this.model.probabilities(this.fv, s);
+    this.model.probabilities(fv, s);
     const best = decide(s, this.farCost);
     const d = this.extractor.dims;
     return {
@@ -73,10 +78,12 @@ export class LearnedClassifier {
 
   /** The signals behind a classification, for POST /v1/route/explain. Slower: names every feature. */
   explain(messages: unknown, top = 12): Explanation {
-    const c = this.classifyMessages(messages);
     const fv = new FeatureVector();
     fv.names = [];
     this.extractor.extract(messages, fv);
+    const c = this.classification(fv);
+    const probabilities = {} as Record<Tier, number>;
+    TIERS.forEach((tier, i) => (probabilities[tier] = round(this.scores[i]!)));
     const sig = this.extractor.signals;
     const t = TIERS.indexOf(c.tier);
     const w = this.model.weights;
@@ -97,9 +104,6 @@ export class LearnedClassifier {
       .filter((f) => f.contribution !== 0)
       .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
       .slice(0, top);
-    this.model.probabilities(fv, this.scores);
-    const probabilities = {} as Record<Tier, number>;
-    TIERS.forEach((tier, i) => (probabilities[tier] = round(this.scores[i]!)));
     return {
       tier: c.tier,
       probabilities,
