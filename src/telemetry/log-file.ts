@@ -12,7 +12,6 @@ import { readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { TelemetryRecord } from './types.ts';
-import type { LogLine } from './log-line.ts';
 
 export interface RequestLogOptions {
   dir: string;
@@ -36,44 +35,56 @@ export interface RequestLogOptions {
 
 export type { LogLine } from './log-line.ts';
 
-/** The log line for a record (no newline). Empty error/rule/tier/flag, unknown tokens and cost are left out. */
+/**
+ * The log line for a record (no newline): LogLine's keys in its order, with empty error/rule/tier/flag
+ * and unknown tokens and cost left out. Written out by hand: JSON.stringify of a LogLine object took
+ * 2.2 µs a record on the telemetry worker (the log costs it about 6 µs a request in all), this 1.1 µs
+ * for the same line. Every string still goes through JSON.stringify, so the escaping is JSON's own.
+ */
 export function formatRecord(r: TelemetryRecord): string {
-  const line: LogLine = {
-    id: r.id,
-    time: new Date(r.start).toISOString(),
-    endpoint: r.endpoint,
-    dialect: r.dialect,
-    requestedModel: r.requestedModel,
-    status: r.status,
-    error: r.error || undefined,
-    rule: r.rule || undefined,
-    tier: r.tier || undefined,
-    attempts: r.attempts.map((a) => ({
-      target: a.target,
-      provider: a.provider,
-      model: a.model,
-      key: a.key,
-      status: a.status,
-      flag: a.flag || undefined,
-      latencyUs: a.latencyUs,
-    })),
-    tokens:
-      r.promptTokens === -1 && r.completionTokens === -1
-        ? undefined
-        : { prompt: r.promptTokens === -1 ? undefined : r.promptTokens, completion: r.completionTokens === -1 ? undefined : r.completionTokens },
-    cost: r.cost === -1 ? undefined : r.cost,
-    totalUs: r.totalUs,
-    gatewayUs: r.gatewayUs,
-    upstreamUs: r.upstreamUs,
-    ttfbUs: r.ttfbUs,
-    stream: r.stream,
-    streamFailed: r.streamFailed,
-    aborted: r.aborted,
-    tenant: { virtualKey: r.tenant.virtualKey, team: r.tenant.team, customer: r.tenant.customer },
-    request: r.request,
-    response: r.response,
-  };
-  return JSON.stringify(line); // undefined members are skipped
+  let line = `{"id":${str(r.id)},"time":${str(isoTime(r.start))},"endpoint":${str(r.endpoint)},"dialect":${str(r.dialect)},"requestedModel":${str(r.requestedModel)},"status":${num(r.status)}`;
+  if (r.error) line += `,"error":${str(r.error)}`;
+  if (r.rule) line += `,"rule":${str(r.rule)}`;
+  if (r.tier) line += `,"tier":${str(r.tier)}`;
+  line += ',"attempts":[';
+  for (let i = 0; i < r.attempts.length; i++) {
+    const a = r.attempts[i]!;
+    line += `${i > 0 ? ',' : ''}{"target":${str(a.target)},"provider":${str(a.provider)},"model":${str(a.model)},"key":${str(a.key)},"status":${num(a.status)}`;
+    if (a.flag) line += `,"flag":${str(a.flag)}`;
+    line += `,"latencyUs":${num(a.latencyUs)}}`;
+  }
+  line += ']';
+  if (r.promptTokens !== -1 || r.completionTokens !== -1) {
+    const prompt = r.promptTokens === -1 ? '' : `"prompt":${num(r.promptTokens)}`;
+    const completion = r.completionTokens === -1 ? '' : `"completion":${num(r.completionTokens)}`;
+    line += `,"tokens":{${prompt}${prompt && completion ? ',' : ''}${completion}}`;
+  }
+  if (r.cost !== -1) line += `,"cost":${num(r.cost)}`;
+  line += `,"totalUs":${num(r.totalUs)},"gatewayUs":${num(r.gatewayUs)},"upstreamUs":${num(r.upstreamUs)},"ttfbUs":${num(r.ttfbUs)}`;
+  line += `,"stream":${r.stream},"streamFailed":${r.streamFailed},"aborted":${r.aborted}`;
+  line += `,"tenant":{"virtualKey":${str(r.tenant.virtualKey)},"team":${str(r.tenant.team)},"customer":${str(r.tenant.customer)}}`;
+  if (r.request !== undefined) line += `,"request":${str(r.request)}`;
+  if (r.response !== undefined) line += `,"response":${str(r.response)}`;
+  return `${line}}`;
+}
+
+const str = (s: string): string => JSON.stringify(s);
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null'); // as JSON.stringify writes numbers
+
+/** The second last formatted, and its ISO text up to the milliseconds: records come in time order. */
+let isoSecond = NaN;
+let isoPrefix = '';
+
+/** `new Date(ms).toISOString()`, without a Date per record. */
+function isoTime(ms: number): string {
+  const t = Math.trunc(ms); // a Date's time value drops fractions toward zero
+  const second = Math.floor(t / 1000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4); // throws on NaN, as toISOString does
+    isoSecond = second;
+  }
+  const milli = t - second * 1000;
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 /** `YYYYMMDDTHHMMSSmmm`, UTC. */

@@ -69,6 +69,44 @@ describe('formatRecord', () => {
     expect(half.tokens).toEqual({ prompt: 12 });
   });
 
+  it('writes exactly what JSON.stringify of the LogLine object would, whatever the strings and numbers', () => {
+    // The object the line stands for, serialised by JSON.stringify (undefined members skipped).
+    const reference = (r: TelemetryRecord): string =>
+      JSON.stringify({
+        id: r.id, time: new Date(r.start).toISOString(), endpoint: r.endpoint, dialect: r.dialect, requestedModel: r.requestedModel, status: r.status,
+        error: r.error || undefined, rule: r.rule || undefined, tier: r.tier || undefined,
+        attempts: r.attempts.map((a) => ({ target: a.target, provider: a.provider, model: a.model, key: a.key, status: a.status, flag: a.flag || undefined, latencyUs: a.latencyUs })),
+        tokens: r.promptTokens === -1 && r.completionTokens === -1 ? undefined : { prompt: r.promptTokens === -1 ? undefined : r.promptTokens, completion: r.completionTokens === -1 ? undefined : r.completionTokens },
+        cost: r.cost === -1 ? undefined : r.cost,
+        totalUs: r.totalUs, gatewayUs: r.gatewayUs, upstreamUs: r.upstreamUs, ttfbUs: r.ttfbUs, stream: r.stream, streamFailed: r.streamFailed, aborted: r.aborted,
+        tenant: { virtualKey: r.tenant.virtualKey, team: r.tenant.team, customer: r.tenant.customer },
+        request: r.request, response: r.response,
+      } satisfies LogLine);
+    let seed = 3;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const strings = ['', 'plain', 'quote " and \\ backslash', 'tab\tnew\nline', '\u0000\u001f', 'ünïcødé 日本', '\ud800 lone', '😀', '</script>'];
+    const numbers = [-1, 0, 7, 1.5, 0.00042, 1e21, 123456789, NaN, Infinity];
+    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+    // Fractional and negative times, across second boundaries and back (the second's text is cached).
+    const starts = [Date.UTC(2025, 0, 2, 3, 4, 5, 999), Date.UTC(2025, 0, 2, 3, 4, 6), 1.7, -1, -1000.5, 0, Date.UTC(2025, 0, 2, 3, 4, 5, 7) + 0.9];
+    for (let i = 0; i < 500; i++) {
+      const r = rec(i, {
+        id: pick(strings), start: pick(starts), requestedModel: pick(strings), status: pick([0, 200, 429, 504]),
+        error: pick(strings), rule: pick(strings), tier: pick(strings), stream: rand(2) === 1, streamFailed: rand(2) === 1, aborted: rand(2) === 1,
+        attempts: Array.from({ length: rand(3) }, () => ({ target: pick(strings), provider: pick(strings), model: pick(strings), key: pick(strings), status: pick([0, 200, 500]), flag: pick(['', 'UT', 'UF']), latencyUs: pick(numbers) })),
+        promptTokens: pick(numbers), completionTokens: pick(numbers), cost: pick(numbers), totalUs: pick(numbers),
+        tenant: { virtualKey: pick(strings), team: pick(strings), customer: pick(strings) },
+        ...(rand(3) === 0 ? { request: pick(strings) } : {}),
+        ...(rand(3) === 0 ? { response: pick(strings) } : {}),
+      });
+      expect(formatRecord(r)).toBe(reference(r));
+    }
+    expect(() => formatRecord(rec(0, { start: NaN }))).toThrow(RangeError);
+  });
+
   it('stamps sort in time order', () => {
     expect(fileStamp(Date.UTC(2025, 0, 2, 3, 4, 5, 67))).toBe('20250102T030405067');
   });
