@@ -132,7 +132,7 @@ export interface Signals {
   readonly counts: Float64Array;
   /** Of the earlier turns, weighted by recency. */
   readonly context: Float64Array;
-  questionChars: number;
+  /** Characters of the last user message outside its question (counts[CHARS] has the question's). */
   pasteChars: number;
   /** 0 for a message of followUpChars or more, 1 for an empty one; 0 when there is no earlier turn. */
   shortness: number;
@@ -155,12 +155,9 @@ export class FeatureExtractor implements WordSink {
   readonly signals: Signals = {
     counts: new Float64Array(COUNTS_SIZE),
     context: new Float64Array(COUNTS_SIZE),
-    questionChars: 0,
     pasteChars: 0,
     shortness: 0,
   };
-  /** Words hashed by the last hashRange call. */
-  private words = 0;
   // read()'s state: where the words go, words so far, and the previous word's hash and start.
   private sinkFv: FeatureVector | null = null;
   private sinkWeight = 0;
@@ -205,7 +202,6 @@ export class FeatureExtractor implements WordSink {
     const sig = this.signals;
     sig.counts.fill(0);
     sig.context.fill(0);
-    sig.questionChars = 0;
     sig.pasteChars = 0;
     sig.shortness = 0;
     const list = Array.isArray(messages) ? (messages as unknown[]) : [];
@@ -215,22 +211,17 @@ export class FeatureExtractor implements WordSink {
     const hashStart = fv.n;
     let lastChars = 0;
     let words = 0;
+    let q = 0;
     this.punct.fill(0);
     const text = lastIdx >= 0 ? textOf(list[lastIdx]) : '';
     if (text.length > 0) {
       lastChars = text.length;
       findQuestion(text, this.options.pasteEdge, true, this.q);
       const { h0, h1, t0, t1 } = this.q;
-      if (h1 > h0) {
-        this.read(text, h0, h1, sig.counts, fv, 1, NS_WORD, true, this.punct);
-        words += this.words;
-      }
-      if (t1 > t0) {
-        this.read(text, t0, t1, sig.counts, fv, 1, NS_WORD, h1 <= h0, this.punct);
-        words += this.words;
-      }
-      sig.questionChars = h1 - h0 + (t1 - t0);
-      sig.pasteChars = text.length - sig.questionChars;
+      if (h1 > h0) words += this.read(text, h0, h1, sig.counts, fv, 1, NS_WORD, true, this.punct);
+      if (t1 > t0) words += this.read(text, t0, t1, sig.counts, fv, 1, NS_WORD, h1 <= h0, this.punct);
+      q = h1 - h0 + (t1 - t0);
+      sig.pasteChars = text.length - q;
     }
     const punct = this.punct;
     const codePunct = punct[1]!;
@@ -240,7 +231,6 @@ export class FeatureExtractor implements WordSink {
     // Hashed features weigh 1/√words each, so a long question does not outvote its dense features.
     if (words > 1) for (let k = hashStart, s = 1 / Math.sqrt(words); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
 
-    const q = sig.questionChars;
     const counts = sig.counts;
     counts[CHARS] = q;
     fv.add(F_LOGLEN, log1p(q) / 8);
@@ -346,10 +336,8 @@ export class FeatureExtractor implements WordSink {
       const { h0, h1, t0, t1 } = this.q;
       const start = fv.n;
       const scratch = this.one;
-      this.read(text, h0, h1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
-      let words = this.words;
-      if (t1 > t0) this.read(text, t0, t1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
-      words += t1 > t0 ? this.words : 0;
+      let words = this.read(text, h0, h1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
+      if (t1 > t0) words += this.read(text, t0, t1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
       if (words > 1) for (let k = start, s = 1 / Math.sqrt(words); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
     }
   }
@@ -357,15 +345,16 @@ export class FeatureExtractor implements WordSink {
   /**
    * Scans text[from, to) once: cue counts into acc, and the hashed words (unigrams, bigrams, and when
    * `first` the first word and first two words) and character n-grams into fv, each adding `weight`.
+   * Returns the number of words read.
    */
-  private read(text: string, from: number, to: number, acc: Float64Array, fv: FeatureVector, weight: number, ns: number, first: boolean, marks: Float64Array): void {
+  private read(text: string, from: number, to: number, acc: Float64Array, fv: FeatureVector, weight: number, ns: number, first: boolean, marks: Float64Array): number {
     this.sinkFv = fv;
     this.sinkWeight = weight;
     this.sinkNs = ns;
     this.sinkFirst = first;
     this.count = 0;
     this.automaton.scanWords(text, from, to, acc, this, PUNCT, marks);
-    this.words = this.count;
+    return this.count;
   }
 
   /** WordSink: one word of the text being read. */
