@@ -46,9 +46,6 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
   const peers = new SupervisedPeers(port);
   let gw: Gateway | null = null;
   const send = (m: FromThread): void => port.postMessage(m);
-  let markStarted!: (err?: unknown) => void;
-  const started = new Promise<void>((resolve, reject) => (markStarted = (err) => (err === undefined ? resolve() : reject(err))));
-  started.catch(() => {});
 
   // A bug that escapes a request: close the app (or uWS takes the process down with this thread),
   // then exit; the supervisor counts what was in flight and starts another thread.
@@ -60,6 +57,11 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
 
+  setReloadStatus(init.reload);
+  // Started before the handlers below are attached, in the same turn: no message can come in between.
+  const starting = startGateway(init.config, { host: init.host, port: init.port }, { index: init.index, shared: SharedState.of(init.shared), telemetry: init.telemetry, peers });
+  starting.catch(() => {}); // reported below, as "failed"
+
   port.on('message', (m: ToThread) => {
     switch (m.type) {
       case 'gather':
@@ -70,7 +72,7 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
         return;
       case 'reconfigure':
         // A thread still starting (on the config it was given) applies the reload once it serves.
-        void (gw === null ? started.then(() => gw!.reload(m.config)) : gw.reload(m.config)).then(
+        void (gw === null ? starting.then((g) => g.reload(m.config)) : gw.reload(m.config)).then(
           () => send({ type: 'reconfigured', id: m.id, error: null }),
           (err: unknown) => send({ type: 'reconfigured', id: m.id, error: err instanceof Error ? err.message : String(err) }),
         );
@@ -99,12 +101,9 @@ async function run(port: MessagePort, init: ThreadInit): Promise<void> {
     }
   });
 
-  setReloadStatus(init.reload);
   try {
-    gw = await startGateway(init.config, { host: init.host, port: init.port }, { index: init.index, shared: SharedState.of(init.shared), telemetry: init.telemetry, peers });
-    markStarted();
+    gw = await starting;
   } catch (err) {
-    markStarted(err);
     send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
     port.close();
     return;
