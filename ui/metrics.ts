@@ -101,14 +101,15 @@ export interface History {
 }
 
 export class MetricsHistory {
-  private samples: Sample[] = [];
+  /** The sample before the one being added: rates are differences between two. */
+  private prev: Sample | null = null;
   readonly h: History = { t: [], rps: [], errorRate: [], gatewayP50: [], gatewayP99: [], upstreamP50: [], upstreamMean: [], spendPerMin: [], last: null };
 
   add(s: Sample): void {
-    const prev = this.samples[this.samples.length - 1];
-    this.samples.push(s);
+    const prev = this.prev;
+    this.prev = s;
     this.h.last = { requests: s.requests, errors: s.errors, cost: s.cost };
-    if (prev === undefined) return;
+    if (prev === null) return;
     const dt = (s.t - prev.t) / 1000;
     // A counter that went down means the worker restarted from zero: that interval has no rate.
     const dReq = s.requests - prev.requests;
@@ -129,6 +130,5 @@ export class MetricsHistory {
     let drop = 0;
     while (drop < h.t.length && h.t[drop]! < cut) drop++;
     if (drop > 0) for (const col of [h.t, h.rps, h.errorRate, h.gatewayP50, h.gatewayP99, h.upstreamP50, h.upstreamMean, h.spendPerMin]) col.splice(0, drop);
-    if (this.samples.length > 2) this.samples.splice(0, this.samples.length - 2);
   }
 }
