@@ -4,13 +4,14 @@
 import type { Page } from '../app.ts';
 import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
+import type { LocalStats } from '../../src/server/peers.ts';
 
 interface Stats {
   targets: Record<string, { successRate: number; latencyMs: number; requests: number }>;
   circuits: Record<string, { state: string; errorRate: number; latencyMs: number }>;
   restingKeys: Record<string, { reason: string; seconds: number }>;
   routeWeights: Record<string, Record<string, number>>;
-  pools: Record<string, { connected: number; free: number; pending: number; running: number; size: number }>;
+  pools: LocalStats['pools'];
   inFlight: number;
   requests: number;
 }

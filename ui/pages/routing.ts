@@ -3,6 +3,7 @@
 import type { Page } from '../app.ts';
 import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
+import type { LocalStats } from '../../src/server/peers.ts';
 
 interface Rule {
   name: string;
@@ -16,7 +17,7 @@ interface Rule {
 }
 
 interface Stats {
-  rules: { matches: Record<string, number>; evaluationErrors: Record<string, number>; chainLimitHits: number };
+  rules: LocalStats['rules'];
 }
 
 const EXAMPLE = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a Python function that merges two sorted lists.' }] }, null, 2);
