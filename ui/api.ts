@@ -1,7 +1,7 @@
 // Calls to the gateway, same origin only. The session cookie goes with every call by itself (it is
 // HttpOnly: this script never sees it); changes carry the CSRF token GET /ui/session gave the page.
 
-export const CSRF_HEADER = 'x-microgate-csrf';
+import { CSRF_HEADER } from '../src/server/csrf-header.ts';
 
 let csrf: string | null = null;
 let onLoggedOut: () => void = () => {};

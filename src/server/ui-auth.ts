@@ -10,7 +10,8 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { RuntimePlan } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import { cookieValue, csrfMatches, CSRF_HEADER, SESSION_COOKIE, sessionKeys, verify, type Session, type SessionKeys } from './ui-session.ts';
+import { CSRF_HEADER } from './csrf-header.ts';
+import { cookieValue, csrfMatches, SESSION_COOKIE, sessionKeys, verify, type Session, type SessionKeys } from './ui-session.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001']);
 

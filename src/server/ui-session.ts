@@ -6,8 +6,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const SESSION_COOKIE = 'mg_session';
-/** The header every state-changing request authenticated by the cookie carries. */
-export const CSRF_HEADER = 'x-microgate-csrf';
 /** How long a login lasts: a working day. Logging out only clears the cookie (there is no server state to revoke). */
 export const SESSION_TTL_S = 12 * 3600;
 
