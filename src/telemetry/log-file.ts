@@ -115,6 +115,11 @@ export function listLogFiles(dir: string, name = 'requests'): string[] {
   } catch {
     return [];
   }
+  return logFilesAmong(entries, dir, name);
+}
+
+/** listLogFiles from the directory's entries, for a caller that lists it without blocking (the log search). */
+export function logFilesAmong(entries: readonly string[], dir: string, name = 'requests'): string[] {
   const re = rotatedPattern(name);
   const files = entries.filter((f) => re.test(f)).sort();
   if (entries.includes(`${name}.log`)) files.push(`${name}.log`);

@@ -3,10 +3,10 @@
 // and at most `maxScanBytes` of them (the tail of the last file it reaches), through a read stream, so
 // a search of a large log neither blocks the event loop nor reads the whole disk.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import { listLogFiles, rotatedAt, type LogLine } from './log-file.ts';
+import { logFilesAmong, rotatedAt, type LogLine } from './log-file.ts';
 
 /** What a line must match; absent members match anything. */
 export interface LogFilter {
@@ -129,7 +129,8 @@ function endOf(file: string, name: string): number {
  */
 export async function searchLog(o: SearchOptions): Promise<SearchResult> {
   const name = o.name ?? 'requests';
-  const files = listLogFiles(o.dir, name).reverse();
+  // Listed without blocking: this runs on a request thread, answering GET /admin/requests.
+  const files = logFilesAmong(await readdir(o.dir).catch(() => []), o.dir, name).reverse();
   const wanted = needles(o.filter);
   const hits: { rec: LogLine; t: number }[] = [];
   let budget = o.maxScanBytes;
