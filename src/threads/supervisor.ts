@@ -73,14 +73,11 @@ export async function startCluster(config: Config, workers: number, listen: { ho
   /** What a thread starts on: the latest config a reload applied, and the reload status. */
   let current = config;
   let status: ReloadStatus = { ...ownStatus };
-  /** Reconfigures waiting for threads' answers: id → (thread, error) callback. */
-  const reconfiguring = new Map<number, (thread: number, error: string | null) => void>();
-  const reconfigured = new Replies<number, string[]>();
   let stopping = false;
   let seq = 0;
-  /** Asks relayed to every other thread, waiting for their answers. */
-  const relays = new Map<number, { left: Set<number>; stats: LocalStats[] }>();
-  const relayed = new Replies<number, LocalStats[]>();
+  /** Asks sent to several threads (askThreads), by id: what to do with one thread's answer. */
+  const asking = new Map<number, (thread: number, answer: FromThread | null) => void>();
+  const asked = new Replies<number, void>();
 
   // The threads share their port on purpose; another process on it would silently take a share of
   // the traffic. Unless server.reusePort says that is wanted, make sure nothing listens there first.
@@ -90,27 +87,37 @@ export async function startCluster(config: Config, workers: number, listen: { ho
 
   const send = (i: number, m: ToThread, transfer?: readonly TransferListItem[]): void => slots[i]!.worker?.postMessage(m, transfer);
 
-  /** Sends `m` to every live thread but `from`, and resolves when each answered (or the time is up). */
-  const relay = (from: number, make: (id: number) => ToThread): Promise<LocalStats[]> => {
+  /**
+   * Sends make(id) to each of `threads`, hands each answer to `onAnswer`, and resolves once every one
+   * answered or after timeoutMs, with the threads that did not answer. A thread that exits counts as
+   * answered (with null): it is started again on the latest config and has nothing to say.
+   */
+  const askThreads = (threads: Set<number>, timeoutMs: number, make: (id: number) => ToThread, onAnswer: (thread: number, answer: FromThread | null) => void): Promise<Set<number>> => {
+    if (threads.size === 0) return Promise.resolve(threads);
     const id = ++seq;
-    const left = new Set<number>();
-    slots.forEach((s, i) => i !== from && s.worker !== null && shared.thread(i, THREAD.alive) === 1 && left.add(i));
-    if (left.size === 0) return Promise.resolve([]);
-    const entry = { left, stats: [] as LocalStats[] };
-    relays.set(id, entry);
-    // On time or not, it resolves with the answers that came.
-    return relayed
-      .wait(id, ASK_TIMEOUT_MS, () => entry.stats, () => {
-        for (const i of left) send(i, make(id));
-      })
-      .finally(() => relays.delete(id));
+    asking.set(id, (i, answer) => {
+      if (!threads.delete(i)) return;
+      onAnswer(i, answer);
+      if (threads.size === 0) asked.settle(id, undefined);
+    });
+    const sendAll = (): void => {
+      for (const i of threads) send(i, make(id));
+    };
+    return asked
+      .wait(id, timeoutMs, () => {}, sendAll)
+      .then(() => threads)
+      .finally(() => asking.delete(id));
   };
-  const answered = (id: number, from: number, stats?: LocalStats): void => {
-    const r = relays.get(id);
-    if (r === undefined) return;
-    if (stats !== undefined) r.stats.push(stats);
-    r.left.delete(from);
-    if (r.left.size === 0) relayed.settle(id, r.stats);
+
+  /** Sends make(id) to every live thread but `from`; resolves with the stats that came back in time. */
+  const relay = (from: number, make: (id: number) => ToThread): Promise<LocalStats[]> => {
+    const threads = new Set<number>();
+    slots.forEach((s, i) => i !== from && s.worker !== null && shared.thread(i, THREAD.alive) === 1 && threads.add(i));
+    const stats: LocalStats[] = [];
+    const onAnswer = (_i: number, m: FromThread | null): void => {
+      if (m?.type === 'local') stats.push(m.stats);
+    };
+    return askThreads(threads, ASK_TIMEOUT_MS, make, onAnswer).then(() => stats);
   };
 
   const start = (i: number, link: TelemetryLink | null): Promise<number> => {
@@ -142,22 +149,16 @@ export async function startCluster(config: Config, workers: number, listen: { ho
             void relay(i, (id) => ({ type: 'reload', id })).then(() => send(i, { type: 'entities-done', id: m.id }));
             return;
           case 'local':
-            answered(m.id, i, m.stats);
-            return;
           case 'reloaded':
-            answered(m.id, i);
-            return;
           case 'reconfigured':
-            reconfiguring.get(m.id)?.(i, m.error);
+            asking.get(m.id)?.(i, m);
         }
       });
       w.on('error', (err) => process.stderr.write(`microgate: request thread ${i}: ${err.message}\n`));
       w.on('exit', (code) => {
         if (slot.worker !== w) return;
         slot.worker = null;
-        for (const [id] of relays) answered(id, i);
-        // A thread that dies during a reload is started again on the new config: it need not answer.
-        for (const done of [...reconfiguring.values()]) done(i, null);
+        for (const answer of [...asking.values()]) answer(i, null);
         if (!up) {
           reject(new Error(`request thread ${i} exited with code ${code} before listening`));
           return;
@@ -224,22 +225,16 @@ export async function startCluster(config: Config, workers: number, listen: { ho
     close: stopAll,
     reload: (next) => {
       current = next;
-      const id = ++seq;
-      const left = new Set<number>();
-      slots.forEach((s, i) => s.worker !== null && left.add(i));
+      const threads = new Set<number>();
+      slots.forEach((s, i) => s.worker !== null && threads.add(i));
       const errors: string[] = [];
-      if (left.size === 0) return Promise.resolve(errors);
-      reconfiguring.set(id, (i, error) => {
-        if (!left.delete(i)) return;
-        if (error !== null) errors.push(`request thread ${i}: ${error}`);
-        if (left.size === 0) reconfigured.settle(id, errors);
-      });
-      const late = (): string[] => [...errors, ...[...left].map((i) => `request thread ${i} did not answer`)];
-      return reconfigured
-        .wait(id, RECONFIGURE_TIMEOUT_MS, late, () => {
-          for (const i of left) send(i, { type: 'reconfigure', id, config: next });
-        })
-        .finally(() => reconfiguring.delete(id));
+      const onAnswer = (i: number, m: FromThread | null): void => {
+        if (m?.type === 'reconfigured' && m.error !== null) errors.push(`request thread ${i}: ${m.error}`);
+      };
+      return askThreads(threads, RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: next }), onAnswer).then((late) => [
+        ...errors,
+        ...[...late].map((i) => `request thread ${i} did not answer`),
+      ]);
     },
     reloadStatus: (next) => {
       status = next;
