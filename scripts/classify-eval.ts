@@ -10,7 +10,8 @@
 // sets only: the held-out prompts are not for reading.
 import { join, resolve } from 'node:path';
 import { Classifier } from '../src/classify/index.ts';
-import { TIERS, evaluate, loadLabeled, type Evaluation } from '../src/classify/evaluate.ts';
+import { evaluate, loadLabeled, type Evaluation } from '../src/classify/evaluate.ts';
+import { TIERS } from '../src/classify/score.ts';
 import { TRAINING_FILES } from '../src/classify/train.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

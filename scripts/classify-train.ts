@@ -12,7 +12,8 @@ import { cueAutomaton } from '../src/classify/cues.ts';
 import { FeatureExtractor, type FeatureOptions } from '../src/classify/features.ts';
 import { encodeWeights } from '../src/classify/model.ts';
 import { MODEL_WEIGHTS } from '../src/classify/model-weights.ts';
-import { TIERS, TRAINING, TRAINING_FILES, crossValidate, examples, fit, foldOf, predict, type TrainOptions } from '../src/classify/train.ts';
+import { TRAINING, TRAINING_FILES, crossValidate, examples, fit, foldOf, predict, type TrainOptions } from '../src/classify/train.ts';
+import { TIERS } from '../src/classify/score.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TRAIN_FILES = TRAINING_FILES.map((f) => `test/fixtures/classifier/${f}`);

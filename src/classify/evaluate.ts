@@ -7,8 +7,6 @@ import { readFileSync } from 'node:fs';
 import type { Classifier } from './classifier.ts';
 import { TIERS, type Tier } from './score.ts';
 
-export { TIERS };
-
 export interface LabeledItem {
   id: string;
   tier: Tier;

@@ -7,8 +7,6 @@ import { DENSE_COUNT, FeatureVector, type ContextScorer, type FeatureExtractor }
 import { LinearModel, TIER_COUNT, decide, softmax } from './model.ts';
 import { TIERS, type Tier } from './score.ts';
 
-export { TIERS };
-
 export interface Example {
   idx: Int32Array;
   val: Float64Array;
