@@ -1,10 +1,11 @@
 // Bad requests at the socket level: each gets a clear error (or, for the heads this uWS build cannot
 // parse, a closed connection), and none disturbs the requests running beside it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { request } from 'undici';
 import OpenAI from 'openai';
 import { startStack, type Stack } from '../helpers/stack.ts';
+import { rawHttp } from '../helpers/raw-http.ts';
 
 let s: Stack;
 const LIMIT = 4096;
@@ -24,31 +25,7 @@ async function post(body: string | Buffer, headers: Record<string, string> = { '
   return { status: res.statusCode, headers: res.headers, error: (JSON.parse(text) as { error: { code: string; param: string | null; message: string } }).error };
 }
 
-/** Writes raw bytes on a fresh connection; resolves with whatever the server sent before closing (or the timeout). */
-function raw(parts: Array<string | Buffer>, opts: { gapMs?: number; waitMs?: number } = {}): Promise<{ data: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock: Socket = connect(s.gw.port, '127.0.0.1');
-    let data = '';
-    let closed = false;
-    sock.on('data', (d) => (data += d.toString('latin1')));
-    sock.on('error', () => {});
-    sock.on('close', () => {
-      closed = true;
-      resolve({ data, closed });
-    });
-    sock.on('connect', async () => {
-      for (const p of parts) {
-        if (sock.destroyed) break;
-        sock.write(p);
-        if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
-      }
-    });
-    setTimeout(() => {
-      sock.destroy();
-      resolve({ data, closed });
-    }, opts.waitMs ?? 1500);
-  });
-}
+const raw = (parts: Array<string | Buffer>, opts: { gapMs?: number; waitMs?: number } = {}) => rawHttp(s.gw.port, parts, opts);
 
 const ok = () => post(JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'hi' }] }));
 

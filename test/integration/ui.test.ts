@@ -3,7 +3,6 @@
 // log read back through /admin/requests. Behaviour only, never timings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -11,6 +10,7 @@ import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { rawHttp } from '../helpers/raw-http.ts';
 import { maskConfig } from '../../src/server/admin-config.ts';
 import { setReloadStatus } from '../../src/server/reload-status.ts';
 
@@ -159,21 +159,8 @@ describe('/ui', () => {
     await nullBody.body.text();
     // A chunked login that keeps coming: answered once it passes 16 × 4 KiB, not read for as long as it lasts.
     const piece = `${(1024).toString(16)}\r\n${'a'.repeat(1024)}\r\n`;
-    const got = await new Promise<{ data: string; closed: boolean }>((resolve) => {
-      const sock = connect(Number(new URL(gw.url).port), '127.0.0.1');
-      let data = '';
-      sock.on('data', (d) => (data += d.toString('latin1')));
-      sock.on('error', () => {});
-      sock.on('close', () => resolve({ data, closed: true }));
-      sock.on('connect', () => {
-        sock.write('POST /ui/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
-        for (let i = 0; i < 100; i++) sock.write(piece);
-      });
-      setTimeout(() => {
-        sock.destroy();
-        resolve({ data, closed: false });
-      }, 3000);
-    });
+    const head = 'POST /ui/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const got = await rawHttp(Number(new URL(gw.url).port), [head, ...Array.from({ length: 100 }, () => piece)], { waitMs: 3000 });
     expect(got.data).toMatch(/^HTTP\/1\.1 413 /);
     expect(got.closed).toBe(true);
   });
