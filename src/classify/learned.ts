@@ -86,17 +86,17 @@ export class LearnedClassifier {
     TIERS.forEach((tier, i) => (probabilities[tier] = round(this.scores[i]!)));
     const sig = this.extractor.signals;
     const t = TIERS.indexOf(c.tier);
-    const w = this.model.weights;
+    const model = this.model;
     // A feature's pull toward the chosen tier: its weight there minus its mean weight over the tiers.
     const byName = new Map<string, { value: number; contribution: number }>();
     for (let k = 0; k < fv.n; k++) {
       const j = fv.idx[k]! * TIER_COUNT;
       let mean = 0;
-      for (let u = 0; u < TIER_COUNT; u++) mean += w[j + u]! / TIER_COUNT;
+      for (let u = 0; u < TIER_COUNT; u++) mean += model.weight(j + u) / TIER_COUNT;
       const name = fv.names[k]!;
       const e = byName.get(name) ?? { value: 0, contribution: 0 };
       e.value += fv.val[k]!;
-      e.contribution += fv.val[k]! * (w[j + t]! - mean);
+      e.contribution += fv.val[k]! * (model.weight(j + t) - mean);
       byName.set(name, e);
     }
     const topFeatures = [...byName]

@@ -2,7 +2,8 @@
  * The learned model: multinomial logistic regression, one weight per (feature, tier). Scoring a
  * conversation is a sparse dot product over its FeatureVector; the weights are trained offline by
  * `npm run classify:train` (scripts/classify-train.ts) and shipped in model-weights.ts as int16 with
- * one scale, decoded once at load.
+ * one scale, and scored as int16 (training scores its folds and context turns with the same int16
+ * weights, so what is cross-validated is what ships).
  */
 import type { FeatureVector } from './features.ts';
 
@@ -27,15 +28,42 @@ export interface ShippedModel {
 }
 
 export class LinearModel {
-  /** weights[feature * TIER_COUNT + tier]. */
-  constructor(readonly weights: Float32Array) {}
+  /**
+   * weights[feature * TIER_COUNT + tier] × scale is a weight. They stay int16 in memory, as shipped: the
+   * table (2^hashBits buckets × 4 tiers) is read at a random place for every word of a request, and half
+   * the bytes is half the cache it takes from the rest of the request thread.
+   */
+  constructor(
+    readonly weights: Int16Array,
+    readonly scale: number,
+  ) {}
 
   static decode(m: ShippedModel): LinearModel {
     const bytes = Buffer.from(m.weights, 'base64');
-    const q = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
-    const w = new Float32Array(q.length);
-    for (let i = 0; i < q.length; i++) w[i] = q[i]! * m.scale;
-    return new LinearModel(w);
+    // Copied into a buffer of its own: a Buffer may sit at an odd offset of a shared pool.
+    const q = new Int16Array(bytes.byteLength >> 1);
+    new Uint8Array(q.buffer).set(bytes.subarray(0, q.byteLength));
+    return new LinearModel(q, m.scale);
+  }
+
+  /** Trained weights rounded to int16 with one scale, as they ship (training scores with these too). */
+  static quantise(w: ArrayLike<number>): LinearModel {
+    let max = 0;
+    for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]!));
+    const scale = max > 0 ? max / 32767 : 1;
+    const q = new Int16Array(w.length);
+    for (let i = 0; i < w.length; i++) q[i] = Math.round(w[i]! / scale);
+    return new LinearModel(q, scale);
+  }
+
+  /** The shipped form: scale and the base64 of the little-endian int16 weights. */
+  encode(): { scale: number; weights: string } {
+    return { scale: this.scale, weights: Buffer.from(this.weights.buffer, this.weights.byteOffset, this.weights.byteLength).toString('base64') };
+  }
+
+  /** One weight, feature-major (index = feature × TIER_COUNT + tier). */
+  weight(i: number): number {
+    return this.weights[i]! * this.scale;
   }
 
   /** Tier probabilities (the softmax of the scores) into out[0..TIER_COUNT). */
@@ -61,10 +89,12 @@ export class LinearModel {
       s2 += w[j + 2]! * v;
       s3 += w[j + 3]! * v;
     }
-    out[0] = s0;
-    out[1] = s1;
-    out[2] = s2;
-    out[3] = s3;
+    // The one scale applies to every weight, so it multiplies the sums once instead of every term.
+    const scale = this.scale;
+    out[0] = s0 * scale;
+    out[1] = s1 * scale;
+    out[2] = s2 * scale;
+    out[3] = s3 * scale;
   }
 }
 
@@ -100,14 +130,3 @@ export function decide(probs: Float64Array, farCost: number): number {
   }
   return best;
 }
-
-/** Quantises trained weights for shipping (the inverse of LinearModel.decode). */
-export function encodeWeights(w: ArrayLike<number>): { scale: number; weights: string } {
-  let max = 0;
-  for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]!));
-  const scale = max > 0 ? max / 32767 : 1;
-  const q = new Int16Array(w.length);
-  for (let i = 0; i < w.length; i++) q[i] = Math.round(w[i]! / scale);
-  return { scale, weights: Buffer.from(q.buffer).toString('base64') };
-}
-

@@ -123,7 +123,7 @@ function smoothTarget(y: number, share: number, out: Float64Array): void {
 
 /** Tier index predicted for each example by weights w. */
 export function predict(w: Float64Array, data: readonly Example[], farCost = 1): number[] {
-  const model = new LinearModel(Float32Array.from(w));
+  const model = LinearModel.quantise(w);
   const fv = new FeatureVector();
   const s = new Float64Array(TIER_COUNT);
   return data.map((ex) => {
@@ -137,7 +137,7 @@ export function predict(w: Float64Array, data: readonly Example[], farCost = 1):
 
 /** A context scorer (features.ts) from trained weights. */
 export function scorerOf(w: Float64Array): ContextScorer {
-  const model = new LinearModel(Float32Array.from(w));
+  const model = LinearModel.quantise(w);
   return (fv, probs) => model.probabilities(fv, probs);
 }
 
