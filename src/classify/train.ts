@@ -38,7 +38,7 @@ export interface TrainOptions {
  */
 export const TRAINING_FILES: readonly string[] = ['prompts.jsonl', 'train-extra.jsonl', 'train-a.jsonl', 'train-b.jsonl', 'train-c.jsonl', 'train-d.jsonl', 'train-e.jsonl', 'train-f.jsonl', 'train-g.jsonl', 'train-h.jsonl', 'train-i.jsonl', 'train-j.jsonl', 'train-k.jsonl', 'train-l.jsonl', 'train-m.jsonl', 'train-n.jsonl', 'train-o.jsonl', 'train-p.jsonl', 'train-q.jsonl', 'train-r.jsonl', 'train-s.jsonl', 'train-t.jsonl', 'train-u.jsonl', 'train-v.jsonl', 'train-w.jsonl', 'train-x.jsonl', 'train-y.jsonl', 'train-z.jsonl', 'train-za.jsonl', 'train-zb.jsonl', 'train-zc.jsonl', 'train-zd.jsonl', 'train-ze.jsonl', 'train-zf.jsonl', 'train-zg.jsonl', 'train-zh.jsonl', 'train-zi.jsonl', 'train-zj.jsonl', 'train-zk.jsonl', 'train-zl.jsonl'];
 
-export const TRAINING: TrainOptions = { l2: 3e-5, l2Dense: 1e-3, steps: 400, learningRate: 0.05, neighbourSmoothing: 0, farCost: 2 };
+export const TRAINING: TrainOptions = { l2: 3e-6, l2Dense: 1e-3, steps: 400, learningRate: 0.05, neighbourSmoothing: 0, farCost: 2 };
 
 /** Features of labeled conversations, copied out of the extractor's scratch vector. */
 export function examples(extractor: FeatureExtractor, items: readonly { tier: Tier; messages: unknown[] }[]): Example[] {
