@@ -7,7 +7,7 @@
 //   heldout-3.jsonl, heldout-4.jsonl,
 //   heldout-5.jsonl, heldout-6.jsonl,
 //   heldout-7.jsonl, heldout-8.jsonl,
-//   heldout-9.jsonl                    each written independently, never used for training or tuning.
+//   heldout-9.jsonl, heldout-10.jsonl  each written independently, never used for training or tuning.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
 import { join, resolve } from 'node:path';
@@ -31,6 +31,7 @@ const sets: { name: string; files: string[]; heldOut: boolean }[] = [
   { name: 'heldout-7.jsonl (held out)', files: ['heldout-7.jsonl'], heldOut: true },
   { name: 'heldout-8.jsonl (held out)', files: ['heldout-8.jsonl'], heldOut: true },
   { name: 'heldout-9.jsonl (held out)', files: ['heldout-9.jsonl'], heldOut: true },
+  { name: 'heldout-10.jsonl (held out)', files: ['heldout-10.jsonl'], heldOut: true },
 ].filter((s) => !(s.heldOut && args.includes('--no-heldout')));
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
