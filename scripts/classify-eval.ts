@@ -7,7 +7,8 @@
 //   heldout-3.jsonl, heldout-4.jsonl,
 //   heldout-5.jsonl, heldout-6.jsonl,
 //   heldout-7.jsonl, heldout-8.jsonl,
-//   heldout-9.jsonl, heldout-10.jsonl  each written independently, never used for training or tuning.
+//   heldout-9.jsonl, heldout-10.jsonl,
+//   heldout-11.jsonl                   each written independently, never used for training or tuning.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
 import { join, resolve } from 'node:path';
@@ -32,6 +33,7 @@ const sets: { name: string; files: string[]; heldOut: boolean }[] = [
   { name: 'heldout-8.jsonl (held out)', files: ['heldout-8.jsonl'], heldOut: true },
   { name: 'heldout-9.jsonl (held out)', files: ['heldout-9.jsonl'], heldOut: true },
   { name: 'heldout-10.jsonl (held out)', files: ['heldout-10.jsonl'], heldOut: true },
+  { name: 'heldout-11.jsonl (held out)', files: ['heldout-11.jsonl'], heldOut: true },
 ].filter((s) => !(s.heldOut && args.includes('--no-heldout')));
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
