@@ -4,7 +4,8 @@ import { describe, it, expect } from 'vitest';
 import { Automaton, type WordSink } from '../../src/classify/automaton.ts';
 import { Classifier, DEFAULT_BOUNDARIES, type Tier } from '../../src/classify/index.ts';
 import { loadLabeled } from '../../src/classify/evaluate.ts';
-import { decide } from '../../src/classify/model.ts';
+import { FeatureVector } from '../../src/classify/features.ts';
+import { LinearModel, decide } from '../../src/classify/model.ts';
 import { tierOf } from '../../src/classify/score.ts';
 import { TRAINING_FILES } from '../../src/classify/train.ts';
 
@@ -333,6 +334,36 @@ describe('the decision rule', () => {
     // REASONING is the most probable, but COMPLEX is two tiers from SIMPLE only (0.1), REASONING from SIMPLE and MEDIUM (0.3).
     expect(decide(Float64Array.from([0.1, 0.2, 0.3, 0.4]), 1)).toBe(3);
     expect(decide(Float64Array.from([0.1, 0.2, 0.3, 0.4]), 2)).toBe(2);
+  });
+});
+
+describe('LinearModel (int16 weights with one scale)', () => {
+  const w = Float64Array.from({ length: 40 }, (_, i) => Math.sin(i * 1.7) * (i % 7 === 0 ? 3 : 0.2));
+
+  it('keeps every weight within half a step of the trained one, and ships what it scores', () => {
+    const m = LinearModel.quantise(w);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(m.weight(i) - w[i]!)).toBeLessThanOrEqual(m.scale / 2 + 1e-12);
+    // The largest weight is exactly ±32767 steps, so the scale is as fine as int16 allows.
+    expect(Math.max(...m.weights.map(Math.abs))).toBe(32767);
+    const shipped = m.encode();
+    const back = LinearModel.decode({ options: { hashBits: 1, bigrams: false, charNgrams: false, contextWords: 0, pasteEdge: 0, followUpChars: 0 }, ...shipped });
+    expect(back.scale).toBe(m.scale);
+    expect([...back.weights]).toEqual([...m.weights]);
+  });
+
+  it('scores the sparse dot product of the quantised weights, repeated indices adding up', () => {
+    const m = LinearModel.quantise(w);
+    const fv = new FeatureVector();
+    fv.add(0, 1);
+    fv.add(3, 0.5);
+    fv.add(3, 0.25);
+    fv.add(7, -2);
+    const out = new Float64Array(4);
+    m.scores(fv, out);
+    for (let t = 0; t < 4; t++) {
+      const expected = m.weight(t) + 0.75 * m.weight(12 + t) - 2 * m.weight(28 + t);
+      expect(out[t]).toBeCloseTo(expected, 9);
+    }
   });
 });
 
