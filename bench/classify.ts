@@ -10,7 +10,9 @@
 // A second table times single calls with process.hrtime (the timer's ~0.05 µs included) in 20 windows
 // of 20,000 calls: the p99 over all calls, and the median of the windows' own p99. On a shared VM a
 // burst of interference (another process, the hypervisor) lands in a few windows and moves the first
-// figure; the second is what a call costs when nothing else is running.
+// figure, not the second. When the two agree, the slow calls are spread over the whole run: the calls'
+// own tail, or interference that never lets up (results/classifier.md, "Speed", tells the two apart
+// with a loop of pure arithmetic).
 import { join, resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { Classifier, DEFAULT_TUNING } from '../src/classify/index.ts';
