@@ -3,14 +3,11 @@
 //   the training files (TRAINING_FILES in src/classify/train.ts): the learned model was fitted on them,
 //                                      so these figures are in-sample; `npm run classify:train -- --cv`
 //                                      gives the cross-validated figure.
-//   heldout.jsonl, heldout-2.jsonl,
-//   heldout-3.jsonl, heldout-4.jsonl,
-//   heldout-5.jsonl, heldout-6.jsonl,
-//   heldout-7.jsonl, heldout-8.jsonl,
-//   heldout-9.jsonl, heldout-10.jsonl,
-//   heldout-11.jsonl                   each written independently, never used for training or tuning.
+//   heldout.jsonl, heldout-2.jsonl, …  every heldout*.jsonl there, in number order: each written
+//                                      independently, never used for training or tuning.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Classifier } from '../src/classify/index.ts';
 import { evaluate, loadLabeled, type Evaluation } from '../src/classify/evaluate.ts';
@@ -23,18 +20,20 @@ const args = process.argv.slice(2);
 const classifier = new Classifier({ model: args.includes('--heuristic') ? 'heuristic' : 'learned' });
 const sets: { name: string; files: string[]; heldOut: boolean }[] = [
   ...TRAINING_FILES.map((f) => ({ name: `${f} (training)`, files: [f], heldOut: false })),
-  { name: 'heldout.jsonl (held out)', files: ['heldout.jsonl'], heldOut: true },
-  { name: 'heldout-2.jsonl (held out)', files: ['heldout-2.jsonl'], heldOut: true },
-  { name: 'heldout-3.jsonl (held out)', files: ['heldout-3.jsonl'], heldOut: true },
-  { name: 'heldout-4.jsonl (held out)', files: ['heldout-4.jsonl'], heldOut: true },
-  { name: 'heldout-5.jsonl (held out)', files: ['heldout-5.jsonl'], heldOut: true },
-  { name: 'heldout-6.jsonl (held out)', files: ['heldout-6.jsonl'], heldOut: true },
-  { name: 'heldout-7.jsonl (held out)', files: ['heldout-7.jsonl'], heldOut: true },
-  { name: 'heldout-8.jsonl (held out)', files: ['heldout-8.jsonl'], heldOut: true },
-  { name: 'heldout-9.jsonl (held out)', files: ['heldout-9.jsonl'], heldOut: true },
-  { name: 'heldout-10.jsonl (held out)', files: ['heldout-10.jsonl'], heldOut: true },
-  { name: 'heldout-11.jsonl (held out)', files: ['heldout-11.jsonl'], heldOut: true },
+  ...heldOutFiles().map((f) => ({ name: `${f} (held out)`, files: [f], heldOut: true })),
 ].filter((s) => !(s.heldOut && args.includes('--no-heldout')));
+
+/** heldout.jsonl, heldout-2.jsonl, heldout-3.jsonl, … as the directory has them, in number order. */
+function heldOutFiles(): string[] {
+  const HELDOUT = /^heldout(?:-(\d+))?\.jsonl$/;
+  return readdirSync(join(ROOT, DIR))
+    .flatMap((file) => {
+      const m = HELDOUT.exec(file);
+      return m === null ? [] : [{ file, n: Number(m[1] ?? 1) }];
+    })
+    .sort((x, y) => x.n - y.n)
+    .map((x) => x.file);
+}
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const results = sets.map((s) => ({ ...s, ev: evaluate(classifier, s.files.flatMap((f) => loadLabeled(join(ROOT, DIR, f)))) }));
