@@ -217,7 +217,6 @@ export class HeuristicClassifier {
     if (q.t1 > q.t0) this.automaton.scan(text, q.t0, q.t1, into);
     into[CHARS] = into[CHARS]! + (q.h1 - q.h0) + (q.t1 - q.t0);
   }
-
 }
 
 /** defaults overridden by the values `given` sets; a key present but undefined (an unset config field) keeps its default. */

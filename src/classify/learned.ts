@@ -11,7 +11,6 @@ import type { Classification } from './heuristic.ts';
 import { LinearModel, TIER_COUNT, decide, type ShippedModel } from './model.ts';
 import { CHARS, D_CODE, D_REASONING, D_SIMPLE, D_TECHNICAL, D_TOKENS, NUMBER, TAG_COUNT, TIERS, type Tier } from './score.ts';
 
-
 /** Why a conversation got its tier: the answer of explain(). */
 export interface Explanation {
   tier: Tier;
