@@ -16,10 +16,11 @@
  *   punctuation, question marks, sentences, math symbols) and numbers: these separate SIMPLE, MEDIUM and
  *   COMPLEX, and a word problem (several sentences with quantities) from a look-up.
  * - Hashed words (bigrams optional), and the first word and first two words of the question (what is
- *   asked: "which", "prove", "write", "why"), each weighing 1/√words. Words are lower-cased and
- *   accent-stripped by the alphabet table, and every digit reads as the same digit. Letters outside a–z
- *   (CJK, Cyrillic, Hangul, Devanagari) also give character unigrams and bigrams, since CJK has no
- *   spaces to cut words at. The automaton hashes the words in the same pass as it counts cues.
+ *   asked: "which", "prove", "write", "why"). Words are lower-cased and accent-stripped by the alphabet
+ *   table, and every digit reads as the same digit. Letters outside a–z (CJK, Cyrillic, Hangul,
+ *   Devanagari) also give character unigrams and bigrams, since CJK has no spaces to cut words at. Each
+ *   hashed feature weighs 1/√(words + letters outside a–z). The automaton hashes the words in the same
+ *   pass as it counts cues.
  * - For a short follow-up ("do it", "and Chile?"), the earlier turns: their cue counts and length, the
  *   words of the previous user turn, and the tier the model gives that turn on its own, all scaled by
  *   how short the follow-up is. A message of followUpChars or more ignores the earlier turns.
@@ -164,6 +165,8 @@ export class FeatureExtractor implements WordSink {
   private sinkNs = 0;
   private sinkFirst = false;
   private count = 0;
+  /** Letters outside a–z read since the caller of read() last reset it (each adds character n-grams). */
+  private letters = 0;
   private prevHash = 0;
   private prevStart = 0;
   /** Counts by PUNCT class over the question of the last message (slot 0 unused). */
@@ -213,6 +216,7 @@ export class FeatureExtractor implements WordSink {
     let words = 0;
     let q = 0;
     this.punct.fill(0);
+    this.letters = 0;
     const text = lastIdx >= 0 ? textOf(list[lastIdx]) : '';
     if (text.length > 0) {
       lastChars = text.length;
@@ -228,8 +232,12 @@ export class FeatureExtractor implements WordSink {
     const qmarks = punct[2]!;
     const lines = punct[3]!;
     const paras = punct[4]!;
-    // Hashed features weigh 1/√words each, so a long question does not outvote its dense features.
-    if (words > 1) for (let k = hashStart, s = 1 / Math.sqrt(words); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
+    // Hashed features weigh 1/√units each, so a long question does not outvote its dense features. A
+    // unit is a word, or a letter outside a–z when those give character n-grams: a Chinese question is
+    // one "word" per run between punctuation but adds two n-grams per character, and counting its words
+    // alone let 60 characters outweigh every dense feature (cross-validation, results/classifier.md v16).
+    const units = words + this.letters;
+    if (units > 1) for (let k = hashStart, s = 1 / Math.sqrt(units); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
 
     const counts = sig.counts;
     counts[CHARS] = q;
@@ -336,9 +344,11 @@ export class FeatureExtractor implements WordSink {
       const { h0, h1, t0, t1 } = this.q;
       const start = fv.n;
       const scratch = this.one;
+      this.letters = 0;
       let words = this.read(text, h0, h1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
       if (t1 > t0) words += this.read(text, t0, t1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
-      if (words > 1) for (let k = start, s = 1 / Math.sqrt(words); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
+      const units = words + this.letters;
+      if (units > 1) for (let k = start, s = 1 / Math.sqrt(units); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
     }
   }
 
@@ -364,7 +374,9 @@ export class FeatureExtractor implements WordSink {
 
   /** WordSink: a letter outside a–z. */
   letter(text: string, i: number, prev: number): void {
-    if (this.options.charNgrams) this.charGrams(text, i, prev, this.sinkFv!, this.sinkWeight, this.sinkNs);
+    if (!this.options.charNgrams) return;
+    this.letters++;
+    this.charGrams(text, i, prev, this.sinkFv!, this.sinkWeight, this.sinkNs);
   }
 
   /** A word [start, end) with hash h: its unigram, its bigram with the word before, and the first word(s). */
