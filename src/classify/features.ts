@@ -235,7 +235,7 @@ export class FeatureExtractor implements WordSink {
     // Hashed features weigh 1/√units each, so a long question does not outvote its dense features. A
     // unit is a word, or a letter outside a–z when those give character n-grams: a Chinese question is
     // one "word" per run between punctuation but adds two n-grams per character, and counting its words
-    // alone let 60 characters outweigh every dense feature (cross-validation, results/classifier.md v16).
+    // alone let 37 characters outweigh every dense feature (results/classifier.md, v16).
     const units = words + this.letters;
     if (units > 1) for (let k = hashStart, s = 1 / Math.sqrt(units); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
 
