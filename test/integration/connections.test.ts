@@ -59,7 +59,10 @@ it('refuses new connections at once near the fd limit, keeps serving open ones, 
     else idle.push(s);
     if (i % 20 === 19) await new Promise((r) => setTimeout(r, 30)); // let the guard look
   }
-  expect(refused).toBe('ECONNREFUSED');
+  // The first refusal can race the guard closing the listening socket, which resets what its backlog
+  // holds (connection-guard.ts): that connection is reset rather than refused. Either way it fails at
+  // once instead of queueing, and once the socket is closed (the next check) a new one is refused.
+  expect(['ECONNREFUSED', 'ECONNRESET']).toContain(refused);
   expect(idle.length).toBeLessThan(300);
   // Refused, not queued: a new client learns it at once.
   await expect(chat()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
