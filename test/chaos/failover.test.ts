@@ -6,7 +6,8 @@ import { Agent, request } from 'undici';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { reweigh } from '../../src/upstream/adaptive.ts';
 import type { MockConfig, MockHandle } from '../../mock-providers/index.ts';
-import { eventually, startStack, type Stack } from '../helpers/stack.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { eventually } from '../helpers/waits.ts';
 
 const agent = new Agent({ connections: 512, pipelining: 1 });
 let stack: Stack | null = null;

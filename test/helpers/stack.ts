@@ -38,14 +38,4 @@ export async function startStack(mocks: Record<string, MockConfig>, config: (m: 
   };
 }
 
-/** Polls until `check` holds or the bounded number of tries runs out; returns the last value. */
-export async function eventually<T>(read: () => T, check: (v: T) => boolean, tries = 100, everyMs = 20): Promise<T> {
-  let v = read();
-  for (let i = 0; i < tries && !check(v); i++) {
-    await new Promise((r) => setTimeout(r, everyMs));
-    v = read();
-  }
-  return v;
-}
-
 export const SECRET = 'sk-test-SECRET-provider-key-0123456789';

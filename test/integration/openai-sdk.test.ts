@@ -2,7 +2,8 @@
 // front of the mock provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { APIError } from 'openai';
-import { SECRET, eventually, startStack, type Stack } from '../helpers/stack.ts';
+import { SECRET, startStack, type Stack } from '../helpers/stack.ts';
+import { eventually } from '../helpers/waits.ts';
 
 let s: Stack;
 

@@ -13,7 +13,7 @@ import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import { eventually } from '../helpers/stack.ts';
+import { eventually } from '../helpers/waits.ts';
 import { startGatewayProcess } from '../helpers/process.ts';
 import { listLogFiles } from '../../src/telemetry/log-file.ts';
 

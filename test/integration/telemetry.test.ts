@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import type { Telemetry } from '../../src/telemetry/telemetry.ts';
-import { SECRET, eventually, startStack, type Stack } from '../helpers/stack.ts';
+import { SECRET, startStack, type Stack } from '../helpers/stack.ts';
+import { eventually } from '../helpers/waits.ts';
 
 const agent = new Agent({ connections: 256 });
 let s: Stack | null = null;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { listLogFiles } from '../../src/telemetry/log-file.ts';
-import { eventually } from '../helpers/stack.ts';
+import { eventually } from '../helpers/waits.ts';
 import { startGatewayProcess } from '../helpers/process.ts';
 
 let child: ChildProcess | null = null;

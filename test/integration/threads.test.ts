@@ -11,7 +11,7 @@ import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { startCluster, type Cluster } from '../../src/threads/supervisor.ts';
 import { listLogFiles } from '../../src/telemetry/log-file.ts';
-import { eventually } from '../helpers/stack.ts';
+import { eventually } from '../helpers/waits.ts';
 
 const ADMIN = 'admin-key-threads-0123456789abcdef';
 const LIMITED = 'provider-key-limited-0123456789';
