@@ -788,14 +788,21 @@ function report(runs: RunFigures[], p: Profiled, files: string[], compare: Saved
       .map((n) => [n, ma.get(n) ?? 0, fa.get(n) ?? 0] as const)
       .filter(([, a, b]) => a >= 0.2 || b >= 0.2)
       .sort((x, y) => y[1] - x[1]);
+    // A row: microgate's figure, the floor's (a dash when the floor was not profiled) and, when asked, the difference.
+    const row = (name: string, mine: number, floor: number | undefined, diff = true): string[] => [
+      name,
+      mine.toFixed(1),
+      f === null || floor === undefined ? '–' : floor.toFixed(1),
+      !diff ? '' : f === null || floor === undefined ? '–' : (mine - floor).toFixed(1),
+    ];
     lines.push(
       table([
         ['where', 'microgate µs/req', 'floor µs/req', 'difference'],
-        ...rows.map(([n, a, b]) => [n, a.toFixed(1), f === null ? '–' : b.toFixed(1), f === null ? '–' : (a - b).toFixed(1)]),
-        ['**all threads**', m.totalUs.toFixed(1), f === null ? '–' : f.totalUs.toFixed(1), f === null ? '–' : (m.totalUs - f.totalUs).toFixed(1)],
-        ['request thread', m.mainUs.toFixed(1), f === null ? '–' : f.mainUs.toFixed(1), f === null ? '–' : (m.mainUs - f.mainUs).toFixed(1)],
-        ['send() to the client, inclusive', m.sendUs.toFixed(1), f === null ? '–' : f.sendUs.toFixed(1), ''],
-        ['writev() to the provider, inclusive', m.writevUs.toFixed(1), f === null ? '–' : f.writevUs.toFixed(1), ''],
+        ...rows.map(([n, a, b]) => row(n, a, b)),
+        row('**all threads**', m.totalUs, f?.totalUs),
+        row('request thread', m.mainUs, f?.mainUs),
+        row('send() to the client, inclusive', m.sendUs, f?.sendUs, false),
+        row('writev() to the provider, inclusive', m.writevUs, f?.writevUs, false),
       ]),
       '',
     );
