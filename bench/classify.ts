@@ -116,14 +116,15 @@ function perCall(name: string, call: () => void): number {
   }
   all.sort();
   windowP99.sort((a, b) => a - b);
+  const p50 = quantile(all, 0.5);
   console.log(
     name.padEnd(44) +
-      quantile(all, 0.5).toFixed(2).padStart(8) +
+      p50.toFixed(2).padStart(8) +
       quantile(all, 0.99).toFixed(2).padStart(8) +
       quantile(all, 0.999).toFixed(2).padStart(8) +
       windowP99[WINDOWS >> 1]!.toFixed(2).padStart(14),
   );
-  return quantile(all, 0.5);
+  return p50;
 }
 
 function quantile(sorted: Float64Array, q: number): number {

@@ -232,12 +232,7 @@ export class FeatureExtractor implements WordSink {
     const qmarks = punct[2]!;
     const lines = punct[3]!;
     const paras = punct[4]!;
-    // Hashed features weigh 1/√units each, so a long question does not outvote its dense features. A
-    // unit is a word, or a letter outside a–z when those give character n-grams: a Chinese question is
-    // one "word" per run between punctuation but adds two n-grams per character, and counting its words
-    // alone let 37 characters outweigh every dense feature (results/classifier.md, v16).
-    const units = words + this.letters;
-    if (units > 1) for (let k = hashStart, s = 1 / Math.sqrt(units); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
+    this.scaleHashed(fv, hashStart, words);
 
     const counts = sig.counts;
     counts[CHARS] = q;
@@ -347,8 +342,7 @@ export class FeatureExtractor implements WordSink {
       this.letters = 0;
       let words = this.read(text, h0, h1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
       if (t1 > t0) words += this.read(text, t0, t1, scratch, fv, w, NS_CONTEXT, false, this.scratchMarks);
-      const units = words + this.letters;
-      if (units > 1) for (let k = start, s = 1 / Math.sqrt(units); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
+      this.scaleHashed(fv, start, words);
     }
   }
 
@@ -377,6 +371,17 @@ export class FeatureExtractor implements WordSink {
     if (!this.options.charNgrams) return;
     this.letters++;
     this.charGrams(text, i, prev, this.sinkFv!, this.sinkWeight, this.sinkNs);
+  }
+
+  /**
+   * Scales the hashed entries fv added from `from` on by 1/√units, so a long question does not outvote
+   * its dense features. A unit is a word, or a letter outside a–z when those give character n-grams: a
+   * Chinese question is one "word" per run between punctuation but adds two n-grams per character, and
+   * counting its words alone let 37 characters outweigh every dense feature (results/classifier.md, v16).
+   */
+  private scaleHashed(fv: FeatureVector, from: number, words: number): void {
+    const units = words + this.letters;
+    if (units > 1) for (let k = from, s = 1 / Math.sqrt(units); k < fv.n; k++) fv.val[k] = fv.val[k]! * s;
   }
 
   /** A word [start, end) with hash h: its unigram, its bigram with the word before, and the first word(s). */
