@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { describe, it, expect } from 'vitest';
+import { afterAll, describe, it, expect } from 'vitest';
 import { Automaton, type WordSink } from '../../src/classify/automaton.ts';
 import { Classifier, DEFAULT_BOUNDARIES, type Tier } from '../../src/classify/index.ts';
 import { loadLabeled } from '../../src/classify/evaluate.ts';
@@ -412,19 +412,28 @@ describe('the learned model and its training', () => {
   const items = TRAIN_FILES.flatMap((f) => loadLabeled(f));
 
   // The training script itself, as a child process (plain Node runs its loops about 4× faster than this
-  // file's transformed modules): it fits on the training files and cross-validates, and reports.
-  const verified = new Promise<{ items: number; weightsMatch: boolean; cv: { exact: number; withinOne: number; recall: number[] } }>((done, fail) =>
-    execFile(process.execPath, ['--import', 'tsx', 'scripts/classify-train.ts', '--verify'], { cwd: ROOT, maxBuffer: 1 << 20 }, (err, out) => (err ? fail(err) : done(JSON.parse(out)))),
-  );
+  // file's transformed modules): it fits on the training files and cross-validates, and reports. Started
+  // by the first test that needs it, so a run filtered to other tests (-t) does not pay for it, and
+  // killed after the tests, so an interrupted run does not leave it computing for two minutes.
+  type Verified = { items: number; weightsMatch: boolean; cv: { exact: number; withinOne: number; recall: number[] } };
+  let child: ChildProcess | undefined;
+  let verified: Promise<Verified> | undefined;
+  const verify = (): Promise<Verified> =>
+    (verified ??= new Promise<Verified>((done, fail) => {
+      child = execFile(process.execPath, ['--import', 'tsx', 'scripts/classify-train.ts', '--verify'], { cwd: ROOT, maxBuffer: 1 << 20 }, (err, out) =>
+        err ? fail(err) : done(JSON.parse(out) as Verified),
+      );
+    }));
+  afterAll(() => void child?.kill());
 
   it('ships the weights the training script produces from the training set (regenerate: npm run classify:train)', async () => {
-    const v = await verified;
+    const v = await verify();
     expect(v.items).toBe(items.length);
     expect(v.weightsMatch).toBe(true);
   }, TRAINING_TIMEOUT);
 
   it('holds its cross-validated accuracy on the training set (5 folds, each scored by a model that did not see it)', async () => {
-    const { cv } = await verified;
+    const { cv } = await verify();
     // results/classifier.md: 92.9% exact, 97.7% within one on 22,645 prompts; floors leave room for added training prompts.
     expect(cv.exact).toBeGreaterThanOrEqual(0.86);
     expect(cv.withinOne).toBeGreaterThanOrEqual(0.93);
