@@ -19,7 +19,6 @@ import { Classifier, DEFAULT_TUNING } from '../src/classify/index.ts';
 import { MODEL_WEIGHTS } from '../src/classify/model-weights.ts';
 import { Automaton } from '../src/classify/automaton.ts';
 import { VOCABULARY, type Vocabulary } from '../src/classify/vocabulary.ts';
-import { ALPHABET_SIZE } from '../src/classify/alphabet.ts';
 import { loadLabeled } from '../src/classify/evaluate.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -84,7 +83,7 @@ bench.add(`(automaton.scan of all 8192 B)`, () => {
 await bench.run();
 console.log(
   `node ${process.version}; pasteEdge ${MODEL_WEIGHTS.options.pasteEdge} (learned), ${DEFAULT_TUNING.pasteEdge} (heuristic); DFA ${automaton.stateCount} states, ` +
-    `${Math.round((automaton.stateCount * ALPHABET_SIZE * 4) / 1024)} KB; ${conversations.length} conversations of 3+ messages; sink ${sink.toFixed(0)}`,
+    `${Math.round(automaton.tableBytes / 1024)} KB; ${conversations.length} conversations of 3+ messages; sink ${sink.toFixed(0)}`,
 );
 console.log('task'.padEnd(44) + 'mean µs'.padStart(10) + 'p99 µs'.padStart(10) + 'samples'.padStart(10));
 for (const t of bench.tasks) {
@@ -144,9 +143,17 @@ let x = 1;
 const spin = (n: number): void => {
   for (let k = 0; k < n; k++) x = (Math.imul(x, 48271) + k) | 0;
 };
-spin(1e6);
-const t0 = process.hrtime.bigint();
-spin(2e7);
-const perIteration = Number(process.hrtime.bigint() - t0) / 2e7 / 1000;
-const iterations = Math.max(1, Math.round(median200 / perIteration));
+// Sized by timing short calls, as they are measured below: one long loop (compiled on-stack, or
+// interrupted once) gave a per-step cost that sized the yardstick at half the median in some runs.
+const medianOf = (call: () => void): number => {
+  const d = new Float64Array(5000);
+  for (let r = 0; r < d.length; r++) {
+    const t0 = process.hrtime.bigint();
+    call();
+    d[r] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  return quantile(d.sort(), 0.5);
+};
+let iterations = 400;
+for (let round = 0; round < 4; round++) iterations = Math.max(1, Math.round((iterations * median200) / medianOf(() => spin(iterations))));
 perCall(`(arithmetic only, same median: ${iterations} steps)`, () => spin(iterations));

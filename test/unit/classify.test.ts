@@ -2,6 +2,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
 import { Automaton, type WordSink } from '../../src/classify/automaton.ts';
+import { ALPHABET_SIZE } from '../../src/classify/alphabet.ts';
 import { Classifier, DEFAULT_BOUNDARIES, type Tier } from '../../src/classify/index.ts';
 import { loadLabeled } from '../../src/classify/evaluate.ts';
 import { DENSE_COUNT, FeatureExtractor, FeatureVector } from '../../src/classify/features.ts';
@@ -122,6 +123,27 @@ describe('Automaton', () => {
   it('scans texts longer than its tally chunk', () => {
     const text = 'bug '.repeat(5000);
     expect(counts(['bug'], text)).toEqual([5000]);
+  });
+
+  it('counts the same with a vocabulary too large for its 16-bit table', () => {
+    // 12,000 filler phrases of 8 letters give more than 65,536 states, so the table is int32.
+    let seed = 7;
+    const letter = (): string => String.fromCharCode(97 + ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % 26));
+    const filler = Array.from({ length: 12000 }, () => Array.from({ length: 8 }, letter).join(''));
+    const phrases = ['step by step', 'class', 'trade-off'];
+    const small = new Automaton(phrases.map((phrase, tag) => ({ phrase, tag })), 4, 3);
+    const big = new Automaton([...phrases.map((phrase, tag) => ({ phrase, tag })), ...filler.map((phrase) => ({ phrase, tag: 3 }))], 5, 4);
+    expect(big.stateCount).toBeGreaterThan(65536);
+    expect(big.tableBytes).toBe(big.stateCount * ALPHABET_SIZE * 4);
+    expect(small.tableBytes).toBe(small.stateCount * ALPHABET_SIZE * 2);
+    const text = `A trade-off, step by step: class 42, ${filler[0]} and ${filler[11999]} subclass ${filler[1]!.slice(0, 7)}`;
+    const [a, b] = [new Float64Array(4), new Float64Array(5)];
+    small.scan(text, 0, text.length, a);
+    big.scan(text, 0, text.length, b);
+    expect([...b.subarray(0, 3)]).toEqual([...a.subarray(0, 3)]);
+    expect(b[4]).toBe(a[3]); // numbers
+    expect(b[3]).toBe(2); // the two whole filler phrases; the cut one does not count
+    expect(big.matches(text, 0, text.length).map((m) => m.phrase)).toEqual(['trade-off', 'step by step', 'class', '(number)', filler[0], filler[11999]]);
   });
 
   it('rejects phrases without letters or with characters it cannot match', () => {
