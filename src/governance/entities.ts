@@ -18,7 +18,9 @@ export const keyInput = z.strictObject({
   providers: z.array(z.string().min(1)).min(1).optional(),
   limits,
 });
-export const keyPatch = keyInput.omit({ id: true, value: true }).partial();
+// Without limits' default: zod applies a default under .partial() too, so a patch that does not mention
+// limits (a rename) would have replaced the key's limits with none.
+export const keyPatch = keyInput.omit({ id: true, value: true }).extend({ limits: limits.unwrap() }).partial();
 
 export type CustomerRecord = { id: string } & z.output<typeof customerInput>;
 export type TeamRecord = { id: string } & z.output<typeof teamInput>;

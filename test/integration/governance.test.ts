@@ -306,6 +306,11 @@ describe('the admin API', () => {
     expect([a, b].filter((e) => e instanceof OpenAI.RateLimitError)).toHaveLength(a === null ? 1 : 2);
     // Restart: the key, kept in SQLite, still works (with its limit raised again).
     expect((await admin('PATCH', '/admin/virtual-keys/vk-api', { limits: { requestsPerMinute: 100 } })).status).toBe(200);
+    // A patch that does not mention the limits keeps them.
+    expect((await admin('PATCH', '/admin/virtual-keys/vk-api', { name: 'renamed' })).status).toBe(200);
+    const renamed = (await admin('GET', '/admin/virtual-keys/vk-api')).body as { name?: string; limits?: unknown };
+    expect(renamed.name).toBe('renamed');
+    expect(renamed.limits).toEqual({ requestsPerMinute: 100 });
     await gw.close();
     await start();
     expect((await ask(value)).choices).toHaveLength(1);
