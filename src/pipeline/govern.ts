@@ -5,6 +5,7 @@
 // (server/app.ts): an unknown key never costs a parse.
 import { GatewayError } from '../errors/gateway-error.ts';
 import { admit, charge, type Admitted, type Reservation } from '../governance/admission.ts';
+import type { EndpointName } from '../formats/canonical.ts';
 import type { RequestContext } from '../request/context.ts';
 
 export function govern(ctx: RequestContext, explain: boolean): void {
@@ -33,6 +34,14 @@ export function govern(ctx: RequestContext, explain: boolean): void {
 /** Output tokens assumed for a request that sets no maximum (a typical chat answer's ceiling). */
 const DEFAULT_MAX_OUTPUT = 1024;
 
+/** Endpoints whose answers write no tokens: their usage has a prompt count only (OpenAI embeddings). */
+const PROMPT_ONLY: ReadonlySet<EndpointName> = new Set(['embeddings']);
+
+/** The answer's output tokens: 0 where the endpoint writes none, else from its usage (-1 unknown). */
+function outputTokens(ctx: RequestContext): number {
+  return ctx.completionTokens < 0 && PROMPT_ONLY.has(ctx.endpoint) ? 0 : ctx.completionTokens;
+}
+
 /**
  * The request's estimate: prompt bytes / 4 (generous: JSON framing counts too) plus the most it may
  * write (max_tokens, max_completion_tokens or max_output_tokens), priced at the first target's rates.
@@ -41,7 +50,7 @@ function reservation(ctx: RequestContext): Reservation {
   const levels = ctx.vk!.levels;
   if (!levels.some((l) => l.tpm !== null || l.budget !== null)) return NO_RESERVATION;
   const b = ctx.body ?? {};
-  const max = [b.max_tokens, b.max_completion_tokens, b.max_output_tokens].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_MAX_OUTPUT;
+  const max = PROMPT_ONLY.has(ctx.endpoint) ? 0 : ([b.max_tokens, b.max_completion_tokens, b.max_output_tokens].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_MAX_OUTPUT);
   const input = Math.ceil((ctx.raw?.length ?? 0) / 4);
   const t = ctx.targets[0];
   const usd = t === undefined ? null : ctx.plan.governance.prices.costUsd(t.provider.type, t.provider.name, t.model, { input, output: max, cacheRead: 0, cacheWrite: 0 });
@@ -57,19 +66,29 @@ const NO_RESERVATION: Reservation = Object.freeze({ tokens: 0, usd: 0 });
 export function costOf(ctx: RequestContext): number {
   if (ctx.costUsd !== -2) return ctx.costUsd;
   const t = ctx.target;
-  if (t === null || ctx.promptTokens < 0 || ctx.completionTokens < 0) return (ctx.costUsd = -1);
+  const output = outputTokens(ctx);
+  if (t === null || ctx.promptTokens < 0 || output < 0) return (ctx.costUsd = -1);
   const read = ctx.cacheReadTokens;
   const write = ctx.cacheWriteTokens;
-  const usd = ctx.plan.governance.prices.costUsd(t.provider.type, t.provider.name, t.model, { input: Math.max(0, ctx.promptTokens - read - write), output: ctx.completionTokens, cacheRead: read, cacheWrite: write });
+  const usd = ctx.plan.governance.prices.costUsd(t.provider.type, t.provider.name, t.model, { input: Math.max(0, ctx.promptTokens - read - write), output, cacheRead: read, cacheWrite: write });
   return (ctx.costUsd = usd ?? -1);
 }
 
-/** At the end of a request: its real tokens and cost replace its reservation, for its key, team and customer. */
+/**
+ * At the end of a request: its real tokens and cost replace its reservation, for its key, team and
+ * customer. An answer that was served but whose usage or price is unknown keeps its reservation: a
+ * stream the client left before the usage event, an endpoint that reports no tokens (images, speech),
+ * a model the price book does not know. Refunding it would make such requests free, and a key could
+ * read most of an answer and disconnect. A request no provider answered is refunded.
+ */
 export function settle(ctx: RequestContext): void {
   const key = ctx.vk;
   const cost = costOf(ctx);
   const r = ctx.reserved;
   if (key === null || r === null) return;
-  const tokens = Math.max(0, ctx.promptTokens) + Math.max(0, ctx.completionTokens);
-  charge(key, ctx.plan.governance.store, tokens - r.tokens, Math.max(0, cost) - r.usd, Date.now());
+  const served = ctx.status >= 200 && ctx.status < 300;
+  const output = outputTokens(ctx);
+  const tokens = ctx.promptTokens >= 0 && output >= 0 ? ctx.promptTokens + output - r.tokens : served ? 0 : -r.tokens;
+  const usd = cost >= 0 ? cost - r.usd : served ? 0 : -r.usd;
+  charge(key, ctx.plan.governance.store, tokens, usd, Date.now());
 }

@@ -13,6 +13,7 @@ import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { waitForStats } from '../helpers/waits.ts';
 
 const V = {
   a: 'vk-value-alpha-0123456789abcdef',
@@ -23,6 +24,7 @@ const V = {
   stream: 'vk-value-stream-0123456789abcdef',
   rules: 'vk-value-rules-0123456789abcdef',
   conc: 'vk-value-concurrent-0123456789abcdef',
+  leave: 'vk-value-leave-0123456789abcdef',
 };
 const ADMIN = 'admin-key-0123456789abcdefghij';
 const PROVIDER_KEY = 'provider-key-0123456789abcdef';
@@ -42,6 +44,7 @@ function config(): ConfigInput {
         models: ['mock-small', 'mock-large'],
         // $1 per thousand tokens: a few answers spend a cent.
         pricing: { 'mock-small': { input: 1000, output: 1000 }, 'mock-large': { input: 2000, output: 2000 } },
+        forwardHeaders: ['x-mock-*'],
       },
       other: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: PROVIDER_KEY }], models: ['mock-small'] },
     },
@@ -60,6 +63,7 @@ function config(): ConfigInput {
         { id: 'vk-stream', value: V.stream, limits: { budget: { usd: 0.05, period: '1d' } } },
         { id: 'vk-rules', value: V.rules, team: 'rulesTeam', limits: { budget: { usd: 1, period: '1d' } } },
         { id: 'vk-conc', value: V.conc, limits: { budget: { usd: 0.1, period: '1d' } } },
+        { id: 'vk-leave', value: V.leave, limits: { budget: { usd: 5, period: '1d' } } },
       ],
     },
     telemetry: { log: { dir: logDir } },
@@ -204,6 +208,23 @@ describe('limits at every level', () => {
     expect(streams).toBeGreaterThan(0);
     const usage = (await (await request(`${gw.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN}` } })).body.json()) as { virtualKeys: Array<{ id: string; usage: { budget?: { spentUsd: number } } }> };
     expect(usage.virtualKeys.find((k) => k.id === 'vk-stream')!.usage.budget!.spentUsd).toBeGreaterThanOrEqual(0.05);
+  });
+
+  it('a stream the client leaves before its usage arrives is charged its reservation, not refunded', async () => {
+    // 40 slow chunks; the client reads one and goes. The provider wrote (and bills) an answer whose
+    // usage never reached the gateway: refunding the reservation would make it free.
+    const s = await sdk(V.leave).chat.completions.create(
+      { model: 'mock/mock-small', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-mock-chunks': '40', 'x-mock-chunk-delay-ms': '25' } },
+    );
+    const aborted = mock.stats().aborted;
+    for await (const _ of s) break;
+    // The gateway settles when it sees the client gone, then cancels the upstream request.
+    await waitForStats(mock, (st) => st.aborted > aborted);
+    const u = (await (await request(`${gw.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN}` } })).body.json()) as { virtualKeys: Array<{ id: string; usage: { budget: { spentUsd: number } } }> };
+    const usd = u.virtualKeys.find((k) => k.id === 'vk-leave')!.usage.budget.spentUsd;
+    // The reservation ($1 per 1,000 tokens, 100 of them output at least) stays spent.
+    expect(usd).toBeGreaterThanOrEqual(0.1);
   });
 
   it('requests in flight together cannot overshoot a budget: each reserves its estimate when admitted', async () => {
