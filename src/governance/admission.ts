@@ -126,14 +126,25 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
   charge(key, store, reserve.tokens, reserve.usd, epochMs);
 }
 
-/** Charges tokens and cost (negative: gives back what a reservation over-estimated) to every level of the key. */
-export function charge(key: VirtualKey, store: QuotaStore, tokens: number, costUsd: number, epochMs: number): void {
+/**
+ * Charges tokens and cost (negative: gives back what a reservation over-estimated) to every level of the
+ * key. A give-back goes only to the window its reservation was charged in (`reservedMs`): once that
+ * window has ended it is dropped, or a reservation made at 12:00:59 and settled at 12:01:00 would start
+ * the new minute (or month) below zero and let it admit more than its limit.
+ */
+export function charge(key: VirtualKey, store: QuotaStore, tokens: number, costUsd: number, epochMs: number, reservedMs = epochMs): void {
   const levels = key.levels;
   for (let i = 0; i < levels.length; i++) {
     const l: LevelLimits = levels[i]!;
-    if (l.tpm !== null && tokens !== 0) store.charge(l.tpm, tokens, epochMs);
-    if (l.budget !== null && costUsd !== 0) store.charge(l.budget, costUsd, epochMs);
+    if (l.tpm !== null) chargeOne(store, l.tpm, tokens, epochMs, reservedMs);
+    if (l.budget !== null) chargeOne(store, l.budget, costUsd, epochMs, reservedMs);
   }
+}
+
+function chargeOne(store: QuotaStore, c: Counter, amount: number, epochMs: number, reservedMs: number): void {
+  if (amount === 0) return;
+  if (amount < 0 && reservedMs !== epochMs && windowOf(c.period, reservedMs).id !== windowOf(c.period, epochMs).id) return;
+  store.charge(c, amount, epochMs);
 }
 
 /** Percent of the tightest limit used, per kind, for the rules' budget_used / tokens_used / requests_used. */

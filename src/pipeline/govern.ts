@@ -26,9 +26,11 @@ export function govern(ctx: RequestContext, explain: boolean): void {
   const admitted: Admitted = { requests: null, tokens: null };
   ctx.admitted = admitted;
   const reserve = reservation(ctx);
-  admit(key, gov.store, gov.failure, Date.now(), admitted, reserve);
-  // Admitted: the reservation was charged; settle() replaces it by the real usage.
+  const now = Date.now();
+  admit(key, gov.store, gov.failure, now, admitted, reserve);
+  // Admitted: the reservation was charged (in the windows of `now`); settle() replaces it by the real usage.
   ctx.reserved = reserve;
+  ctx.reservedAt = now;
 }
 
 /** Output tokens assumed for a request that sets no maximum (a typical chat answer's ceiling). */
@@ -90,5 +92,5 @@ export function settle(ctx: RequestContext): void {
   const output = outputTokens(ctx);
   const tokens = ctx.promptTokens >= 0 && output >= 0 ? ctx.promptTokens + output - r.tokens : served ? 0 : -r.tokens;
   const usd = cost >= 0 ? cost - r.usd : served ? 0 : -r.usd;
-  charge(key, ctx.plan.governance.store, tokens, usd, Date.now());
+  charge(key, ctx.plan.governance.store, tokens, usd, Date.now(), ctx.reservedAt);
 }

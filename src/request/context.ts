@@ -156,6 +156,8 @@ export class RequestContext {
   admitted: Admitted | null = null;
   /** What admission charged ahead of the answer (governance/admission.ts Reservation), settled at the end. */
   reserved: Reservation | null = null;
+  /** When it was charged (epoch ms): a give-back goes to that window only. */
+  reservedAt = 0;
 
   // Timing (performance.now() ms): the upstream's share is subtracted to get the gateway's own time.
   /** Time spent on attempts that failed and on backoffs, before the attempt in flight. */

@@ -1,0 +1,53 @@
+// Admission and settlement against the in-memory store: what a reservation charges, and where a
+// give-back goes when the window it was charged in has ended.
+import { describe, expect, it } from 'vitest';
+import { admit, charge } from '../../src/governance/admission.ts';
+import { Directory } from '../../src/governance/directory.ts';
+import { MemoryQuota } from '../../src/state/quota-memory.ts';
+
+const FAIL = { rateLimits: 'open', budgets: 'closed' } as const;
+const directory = (): Directory =>
+  new Directory({ customers: [], teams: [], virtualKeys: [{ id: 'k', digest: 'x', limits: { tokensPerMinute: 2000, budget: { usd: 10, period: '1mo' } }, source: 'config' }] });
+
+describe('settling a reservation', () => {
+  it('gives back what the reservation over-estimated, in the window it was charged in', () => {
+    const key = directory().keys.get('k')!;
+    const store = new MemoryQuota();
+    const t = Date.UTC(2026, 0, 1, 12, 0, 10);
+    admit(key, store, FAIL, t, { requests: null, tokens: null }, { tokens: 1500, usd: 2 });
+    charge(key, store, 100 - 1500, 0.5 - 2, t + 5_000, t);
+    expect(store.spent(key.limits.tpm!, t + 5_000)).toBe(100);
+    expect(store.spent(key.limits.budget!, t + 5_000)).toBeCloseTo(0.5, 9);
+  });
+
+  it('drops the give-back once that window has ended, so the next one does not start below zero', () => {
+    const key = directory().keys.get('k')!;
+    const store = new MemoryQuota();
+    const admitted = Date.UTC(2026, 0, 31, 23, 59, 59, 900);
+    const settled = Date.UTC(2026, 1, 1, 0, 0, 0, 500); // the next minute, and the next month
+    admit(key, store, FAIL, admitted, { requests: null, tokens: null }, { tokens: 1500, usd: 9.99 });
+    charge(key, store, 100 - 1500, 0.01 - 9.99, settled, admitted);
+    expect(store.spent(key.limits.tpm!, settled)).toBe(0);
+    expect(store.spent(key.limits.budget!, settled)).toBe(0);
+    // The new minute admits one 1,500-token reservation under its 2,000, not two.
+    const take = (): boolean => {
+      try {
+        admit(key, store, FAIL, settled + 1, { requests: null, tokens: null }, { tokens: 1500, usd: 0 });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect([take(), take()]).toEqual([true, false]);
+  });
+
+  it('charges an answer that cost more than its reservation, even after the window has ended', () => {
+    const key = directory().keys.get('k')!;
+    const store = new MemoryQuota();
+    const admitted = Date.UTC(2026, 0, 1, 12, 0, 59, 900);
+    const settled = Date.UTC(2026, 0, 1, 12, 1, 0, 500);
+    admit(key, store, FAIL, admitted, { requests: null, tokens: null }, { tokens: 100, usd: 0 });
+    charge(key, store, 300 - 100, 0, settled, admitted);
+    expect(store.spent(key.limits.tpm!, settled)).toBe(200);
+  });
+});
