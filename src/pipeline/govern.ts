@@ -14,6 +14,15 @@ export function govern(ctx: RequestContext, explain: boolean): void {
   if (key.models !== null && ctx.model !== '' && !key.models.has(ctx.model)) {
     throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use the model '${ctx.model}'.`, { param: 'model' });
   }
+  // The request's own fallbacks (route.ts puts them in the attempt order) are models it asks for too:
+  // otherwise a key limited to a cheap model could name any other as a fallback and be served by it
+  // whenever the first fails. The fallbacks of an alias or a rule are the operator's, and pass.
+  const fallbacks = ctx.body?.fallbacks;
+  if (key.models !== null && Array.isArray(fallbacks)) {
+    for (const name of fallbacks) {
+      if (typeof name === 'string' && !key.models.has(name)) throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use the model '${name}' (in fallbacks).`, { param: 'fallbacks' });
+    }
+  }
   if (key.providers !== null) {
     // Targets at providers the key may not reach are left out; the others keep their order.
     const allowed = ctx.targets.filter((t) => key.providers!.has(t.provider.name));

@@ -123,6 +123,11 @@ describe('deny by default', () => {
     expect(wrongModel!.code).toBe('permission_denied');
     const wrongProvider = await caught(ask(V.scope, 'mock-small')); // the bare name is shared by mock and other
     expect(wrongProvider).toBeNull(); // the target at "other" is left out, "mock" serves it
+    // A fallback the key may not use is refused like the model, before any provider is reached.
+    const wrongFallback = await caught(ask(V.scope, 'mock/mock-small', { fallbacks: ['mock/mock-large'] }));
+    expect(wrongFallback).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(wrongFallback!.param).toBe('fallbacks');
+    expect(await caught(ask(V.scope, 'mock/mock-small', { fallbacks: ['mock/mock-small'] }))).toBeNull();
   });
 });
 
