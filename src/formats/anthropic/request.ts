@@ -123,7 +123,10 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   out.messages = withoutSignatures(r.messages);
   // OpenAI's temperature runs to 2; Anthropic's to 1 (its own compatibility layer caps it the same way).
   if (r.temperature !== null) out.temperature = Math.min(1, Math.max(0, r.temperature));
-  if (r.topP !== null) out.top_p = r.topP;
+  // Claude Sonnet 4.5 and later refuse both at once ("`temperature` and `top_p` cannot both be specified
+  // for this model", LiteLLM #15097, open-webui #17922), and Anthropic has always advised one or the
+  // other: temperature wins, as in Bifrost (providers.md §1.7). Many SDKs send both by default.
+  if (r.topP !== null && r.temperature === null) out.top_p = r.topP;
   if (r.topK !== null) out.top_k = r.topK;
   if (r.stop !== null) {
     // Whitespace-only sequences are refused by the API (providers.md §1.2).

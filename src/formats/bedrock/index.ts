@@ -41,7 +41,7 @@ export const bedrockCodec: Codec = {
   format: 'bedrock',
   framing: 'aws-eventstream',
   serves: { chat: true, completions: false, embeddings: false, responses: true },
-  fromCanonical: (req) => JSON.stringify(converseFromCanonical(req)),
+  fromCanonical: (req, model) => JSON.stringify(converseFromCanonical(req, model)),
   toCanonicalResponse: converseToCanonical,
   streamDecoder: () => new BedrockStreamDecoder(),
   errorFrom,

@@ -63,11 +63,14 @@ function blocks(content: string | Block[], param: string): Obj[] {
   return out;
 }
 
+/** Model ids and inference profiles of Anthropic's models: "anthropic.claude-…", "us.anthropic.claude-…", ARNs of those. */
+const ANTHROPIC_MODEL = /(?:^|[./])anthropic\./;
+
 function hasToolBlocks(r: CanonicalRequest): boolean {
   return r.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'));
 }
 
-export function converseFromCanonical(r: CanonicalRequest): Obj {
+export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   if (r.jsonSchema !== null || r.jsonObject) throw bad("'response_format' has no equivalent in Bedrock's Converse API.", 'response_format');
   const messages: Obj[] = [];
   r.messages.forEach((m, i) => {
@@ -83,7 +86,10 @@ export function converseFromCanonical(r: CanonicalRequest): Obj {
   if (maxTokens !== null) inference.maxTokens = maxTokens;
   // Bedrock's models take 0–1 (OpenAI's clients may send up to 2).
   if (r.temperature !== null) inference.temperature = Math.min(1, Math.max(0, r.temperature));
-  if (r.topP !== null) inference.topP = r.topP;
+  // Claude on Bedrock refuses temperature and topP together from Sonnet 4.5 on (a ValidationException;
+  // aws-samples/bedrock-chat #943): temperature wins for Anthropic's models, as on Anthropic's own API.
+  // Other Converse models take both.
+  if (r.topP !== null && !(r.temperature !== null && ANTHROPIC_MODEL.test(model))) inference.topP = r.topP;
   if (r.stop !== null && r.stop.length > 0) inference.stopSequences = r.stop;
   if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
   const tc = r.toolChoice;
