@@ -51,14 +51,20 @@ export function messageToCanonical(body: Buffer): CanonicalResponse {
 }
 
 export function messageFromCanonical(r: CanonicalResponse): string {
+  // A Gemini tool call's signature is not an Anthropic field.
+  const content: Block[] = r.content.map((b) => (b.type === 'tool_use' && (b.signature !== undefined || b.arguments !== undefined) ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b));
+  // OpenAI puts a refusal beside the content (message.refusal, content null); Anthropic has the
+  // refusal stop reason and the text in a block (providers.md §1.4). Without this the client got an
+  // empty answer that ended normally.
+  const refused = r.refusal !== undefined && r.refusal !== '';
+  if (refused && !content.some((b) => b.type === 'text' && b.text !== '')) content.push({ type: 'text', text: r.refusal! });
   return JSON.stringify({
     id: r.id,
     type: 'message',
     role: 'assistant',
     model: r.model,
-    // A Gemini tool call's signature is not an Anthropic field.
-    content: r.content.map((b) => (b.type === 'tool_use' && (b.signature !== undefined || b.arguments !== undefined) ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : b)),
-    stop_reason: r.stopReason,
+    content,
+    stop_reason: refused ? 'refusal' : r.stopReason,
     stop_sequence: r.stopSequence,
     usage: usageToAnthropic(r.usage ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }),
   });

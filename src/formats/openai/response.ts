@@ -133,7 +133,7 @@ export function completionFromCanonical(r: CanonicalResponse, created: number): 
       if (b.signature !== '') thinking.push({ type: 'thinking', thinking: b.thinking, signature: b.signature });
     } else if (b.type === 'redacted_thinking') thinking.push({ type: 'redacted_thinking', data: b.data });
   }
-  const message: Obj = { role: 'assistant', content: text === '' ? null : text, refusal: null };
+  const message: Obj = { role: 'assistant', content: text === '' ? null : text, refusal: r.refusal ?? null };
   // One documented slot for reasoning state (README "Thinking"): LiteLLM's shape, so the next turn
   // can hand the blocks back and the provider gets them byte-exact.
   if (reasoning !== '') message.reasoning_content = reasoning;
