@@ -8,7 +8,7 @@
 // parametersJsonSchema (OpenAI's strict schemas use additionalProperties, which `parameters` refuses);
 // empty parts are refused.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalEmbeddingsRequest, CanonicalRequest, Message, ToolResultBlock } from '../canonical.ts';
+import type { Block, CanonicalEmbeddingsRequest, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -27,12 +27,6 @@ function resultText(r: ToolResultBlock): string {
   return text;
 }
 
-/** Tool-call id → function name, from every assistant turn: a functionResponse must name its function. */
-function callNames(messages: readonly Message[]): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const m of messages) if (m.role === 'assistant' && Array.isArray(m.content)) for (const b of m.content) if (b.type === 'tool_use') names.set(b.id, b.name);
-  return names;
-}
 
 function mediaPart(b: Block, at: string): Obj {
   if (b.type !== 'image' && b.type !== 'document') throw bad(`'${at}' has no Gemini equivalent.`, at);
@@ -42,7 +36,9 @@ function mediaPart(b: Block, at: string): Obj {
 }
 
 function contents(r: CanonicalRequest): Obj[] {
-  const names = callNames(r.messages);
+  // Tool-call id → function name, from the assistant turns read so far: a functionResponse must name
+  // its function, and an id a client reuses on a later turn must not rename an earlier call's result.
+  const names = new Map<string, string>();
   const out: Obj[] = [];
   // Turns alternate: a turn right after one of the same role joins it (function responses, then the
   // user's next words, say).
@@ -65,6 +61,7 @@ function contents(r: CanonicalRequest): Obj[] {
       for (const b of m.content) {
         if (b.type === 'text' && b.text !== '') parts.push({ text: b.text });
         else if (b.type === 'tool_use') {
+          names.set(b.id, b.name);
           const part: Obj = { functionCall: { name: b.name, args: b.input, id: b.id } };
           if (b.signature !== undefined) {
             part.thoughtSignature = b.signature;

@@ -2,6 +2,7 @@
 // finishReason STOP also ends a turn that called functions (LiteLLM #21041, #12481): a turn with
 // function calls is a tool turn. Gemini may leave function calls without ids: they get "call_<n>",
 // which the client echoes back, and the name is found again from the conversation (request.ts).
+import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalEmbeddings, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
@@ -33,8 +34,21 @@ export function blocked(j: Obj): GatewayError | null {
   return new GatewayError('content_filter', `The provider blocked the prompt${typeof reason === 'string' ? ` (${reason})` : ''}.`);
 }
 
+/**
+ * The id of a function call Gemini sent without one (it usually does): unique across the
+ * conversation, not only within the answer. Numbering alone (call_0, call_1) repeated on every turn:
+ * a later turn's call_0 then took the name of an earlier one's result, and Anthropic refuses a
+ * conversation whose tool_use ids repeat (providers.md §2.4: synthesise an id; Portkey mints a uuid).
+ * The answer's responseId makes it unique and keeps it stable for the same answer; ids keep to
+ * [A-Za-z0-9_-], which Anthropic and Bedrock require.
+ */
+export function callIdPrefix(responseId: unknown): string {
+  const id = typeof responseId === 'string' ? responseId.replace(/[^A-Za-z0-9_-]/g, '') : '';
+  return `call_${id !== '' ? id : randomBytes(9).toString('base64url')}_`;
+}
+
 /** The parts of one candidate → blocks; `callsSoFar` numbers calls without ids across a stream. */
-export function partsToBlocks(parts: unknown, callsSoFar: number): Block[] {
+export function partsToBlocks(parts: unknown, callsSoFar: number, idPrefix: string): Block[] {
   const out: Block[] = [];
   if (!Array.isArray(parts)) return out;
   let calls = callsSoFar;
@@ -42,7 +56,7 @@ export function partsToBlocks(parts: unknown, callsSoFar: number): Block[] {
     if (!isObj(p)) continue;
     if (isObj(p.functionCall)) {
       const f = p.functionCall;
-      const use: Block = { type: 'tool_use', id: typeof f.id === 'string' && f.id !== '' ? f.id : `call_${calls}`, name: typeof f.name === 'string' ? f.name : '', input: isObj(f.args) ? f.args : {} };
+      const use: Block = { type: 'tool_use', id: typeof f.id === 'string' && f.id !== '' ? f.id : `${idPrefix}${calls}`, name: typeof f.name === 'string' ? f.name : '', input: isObj(f.args) ? f.args : {} };
       if (typeof p.thoughtSignature === 'string') use.signature = p.thoughtSignature;
       out.push(use);
       calls++;
@@ -71,7 +85,7 @@ export function geminiToCanonical(body: Buffer): CanonicalResponse {
   if (stop !== null) throw stop;
   const c = (j.candidates as unknown[])[0];
   const cand = isObj(c) ? c : {};
-  const content = partsToBlocks(isObj(cand.content) ? cand.content.parts : undefined, 0);
+  const content = partsToBlocks(isObj(cand.content) ? cand.content.parts : undefined, 0, callIdPrefix(j.responseId));
   return {
     id: typeof j.responseId === 'string' ? j.responseId : '',
     model: typeof j.modelVersion === 'string' ? j.modelVersion : '',

@@ -4,12 +4,14 @@
 // its own, which must not be skipped: LiteLLM #21041); usageMetadata is cumulative.
 import type { StopReason, StreamEvent, Usage } from '../canonical.ts';
 import type { StreamDecoder } from '../format.ts';
-import { partsToBlocks, stopReasonOf, usageOf } from './response.ts';
+import { callIdPrefix, partsToBlocks, stopReasonOf, usageOf } from './response.ts';
 import { isObj } from '../../util/json-object.ts';
 
 export class GeminiStreamDecoder implements StreamDecoder {
   private started = false;
   private calls = 0;
+  /** Ids of calls Gemini sent without one: this answer's prefix, then a number (response.ts callIdPrefix). */
+  private idPrefix = '';
   private finish: unknown = null;
   private usage: Usage | null = null;
 
@@ -28,6 +30,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     }
     if (!this.started) {
       this.started = true;
+      this.idPrefix = callIdPrefix(j.responseId);
       out.push({ type: 'start', id: typeof j.responseId === 'string' ? j.responseId : '', model: typeof j.modelVersion === 'string' ? j.modelVersion : '', usage: null });
     }
     const u = usageOf(j.usageMetadata);
@@ -38,7 +41,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       if (isObj(j.promptFeedback) && j.promptFeedback.blockReason !== undefined) this.finish = 'SAFETY';
       return;
     }
-    for (const b of partsToBlocks(isObj(c.content) ? c.content.parts : undefined, this.calls)) {
+    for (const b of partsToBlocks(isObj(c.content) ? c.content.parts : undefined, this.calls, this.idPrefix)) {
       if (b.type === 'text') out.push({ type: 'text', text: b.text });
       else if (b.type === 'thinking') {
         out.push({ type: 'thinking', text: b.thinking });
