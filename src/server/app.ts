@@ -188,8 +188,16 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/v1/batches/:id/cancel', proxy('batches', openai, 'none'))
       // The routing decision for a chat request, without sending it (README: "Routing rules").
       .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', openai, 'json', true))
-      .get('/v1/models', (res, req) => this.small(res, req, 200, this.plan.modelsJson))
-      .get('/v1/models/*', (res, req) => this.onModel(res, req))
+      .get('/v1/models', (res, req) => {
+        const refused = this.keyRefusal(req);
+        if (refused !== null) this.small(res, req, refused.status, JSON.stringify(refused));
+        else this.small(res, req, 200, this.plan.modelsJson);
+      })
+      .get('/v1/models/*', (res, req) => {
+        const refused = this.keyRefusal(req);
+        if (refused !== null) this.small(res, req, refused.status, JSON.stringify(refused));
+        else this.onModel(res, req);
+      })
       .get('/metrics', (res, req) => {
         const refused = this.plan.governance.protectMetrics ? adminRefusal(this.plan, res, req) : null;
         if (refused !== null) refuseAdmin(res, refused);
@@ -267,7 +275,7 @@ export class GatewayServer implements RequestSink, Listener {
       const value = presentedKey(headers);
       const key = value === null ? null : gov.directory.find(value);
       if (key === null) {
-        this.refuseAfterBody(ctx, new GatewayError('invalid_api_key', value === null ? 'Missing API key: send a virtual key as "Authorization: Bearer <key>" or "x-api-key".' : 'Incorrect API key provided.'));
+        this.refuseAfterBody(ctx, unknownKey(value));
         return;
       }
       ctx.vk = key;
@@ -375,6 +383,17 @@ export class GatewayServer implements RequestSink, Listener {
   }
 
   /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */
+  /**
+   * Once virtual keys are enforced, the model list needs one too, as OpenAI's does: it names every
+   * routable model and the providers behind them. Null when the request may go on.
+   */
+  private keyRefusal(req: HttpRequest): GatewayError | null {
+    const directory = this.plan.governance.directory;
+    if (!directory.enforced) return null;
+    const value = presentedKey({ authorization: req.getHeader('authorization'), 'x-api-key': req.getHeader('x-api-key') });
+    return value !== null && directory.find(value) !== null ? null : unknownKey(value);
+  }
+
   private small(res: HttpResponse, req: HttpRequest, status: number, body: string): void {
     const id = this.idOf(req);
     const origin = req.getHeader('origin');
@@ -762,4 +781,9 @@ function routeWeights(plan: RuntimePlan): Record<string, Record<string, number>>
     out[name] = Object.fromEntries(p.items.map((t, i) => [t.label, Math.round((p.weights[i]! / p.total) * 1000) / 1000]));
   }
   return out;
+}
+
+/** The 401 of a request without a known virtual key; `value` is the key it presented, or null. */
+function unknownKey(value: string | null): GatewayError {
+  return new GatewayError('invalid_api_key', value === null ? 'Missing API key: send a virtual key as "Authorization: Bearer <key>" or "x-api-key".' : 'Incorrect API key provided.');
 }

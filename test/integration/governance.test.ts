@@ -107,6 +107,15 @@ describe('deny by default', () => {
     expect(basic.statusCode).toBe(401);
     await basic.body.text();
     expect(mock.stats().requests).toBe(before);
+    // The model list names every routable model and provider: it needs a key too, as OpenAI's does.
+    for (const path of ['/v1/models', '/v1/models/mock-small']) {
+      const anonymous = await request(`${gw.url}${path}`);
+      expect(anonymous.statusCode).toBe(401);
+      expect(((await anonymous.body.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+      const known = await request(`${gw.url}${path}`, { headers: { authorization: `Bearer ${V.a}` } });
+      expect(known.statusCode).toBe(200);
+      await known.body.text();
+    }
   });
 
   it('a known key works with the OpenAI SDK (Bearer) and the Anthropic SDK (x-api-key)', async () => {
