@@ -6,6 +6,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
 import { sniffBase64 } from '../media.ts';
+import { claudeSampling } from '../claude-sampling.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
 
 /** max_tokens when the client gave none: LiteLLM's and Bifrost's default (providers.md §1.2). */
@@ -122,12 +123,10 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   if (r.system !== null) out.system = r.system;
   out.messages = withoutSignatures(r.messages);
   // OpenAI's temperature runs to 2; Anthropic's to 1 (its own compatibility layer caps it the same way).
-  if (r.temperature !== null) out.temperature = Math.min(1, Math.max(0, r.temperature));
-  // Claude Sonnet 4.5 and later refuse both at once ("`temperature` and `top_p` cannot both be specified
-  // for this model", LiteLLM #15097, open-webui #17922), and Anthropic has always advised one or the
-  // other: temperature wins, as in Bifrost (providers.md §1.7). Many SDKs send both by default.
-  if (r.topP !== null && r.temperature === null) out.top_p = r.topP;
-  if (r.topK !== null) out.top_k = r.topK;
+  const s = claudeSampling(r);
+  if (s.temperature !== null) out.temperature = s.temperature;
+  if (s.topP !== null) out.top_p = s.topP;
+  if (s.topK !== null) out.top_k = s.topK;
   if (r.stop !== null) {
     // Whitespace-only sequences are refused by the API (providers.md §1.2).
     const stop = r.stop.filter((s) => s.trim() !== '');

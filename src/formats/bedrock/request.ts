@@ -4,6 +4,7 @@
 // structured-output field; Anthropic's extras (top_k, thinking) go in additionalModelRequestFields.
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
+import { claudeSampling } from '../claude-sampling.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -84,12 +85,12 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   if (r.thinking?.type === 'enabled' && maxTokens !== null && maxTokens <= r.thinking.budget_tokens) maxTokens = r.thinking.budget_tokens + ANSWER_ROOM;
   if (r.thinking?.type === 'enabled' && maxTokens === null) maxTokens = r.thinking.budget_tokens + ANSWER_ROOM;
   if (maxTokens !== null) inference.maxTokens = maxTokens;
-  // Bedrock's models take 0–1 (OpenAI's clients may send up to 2).
-  if (r.temperature !== null) inference.temperature = Math.min(1, Math.max(0, r.temperature));
-  // Claude on Bedrock refuses temperature and topP together from Sonnet 4.5 on (a ValidationException;
-  // aws-samples/bedrock-chat #943): temperature wins for Anthropic's models, as on Anthropic's own API.
-  // Other Converse models take both.
-  if (r.topP !== null && !(r.temperature !== null && ANTHROPIC_MODEL.test(model))) inference.topP = r.topP;
+  // Claude on Bedrock takes what it takes on Anthropic's API (claudeSampling: temperature and topP not
+  // together from Sonnet 4.5 on, aws-samples/bedrock-chat #943; no sampling changes with thinking).
+  // Other Converse models take temperature 0–1 (OpenAI's clients may send up to 2) and topP together.
+  const s = ANTHROPIC_MODEL.test(model) ? claudeSampling(r) : { temperature: r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature)), topP: r.topP, topK: r.topK };
+  if (s.temperature !== null) inference.temperature = s.temperature;
+  if (s.topP !== null) inference.topP = s.topP;
   if (r.stop !== null && r.stop.length > 0) inference.stopSequences = r.stop;
   if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
   const tc = r.toolChoice;
@@ -102,7 +103,7 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
     out.toolConfig = config;
   }
   const extra: Obj = {};
-  if (r.topK !== null) extra.top_k = r.topK;
+  if (s.topK !== null) extra.top_k = s.topK;
   if (r.thinking?.type === 'enabled') extra.thinking = r.thinking;
   if (Object.keys(extra).length > 0) out.additionalModelRequestFields = extra;
   return out;

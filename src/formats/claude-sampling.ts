@@ -1,0 +1,22 @@
+// Temperature, top_p and top_k as Claude takes them, on Anthropic's API and on Bedrock: one rule for
+// both adapters (anthropic/request.ts, bedrock/request.ts).
+import type { CanonicalRequest } from './canonical.ts';
+
+/**
+ * The sampling fields Claude accepts, on Anthropic's API and on Bedrock alike:
+ * - temperature is clamped to 0–1 (OpenAI's runs to 2; Anthropic's own compatibility layer caps it);
+ * - top_p is left out when temperature is set: Claude Sonnet 4.5 and later refuse both at once
+ *   ("`temperature` and `top_p` cannot both be specified for this model", LiteLLM #15097, open-webui
+ *   #17922), Anthropic always advised one or the other, and many SDKs send both. Temperature wins, as in
+ *   Bifrost (providers.md §1.7);
+ * - with thinking on, temperature stays at its default and top_k is not set, and top_p only from 0.95
+ *   up (Anthropic's extended-thinking docs; providers.md §1.2): a request valid for the provider it
+ *   was meant for must not fail when it fails over to Claude.
+ */
+export function claudeSampling(r: CanonicalRequest): { temperature: number | null; topP: number | null; topK: number | null } {
+  const thinking = r.thinking !== null && r.thinking.type !== 'disabled';
+  let temperature = r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature));
+  if (thinking && temperature !== 1) temperature = null;
+  const topP = r.topP === null || temperature !== null || (thinking && r.topP < 0.95) ? null : r.topP;
+  return { temperature, topP, topK: thinking ? null : r.topK };
+}
