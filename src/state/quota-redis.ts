@@ -357,7 +357,13 @@ export class RedisQuota implements QuotaStore {
     // Leases asked for before the connection was up failed: ask again, then wait for them to land.
     const warmed = [...this.entries.values()].filter((e) => e.touched > 0);
     for (const e of warmed) if (e.local === 0 && !e.exhausted && !e.leasing(e.win)) this.lease(e, false);
-    while (Date.now() < until && warmed.some((e) => e.local === 0 && !e.exhausted)) await new Promise((r) => setTimeout(r, 5));
+    // Spend counters warm() marked for reading get their shared totals too: until the first flush read
+    // them, spent() said 0, and a budget other replicas had spent was admitted after every start.
+    const unread = (): boolean => [...this.entries.values()].some((e) => e.read && e.win !== NO_WIN);
+    while (Date.now() < until && (warmed.some((e) => e.local === 0 && !e.exhausted) || unread())) {
+      const flushing = unread() ? (this.flush() ?? this.flushing) : null;
+      await Promise.race([flushing ?? Promise.resolve(), new Promise((r) => setTimeout(r, flushing === null ? 5 : Math.max(0, until - Date.now())))]);
+    }
   }
 
   held(counter: Counter, now: number): number {

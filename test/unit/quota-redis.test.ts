@@ -284,6 +284,21 @@ describe('RedisQuota spend', () => {
     expect(Number(await admin.get(k1))).toBe(5);
   });
 
+  it('settle() waits for the shared spend of the counters warm() names: a new replica does not start at 0', async () => {
+    const a = quota();
+    expect(await a.whenReady()).toBe(true);
+    const usd = counter(10, '1d');
+    fakeNow = T0 + 1_000;
+    a.charge(usd, 9.5, fakeNow);
+    await until('a flushed', () => a.spent(usd, fakeNow) === 9.5 && a.stats().flushes > 0);
+    await a.close();
+    // A replica starting now, with a flush interval longer than the test: only settle() can read the total.
+    const b = quota({ flushMs: 60_000 });
+    b.warm([], [usd], fakeNow);
+    await b.settle(3_000);
+    expect(b.spent(usd, fakeNow)).toBe(9.5);
+  });
+
   it('close() flushes pending spend', async () => {
     const a = quota({ flushMs: 60_000 }); // no tick before close
     expect(await a.whenReady()).toBe(true);
