@@ -26,6 +26,14 @@ export class RedisEntities implements EntityStore {
     this.sub.on('message', (_channel: string, from: string) => {
       if (from !== this.origin) for (const l of this.listeners) l();
     });
+    // Pub/sub delivers nothing while the subscriber is disconnected: after every reconnection the
+    // entities are read again, or a key deleted or rotated meanwhile would stay valid on this replica
+    // until some later change.
+    let connectedBefore = false;
+    this.sub.on('ready', () => {
+      if (connectedBefore) for (const l of this.listeners) l();
+      connectedBefore = true;
+    });
   }
 
   async load(): Promise<EntitySnapshot> {

@@ -139,8 +139,17 @@ export class Governance {
     this.entities = store;
     this.apply(await store.load());
     store.onChange(() => {
+      // A snapshot that does not build (another replica deleted a team while a third added a key to it)
+      // leaves the current directory in place until the next change; thrown here, it would be an
+      // unhandled rejection, which ends a request thread.
       void store.load().then(
-        (s) => this.apply(s),
+        (s) => {
+          try {
+            this.apply(s);
+          } catch {
+            // kept: the directory of the last snapshot that built
+          }
+        },
         () => {},
       );
     });

@@ -13,6 +13,8 @@ import { validateConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startGatewayProcess } from '../helpers/process.ts';
+import { Redis } from 'ioredis';
+import { digestOf } from '../../src/governance/directory.ts';
 
 const LIMITED = 'vk-value-limited-0123456789abcdef';
 const BUDGETED = 'vk-value-budgeted-0123456789abcdef';
@@ -170,5 +172,35 @@ describe('admin changes reach every replica', () => {
       await Promise.all([one.close(), two.close()]);
     }
   }, 30_000);
-});
 
+  it('a change made while a replica was cut from Redis pub/sub reaches it when it reconnects; a snapshot that does not build is not applied', async () => {
+    const gw = await startGateway(
+      validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
+      { host: '127.0.0.1', port: 0 },
+    );
+    const admin = new Redis(redis.url);
+    try {
+      // A key written with no message published: what a replica misses while its subscriber is down.
+      const value = 'vk-value-missed-0123456789abcdef';
+      await admin.hset('mg:gov:key', 'vk-missed', JSON.stringify({ id: 'vk-missed', digest: digestOf(value), createdAt: new Date().toISOString(), limits: {} }));
+      expect(await chat(gw.url, value)).toBe(401);
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      let status = 0;
+      for (let i = 0; i < 150 && status !== 200; i++) {
+        status = await chat(gw.url, value);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(200);
+      // A snapshot that does not build (a key naming a team that is not there, as racing replicas can
+      // leave it): the replica keeps its directory and keeps serving.
+      await admin.hset('mg:gov:key', 'vk-dangling', JSON.stringify({ id: 'vk-dangling', digest: digestOf('vk-value-dangling-0123456789abcdef'), createdAt: new Date().toISOString(), team: 'no-such-team', limits: {} }));
+      await admin.publish('mg:gov:changed', 'another-replica');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await chat(gw.url, value)).toBe(200);
+    } finally {
+      await admin.hdel('mg:gov:key', 'vk-missed', 'vk-dangling');
+      admin.disconnect();
+      await gw.close();
+    }
+  }, 30_000);
+});
