@@ -304,6 +304,9 @@ function assistantToOpenAI(content: string | Block[]): Obj {
   return m;
 }
 
+/** OpenAI's reasoning models, by name (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat), a provider prefix allowed. */
+const REASONING_MODEL = /^(?:[\w.-]+\/)?(?:o\d(?:-|$)|gpt-5(?!-chat))/;
+
 export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
   const messages: Obj[] = [];
   for (const s of r.system ?? []) messages.push({ role: 'system', content: s.text });
@@ -312,7 +315,9 @@ export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
     else messages.push(assistantToOpenAI(m.content));
   }
   const out: Obj = { model, messages };
-  if (r.maxTokens !== null) out.max_tokens = r.maxTokens;
+  // OpenAI's reasoning models refuse max_tokens ("Use 'max_completion_tokens' instead"); the older
+  // name stays for every other model, which the whole OpenAI-compatible family knows (providers.md §1.10).
+  if (r.maxTokens !== null) out[REASONING_MODEL.test(model) ? 'max_completion_tokens' : 'max_tokens'] = r.maxTokens;
   if (r.temperature !== null) out.temperature = r.temperature;
   if (r.topP !== null) out.top_p = r.topP;
   if (r.stop !== null && r.stop.length > 0) {
