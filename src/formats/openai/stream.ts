@@ -85,6 +85,8 @@ export class OpenAIStreamEncoder implements StreamEncoder {
   private readonly created: number;
   /** Tool calls that received no argument fragment yet: each gets "{}" when the turn ends (LiteLLM #19858). */
   private readonly argless = new Set<number>();
+  /** Text of the thinking block in progress, sent again whole with its signature. */
+  private thinking = '';
 
   constructor(req: CanonicalRequest, created: number) {
     this.includeUsage = req.includeUsage;
@@ -104,9 +106,16 @@ export class OpenAIStreamEncoder implements StreamEncoder {
       case 'text':
         return this.chunk(`{"content":${JSON.stringify(e.text)}}`);
       case 'thinking':
+        this.thinking += e.text;
         return this.chunk(`{"reasoning_content":${JSON.stringify(e.text)}}`);
-      case 'signature':
-        return this.chunk(`{"thinking_blocks":[{"type":"thinking","thinking":"","signature":${JSON.stringify(e.signature)}}]}`);
+      case 'signature': {
+        // The block whole, its text with its signature: a client that sends thinking_blocks back on
+        // the next tool turn must send what was signed, or the provider refuses the turn (providers.md
+        // §1.3, §1.11). A non-streamed answer carries the same block.
+        const block = `{"thinking_blocks":[{"type":"thinking","thinking":${JSON.stringify(this.thinking)},"signature":${JSON.stringify(e.signature)}}]}`;
+        this.thinking = '';
+        return this.chunk(block);
+      }
       case 'redacted_thinking':
         return this.chunk(`{"thinking_blocks":[{"type":"redacted_thinking","data":${JSON.stringify(e.data)}}]}`);
       case 'tool_start':
