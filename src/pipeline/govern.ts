@@ -14,6 +14,11 @@ export function govern(ctx: RequestContext, explain: boolean): void {
   if (key.models !== null && ctx.model !== '' && !key.models.has(ctx.model)) {
     throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use the model '${ctx.model}'.`, { param: 'model' });
   }
+  // Files and batches are the provider account's, shared by every key, and a batch runs whatever models
+  // its file names, uncharged: a key held to some models or to a budget would step outside both.
+  if ((ctx.endpoint === 'files' || ctx.endpoint === 'batches') && (key.models !== null || key.levels.some((l) => l.budget !== null))) {
+    throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use ${ctx.endpoint}: they reach the provider account's shared resources, outside the key's models and budget.`);
+  }
   // The request's own fallbacks (route.ts puts them in the attempt order) are models it asks for too:
   // otherwise a key limited to a cheap model could name any other as a fallback and be served by it
   // whenever the first fails. The fallbacks of an alias or a rule are the operator's, and pass.

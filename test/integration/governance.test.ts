@@ -25,6 +25,7 @@ const V = {
   rules: 'vk-value-rules-0123456789abcdef',
   conc: 'vk-value-concurrent-0123456789abcdef',
   leave: 'vk-value-leave-0123456789abcdef',
+  files: 'vk-value-files-0123456789abcdef',
 };
 const ADMIN = 'admin-key-0123456789abcdefghij';
 const PROVIDER_KEY = 'provider-key-0123456789abcdef';
@@ -64,6 +65,7 @@ function config(): ConfigInput {
         { id: 'vk-rules', value: V.rules, team: 'rulesTeam', limits: { budget: { usd: 1, period: '1d' } } },
         { id: 'vk-conc', value: V.conc, limits: { budget: { usd: 0.1, period: '1d' } } },
         { id: 'vk-leave', value: V.leave, limits: { budget: { usd: 5, period: '1d' } } },
+        { id: 'vk-files', value: V.files },
       ],
     },
     telemetry: { log: { dir: logDir } },
@@ -137,6 +139,15 @@ describe('deny by default', () => {
     expect(wrongFallback).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(wrongFallback!.param).toBe('fallbacks');
     expect(await caught(ask(V.scope, 'mock/mock-small', { fallbacks: ['mock/mock-small'] }))).toBeNull();
+    // Files and batches are the provider account's: a key held to some models (or a budget) may not
+    // reach them; a key without either may.
+    const files = (key: string) => request(`${gw.url}/v1/files`, { headers: { authorization: `Bearer ${key}`, 'x-microgate-provider': 'mock' } });
+    const held = await files(V.scope);
+    expect(held.statusCode).toBe(403);
+    expect(((await held.body.json()) as { error: { code: string } }).error.code).toBe('permission_denied');
+    const free = await files(V.files);
+    expect(free.statusCode).toBe(200);
+    await free.body.text();
   });
 });
 
