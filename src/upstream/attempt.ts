@@ -107,6 +107,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.target = target;
     this.key = key;
     this.translates = !passesThrough(ctx, target);
+    // What an earlier attempt decided about its answer is not this one's: a 200 audio head whose body
+    // never came left relayBytes set, and the next attempt's 503 was relayed to the client as an answer
+    // (not retried, and counted a success). Nothing has reached the client while attempts go on.
+    ctx.relayBytes = false;
+    ctx.streamError = null;
   }
 
   /**
