@@ -111,13 +111,11 @@ export class Failover implements FailoverHandle, AttemptOwner {
         return;
       case 'retry': {
         const retry = a.target.provider.retry;
-        if (this.retries < retry.maxRetries && ctx.plan.retryBudget.tryRetry(now)) {
-          const wait = fullJitterMs(this.retries, retry.baseMs, retry.capMs);
+        // A backoff that would outlast the deadline is no retry: the next target may still answer in
+        // time (and with none left the client gets this failure, not a deadline that has not passed).
+        const wait = this.retries < retry.maxRetries ? fullJitterMs(this.retries, retry.baseMs, retry.capMs) : Infinity;
+        if (now + wait < this.deadline && ctx.plan.retryBudget.tryRetry(now)) {
           this.retries++;
-          if (now + wait >= this.deadline) {
-            this.fail(this.deadlineError());
-            return;
-          }
           this.timer = setTimeout(() => {
             this.timer = null;
             ctx.priorWaitMs += performance.now() - now;
@@ -143,9 +141,13 @@ export class Failover implements FailoverHandle, AttemptOwner {
     if (this.ctx.aborted || this.ctx.done) return;
     const target = this.ctx.targets[this.ti]!;
     const now = performance.now();
-    // Any usable key of the target; the one that failed may be the only one.
-    const key = this.usableKey(target, now, false) ?? this.tried[this.tried.length - 1]!;
-    this.dispatch(target, key);
+    // Any usable key of the target; the one that failed may be the only one, if it is still usable:
+    // rested since (by another request) or with its circuit now open, it is skipped like any other,
+    // and the next target gets the request.
+    const last = this.tried[this.tried.length - 1]!;
+    const key = this.usableKey(target, now, false) ?? (last.state.restUntil <= now && this.ctx.plan.health.circuit(last, target).available(now) ? last : null);
+    if (key === null) this.nextTarget();
+    else this.dispatch(target, key);
   }
 
   private nextTarget(): void {

@@ -33,9 +33,13 @@ beforeAll(async () => {
           garbled: provider('key-malformed'),
           resets: provider('key-reset'),
           cuts: provider('key-cut'),
+          // 503s, with a backoff longer than any deadline (a wait in [0, 10 min)), before a working fallback.
+          patient: { ...provider('key-500'), retry: { maxRetries: 1, baseMs: 600_000, capMs: 600_000 } },
+          fine: provider('key-fine'),
           // Nothing listens on port 9 (discard) on loopback: connection refused.
           nowhere: { baseUrl: 'http://127.0.0.1:9/v1', keys: [{ name: 'k', value: 'x' }] },
         },
+        models: { slow: { targets: [{ provider: 'patient', model: 'm' }], fallbacks: ['fine/m'] } },
       };
     },
   );
@@ -117,5 +121,18 @@ describe('the gateway survives all of it', () => {
     const results = await Promise.all(Array.from({ length: 120 }, (_, i) => chat(models[i % models.length]!)));
     expect(results.every((r) => r.status >= 400 && r.json().error.code.length > 0)).toBe(true);
     expect(s.gw.server.inFlight).toBe(0);
+  });
+});
+
+describe('a backoff longer than the time left', () => {
+  it('goes to the fallback instead of waiting out the deadline', async () => {
+    const res = await request(`${s.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-microgate-timeout-ms': '3000' },
+      body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.body.text();
+    expect(res.statusCode).toBe(200);
+    expect(String(res.headers['x-microgate-route'])).toMatch(/^patient\/m#k:503 > fine\/m#k:200$/);
   });
 });
