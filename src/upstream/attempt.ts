@@ -213,7 +213,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         // Usage the gateway asked for on the client's behalf is not the client's to see.
         const relayed = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
         if (ctx.plan.capturePayloads) ctx.capture(relayed);
-        if (relayed.length > 0) this.relay(controller, relayed, false);
+        // Keep-alive comments (": PROCESSING") before the first event are not an answer: relaying them
+        // would commit the stream (no failover after) and lift the deadline while nothing has come.
+        if (relayed.length > 0 && (ctx.headSent || !commentsOnly(relayed))) this.relay(controller, relayed, false);
       }
       return;
     }
@@ -496,4 +498,18 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.ctx.tDispatch = 0;
     this.owner.failed(this, err, retryAfter);
   }
+}
+
+/** Whether SSE bytes hold only comments and blank lines (": keep-alive"), no event. */
+function commentsOnly(bytes: Buffer): boolean {
+  let lineStart = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === 0x0a || c === 0x0d) lineStart = true;
+    else if (lineStart) {
+      if (c !== 0x3a) return false; // ':' opens a comment line; anything else is a field
+      lineStart = false;
+    }
+  }
+  return true;
 }

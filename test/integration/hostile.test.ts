@@ -192,6 +192,16 @@ describe('one bad answer holds neither memory nor time', () => {
     expect(Object.values(s.gw.plan.health.snapshot(s.gw.plan.keysById, performance.now())).every((c) => c.errorRate === 0 || c.state === 'closed')).toBe(true);
   });
 
+  it('keep-alive comments without an event do not commit a stream: the deadline still ends it', async () => {
+    h.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      drip(res, ': PROCESSING\n\n', 20);
+    });
+    const r = await chat({ model: 'h/x', stream: true }, { 'x-microgate-timeout-ms': '300' });
+    expect(r.status).toBe(504);
+    expect(r.error().code).toBe('deadline_exceeded');
+  });
+
   it('an endless error body is read only as far as its message, then the attempt ends', async () => {
     h.handle((_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
