@@ -20,6 +20,14 @@ export function fromLoopback(res: HttpResponse): boolean {
   return LOOPBACK.has(Buffer.from(res.getRemoteAddressAsText()).toString());
 }
 
+/**
+ * A request a proxy forwards: its TCP peer may be this machine (a reverse proxy on the same host) while
+ * the client is anywhere. Without an admin key, loopback is the only credential, so these are refused.
+ */
+export function forwarded(req: HttpRequest): boolean {
+  return req.getHeader('x-forwarded-for') !== '' || req.getHeader('forwarded') !== '' || req.getHeader('x-real-ip') !== '';
+}
+
 /** A Host header naming this machine (localhost, 127.x.y.z, [::1]), port or not. */
 export function loopbackHost(host: string): boolean {
   const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
@@ -66,7 +74,7 @@ export function adminRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequ
   const changes = method !== 'get' && method !== 'head';
   const keys = keysOf(plan);
   if (keys === null) {
-    if (!fromLoopback(res)) return new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback.');
+    if (!fromLoopback(res) || forwarded(req)) return new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback, not through a proxy.');
     if (fromBrowser(req) && !loopbackHost(req.getHeader('host'))) return new GatewayError('permission_denied', 'Without governance.adminKey, browsers must address the gateway as localhost or 127.0.0.1.');
     return changes ? originRefusal(req) : null;
   }

@@ -10,7 +10,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { statusLine } from './respond.ts';
 import { readSmallJson } from './small-json-body.ts';
 import { findUiDir, loadAssets, type Asset } from './ui-assets.ts';
-import { fromLoopback, keysOf, loopbackHost, originRefusal, sessionOf, viaHttps } from './ui-auth.ts';
+import { forwarded, fromLoopback, keysOf, loopbackHost, originRefusal, sessionOf, viaHttps } from './ui-auth.ts';
 import { clearedCookie, csrfToken, issue, sessionCookie } from './ui-session.ts';
 
 /** No inline script or style, nothing from anywhere else, never framed. */
@@ -44,7 +44,7 @@ const sendError = (res: HttpResponse, err: GatewayError, close = false): void =>
 /** Without an admin key, the dashboard is for this machine only (see ui-auth.ts on DNS rebinding). */
 function openRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequest): GatewayError | null {
   if (plan.governance.hasAdminKey) return null;
-  if (!fromLoopback(res)) return new GatewayError('permission_denied', 'Without governance.adminKey, the dashboard answers only on loopback.');
+  if (!fromLoopback(res) || forwarded(req)) return new GatewayError('permission_denied', 'Without governance.adminKey, the dashboard answers only on loopback, not through a proxy.');
   if (!loopbackHost(req.getHeader('host'))) return new GatewayError('permission_denied', 'Without governance.adminKey, open the dashboard as http://localhost or http://127.0.0.1.');
   return null;
 }

@@ -304,6 +304,14 @@ describe('/ui without an admin key', () => {
     const rebound = await call('GET', '/ui', { host: 'evil.example' }, undefined, local());
     expect(rebound.status).toBe(403);
     expect(rebound.json.error.code).toBe('permission_denied');
+    // A reverse proxy on this host makes every client a loopback peer: what it forwards is refused.
+    for (const [name, value] of [['x-forwarded-for', '203.0.113.9'], ['forwarded', 'for=203.0.113.9'], ['x-real-ip', '203.0.113.9']] as const) {
+      for (const path of ['/ui', '/admin/virtual-keys']) {
+        const proxied = await call('GET', path, { [name]: value }, undefined, local());
+        expect(proxied.status).toBe(403);
+        expect(proxied.json.error.code).toBe('permission_denied');
+      }
+    }
   });
 
   it('refuses a peer that is not on loopback', async () => {
