@@ -141,16 +141,23 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     return (this.tEnd !== 0 ? this.tEnd : performance.now()) - this.tDispatch;
   }
 
-  /** Cancels the upstream request (client abort). Undici destroys the socket: it cannot be reused mid-response. */
+  /** Cancels the upstream request (client abort, shutdown). Undici destroys the socket: it cannot be reused mid-response. */
   abort(reason: Error): void {
     this.disarm();
     this.release();
     if (this.controller !== null && !this.controller.aborted) this.controller.abort(reason);
+    // Still queued in the pool or connecting: it is cancelled when undici starts it (onRequestStart),
+    // or a request the client was already answered for (a shutdown's 503) would be sent anyway.
+    else if (this.controller === null) this.cancelled = reason;
   }
+
+  /** Why the attempt was cancelled before undici started it; null while it may go. */
+  private cancelled: Error | null = null;
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.ctx.aborted) controller.abort(CLIENT_ABORTED);
+    else if (this.cancelled !== null) controller.abort(this.cancelled);
     else if (this.settled) controller.abort(DEADLINE);
   }
 

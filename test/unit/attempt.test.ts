@@ -40,4 +40,17 @@ describe('an upstream attempt', () => {
     expect(log.filter((l) => l.startsWith('succeeded') || l.startsWith('stream'))).toEqual([]);
     expect(log.filter((l) => l.startsWith('failed'))).toHaveLength(2);
   });
+
+  it('cancelled while still queued in the pool (a shutdown), it is not sent when undici starts it', () => {
+    const log: string[] = [];
+    const ctx = fakeRequest(log);
+    const owner = { succeeded: () => log.push('succeeded'), failed: () => log.push('failed'), deadlineError: () => new Error('deadline') };
+    const target = { provider: { name: 'p', codec: CODECS.openai }, model: 'm' };
+    const attempt = new UpstreamAttempt(ctx as never, owner as never, target as never, {} as never);
+    const shutDown = new Error('shut down');
+    attempt.abort(shutDown);
+    const reasons: unknown[] = [];
+    attempt.onRequestStart({ aborted: false, abort: (r: unknown) => reasons.push(r), pause() {}, resume() {} } as never);
+    expect(reasons).toEqual([shutDown]);
+  });
 });
