@@ -379,7 +379,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
 
   onResponseEnd(): void {
     const ctx = this.ctx;
-    this.tEnd = ctx.tUpstreamEnd = performance.now();
+    this.tEnd = performance.now();
+    // Only the request's current attempt times it: an earlier one ending late (aborted after it
+    // failed over) must not overwrite the next one's end (server-timing upstream;dur).
+    if (ctx.attempt === this) ctx.tUpstreamEnd = this.tEnd;
     this.disarm();
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) {
       this.release();
@@ -481,7 +484,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       return;
     }
     const ctx = this.ctx;
-    this.tEnd = ctx.tUpstreamEnd = performance.now();
+    this.tEnd = performance.now();
+    // Only the request's current attempt times it: an earlier one ending late (aborted after it
+    // failed over) must not overwrite the next one's end (server-timing upstream;dur).
+    if (ctx.attempt === this) ctx.tUpstreamEnd = this.tEnd;
     this.disarm();
     this.release();
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;

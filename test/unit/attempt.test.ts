@@ -53,4 +53,20 @@ describe('an upstream attempt', () => {
     attempt.onRequestStart({ aborted: false, abort: (r: unknown) => reasons.push(r), pause() {}, resume() {} } as never);
     expect(reasons).toEqual([shutDown]);
   });
+
+  it("an earlier attempt ending late does not overwrite the current one's upstream end (server-timing)", () => {
+    const log: string[] = [];
+    const ctx = { ...fakeRequest(log), attempt: null as unknown, tUpstreamEnd: 0 };
+    const owner = { succeeded: () => log.push('succeeded'), failed: () => log.push('failed'), deadlineError: () => new Error('deadline') };
+    const target = { provider: { name: 'p', codec: CODECS.openai }, model: 'm' };
+    const controller = { aborted: false, abort() {}, pause() {}, resume() {} };
+    const earlier = new UpstreamAttempt(ctx as never, owner as never, target as never, {} as never);
+    const current = new UpstreamAttempt(ctx as never, owner as never, target as never, {} as never);
+    ctx.attempt = current;
+    earlier.onResponseError(controller as never, new Error('aborted after it failed over'));
+    expect(ctx.tUpstreamEnd).toBe(0);
+    current.onResponseError(controller as never, Object.assign(new Error('reset'), { code: 'UND_ERR_SOCKET' }));
+    expect(ctx.tUpstreamEnd).toBeGreaterThan(0);
+  });
 });
+
