@@ -68,7 +68,11 @@ export class HealthRegistry {
   /** A view of the shared circuit `id` (claimed if no thread has met it yet), or null when the table is full. */
   private view(id: string): Circuit | null {
     const s = this.table.slot(id);
-    if (s < 0) return null;
+    return s < 0 ? null : this.viewAt(s);
+  }
+
+  /** The circuit in slot `s`, read in place. */
+  private viewAt(s: number): Circuit {
     return new Circuit(this.opts, { i32: this.table.i32, i32At: this.table.intBase(s), f64: this.table.f64, f64At: this.table.floatBase(s) }, ORIGIN);
   }
 
@@ -103,10 +107,9 @@ export class HealthRegistry {
     const all: Array<[string, Circuit]> = [];
     const bySlot = new Map<number, CircuitKey>();
     for (const k of keysById.values()) bySlot.set(k.slot, k);
-    for (const [id] of this.table.entries()) {
-      const c = this.circuits.get(id) ?? this.view(id);
-      if (c !== null) all.push([id, c]);
-    }
+    // By slot, not by id: a listed id is cut at 128 bytes, and looking the cut id up would claim an
+    // empty slot of its own (an open circuit of a long model name showed as closed).
+    for (const [id, slot] of this.table.entries()) all.push([id, this.circuits.get(id) ?? this.viewAt(slot)]);
     for (const closed of [false, true]) {
       for (const [id, c] of all) {
         if ((c.state === 'closed') !== closed) continue;

@@ -296,3 +296,17 @@ describe('Circuit: latency EWMA', () => {
     expect(c.latencyMs).toBe(100);
   });
 });
+
+describe('HealthRegistry.snapshot', () => {
+  it('lists an open circuit as open even when its id is longer than the listing keeps (a long model name)', async () => {
+    const { HealthRegistry } = await import('../../src/state/health.ts');
+    const h = new HealthRegistry({ consecutiveFailures: 2, errorRate: 0.5, minRequests: 20, windowMs: 60_000, cooldownMs: 30_000 });
+    const key = { id: 1, slot: 0, name: 'k1', provider: { name: 'openai' } };
+    const c = h.circuit(key as never, { model: 'm'.repeat(200) } as never);
+    const now = performance.now();
+    for (let i = 0; i < 3; i++) c.record(false, 10, now);
+    expect(c.state).toBe('open');
+    const listed = Object.values(h.snapshot(new Map([[1, key as never]]), now));
+    expect(listed.map((x) => x.state)).toEqual(['open']);
+  });
+});
