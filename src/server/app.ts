@@ -382,7 +382,6 @@ export class GatewayServer implements RequestSink, Listener {
     this.small(res, req, 200, JSON.stringify({ id, object: 'model', created: plan.createdAt, owned_by: owner }));
   }
 
-  /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */
   /**
    * Once virtual keys are enforced, the model list needs one too, as OpenAI's does: it names every
    * routable model and the providers behind them. Null when the request may go on.
@@ -394,6 +393,7 @@ export class GatewayServer implements RequestSink, Listener {
     return value !== null && directory.find(value) !== null ? null : unknownKey(value);
   }
 
+  /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */
   private small(res: HttpResponse, req: HttpRequest, status: number, body: string): void {
     const id = this.idOf(req);
     const origin = req.getHeader('origin');

@@ -362,7 +362,10 @@ export class RedisQuota implements QuotaStore {
     const unread = (): boolean => [...this.entries.values()].some((e) => e.read && e.win !== NO_WIN);
     while (Date.now() < until && (warmed.some((e) => e.local === 0 && !e.exhausted) || unread())) {
       const flushing = unread() ? (this.flush() ?? this.flushing) : null;
-      await Promise.race([flushing ?? Promise.resolve(), new Promise((r) => setTimeout(r, flushing === null ? 5 : Math.max(0, until - Date.now())))]);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((r) => (timer = setTimeout(r, flushing === null ? 5 : Math.max(0, until - Date.now()))));
+      await (flushing === null ? waited : Promise.race([flushing, waited]));
+      clearTimeout(timer);
     }
   }
 
