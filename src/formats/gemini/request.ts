@@ -27,7 +27,6 @@ function resultText(r: ToolResultBlock): string {
   return text;
 }
 
-
 function mediaPart(b: Block, at: string): Obj {
   if (b.type !== 'image' && b.type !== 'document') throw bad(`'${at}' has no Gemini equivalent.`, at);
   // fileData needs a Files-API URI: a plain https URL would be refused by Gemini.

@@ -1,7 +1,8 @@
 // Gemini answers → canonical. https://ai.google.dev/api/generate-content#generatecontentresponse
 // finishReason STOP also ends a turn that called functions (LiteLLM #21041, #12481): a turn with
-// function calls is a tool turn. Gemini may leave function calls without ids: they get "call_<n>",
-// which the client echoes back, and the name is found again from the conversation (request.ts).
+// function calls is a tool turn. Gemini may leave function calls without ids: they get
+// "call_<responseId>_<n>" (callIdPrefix), which the client echoes back, and the name is found again
+// from the turn before the result (request.ts).
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalEmbeddings, CanonicalResponse, StopReason, Usage } from '../canonical.ts';
