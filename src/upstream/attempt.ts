@@ -151,6 +151,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     else if (this.controller === null) this.cancelled = reason;
   }
 
+  /**
+   * The attempt's end; the request's upstream end only if it is still the current attempt: an earlier
+   * one ending late (aborted after it failed over) must not overwrite the next one's (server-timing).
+   */
+  private markEnd(): void {
+    this.tEnd = performance.now();
+    if (this.ctx.attempt === this) this.ctx.tUpstreamEnd = this.tEnd;
+  }
+
   /** Why the attempt was cancelled before undici started it; null while it may go. */
   private cancelled: Error | null = null;
 
@@ -379,10 +388,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
 
   onResponseEnd(): void {
     const ctx = this.ctx;
-    this.tEnd = performance.now();
-    // Only the request's current attempt times it: an earlier one ending late (aborted after it
-    // failed over) must not overwrite the next one's end (server-timing upstream;dur).
-    if (ctx.attempt === this) ctx.tUpstreamEnd = this.tEnd;
+    this.markEnd();
     this.disarm();
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) {
       this.release();
@@ -484,10 +490,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       return;
     }
     const ctx = this.ctx;
-    this.tEnd = performance.now();
-    // Only the request's current attempt times it: an earlier one ending late (aborted after it
-    // failed over) must not overwrite the next one's end (server-timing upstream;dur).
-    if (ctx.attempt === this) ctx.tUpstreamEnd = this.tEnd;
+    this.markEnd();
     this.disarm();
     this.release();
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;

@@ -122,7 +122,7 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   const out: Obj = { model, max_tokens: maxTokens };
   if (r.system !== null) out.system = r.system;
   out.messages = withoutSignatures(r.messages);
-  // OpenAI's temperature runs to 2; Anthropic's to 1 (its own compatibility layer caps it the same way).
+  // Temperature, top_p and top_k as Claude takes them (claude-sampling.ts).
   const s = claudeSampling(r);
   if (s.temperature !== null) out.temperature = s.temperature;
   if (s.topP !== null) out.top_p = s.topP;
