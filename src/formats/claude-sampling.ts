@@ -1,6 +1,16 @@
-// Temperature, top_p and top_k as Claude takes them, on Anthropic's API and on Bedrock: one rule for
-// both adapters (anthropic/request.ts, bedrock/request.ts).
-import type { CanonicalRequest } from './canonical.ts';
+// Thinking, temperature, top_p and top_k as Claude takes them, on Anthropic's API and on Bedrock: one
+// rule for both adapters (anthropic/request.ts, bedrock/request.ts).
+import type { CanonicalRequest, Thinking } from './canonical.ts';
+
+/**
+ * The thinking Claude gets: none when the tool choice forces a tool, which Claude refuses with thinking
+ * on ("Thinking may not be enabled when tool_choice forces tool use"; providers.md §1.2, Bifrost PR
+ * #3685). The forced call is what the client cannot do without; the reasoning is the part it can.
+ */
+export function claudeThinking(r: CanonicalRequest): Thinking | null {
+  const forced = r.toolChoice !== null && (r.toolChoice.type === 'any' || r.toolChoice.type === 'tool');
+  return forced && r.thinking !== null && r.thinking.type !== 'disabled' ? null : r.thinking;
+}
 
 /**
  * The sampling fields Claude accepts, on Anthropic's API and on Bedrock alike:
@@ -13,8 +23,8 @@ import type { CanonicalRequest } from './canonical.ts';
  *   up (Anthropic's extended-thinking docs; providers.md §1.2): a request valid for the provider it
  *   was meant for must not fail when it fails over to Claude.
  */
-export function claudeSampling(r: CanonicalRequest): { temperature: number | null; topP: number | null; topK: number | null } {
-  const thinking = r.thinking !== null && r.thinking.type !== 'disabled';
+export function claudeSampling(r: CanonicalRequest, effective: Thinking | null = claudeThinking(r)): { temperature: number | null; topP: number | null; topK: number | null } {
+  const thinking = effective !== null && effective.type !== 'disabled';
   let temperature = r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature));
   if (thinking && temperature !== 1) temperature = null;
   const topP = r.topP === null || temperature !== null || (thinking && r.topP < 0.95) ? null : r.topP;

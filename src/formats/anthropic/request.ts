@@ -6,7 +6,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
 import { sniffBase64 } from '../media.ts';
-import { claudeSampling } from '../claude-sampling.ts';
+import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
 
 /** max_tokens when the client gave none: LiteLLM's and Bifrost's default (providers.md §1.2). */
@@ -118,12 +118,13 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   if (r.jsonObject) throw bad("'response_format' json_object has no equivalent at this provider: use json_schema with a schema.", 'response_format');
   let maxTokens = r.maxTokens ?? DEFAULT_MAX_TOKENS;
   // budget_tokens must stay below max_tokens (providers.md §1.2): leave the default room for the answer.
-  if (r.thinking?.type === 'enabled' && maxTokens <= r.thinking.budget_tokens) maxTokens = r.thinking.budget_tokens + DEFAULT_MAX_TOKENS;
+  const thinking = claudeThinking(r);
+  if (thinking?.type === 'enabled' && maxTokens <= thinking.budget_tokens) maxTokens = thinking.budget_tokens + DEFAULT_MAX_TOKENS;
   const out: Obj = { model, max_tokens: maxTokens };
   if (r.system !== null) out.system = r.system;
   out.messages = withoutSignatures(r.messages);
   // Temperature, top_p and top_k as Claude takes them (claude-sampling.ts).
-  const s = claudeSampling(r);
+  const s = claudeSampling(r, thinking);
   if (s.temperature !== null) out.temperature = s.temperature;
   if (s.topP !== null) out.top_p = s.topP;
   if (s.topK !== null) out.top_k = s.topK;
@@ -138,7 +139,7 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   let choice: Obj | null = r.toolChoice === null ? null : { ...r.toolChoice };
   if (r.parallelToolCalls === false && choice?.type !== 'none') choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   if (choice !== null) out.tool_choice = choice;
-  if (r.thinking !== null) out.thinking = r.thinking;
+  if (thinking !== null) out.thinking = thinking;
   if (r.user !== null) out.metadata = { user_id: r.user };
   if (r.jsonSchema !== null) out.output_config = { format: { type: 'json_schema', schema: r.jsonSchema.schema } };
   return out;

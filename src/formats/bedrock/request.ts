@@ -4,7 +4,7 @@
 // structured-output field; Anthropic's extras (top_k, thinking) go in additionalModelRequestFields.
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
-import { claudeSampling } from '../claude-sampling.ts';
+import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -82,13 +82,15 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   if (r.system !== null) out.system = r.system.map((s) => ({ text: s.text }));
   const inference: Obj = {};
   let maxTokens = r.maxTokens;
-  if (r.thinking?.type === 'enabled' && maxTokens !== null && maxTokens <= r.thinking.budget_tokens) maxTokens = r.thinking.budget_tokens + ANSWER_ROOM;
-  if (r.thinking?.type === 'enabled' && maxTokens === null) maxTokens = r.thinking.budget_tokens + ANSWER_ROOM;
+  const claude = ANTHROPIC_MODEL.test(model);
+  const thinking = claude ? claudeThinking(r) : r.thinking;
+  if (thinking?.type === 'enabled' && maxTokens !== null && maxTokens <= thinking.budget_tokens) maxTokens = thinking.budget_tokens + ANSWER_ROOM;
+  if (thinking?.type === 'enabled' && maxTokens === null) maxTokens = thinking.budget_tokens + ANSWER_ROOM;
   if (maxTokens !== null) inference.maxTokens = maxTokens;
   // Claude on Bedrock takes what it takes on Anthropic's API (claudeSampling: temperature and topP not
   // together from Sonnet 4.5 on, aws-samples/bedrock-chat #943; no sampling changes with thinking).
   // Other Converse models take temperature 0–1 (OpenAI's clients may send up to 2) and topP together.
-  const s = ANTHROPIC_MODEL.test(model) ? claudeSampling(r) : { temperature: r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature)), topP: r.topP, topK: r.topK };
+  const s = claude ? claudeSampling(r, thinking) : { temperature: r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature)), topP: r.topP, topK: r.topK };
   if (s.temperature !== null) inference.temperature = s.temperature;
   if (s.topP !== null) inference.topP = s.topP;
   if (r.stop !== null && r.stop.length > 0) inference.stopSequences = r.stop;
@@ -104,7 +106,7 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   }
   const extra: Obj = {};
   if (s.topK !== null) extra.top_k = s.topK;
-  if (r.thinking?.type === 'enabled') extra.thinking = r.thinking;
+  if (thinking?.type === 'enabled') extra.thinking = thinking;
   if (Object.keys(extra).length > 0) out.additionalModelRequestFields = extra;
   return out;
 }
