@@ -223,18 +223,25 @@ export async function startCluster(config: Config, workers: number, listen: { ho
     shared,
     inFlight: () => shared.sum(THREAD.inFlight, true),
     close: stopAll,
-    reload: (next) => {
-      current = next;
+    reload: async (next) => {
       const threads = new Set<number>();
       slots.forEach((s, i) => s.worker !== null && threads.add(i));
       const errors: string[] = [];
+      const swapped = new Set<number>();
       const onAnswer = (i: number, m: FromThread | null): void => {
-        if (m?.type === 'reconfigured' && m.error !== null) errors.push(`request thread ${i}: ${m.error}`);
+        if (m?.type !== 'reconfigured') return;
+        if (m.error !== null) errors.push(`request thread ${i}: ${m.error}`);
+        else swapped.add(i);
       };
-      return askThreads(threads, RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: next }), onAnswer).then((late) => [
-        ...errors,
-        ...[...late].map((i) => `request thread ${i} did not answer`),
-      ]);
+      const late = await askThreads(threads, RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: next }), onAnswer);
+      const failed = [...errors, ...[...late].map((i) => `request thread ${i} did not answer`)];
+      // Only a config every thread took is the one new threads start on: a replacement given a config
+      // the threads refused (a CEL typo is found only when a thread compiles it) would refuse it too and
+      // never start. When some threads took it and others did not, those that did go back, so no two
+      // threads serve different plans.
+      if (failed.length === 0) current = next;
+      else if (swapped.size > 0) await askThreads(swapped, RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: current }), () => {});
+      return failed;
     },
     reloadStatus: (next) => {
       status = next;

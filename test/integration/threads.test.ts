@@ -22,6 +22,7 @@ let limits: MockHandle;
 let slow: MockHandle;
 let cluster: Cluster;
 let logDir: string;
+let baseConfig: ReturnType<typeof validateConfig>;
 
 type ThreadRow = { thread: number; alive: boolean; requests: number; inFlight: number; lost: number; restarts: number };
 type Stats = { requests: number; lost: number; threads: ThreadRow[]; answeredBy: number; restingKeys: Record<string, unknown> };
@@ -46,6 +47,7 @@ beforeAll(async () => {
     },
     {},
   );
+  baseConfig = config;
   cluster = await startCluster(config, 2, { host: '127.0.0.1', port: 0 });
 });
 
@@ -198,6 +200,23 @@ describe('two request threads', () => {
     expect(m.get('microgate_request_thread_restarts_total')).toBe(1);
     expect(m.get('microgate_requests_lost_total')).toBe(0);
     expect(s0.threads[0]!.restarts).toBe(0);
+  });
+
+  it('a reload every thread refuses (a CEL typo) is not what a replacement starts on', async () => {
+    const bad = { ...baseConfig, rules: validateConfig({ version: 1, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: GOOD }], models: ['m'] } }, rules: [{ name: 'typo', when: 'headers["x-tier"] ==', targets: [{ provider: 'mock', model: 'm' }] }] }, {}).rules };
+    const failed = await cluster.reload(bad);
+    expect(failed).toHaveLength(2);
+    expect(failed.every((f) => f.includes('typo'))).toBe(true);
+    const before = (await stats()).threads[1]!.restarts;
+    cluster.crash(1);
+    // A connection the dying thread had accepted is reset: polled until the replacement is up.
+    let after = await stats().catch(() => null);
+    for (let i = 0; i < 100 && !(after !== null && after.threads[1]!.alive && after.threads[1]!.restarts === before + 1); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await stats().catch(() => null);
+    }
+    expect(after?.threads[1]).toMatchObject({ alive: true, restarts: before + 1 });
+    expect((await Promise.all(Array.from({ length: 20 }, () => chat('mock/m')))).every((c) => c === 200)).toBe(true);
   });
 
   it('one log, written by the telemetry worker alone, holds every thread\'s requests', async () => {
