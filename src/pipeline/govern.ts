@@ -14,6 +14,11 @@ export function govern(ctx: RequestContext, explain: boolean): void {
   if (key.models !== null && ctx.model !== '' && !key.models.has(ctx.model)) {
     throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use the model '${ctx.model}'.`, { param: 'model' });
   }
+  // A request that names no model (an image or a moderation may) gets the provider's default model,
+  // which the key's list may not hold: a key held to some models must name one.
+  if (key.models !== null && ctx.model === '' && ctx.endpoint !== 'files' && ctx.endpoint !== 'batches') {
+    throw new GatewayError('permission_denied', `The virtual key '${key.id}' may use only some models: name one in 'model'.`, { param: 'model' });
+  }
   // Files and batches are the provider account's, shared by every key, and a batch runs whatever models
   // its file names, uncharged: a key held to some models or to a budget would step outside both.
   if ((ctx.endpoint === 'files' || ctx.endpoint === 'batches') && (key.models !== null || key.levels.some((l) => l.budget !== null))) {

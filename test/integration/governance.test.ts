@@ -145,6 +145,10 @@ describe('deny by default', () => {
     const held = await files(V.scope);
     expect(held.statusCode).toBe(403);
     expect(((await held.body.json()) as { error: { code: string } }).error.code).toBe('permission_denied');
+    // A request that names no model (a moderation may) would get the provider's default: refused too.
+    const unnamed = await request(`${gw.url}/v1/moderations`, { method: 'POST', headers: { authorization: `Bearer ${V.scope}`, 'content-type': 'application/json', 'x-microgate-provider': 'mock' }, body: '{"input":"x"}' });
+    expect(unnamed.statusCode).toBe(403);
+    expect(((await unnamed.body.json()) as { error: { param: string } }).error.param).toBe('model');
     const free = await files(V.files);
     expect(free.statusCode).toBe(200);
     await free.body.text();
