@@ -67,6 +67,9 @@ function parseForm(ctx: RequestContext): void {
   if (span === null && !MODEL_OPTIONAL.has(ctx.endpoint)) throw new GatewayError('missing_required_parameter', "you must provide a model parameter ('model' form field).", { param: 'model' });
   if (span !== null) {
     if (span.value === '') throw new GatewayError('invalid_parameter', "'model' must be a non-empty string.", { param: 'model' });
+    // As for a JSON body with two "model" members: the gateway would route by one and the provider
+    // might serve the other (a model outside the key's list, priced as the first).
+    if (span.repeated) throw new GatewayError('invalid_parameter', "The form has more than one 'model' field.", { param: 'model' });
     checkModelName(span.value, 'model');
   }
   ctx.formModel = span;

@@ -8,6 +8,8 @@ export interface FieldSpan {
   /** Byte offsets of the value in the body: replace [start, end) to change it. */
   readonly start: number;
   readonly end: number;
+  /** Another field of the same name follows: which one a provider reads is its choice, not the gateway's. */
+  readonly repeated: boolean;
 }
 
 /** The boundary of a multipart/form-data content type, or null when it has none. */
@@ -19,12 +21,18 @@ export function boundaryOf(contentType: string): string | null {
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
-/** The first field named `name` (a part without a filename), or null. */
+/** The first field named `name` (a part without a filename), or null; `repeated` when another follows. */
 export function findField(body: Buffer, boundary: string, name: string): FieldSpan | null {
+  const first = nextField(body, boundary, name, 0);
+  if (first === null) return null;
+  return { ...first, repeated: nextField(body, boundary, name, first.end) !== null };
+}
+
+function nextField(body: Buffer, boundary: string, name: string, from: number): Omit<FieldSpan, 'repeated'> | null {
   const delimiter = Buffer.from(`--${boundary}`);
   const next = Buffer.from(`\r\n--${boundary}`);
   const wanted = new RegExp(`^content-disposition:\\s*form-data;(?:.*;)?\\s*name="${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"(?:\\s*;|\\s*$)`, 'im');
-  let at = body.indexOf(delimiter);
+  let at = body.indexOf(delimiter, from);
   while (at >= 0) {
     const headStart = at + delimiter.length + 2; // past the delimiter's CRLF
     if (body[at + delimiter.length] === 0x2d && body[at + delimiter.length + 1] === 0x2d) return null; // "--": the closing delimiter

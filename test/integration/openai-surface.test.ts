@@ -109,6 +109,14 @@ describe('audio', () => {
     const res = await fetch(`${s.gw.url}/v1/audio/transcriptions`, { method: 'POST', body: fd });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe('model');
+    // Two model fields: the gateway would route by one and the provider might serve the other.
+    const twice = new FormData();
+    twice.append('model', 'openai/whisper-1');
+    twice.append('file', new Blob([Buffer.from('abc')]), 'a.mp3');
+    twice.append('model', 'openai/gpt-4o-mini');
+    const refused = await fetch(`${s.gw.url}/v1/audio/transcriptions`, { method: 'POST', body: twice });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { param: string; message: string } }).error.message).toContain("more than one 'model'");
   });
 });
 

@@ -23,6 +23,13 @@ describe('multipart fields', () => {
     expect(Buffer.from(await (parsed.get('file') as Blob).arrayBuffer())).toEqual(Buffer.from(await tricky.arrayBuffer()));
   });
 
+  it('says when a second field of the same name follows (the provider might read that one)', async () => {
+    const once = await form([['model', 'gpt-4o-mini-transcribe'], ['file', new Blob(['x']), 'a.mp3']]);
+    expect(findField(once.body, boundaryOf(once.type)!, 'model')).toMatchObject({ value: 'gpt-4o-mini-transcribe', repeated: false });
+    const twice = await form([['model', 'gpt-4o-mini-transcribe'], ['file', new Blob(['x']), 'a.mp3'], ['model', 'whisper-1']]);
+    expect(findField(twice.body, boundaryOf(twice.type)!, 'model')).toMatchObject({ value: 'gpt-4o-mini-transcribe', repeated: true });
+  });
+
   it('no such field, a file part of that name, or a cut body: null', async () => {
     const { body, type } = await form([['file', new Blob(['x']), 'model'], ['purpose', 'batch']]);
     expect(findField(body, boundaryOf(type)!, 'model')).toBeNull();
