@@ -28,7 +28,18 @@ export function applyRules(ctx: RequestContext, route: Route | null): Target[] |
   if (rule.action === 'deny') {
     throw new GatewayError('request_denied', rule.deny!.message, { status: rule.deny!.status });
   }
-  return ruleTargets(plan, rule, route, decision.model);
+  // A chain may have moved the request to another model: a part a target leaves out comes from where
+  // the request is going now, not from the model it arrived with.
+  return ruleTargets(plan, rule, decision.model === ctx.model ? route : routeOf(plan, decision.model), decision.model);
+}
+
+/** The route of a model name, or null when the config does not know it (a rule may still route it). */
+function routeOf(plan: RuntimePlan, model: string): Route | null {
+  try {
+    return resolveRoute(plan, model);
+  } catch {
+    return null;
+  }
 }
 
 /** A route rule's targets drawn by weight, then its fallbacks (or the model route's). */

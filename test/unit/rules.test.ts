@@ -161,6 +161,14 @@ describe('evaluate', () => {
     expect(r.ctx.rules!.matched).toEqual(['step1', 'step2']);
   });
 
+  it("a target after a chain that leaves out the model keeps the chain's model, not the request's", () => {
+    const plan = planWith([
+      { name: 'to-mini', priority: 1, when: 'model == "best"', chain: true, targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+      { name: 'mini-cheap', priority: 2, when: 'model == "gpt-4o-mini"', targets: [{ provider: 'cheap' }] },
+    ]);
+    expect(route(plan, { model: 'best' }).labels[0]).toBe('cheap/gpt-4o-mini');
+  });
+
   it('a rule can route a model name the config does not know', () => {
     const plan = planWith([{ name: 'auto', when: 'model == "auto"', targets: [{ provider: 'groq', model: 'llama', weight: 1 }, { provider: 'cheap', model: 'c', weight: 1 }], fallbacks: ['openai/gpt-4o-mini'] }]);
     const r = route(plan, { model: 'auto' });
