@@ -76,9 +76,16 @@ const routing = z.strictObject({
     .prefault({}),
 });
 
+/**
+ * A weight for balancing keys or targets. Bounded: a weight like 5e-324 sank to 0 once adaptive
+ * weights scaled it (and the picker threw from a timer), and two of 1e308 summed to Infinity (the last
+ * target then took every request).
+ */
+const weight = z.number().min(1e-6).max(1e6).default(1);
+
 const keyBase = {
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'may use letters, digits, "_", "." and "-"'),
-  weight: z.number().positive().default(1),
+  weight,
   /** If set, this key is used only for these upstream model names. */
   models: z.array(z.string().min(1)).min(1).optional(),
 };
@@ -132,7 +139,7 @@ const provider = z.strictObject({
 const aliasTarget = z.strictObject({
   provider: z.string().min(1),
   model: z.string().min(1),
-  weight: z.number().positive().default(1),
+  weight,
 });
 
 const alias = z.strictObject({
@@ -149,7 +156,7 @@ const ruleTarget = z
     model: z.string().min(1).optional(),
     /** Pin one key of the provider. */
     key: z.string().min(1).optional(),
-    weight: z.number().positive().default(1),
+    weight,
   })
   .refine((t) => t.provider !== undefined || t.model !== undefined, 'a rule target needs a provider, a model, or both');
 

@@ -475,3 +475,12 @@ describe('mockConfig', () => {
     expect(mockConfig('http://127.0.0.1:4010/v1', { argv: ['--port', '7000'], env: {} }).server.port).toBe(7000);
   });
 });
+
+describe('weights', () => {
+  it('are bounded: a weight that would sink to 0 or sum to Infinity is a config error', () => {
+    const cfg = (weight: number) => ({ version: 1, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'v', weight }] } } });
+    expect(() => validateConfig(cfg(5e-324), {})).toThrow(/weight/);
+    expect(() => validateConfig(cfg(1e308), {})).toThrow(/weight/);
+    expect(() => validateConfig(cfg(0.5), {})).not.toThrow();
+  });
+});
