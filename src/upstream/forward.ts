@@ -69,7 +69,14 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
 
 /** The codec's body from the canonical request; OpenAI's asks for stream usage, unless the provider refuses the field. */
 function translatedBody(ctx: RequestContext, target: Target): Buffer {
-  const out = Buffer.from(target.provider.codec.fromCanonical(canonical(ctx), target.model));
+  let out: Buffer;
+  try {
+    out = Buffer.from(target.provider.codec.fromCanonical(canonical(ctx), target.model));
+  } catch (err) {
+    // JSON.stringify recurses: a tool schema nested thousands deep is the client's to fix, not a 500.
+    if (err instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+    throw err;
+  }
   return ctx.stream && target.provider.deviations.noStreamOptions ? (removeTopLevelMember(out, 'stream_options') ?? out) : out;
 }
 

@@ -89,6 +89,21 @@ describe('the Responses API to an Anthropic provider', () => {
     expect(s.mocks.m!.stats().requests).toBe(before);
   });
 
+  it('a field the answer echoes, nested thousands deep, is refused before sending, not blamed on the provider', async () => {
+    const before = s.mocks.m!.stats().requests;
+    // Written as text: JSON.stringify itself cannot write it (that is the point).
+    const deep = `${'['.repeat(5000)}"x"${']'.repeat(5000)}`;
+    const res = await fetch(`${s.gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"model":"claude/claude-test","input":"hi","metadata":{"a":${deep}}}` });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('metadata');
+    expect(s.mocks.m!.stats().requests).toBe(before);
+    // The same depth in a chat request's tool schema, translated for Anthropic: the client's 400, not a 500.
+    const chat = await fetch(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"model":"claude/claude-test","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","x":${deep}}}}]}` });
+    expect(chat.status).toBe(400);
+    expect(((await chat.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect(s.mocks.m!.stats().requests).toBe(before);
+  });
+
   it('an in-stream provider error ends the stream as an error the SDK raises', async () => {
     const stream = sdk.responses.stream({ model: 'claude/claude-test', input: 'Say hello', max_output_tokens: 40 }, { headers: { 'x-mock-stream-error-after': '1' } });
     const err = await (async () => {

@@ -70,12 +70,33 @@ const num = (v: unknown, param: string): number | null => {
   return v;
 };
 
+/** The fields a Responses answer echoes, and how deep they may nest (a JSON schema rarely passes 20). */
+const ECHOED = ['metadata', 'tools', 'tool_choice', 'text'] as const;
+const MAX_ECHO_DEPTH = 64;
+
+/** Whether `v` nests arrays or objects more than `max` levels deep; iterative, so any depth is safe. */
+function deeperThan(v: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (d >= max) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) stack.push([c, d + 1]);
+  }
+  return false;
+}
+
 export function responsesToCanonical(b: Obj): CanonicalRequest {
   // Refused: stored state the gateway does not keep (README decision 2).
   if (set(b.previous_response_id)) throw bad("'previous_response_id' needs a response stored by the server; this gateway stores none: send the conversation as input items.", 'previous_response_id');
   if (set(b.conversation)) throw bad("'conversation' needs items stored by the server; this gateway stores none: send them as input items.", 'conversation');
   if (b.background === true) throw bad("'background' responses are stored for later retrieval; this gateway stores none.", 'background');
   if (set(b.prompt)) throw bad("'prompt' names a template stored by OpenAI, which this provider cannot read.", 'prompt');
+
+  // Fields the answer echoes back (envelope.ts) are written with JSON.stringify, which recurses: one
+  // nested thousands deep failed after the provider had answered, as the provider's fault (502, and a
+  // failure on its circuit). Refused here, before anything is sent.
+  for (const k of ECHOED) if (deeperThan(k === 'text' && isObj(b.text) ? b.text.format : b[k], MAX_ECHO_DEPTH)) throw bad(`'${k === 'text' ? 'text.format' : k}' is nested more than ${MAX_ECHO_DEPTH} levels deep.`, k === 'text' ? 'text.format' : k);
 
   const dropped: string[] = [];
   for (const k in b) {
