@@ -21,7 +21,7 @@ export function routeRequest(ctx: RequestContext): void {
   if (ctx.model === '' || (isSurface(ctx.endpoint) && SURFACE[ctx.endpoint].routedBy === 'provider')) {
     // Files, batches, and requests that name no model: one provider, chosen without a model name. Rules
     // still run (a deny applies), but cannot move the request: its ids belong to that provider.
-    if (plan.rules.length > 0) applyRules(ctx, null);
+    if (plan.rules.length > 0) applyRules(ctx, null, true);
     ctx.targets = servedOnly(ctx, [ownerTarget(ctx)]);
     return;
   }

@@ -17,9 +17,11 @@ function addressedProvider(plan: RuntimePlan, model: string): string {
 
 /**
  * Runs the rules. Returns the targets a route rule chose (in attempt order), or null to keep `route`.
- * `route` is null when the model is unknown to the config: then only a rule can route it.
+ * `route` is null when the model is unknown to the config: then only a rule can route it. With
+ * `denyOnly` (files, batches, requests without a model, which one provider owns) a matching route rule
+ * is recorded but moves nothing: building its targets from no model failed with a 404.
  */
-export function applyRules(ctx: RequestContext, route: Route | null): Target[] | null {
+export function applyRules(ctx: RequestContext, route: Route | null, denyOnly = false): Target[] | null {
   const plan = ctx.plan;
   const decision = evaluateRules(ctx, plan.rules, plan.ruleStats, ctx.model, addressedProvider(plan, ctx.model));
   ctx.rules = decision;
@@ -28,6 +30,7 @@ export function applyRules(ctx: RequestContext, route: Route | null): Target[] |
   if (rule.action === 'deny') {
     throw new GatewayError('request_denied', rule.deny!.message, { status: rule.deny!.status });
   }
+  if (denyOnly) return null;
   // A chain may have moved the request to another model: a part a target leaves out comes from where
   // the request is going now, not from the model it arrived with.
   return ruleTargets(plan, rule, decision.model === ctx.model ? route : routeOf(plan, decision.model), decision.model);

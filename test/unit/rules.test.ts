@@ -169,6 +169,14 @@ describe('evaluate', () => {
     expect(route(plan, { model: 'best' }).labels[0]).toBe('cheap/gpt-4o-mini');
   });
 
+  it('a route rule that matches a request without a model moves nothing (its provider owns it); a deny still applies', () => {
+    const plan = planWith([{ name: 'tier', when: 'headers["x-tier"] == "cheap"', targets: [{ model: 'gpt-4o-mini' }] }]);
+    const ctx = ctxFor(plan, { model: '' }, { 'x-tier': 'cheap', 'x-microgate-provider': 'openai' });
+    routeRequest(ctx);
+    expect(ctx.targets.map((t) => t.provider.name)).toEqual(['openai']);
+    expect(ctx.rules!.rule?.name).toBe('tier');
+  });
+
   it('a rule can route a model name the config does not know', () => {
     const plan = planWith([{ name: 'auto', when: 'model == "auto"', targets: [{ provider: 'groq', model: 'llama', weight: 1 }, { provider: 'cheap', model: 'c', weight: 1 }], fallbacks: ['openai/gpt-4o-mini'] }]);
     const r = route(plan, { model: 'auto' });
