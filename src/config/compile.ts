@@ -104,23 +104,30 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   for (const [m, list] of bare) routes.set(m, makeRoute(m, list, list.map(() => 1), []));
   // Aliases last: an alias may shadow a provider's model name on purpose. Fallbacks name targets:
   // "provider/model" or a declared name (whose first target is taken).
+  // A fallback may name an alias declared after it: every alias's targets are made first.
+  const aliasTargets = new Map(Object.entries(config.models).map(([alias, a]) => [alias, a.targets.map((t) => target(providers.get(t.provider)!, t.model))]));
   for (const [alias, a] of Object.entries(config.models)) {
     const fallbacks = a.fallbacks.map((name) => {
-      const declared = routes.get(name);
-      if (declared !== undefined && declared.targets.length > 0) return declared.targets[0]!;
+      const declared = aliasTargets.get(name) ?? routes.get(name)?.targets;
+      if (declared !== undefined && declared.length > 0) return declared[0]!;
       const slash = name.indexOf('/');
       const p = slash > 0 ? providers.get(name.slice(0, slash)) : undefined;
       if (p === undefined || slash === name.length - 1) throw new ConfigError(`invalid config:\n  - models.${alias}.fallbacks: "${name}" is neither "provider/model" of a configured provider nor a declared model`);
       return target(p, name.slice(slash + 1));
     });
-    routes.set(alias, makeRoute(alias, a.targets.map((t) => target(providers.get(t.provider)!, t.model)), a.targets.map((t) => t.weight), fallbacks));
+    routes.set(alias, makeRoute(alias, aliasTargets.get(alias)!, a.targets.map((t) => t.weight), fallbacks));
   }
 
   /** When this config was loaded: the `created` of every model the gateway lists. */
   const createdAt = Math.floor(Date.now() / 1000);
   const modelsJson = buildModelsList(config, providers, createdAt);
   const health = new HealthRegistry(config.routing.circuit, shared.circuits);
-  const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target);
+  // A rule's fallbacks are resolved per request (resolveRoute); a name that never resolves is a config error now.
+  const routable = (name: string): boolean => {
+    const slash = name.indexOf('/');
+    return routes.has(name) || (slash > 0 && slash < name.length - 1 && providers.has(name.slice(0, slash))) || config.routing.defaultProvider !== undefined;
+  };
+  const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target, routable);
   // A reload keeps the counters (and a Redis store's connection): the new plan takes the store over.
   const inherited = opts.quota ?? opts.previous?.governance.store;
   const governance = compileGovernance(config, providers, inherited, shared);

@@ -11,7 +11,13 @@ export function scopeRank(s: Scope): number {
   return s.kind === 'virtualKey' ? 0 : s.kind === 'team' ? 1 : s.kind === 'customer' ? 2 : 3;
 }
 
-export function compileRules(rules: readonly RuleConfig[], env: Environment, plan: Pick<RuntimePlan, 'providers'>, target: (p: ProviderPlan, model: string) => Target): readonly CompiledRule[] {
+export function compileRules(
+  rules: readonly RuleConfig[],
+  env: Environment,
+  plan: Pick<RuntimePlan, 'providers'>,
+  target: (p: ProviderPlan, model: string) => Target,
+  routable: (model: string) => boolean = () => true,
+): readonly CompiledRule[] {
   const problems: string[] = [];
   const names = new Set<string>();
   const out: CompiledRule[] = [];
@@ -45,6 +51,9 @@ export function compileRules(rules: readonly RuleConfig[], env: Environment, pla
         }
       }
       return Object.freeze({ provider, model: t.model ?? null, key, weight: t.weight, fixed: provider !== null && t.model !== undefined ? target(provider, t.model) : null });
+    });
+    (r.fallbacks ?? []).forEach((name, j) => {
+      if (!routable(name)) problems.push(`${at}.fallbacks[${j}]: "${name}" is neither "provider/model" of a configured provider nor a declared model`);
     });
     const scope: Scope = r.scope === 'global' ? { kind: 'global' } : 'virtualKey' in r.scope ? { kind: 'virtualKey', id: r.scope.virtualKey } : 'team' in r.scope ? { kind: 'team', id: r.scope.team } : { kind: 'customer', id: r.scope.customer };
     out.push(

@@ -177,6 +177,16 @@ describe('evaluate', () => {
     expect(ctx.rules!.rule?.name).toBe('tier');
   });
 
+  it("rejects a rule's fallback that names nothing routable, and takes one naming an alias", () => {
+    expect(configError([{ name: 'fb', when: 'true', targets: [{ provider: 'cheap', model: 'c' }], fallbacks: ['nonexistent'] }])).toMatch(/rules\[0\] "fb"\.fallbacks\[0\]: "nonexistent"/);
+    expect(route(planWith([{ name: 'fb', when: 'true', targets: [{ provider: 'cheap', model: 'c' }], fallbacks: ['best', 'groq/x'] }]), { model: 'best' }).labels).toEqual(['cheap/c', 'openai/gpt-4o', 'groq/x']);
+  });
+
+  it('an alias fallback may name an alias declared after it', () => {
+    const plan = planWith([], { models: { first: { targets: [{ provider: 'openai', model: 'gpt-4o' }], fallbacks: ['second'] }, second: { targets: [{ provider: 'groq', model: 'llama' }] } } });
+    expect(route(plan, { model: 'first' }).labels).toEqual(['openai/gpt-4o', 'groq/llama']);
+  });
+
   it('a rule can route a model name the config does not know', () => {
     const plan = planWith([{ name: 'auto', when: 'model == "auto"', targets: [{ provider: 'groq', model: 'llama', weight: 1 }, { provider: 'cheap', model: 'c', weight: 1 }], fallbacks: ['openai/gpt-4o-mini'] }]);
     const r = route(plan, { model: 'auto' });
