@@ -81,13 +81,14 @@ export function startReloader(o: ReloaderOptions): Reloader {
   process.on('SIGHUP', onHup);
 
   // The directory is watched, not the file: editors and `kubectl` config maps replace the file (a
-  // rename), which ends a watch on the file itself.
+  // rename), which ends a watch on the file itself. A mounted ConfigMap never touches the file's own
+  // name: it links a new `..v<N>` directory and renames `..data` onto it, which the file links through.
   let watcher: FSWatcher | null = null;
   let timer: NodeJS.Timeout | null = null;
   if (o.file !== null) {
     const name = basename(o.file);
     watcher = watch(dirname(o.file), (_event, changed) => {
-      if (changed !== null && changed !== name) return;
+      if (changed !== null && changed !== name && changed !== '..data') return;
       if (timer !== null) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = null;

@@ -65,4 +65,34 @@ describe('reloader', () => {
     expect(r.lines[0]).toMatch(/failed, still serving the running config: [\s\S]*routing\.deadlineMs/);
     expect(r.statuses[0]!.lastReload).toMatchObject({ ok: false });
   });
+
+  it('a mounted ConfigMap updated in place (a new ..data link, the file untouched) is reloaded', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, renameSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    // The layout kubelet writes: microgate.yaml → ..data/microgate.yaml, ..data → ..v1.
+    const dir = mkdtempSync(join(tmpdir(), 'mg-configmap-'));
+    mkdirSync(join(dir, '..v1'));
+    writeFileSync(join(dir, '..v1', 'microgate.yaml'), 'a');
+    symlinkSync('..v1', join(dir, '..data'));
+    symlinkSync(join('..data', 'microgate.yaml'), join(dir, 'microgate.yaml'));
+    let next = config('a');
+    const applied: Config[] = [];
+    reloader = startReloader({
+      file: join(dir, 'microgate.yaml'),
+      load: () => next,
+      running: config('a'),
+      target: { shared: new SharedState(1), apply: async (c) => (applied.push(c), []), status: () => {} },
+      log: () => {},
+      debounceMs: 20,
+    });
+    // An update: a new version directory, and ..data swapped onto it by a rename.
+    next = config('b');
+    mkdirSync(join(dir, '..v2'));
+    writeFileSync(join(dir, '..v2', 'microgate.yaml'), 'b');
+    symlinkSync('..v2', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    for (let i = 0; i < 100 && applied.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(applied.map((c) => c.models.m!.targets[0]!.model)).toEqual(['b']);
+  });
 });
