@@ -232,8 +232,17 @@ export class Failover implements FailoverHandle, AttemptOwner {
       dispatchAttempt(ctx, this, target, key, this.deadline - now);
     } catch (err) {
       // Building this target's body failed (it runs from timers and undici callbacks too, where a
-      // throw would end the process): the request gets the error, the provider is not blamed.
-      this.fail(isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to build the provider request.', { cause: err }));
+      // throw would end the process): the provider is not blamed.
+      const gerr = isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to build the provider request.', { cause: err });
+      // A request this target's format cannot carry (a field with no mapping there) is the client's 400
+      // when it is the first try. On a fallback it would hide why the targets before it failed, so the
+      // target is passed over, and with none left the client gets the last provider's error.
+      if (gerr.status === 400 && this.records.length > 0) {
+        (this.skips ??= []).push({ at: this.records.length, label: `${target.label}:untranslatable` });
+        this.nextTarget();
+        return;
+      }
+      this.fail(gerr);
     }
   }
 

@@ -18,7 +18,10 @@ beforeAll(async () => {
       groq: { type: 'groq', baseUrl: m.m!.baseUrl, keys: [{ name: 'k', value: 'groq-key-0123456789' }] },
       gem: { type: 'gemini', baseUrl: `${m.m!.url}/v1beta`, keys: [{ name: 'k', value: 'gemini-key-0123456789' }] },
       br: { type: 'bedrock', baseUrl: m.m!.url, keys: [{ name: 'k', accessKeyId: 'AKIDRESP', secretAccessKey: 'mock-secret' }] },
+      // Nothing listens on port 9 of loopback: a native Responses provider that is down.
+      oadown: { baseUrl: 'http://127.0.0.1:9/v1', keys: [{ name: 'k', value: 'openai-key-0123456789' }], retry: { maxRetries: 0 } },
     },
+    models: { smart: { targets: [{ provider: 'oadown', model: 'gpt-4o' }], fallbacks: ['claude/claude-test'] } },
   }));
   sdk = new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
@@ -102,6 +105,15 @@ describe('the Responses API to an Anthropic provider', () => {
     expect(chat.status).toBe(400);
     expect(((await chat.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
     expect(s.mocks.m!.stats().requests).toBe(before);
+  });
+
+  it("a fallback that cannot carry the request is passed over: the client learns why the provider before it failed", async () => {
+    // previous_response_id goes to a native Responses provider as it is, and has no translation for Claude.
+    const res = await fetch(`${s.gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'smart', input: 'hi', previous_response_id: 'resp_123' }) });
+    const body = (await res.json()) as { error: { code: string } };
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(body.error.code).not.toBe('invalid_parameter');
+    expect(res.headers.get('x-microgate-route')).toMatch(/^oadown\/gpt-4o#k:\w+ > claude\/claude-test:untranslatable$/);
   });
 
   it('an in-stream provider error ends the stream as an error the SDK raises', async () => {
