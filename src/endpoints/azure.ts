@@ -2,6 +2,7 @@
 // `api-key` (learn.microsoft.com, Azure OpenAI REST reference). The deployment in the path picks the
 // model; `deployments` maps model names to deployment names (default: the same name). The body is
 // OpenAI's: the codec is OpenAI's, a pass-through.
+import { GatewayError } from '../errors/gateway-error.ts';
 import { OPENAI_PATHS } from './openai.ts';
 import { basePath, extraExcept, USER_AGENT, type Endpoint, type EndpointConfig } from './endpoint.ts';
 
@@ -13,7 +14,11 @@ export function azureEndpoint(c: EndpointConfig): Endpoint {
   const base = `${basePath(c.url)}/openai/deployments/`;
   const query = `?api-version=${encodeURIComponent(c.apiVersion ?? AZURE_API_VERSION)}`;
   return {
-    path: (kind, model) => `${base}${encodeURIComponent(c.deployments[model] ?? model)}${OPENAI_PATHS[kind]}${query}`,
+    path: (kind, model) => {
+      // The deployment is the model: a request that names none (an image, a moderation) has no path here.
+      if (model === '') throw new GatewayError('missing_required_parameter', "Azure OpenAI serves a model through its deployment: name one in 'model'.", { param: 'model' });
+      return `${base}${encodeURIComponent(c.deployments[model] ?? model)}${OPENAI_PATHS[kind]}${query}`;
+    },
     // Files and batches belong to the resource, not a deployment: /openai/files?api-version=…
     resource: (subpath) => `${basePath(c.url)}/openai${subpath}${subpath.includes('?') ? '&' : '?'}${query.slice(1)}`,
     keyHeaders: (key, extra) => ['content-type', 'application/json', 'api-key', key.value ?? '', 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)],

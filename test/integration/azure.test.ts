@@ -48,6 +48,14 @@ describe('Azure OpenAI', () => {
     expect(Object.keys(s.mocks.az!.stats().byPath)).toContain('/openai/deployments/gpt-35/chat/completions');
   });
 
+  it('a request without a model (an image) is refused before sending: the deployment is the model', async () => {
+    const before = s.mocks.az!.stats().requests;
+    const res = await fetch(`${s.gw.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-microgate-provider': 'azure' }, body: '{"prompt":"a cat"}' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('model');
+    expect(s.mocks.az!.stats().requests).toBe(before);
+  });
+
   it('stream: the opening empty-choices filter chunk is relayed as Azure sent it, the usage chunk hidden unless asked', async () => {
     const res = await request(`${s.gw.url}/v1/chat/completions`, {
       method: 'POST',
