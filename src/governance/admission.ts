@@ -143,7 +143,8 @@ export function charge(key: VirtualKey, store: QuotaStore, tokens: number, costU
 
 function chargeOne(store: QuotaStore, c: Counter, amount: number, epochMs: number, reservedMs: number): void {
   if (amount === 0) return;
-  if (amount < 0 && reservedMs !== epochMs && windowOf(c.period, reservedMs).id !== windowOf(c.period, epochMs).id) return;
+  // Windows follow each other: the reservation's has ended once now is past its end.
+  if (amount < 0 && reservedMs !== epochMs && epochMs >= windowOf(c.period, reservedMs).end) return;
   store.charge(c, amount, epochMs);
 }
 

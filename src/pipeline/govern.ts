@@ -11,28 +11,13 @@ import type { RequestContext } from '../request/context.ts';
 export function govern(ctx: RequestContext, explain: boolean): void {
   const key = ctx.vk;
   if (key === null) return;
-  if (key.models !== null && ctx.model !== '' && !key.models.has(ctx.model)) {
-    throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use the model '${ctx.model}'.`, { param: 'model' });
-  }
-  // A request that names no model (an image or a moderation may) gets the provider's default model,
-  // which the key's list may not hold: a key held to some models must name one.
-  if (key.models !== null && ctx.model === '' && ctx.endpoint !== 'files' && ctx.endpoint !== 'batches') {
-    throw new GatewayError('permission_denied', `The virtual key '${key.id}' may use only some models: name one in 'model'.`, { param: 'model' });
-  }
-  // Files and batches are the provider account's, shared by every key, and a batch runs whatever models
-  // its file names, uncharged: a key held to some models or to a budget would step outside both.
-  if ((ctx.endpoint === 'files' || ctx.endpoint === 'batches') && (key.models !== null || key.levels.some((l) => l.budget !== null))) {
-    throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use ${ctx.endpoint}: they reach the provider account's shared resources, outside the key's models and budget.`);
-  }
-  // The request's own fallbacks (route.ts puts them in the attempt order) are models it asks for too:
-  // otherwise a key limited to a cheap model could name any other as a fallback and be served by it
-  // whenever the first fails. The fallbacks of an alias or a rule are the operator's, and pass.
-  const fallbacks = ctx.body?.fallbacks;
-  if (key.models !== null && Array.isArray(fallbacks)) {
-    for (const name of fallbacks) {
-      if (typeof name === 'string' && !key.models.has(name)) throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use the model '${name}' (in fallbacks).`, { param: 'fallbacks' });
+  if (ctx.endpoint === 'files' || ctx.endpoint === 'batches') {
+    // Files and batches are the provider account's, shared by every key, and a batch runs whatever
+    // models its file names, uncharged: a key held to some models or to a budget would step outside both.
+    if (key.models !== null || key.levels.some((l) => l.budget !== null)) {
+      throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use ${ctx.endpoint}: they reach the provider account's shared resources, outside the key's models and budget.`);
     }
-  }
+  } else if (key.models !== null) checkModels(ctx, key.id, key.models);
   if (key.providers !== null) {
     // Targets at providers the key may not reach are left out; the others keep their order.
     const allowed = ctx.targets.filter((t) => key.providers!.has(t.provider.name));
@@ -50,6 +35,22 @@ export function govern(ctx: RequestContext, explain: boolean): void {
   // Admitted: the reservation was charged (in the windows of `now`); settle() replaces it by the real usage.
   ctx.reserved = reserve;
   ctx.reservedAt = now;
+}
+
+/** Every model the request asks for is one the key may use (403 permission_denied otherwise). */
+function checkModels(ctx: RequestContext, id: string, models: ReadonlySet<string>): void {
+  // A request that names no model (an image or a moderation may) gets the provider's default model,
+  // which the key's list may not hold: a key held to some models must name one.
+  if (ctx.model === '') throw new GatewayError('permission_denied', `The virtual key '${id}' may use only some models: name one in 'model'.`, { param: 'model' });
+  if (!models.has(ctx.model)) throw new GatewayError('permission_denied', `The virtual key '${id}' may not use the model '${ctx.model}'.`, { param: 'model' });
+  // The request's own fallbacks (route.ts puts them in the attempt order) are models it asks for too:
+  // otherwise a key limited to a cheap model could name any other as a fallback and be served by it
+  // whenever the first fails. The fallbacks of an alias or a rule are the operator's, and pass.
+  const fallbacks = ctx.body?.fallbacks;
+  if (!Array.isArray(fallbacks)) return;
+  for (const name of fallbacks) {
+    if (typeof name === 'string' && !models.has(name)) throw new GatewayError('permission_denied', `The virtual key '${id}' may not use the model '${name}' (in fallbacks).`, { param: 'fallbacks' });
+  }
 }
 
 /** Output tokens assumed for a request that sets no maximum (a typical chat answer's ceiling). */

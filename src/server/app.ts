@@ -188,16 +188,8 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/v1/batches/:id/cancel', proxy('batches', openai, 'none'))
       // The routing decision for a chat request, without sending it (README: "Routing rules").
       .post('/v1/route/explain', (res, req) => this.onProxyRequest(res, req, 'chat', openai, 'json', true))
-      .get('/v1/models', (res, req) => {
-        const refused = this.keyRefusal(req);
-        if (refused !== null) this.small(res, req, refused.status, JSON.stringify(refused));
-        else this.small(res, req, 200, this.plan.modelsJson);
-      })
-      .get('/v1/models/*', (res, req) => {
-        const refused = this.keyRefusal(req);
-        if (refused !== null) this.small(res, req, refused.status, JSON.stringify(refused));
-        else this.onModel(res, req);
-      })
+      .get('/v1/models', (res, req) => this.keyed(res, req, () => this.small(res, req, 200, this.plan.modelsJson)))
+      .get('/v1/models/*', (res, req) => this.keyed(res, req, () => this.onModel(res, req)))
       .get('/metrics', (res, req) => {
         const refused = this.plan.governance.protectMetrics ? adminRefusal(this.plan, res, req) : null;
         if (refused !== null) refuseAdmin(res, refused);
@@ -384,13 +376,16 @@ export class GatewayServer implements RequestSink, Listener {
 
   /**
    * Once virtual keys are enforced, the model list needs one too, as OpenAI's does: it names every
-   * routable model and the providers behind them. Null when the request may go on.
+   * routable model and the providers behind them: `answer` runs when the request may go on.
    */
-  private keyRefusal(req: HttpRequest): GatewayError | null {
+  private keyed(res: HttpResponse, req: HttpRequest, answer: () => void): void {
     const directory = this.plan.governance.directory;
-    if (!directory.enforced) return null;
-    const value = presentedKey({ authorization: req.getHeader('authorization'), 'x-api-key': req.getHeader('x-api-key') });
-    return value !== null && directory.find(value) !== null ? null : unknownKey(value);
+    const value = directory.enforced ? presentedKey({ authorization: req.getHeader('authorization'), 'x-api-key': req.getHeader('x-api-key') }) : null;
+    if (!directory.enforced || (value !== null && directory.find(value) !== null)) answer();
+    else {
+      const refused = unknownKey(value);
+      this.small(res, req, refused.status, JSON.stringify(refused));
+    }
   }
 
   /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */

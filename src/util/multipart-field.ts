@@ -23,29 +23,41 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 
 /** The first field named `name` (a part without a filename), or null; `repeated` when another follows. */
 export function findField(body: Buffer, boundary: string, name: string): FieldSpan | null {
-  const first = nextField(body, boundary, name, 0);
-  if (first === null) return null;
-  return { ...first, repeated: nextField(body, boundary, name, first.end) !== null };
+  const m: Matcher = {
+    delimiter: Buffer.from(`--${boundary}`),
+    next: Buffer.from(`\r\n--${boundary}`),
+    wanted: new RegExp(`^content-disposition:\\s*form-data;(?:.*;)?\\s*name="${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"(?:\\s*;|\\s*$)`, 'im'),
+  };
+  const start = fieldAt(body, m, 0);
+  if (start < 0) return null;
+  const end = body.indexOf(m.next, start);
+  return { value: body.toString('utf8', start, end), start, end, repeated: fieldAt(body, m, end) >= 0 };
 }
 
-function nextField(body: Buffer, boundary: string, name: string, from: number): Omit<FieldSpan, 'repeated'> | null {
-  const delimiter = Buffer.from(`--${boundary}`);
-  const next = Buffer.from(`\r\n--${boundary}`);
-  const wanted = new RegExp(`^content-disposition:\\s*form-data;(?:.*;)?\\s*name="${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"(?:\\s*;|\\s*$)`, 'im');
+/** A field's delimiters and the header line that names it, built once per search. */
+interface Matcher {
+  readonly delimiter: Buffer;
+  readonly next: Buffer;
+  readonly wanted: RegExp;
+}
+
+/** Where the value of the first matching field at or after `from` starts, or -1. */
+function fieldAt(body: Buffer, m: Matcher, from: number): number {
+  const { delimiter, next, wanted } = m;
   let at = body.indexOf(delimiter, from);
   while (at >= 0) {
     const headStart = at + delimiter.length + 2; // past the delimiter's CRLF
-    if (body[at + delimiter.length] === 0x2d && body[at + delimiter.length + 1] === 0x2d) return null; // "--": the closing delimiter
+    if (body[at + delimiter.length] === 0x2d && body[at + delimiter.length + 1] === 0x2d) return -1; // "--": the closing delimiter
     const headEnd = body.indexOf(CRLF2, headStart);
-    if (headEnd < 0) return null;
+    if (headEnd < 0) return -1;
     const head = body.toString('latin1', headStart, headEnd);
     const valueStart = headEnd + 4;
     const valueEnd = body.indexOf(next, valueStart);
-    if (valueEnd < 0) return null;
-    if (wanted.test(head) && !/filename\*?=/i.test(head)) return { value: body.toString('utf8', valueStart, valueEnd), start: valueStart, end: valueEnd };
+    if (valueEnd < 0) return -1;
+    if (wanted.test(head) && !/filename\*?=/i.test(head)) return valueStart;
     at = valueEnd + 2;
   }
-  return null;
+  return -1;
 }
 
 /** The body with the span's value replaced. */

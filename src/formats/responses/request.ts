@@ -74,15 +74,11 @@ const num = (v: unknown, param: string): number | null => {
 const ECHOED = ['metadata', 'tools', 'tool_choice', 'text'] as const;
 const MAX_ECHO_DEPTH = 64;
 
-/** Whether `v` nests arrays or objects more than `max` levels deep; iterative, so any depth is safe. */
+/** Whether `v` nests arrays or objects more than `max` levels deep; it stops there, so any input is safe to walk. */
 function deeperThan(v: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[v, 0]];
-  while (stack.length > 0) {
-    const [x, d] = stack.pop()!;
-    if (typeof x !== 'object' || x === null) continue;
-    if (d >= max) return true;
-    for (const c of Array.isArray(x) ? x : Object.values(x)) stack.push([c, d + 1]);
-  }
+  if (typeof v !== 'object' || v === null) return false;
+  if (max === 0) return true;
+  for (const k in v) if (deeperThan((v as Record<string, unknown>)[k], max - 1)) return true;
   return false;
 }
 
