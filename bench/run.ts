@@ -392,6 +392,7 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
       }, {}),
       saturationP99Us: pick((r) => r.saturation?.latencyUs.p99),
       retried: rs.reduce((n, r) => n + (r.pacer?.retried ?? 0), 0),
+      failedOver: rs.reduce((n, r) => n + (r.pacer?.failedOver ?? 0), 0),
       retriedUs: rs[0]!.pacer?.retriedUs ? { p50: pick((r) => r.pacer?.retriedUs?.p50)!, p90: pick((r) => r.pacer?.retriedUs?.p90)!, p99: pick((r) => r.pacer?.retriedUs?.p99)!, p999: pick((r) => r.pacer?.retriedUs?.p999)! } : null,
       gatewayTimeUs: rs[0]!.gatewayTimeUs ? { p50: pick((r) => r.gatewayTimeUs?.p50)!, p90: pick((r) => r.gatewayTimeUs?.p90)!, p99: pick((r) => r.gatewayTimeUs?.p99)!, p999: pick((r) => r.gatewayTimeUs?.p999)! } : null,
       telemetryDropped: rs.some((r) => r.telemetryDropped !== null) ? Math.max(...rs.map((r) => r.telemetryDropped ?? 0)) : null,

@@ -54,6 +54,13 @@ export interface PacerResult {
   retried: number;
   /** Their latency from intended start (µs); null when there were none. */
   retriedUs: Summary | null;
+  /**
+   * Successful requests whose x-microgate-route has more than one hop: answered after a failed attempt,
+   * or by a later target because an earlier one was passed over (its key resting after a 429, its
+   * circuit open). Under a steady fault mix most requests skip the resting provider without an attempt,
+   * so this, not `retried`, shows that faults reached the gateway and were absorbed.
+   */
+  failedOver: number;
   /** Streams: intended start → the first SSE event with a `data:` line, received whole (µs). */
   firstEventUs: Summary | null;
   /** Streams: intended start → the response head (µs). */
@@ -75,10 +82,17 @@ const HAS_DATA = /(?:^|[\r\n])data:/;
 /** The blank line that ends an SSE event: lines end in CRLF, LF or CR (WHATWG SSE). */
 const EVENT_END = /\r\n\r\n|\n\n|\r\r|\n\r\n|\r\n\n/;
 
+/** Targets in an x-microgate-route value, without its "rule:… tier:…" prefix (README "Failover"). */
+export function hops(route: string): number {
+  const parts = route.split(' > ');
+  return /^(?:rule|tier):/.test(parts[0]!) ? parts.length - 1 : parts.length;
+}
+
 class Probe implements Dispatcher.DispatchHandler {
   status = 0;
   readonly sentAt = performance.now();
   retried = false;
+  failedOver = false;
   head = 0;
   firstByte = 0;
   /** When the first whole event with data arrived; 0 until then. */
@@ -96,6 +110,8 @@ class Probe implements Dispatcher.DispatchHandler {
     this.head = performance.now();
     const attempts = headers['x-microgate-attempts'];
     this.retried = typeof attempts === 'string' && attempts !== '1';
+    const route = headers['x-microgate-route'];
+    this.failedOver = typeof route === 'string' && hops(route) > 1;
   }
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     const now = performance.now();
@@ -149,6 +165,7 @@ class Run {
   recording = false;
   sent = 0;
   ok = 0;
+  failedOver = 0;
   errors = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -177,6 +194,7 @@ class Run {
       this.latency.record(Math.max(1, Math.round((now - p.intended) * 1000)));
       this.service.record(Math.max(1, Math.round((now - p.sentAt) * 1000)));
       this.lag.record(Math.max(1, Math.round((p.sentAt - p.intended) * 1000)));
+      if (p.failedOver) this.failedOver++;
       if (p.retried) this.retriedHist.record(Math.max(1, Math.round((now - p.intended) * 1000)));
       if (this.spec.stream) {
         if (p.firstEvent !== 0) this.firstEvent.record(Math.max(1, Math.round((p.firstEvent - p.intended) * 1000)));
@@ -246,6 +264,7 @@ export async function runPacer(spec: PacerSpec): Promise<PacerResult> {
     sendLagUs: run.lag.summary(),
     retried: run.retriedHist.summary().count,
     retriedUs: run.retriedHist.summary().count > 0 ? run.retriedHist.summary() : null,
+    failedOver: run.failedOver,
     firstEventUs: spec.stream ? run.firstEvent.summary() : null,
     headUs: spec.stream ? run.head.summary() : null,
     firstByteUs: spec.stream ? run.firstByte.summary() : null,

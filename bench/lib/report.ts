@@ -59,6 +59,8 @@ export interface TargetSummary {
   gatewayTimeUs: Pcts | null;
   retried: number;
   retriedUs: Pcts | null;
+  /** Answered by a later target or after a failed attempt (loadtest/pacer.ts `failedOver`). */
+  failedOver: number;
   telemetryDropped: number | null;
   cpuPct: number | null;
   cpuPerReqUs: number | null;
@@ -208,14 +210,14 @@ function saturationTable(sc: ScenarioResult): string[] {
 
 function faultsTable(sc: ScenarioResult): string[] {
   const rows = [
-    '| target | sent | client successes | success rate | statuses seen by the client | p50 / p99, all | answered after a retry or fallback | their p50 / p99 | in-gateway p50 / p99 |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| target | sent | client successes | success rate | statuses seen by the client | p50 / p99, all | answered past a failed or resting target | answered after more than one attempt | their p50 / p99 | in-gateway p50 / p99 |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const sent = t.ok + t.errors;
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
     rows.push(
-      `| ${name} | ${sent} | ${t.ok} | ${sent ? ((t.ok / sent) * 100).toFixed(2) : '–'}% | ${Object.entries(t.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${us(t.latencyUs?.p50)} / ${us(t.latencyUs?.p99)} | ${t.retried} | ${us(t.retriedUs?.p50)} / ${us(t.retriedUs?.p99)} | ${gw} |`,
+      `| ${name} | ${sent} | ${t.ok} | ${sent ? ((t.ok / sent) * 100).toFixed(2) : '–'}% | ${Object.entries(t.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${us(t.latencyUs?.p50)} / ${us(t.latencyUs?.p99)} | ${t.failedOver ?? '–'} | ${t.retried} | ${us(t.retriedUs?.p50)} / ${us(t.retriedUs?.p99)} | ${gw} |`,
     );
   }
   return rows;

@@ -32,11 +32,14 @@ it('npm run bench -- --quick writes a report for every scenario, with microgate 
   const stream = scenarios.find((s) => s.scenario.name === 'stream-5k')!.scenario.targets as unknown as Record<string, { firstEventUs: { p50: number } | null; headUs: unknown; cpuPerReqUs: number | null }>;
   for (const t of ['direct', 'microgate']) expect(stream[t]!.firstEventUs?.p50, t).toBeGreaterThan(0);
   expect(stream.microgate!.cpuPerReqUs).toBeGreaterThan(0);
-  // The fault mix is absorbed by retries and the fallback: no client error, some requests retried.
-  const faults = scenarios.find((s) => s.scenario.name === 'faults')!.scenario.targets.microgate! as unknown as { ok: number; errors: number; retried: number };
+  // The fault mix is absorbed by retries and the fallback: no client error, and some answers came from
+  // past the faulty provider. Not "some retried": after a 429 with Retry-After the provider's only key
+  // rests, so most requests pass over it without an attempt, and whether any land just as a rest or an
+  // open circuit ends depends on timing (CI once saw none).
+  const faults = scenarios.find((s) => s.scenario.name === 'faults')!.scenario.targets.microgate! as unknown as { ok: number; errors: number; failedOver: number };
   expect(faults.ok).toBeGreaterThan(0);
   expect(faults.errors).toBe(0);
-  expect(faults.retried).toBeGreaterThan(0);
+  expect(faults.failedOver).toBeGreaterThan(0);
 
   const readme = readFileSync(join(out, 'README.md'), 'utf8');
   expect(readme).toMatch(/## chat-5k/);
