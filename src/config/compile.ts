@@ -7,7 +7,7 @@ import { Governance } from '../governance/governance.ts';
 import { PriceBook } from '../governance/prices.ts';
 import type { QuotaStore } from '../state/quota.ts';
 import { MemoryQuota } from '../state/quota-memory.ts';
-import { MAX_KEYS, SharedState } from '../state/shared-state.ts';
+import { MAX_CIRCUITS, MAX_KEYS, SharedState } from '../state/shared-state.ts';
 import { SharedKeyState } from '../state/key-state.ts';
 import { RedisQuota } from '../state/quota-redis.ts';
 import { HeaderMatcher } from '../util/header-matcher.ts';
@@ -26,7 +26,7 @@ import { ruleEnvironment } from '../rules/variables.ts';
 import { Classifier } from '../classify/index.ts';
 import type { Config, KeyConfig, ProviderConfig, RoutingConfig } from './schema.ts';
 import type { KeyPlan, ProviderPlan, Route, RuntimePlan, Target } from '../plan/types.ts';
-import { makeRoute } from '../plan/routes.ts';
+import { keysFor, makeRoute } from '../plan/routes.ts';
 
 const SECRET_HEADER = /auth|key|token|secret|cookie|signature|credential|session/i;
 
@@ -70,7 +70,9 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     let t = targets.get(label);
     if (t === undefined) {
       const keep = !atRuntime || runtimeTargets++ < 4096;
-      t = Object.freeze({ id: keep ? targetsById.length : 0, provider: p, model, label, modelJson: JSON.stringify(model), circuits: [] });
+      // A run-time target has no circuit cache: its circuit is claimed only when it fails (state/health.ts).
+      const base = { id: keep ? targetsById.length : 0, provider: p, model, label, modelJson: JSON.stringify(model) };
+      t = Object.freeze(atRuntime ? base : { ...base, circuits: [] });
       if (keep) {
         targets.set(label, t);
         targetsById.push(t);
@@ -84,7 +86,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     let p = pinnedTargets.get(id);
     if (p === undefined) {
       // Same label (the key shows in the route as "#key"); its own circuit cache, as a pin is another path.
-      p = Object.freeze({ ...t, key, circuits: [] });
+      p = Object.freeze(t.circuits === undefined ? { ...t, key } : { ...t, key, circuits: [] });
       if (pinnedTargets.size < 4096) pinnedTargets.set(id, p);
     }
     return p;
@@ -128,6 +130,10 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     return routes.has(name) || (slash > 0 && slash < name.length - 1 && providers.has(name.slice(0, slash))) || config.routing.defaultProvider !== undefined;
   };
   const rules = compileRules(config.rules, ruleEnvironment(), { providers }, target, routable);
+  // Every target made so far is the config's own: their circuits are claimed now, before any client
+  // can spend the table on model names of its choosing.
+  const untracked = health.claimDeclared([...targets.values()].flatMap((t) => (keysFor(t.provider, t.model)?.items ?? []).map((k) => [k, t] as const)));
+  if (untracked > 0) process.stderr.write(`microgate: config: ${untracked} (key, model) circuits of declared targets are untracked: the circuit table (${MAX_CIRCUITS}) is full\n`);
   // A reload keeps the counters (and a Redis store's connection): the new plan takes the store over.
   const inherited = opts.quota ?? opts.previous?.governance.store;
   const governance = compileGovernance(config, providers, inherited, shared);

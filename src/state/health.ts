@@ -1,8 +1,13 @@
-// Circuits per (provider, key, model), created on first use. Addressing "provider/any-model" makes
-// the model set open-ended, so the registry is bounded: past the cap, a new combination is not
-// tracked (it is treated as healthy) rather than growing memory without limit. Circuits live in a
-// shared table (state/shared-table.ts), so every request thread of the process sees the same ones;
-// a thread keeps its own Circuit views of them.
+// Circuits per (provider, key, model). Circuits live in a shared table (state/shared-table.ts), so
+// every request thread of the process sees the same ones; a thread keeps its own Circuit views of them.
+//
+// The table is bounded (MAX_CIRCUITS) and never frees a slot, while addressing "provider/any-model"
+// lets clients choose the model names. So a slot is spent only where it matters: the config's own
+// targets claim theirs when the plan is built (claimDeclared), and a target made at run time claims
+// one only when an attempt on it fails. A client sending thousands of made-up model names that
+// answer (or 404, which never counts) spends nothing, and cannot leave the config's targets without
+// circuits. Past the cap a combination is untracked: treated as healthy, and its outcomes dropped
+// (one shared circuit recording them would open for every untracked combination at once).
 import { Circuit, type CircuitOptions } from './circuit.ts';
 import { SharedTable } from './shared-table.ts';
 import { CIRCUIT_FLOATS, CIRCUIT_INTS } from './circuit.ts';
@@ -27,23 +32,28 @@ export const MAX_LISTED_CIRCUITS = 500;
 /** The epoch clock every thread shares. */
 const ORIGIN = performance.timeOrigin;
 
+/** Stands for every combination without a slot: always closed, and what it is told is dropped. */
+class Untracked extends Circuit {
+  override record(): void {}
+}
+
 export class HealthRegistry {
   /** This thread's views of the shared circuits, by id. */
   private readonly circuits = new Map<string, Circuit>();
-  /** A circuit that is never recorded into: for combinations past the table's capacity. */
   private readonly untracked: Circuit;
 
   constructor(
     readonly opts: CircuitOptions,
     private readonly table: SharedTable = new SharedTable(4_096, CIRCUIT_INTS, CIRCUIT_FLOATS),
   ) {
-    this.untracked = new Circuit(opts);
+    this.untracked = new Untracked(opts);
   }
 
   /**
-   * The circuit of (key, target's model). Declared targets cache theirs in `target.circuits`, indexed
-   * by key id, so the request path does no string building or Map lookup; targets made per request
-   * ("provider/any-model") go through the registry, so their health is still shared.
+   * The circuit of (key, target's model), to ask whether it may be tried or to record a success.
+   * Declared targets cache theirs in `target.circuits`, indexed by key id, so the request path does no
+   * string building or Map lookup. A target made at run time (no cache) gets the shared circuit if
+   * one exists, else the untracked one: asking claims nothing.
    */
   circuit(key: CircuitKey, target: CircuitTarget): Circuit {
     const cache = target.circuits;
@@ -52,7 +62,25 @@ export class HealthRegistry {
       if (c !== undefined) return c;
       return (cache[key.id] = this.lookup(key, target.model));
     }
-    return this.lookup(key, target.model);
+    const known = this.circuits.get(`${key.slot}:${target.model}`);
+    if (known !== undefined) return known;
+    return this.table.has(`${key.slot}:${target.model}`) ? this.lookup(key, target.model) : this.untracked;
+  }
+
+  /** The circuit to record a failure into: a target made at run time claims its slot now. */
+  failing(key: CircuitKey, target: CircuitTarget): Circuit {
+    return target.circuits !== undefined ? this.circuit(key, target) : this.lookup(key, target.model);
+  }
+
+  /**
+   * Claims the circuits of the config's own targets at load, each (key, model) a key may serve, so
+   * they are tracked however many run-time combinations come later. Returns how many could not be
+   * (the table is full): 0 unless more than MAX_CIRCUITS were ever declared or failed.
+   */
+  claimDeclared(pairs: Iterable<readonly [CircuitKey, CircuitTarget]>): number {
+    let full = 0;
+    for (const [key, target] of pairs) if (this.circuit(key, target) === this.untracked) full++;
+    return full;
   }
 
   private lookup(key: CircuitKey, model: string): Circuit {

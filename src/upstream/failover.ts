@@ -93,7 +93,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
     this.lastError = err;
     this.lastHeaders = a.headers;
     // A refused request says nothing about the provider's health.
-    if (outcome !== 'fatal') ctx.plan.health.circuit(a.key, a.target).record(false, a.upstreamMs(), now);
+    if (outcome !== 'fatal') ctx.plan.health.failing(a.key, a.target).record(false, a.upstreamMs(), now);
     if (ctx.aborted || ctx.done) return;
 
     const routing = ctx.plan.routing;

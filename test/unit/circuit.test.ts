@@ -302,11 +302,47 @@ describe('HealthRegistry.snapshot', () => {
     const { HealthRegistry } = await import('../../src/state/health.ts');
     const h = new HealthRegistry({ consecutiveFailures: 2, errorRate: 0.5, minRequests: 20, windowMs: 60_000, cooldownMs: 30_000 });
     const key = { id: 1, slot: 0, name: 'k1', provider: { name: 'openai' } };
-    const c = h.circuit(key as never, { model: 'm'.repeat(200) } as never);
+    const c = h.failing(key as never, { model: 'm'.repeat(200) } as never);
     const now = performance.now();
     for (let i = 0; i < 3; i++) c.record(false, 10, now);
     expect(c.state).toBe('open');
     const listed = Object.values(h.snapshot(new Map([[1, key as never]]), now));
     expect(listed.map((x) => x.state)).toEqual(['open']);
+  });
+});
+
+describe('HealthRegistry: a bounded table that clients cannot spend', () => {
+  const OPTS: CircuitOptions = { consecutiveFailures: 2, errorRate: 0.5, minRequests: 20, windowMs: 60_000, cooldownMs: 30_000 };
+  const key = (id: number) => ({ id, slot: id, name: `k${id}`, provider: { name: 'openai' } }) as never;
+
+  it("run-time targets claim a slot only when they fail; the config's targets claimed at load stay tracked past the cap", async () => {
+    const { HealthRegistry } = await import('../../src/state/health.ts');
+    const { SharedTable } = await import('../../src/state/shared-table.ts');
+    const { CIRCUIT_INTS, CIRCUIT_FLOATS } = await import('../../src/state/circuit.ts');
+    const h = new HealthRegistry(OPTS, new SharedTable(4, CIRCUIT_INTS, CIRCUIT_FLOATS));
+    const declared = { model: 'gpt-4o', circuits: [] } as never;
+    expect(h.claimDeclared([[key(1), declared]])).toBe(0);
+    const now = performance.now();
+
+    // A thousand made-up model names, each asked about and answered: nothing is claimed.
+    for (let i = 0; i < 1000; i++) {
+      const t = { model: `made-up-${i}` } as never;
+      expect(h.circuit(key(1), t).available(now)).toBe(true);
+      h.circuit(key(1), t).record(true, 5, now);
+    }
+    // Failures claim: three fit in the table with the declared one, the fourth does not.
+    for (let i = 0; i < 4; i++) for (let n = 0; n < 2; n++) h.failing(key(2), { model: `failing-${i}` } as never).record(false, 5, now);
+    for (let i = 0; i < 3; i++) expect(h.circuit(key(2), { model: `failing-${i}` } as never).state).toBe('open');
+    // Past the cap: untracked, so never open, and its failures open nothing for anyone else.
+    expect(h.circuit(key(2), { model: 'failing-3' } as never).state).toBe('closed');
+    for (let n = 0; n < 5; n++) h.failing(key(3), { model: 'another' } as never).record(false, 5, now);
+    expect(h.circuit(key(3), { model: 'another' } as never).available(now)).toBe(true);
+    expect(h.circuit(key(2), { model: 'failing-3' } as never).available(now)).toBe(true);
+
+    // The declared target still has its own circuit, claimed at load.
+    const c = h.failing(key(1), declared);
+    c.record(false, 5, now);
+    c.record(false, 5, now);
+    expect(h.circuit(key(1), declared).state).toBe('open');
   });
 });
