@@ -3,6 +3,7 @@
 // that visibly loops rejects the whole config, naming the rule, the expression and the position.
 import type { Environment, ASTNode } from '@marcbachmann/cel-js';
 import { ConfigError } from '../errors/config-error.ts';
+import { patternProblems } from './patterns.ts';
 import type { CompiledRule, KeyPlan, ProviderPlan, RuleTarget, RuntimePlan, Scope, Target } from '../plan/types.ts';
 import type { RuleConfig } from '../config/schema.ts';
 
@@ -32,6 +33,8 @@ export function compileRules(
       const check = parsed.check();
       if (!check.valid) throw check.error ?? new Error('invalid expression');
       if (check.type !== 'bool' && check.type !== 'dyn') throw new Error(`the expression is of type ${check.type}; a rule's "when" must be a bool`);
+      const unsafe = patternProblems(parsed.ast);
+      if (unsafe.length > 0) throw new Error(unsafe.join('; '));
       program = parsed;
       ast = parsed.ast;
     } catch (err) {

@@ -72,6 +72,23 @@ describe('compile: a rule that cannot run rejects the config', () => {
     expect(configError([{ name: 'num', when: 'budget_used + 1.0', tag: 't' }])).toMatch(/must be a bool/);
   });
 
+  it('matches() takes only a literal pattern the linear-time engine can run (CEL specifies RE2)', () => {
+    const dynamic = configError([{ name: 'dyn', when: 'headers["x"].matches(headers["y"])', tag: 't' }]);
+    expect(dynamic).toMatch(/dyn.*string literal/s);
+    expect(configError([{ name: 'backref', when: 'headers["x"].matches("(a*)\\\\1")', tag: 't' }])).toMatch(/backref.*linear time/s);
+    expect(configError([{ name: 'look', when: 'headers["x"].matches("(?=a)b")', tag: 't' }])).toMatch(/look.*linear time/s);
+    expect(planWith([{ name: 'ok', when: 'headers["x"].matches("^(gpt|claude)-[a-z0-9.-]+$")', tag: 't' }]).rules).toHaveLength(1);
+  });
+
+  it('a pattern with nested quantifiers cannot hold the thread: a match that backtracks too much goes linear', () => {
+    const plan = planWith([
+      { name: 'nested', when: '"x-id" in headers && headers["x-id"].matches("^(a+)+$")', targets: [{ provider: 'groq', model: 'llama' }] },
+    ]);
+    // 2^48 steps for a backtracking engine: without the fallback this never returns.
+    expect(route(plan, { model: 'best' }, { 'x-id': `${'a'.repeat(48)}!` }).labels[0]).toBe('openai/gpt-4o');
+    expect(route(plan, { model: 'best' }, { 'x-id': 'a'.repeat(48) }).labels[0]).toBe('groq/llama');
+  });
+
   it('rejects unknown providers and keys in targets, duplicate names, and visible chain cycles', () => {
     expect(configError([{ name: 'p', when: 'true', targets: [{ provider: 'nope', model: 'x' }] }])).toMatch(/unknown provider "nope"/);
     expect(configError([{ name: 'k', when: 'true', targets: [{ provider: 'groq', model: 'x', key: 'zz' }] }])).toMatch(/no key "zz"/);
