@@ -29,6 +29,8 @@ function resultText(r: ToolResultBlock): string {
 
 function mediaPart(b: Block, at: string): Obj {
   if (b.type !== 'image' && b.type !== 'document') throw bad(`'${at}' has no Gemini equivalent.`, at);
+  // A plain-text document is text to Gemini (it was refused as if it were a URL).
+  if (b.source.type === 'text') return { text: b.source.data };
   // fileData needs a Files-API URI: a plain https URL would be refused by Gemini.
   if (b.source.type !== 'base64') throw bad(`'${at}': Gemini takes images and documents as inline data, not URLs.`, 'messages');
   return { inlineData: { mimeType: b.source.media_type, data: b.source.data } };
@@ -77,6 +79,7 @@ function contents(r: CanonicalRequest): Obj[] {
     }
     // A user turn: the function responses first, then the rest of it.
     const responses: Obj[] = [];
+    const media: Obj[] = [];
     const parts: Obj[] = [];
     m.content.forEach((b, j) => {
       if (b.type === 'tool_result') {
@@ -84,11 +87,15 @@ function contents(r: CanonicalRequest): Obj[] {
         if (name === undefined) throw bad(`'${at}': a tool result answers a call (${b.tool_use_id}) that no assistant turn made.`, 'messages');
         // "Use 'output' key to specify function output and 'error' key to specify error details" (FunctionResponse).
         responses.push({ functionResponse: { name, id: b.tool_use_id, response: b.is_error === true ? { error: resultText(b) } : { output: resultText(b) } } });
+        // A function response holds JSON, not media: the result's images and documents follow it as
+        // parts of the same turn, as the OpenAI adapter moves them after the tool messages
+        // (providers.md §1.10). They were dropped, so the model answered without seeing them.
+        if (typeof b.content !== 'string') b.content?.forEach((c, k) => c.type !== 'text' && media.push(mediaPart(c, `${at}.content[${j}].content[${k}]`)));
       } else if (b.type === 'text') {
         if (b.text !== '') parts.push({ text: b.text });
       } else parts.push(mediaPart(b, `${at}.content[${j}]`));
     });
-    push('user', [...responses, ...parts]);
+    push('user', [...responses, ...media, ...parts]);
   });
   return out;
 }

@@ -2,7 +2,7 @@
 // https://platform.openai.com/docs/api-reference/chat/create; the mapping rules and the bugs they
 // avoid are in shared/reference/providers.md §1.7 and §1.10. Pure functions.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalRequest, ImageBlock, Message, TextBlock, Thinking, Tool, ToolChoice, ToolResultBlock } from '../canonical.ts';
+import type { Block, CanonicalRequest, DocumentBlock, ImageBlock, Message, TextBlock, Thinking, Tool, ToolChoice, ToolResultBlock } from '../canonical.ts';
 import { parseDataUrl, toDataUrl } from '../media.ts';
 import { CHAT_FIELDS } from './fields.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
@@ -254,6 +254,17 @@ function imagePart(b: ImageBlock): Obj {
   return { type: 'image_url', image_url: b.detail === undefined ? { url } : { url, detail: b.detail } };
 }
 
+/**
+ * A document as a Chat Completions part. Its file part takes base64 data or an uploaded file's id,
+ * never a URL: that is refused (a fallback in another format is tried), not dropped, which left the
+ * model answering without the document.
+ */
+function documentPart(b: DocumentBlock): Obj {
+  if (b.source.type === 'base64') return { type: 'file', file: { file_data: toDataUrl(b.source.media_type, b.source.data) } };
+  if (b.source.type === 'text') return { type: 'text', text: b.source.data };
+  throw bad(`'messages': OpenAI takes documents as base64 data, not URLs.`, 'messages');
+}
+
 function toolResultText(r: ToolResultBlock): { text: string; images: Obj[] } {
   if (r.content === undefined) return { text: '', images: [] };
   if (typeof r.content === 'string') return { text: r.content, images: [] };
@@ -262,6 +273,7 @@ function toolResultText(r: ToolResultBlock): { text: string; images: Obj[] } {
   for (const c of r.content) {
     if (c.type === 'text') text += c.text;
     else if (c.type === 'image') images.push(imagePart(c));
+    else images.push(documentPart(c));
   }
   return { text, images };
 }
@@ -271,8 +283,8 @@ function userToOpenAI(content: string | Block[], out: Obj[]): void {
     out.push({ role: 'user', content });
     return;
   }
-  // Each tool result becomes its own tool message, before the rest of the turn; images in tool
-  // results have no home in a tool message and follow in a user message (providers.md §1.10).
+  // Each tool result becomes its own tool message, before the rest of the turn; images and documents
+  // in tool results have no home in a tool message and follow in a user message (providers.md §1.10).
   const parts: Obj[] = [];
   const resultImages: Obj[] = [];
   for (const b of content) {
@@ -282,8 +294,7 @@ function userToOpenAI(content: string | Block[], out: Obj[]): void {
       resultImages.push(...images);
     } else if (b.type === 'text') parts.push({ type: 'text', text: b.text });
     else if (b.type === 'image') parts.push(imagePart(b));
-    else if (b.type === 'document' && b.source.type === 'base64') parts.push({ type: 'file', file: { file_data: toDataUrl(b.source.media_type, b.source.data) } });
-    else if (b.type === 'document' && b.source.type === 'text') parts.push({ type: 'text', text: b.source.data });
+    else if (b.type === 'document') parts.push(documentPart(b));
   }
   const rest = [...resultImages, ...parts];
   if (rest.length > 0) out.push({ role: 'user', content: rest });
