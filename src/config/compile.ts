@@ -20,7 +20,7 @@ import { HealthRegistry } from '../state/health.ts';
 import { BufferBudget } from '../state/buffer-budget.ts';
 import { RetryBudget } from '../state/retry-budget.ts';
 import { ConfigError } from './load.ts';
-import { compileRules } from '../rules/compile.ts';
+import { compileRules, unroutable } from '../rules/compile.ts';
 import { RuleStats } from '../state/rule-stats.ts';
 import { ruleEnvironment } from '../rules/variables.ts';
 import { Classifier } from '../classify/index.ts';
@@ -114,7 +114,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
       if (declared !== undefined && declared.length > 0) return declared[0]!;
       const slash = name.indexOf('/');
       const p = slash > 0 ? providers.get(name.slice(0, slash)) : undefined;
-      if (p === undefined || slash === name.length - 1) throw new ConfigError(`invalid config:\n  - models.${alias}.fallbacks: "${name}" is neither "provider/model" of a configured provider nor a declared model`);
+      if (p === undefined || slash === name.length - 1) throw new ConfigError(`invalid config:\n  - ${unroutable(`models.${alias}.fallbacks`, name)}`);
       return target(p, name.slice(slash + 1));
     });
     routes.set(alias, makeRoute(alias, aliasTargets.get(alias)!, a.targets.map((t) => t.weight), fallbacks));

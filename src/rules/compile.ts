@@ -7,6 +7,11 @@ import { patternProblems } from './patterns.ts';
 import type { CompiledRule, KeyPlan, ProviderPlan, RuleTarget, RuntimePlan, Scope, Target } from '../plan/types.ts';
 import type { RuleConfig } from '../config/schema.ts';
 
+/** The config problem of a fallback (an alias's or a rule's) that names nothing a request can go to. */
+export function unroutable(at: string, name: string): string {
+  return `${at}: "${name}" is neither "provider/model" of a configured provider nor a declared model`;
+}
+
 /** Rank of a scope in the precedence order: virtual key → team → customer → global. */
 export function scopeRank(s: Scope): number {
   return s.kind === 'virtualKey' ? 0 : s.kind === 'team' ? 1 : s.kind === 'customer' ? 2 : 3;
@@ -56,7 +61,7 @@ export function compileRules(
       return Object.freeze({ provider, model: t.model ?? null, key, weight: t.weight, fixed: provider !== null && t.model !== undefined ? target(provider, t.model) : null });
     });
     (r.fallbacks ?? []).forEach((name, j) => {
-      if (!routable(name)) problems.push(`${at}.fallbacks[${j}]: "${name}" is neither "provider/model" of a configured provider nor a declared model`);
+      if (!routable(name)) problems.push(unroutable(`${at}.fallbacks[${j}]`, name));
     });
     const scope: Scope = r.scope === 'global' ? { kind: 'global' } : 'virtualKey' in r.scope ? { kind: 'virtualKey', id: r.scope.virtualKey } : 'team' in r.scope ? { kind: 'team', id: r.scope.team } : { kind: 'customer', id: r.scope.customer };
     out.push(
