@@ -116,7 +116,13 @@ export class MemoryQuota implements QuotaStore {
   }
 
   private spill(): MemoryQuota {
-    return (this.overflow ??= new MemoryQuota(new SharedTable(1024, QUOTA_INTS, QUOTA_FLOATS)));
+    if (this.overflow === null) {
+      // Each request thread then counts these on its own, so their limits hold per thread, not per
+      // process: say so once, loudly, rather than let limits quietly multiply.
+      process.stderr.write(`microgate: governance: the shared counter table (${this.table.slots} counters) is full; counters of further keys, teams and customers are kept per request thread until restart, so their limits are not exact\n`);
+      this.overflow = new MemoryQuota(new SharedTable(1024, QUOTA_INTS, QUOTA_FLOATS));
+    }
+    return this.overflow;
   }
 
   private lock(ii: number): void {

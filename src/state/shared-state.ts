@@ -12,10 +12,15 @@ import { KEY_FLOATS, KEY_INTS } from './key-state.ts';
 import { SharedTable, type SharedTableBuffers } from './shared-table.ts';
 import { HISTOGRAM_FIELDS } from './micros-histogram.ts';
 
+// Table sizes. A SharedArrayBuffer's pages are committed only when written (a 64 MB one adds nothing to
+// RSS until used), so room for large deployments costs only what is used: 340 bytes a circuit, 180 a
+// counter. Slots are never freed, so the caps bound what a process meets in its lifetime.
 /** Provider keys a process may know (over every config it has loaded): each key's id is its slot. */
 export const MAX_KEYS = 4_096;
-export const MAX_CIRCUITS = 4_096;
-export const MAX_QUOTA_COUNTERS = 4_096;
+/** (key, model) circuits: every declared pair, claimed at load, and run-time pairs that failed (state/health.ts). */
+export const MAX_CIRCUITS = 16_384;
+/** Governance counters: up to three limits (requests, tokens, spend) per virtual key, team and customer. */
+export const MAX_QUOTA_COUNTERS = 65_536;
 export const MAX_THREADS = 64;
 const RETRY_BUCKETS = 10;
 

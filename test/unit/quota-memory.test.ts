@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { SharedTable } from '../../src/state/shared-table.ts';
+import { QUOTA_FLOATS, QUOTA_INTS } from '../../src/state/quota-memory.ts';
 import { MemoryQuota } from '../../src/state/quota-memory.ts';
 import { windowOf, type Counter, type Period } from '../../src/state/quota.ts';
 
@@ -79,6 +81,23 @@ describe('MemoryQuota permits', () => {
     expect(drain(q, [m], Date.UTC(2024, 1, 1))).toBe(2);
     expect(drain(q, [m], feb29)).toBe(0);
     expect(drain(q, [m], Date.UTC(2024, 2, 1))).toBe(2);
+  });
+});
+
+describe('MemoryQuota past its table', () => {
+  it('still counts a counter that finds no slot, and says once that such limits are per thread', () => {
+    const q = new MemoryQuota(new SharedTable(1, QUOTA_INTS, QUOTA_FLOATS));
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(drain(q, [c('vk:a:rpm', 3)], T0)).toBe(3);
+      expect(drain(q, [c('vk:b:rpm', 2)], T0)).toBe(2);
+      expect(drain(q, [c('vk:c:rpm', 4)], T0)).toBe(4);
+      const warnings = write.mock.calls.map((a) => String(a[0])).filter((l) => l.includes('counter table'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/full.*not exact/);
+    } finally {
+      write.mockRestore();
+    }
   });
 });
 
