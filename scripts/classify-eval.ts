@@ -1,10 +1,12 @@
-// `npm run classify:eval [-- --json] [-- --misses] [-- --heuristic] [-- --no-heldout]`: accuracy of the
+// `npm run classify:eval [-- --json] [-- --misses] [-- --heuristic] [-- --no-heldout] [-- --audited]`: accuracy of the
 // complexity classifier, default options, on each labeled set:
 //   the training files (TRAINING_FILES in src/classify/train.ts): the learned model was fitted on them,
 //                                      so these figures are in-sample; `npm run classify:train -- --cv`
 //                                      gives the cross-validated figure.
 //   heldout.jsonl, heldout-2.jsonl, …  every heldout*.jsonl there, in number order: each written
 //                                      independently, never used for training or tuning.
+// --audited scores the held-out sets against their audited tiers (test/fixtures/classifier/audit/:
+// where two blind annotators both gave another tier); without it, against the writers' own.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
 import { readdirSync } from 'node:fs';
@@ -36,13 +38,14 @@ function heldOutFiles(): string[] {
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const results = sets.map((s) => ({ ...s, ev: evaluate(classifier, s.files.flatMap((f) => loadLabeled(join(ROOT, DIR, f)))) }));
+const audited = args.includes('--audited');
+const results = sets.map((s) => ({ ...s, ev: evaluate(classifier, s.files.flatMap((f) => loadLabeled(join(ROOT, DIR, f), audited && s.heldOut))) }));
 
 if (args.includes('--json')) {
   const out = results.map(({ name, heldOut, ev: { misses, ...summary } }) => ({ name, tiers: TIERS, ...summary, misses: heldOut ? undefined : misses.map((m) => m.id) }));
   console.log(JSON.stringify({ model: classifier.model, sets: out }, null, 2));
 } else {
-  console.log(`model: ${classifier.model}`);
+  console.log(`model: ${classifier.model}${audited ? ', held-out sets scored against their audited tiers' : ''}`);
   for (const { name, heldOut, ev } of results) report(name, ev, args.includes('--misses') && !heldOut);
 }
 

@@ -10,6 +10,8 @@ import { TIERS, type Tier } from './score.ts';
 export interface LabeledItem {
   id: string;
   tier: Tier;
+  /** A held-out item's tier by the label audit when two blind annotators both gave another (test/fixtures/classifier/audit/). */
+  audited?: Tier;
   kind: string;
   messages: unknown[];
 }
@@ -25,11 +27,15 @@ export interface Evaluation {
   misses: { id: string; kind: string; expected: Tier; got: Tier; score: number }[];
 }
 
-export function loadLabeled(path: string): LabeledItem[] {
+/** A labelled set; `audited`: each item's tier is its audited one where the audit changed it. */
+export function loadLabeled(path: string, audited = false): LabeledItem[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as LabeledItem);
+    .map((line) => {
+      const item = JSON.parse(line) as LabeledItem;
+      return audited && item.audited !== undefined ? { ...item, tier: item.audited } : item;
+    });
 }
 
 export function evaluate(classifier: Classifier, items: readonly LabeledItem[]): Evaluation {

@@ -462,6 +462,17 @@ describe('the learned model and its training', () => {
     for (const r of cv.recall) expect(r).toBeGreaterThanOrEqual(0.8);
   }, TRAINING_TIMEOUT);
 
+  it("reads a held-out item's audited tier only when asked, and every audited tier is another valid one", () => {
+    const file = join(ROOT, 'test/fixtures/classifier/heldout.jsonl');
+    const asWritten = loadLabeled(file);
+    const audited = loadLabeled(file, true);
+    const moved = asWritten.filter((it) => it.audited !== undefined);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const it of moved) expect(['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING']).toContain(it.audited);
+    for (const it of moved) expect(it.audited).not.toBe(it.tier);
+    expect(audited.map((it) => it.tier)).toEqual(asWritten.map((it) => it.audited ?? it.tier));
+  });
+
   it('has training files that parse, with unique ids, valid tiers and a user message last', () => {
     const ids = new Set<string>();
     for (const it of items) {
