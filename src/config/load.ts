@@ -143,6 +143,10 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
 function checkGovernance(config: Config, env: NodeJS.ProcessEnv, problems: string[]): void {
   const g = config.governance;
   if (g.adminKey !== undefined) g.adminKey = resolveSecret(g.adminKey, 'governance.adminKey', env, problems);
+  if (g.idSecret !== undefined) {
+    g.idSecret = resolveSecret(g.idSecret, 'governance.idSecret', env, problems);
+    if (g.idSecret !== '' && g.idSecret.length < 16) problems.push('governance.idSecret: must be at least 16 characters');
+  }
   for (const [id, t] of Object.entries(g.teams)) {
     if (t.customer !== undefined && !(t.customer in g.customers)) problems.push(`governance.teams.${id}.customer: unknown customer "${t.customer}"`);
   }

@@ -318,6 +318,12 @@ const governance = z.strictObject({
    * one, the admin routes answer only on loopback.
    */
   adminKey: secret.optional(),
+  /**
+   * Signs the Responses API ids the gateway hands out, which carry the provider key that stores the
+   * response and the virtual key it was made for (formats/responses/ids.ts). Give every replica the
+   * same one. Absent: derived from adminKey, else random per process (ids then end with the process).
+   */
+  idSecret: secret.optional(),
   protectMetrics: z.boolean().default(false),
   /**
    * true: every request needs a virtual key, even while none exists (keys made only through the admin

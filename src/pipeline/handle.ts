@@ -4,6 +4,7 @@
 //   parse    pipeline/parse.ts     JSON once; validate what routing needs
 //   route    pipeline/route.ts     model → the targets to try, in order (weights, then fallbacks);
 //            pipeline/rules.ts     precompiled CEL rules may deny, or replace the targets
+//   continue pipeline/continuation.ts  a Responses previous_response_id: the key that stores it, its owner only
 //   govern   pipeline/govern.ts    the caller's virtual key: its models, providers and limits
 //   forward  upstream/forward.ts   the failover loop (upstream/failover.ts) sends attempts
 //                                  (upstream/attempt.ts) until one answers; it relays the answer
@@ -13,12 +14,14 @@ import type { RequestContext } from '../request/context.ts';
 import { parseRequest, requestDeadline } from './parse.ts';
 import { routeRequest } from './route.ts';
 import { govern } from './govern.ts';
+import { continueStoredResponse } from './continuation.ts';
 
 export function handleRequest(ctx: RequestContext): void {
   try {
     parseRequest(ctx);
     const deadlineMs = requestDeadline(ctx);
     routeRequest(ctx);
+    continueStoredResponse(ctx);
     govern(ctx, ctx.explain);
     if (ctx.explain) explain(ctx);
     else forward(ctx, deadlineMs);

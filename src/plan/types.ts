@@ -1,5 +1,6 @@
 // The RuntimePlan: what the request path reads. Compiled once from a validated Config
 // (config/compile.ts); nothing here is computed per request.
+import type { ResponseIds } from '../formats/responses/ids.ts';
 import type { Pool } from 'undici';
 import type { WeightedPicker } from '../util/weighted.ts';
 import type { Redactor } from '../util/redact.ts';
@@ -144,6 +145,8 @@ export interface RuntimePlan {
   /** 0 for the first plan of a process, +1 per hot reload: telemetry reads a record's ids with its plan's names. */
   readonly generation: number;
   readonly redactor: Redactor;
+  /** Seals and opens the Responses API ids the gateway hands out (formats/responses/ids.ts). */
+  readonly responseIds: ResponseIds;
   readonly pools: PoolRegistry;
   /**
    * A hot reload's new plan takes over what it shares with the one it replaces (pools, the counters'

@@ -123,6 +123,8 @@ export class RequestContext {
   /** The client did not ask for stream usage, yet the provider sends it (the gateway asked for it, or the
    *  provider sends it unasked): the usage chunk is read for accounting and not relayed. */
   hideUsage = false;
+  /** A Responses request continuing a response the gateway sealed: the id as the client has it, and the provider's (pipeline/continuation.ts). */
+  previousResponse: { readonly sealed: string; readonly original: string } | null = null;
   /** The body as sent upstream, for `bodyFor` (reused by retries of the same target). */
   upstreamRaw: Buffer | null = null;
   bodyFor: Target | null = null;

@@ -11,6 +11,13 @@ import { QUOTA_FLOATS, QUOTA_INTS } from './quota-memory.ts';
 import { KEY_FLOATS, KEY_INTS } from './key-state.ts';
 import { SharedTable, type SharedTableBuffers } from './shared-table.ts';
 import { HISTOGRAM_FIELDS } from './micros-histogram.ts';
+import { randomFillSync } from 'node:crypto';
+
+function randomShared(bytes: number): SharedArrayBuffer {
+  const b = new SharedArrayBuffer(bytes);
+  randomFillSync(new Uint8Array(b));
+  return b;
+}
 
 // Table sizes. A SharedArrayBuffer's pages are committed only when written (a 64 MB one adds nothing to
 // RSS until used), so room for large deployments costs only what is used: 340 bytes a circuit, 180 a
@@ -58,6 +65,8 @@ export interface SharedBuffers {
   readonly process: SharedArrayBuffer;
   /** The in-gateway time histogram, one slice per request thread (state/micros-histogram.ts). */
   readonly gatewayTime: SharedArrayBuffer;
+  /** 32 random bytes drawn once per process: the id secret of a config that sets none (config/compile.ts). */
+  readonly processSecret: SharedArrayBuffer;
 }
 
 export class SharedState {
@@ -71,6 +80,7 @@ export class SharedState {
   readonly threads: Float64Array;
   readonly process: Float64Array;
   readonly gatewayTime: Float64Array;
+  readonly processSecret: Uint8Array;
   /** How many request threads the process runs (slots 0 … threadCount - 1). */
   readonly threadCount: number;
 
@@ -84,6 +94,7 @@ export class SharedState {
     this.threads = new Float64Array(buffers.threads);
     this.process = new Float64Array(buffers.process);
     this.gatewayTime = new Float64Array(buffers.gatewayTime);
+    this.processSecret = new Uint8Array(buffers.processSecret);
     this.threadCount = this.gatewayTime.length / HISTOGRAM_FIELDS;
   }
 
@@ -104,6 +115,7 @@ export class SharedState {
       threads: new SharedArrayBuffer(MAX_THREADS * THREAD_FIELDS * 8),
       process: new SharedArrayBuffer(PROCESS_FIELDS * 8),
       gatewayTime: new SharedArrayBuffer(threads * HISTOGRAM_FIELDS * 8),
+      processSecret: randomShared(32),
     };
   }
 

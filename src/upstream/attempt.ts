@@ -15,6 +15,7 @@ import type { AttemptHandle, RequestContext } from '../request/context.ts';
 import type { Usage } from '../formats/canonical.ts';
 import { StreamTranslation } from '../formats/stream-translation.ts';
 import { streamError } from '../formats/errors.ts';
+import { responseIdIn, swapId } from '../formats/responses/ids.ts';
 import { EventStreamDecoder, EventStreamError } from '../formats/bedrock/eventstream.ts';
 import { EXCEPTION } from '../formats/bedrock/stream.ts';
 import type { Codec } from '../formats/format.ts';
@@ -100,6 +101,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   heapIndex = -1;
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
+  /** A native Responses answer's own id and the sealed one the client gets, once seen. */
+  private ownId: [provider: string, sealed: string] | null = null;
 
   constructor(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan) {
     this.ctx = ctx;
@@ -227,7 +230,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         const codec = this.target.provider.codec;
         codec.scanUsage(out, ctx);
         // Usage the gateway asked for on the client's behalf is not the client's to see.
-        const relayed = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
+        let relayed = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
+        if (ctx.endpoint === 'responses') relayed = this.sealIds(relayed);
         if (ctx.plan.capturePayloads) ctx.capture(relayed);
         // Keep-alive comments (": PROCESSING") before the first event are not an answer: relaying them
         // would commit the stream (no failover after) and lift the deadline while nothing has come.
@@ -290,6 +294,23 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       return;
     } else ok = ctx.sink.writeStream(ctx, bytes);
     if (!ok && !last && controller !== null) this.pause(controller);
+  }
+
+  /**
+   * A native Responses answer (JSON, or a batch of whole events): the response's own id, and the
+   * previous one it echoes, as the client knows them, sealed with where the response is stored and
+   * whom it was made for (formats/responses/ids.ts). The own id is in the first event or the body.
+   */
+  private sealIds(out: Buffer): Buffer {
+    const ctx = this.ctx;
+    if (this.ownId === null) {
+      const id = responseIdIn(out.toString('latin1'));
+      if (id !== null) this.ownId = [id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '', id })];
+    }
+    let sealed = this.ownId === null ? out : swapId(out, this.ownId[0], this.ownId[1]);
+    const prev = ctx.previousResponse;
+    if (prev !== null) sealed = swapId(sealed, prev.original, prev.sealed);
+    return sealed;
   }
 
   /** A batch of whole provider events (SSE), translated into the client's dialect. */
@@ -457,7 +478,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         this.fail(isGatewayError(err) ? err : new GatewayError('upstream_bad_response', `Provider '${provider}' sent an answer the gateway could not read.`), null);
         return;
       }
-    } else codec.scanUsage(out, ctx);
+    } else {
+      codec.scanUsage(out, ctx);
+      if (ctx.endpoint === 'responses') out = this.sealIds(out);
+    }
     this.settled = true;
     this.owner.succeeded(this, status);
     // The answer stays in the buffer budget until it is sent (server/respond.ts): hand it over.

@@ -124,6 +124,12 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     // Such a provider (Perplexity) sends its usage chunk unasked.
     else if (!clientAskedUsage(ctx)) ctx.hideUsage = true;
   }
+  const prev = ctx.previousResponse;
+  if (prev !== null) {
+    // The provider knows its own id, not the one the gateway sealed (pipeline/continuation.ts).
+    const original = JSON.stringify(prev.original);
+    base = replaceTopLevelValue(base, 'previous_response_id', original) ?? reserialize({ ...JSON.parse(base.toString()), previous_response_id: prev.original });
+  }
   // Removing members above leaves the count of `model` members as parse found it.
   return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson, ctx.modelMembers === 1) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
 }

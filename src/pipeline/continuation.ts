@@ -1,0 +1,33 @@
+// A Responses API request that continues a stored response (`previous_response_id`) goes to the
+// provider key that stores it, and only for the virtual key it was made for: the id the client holds
+// was sealed by the gateway with both (formats/responses/ids.ts, which says why). Runs after routing,
+// before governance, so a key's own provider list still applies to what is left.
+import { GatewayError } from '../errors/gateway-error.ts';
+import { keysFor } from '../plan/routes.ts';
+import type { RequestContext } from '../request/context.ts';
+
+export function continueStoredResponse(ctx: RequestContext): void {
+  if (ctx.endpoint !== 'responses') return;
+  const id = ctx.body?.previous_response_id;
+  if (typeof id !== 'string') return;
+  const origin = ctx.plan.responseIds.open(id);
+  // A provider's own id (from before the gateway sealed ids, or from the provider directly) goes on as
+  // it is: the gateway cannot say where it is stored.
+  if (origin === null) return;
+  // Altered, sealed with another secret, or another tenant's: all look alike to the client, as OpenAI
+  // answers an id it does not know, so that none can probe for the others' ids.
+  if (origin === 'forged' || origin.owner !== (ctx.vk?.id ?? '')) {
+    throw new GatewayError('not_found', `Previous response with id '${id}' not found.`, { param: 'previous_response_id' });
+  }
+  const at = ctx.targets.filter((t) => t.provider.name === origin.provider && t.provider.nativeResponses);
+  if (at.length === 0) {
+    throw new GatewayError('invalid_request', `'previous_response_id' names a response stored by provider '${origin.provider}', which '${ctx.model}' does not route to: continue it through a model served there, or send the conversation as input items.`, { param: 'previous_response_id' });
+  }
+  // The key that made it, while the config still has it; else any key of that provider (the same
+  // project's keys share stored responses).
+  ctx.targets = at.map((t) => {
+    const key = keysFor(t.provider, t.model)?.items.find((k) => k.name === origin.key);
+    return key === undefined ? t : ctx.plan.pinned(t, key);
+  });
+  ctx.previousResponse = { sealed: id, original: origin.id };
+}
