@@ -304,7 +304,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   private sealIds(out: Buffer): Buffer {
     const ctx = this.ctx;
     if (this.ownId === null) {
-      const id = responseIdIn(out.toString('latin1'));
+      // The answer's first member, or its first event: the head of a large answer is enough to read.
+      const id = responseIdIn(out.toString('latin1', 0, Math.min(out.length, 65_536)));
       if (id !== null) this.ownId = [id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '', id })];
     }
     let sealed = this.ownId === null ? out : swapId(out, this.ownId[0], this.ownId[1]);

@@ -11,9 +11,9 @@ import OpenAI from 'openai';
 import { validateConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 
-const KEYS = { k1: 'sk-project-one-0123456789', k2: 'sk-project-two-0123456789' };
 const stored = new Map<string, Set<string>>(); // API key → response ids it stores
 const seen: Array<{ key: string; previous: unknown }> = [];
+let lastMade = ''; // the provider's id of the last response it made
 let upstream: Server;
 let gw: Gateway;
 
@@ -38,6 +38,7 @@ beforeAll(async () => {
       }
       const id = `resp_${randomBytes(24).toString('hex')}`;
       mine.add(id);
+      lastMade = id;
       if (body.stream === true) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const event = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
@@ -59,7 +60,7 @@ beforeAll(async () => {
         version: 1,
         providers: {
           // Two keys of two projects, balanced evenly: a continuation sent to the other one is a 404.
-          oa: { baseUrl: base, keys: [{ name: 'k1', value: KEYS.k1 }, { name: 'k2', value: KEYS.k2 }], retry: { maxRetries: 0 } },
+          oa: { baseUrl: base, keys: [{ name: 'k1', value: 'sk-project-one-0123456789' }, { name: 'k2', value: 'sk-project-two-0123456789' }], retry: { maxRetries: 0 } },
           ob: { baseUrl: base, keys: [{ name: 'k', value: 'sk-other-provider-0123456789' }] },
         },
         models: { gpt: { targets: [{ provider: 'oa', model: 'gpt-4o' }] }, elsewhere: { targets: [{ provider: 'ob', model: 'gpt-4o' }] } },
@@ -120,7 +121,8 @@ describe('previous_response_id through the gateway', () => {
   });
 
   it("a provider's own id goes on unchanged (ids from before the gateway sealed them)", async () => {
-    const raw = [...stored.get(KEYS.k1)!][0]!;
+    await client('vk-alice-0123456789').responses.create({ model: 'gpt', input: 'new conversation' });
+    const raw = lastMade;
     await client('vk-alice-0123456789')
       .responses.create({ model: 'oa/gpt-4o', input: 'old conversation', previous_response_id: raw })
       .catch(() => undefined);

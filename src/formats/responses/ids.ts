@@ -13,7 +13,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface ResponseOrigin {
-  /** The provider, and the name of its key, that made and store the response. */
+  /** The provider, and the name of its key, that made the response and store it. */
   readonly provider: string;
   readonly key: string;
   /** The virtual key it was made for ("" without governance). */
