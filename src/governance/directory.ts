@@ -84,20 +84,46 @@ export class Directory {
   /** governance.requireVirtualKey (admin.ts refuses to delete the last key without it). */
   readonly requireKey: boolean;
 
-  /** Throws on references to unknown teams or customers (the config loader reports them with their path first). */
-  constructor(src: DirectorySource) {
+  /**
+   * Entities of the admin API left out because they name a team or customer that no longer exists
+   * (only when built with `skipDangling`).
+   */
+  readonly skipped: string[] = [];
+
+  /**
+   * Throws on references to unknown teams or customers (the config loader reports them with their path
+   * first). `skipDangling`: an entity of the admin API with such a reference is left out instead, and
+   * so are the keys of a team left out. Two replicas' admin calls at once (one deletes a team, the
+   * other adds a key to it) can store such a record; refusing the whole snapshot froze every replica
+   * on its last directory, so a key revoked afterwards stayed valid, and no replica could start.
+   * Leaving the record out denies that key: the safe side.
+   */
+  constructor(src: DirectorySource, skipDangling = false) {
     this.requireKey = src.requireKey === true;
+    const dangling = (source: 'config' | 'api', problem: string): void => {
+      if (!skipDangling || source === 'config') throw new Error(problem);
+      this.skipped.push(problem);
+    };
     for (const c of src.customers) this.customers.set(c.id, Object.freeze({ id: c.id, name: c.name ?? c.id, limits: compileLimits(`customer:${c.id}`, c.limits), source: c.source }));
     for (const t of src.teams) {
       const customer = t.customer === undefined ? null : this.customers.get(t.customer);
-      if (customer === undefined) throw new Error(`team "${t.id}": unknown customer "${t.customer}"`);
+      if (customer === undefined) {
+        dangling(t.source, `team "${t.id}": unknown customer "${t.customer}"`);
+        continue;
+      }
       this.teams.set(t.id, Object.freeze({ id: t.id, name: t.name ?? t.id, customer, limits: compileLimits(`team:${t.id}`, t.limits), source: t.source }));
     }
     for (const k of src.virtualKeys) {
       const team = k.team === undefined ? null : this.teams.get(k.team);
-      if (team === undefined) throw new Error(`virtual key "${k.id}": unknown team "${k.team}"`);
+      if (team === undefined) {
+        dangling(k.source, `virtual key "${k.id}": unknown team "${k.team}"`);
+        continue;
+      }
       const own = k.customer === undefined ? null : this.customers.get(k.customer);
-      if (own === undefined) throw new Error(`virtual key "${k.id}": unknown customer "${k.customer}"`);
+      if (own === undefined) {
+        dangling(k.source, `virtual key "${k.id}": unknown customer "${k.customer}"`);
+        continue;
+      }
       const customer = team?.customer ?? own;
       const limits = compileLimits(`vk:${k.id}`, k.limits);
       const levels = [limits, ...(team === null ? [] : [team.limits]), ...(customer === null ? [] : [customer.limits])];

@@ -106,20 +106,32 @@ export class Governance {
     if (e !== null) await e.close();
   }
 
-  /** The directory the config and `stored` make (throws on a reference to an unknown team or customer). */
-  build(stored: EntitySnapshot): Directory {
+  /**
+   * The directory the config and `stored` make. Throws on a reference to an unknown team or customer
+   * (an admin call that would store one is refused), unless `skipDangling` (a snapshot already stored:
+   * such records are left out, see Directory).
+   */
+  build(stored: EntitySnapshot, skipDangling = false): Directory {
     const c = this.configured;
-    return new Directory({
-      customers: [...c.customers, ...stored.customers.map((x) => ({ ...x, source: 'api' as const }))],
-      teams: [...c.teams, ...stored.teams.map((x) => ({ ...x, source: 'api' as const }))],
-      virtualKeys: [...c.virtualKeys, ...stored.keys.map((x) => ({ ...x, source: 'api' as const }))],
-      requireKey: c.requireKey === true,
-    });
+    return new Directory(
+      {
+        customers: [...c.customers, ...stored.customers.map((x) => ({ ...x, source: 'api' as const }))],
+        teams: [...c.teams, ...stored.teams.map((x) => ({ ...x, source: 'api' as const }))],
+        virtualKeys: [...c.virtualKeys, ...stored.keys.map((x) => ({ ...x, source: 'api' as const }))],
+        requireKey: c.requireKey === true,
+      },
+      skipDangling,
+    );
   }
 
   /** Applies a snapshot of the admin API's entities. */
   apply(stored: EntitySnapshot): void {
-    this.directory = this.build(stored);
+    const d = this.build(stored, true);
+    // Ids only: no value of a key is in the directory's problems. Said once per change of them.
+    const skipped = d.skipped.join('; ');
+    if (skipped !== this.lastSkipped && skipped !== '') process.stderr.write(`microgate: governance: left out of the stored entities, so denied until fixed: ${skipped}\n`);
+    this.lastSkipped = skipped;
+    this.directory = d;
     this.stored = stored;
     this.warm();
   }
@@ -139,9 +151,9 @@ export class Governance {
     this.entities = store;
     this.apply(await store.load());
     store.onChange(() => {
-      // A snapshot that does not build (another replica deleted a team while a third added a key to it)
-      // leaves the current directory in place until the next change; thrown here, it would be an
-      // unhandled rejection, which ends a request thread.
+      // A stored record naming a team or customer that is gone is left out (Directory); should a
+      // snapshot still not build, the current directory stays until the next change: thrown here, it
+      // would be an unhandled rejection, which ends a request thread.
       void store.load().then(
         (s) => {
           try {
@@ -172,6 +184,8 @@ export class Governance {
   }
 
   private readonly derived = new Map<string, Buffer>();
+  /** The stored entities the last directory left out, as said on stderr. */
+  private lastSkipped = '';
 
   /** A request to /admin/* (or /metrics when protected) presents the admin key. */
   isAdmin(authorization: string | undefined): boolean {

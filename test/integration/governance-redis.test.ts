@@ -173,7 +173,7 @@ describe('admin changes reach every replica', () => {
     }
   }, 30_000);
 
-  it('a change made while a replica was cut from Redis pub/sub reaches it when it reconnects; a snapshot that does not build is not applied', async () => {
+  it('a change made while a replica was cut from Redis pub/sub reaches it when it reconnects; a stored key naming a team that is gone is left out, and later changes still apply', async () => {
     const gw = await startGateway(
       validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
       { host: '127.0.0.1', port: 0 },
@@ -191,12 +191,30 @@ describe('admin changes reach every replica', () => {
         if (status !== 200) await new Promise((r) => setTimeout(r, 20));
       }
       expect(status).toBe(200);
-      // A snapshot that does not build (a key naming a team that is not there, as racing replicas can
-      // leave it): the replica keeps its directory and keeps serving.
-      await admin.hset('mg:gov:key', 'vk-dangling', JSON.stringify({ id: 'vk-dangling', digest: digestOf('vk-value-dangling-0123456789abcdef'), createdAt: new Date().toISOString(), team: 'no-such-team', limits: {} }));
+      // A key naming a team that is not there, as two replicas' admin calls at once can leave it (one
+      // deletes the team, the other adds a key to it): that key is refused, the others keep working,
+      // and a revocation after it still takes effect (the whole snapshot used to be refused, so a
+      // revoked key stayed valid on every replica).
+      const dangling = 'vk-value-dangling-0123456789abcdef';
+      await admin.hset('mg:gov:key', 'vk-dangling', JSON.stringify({ id: 'vk-dangling', digest: digestOf(dangling), createdAt: new Date().toISOString(), team: 'no-such-team', limits: {} }));
       await admin.publish('mg:gov:changed', 'another-replica');
       await new Promise((r) => setTimeout(r, 200));
       expect(await chat(gw.url, value)).toBe(200);
+      expect(await chat(gw.url, dangling)).toBe(401);
+      await admin.hdel('mg:gov:key', 'vk-missed');
+      await admin.publish('mg:gov:changed', 'another-replica');
+      for (let i = 0; i < 100 && status !== 401; i++) {
+        status = await chat(gw.url, value);
+        if (status !== 401) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(401);
+      // And a replica starting now builds its directory from the same snapshot.
+      const late = await startGateway(
+        validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
+        { host: '127.0.0.1', port: 0 },
+      );
+      expect(await chat(late.url, OPEN)).toBe(200);
+      await late.close();
     } finally {
       await admin.hdel('mg:gov:key', 'vk-missed', 'vk-dangling');
       admin.disconnect();
