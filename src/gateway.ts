@@ -46,10 +46,18 @@ export interface Gateway {
 export async function startGateway(config: Config, listen?: { host?: string; port?: number }, thread?: ThreadRole): Promise<Gateway> {
   const shared = thread?.shared ?? new SharedState(1);
   const plan = compilePlan(config, { shared });
-  // Virtual keys, teams and customers created through the admin API, where earlier runs kept them.
-  await plan.governance.open();
-  // With counters in Redis: connected, and the first permits leased, before the first request.
-  await plan.governance.store.settle?.(3_000);
+  try {
+    // Virtual keys, teams and customers created through the admin API, where earlier runs kept them.
+    await plan.governance.open();
+    // With counters in Redis: connected, and the first permits leased, before the first request.
+    await plan.governance.store.settle?.(3_000);
+  } catch (err) {
+    // Its Redis connections would keep a request thread alive after it reported the failure, a thread
+    // the supervisor could then neither replace nor stop.
+    await plan.governance.closeEntities().catch(() => {});
+    await plan.close().catch(() => {});
+    throw err;
+  }
   const server = new GatewayServer(plan, thread?.index ?? 0, thread?.peers);
   server.config = config;
   let telemetry: Telemetry | null = null;
@@ -92,6 +100,9 @@ export async function startGateway(config: Config, listen?: { host?: string; por
       try {
         await fresh.governance.open();
         await fresh.governance.store.settle?.(3_000);
+        // A stop that began meanwhile has closed the running plan: swapping this one in would leave
+        // its connections open, and the thread running past its stop.
+        if (closing !== null) throw new Error('the gateway is stopping');
       } catch (err) {
         await fresh.governance.closeEntities().catch(() => {});
         await fresh.close().catch(() => {});

@@ -59,6 +59,10 @@ const STOP_SLACK_MS = 10_000;
 
 interface Slot {
   worker: Worker | null;
+  /** Its worker has said it listens. */
+  up: boolean;
+  /** The config its worker serves (what it started on, then what it last took). */
+  config: Config | null;
   startedAt: number;
   /** Back-off before the next start after a quick death. */
   backoffMs: number;
@@ -69,7 +73,7 @@ export async function startCluster(config: Config, workers: number, listen: { ho
   const requested = listen.port ?? config.server.port;
   const shared = new SharedState(workers);
   const hub = config.telemetry.enabled ? new TelemetryHub(config.telemetry, providerSecrets(config), workers, shared) : null;
-  const slots: Slot[] = Array.from({ length: workers }, () => ({ worker: null, startedAt: 0, backoffMs: 0 }));
+  const slots: Slot[] = Array.from({ length: workers }, () => ({ worker: null, up: false, config: null, startedAt: 0, backoffMs: 0 }));
   /** What a thread starts on: the latest config a reload applied, and the reload status. */
   let current = config;
   let status: ReloadStatus = { ...ownStatus };
@@ -130,6 +134,8 @@ export async function startCluster(config: Config, workers: number, listen: { ho
     });
     const slot = slots[i]!;
     slot.worker = w;
+    slot.up = false;
+    slot.config = current;
     slot.startedAt = performance.now();
     return new Promise((resolve, reject) => {
       let up = false;
@@ -137,10 +143,15 @@ export async function startCluster(config: Config, workers: number, listen: { ho
         switch (m.type) {
           case 'listening':
             up = true;
+            slot.up = true;
             resolve(m.port);
+            // Started while a reload was being decided, on the config it replaced.
+            if (slot.config !== current) resync(i);
             return;
           case 'failed':
             reject(new Error(m.message));
+            // It stays in the slot until it exits: a thread that could not start serves nothing.
+            void w.terminate();
             return;
           case 'gather':
             void relay(i, (id) => ({ type: 'gather', id })).then((stats) => send(i, { type: 'gathered', id: m.id, stats }));
@@ -168,6 +179,15 @@ export async function startCluster(config: Config, workers: number, listen: { ho
     });
   };
 
+  /** Brings thread `i` to the current config (it serves another: it started during a reload). */
+  const resync = (i: number): void => {
+    const target = current;
+    void askThreads(new Set([i]), RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: target }), (j, m) => {
+      if (m?.type === 'reconfigured' && m.error === null) slots[j]!.config = target;
+      else if (m?.type === 'reconfigured') process.stderr.write(`microgate: request thread ${j} could not take the current config: ${m.error}\n`);
+    });
+  };
+
   /** Thread `i` died: what it had in flight is counted as lost, and another takes its slot. */
   const replace = (i: number, code: number): void => {
     const lost = shared.thread(i, THREAD.inFlight);
@@ -184,7 +204,12 @@ export async function startCluster(config: Config, workers: number, listen: { ho
       // The worker first reads what the dead thread left in its ring, under the dead thread's names.
       void (hub === null ? Promise.resolve(null) : hub.link(i))
         .then((link) => (stopping ? 0 : start(i, link)))
-        .catch((err: unknown) => process.stderr.write(`microgate: request thread ${i} could not start again: ${err instanceof Error ? err.message : String(err)}\n`));
+        .catch((err: unknown) => {
+          // Redis unreachable for a moment, say: tried again, with the quick-death back-off, rather
+          // than leaving the slot empty for the life of the process.
+          process.stderr.write(`microgate: request thread ${i} could not start again: ${err instanceof Error ? err.message : String(err)}\n`);
+          if (!stopping) replace(i, 1);
+        });
     }, slot.backoffMs).unref();
   };
 
@@ -239,8 +264,18 @@ export async function startCluster(config: Config, workers: number, listen: { ho
       // the threads refused (a CEL typo is found only when a thread compiles it) would refuse it too and
       // never start. When some threads took it and others did not, those that did go back, so no two
       // threads serve different plans.
-      if (failed.length === 0) current = next;
-      else if (swapped.size > 0) await askThreads(swapped, RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: current }), () => {});
+      if (failed.length === 0) {
+        current = next;
+        for (const i of swapped) slots[i]!.config = next;
+      } else if (swapped.size > 0) {
+        for (const i of swapped) slots[i]!.config = next;
+        await askThreads(swapped, RECONFIGURE_TIMEOUT_MS, (id) => ({ type: 'reconfigure', id, config: current }), (i, m) => {
+          if (m?.type === 'reconfigured' && m.error === null) slots[i]!.config = current;
+        });
+      }
+      // A thread started again while this was decided took the config of that moment: bring it to
+      // what was decided (it served the old plan while the others served the new one).
+      slots.forEach((slot, i) => slot.worker !== null && slot.up && slot.config !== current && resync(i));
       return failed;
     },
     reloadStatus: (next) => {
