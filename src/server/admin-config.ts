@@ -1,6 +1,6 @@
 // GET /admin/config: the loaded config with every secret masked, and when it was loaded and how the
 // last reload went (server/reload-status.ts). Masked: provider keys and AWS credentials, virtual key
-// values, the admin key, header values (all but a few known to be harmless: a vendor's header such as
+// values, the admin key and the id secret, header values (all but a few known to be harmless: a vendor's header such as
 // x-honeycomb-team carries a credential without saying so), URL passwords (Redis, OTLP), and any other
 // string that contains one of those secrets.
 import type { Config } from '../config/schema.ts';
@@ -10,8 +10,12 @@ import { reloadStatus } from './reload-status.ts';
 
 const MASK = '********';
 
-/** Fields that hold a secret wherever they appear (keys[].value, virtualKeys[].value, AWS credentials, the admin key). */
-const SECRET_FIELD = /^(?:value|adminKey|accessKeyId|secretAccessKey|sessionToken|password|secret|token|apiKey)$/i;
+/**
+ * Fields that hold a secret wherever they appear (keys[].value, virtualKeys[].value, AWS credentials,
+ * the admin key, the id secret): any name ending in Secret, Token or Password is one, so a field added
+ * later is masked without being listed here. (`key` and `virtualKey` name a key; they hold no secret.)
+ */
+const SECRET_FIELD = /^value$|(?:secret|token|password|apiKey|adminKey|accessKey|accessKeyId)$/i;
 /** Header names whose values are shown: versions, betas, organizations and projects, content negotiation. Others are masked. */
 const PLAIN_HEADER = /^(?:[\w-]*-version|[\w-]*-beta|openai-organization|openai-project|content-type|accept|accept-language|user-agent)$/i;
 /** scheme://user:password@ → the password. */
