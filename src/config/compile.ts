@@ -18,7 +18,6 @@ import { ENDPOINTS } from '../endpoints/index.ts';
 import { PoolRegistry } from '../state/pools.ts';
 import { HealthRegistry } from '../state/health.ts';
 import { ResponseIds } from '../formats/responses/ids.ts';
-import { createHash } from 'node:crypto';
 import { BufferBudget } from '../state/buffer-budget.ts';
 import { RetryBudget } from '../state/retry-budget.ts';
 import { ConfigError } from './load.ts';
@@ -171,13 +170,10 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     createdAt,
     generation: opts.previous === undefined ? 0 : opts.previous.generation + 1,
     redactor: new Redactor(providerSecrets(config)),
-    // Every replica signs with the configured secret (or the admin key); without either, with one drawn
-    // once per process, which all its threads share.
-    responseIds: new ResponseIds(
-      config.governance.idSecret !== undefined || config.governance.adminKey !== undefined
-        ? createHash('sha256').update(`microgate response ids\0${config.governance.idSecret ?? config.governance.adminKey}`).digest()
-        : Buffer.from(shared.processSecret),
-    ),
+    // Every replica seals with the configured secret; without one, with one drawn once per process,
+    // which all its threads share. Never derived from a credential: every tenant holds sealed ids, and
+    // could test guesses of that credential against them offline.
+    responseIds: new ResponseIds(config.governance.idSecret !== undefined ? Buffer.from(config.governance.idSecret) : Buffer.from(shared.processSecret)),
     pools,
     governance,
     commit: () => {

@@ -145,7 +145,8 @@ function checkGovernance(config: Config, env: NodeJS.ProcessEnv, problems: strin
   if (g.adminKey !== undefined) g.adminKey = resolveSecret(g.adminKey, 'governance.adminKey', env, problems);
   if (g.idSecret !== undefined) {
     g.idSecret = resolveSecret(g.idSecret, 'governance.idSecret', env, problems);
-    if (g.idSecret !== '' && g.idSecret.length < 16) problems.push('governance.idSecret: must be at least 16 characters');
+    // It keys the encryption of ids every tenant holds: a short one could be guessed offline from them.
+    if (g.idSecret !== '' && g.idSecret.length < 32) problems.push('governance.idSecret: must be at least 32 characters (random: openssl rand -base64 32)');
   }
   for (const [id, t] of Object.entries(g.teams)) {
     if (t.customer !== undefined && !(t.customer in g.customers)) problems.push(`governance.teams.${id}.customer: unknown customer "${t.customer}"`);

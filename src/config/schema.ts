@@ -319,9 +319,9 @@ const governance = z.strictObject({
    */
   adminKey: secret.optional(),
   /**
-   * Signs the Responses API ids the gateway hands out, which carry the provider key that stores the
-   * response and the virtual key it was made for (formats/responses/ids.ts). Give every replica the
-   * same one. Absent: derived from adminKey, else random per process (ids then end with the process).
+   * Encrypts the Responses API ids the gateway hands out, which carry the provider key that stores the
+   * response and the virtual key it was made for (formats/responses/ids.ts). At least 32 random
+   * characters; give every replica the same one. Absent: random per process (ids end with it).
    */
   idSecret: secret.optional(),
   protectMetrics: z.boolean().default(false),

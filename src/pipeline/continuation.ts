@@ -11,12 +11,14 @@ export function continueStoredResponse(ctx: RequestContext): void {
   const id = ctx.body?.previous_response_id;
   if (typeof id !== 'string') return;
   const origin = ctx.plan.responseIds.open(id);
-  // A provider's own id (from before the gateway sealed ids, or from the provider directly) goes on as
-  // it is: the gateway cannot say where it is stored.
-  if (origin === null) return;
-  // Altered, sealed with another secret, or another tenant's: all look alike to the client, as OpenAI
-  // answers an id it does not know, so that none can probe for the others' ids.
-  if (origin === 'forged' || origin.owner !== (ctx.vk?.id ?? '')) {
+  const owner = ctx.vk?.id ?? '';
+  // A provider's own id goes on as it is without virtual keys (the gateway cannot say where it is
+  // stored). With them it is refused: the gateway hands out no raw id, so one comes from elsewhere,
+  // and nothing binds it to this tenant.
+  if (origin === null && ctx.vk === null) return;
+  // Unsealed under governance, altered, sealed with another secret, or another tenant's: all look
+  // alike to the client, as OpenAI answers an id it does not know, so that none can probe for others.
+  if (origin === null || origin === 'forged' || origin.owner !== owner) {
     throw new GatewayError('not_found', `Previous response with id '${id}' not found.`, { param: 'previous_response_id' });
   }
   const at = ctx.targets.filter((t) => t.provider.name === origin.provider && t.provider.nativeResponses);

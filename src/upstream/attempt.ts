@@ -231,7 +231,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         codec.scanUsage(out, ctx);
         // Usage the gateway asked for on the client's behalf is not the client's to see.
         let relayed = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
-        if (ctx.endpoint === 'responses') relayed = this.sealIds(relayed);
+        if (ctx.endpoint === 'responses') relayed = this.sealIds(relayed, true);
         if (ctx.plan.capturePayloads) ctx.capture(relayed);
         // Keep-alive comments (": PROCESSING") before the first event are not an answer: relaying them
         // would commit the stream (no failover after) and lift the deadline while nothing has come.
@@ -299,13 +299,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   /**
    * A native Responses answer (JSON, or a batch of whole events): the response's own id, and the
    * previous one it echoes, as the client knows them, sealed with where the response is stored and
-   * whom it was made for (formats/responses/ids.ts). The own id is in the first event or the body.
+   * whom it was made for (formats/responses/ids.ts). The own id is the body's top-level one, or the
+   * first event's response.id.
    */
-  private sealIds(out: Buffer): Buffer {
+  private sealIds(out: Buffer, stream: boolean): Buffer {
     const ctx = this.ctx;
     if (this.ownId === null) {
-      // The answer's first member, or its first event: the head of a large answer is enough to read.
-      const id = responseIdIn(out.toString('latin1', 0, Math.min(out.length, 65_536)));
+      const id = responseIdIn(out, stream);
       if (id !== null) this.ownId = [id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '', id })];
     }
     let sealed = this.ownId === null ? out : swapId(out, this.ownId[0], this.ownId[1]);
@@ -481,7 +481,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       }
     } else {
       codec.scanUsage(out, ctx);
-      if (ctx.endpoint === 'responses') out = this.sealIds(out);
+      if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
     }
     this.settled = true;
     this.owner.succeeded(this, status);

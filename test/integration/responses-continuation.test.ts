@@ -120,13 +120,15 @@ describe('previous_response_id through the gateway', () => {
     expect(seen.length).toBe(at);
   });
 
-  it("a provider's own id goes on unchanged (ids from before the gateway sealed them)", async () => {
+  it("with virtual keys, a provider's own id is not found either: nothing binds it to the tenant", async () => {
     await client('vk-alice-0123456789').responses.create({ model: 'gpt', input: 'new conversation' });
     const raw = lastMade;
-    await client('vk-alice-0123456789')
-      .responses.create({ model: 'oa/gpt-4o', input: 'old conversation', previous_response_id: raw })
-      .catch(() => undefined);
-    expect(seen.at(-1)!.previous).toBe(raw);
+    const at = seen.length;
+    const err = (await client('vk-bob-0123456789')
+      .responses.create({ model: 'oa/gpt-4o', input: 'let me read it', previous_response_id: raw })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(404);
+    expect(seen.length).toBe(at);
   });
 
   it('a model that routes to another provider cannot continue it: a 400 that says why', async () => {

@@ -6,11 +6,14 @@
 //     another provider;
 //   - every virtual key shares the provider's account, so one tenant could continue (and read) another
 //     tenant's conversation by its id.
-// So the id a client sees carries where the response is stored and whom it was made for, signed:
-// "resp_mg" + base64url(JSON [provider, key, owner, provider's id]) + a 22-character HMAC-SHA256 tag.
-// OpenAI's ids are "resp_" and hex, so "resp_mg" can never be one of them. LiteLLM solves the first
-// half the same way (its Responses ids encode the deployment); the owner is the gateway's own.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// So the id a client sees carries where the response is stored and whom it was made for, encrypted
+// and authenticated (AES-256-GCM, a random nonce): "resp_mg" + base64url(nonce ‖ ciphertext ‖ tag).
+// Encrypted, not only signed: a signed payload showed the provider's own id to whoever held the
+// sealed one, and a raw id is what another tenant would need. OpenAI's ids are "resp_" and hex, so
+// "resp_mg" can never be one of them. LiteLLM solves the first half the same way (its Responses ids
+// encode the deployment); the owner is the gateway's own.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { findTopLevelMember } from '../../util/json-splice.ts';
 
 export interface ResponseOrigin {
   /** The provider, and the name of its key, that made the response and store it. */
@@ -23,45 +26,74 @@ export interface ResponseOrigin {
 }
 
 const PREFIX = 'resp_mg';
-const TAG_CHARS = 22; // 16 bytes of the HMAC, base64url
+const NONCE = 12;
+const TAG = 16;
 
 export class ResponseIds {
-  constructor(private readonly secret: Buffer) {}
+  private readonly key: Buffer;
+
+  /** `secret`: governance.idSecret, or the process's random one (config/compile.ts); never a credential. */
+  constructor(secret: Buffer) {
+    this.key = Buffer.from(hkdfSync('sha256', secret, 'microgate', 'response ids', 32));
+  }
 
   seal(o: ResponseOrigin): string {
-    const payload = Buffer.from(JSON.stringify([o.provider, o.key, o.owner, o.id])).toString('base64url');
-    return PREFIX + payload + this.tag(payload);
+    const nonce = randomBytes(NONCE);
+    const c = createCipheriv('aes-256-gcm', this.key, nonce);
+    const body = Buffer.concat([c.update(JSON.stringify([o.provider, o.key, o.owner, o.id])), c.final()]);
+    return PREFIX + Buffer.concat([nonce, body, c.getAuthTag()]).toString('base64url');
   }
 
   /**
-   * The origin of an id this gateway handed out; null for an id that is not one (a provider's own,
-   * which goes on as it is); 'forged' for one that looks like ours but whose tag does not match (made
-   * with another secret, or altered).
+   * The origin of an id this gateway handed out; null for an id that is not one (a provider's own);
+   * 'forged' for one that looks like ours but does not open (altered, or sealed with another secret).
    */
   open(id: string): ResponseOrigin | null | 'forged' {
     if (!id.startsWith(PREFIX)) return null;
-    const payload = id.slice(PREFIX.length, id.length - TAG_CHARS);
-    const tag = Buffer.from(id.slice(id.length - TAG_CHARS));
-    const want = Buffer.from(this.tag(payload));
-    if (payload === '' || tag.length !== want.length || !timingSafeEqual(tag, want)) return 'forged';
+    const raw = Buffer.from(id.slice(PREFIX.length), 'base64url');
+    if (raw.length <= NONCE + TAG) return 'forged';
     try {
-      const [provider, key, owner, original] = JSON.parse(Buffer.from(payload, 'base64url').toString()) as unknown[];
+      const d = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, NONCE));
+      d.setAuthTag(raw.subarray(raw.length - TAG));
+      const plain = Buffer.concat([d.update(raw.subarray(NONCE, raw.length - TAG)), d.final()]);
+      const [provider, key, owner, original] = JSON.parse(plain.toString()) as unknown[];
       if (typeof provider === 'string' && typeof key === 'string' && typeof owner === 'string' && typeof original === 'string') return { provider, key, owner, id: original };
     } catch {
-      // A valid tag over a payload this code did not write: another version's format.
+      // The tag did not match (final() throws), or a payload this code did not write.
     }
     return 'forged';
   }
-
-  private tag(payload: string): string {
-    return createHmac('sha256', this.secret).update(payload).digest().subarray(0, 16).toString('base64url');
-  }
 }
 
-/** The first `"id":"resp_…"` of a Responses answer or stream batch (the response's own id comes first). */
-export function responseIdIn(text: string): string | null {
-  const m = /"id"\s*:\s*"(resp_[A-Za-z0-9_-]+)"/.exec(text);
-  return m === null || m[1]!.startsWith(PREFIX) ? null : m[1]!;
+const ID_KEY = new TextEncoder().encode('id');
+const RESPONSE_ID = /^resp_[A-Za-z0-9_-]{1,200}$/;
+
+/**
+ * The response's own id: the top-level `id` of a JSON answer, or `response.id` of a stream's first
+ * event. Only there: an id-shaped string the client had echoed back (in `metadata`, say) is not one.
+ */
+export function responseIdIn(out: Buffer, stream: boolean): string | null {
+  let id: unknown;
+  if (stream) {
+    const text = out.toString('utf8');
+    const at = text.indexOf('data:');
+    if (at < 0) return null;
+    const end = text.indexOf('\n', at);
+    try {
+      id = (JSON.parse(text.slice(at + 5, end < 0 ? undefined : end)) as { response?: { id?: unknown } }).response?.id;
+    } catch {
+      return null;
+    }
+  } else {
+    const span = findTopLevelMember(out, ID_KEY);
+    if (span === null) return null;
+    try {
+      id = JSON.parse(out.toString('utf8', span.valueStart, span.valueEnd));
+    } catch {
+      return null;
+    }
+  }
+  return typeof id === 'string' && RESPONSE_ID.test(id) && !id.startsWith(PREFIX) ? id : null;
 }
 
 /** `buf` with every `"from"` (quoted, so only whole ids) replaced by `"to"`; `buf` itself when there is none. */
