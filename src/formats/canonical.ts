@@ -36,6 +36,8 @@ export interface ImageBlock {
 export interface DocumentBlock {
   type: 'document';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } | { type: 'text'; media_type: 'text/plain'; data: string };
+  /** Its name: Anthropic's `title`, OpenAI's `file.filename` (which Chat Completions requires with file_data). */
+  title?: string;
   cache_control?: CacheControl;
 }
 

@@ -46,7 +46,7 @@ export const geminiCodec: Codec = {
   format: 'gemini',
   framing: 'sse',
   serves: { chat: true, completions: false, embeddings: true, responses: true },
-  fromCanonical: (req) => JSON.stringify(geminiFromCanonical(req)),
+  fromCanonical: (req, model) => JSON.stringify(geminiFromCanonical(req, model)),
   toCanonicalResponse: geminiToCanonical,
   streamDecoder: () => new GeminiStreamDecoder(),
   errorFrom,

@@ -24,6 +24,7 @@ function resultText(r: ToolResultBlock): string {
   if (typeof r.content === 'string') return r.content;
   let text = '';
   for (const c of r.content) if (c.type === 'text') text += c.text;
+  else if (c.type === 'document' && c.source.type === 'text') text += c.source.data;
   return text;
 }
 
@@ -36,7 +37,7 @@ function mediaPart(b: Block, at: string): Obj {
   return { inlineData: { mimeType: b.source.media_type, data: b.source.data } };
 }
 
-function contents(r: CanonicalRequest): Obj[] {
+function contents(r: CanonicalRequest, multimodalResults: boolean): Obj[] {
   // Tool-call id → function name, from the assistant turns read so far: a functionResponse must name
   // its function, and an id a client reuses on a later turn must not rename an earlier call's result.
   const names = new Map<string, string>();
@@ -79,29 +80,37 @@ function contents(r: CanonicalRequest): Obj[] {
     }
     // A user turn: the function responses first, then the rest of it.
     const responses: Obj[] = [];
-    const media: Obj[] = [];
     const parts: Obj[] = [];
     m.content.forEach((b, j) => {
       if (b.type === 'tool_result') {
         const name = names.get(b.tool_use_id);
         if (name === undefined) throw bad(`'${at}': a tool result answers a call (${b.tool_use_id}) that no assistant turn made.`, 'messages');
         // "Use 'output' key to specify function output and 'error' key to specify error details" (FunctionResponse).
-        responses.push({ functionResponse: { name, id: b.tool_use_id, response: b.is_error === true ? { error: resultText(b) } : { output: resultText(b) } } });
-        // A function response holds JSON, not media: the result's images and documents follow it as
-        // parts of the same turn, as the OpenAI adapter moves them after the tool messages
-        // (providers.md §1.10). They were dropped, so the model answered without seeing them.
-        if (typeof b.content !== 'string') b.content?.forEach((c, k) => c.type !== 'text' && media.push(mediaPart(c, `${at}.content[${j}].content[${k}]`)));
+        const fr: Obj = { name, id: b.tool_use_id, response: b.is_error === true ? { error: resultText(b) } : { output: resultText(b) } };
+        // The result's images and documents: Gemini 3 takes them inside the function response
+        // (FunctionResponse.parts, FunctionResponsePart.inlineData; v1beta reference, "multimodal
+        // function responses"). Earlier models take none there, and refuse them beside it (calls and
+        // responses pair one to one), so for those they are left out, as before.
+        if (multimodalResults && typeof b.content !== 'string') {
+          // Text, a plain-text document's too, is in the output above.
+          const parts = (b.content ?? []).flatMap((c, k) => (c.type === 'text' || (c.type === 'document' && c.source.type === 'text') ? [] : [mediaPart(c, `${at}.content[${j}].content[${k}]`)]));
+          if (parts.length > 0) fr.parts = parts;
+        }
+        responses.push({ functionResponse: fr });
       } else if (b.type === 'text') {
         if (b.text !== '') parts.push({ text: b.text });
       } else parts.push(mediaPart(b, `${at}.content[${j}]`));
     });
-    push('user', [...responses, ...media, ...parts]);
+    push('user', [...responses, ...parts]);
   });
   return out;
 }
 
-export function geminiFromCanonical(r: CanonicalRequest): Obj {
-  const out: Obj = { contents: contents(r) };
+/** Models that take media inside a function response (Gemini 3 and later). */
+const MULTIMODAL_RESULTS = /^(?:models\/)?gemini-(?:[3-9]|\d{2,})/;
+
+export function geminiFromCanonical(r: CanonicalRequest, model = ''): Obj {
+  const out: Obj = { contents: contents(r, MULTIMODAL_RESULTS.test(model)) };
   if (r.system !== null) out.systemInstruction = { parts: r.system.map((s) => ({ text: s.text })) };
   const gen: Obj = {};
   if (r.maxTokens !== null) gen.maxOutputTokens = r.maxTokens;

@@ -67,7 +67,7 @@ function userBlocks(content: unknown, param: string): string | Block[] {
         const file = isObj(p.file) ? p.file : {};
         const data = typeof file.file_data === 'string' ? parseDataUrl(file.file_data) : null;
         if (data === null) throw bad(`'${at}.file' must carry file_data as a base64 data URL (uploaded file ids belong to one provider).`, at);
-        out.push(withCache({ type: 'document', source: { type: 'base64', media_type: data.mediaType, data: data.data } }));
+        out.push(withCache({ type: 'document', source: { type: 'base64', media_type: data.mediaType, data: data.data }, ...(typeof file.filename === 'string' && file.filename !== '' ? { title: file.filename } : {}) }));
         return;
       }
       case 'input_audio':
@@ -260,9 +260,16 @@ function imagePart(b: ImageBlock): Obj {
  * model answering without the document.
  */
 function documentPart(b: DocumentBlock): Obj {
-  if (b.source.type === 'base64') return { type: 'file', file: { file_data: toDataUrl(b.source.media_type, b.source.data) } };
+  // OpenAI refuses file_data without a filename ("Missing required parameter: …file.file_id").
+  if (b.source.type === 'base64') return { type: 'file', file: { filename: b.title ?? defaultFilename(b.source.media_type), file_data: toDataUrl(b.source.media_type, b.source.data) } };
   if (b.source.type === 'text') return { type: 'text', text: b.source.data };
   throw bad(`'messages': OpenAI takes documents as base64 data, not URLs.`, 'messages');
+}
+
+/** A name for a document that came without one: "document" and its type's usual extension. */
+function defaultFilename(mediaType: string): string {
+  const sub = mediaType.split('/')[1]?.split(/[;+]/)[0] ?? '';
+  return /^[a-z0-9.-]{1,16}$/i.test(sub) ? `document.${sub === 'plain' ? 'txt' : sub}` : 'document';
 }
 
 function toolResultText(r: ToolResultBlock): { text: string; images: Obj[] } {

@@ -45,12 +45,13 @@ function image(p: Obj, at: string): ImageBlock {
 }
 
 function file(p: Obj, at: string): DocumentBlock {
+  const title = typeof p.filename === 'string' && p.filename !== '' ? { title: p.filename } : {};
   if (typeof p.file_data === 'string') {
     const data = parseDataUrl(p.file_data);
-    if (data !== null) return { type: 'document', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
+    if (data !== null) return { type: 'document', source: { type: 'base64', media_type: data.mediaType, data: data.data }, ...title };
     // Bare base64 is accepted when its bytes say what it is (a PDF, say).
     const sniffed = sniffBase64(p.file_data);
-    if (sniffed !== null) return { type: 'document', source: { type: 'base64', media_type: sniffed, data: p.file_data } };
+    if (sniffed !== null) return { type: 'document', source: { type: 'base64', media_type: sniffed, data: p.file_data }, ...title };
     throw badInput(`'${at}.file_data' must be a base64 data URL.`);
   }
   if (typeof p.file_url === 'string' && HTTP_URL.test(p.file_url)) return { type: 'document', source: { type: 'url', url: p.file_url } };
