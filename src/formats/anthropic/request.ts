@@ -21,32 +21,73 @@ const MAPPED = new Set(['model', 'max_tokens', 'messages', 'system', 'temperatur
 
 // ─── Anthropic → canonical ────────────────────────────────────────────────────────────────────────
 
+const str = (v: unknown): v is string => typeof v === 'string';
+
+/**
+ * A media source as the Messages API defines it (base64 with its type, a URL, or plain text for a
+ * document), checked before another format is built from it: passed on unchecked, a block without a
+ * source or with a number for its data ended in a 500 while the request was translated, and the
+ * provider's answer never came.
+ */
+function sourceOf(b: Obj, at: string, textAllowed: boolean): void {
+  const src = b.source;
+  const ok = isObj(src) && ((src.type === 'base64' && str(src.media_type) && str(src.data)) || (src.type === 'url' && str(src.url)) || (textAllowed && src.type === 'text' && str(src.data)));
+  if (!ok) throw bad(`'${at}.source' must be a base64 source (media_type, data), a url source${textAllowed ? ' or a text source' : ''}.`, `${at}.source`);
+}
+
+/** A block of a tool result's content: text, an image or a document. */
+function resultBlock(c: unknown, at: string): void {
+  if (!isObj(c)) throw bad(`'${at}' must be a content block.`, at);
+  if (c.type === 'text' && str(c.text)) return;
+  if (c.type === 'image' || c.type === 'document') return sourceOf(c, at, c.type === 'document');
+  throw bad(`'${at}' must be a text, image or document block.`, at);
+}
+
+function block(b: unknown, at: string): Block {
+  if (!isObj(b) || !str(b.type)) throw bad(`'${at}' must be a content block.`, at);
+  switch (b.type) {
+    case 'text':
+      if (!str(b.text)) throw bad(`'${at}.text' must be a string.`, `${at}.text`);
+      return b as unknown as Block;
+    case 'image': {
+      sourceOf(b, at, false);
+      // The declared type is not trusted: another provider is told what the bytes are.
+      const src = b.source as { type: string; media_type?: string; data?: string };
+      if (src.type === 'base64') {
+        const sniffed = sniffBase64(src.data!);
+        if (sniffed !== null && sniffed !== src.media_type) return { ...b, source: { ...src, media_type: sniffed } } as unknown as Block;
+      }
+      return b as unknown as Block;
+    }
+    case 'document':
+      sourceOf(b, at, true);
+      if (b.title !== undefined && b.title !== null && !str(b.title)) throw bad(`'${at}.title' must be a string.`, `${at}.title`);
+      return b as unknown as Block;
+    case 'tool_use':
+      if (!str(b.id) || !str(b.name) || !isObj(b.input)) throw bad(`'${at}' must have a string id and name and an object input.`, at);
+      return b as unknown as Block;
+    case 'tool_result':
+      if (!str(b.tool_use_id)) throw bad(`'${at}.tool_use_id' must be a string.`, `${at}.tool_use_id`);
+      if (b.content !== undefined && !str(b.content)) {
+        if (!Array.isArray(b.content)) throw bad(`'${at}.content' must be a string or an array of text, image or document blocks.`, `${at}.content`);
+        b.content.forEach((c, k) => resultBlock(c, `${at}.content[${k}]`));
+      }
+      return b as unknown as Block;
+    case 'thinking':
+      if (!str(b.thinking)) throw bad(`'${at}.thinking' must be a string.`, `${at}.thinking`);
+      return b as unknown as Block;
+    case 'redacted_thinking':
+      if (!str(b.data)) throw bad(`'${at}.data' must be a string.`, `${at}.data`);
+      return b as unknown as Block;
+    default:
+      throw bad(`'${at}.type' ${JSON.stringify(b.type)} has no equivalent at a provider of another wire format.`, at);
+  }
+}
+
 function blocks(content: unknown, param: string): string | Block[] {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) throw bad(`'${param}' must be a string or an array of content blocks.`, param);
-  return content.map((b, i) => {
-    if (!isObj(b) || typeof b.type !== 'string') throw bad(`'${param}[${i}]' must be a content block.`, `${param}[${i}]`);
-    switch (b.type) {
-      case 'image': {
-        // The declared type is not trusted: another provider is told what the bytes are.
-        const src = b.source as { type?: unknown; media_type?: unknown; data?: unknown } | undefined;
-        if (src?.type === 'base64' && typeof src.data === 'string') {
-          const sniffed = sniffBase64(src.data);
-          if (sniffed !== null && sniffed !== src.media_type) return { ...b, source: { ...src, media_type: sniffed } } as unknown as Block;
-        }
-        return b as unknown as Block;
-      }
-      case 'text':
-      case 'document':
-      case 'tool_use':
-      case 'tool_result':
-      case 'thinking':
-      case 'redacted_thinking':
-        return b as unknown as Block;
-      default:
-        throw bad(`'${param}[${i}].type' ${JSON.stringify(b.type)} has no equivalent at a provider of another wire format.`, `${param}[${i}]`);
-    }
-  });
+  return content.map((b, i) => block(b, `${param}[${i}]`));
 }
 
 function system(value: unknown): TextBlock[] | null {
@@ -62,6 +103,7 @@ function tools(value: unknown): Tool[] | null {
   return value.map((t, i) => {
     // Server tools (web search, code execution) carry a versioned `type` and run at Anthropic only.
     if (!isObj(t) || typeof t.name !== 'string' || (t.type !== undefined && t.type !== 'custom')) throw bad(`'tools[${i}]' must be a client tool with a name and an input_schema.`, `tools[${i}]`);
+    if (t.input_schema !== undefined && !isObj(t.input_schema)) throw bad(`'tools[${i}].input_schema' must be an object (a JSON schema).`, `tools[${i}].input_schema`);
     const tool: Tool = { name: t.name, input_schema: isObj(t.input_schema) ? t.input_schema : { type: 'object', properties: {} } };
     if (typeof t.description === 'string') tool.description = t.description;
     return tool;
@@ -77,7 +119,13 @@ function toolChoice(value: unknown): { choice: ToolChoice | null; parallel: bool
   throw bad("'tool_choice.type' must be auto, any, none or tool.", 'tool_choice');
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** A numeric field: absent is null; anything but a finite number is the client's 400, not a value quietly dropped. */
+function num(b: Obj, field: string): number | null {
+  const v = b[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  throw bad(`'${field}' must be a number.`, field);
+}
 
 export function messagesToCanonical(b: Obj): CanonicalRequest {
   const messages: Message[] = (b.messages as unknown[]).map((m, i) => {
@@ -87,16 +135,19 @@ export function messagesToCanonical(b: Obj): CanonicalRequest {
   const { choice, parallel } = toolChoice(b.tool_choice);
   const t = b.thinking;
   const thinking: Thinking | null = isObj(t) && (t.type === 'enabled' || t.type === 'adaptive' || t.type === 'disabled') ? (t as unknown as Thinking) : null;
+  if (thinking?.type === 'enabled' && !(typeof t === 'object' && t !== null && Number.isInteger((t as Obj).budget_tokens))) throw bad("'thinking.budget_tokens' must be an integer.", 'thinking.budget_tokens');
   const out = isObj(b.output_config) && isObj(b.output_config.format) ? b.output_config.format : null;
-  const stop = Array.isArray(b.stop_sequences) ? b.stop_sequences.filter((s): s is string => typeof s === 'string') : null;
+  const s = b.stop_sequences;
+  if (s !== undefined && s !== null && !(Array.isArray(s) && s.every(str))) throw bad("'stop_sequences' must be an array of strings.", 'stop_sequences');
+  const stop = Array.isArray(s) ? (s as string[]) : null;
   return {
     model: b.model as string,
     system: system(b.system),
     messages,
-    maxTokens: num(b.max_tokens),
-    temperature: num(b.temperature),
-    topP: num(b.top_p),
-    topK: num(b.top_k),
+    maxTokens: num(b, 'max_tokens'),
+    temperature: num(b, 'temperature'),
+    topP: num(b, 'top_p'),
+    topK: num(b, 'top_k'),
     stop,
     stream: b.stream === true,
     // Anthropic streams always carry usage, and the Anthropic dialect always renders it.
