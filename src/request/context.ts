@@ -204,10 +204,21 @@ export class RequestContext {
     return this.classified;
   }
 
-  /** What the classifier reads: the chat messages, or a completion prompt as one user message. */
+  /**
+   * What the classifier reads, as OpenAI chat messages: the chat messages; a completion prompt as one
+   * user message; a Responses request's instructions and input items; a Messages request's system,
+   * with tool results as tool turns (a user turn holding only results is not the question: the user
+   * turn before it is, as for an OpenAI client). Each dialect read as chat messages had a Responses
+   * request classified from nothing (always SIMPLE).
+   */
   classifierInput(): unknown {
     const b = this.body;
-    return b === null ? [] : (b.messages ?? [{ role: 'user', content: typeof b.prompt === 'string' ? b.prompt : '' }]);
+    if (b === null) return [];
+    if (this.endpoint === 'responses') return responsesAsChat(b);
+    if (this.dialect.format === 'anthropic') return messagesAsChat(b);
+    if (b.messages !== undefined) return b.messages;
+    const prompt = Array.isArray(b.prompt) ? b.prompt.filter((p) => typeof p === 'string').join('\n') : b.prompt;
+    return [{ role: 'user', content: typeof prompt === 'string' ? prompt : '' }];
   }
 
   get classifiedTier(): string | null {
@@ -239,4 +250,61 @@ export class RequestContext {
     const last = this.tUpstreamEnd !== 0 ? this.tUpstreamEnd : this.tUpstreamFirst !== 0 ? this.tUpstreamFirst : now;
     return this.priorWaitMs + (last - this.tDispatch);
   }
+}
+
+/** A part's text when it is a text part of any dialect ("text", "input_text", "output_text"). */
+function partText(p: unknown): string | null {
+  if (typeof p !== 'object' || p === null) return null;
+  const { type, text } = p as { type?: unknown; text?: unknown };
+  return (type === 'text' || type === 'input_text' || type === 'output_text') && typeof text === 'string' ? text : null;
+}
+
+function textParts(content: unknown): Array<{ type: 'text'; text: string }> | string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.flatMap((p) => {
+    const t = partText(p);
+    return t === null ? [] : [{ type: 'text' as const, text: t }];
+  });
+}
+
+/** A Responses request (instructions, input) as chat messages for the classifier. */
+function responsesAsChat(b: Record<string, unknown>): unknown[] {
+  const out: unknown[] = [];
+  if (typeof b.instructions === 'string') out.push({ role: 'system', content: b.instructions });
+  if (typeof b.input === 'string') out.push({ role: 'user', content: b.input });
+  else if (Array.isArray(b.input)) {
+    for (const item of b.input as unknown[]) {
+      if (typeof item !== 'object' || item === null) continue;
+      const it = item as { type?: unknown; role?: unknown; content?: unknown; output?: unknown };
+      if ((it.type === undefined || it.type === 'message') && typeof it.role === 'string') out.push({ role: it.role === 'developer' ? 'system' : it.role, content: textParts(it.content) });
+      else if (it.type === 'function_call_output') out.push({ role: 'tool', content: typeof it.output === 'string' ? it.output : '' });
+    }
+  }
+  return out;
+}
+
+/** A Messages request (system, messages with tool results) as chat messages for the classifier. */
+function messagesAsChat(b: Record<string, unknown>): unknown[] {
+  const out: unknown[] = [];
+  const sys = b.system;
+  if (typeof sys === 'string') out.push({ role: 'system', content: sys });
+  else if (Array.isArray(sys)) out.push({ role: 'system', content: textParts(sys) });
+  if (!Array.isArray(b.messages)) return out;
+  for (const m of b.messages as unknown[]) {
+    if (typeof m !== 'object' || m === null) continue;
+    const { role, content } = m as { role?: unknown; content?: unknown };
+    if (Array.isArray(content)) {
+      for (const p of content as unknown[]) {
+        if (typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'tool_result') {
+          const c = (p as { content?: unknown }).content;
+          out.push({ role: 'tool', content: textParts(c) });
+        }
+      }
+      const text = textParts(content);
+      // A user turn of tool results (and images) only: its results are the tool turns above.
+      if (text.length > 0 || role !== 'user') out.push({ role, content: text });
+    } else out.push({ role, content });
+  }
+  return out;
 }
