@@ -227,10 +227,10 @@ export class GatewayServer implements RequestSink, Listener {
       .options('/*', (res, req) => {
         const cors = corsOf(this.plan.server);
         if (cors.enabled) cors.preflight(res, req, this.idOf(req));
-        else notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes);
+        else notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes, this.draining);
       })
       // uWS closes the socket without a word on an unmatched route (engineering.md §1): answer instead.
-      .any('/*', (res, req) => notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes));
+      .any('/*', (res, req) => notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes, this.draining));
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
@@ -730,13 +730,20 @@ function writeSmall(res: HttpResponse, status: number, body: string, id: string)
   res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id).end(body);
 }
 
-function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes: number): void {
+function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes: number, draining: boolean): void {
   const url = req.getUrl();
   const method = req.getCaseSensitiveMethod();
   const allowed = ROUTES.get(url);
   if (method === 'HEAD') {
+    // uWS routes no HEAD to a .get() handler, so every HEAD lands here. A load balancer's health check
+    // (HAProxy's `option httpchk HEAD /ready`) gets the GET's status: 503 while draining, which a flat
+    // 200 hid. Other GET routes check a key or the admin key first: a HEAD of them is refused (405)
+    // rather than answered 200 unchecked.
+    const status = url === '/health' ? 200 : url === '/ready' ? (draining ? 503 : 200) : allowed === undefined ? 404 : 405;
+    res.writeStatus(statusLine(status)).writeHeader('x-request-id', id);
+    if (status === 405) res.writeHeader('allow', allowed!);
     // A HEAD answer has no body: endWithoutBody() with no length (with one it is broken, uWebSockets#1855).
-    res.writeStatus(statusLine(allowed === 'GET' ? 200 : allowed === undefined ? 404 : 405)).writeHeader('x-request-id', id).endWithoutBody();
+    res.endWithoutBody();
     return;
   }
   const err =

@@ -59,7 +59,7 @@ export class Cors {
     }
     res.writeStatus('204 No Content').writeHeader('access-control-allow-origin', allow);
     if (allow !== '*') res.writeHeader('vary', 'Origin');
-    res.writeHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    res.writeHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
     const wanted = req.getHeader('access-control-request-headers');
     if (wanted !== '' && wanted.length <= 2048 && HEADER_LIST.test(wanted)) res.writeHeader('access-control-allow-headers', wanted);
     res.writeHeader('access-control-max-age', this.maxAge).writeHeader('x-request-id', id).endWithoutBody();

@@ -181,6 +181,14 @@ describe('bad input gets an OpenAI-shaped error', () => {
     const r = await request(`${s.gw.url}/health`, { method: 'HEAD' });
     expect(r.statusCode).toBe(200);
     expect(await r.body.text()).toBe('');
+    const ready = await request(`${s.gw.url}/ready`, { method: 'HEAD' });
+    expect(ready.statusCode).toBe(200);
+    await ready.body.text();
+    // A route that checks a key first is not answered 200 unchecked.
+    const models = await request(`${s.gw.url}/v1/models`, { method: 'HEAD' });
+    expect(models.statusCode).toBe(405);
+    expect(models.headers.allow).toBe('GET');
+    await models.body.text();
   });
 });
 

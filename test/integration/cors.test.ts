@@ -24,7 +24,7 @@ describe('CORS', () => {
     const r = await preflight(APP);
     expect(r.statusCode).toBe(204);
     expect(r.headers['access-control-allow-origin']).toBe(APP);
-    expect(r.headers['access-control-allow-methods']).toBe('GET, POST, OPTIONS');
+    expect(r.headers['access-control-allow-methods']).toBe('GET, POST, DELETE, OPTIONS');
     expect(r.headers['access-control-allow-headers']).toBe('authorization, content-type, x-stainless-os');
     expect(r.headers['access-control-max-age']).toBe('300');
     expect(r.headers.vary).toBe('Origin');

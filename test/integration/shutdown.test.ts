@@ -66,3 +66,32 @@ it('past the grace period, what still runs ends with an error that says so: a 50
   expect(s.gw.server.aborted).toBe(0);
   await Promise.all(Object.values(s.mocks).map((m) => m.close()));
 });
+
+it('a HEAD health check on a connection still open while draining gets the 503 a GET gets (HAProxy: option httpchk HEAD /ready)', async () => {
+  const s = await startStack({ main: { latencyMs: 300 } }, (m) => ({
+    version: 1,
+    providers: { mock: { baseUrl: m.main!.baseUrl, keys: [{ name: 'k', value: 'v' }] } },
+  }));
+  const { connect } = await import('node:net');
+  // A keep-alive connection opened before the stop, as a load balancer's.
+  const lb = connect(s.gw.port, '127.0.0.1');
+  let received = '';
+  lb.on('data', (d: Buffer) => (received += d.toString()));
+  const answers = async (n: number) => {
+    while ((received.match(/HTTP\/1\.1 /g) ?? []).length < n) await new Promise((r) => setTimeout(r, 5));
+  };
+  lb.write('HEAD /ready HTTP/1.1\r\nHost: x\r\n\r\n');
+  await answers(1);
+  expect(received).toMatch(/^HTTP\/1\.1 200/);
+  const slow = request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock/m', messages: [{ role: 'user', content: 'hi' }] }) });
+  while (s.mocks.main!.stats().inFlight < 1) await new Promise((r) => setTimeout(r, 10));
+  const closing = s.gw.close(5_000);
+  lb.write('GET /ready HTTP/1.1\r\nHost: x\r\n\r\nHEAD /ready HTTP/1.1\r\nHost: x\r\n\r\n');
+  await answers(3);
+  const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  expect(statuses).toEqual(['200', '503', '503']);
+  lb.destroy();
+  await (await slow).body.text();
+  await closing;
+  await Promise.all(Object.values(s.mocks).map((m) => m.close()));
+});
