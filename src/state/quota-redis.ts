@@ -223,6 +223,9 @@ export class RedisQuota implements QuotaStore {
       // Fail fast while disconnected instead of queueing (the queue would be unbounded).
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      // After a failover the old primary answers READONLY: reconnect, and a DNS name or a proxy in front
+      // finds the new primary (ioredis's documented use of reconnectOnError).
+      reconnectOnError: (err: Error) => (String(err.message).startsWith('READONLY') ? 1 : false),
     });
     // Subscriber: the one SUBSCRIBE may wait for the connection; ioredis resubscribes after reconnects.
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
@@ -704,9 +707,16 @@ export class RedisQuota implements QuotaStore {
 
   // ── Errors ─────────────────────────────────────────────────────────────────────────────────────────
 
-  /** A failed command: a reply error means Redis answered (reachable); anything else marks it unreachable. */
+  /**
+   * A failed command. Unreachable: no answer, or an answer that says Redis cannot take writes now
+   * (READONLY after a failover turned this primary into a replica, OOM under noeviction, BUSY with a
+   * script, MISCONF, LOADING, MASTERDOWN, CLUSTERDOWN). Those used to count as "reachable", so leases
+   * and flushes failed while the store said connected: every rate-limited key got a 429 once its block
+   * was spent, whatever onFailure said, and budgets went unenforced. Other reply errors (NOSCRIPT, which
+   * falls back to EVAL) are Redis answering.
+   */
   private noteCommandError(err: Error): void {
-    if (err?.name !== 'ReplyError') this.failing = true;
+    if (err?.name !== 'ReplyError' || UNAVAILABLE.test(String(err.message))) this.failing = true;
     this.noteError(err);
   }
 
@@ -723,6 +733,9 @@ export class RedisQuota implements QuotaStore {
     }
   }
 }
+
+/** Reply errors that mean Redis cannot take the store's writes now (see noteCommandError). */
+const UNAVAILABLE = /^(?:READONLY|OOM|BUSY|MISCONF|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;

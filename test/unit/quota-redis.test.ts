@@ -492,6 +492,31 @@ describe('RedisQuota failure policy', () => {
     expect(admitted).toBe(5);
   });
 
+  it('a Redis that answers but refuses writes (READONLY after a failover) is unreachable: onFailure applies, then it recovers', async () => {
+    const a = quota({ onFailure: { permits: 'open', spend: 'closed' } });
+    expect(await a.whenReady()).toBe(true);
+    const rpm = counter(150); // block 5
+    fakeNow = T0 + 5_000;
+    a.warm([rpm], [], fakeNow);
+    await until('leased', () => a.held(rpm, fakeNow) === 5);
+    // A replica of nothing: it still answers, and refuses every write with READONLY.
+    await admin.replicaof('127.0.0.1', '1');
+    try {
+      let admitted = 0;
+      await until('writes refused noticed', () => {
+        if (a.takePermits([rpm], fakeNow) === null) admitted++;
+        return !a.health().connected;
+      });
+      // Rate limits open: admitted past the 5 leased ones, none refused as over the limit.
+      for (let k = 0; k < 20; k++) if (a.takePermits([rpm], fakeNow) === null) admitted++;
+      expect(admitted).toBeGreaterThan(5);
+      expect(a.health().failOpenAdmits).toBeGreaterThan(0);
+    } finally {
+      await admin.replicaof('NO', 'ONE');
+    }
+    await until('recovered', () => a.health().connected, 8_000);
+  });
+
   it('close() with Redis down returns (bounded) and never throws', async () => {
     const a = quota();
     expect(await a.whenReady()).toBe(true);
