@@ -14,6 +14,19 @@ import type { ASTNode } from '@marcbachmann/cel-js';
 setFlagsFromString('--enable-experimental-regexp-engine');
 setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
+/**
+ * Whether this V8 took the flags: an unknown flag is only a line on stderr, never an error. Both
+ * arrived with the same engine (V8 8.8), so the "l" flag compiling says the fallback is there too.
+ */
+const LINEAR_ENGINE = ((): boolean => {
+  try {
+    new RegExp('a', 'l');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 /** Why each `matches()` of the expression is refused; empty when all are literal linear-time patterns. */
 export function patternProblems(root: ASTNode): string[] {
   const out: string[] = [];
@@ -23,7 +36,8 @@ export function patternProblems(root: ASTNode): string[] {
     // "text.matches(p)" is an rcall [name, receiver, [p]] (cel-js declares no global matches(text, p)).
     if (n.op === 'rcall' && n.args[0] === 'matches') pattern = (n.args[2] as ASTNode[])[0];
     if (pattern !== undefined) {
-      if (pattern.op !== 'value' || typeof pattern.args !== 'string') out.push('matches() takes a string literal as its pattern, not a value computed per request');
+      if (!LINEAR_ENGINE) out.push('matches() is unavailable: this Node has no linear-time regex engine to run it safely');
+      else if (pattern.op !== 'value' || typeof pattern.args !== 'string') out.push('matches() takes a string literal as its pattern, not a value computed per request');
       else {
         try {
           // The "l" flag compiles for the linear-time engine, and refuses what it cannot run.
