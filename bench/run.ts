@@ -34,6 +34,7 @@ import { buildGateway, buildTools } from './lib/gateway-build.ts';
 import { FORMATS } from '../src/formats/index.ts';
 import { parseDocument } from 'yaml';
 import { machineCpu, measure, runJson, sample, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
+import { startFlags } from './lib/gateway-build.ts';
 import { environment, writeReports, compareWith, type Pcts, type ScenarioResult, type TargetRun } from './lib/report.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
@@ -41,6 +42,9 @@ import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' } } });
 const quick = flags.quick === true;
+/** How long every target is loaded, at its first scenario's rate, before its first measured round (warmUp). */
+const WARM_MS = 10_000;
+const WARM_MS_QUICK = 2_000;
 const twoCores = availableParallelism() >= 2;
 // BENCH_PLACEMENT=none (default): the OS schedules the 3 busy processes over 2 cores. =split pins
 // targets to CPU 1 and mocks + load to CPU 0; measured here it overloads CPU 0 (direct p50 1.3 ms,
@@ -221,7 +225,10 @@ async function main(): Promise<void> {
     ];
     if (wanted.has('microgate') || wanted.has('microgate-2t')) startAll.push(startMicrogates());
     if (baseline !== null) {
-      startAll.push(startNode('microgate-base', baseline.main, ['--config', baseline.config], TARGET_CPU, /listening on/, { ...process.env, NODE_ENV: 'production' }).then((p) => void (procs['microgate-base'] = p)));
+      // With the Node flags its own `npm start` uses, as microgate gets this tree's: an A/B with the GC
+      // tuned on one side only measured the flag (17–34 against 3–6 µs of GC helper CPU per request).
+      const baseEnv = { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${startFlags(baseline.tree)}`.trim() };
+      startAll.push(startNode('microgate-base', baseline.main, ['--config', baseline.config], TARGET_CPU, /listening on/, baseEnv).then((p) => void (procs['microgate-base'] = p)));
     }
     if (wanted.has('floor')) startAll.push(startNode('floor', bundle('floor'), [String(PORTS.floor), MOCK], TARGET_CPU, /listening/).then((p) => void (procs.floor = p)));
     if (wanted.has('node-http')) startAll.push(startNode('node-http', bundle('node-http'), [String(PORTS['node-http']), MOCK], TARGET_CPU, /listening/).then((p) => void (procs['node-http'] = p)));
@@ -234,6 +241,8 @@ async function main(): Promise<void> {
     log(`started: ${Object.keys(procs).join(', ')}`);
 
     const results: ScenarioResult[] = [];
+    /** Targets that have had the warm-up every target gets before its first measured round. */
+    const warmed = new Set<TargetName>();
     for (const sc of scenarios) {
       log(`scenario ${sc.name}: ${sc.description}`);
       const runs: Record<string, TargetRun[]> = {};
@@ -241,6 +250,10 @@ async function main(): Promise<void> {
       for (let round = 0; round < rounds; round++) {
         // A B A B: each round visits every target, so drift on a shared machine hits all of them.
         for (const target of roundOrder(sc.targets, round)) {
+          if (!warmed.has(target) && sc.kind !== 'saturation') {
+            await warmUp(sc, target);
+            warmed.add(target);
+          }
           const run = await runOne(sc, target);
           (runs[target] ??= []).push(run);
           log(`  ${target.padEnd(14)} round ${round + 1}: ${brief(run)}`);
@@ -263,7 +276,7 @@ async function main(): Promise<void> {
     const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
     const files = writeReports(outDir, env, results);
     log(`wrote ${files.join(', ')}`);
-    if (flags.compare) compareWith(resolve(flags.compare), results);
+    if (flags.compare) compareWith(resolve(flags.compare), results, env);
   } finally {
     await Promise.all(Object.values(procs).map((p) => stop(p)));
     if (baseline !== null) baseline.cleanup();
@@ -272,7 +285,7 @@ async function main(): Promise<void> {
   /** microgate on the bench config with `server.workers: 1`, and microgate-2t with `workers: 2`. */
   async function startMicrogates(): Promise<void> {
     // As `npm start` runs it (package.json: the main thread's semi-spaces, src/threads/supervisor.ts).
-    const env = { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=32`.trim() };
+    const env = { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${startFlags(ROOT)}`.trim() };
     const start = (name: 'microgate' | 'microgate-2t', config: string) => startNode(name, bundle('main'), ['--config', config], TARGET_CPU, /listening on/, env);
     const both: Array<Promise<void>> = [];
     if (wanted.has('microgate')) {
@@ -284,6 +297,33 @@ async function main(): Promise<void> {
       both.push(start('microgate-2t', workersConfig(DIST, 2, PORTS['microgate-2t'], '2t')).then((p) => void (procs['microgate-2t'] = p)));
     }
     await Promise.all(both);
+  }
+
+  /**
+   * Ten seconds of its first scenario's load for every target before its first measured round (the
+   * same for every target of that scenario). Targets that run in every scenario had served some 200,000 requests by the
+   * peers' scenario, where the peers met their first after a second of warm-up: cold JITs against hot
+   * ones (CPU per request halves once warm), and their "× floor" compared unlike things.
+   */
+  async function warmUp(sc: Scenario, target: TargetName): Promise<void> {
+    const a = address(target, sc.kind === 'faults' ? 'flaky' : sc.stream ? 'stream' : 'plain', sc.upstream);
+    const bodies = chatBodies(a.model, 64, sc.stream === true);
+    const rate = sc.rate ?? 1000;
+    const spec: PacerSpec = {
+      url: a.url,
+      path: a.path,
+      bodies: a.anthropic === true ? anthropicBodies(bodies) : bodies,
+      headers: a.headers,
+      rate,
+      durationMs: quick ? WARM_MS_QUICK : WARM_MS,
+      warmupMs: 0,
+      connections: 512,
+      stream: sc.stream === true,
+      timeoutMs: 30_000,
+      resetUrl: null,
+      cpuPids: {},
+    };
+    await runJson<PacerResult>(bundle('pacer'), spec, LOAD_CPU);
   }
 
   async function runOne(sc: Scenario, target: TargetName): Promise<TargetRun> {
@@ -383,6 +423,7 @@ function summarizeScenario(sc: Scenario, runs: Record<string, TargetRun[]>): Sce
       firstByteUs: pcts((p) => p.firstByteUs),
       headLeadUs: pcts((p) => p.headLeadUs),
       gapUs: pcts((p) => p.gapUs),
+      sendLagUs: pcts((p) => p.sendLagUs),
       achievedRps: pick((r) => r.pacer?.achievedRps ?? r.saturation?.rps),
       ok: rs.reduce((n, r) => n + (r.pacer?.ok ?? r.saturation?.ok ?? 0), 0),
       errors: rs.reduce((n, r) => n + (r.pacer?.errors ?? (r.saturation ? r.saturation.errors + r.saturation.non2xx + r.saturation.timeouts : 0)), 0),

@@ -49,3 +49,10 @@ export async function buildGateway(root: string, outdir: string, extra: Partial<
 export async function buildTools(root: string, outdir: string, entryPoints: Record<string, string>, extra: Partial<BuildOptions> = {}): Promise<void> {
   await build({ entryPoints, absWorkingDir: root, outdir, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', ...extra });
 }
+
+/** The V8/Node flags a tree's `npm start` passes to node (its package.json), for the processes the bench starts. */
+export function startFlags(root: string): string {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const node = /(?:^|&&|;)\s*node\s+((?:--[\w-]+(?:=\S+)?\s+)*)/.exec(start);
+  return node?.[1]?.trim() ?? '';
+}

@@ -51,6 +51,8 @@ export interface TargetSummary {
   /** Streams: per request, first event − head. */
   headLeadUs: Pcts | null;
   gapUs: Pcts | null;
+  /** How late the load generator sent (intended start → send), µs; null in results written before it was kept. */
+  sendLagUs?: Pcts | null;
   achievedRps: number | null;
   ok: number;
   errors: number;
@@ -142,8 +144,8 @@ const us = (n: number | null | undefined): string => (n === null || n === undefi
 
 function latencyTable(sc: ScenarioResult): string[] {
   const rows = [
-    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | CPU per request (× floor) | RSS | errors | CPU: mocks / load / machine |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | achieved req/s | p50 | p90 | p99 | p99.9 | added p50 | added p99 | send lag p99 | added service p50 / p99 | in-gateway p50 / p99 | target CPU | CPU per request (× floor) | RSS | errors | CPU: mocks / load / machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const l = t.latencyUs;
@@ -151,7 +153,7 @@ function latencyTable(sc: ScenarioResult): string[] {
     const sv = added(sc, name, 'serviceUs');
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
     rows.push(
-      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${perRequest(sc, name)} | ${t.rssMaxMB ?? '–'} MB | ${t.errors} | ${contention(t)} |`,
+      `| ${name} | ${t.achievedRps ?? '–'} | ${us(l?.p50)} | ${us(l?.p90)} | ${us(l?.p99)} | ${us(l?.p999)} | ${name === 'direct' ? '–' : us(a?.p50)} | ${name === 'direct' ? '–' : us(a?.p99)} | ${us(t.sendLagUs?.p99)} | ${name === 'direct' ? '–' : `${us(sv?.p50)} / ${us(sv?.p99)}`} | ${gw} | ${t.cpuPct ?? '–'}% | ${perRequest(sc, name)} | ${t.rssMaxMB ?? '–'} MB | ${t.errors} | ${contention(t)} |`,
     );
   }
   return rows;
@@ -170,8 +172,8 @@ function perRequest(sc: ScenarioResult, name: string): string {
 
 function streamTable(sc: ScenarioResult): string[] {
   const rows = [
-    '| target | first event p50 | p90 | p99 | added first event p50 | added p90 | added p99 | head p50 / first byte p50 | event − head p50 / p99 | event gap p99 (added) | in-gateway p50 / p99 (to first byte) | target CPU | CPU per request (× floor) | errors | CPU: mocks / load / machine |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | first event p50 | p90 | p99 | added first event p50 | added p90 | added p99 | send lag p99 | head p50 / first byte p50 | event − head p50 / p99 | event gap p99 (added) | in-gateway p50 / p99 (to first byte) | target CPU | CPU per request (× floor) | errors | CPU: mocks / load / machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, t] of Object.entries(sc.targets)) {
     const a = added(sc, name, 'firstEventUs');
@@ -180,7 +182,7 @@ function streamTable(sc: ScenarioResult): string[] {
     const gw = t.gatewayTimeUs ? `${us(t.gatewayTimeUs.p50)} / ${us(t.gatewayTimeUs.p99)}` : '–';
     const e = t.firstEventUs;
     rows.push(
-      `| ${name} | ${us(e?.p50)} | ${us(e?.p90)} | ${us(e?.p99)} | ${d ? '–' : us(a?.p50)} | ${d ? '–' : us(a?.p90)} | ${d ? '–' : us(a?.p99)} | ${us(t.headUs?.p50)} / ${us(t.firstByteUs?.p50)} | ${us(t.headLeadUs?.p50)} / ${us(t.headLeadUs?.p99)} | ${us(t.gapUs?.p99)}${d ? '' : ` (${us(g?.p99)})`} | ${gw} | ${t.cpuPct ?? '–'}% | ${perRequest(sc, name)} | ${t.errors} | ${contention(t)} |`,
+      `| ${name} | ${us(e?.p50)} | ${us(e?.p90)} | ${us(e?.p99)} | ${d ? '–' : us(a?.p50)} | ${d ? '–' : us(a?.p90)} | ${d ? '–' : us(a?.p99)} | ${us(t.sendLagUs?.p99)} | ${us(t.headUs?.p50)} / ${us(t.firstByteUs?.p50)} | ${us(t.headLeadUs?.p50)} / ${us(t.headLeadUs?.p99)} | ${us(t.gapUs?.p99)}${d ? '' : ` (${us(g?.p99)})`} | ${gw} | ${t.cpuPct ?? '–'}% | ${perRequest(sc, name)} | ${t.errors} | ${contention(t)} |`,
     );
   }
   return rows;
@@ -316,7 +318,7 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
           '',
         ]
       : []),
-    'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram (p50…p99.9 columns; CO-safe, and they include up to ~1 ms of the pacing timer\'s own lateness, the same for every target) and, as "service", from its actual send; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
+    'Latency runs: open-loop constant arrival (`loadtest/pacer.ts`, undici dispatch on a 1 ms timer), each request timed from its intended start into a µs HDR histogram (p50…p99.9 columns; CO-safe, and they include the pacing timer\'s own lateness: about the same for every target at p50, not at p99, where a busy target on these 2 cores delays the load generator itself (each table\'s "send lag p99" column shows it; subtract it before reading a target\'s added p99) and, as "service", from its actual send; targets visited A B A B over rounds; medians over rounds. Saturation: autocannon closed loop (`loadtest/cannon.ts`), µs from its `response` event. "Added" = target − direct at the same percentile in the same run. In-gateway time is microgate\'s own histogram (`GET /admin/stats`): arrival to last byte written (first byte for streams) minus the wait on the provider, JSON work included.',
     '',
     'Streams: "first event" is the time from a request\'s intended start to the first SSE event the client holds whole (its blank line arrived) with a `data:` line, in the format the client reads (OpenAI chunks through microgate, the provider\'s own for direct: Anthropic\'s `message_start` in stream-5k-anthropic); it means the same for every target, whatever each sends first. The response head and the first body byte are timed as well; "event − head" is, per request, how long the head came before that event (a few µs: together). Event gap: time between body chunks after the first event.',
     '',
@@ -352,13 +354,25 @@ export function writeReports(dir: string, env: Environment, results: ScenarioRes
   return files.map((f) => join(dir, f));
 }
 
+/** Where two runs differ in what sets their absolute figures: machine, Node, mode, placement, config, a dirty tree. */
+export function unlike(now: Environment, before: Environment): string[] {
+  const out: string[] = [];
+  for (const k of ['cpu', 'cores', 'node', 'quick', 'placement', 'configDigest'] as const) if (now[k] !== before[k]) out.push(`${k}: ${String(before[k])} → ${String(now[k])}`);
+  if (now.dirty || before.dirty) out.push('a run from a tree with uncommitted changes');
+  return out;
+}
+
 /** Prints each comparable figure of this run against an earlier results file (or a run's files). */
-export function compareWith(file: string, results: ScenarioResult[]): void {
+export function compareWith(file: string, results: ScenarioResult[], env: Environment): void {
   if (!existsSync(file)) {
     process.stdout.write(`compare: ${file} not found\n`);
     return;
   }
-  const earlier = JSON.parse(readFileSync(file, 'utf8')) as { scenario: ScenarioResult };
+  const earlier = JSON.parse(readFileSync(file, 'utf8')) as { scenario: ScenarioResult; environment?: Environment };
+  // Absolute percentiles and req/s move with the machine more than with the code (direct saturation,
+  // which no change touches, was 40k req/s on one host and 59–75k on another): say when they are unlike.
+  const differ = earlier.environment === undefined ? ['the earlier file records no environment'] : unlike(env, earlier.environment);
+  if (differ.length > 0) process.stdout.write(`compare: NOT like for like (${differ.join('; ')}): compare added latency and × floor within each run, not these ratios\n`);
   const now = results.find((r) => r.name === earlier.scenario.name);
   if (!now) {
     process.stdout.write(`compare: this run has no scenario ${earlier.scenario.name}\n`);
