@@ -154,7 +154,10 @@ function corkedJson(): void {
     const cost = costOf(ctx);
     if (cost >= 0) res.writeHeader('x-microgate-cost-usd', cost.toFixed(6));
   }
-  const body = slotBody;
+  // A translated answer is a string: a large one goes out as bytes by tryEnd too. end() would copy
+  // what the socket does not take into uWS's buffer and the answer would leave the buffer budget at
+  // once, so clients of another format's provider that read slowly escaped maxBufferedBytes.
+  const body = typeof slotBody === 'string' && slotBody.length > LARGE_BODY / 4 ? Buffer.from(slotBody) : slotBody;
   if (typeof body === 'string' || body.length <= LARGE_BODY) {
     res.end(body, slotClose);
     return;
