@@ -149,7 +149,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   const classifier = new Classifier({ ...(c.model === undefined ? {} : { model: c.model }), weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
-    bufferBudget: new BufferBudget(config.server.maxBufferedBytes),
+    bufferBudget: new BufferBudget(config.server.maxBufferedBytes, shared.buffers.bufferHeld),
     providers,
     routes,
     routing: config.routing,

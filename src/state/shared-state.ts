@@ -67,6 +67,8 @@ export interface SharedBuffers {
   readonly gatewayTime: SharedArrayBuffer;
   /** 32 random bytes drawn once per process: the id secret of a config that sets none (config/compile.ts). */
   readonly processSecret: SharedArrayBuffer;
+  /** Bytes of provider answers held, over every thread and plan (state/buffer-budget.ts). */
+  readonly bufferHeld: SharedArrayBuffer;
 }
 
 export class SharedState {
@@ -116,6 +118,7 @@ export class SharedState {
       process: new SharedArrayBuffer(PROCESS_FIELDS * 8),
       gatewayTime: new SharedArrayBuffer(threads * HISTOGRAM_FIELDS * 8),
       processSecret: randomShared(32),
+      bufferHeld: new SharedArrayBuffer(8),
     };
   }
 
