@@ -65,7 +65,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { windowOf, type Counter, type Period, type QuotaStore, type StoreHealth } from './quota.ts';
-import { LEASE_LUA, LEASE_SHA } from './quota-redis.lua.ts';
+import { LEASE_LUA, LEASE_SHA, SPEND_LUA } from './quota-redis.lua.ts';
 
 export type FailurePolicy = 'open' | 'closed';
 
@@ -136,6 +136,10 @@ class Entry {
   leaseB = NO_WIN;
   // Spend of the current window.
   shared = 0;
+  /** The batch sent and not yet confirmed (its amount is `sending`): sent again, as it is, until it is. */
+  op: SpendOp | null = null;
+  /** A flush carrying this entry's batch or read is in flight. */
+  inFlight = false;
   sending = 0;
   pending = 0;
   /** spent() was called since the last flush: refresh the shared total. */
@@ -150,17 +154,26 @@ class Entry {
   }
 }
 
+/** A batch of spend and its sequence number (the spend script applies each number once per key). */
+interface SpendOp {
+  seq: number;
+  amount: number;
+}
+
 interface Leftover {
   key: string;
-  amount: number;
+  op: SpendOp;
   expireAt: number;
 }
+
+/** The spend script, as ioredis defines it on a client and its pipelines (defineCommand). */
+type WithSpend = { mgSpend(key: string, opsKey: string, amount: number, expireAt: number, store: string, seq: number): unknown };
 
 interface FlushItem {
   e: Entry | null;
   gen: number;
   win: number;
-  /** Amount sent by INCRBYFLOAT; NaN for a GET. */
+  /** Amount sent by the spend script; NaN for a GET. */
   amount: number;
   leftover: Leftover | null;
   /** Index of the command's reply in the pipeline's results. */
@@ -173,6 +186,8 @@ export class RedisQuota implements QuotaStore {
   private readonly entries = new Map<string, Entry>();
   private readonly leftovers: Leftover[] = [];
   private readonly self = randomUUID();
+  /** Sequence numbers of this store's spend batches (the spend script's ARGV[4]). */
+  private seq = 0;
   private readonly permitsOpen: boolean;
   private readonly spendOpen: boolean;
   /** R: the lessees the blocks are sized for (replicas × request threads). */
@@ -230,6 +245,8 @@ export class RedisQuota implements QuotaStore {
     // Subscriber: the one SUBSCRIBE may wait for the connection; ioredis resubscribes after reconnects.
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
 
+    // ioredis sends it by EVALSHA, loading it when Redis lacks it (a restarted Redis), pipelines too.
+    this.redis.defineCommand('mgSpend', { numberOfKeys: 2, lua: SPEND_LUA });
     this.redis.on('error', (err: Error) => this.noteError(err));
     this.sub.on('error', (err: Error) => this.noteError(err));
     this.redis.on('ready', () => {
@@ -456,7 +473,14 @@ export class RedisQuota implements QuotaStore {
       e.end = w.end;
       return;
     }
-    if (e.pending !== 0 && e.win !== NO_WIN) this.keepLeftover(e.key, e.pending, e.end + EXPIRY_GRACE_MS);
+    if (e.win !== NO_WIN) {
+      // The finished window's unconfirmed batch first (in flight too: its reply is ignored now, and
+      // sending it again is safe), then what it had not sent: in this order per key.
+      if (e.op !== null) this.keepLeftover(e.key, e.op, e.end + EXPIRY_GRACE_MS);
+      if (e.pending !== 0) this.keepLeftover(e.key, { seq: ++this.seq, amount: e.pending }, e.end + EXPIRY_GRACE_MS);
+    }
+    e.op = null;
+    e.inFlight = false;
     if (w.id === e.nextWin) {
       e.local = e.nextLocal;
       e.used = e.nextUsed;
@@ -491,6 +515,8 @@ export class RedisQuota implements QuotaStore {
     e.nextUsed = 0;
     e.nextExhausted = false;
     e.shared = 0;
+    e.op = null;
+    e.inFlight = false;
     e.sending = 0;
     e.pending = 0;
     e.read = true;
@@ -514,9 +540,9 @@ export class RedisQuota implements QuotaStore {
     return `${this.prefix}${id}:${win}`;
   }
 
-  private keepLeftover(key: string, amount: number, expireAt: number): void {
+  private keepLeftover(key: string, op: SpendOp, expireAt: number): void {
     if (this.leftovers.length >= MAX_LEFTOVERS) this.leftovers.shift();
-    this.leftovers.push({ key, amount, expireAt });
+    this.leftovers.push({ key, op, expireAt });
   }
 
   private onResetMessage(message: string): void {
@@ -634,27 +660,32 @@ export class RedisQuota implements QuotaStore {
 
   // ── Background: spend ──────────────────────────────────────────────────────────────────────────────
 
-  /** One pipeline: INCRBYFLOAT + PEXPIREAT per pending amount, GET per read-only counter. At most one in flight. */
+  /** One pipeline: a spend batch per counter (the spend script), GET per read-only counter. At most one in flight. */
   private flush(): Promise<void> | null {
     if (this.flushing || !this.ready) return null;
     const p = this.redis.pipeline();
+    const spend = p as unknown as WithSpend;
     const items: FlushItem[] = [];
     let at = 0;
     while (this.leftovers.length > 0) {
       const lo = this.leftovers.shift()!;
-      p.incrbyfloat(lo.key, lo.amount).pexpireat(lo.key, lo.expireAt);
-      items.push({ e: null, gen: 0, win: NO_WIN, amount: lo.amount, leftover: lo, at });
-      at += 2;
+      spend.mgSpend(lo.key, `${lo.key}:ops`, lo.op.amount, lo.expireAt, this.self, lo.op.seq);
+      items.push({ e: null, gen: 0, win: NO_WIN, amount: lo.op.amount, leftover: lo, at });
+      at += 1;
     }
     for (const e of this.entries.values()) {
-      if (e.win === NO_WIN || e.sending !== 0) continue;
-      if (e.pending !== 0) {
-        const amount = e.pending;
-        p.incrbyfloat(e.key, amount).pexpireat(e.key, e.end + EXPIRY_GRACE_MS);
-        items.push({ e, gen: e.gen, win: e.win, amount, leftover: null, at });
-        at += 2;
-        e.sending = amount;
+      if (e.win === NO_WIN || e.inFlight) continue;
+      // A batch not yet confirmed goes again as it was; new spend waits for it.
+      if (e.op === null && e.pending !== 0) {
+        e.op = { seq: ++this.seq, amount: e.pending };
+        e.sending = e.pending;
         e.pending = 0;
+      }
+      if (e.op !== null) {
+        spend.mgSpend(e.key, `${e.key}:ops`, e.op.amount, e.end + EXPIRY_GRACE_MS, this.self, e.op.seq);
+        items.push({ e, gen: e.gen, win: e.win, amount: e.op.amount, leftover: null, at });
+        at += 1;
+        e.inFlight = true;
         e.read = false;
       } else if (e.read) {
         p.get(e.key);
@@ -685,18 +716,21 @@ export class RedisQuota implements QuotaStore {
       if (failed) firstError ??= r?.[0] ?? new Error('pipeline failed');
       else ok = true;
       if (it.leftover) {
-        if (failed) this.keepLeftover(it.leftover.key, it.leftover.amount, it.leftover.expireAt);
+        // Sent again with its number: applied once, whether or not the timed-out one was.
+        if (failed) this.keepLeftover(it.leftover.key, it.leftover.op, it.leftover.expireAt);
         continue;
       }
       if (!e || it.gen !== e.gen || it.win !== e.win) continue; // reset or rolled meanwhile
+      e.inFlight = false;
       if (Number.isNaN(it.amount)) {
         if (!failed) e.shared = Number(r[1] ?? 0) || 0;
         else e.read = true;
         continue;
       }
+      if (failed) continue; // e.op stays: sent again as it is
+      e.op = null;
       e.sending = 0;
-      if (failed) e.pending += it.amount; // sent again next time (errs high if Redis did apply it)
-      else e.shared = Number(r[1]) || 0; // the shared total, our amount included
+      e.shared = Number(r[1]) || 0; // the shared total, our batch included
     }
     if (ok) this.failing = false;
     if (firstError) {

@@ -517,6 +517,35 @@ describe('RedisQuota failure policy', () => {
     await until('recovered', () => a.health().connected, 8_000);
   });
 
+  it('spend charged through a stall (SIGSTOP) reaches Redis once: a timed-out batch is sent again as it was, never added twice', async () => {
+    const a = quota({ commandTimeoutMs: 150 });
+    expect(await a.whenReady()).toBe(true);
+    const usd = counter(1_000_000, '1d');
+    fakeNow = T0 + 6_000;
+    const key = `mg:q:${usd.id}:${Math.floor(fakeNow / 86_400_000)}`;
+    let charged = 0;
+    const chargeFor = async (ms: number) => {
+      for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
+        a.charge(usd, 1, fakeNow);
+        charged += 1;
+      }
+    };
+    await chargeFor(200);
+    redis.pause();
+    try {
+      // Flushes time out while Redis holds them all, then it runs every one.
+      await chargeFor(2_000);
+    } finally {
+      redis.resume();
+    }
+    await chargeFor(200);
+    let inRedis = 0;
+    for (const end = Date.now() + 8_000; Date.now() < end && inRedis !== charged; await sleep(50)) inRedis = Number(await admin.get(key));
+    await sleep(500);
+    expect(Number(await admin.get(key))).toBe(charged);
+    expect(a.spent(usd, fakeNow)).toBe(charged);
+  });
+
   it('close() with Redis down returns (bounded) and never throws', async () => {
     const a = quota();
     expect(await a.whenReady()).toBe(true);
