@@ -58,6 +58,8 @@ export interface Reservation {
 }
 
 const MINUTE = 60_000;
+/** Retry-After of a refusal while a shared store fetches permits that are left (a lease takes a round trip). */
+const FETCH_RETRY_MS = 250;
 
 /**
  * Admits a request of `key` (charging its reservation) or throws the refusal: 402 budget_exceeded,
@@ -109,7 +111,12 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
   if (rpm.length > 0) {
     const refused = store.takePermits(rpm, epochMs);
     if (refused !== null) {
-      into.requests = { limit: refused.limit, remaining: 0, resetMs: minuteEnd - epochMs };
+      // Permits left in the window that this thread does not hold yet (a shared store fetching its block:
+      // the first request after an idle hour, say): retry in a moment, not at the window's end, which
+      // the SDKs would wait out (up to a minute) for a limit nobody had reached.
+      const fetching = store.remaining(refused, epochMs) > 0;
+      into.requests = { limit: refused.limit, remaining: 0, resetMs: fetching ? FETCH_RETRY_MS : minuteEnd - epochMs };
+      if (fetching) throw new GatewayError('rate_limit_exceeded', `Permits of the limit of ${refused.limit} requests per minute of ${levelName(refused)} are being fetched; retry in a moment.`, { retryAfterMs: FETCH_RETRY_MS, param: 'requests' });
       throw new GatewayError('rate_limit_exceeded', `Rate limit of ${refused.limit} requests per minute of ${levelName(refused)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'requests' });
     }
     let limit = 0;

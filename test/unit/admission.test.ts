@@ -51,3 +51,29 @@ describe('settling a reservation', () => {
     expect(store.spent(key.limits.tpm!, settled)).toBe(200);
   });
 });
+
+describe('a refused request says when to come back', () => {
+  const rpmKey = (): ReturnType<Directory['keys']['get']> =>
+    new Directory({ customers: [], teams: [], virtualKeys: [{ id: 'k', digest: 'x', limits: { requestsPerMinute: 3 }, source: 'config' }] }).keys.get('k');
+
+  it("at the window's end when the limit is reached; in a moment when permits are left but not yet held (a shared store fetching them)", () => {
+    const key = rpmKey()!;
+    const t = Date.UTC(2026, 0, 1, 12, 0, 10);
+    const refusal = (store: Parameters<typeof admit>[1]): { retryAfterMs: number | null; message: string } => {
+      try {
+        admit(key, store, FAIL, t, { requests: null, tokens: null }, { tokens: 0, usd: 0 });
+      } catch (err) {
+        return err as { retryAfterMs: number | null; message: string };
+      }
+      throw new Error('admitted');
+    };
+    const full = new MemoryQuota();
+    for (let i = 0; i < 3; i++) admit(key, full, FAIL, t, { requests: null, tokens: null }, { tokens: 0, usd: 0 });
+    expect(refusal(full).retryAfterMs).toBe(50_000);
+    // A store that holds no permit yet while 3 are left in the window (RedisQuota before its lease returns).
+    const fetching = { connected: true, takePermits: (c: readonly unknown[]) => c[0], remaining: () => 3, spent: () => 0 } as unknown as Parameters<typeof admit>[1];
+    const r = refusal(fetching);
+    expect(r.retryAfterMs).toBe(250);
+    expect(r.message).toMatch(/being fetched/);
+  });
+});
