@@ -27,6 +27,9 @@ export interface CircuitTarget {
   readonly circuits?: Array<Circuit | undefined>;
 }
 
+/** Run-time targets claim circuits only while the table is under this share full (health.failing). */
+const RUNTIME_SHARE = 0.75;
+
 /** Circuits listed in /admin/stats and /metrics: every one not closed first, then closed ones up to this many. */
 export const MAX_LISTED_CIRCUITS = 500;
 /** The epoch clock every thread shares. */
@@ -67,9 +70,17 @@ export class HealthRegistry {
     return this.table.has(`${key.slot}:${target.model}`) ? this.lookup(key, target.model) : this.untracked;
   }
 
-  /** The circuit to record a failure into: a target made at run time claims its slot now. */
+  /**
+   * The circuit to record a failure into: a target made at run time claims its slot now, while the
+   * table is under three quarters full. The last quarter is left to the config's targets (a reload's
+   * new ones claim theirs at load): failures of made-up model names during an outage filled a table
+   * of 16,384 in under a minute, and a nearly full table is slow to search.
+   */
   failing(key: CircuitKey, target: CircuitTarget): Circuit {
-    return target.circuits !== undefined ? this.circuit(key, target) : this.lookup(key, target.model);
+    if (target.circuits !== undefined) return this.circuit(key, target);
+    const c = this.circuit(key, target);
+    if (c !== this.untracked || this.table.claimed >= this.table.slots * RUNTIME_SHARE) return c;
+    return this.lookup(key, target.model);
   }
 
   /**

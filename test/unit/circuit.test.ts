@@ -315,11 +315,12 @@ describe('HealthRegistry: a bounded table that clients cannot spend', () => {
   const OPTS: CircuitOptions = { consecutiveFailures: 2, errorRate: 0.5, minRequests: 20, windowMs: 60_000, cooldownMs: 30_000 };
   const key = (id: number) => ({ id, slot: id, name: `k${id}`, provider: { name: 'openai' } }) as never;
 
-  it("run-time targets claim a slot only when they fail; the config's targets claimed at load stay tracked past the cap", async () => {
+  it("run-time targets claim a slot only when they fail, and only in the first three quarters of the table; the config's targets claimed at load stay tracked", async () => {
     const { HealthRegistry } = await import('../../src/state/health.ts');
     const { SharedTable } = await import('../../src/state/shared-table.ts');
     const { CIRCUIT_INTS, CIRCUIT_FLOATS } = await import('../../src/state/circuit.ts');
-    const h = new HealthRegistry(OPTS, new SharedTable(4, CIRCUIT_INTS, CIRCUIT_FLOATS));
+    const table = new SharedTable(8, CIRCUIT_INTS, CIRCUIT_FLOATS);
+    const h = new HealthRegistry(OPTS, table);
     const declared = { model: 'gpt-4o', circuits: [] } as never;
     expect(h.claimDeclared([[key(1), declared]])).toBe(0);
     const now = performance.now();
@@ -330,19 +331,35 @@ describe('HealthRegistry: a bounded table that clients cannot spend', () => {
       expect(h.circuit(key(1), t).available(now)).toBe(true);
       h.circuit(key(1), t).record(true, 5, now);
     }
-    // Failures claim: three fit in the table with the declared one, the fourth does not.
-    for (let i = 0; i < 4; i++) for (let n = 0; n < 2; n++) h.failing(key(2), { model: `failing-${i}` } as never).record(false, 5, now);
-    for (let i = 0; i < 3; i++) expect(h.circuit(key(2), { model: `failing-${i}` } as never).state).toBe('open');
-    // Past the cap: untracked, so never open, and its failures open nothing for anyone else.
-    expect(h.circuit(key(2), { model: 'failing-3' } as never).state).toBe('closed');
+    expect(table.claimed).toBe(1);
+    // Failures claim, up to 6 of 8 slots with the declared one: five run-time circuits.
+    for (let i = 0; i < 7; i++) for (let n = 0; n < 2; n++) h.failing(key(2), { model: `failing-${i}` } as never).record(false, 5, now);
+    expect(table.claimed).toBe(6);
+    for (let i = 0; i < 5; i++) expect(h.circuit(key(2), { model: `failing-${i}` } as never).state).toBe('open');
+    // Past that share: untracked, so never open, and its failures open nothing for anyone else.
+    expect(h.circuit(key(2), { model: 'failing-5' } as never).state).toBe('closed');
     for (let n = 0; n < 5; n++) h.failing(key(3), { model: 'another' } as never).record(false, 5, now);
     expect(h.circuit(key(3), { model: 'another' } as never).available(now)).toBe(true);
-    expect(h.circuit(key(2), { model: 'failing-3' } as never).available(now)).toBe(true);
+    expect(h.circuit(key(2), { model: 'failing-6' } as never).available(now)).toBe(true);
 
-    // The declared target still has its own circuit, claimed at load.
+    // The declared target still has its own circuit, claimed at load; the last slots stay for a reload's.
     const c = h.failing(key(1), declared);
     c.record(false, 5, now);
     c.record(false, 5, now);
     expect(h.circuit(key(1), declared).state).toBe('open');
+    expect(h.claimDeclared([[key(4), { model: 'added-by-a-reload', circuits: [] } as never]])).toBe(0);
+  });
+
+  it('a full table answers a lookup of an absent id without searching it again', async () => {
+    const { SharedTable } = await import('../../src/state/shared-table.ts');
+    const t = new SharedTable(4, 1, 0);
+    for (let i = 0; i < 4; i++) expect(t.slot(`id-${i}`)).toBeGreaterThanOrEqual(0);
+    expect(t.claimed).toBe(4);
+    expect(t.slot('absent')).toBe(-1);
+    expect(t.has('absent')).toBe(false);
+    // Another thread's view of the same memory finds the claimed ids, and no room.
+    const other = new SharedTable(4, 1, 0, t.buffers);
+    expect(other.has('id-3')).toBe(true);
+    expect(other.slot('absent-too')).toBe(-1);
   });
 });
