@@ -35,7 +35,7 @@ import { FORMATS } from '../src/formats/index.ts';
 import { parseDocument } from 'yaml';
 import { machineCpu, measure, runJson, sample, startNode, startCmd, stop, type Proc } from './lib/proc.ts';
 import { startFlags } from './lib/gateway-build.ts';
-import { environment, writeReports, compareWith, type Pcts, type ScenarioResult, type TargetRun } from './lib/report.ts';
+import { environment, sourceState, writeReports, compareWith, type Pcts, type ScenarioResult, type TargetRun } from './lib/report.ts';
 import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
 
@@ -201,6 +201,7 @@ async function main(): Promise<void> {
   const DIST = join(ROOT, 'dist/bench');
   // microgate exactly as `npm run build` bundles it (its entries, request threads included, and code
   // splitting); the peers, the mocks and the load runners as plain one-file bundles beside it.
+  const built = sourceState();
   await buildGateway(ROOT, DIST);
   await buildTools(ROOT, DIST, { floor: 'bench/peers/floor.ts', 'node-http': 'bench/peers/node-http.ts', fleet: 'mock-providers/fleet.ts', pacer: 'loadtest/pacer.ts', cannon: 'loadtest/cannon.ts' });
   const bundle = (name: string) => join(DIST, `${name}.js`);
@@ -272,6 +273,7 @@ async function main(): Promise<void> {
       },
       baseline === null ? null : { ref: flags.baseline!, commit: baseline.commit, config: baseline.configSource },
       { threads },
+      built,
     );
     const outDir = flags.out !== undefined ? resolve(flags.out) : join(ROOT, quick ? 'results/quick' : 'results');
     const files = writeReports(outDir, env, results);

@@ -112,12 +112,17 @@ function git(cmd: string): string {
   }
 }
 
-export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>, baseline: Environment['baseline'] = null, microgate: Environment['microgate'] = { threads: {} }): Environment {
+/** The commit and whether the tree differs from it, read when the code to measure is built: a tree edited during a long run measured what was built, not what it ends as. */
+export function sourceState(): { commit: string; dirty: boolean } {
+  return { commit: git('rev-parse --short HEAD') || 'unknown', dirty: git('status --porcelain -- src bench loadtest mock-providers') !== '' };
+}
+
+export function environment(quick: boolean, placement: string, features: Record<string, boolean | string>, baseline: Environment['baseline'] = null, microgate: Environment['microgate'] = { threads: {} }, source = sourceState()): Environment {
   const config = readFileSync(join(import.meta.dirname, '../microgate.bench.yaml'));
   return {
     date: new Date().toISOString(),
-    commit: git('rev-parse --short HEAD') || 'unknown',
-    dirty: git('status --porcelain -- src bench loadtest mock-providers') !== '',
+    commit: source.commit,
+    dirty: source.dirty,
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
