@@ -173,6 +173,8 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   if (thinking?.type === 'enabled' && maxTokens <= thinking.budget_tokens) maxTokens = thinking.budget_tokens + DEFAULT_MAX_TOKENS;
   const out: Obj = { model, max_tokens: maxTokens };
   if (r.system !== null) out.system = r.system;
+  // Anthropic's own words for it name its shape ("messages: List should have at least 1 item").
+  if (r.messages.length === 0) throw bad("'messages' holds no turn to send besides the system prompt.", 'messages');
   out.messages = withoutSignatures(r.messages);
   // Temperature, top_p and top_k as Claude takes them (claude-sampling.ts).
   const s = claudeSampling(r, thinking);

@@ -76,10 +76,19 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   const messages: Obj[] = [];
   r.messages.forEach((m, i) => {
     const content = blocks(m.content, `messages[${i}].content`);
-    if (content.length > 0) messages.push({ role: m.role, content });
+    if (content.length === 0) return;
+    // Converse wants the roles to alternate ("A conversation must alternate between user and assistant
+    // roles"); Anthropic's API and Gemini take two user turns in a row, so they are joined here.
+    const last = messages.at(-1);
+    if (last !== undefined && last.role === m.role) (last.content as Obj[]).push(...content);
+    else messages.push({ role: m.role, content });
   });
+  if (messages.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
+  if (messages[0]!.role !== 'user') throw bad("'messages': Bedrock's Converse API needs the conversation to start with a user turn.", 'messages');
   const out: Obj = { messages };
-  if (r.system !== null) out.system = r.system.map((s) => ({ text: s.text }));
+  // A blank system block is refused ("The text field in the SystemContentBlock is blank").
+  const system = (r.system ?? []).filter((s) => s.text.trim() !== '');
+  if (system.length > 0) out.system = system.map((s) => ({ text: s.text }));
   const inference: Obj = {};
   let maxTokens = r.maxTokens;
   const claude = ANTHROPIC_MODEL.test(model);

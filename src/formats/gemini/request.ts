@@ -110,7 +110,10 @@ function contents(r: CanonicalRequest, multimodalResults: boolean): Obj[] {
 const MULTIMODAL_RESULTS = /^(?:models\/)?gemini-(?:[3-9]|\d{2,})/;
 
 export function geminiFromCanonical(r: CanonicalRequest, model = ''): Obj {
-  const out: Obj = { contents: contents(r, MULTIMODAL_RESULTS.test(model)) };
+  const turns = contents(r, MULTIMODAL_RESULTS.test(model));
+  // Gemini's own words for it name a field the client never sent ("contents is not specified").
+  if (turns.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
+  const out: Obj = { contents: turns };
   if (r.system !== null) out.systemInstruction = { parts: r.system.map((s) => ({ text: s.text })) };
   const gen: Obj = {};
   if (r.maxTokens !== null) gen.maxOutputTokens = r.maxTokens;
