@@ -749,11 +749,14 @@ function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes:
   const err =
     allowed !== undefined
       ? new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`)
-      : new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`);
+      : new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/embeddings and /v1/models.`);
+  // Under Anthropic's path, in Anthropic's shape: its SDK reads {type: "error", error: {type, message}}
+  // (messages.countTokens and the batches API land here).
+  const body = url.startsWith('/v1/messages') ? FORMATS.anthropic.dialect.renderError(err) : JSON.stringify(err.toJSON());
   const answer = (close: boolean) => {
     res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);
     if (allowed !== undefined) res.writeHeader('allow', allowed);
-    res.end(JSON.stringify(err.toJSON()), close);
+    res.end(body, close);
   };
   const declared = req.getHeader('content-length');
   let gone = false;

@@ -177,6 +177,15 @@ describe('bad input gets an OpenAI-shaped error', () => {
     await b.body.text();
   });
 
+  it("an unknown path under /v1/messages answers in Anthropic's shape (the SDK's countTokens and batches land there)", async () => {
+    const r = await request(`${s.gw.url}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(r.statusCode).toBe(404);
+    expect(await r.body.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const get = await request(`${s.gw.url}/v1/messages`);
+    expect(get.statusCode).toBe(405);
+    expect(await get.body.json()).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/use POST/) } });
+  });
+
   it('HEAD on a GET route answers without a body', async () => {
     const r = await request(`${s.gw.url}/health`, { method: 'HEAD' });
     expect(r.statusCode).toBe(200);
