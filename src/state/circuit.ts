@@ -94,8 +94,9 @@ export class Circuit {
     return this.f64[this.f + OPENED_AT]! - this.origin;
   }
 
+  /** A probe is out (PROBING counts claims; 0: none). */
   get probing(): boolean {
-    return Atomics.load(this.i32, this.i + PROBING) === 1;
+    return Atomics.load(this.i32, this.i + PROBING) !== 0;
   }
 
   /** Exponentially weighted latency of successful attempts, ms (0 until the first one). */
@@ -103,26 +104,29 @@ export class Circuit {
     return this.f64[this.f + LATENCY]!;
   }
 
-  /** May a request go to this target now? Moves open → half-open after the cooldown and claims the one probe. */
+  /**
+   * May a request go to this target now? After the cooldown, claims the one probe (and moves open →
+   * half-open). The probe is claimed by one compare-and-swap on PROBING, from the value seen (0, or
+   * a probe presumed lost) to the next, with its time written first: one thread wins each claim.
+   * Claiming by moving the state and then storing 0 let a second thread claim in between, and writing
+   * the time after the claim let another take over a fresh probe as a stale one (two probes in 1 of
+   * 120 reopenings across two threads).
+   */
   allow(now: number): boolean {
     const t = now + this.origin;
     const i32 = this.i32;
     const i = this.i;
-    let s = Atomics.load(i32, i + STATE);
+    const s = Atomics.load(i32, i + STATE);
     if (s === CLOSED) return true;
-    if (s === OPEN) {
-      if (t - this.f64[this.f + OPENED_AT]! < this.opts.cooldownMs) return false;
-      s = Atomics.compareExchange(i32, i + STATE, OPEN, HALF_OPEN);
-      if (s === OPEN) Atomics.store(i32, i + PROBING, 0);
-      else if (s === CLOSED) return true;
-    }
-    // Half-open: one probe at a time. One that never reports (the client went away, the request was
-    // refused as the client's fault) is presumed lost after a cooldown, or the circuit would stay
-    // half-open, refusing everything, forever.
+    if (s === OPEN && t - this.f64[this.f + OPENED_AT]! < this.opts.cooldownMs) return false;
+    // One probe at a time. One that never reports (the client went away, the request was refused as
+    // the client's fault) is presumed lost after a cooldown, or the circuit would stay half-open,
+    // refusing everything, forever.
     const probing = Atomics.load(i32, i + PROBING);
-    if (probing === 1 && t - this.f64[this.f + PROBE_AT]! < this.opts.cooldownMs) return false;
-    if (Atomics.compareExchange(i32, i + PROBING, probing, 1) !== probing) return false;
+    if (probing !== 0 && t - this.f64[this.f + PROBE_AT]! < this.opts.cooldownMs) return false;
     this.f64[this.f + PROBE_AT] = t;
+    if (Atomics.compareExchange(i32, i + PROBING, probing, probing >= 0x3fffffff ? 1 : probing + 1) !== probing) return false;
+    if (s === OPEN) Atomics.compareExchange(i32, i + STATE, OPEN, HALF_OPEN);
     return true;
   }
 
