@@ -89,7 +89,11 @@ export class MemoryQuota implements QuotaStore {
     if (s < 0) return this.spill().charge(counter, amount, now);
     const ii = this.table.intBase(s);
     this.lock(ii);
-    this.f64[this.table.floatBase(s) + SPEND]! += amount;
+    // Never below zero: the give-back of a reservation made before a reset (POST …/reset while requests
+    // were in flight) would otherwise leave the window negative, headroom beyond the limit.
+    const f = this.table.floatBase(s) + SPEND;
+    const next = this.f64[f]! + amount;
+    this.f64[f] = next > 0 ? next : 0;
     this.unlock(ii);
   }
 

@@ -47,6 +47,11 @@ local last = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '-1')
 local v
 if tonumber(ARGV[4]) > last then
   v = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+  -- Never below zero: give-backs of reservations made before a reset would leave headroom past the limit.
+  if tonumber(v) < 0 then
+    v = '0'
+    redis.call('SET', KEYS[1], v)
+  end
   redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 else
   v = redis.call('GET', KEYS[1]) or '0'

@@ -101,6 +101,17 @@ describe('MemoryQuota past its table', () => {
   });
 });
 
+describe('MemoryQuota spend after a reset', () => {
+  it("never goes below zero: the give-back of a reservation made before the reset leaves no headroom past the limit", async () => {
+    const q = new MemoryQuota();
+    const tpm = c('vk:r:tpm', 10_000);
+    for (let i = 0; i < 8; i++) q.charge(tpm, 1_100, T0); // eight reservations in flight
+    await q.reset(tpm.id);
+    for (let i = 0; i < 8; i++) q.charge(tpm, 200 - 1_100, T0 + 5); // each settles at 200 tokens
+    expect(q.spent(tpm, T0 + 5)).toBe(0);
+  });
+});
+
 describe('MemoryQuota spend', () => {
   it('adds charges in the window and starts the next at zero', () => {
     const q = new MemoryQuota();

@@ -299,6 +299,22 @@ describe('RedisQuota spend', () => {
     expect(b.spent(usd, fakeNow)).toBe(9.5);
   });
 
+  it('spend never goes below zero in Redis: give-backs of reservations made before a reset', async () => {
+    const a = quota();
+    expect(await a.whenReady()).toBe(true);
+    const tpm = counter(10_000);
+    fakeNow = T0 + 7_000;
+    for (let i = 0; i < 8; i++) a.charge(tpm, 1_100, fakeNow);
+    await until('flushed', () => a.spent(tpm, fakeNow) === 8_800);
+    const key = `mg:q:${tpm.id}:${Math.floor(fakeNow / 60_000)}`;
+    await until('in Redis', () => true);
+    await a.reset(tpm.id);
+    for (let i = 0; i < 8; i++) a.charge(tpm, 200 - 1_100, fakeNow);
+    let inRedis = Number.NaN;
+    for (const end = Date.now() + 3_000; Date.now() < end && inRedis !== 0; await sleep(50)) inRedis = Number((await admin.get(key)) ?? Number.NaN);
+    expect(inRedis).toBe(0);
+  });
+
   it('close() flushes pending spend', async () => {
     const a = quota({ flushMs: 60_000 }); // no tick before close
     expect(await a.whenReady()).toBe(true);
