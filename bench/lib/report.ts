@@ -340,7 +340,7 @@ export function renderReadme(env: Environment, results: ScenarioResult[], jsonFi
   }
   const dropped = Math.max(-1, ...results.map((r) => r.targets.microgate?.telemetryDropped ?? -1));
   if (dropped >= 0) lines.push(`Telemetry records microgate dropped over the whole run: ${dropped}.`, '');
-  lines.push('## Goals', '', ...goals(results), '', '## Reproduce', '', '```sh', 'npm ci', 'npm run bench                 # ~4 minutes: every scenario in loadtest/scenarios/', 'npm run bench -- --quick      # ~40 s smoke run (writes to results/quick/)', 'npm run bench -- --only chat-5k,stream-5k --baseline <git-ref>   # A/B against another commit, in one run', `npm run bench -- --compare results/${jsonFiles[0] ?? '<file>.json'}`, 'npm run bench:micro           # tinybench micro-benchmarks of the hot functions', '```', '', `Raw files of this run: ${jsonFiles.map((f) => `\`${f}\``).join(', ')}.`, '');
+  lines.push('## Goals', '', ...goals(results), '', '## Reproduce', '', '```sh', 'npm ci', 'npm run bench                 # ~7 minutes: every scenario in loadtest/scenarios/', 'npm run bench -- --quick      # ~40 s smoke run (writes to results/quick/)', 'npm run bench -- --only chat-5k,stream-5k --baseline <git-ref>   # A/B against another commit, in one run', `npm run bench -- --compare results/${jsonFiles[0] ?? '<file>.json'}`, 'npm run bench:micro           # tinybench micro-benchmarks of the hot functions', '```', '', `Raw files of this run: ${jsonFiles.map((f) => `\`${f}\``).join(', ')}.`, '');
   return lines.join('\n');
 }
 
