@@ -1,5 +1,5 @@
 // server.maxBufferedBytes holds for the process: every request thread and every plan (a reload's too)
-// take from one count in shared memory (state/buffer-budget.ts).
+// take from one count in shared memory (state/buffer-budget.ts). One budget's own rules: hostile-units.test.ts.
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { BufferBudget } from '../../src/state/buffer-budget.ts';
@@ -8,15 +8,6 @@ import { validateConfig } from '../../src/config/load.ts';
 import { SharedState } from '../../src/state/shared-state.ts';
 
 describe('BufferBudget', () => {
-  it('takes up to its limit, all or nothing, and gives back', () => {
-    const b = new BufferBudget(100);
-    expect(b.take(60)).toBe(true);
-    expect(b.take(50)).toBe(false);
-    expect(b.bytes).toBe(60);
-    b.give(60);
-    expect(b.take(100)).toBe(true);
-  });
-
   it('one count for every thread of the process and every plan, a reload included', async () => {
     const config = validateConfig({ version: 1, server: { maxBufferedBytes: 1000 }, providers: { p: { baseUrl: 'http://127.0.0.1:1/v1', keys: [{ name: 'k', value: 'sk-0123456789abcdef' }] } } }, {});
     const shared = new SharedState(2);
