@@ -102,7 +102,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
   /** A native Responses answer's own id and the sealed one the client gets, once seen. */
-  private ownId: [provider: string, sealed: string] | null = null;
+  private ownId: [original: string, sealed: string] | null = null;
 
   constructor(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan) {
     this.ctx = ctx;
