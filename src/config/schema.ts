@@ -248,7 +248,7 @@ const server = z.strictObject({
   maxResponseBytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** One stream event larger than this (a stream with no blank line, say) ends the attempt the same way. */
   maxStreamEventBytes: z.number().int().positive().default(8 * 1024 * 1024),
-  /** Bytes of provider answers held at once across all requests; past it, attempts fail with 503 gateway_overloaded. */
+  /** Bytes of request bodies and provider answers held at once across the process's requests; past it, 503 gateway_overloaded. */
   maxBufferedBytes: z.number().int().positive().default(256 * 1024 * 1024),
   /**
    * Open file descriptors at which new connections are refused at once (and accepted again at 80% of

@@ -142,6 +142,8 @@ export class RequestContext {
   responseBytes = 0;
   /** Bytes of the provider's answer still counted in the plan's buffer budget (released once sent). */
   heldBytes = 0;
+  /** Bytes of the request's body held in the same budget while the request lives (server/app.ts). */
+  bodyHeld = 0;
   /** A large JSON answer still being sent (server/respond.ts, tryEnd), or null. */
   unsent: Buffer | null = null;
   /** From the provider's usage, -1 while unknown. The prompt includes cache reads and writes. */

@@ -245,6 +245,16 @@ describe('one bad answer holds neither memory nor time', () => {
     expect(s.gw.plan.bufferBudget.bytes).toBe(0);
   });
 
+  it('request bodies count in the same budget: past it a body is drained and refused as overload, and its bytes come back', async () => {
+    const big = JSON.stringify({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'x'.repeat(1_500_000) }] });
+    const r = await chat(JSON.parse(big) as Record<string, unknown>);
+    expect(r.status).toBe(503);
+    expect(r.error().code).toBe('gateway_overloaded');
+    expect(s.gw.plan.bufferBudget.bytes).toBe(0);
+    expect((await chat({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+    expect(s.gw.plan.bufferBudget.bytes).toBe(0);
+  });
+
   it("a provider's 200 whose body is not JSON is a failed attempt, not a 200", async () => {
     h.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{this is not json}'));
     const r = await chat({ model: 'h/x' });
