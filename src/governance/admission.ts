@@ -129,6 +129,10 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
       }
     }
     into.requests = { limit, remaining: left, resetMs: minuteEnd - epochMs };
+  } else if (!store.connected && levels.some((l) => l.budget !== null || l.tpm !== null)) {
+    // Admitted on spend limits that could not be read: once for the request (takePermits counts the
+    // requests a rate limit admitted by policy).
+    store.countFailOpen?.();
   }
   charge(key, store, reserve.tokens, reserve.usd, epochMs);
 }

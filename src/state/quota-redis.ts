@@ -361,7 +361,8 @@ export class RedisQuota implements QuotaStore {
       this.failClosedRefusals++;
       return v > counter.limit ? v : counter.limit;
     }
-    if (v < counter.limit) this.failOpenAdmits++;
+    // Not counted here: every read would count (rules, /admin/usage, each level of one request);
+    // admission counts the request once (countFailOpen).
     return v;
   }
 
@@ -395,6 +396,10 @@ export class RedisQuota implements QuotaStore {
 
   health(): StoreHealth {
     return { kind: 'redis', connected: this.connected, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals };
+  }
+
+  countFailOpen(): void {
+    this.failOpenAdmits++;
   }
 
   countFailClosed(): void {

@@ -62,6 +62,8 @@ export interface QuotaStore {
    * such refusal. Optional: a store that is always connected never sees one.
    */
   countFailClosed?(): void;
+  /** A request admitted on spend limits alone while the store is unreachable, by the open policy (counted once a request). */
+  countFailOpen?(): void;
   /** health().connected, read per request without building the health object. */
   readonly connected: boolean;
   close(): Promise<void>;

@@ -77,3 +77,13 @@ describe('a refused request says when to come back', () => {
     expect(r.message).toMatch(/being fetched/);
   });
 });
+
+describe('a request admitted by the open policy while the store is down', () => {
+  it('is counted once, however many spend limits it passed and however often they were read', () => {
+    const key = new Directory({ customers: [], teams: [], virtualKeys: [{ id: 'k', digest: 'x', limits: { tokensPerMinute: 2000, budget: { usd: 10, period: '1mo' } }, source: 'config' }] }).keys.get('k')!;
+    let counted = 0;
+    const down = { connected: false, spent: () => 0, charge: () => {}, takePermits: () => null, remaining: () => 0, countFailOpen: () => counted++ } as unknown as Parameters<typeof admit>[1];
+    admit(key, down, { rateLimits: 'open', budgets: 'open' }, Date.UTC(2026, 0, 1, 12), { requests: null, tokens: null }, { tokens: 100, usd: 0.01 });
+    expect(counted).toBe(1);
+  });
+});
