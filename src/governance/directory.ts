@@ -152,7 +152,9 @@ export class Directory {
 
   /** Any virtual key exists (or governance.requireVirtualKey): access is then denied by default. */
   get enforced(): boolean {
-    return this.requireKey || this.byDigest.size > 0;
+    // A key left out for a dangling reference still exists: access stays denied by default, or a
+    // directory whose every key was left out would let every request in.
+    return this.requireKey || this.byDigest.size > 0 || this.skipped.length > 0;
   }
 
   /**
