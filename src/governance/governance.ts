@@ -52,7 +52,7 @@ export class Governance {
    * file). A gateway whose admin API was never used creates no file.
    */
   async open(): Promise<void> {
-    if (this.where.redis !== null) await this.attach(new RedisEntities(this.where.redis));
+    if (this.where.redis !== null) await this.openRedis(this.where.redis);
     else if (existsSync(this.where.db)) await this.attach(new SqliteEntities(this.where.db));
     else {
       // Another replica on this host may create the file with its first admin write: look for it.
@@ -66,6 +66,41 @@ export class Governance {
 
   private waiting: NodeJS.Timeout | null = null;
 
+  /**
+   * The entities in Redis. Unreachable at start (or at a reload), the gateway still starts and serves,
+   * as `onFailure` lets it, instead of failing until Redis is back (a deploy or a restart during a Redis
+   * outage lost the replica). Meanwhile every request needs a key the config declares: the entities'
+   * keys are unknown, and without them a gateway whose keys were all made through the admin API would
+   * see none and let every request in. Tried again every 2 s until they load.
+   */
+  private async openRedis(url: string): Promise<void> {
+    const store = new RedisEntities(url);
+    try {
+      await this.attach(store);
+      return;
+    } catch (err) {
+      this.entities = null;
+      await store.close().catch(() => {});
+      this.directory = new Directory({ ...this.configured, requireKey: true });
+      process.stderr.write(`microgate: governance: the admin API's keys, teams and customers could not be read from Redis (${err instanceof Error ? err.message : String(err)}); only the config's keys are accepted until they can\n`);
+    }
+    this.waiting = setInterval(() => {
+      if (this.entities !== null) {
+        this.stopWaiting();
+        return;
+      }
+      if (this.opening !== null) return; // a try in flight (this one's, or an admin write's)
+      this.entityStore().then(
+        () => {
+          this.stopWaiting();
+          process.stderr.write("microgate: governance: the admin API's keys, teams and customers are read from Redis again\n");
+        },
+        () => {},
+      );
+    }, 2_000);
+    this.waiting.unref();
+  }
+
   private stopWaiting(): void {
     if (this.waiting !== null) clearInterval(this.waiting);
     this.waiting = null;
@@ -75,7 +110,18 @@ export class Governance {
   entityStore(): Promise<EntityStore> {
     // One store however many callers ask at once (an admin write and the file watch, say).
     this.opening ??= (async () => {
-      if (this.entities === null) await this.attach(this.where.redis !== null ? new RedisEntities(this.where.redis) : new SqliteEntities(this.where.db));
+      if (this.entities === null) {
+        const store = this.where.redis !== null ? new RedisEntities(this.where.redis) : new SqliteEntities(this.where.db);
+        try {
+          await this.attach(store);
+        } catch (err) {
+          // Not reachable now (Redis down): the next caller, or openRedis's retry, tries again.
+          this.entities = null;
+          this.opening = null;
+          await store.close().catch(() => {});
+          throw err;
+        }
+      }
       return this.entities!;
     })();
     return this.opening;

@@ -1,8 +1,12 @@
 // Request threads started again in awkward moments (threads/supervisor.ts): a replacement that cannot
-// start (Redis away) is tried again rather than left dead, so reloads and the stop still work; and a
-// replacement started while a reload was decided ends on the reloaded config, not the one before it.
+// start (its entities store unreadable) is tried again rather than left dead, so reloads and the stop
+// still work; one whose Redis is away starts anyway; and a replacement started while a reload was
+// decided ends on the reloaded config, not the one before it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startMock, type MockHandle } from '../../mock-providers/index.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { startCluster, type Cluster } from '../../src/threads/supervisor.ts';
@@ -36,21 +40,35 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe('a request thread started again', () => {
-  it('that cannot start (its Redis is away) is tried again until it can; reloads and the stop still work', async () => {
-    const c = await startCluster(config({ governance: { store: { redis: redis.url }, virtualKeys: [{ id: 'vk', value: 'vk-value-threads-0123456789' }] } }), 2, { host: '127.0.0.1', port: 0 });
+  it('that cannot start (its entities store is unreadable) is tried again until it can; reloads and the stop still work', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'mg-threads-restart-')), 'gov.db');
+    const c = await startCluster(config({ governance: { db } }), 2, { host: '127.0.0.1', port: 0 });
     let closed = false;
     try {
-      await redis.stop();
+      // Not a database: a thread opening it at start fails to start.
+      writeFileSync(db, 'this is not a sqlite database, and a thread that opens it at start fails');
       c.crash(1);
       expect(await until(() => c.shared.thread(1, THREAD.restarts) >= 2, 15_000)).toBe(true);
       expect(c.shared.thread(1, THREAD.alive)).toBe(0);
-      await redis.restart();
+      rmSync(db);
       expect(await until(() => c.shared.thread(1, THREAD.alive) === 1, 15_000)).toBe(true);
-      expect(await c.reload(config({ governance: { store: { redis: redis.url }, virtualKeys: [{ id: 'vk', value: 'vk-value-threads-0123456789' }] } }))).toEqual([]);
+      expect(await c.reload(config({ governance: { db } }))).toEqual([]);
       closed = await c.close(1_000);
       expect(closed).toBe(true);
     } finally {
       if (!closed) await c.close(0);
+    }
+  }, 40_000);
+
+  it('while its Redis is away comes up anyway, on the config\'s keys (governance/governance.ts openRedis)', async () => {
+    const c = await startCluster(config({ governance: { store: { redis: redis.url }, virtualKeys: [{ id: 'vk', value: 'vk-value-threads-0123456789' }] } }), 2, { host: '127.0.0.1', port: 0 });
+    try {
+      await redis.stop();
+      c.crash(1);
+      expect(await until(() => c.shared.thread(1, THREAD.restarts) >= 1 && c.shared.thread(1, THREAD.alive) === 1, 15_000)).toBe(true);
+    } finally {
+      await redis.restart();
+      await c.close(1_000);
     }
   }, 40_000);
 
