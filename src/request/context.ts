@@ -10,6 +10,7 @@ import type { RuleDecision } from '../rules/evaluate.ts';
 import type { Classification } from '../classify/index.ts';
 import type { FieldSpan } from '../util/multipart-field.ts';
 import type { VirtualKey } from '../governance/directory.ts';
+import { textOf } from '../classify/features.ts';
 import { usedPercent, type Admitted, type Reservation } from '../governance/admission.ts';
 
 /**
@@ -254,19 +255,14 @@ export class RequestContext {
   }
 }
 
-/** A part's text when it is a text part of any dialect ("text", "input_text", "output_text"). */
-function partText(p: unknown): string | null {
-  if (typeof p !== 'object' || p === null) return null;
-  const { type, text } = p as { type?: unknown; text?: unknown };
-  return (type === 'text' || type === 'input_text' || type === 'output_text') && typeof text === 'string' ? text : null;
-}
-
+/** The text parts of a Responses item's content ("input_text", "output_text") as chat text parts, which both scorers read. */
 function textParts(content: unknown): Array<{ type: 'text'; text: string }> | string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content.flatMap((p) => {
-    const t = partText(p);
-    return t === null ? [] : [{ type: 'text' as const, text: t }];
+    if (typeof p !== 'object' || p === null) return [];
+    const { type, text } = p as { type?: unknown; text?: unknown };
+    return (type === 'text' || type === 'input_text' || type === 'output_text') && typeof text === 'string' ? [{ type: 'text' as const, text }] : [];
   });
 }
 
@@ -286,27 +282,25 @@ function responsesAsChat(b: Record<string, unknown>): unknown[] {
   return out;
 }
 
-/** A Messages request (system, messages with tool results) as chat messages for the classifier. */
+/**
+ * A Messages request (system, messages with tool results) as chat messages for the classifier: its
+ * messages as they are (Anthropic's text blocks are chat's), each tool result as a tool turn.
+ */
 function messagesAsChat(b: Record<string, unknown>): unknown[] {
   const out: unknown[] = [];
   const sys = b.system;
-  if (typeof sys === 'string') out.push({ role: 'system', content: sys });
-  else if (Array.isArray(sys)) out.push({ role: 'system', content: textParts(sys) });
+  if (typeof sys === 'string' || Array.isArray(sys)) out.push({ role: 'system', content: sys });
   if (!Array.isArray(b.messages)) return out;
   for (const m of b.messages as unknown[]) {
     if (typeof m !== 'object' || m === null) continue;
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (Array.isArray(content)) {
       for (const p of content as unknown[]) {
-        if (typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'tool_result') {
-          const c = (p as { content?: unknown }).content;
-          out.push({ role: 'tool', content: textParts(c) });
-        }
+        if (typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'tool_result') out.push({ role: 'tool', content: (p as { content?: unknown }).content });
       }
-      const text = textParts(content);
       // A user turn of tool results (and images) only: its results are the tool turns above.
-      if (text.length > 0 || role !== 'user') out.push({ role, content: text });
-    } else out.push({ role, content });
+      if (role !== 'user' || textOf(m) !== '') out.push(m);
+    } else out.push(m);
   }
   return out;
 }
