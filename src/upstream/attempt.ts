@@ -15,7 +15,7 @@ import type { AttemptHandle, RequestContext } from '../request/context.ts';
 import type { Usage } from '../formats/canonical.ts';
 import { StreamTranslation } from '../formats/stream-translation.ts';
 import { streamError } from '../formats/errors.ts';
-import { responseIdIn, swapId } from '../formats/responses/ids.ts';
+import { applySwap, idSwap, responseIdIn, type IdSwap } from '../formats/responses/ids.ts';
 import { EventStreamDecoder, EventStreamError } from '../formats/bedrock/eventstream.ts';
 import { EXCEPTION } from '../formats/bedrock/stream.ts';
 import type { Codec } from '../formats/format.ts';
@@ -102,7 +102,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
   /** A native Responses answer's own id and the sealed one the client gets, once seen. */
-  private ownId: [original: string, sealed: string] | null = null;
+  private ownId: IdSwap | null = null;
+  /** The previous response's id it echoes, swapped back to the one the client sent. */
+  private prevId: IdSwap | null = null;
 
   constructor(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan) {
     this.ctx = ctx;
@@ -306,12 +308,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     const ctx = this.ctx;
     if (this.ownId === null) {
       const id = responseIdIn(out, stream);
-      if (id !== null) this.ownId = [id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '', id })];
+      if (id !== null) this.ownId = idSwap(id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '', id }));
     }
-    let sealed = this.ownId === null ? out : swapId(out, this.ownId[0], this.ownId[1]);
     const prev = ctx.previousResponse;
-    if (prev !== null) sealed = swapId(sealed, prev.original, prev.sealed);
-    return sealed;
+    if (prev !== null) this.prevId ??= idSwap(prev.original, prev.sealed);
+    const sealed = this.ownId === null ? out : applySwap(out, this.ownId);
+    return this.prevId === null ? sealed : applySwap(sealed, this.prevId);
   }
 
   /** A batch of whole provider events (SSE), translated into the client's dialect. */

@@ -66,6 +66,7 @@ export class ResponseIds {
 }
 
 const ID_KEY = new TextEncoder().encode('id');
+const DATA = Buffer.from('data:');
 const RESPONSE_ID = /^resp_[A-Za-z0-9_-]{1,200}$/;
 
 /**
@@ -75,12 +76,12 @@ const RESPONSE_ID = /^resp_[A-Za-z0-9_-]{1,200}$/;
 export function responseIdIn(out: Buffer, stream: boolean): string | null {
   let id: unknown;
   if (stream) {
-    const text = out.toString('utf8');
-    const at = text.indexOf('data:');
+    // Only the first event's data line is decoded, not the whole batch.
+    const at = out.indexOf(DATA);
     if (at < 0) return null;
-    const end = text.indexOf('\n', at);
+    const end = out.indexOf(0x0a, at);
     try {
-      id = (JSON.parse(text.slice(at + 5, end < 0 ? undefined : end)) as { response?: { id?: unknown } }).response?.id;
+      id = (JSON.parse(out.toString('utf8', at + DATA.length, end < 0 ? out.length : end)) as { response?: { id?: unknown } }).response?.id;
     } catch {
       return null;
     }
@@ -96,18 +97,32 @@ export function responseIdIn(out: Buffer, stream: boolean): string | null {
   return typeof id === 'string' && RESPONSE_ID.test(id) && !id.startsWith(PREFIX) ? id : null;
 }
 
+/** An id to swap in answers, as the quoted bytes looked for and the quoted bytes put in their place (swapId). */
+export interface IdSwap {
+  readonly from: Buffer;
+  readonly to: Buffer;
+}
+
+/** The swap of `from` for `to`, built once per answer rather than per batch of events. */
+export function idSwap(from: string, to: string): IdSwap {
+  return { from: Buffer.from(`"${from}"`), to: Buffer.from(`"${to}"`) };
+}
+
 /** `buf` with every `"from"` (quoted, so only whole ids) replaced by `"to"`; `buf` itself when there is none. */
 export function swapId(buf: Buffer, from: string, to: string): Buffer {
-  const needle = Buffer.from(`"${from}"`);
-  let at = buf.indexOf(needle);
+  return applySwap(buf, idSwap(from, to));
+}
+
+/** swapId with the swap built beforehand (an answer's stream applies one to every batch). */
+export function applySwap(buf: Buffer, swap: IdSwap): Buffer {
+  let at = buf.indexOf(swap.from);
   if (at < 0) return buf;
-  const replacement = Buffer.from(`"${to}"`);
   const parts: Buffer[] = [];
   let start = 0;
   while (at >= 0) {
-    parts.push(buf.subarray(start, at), replacement);
-    start = at + needle.length;
-    at = buf.indexOf(needle, start);
+    parts.push(buf.subarray(start, at), swap.to);
+    start = at + swap.from.length;
+    at = buf.indexOf(swap.from, start);
   }
   parts.push(buf.subarray(start));
   return Buffer.concat(parts);
