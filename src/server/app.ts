@@ -26,6 +26,7 @@ import { corsOf } from './cors.ts';
 import { mountAdmin, refuseAdmin } from './admin.ts';
 import { adminRefusal } from './ui-auth.ts';
 import { presentedKey } from '../governance/governance.ts';
+import type { Directory, VirtualKey } from '../governance/directory.ts';
 import { settle } from '../pipeline/govern.ts';
 import type { Config } from '../config/schema.ts';
 import { mountUi } from './ui.ts';
@@ -264,10 +265,9 @@ export class GatewayServer implements RequestSink, Listener {
     // Governance: once any virtual key exists, a request must present one (before its body is read).
     const gov = this.plan.governance;
     if (gov.directory.enforced) {
-      const value = presentedKey(headers);
-      const key = value === null ? null : gov.directory.find(value);
-      if (key === null) {
-        this.refuseAfterBody(ctx, unknownKey(value));
+      const key = callerOf(gov.directory, headers);
+      if (key instanceof GatewayError) {
+        this.refuseAfterBody(ctx, key);
         return;
       }
       ctx.vk = key;
@@ -390,12 +390,10 @@ export class GatewayServer implements RequestSink, Listener {
    */
   private keyed(res: HttpResponse, req: HttpRequest, answer: () => void): void {
     const directory = this.plan.governance.directory;
-    const value = directory.enforced ? presentedKey({ authorization: req.getHeader('authorization'), 'x-api-key': req.getHeader('x-api-key') }) : null;
-    if (!directory.enforced || (value !== null && directory.find(value) !== null)) answer();
-    else {
-      const refused = unknownKey(value);
-      this.small(res, req, refused.status, JSON.stringify(refused));
-    }
+    if (!directory.enforced) return answer();
+    const key = callerOf(directory, { authorization: req.getHeader('authorization'), 'x-api-key': req.getHeader('x-api-key') });
+    if (key instanceof GatewayError) this.small(res, req, key.status, JSON.stringify(key));
+    else answer();
   }
 
   /** A gateway-own answer (not proxied), with its request id and, for an allowed browser origin, CORS headers. */
@@ -802,7 +800,10 @@ function routeWeights(plan: RuntimePlan): Record<string, Record<string, number>>
   return out;
 }
 
-/** The 401 of a request without a known virtual key; `value` is the key it presented, or null. */
-function unknownKey(value: string | null): GatewayError {
+/** The virtual key a request presents (Authorization or x-api-key), or the 401 when it presents none the directory knows. */
+function callerOf(directory: Directory, headers: Record<string, string>): VirtualKey | GatewayError {
+  const value = presentedKey(headers);
+  const key = value === null ? null : directory.find(value);
+  if (key !== null) return key;
   return new GatewayError('invalid_api_key', value === null ? 'Missing API key: send a virtual key as "Authorization: Bearer <key>" or "x-api-key".' : 'Incorrect API key provided.');
 }
