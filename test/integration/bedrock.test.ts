@@ -85,6 +85,22 @@ describe('the OpenAI SDK reaches Bedrock', () => {
     expect(next.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it('a history with tool calls but no tools offered is accepted (sent as text), where Bedrock refuses tool blocks without toolConfig', async () => {
+    const call = { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    const r = await s.client.chat.completions.create({
+      model: `br/${MODEL}`,
+      max_tokens: 200,
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+        { role: 'user', content: 'Now just summarise.' },
+      ],
+    });
+    expect(r.choices[0]!.finish_reason).toBe('stop');
+    expect(r.choices[0]!.message.tool_calls ?? []).toEqual([]);
+  });
+
   it('streamed tool calls arrive whole, with a tool_calls finish', async () => {
     const stream = await s.client.chat.completions.create({ model: `br/${MODEL}`, max_tokens: 200, stream: true, tools: [weatherTool], messages: [{ role: 'user', content: 'use the tool' }] });
     let args = '';

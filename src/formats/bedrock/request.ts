@@ -3,7 +3,7 @@
 // (Bifrost #2765); images carry a format name, not a media type; there is no tool_choice "none" and no
 // structured-output field; Anthropic's extras (top_k, thinking) go in additionalModelRequestFields.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
+import type { Block, CanonicalRequest, ToolResultBlock, ToolUseBlock } from '../canonical.ts';
 import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
 
 type Obj = Record<string, unknown>;
@@ -36,7 +36,29 @@ function result(r: ToolResultBlock, param: string): Obj {
   return { toolResult: out };
 }
 
-function blocks(content: string | Block[], param: string): Obj[] {
+/**
+ * With no tool on offer, the history's tool calls and results are sent as text. Converse refuses
+ * toolUse and toolResult blocks without a toolConfig ("The toolConfig field must be defined when using
+ * toolUse and toolResult content blocks", ValidationException), and a toolConfig would have to declare
+ * tools the client never offered, which the model could then call. Text keeps what was done and said
+ * (a summary after an agent loop, a router that strips tools) and offers nothing to call. A result's
+ * images and documents stay blocks of their own: a user turn takes them.
+ */
+function toolAsText(b: ToolUseBlock | ToolResultBlock, param: string): Obj[] {
+  if (b.type === 'tool_use') return [{ text: `[called tool ${b.name} (id ${b.id}) with ${JSON.stringify(b.input)}]` }];
+  const parts: Obj[] = [];
+  const texts: string[] = [];
+  if (typeof b.content === 'string') texts.push(b.content);
+  else
+    for (const c of b.content ?? []) {
+      if (c.type === 'text') texts.push(c.text);
+      else parts.push(media(c, param));
+    }
+  const status = b.is_error === true ? 'error' : 'result';
+  return [{ text: `[tool ${status} for id ${b.tool_use_id}: ${texts.join('\n')}]` }, ...parts];
+}
+
+function blocks(content: string | Block[], param: string, toolsAsText: boolean): Obj[] {
   if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
   const out: Obj[] = [];
   content.forEach((b, j) => {
@@ -46,10 +68,15 @@ function blocks(content: string | Block[], param: string): Obj[] {
         if (b.text !== '') out.push({ text: b.text });
         return;
       case 'tool_use':
+        if (toolsAsText) {
+          out.push(...toolAsText(b, at));
+          return;
+        }
         out.push({ toolUse: { toolUseId: b.id, name: b.name, input: b.input } });
         return;
       case 'tool_result':
-        out.push(result(b, at));
+        if (toolsAsText) out.push(...toolAsText(b, at));
+        else out.push(result(b, at));
         return;
       case 'thinking':
         out.push({ reasoningContent: { reasoningText: { text: b.thinking, signature: b.signature } } });
@@ -74,8 +101,9 @@ function hasToolBlocks(r: CanonicalRequest): boolean {
 export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   if (r.jsonSchema !== null || r.jsonObject) throw bad("'response_format' has no equivalent in Bedrock's Converse API.", 'response_format');
   const messages: Obj[] = [];
+  const toolsAsText = r.tools === null || r.tools.length === 0;
   r.messages.forEach((m, i) => {
-    const content = blocks(m.content, `messages[${i}].content`);
+    const content = blocks(m.content, `messages[${i}].content`, toolsAsText);
     if (content.length === 0) return;
     // Converse wants the roles to alternate ("A conversation must alternate between user and assistant
     // roles"); Anthropic's API and Gemini take two user turns in a row, so they are joined here.
