@@ -50,6 +50,21 @@ export function validateRequest(body: Json): string | null {
   return checkSystem(body.system) ?? checkTools(body.tools) ?? checkThinking(body, max) ?? checkMessages(body.messages, thinkingOn(body));
 }
 
+/**
+ * The fields POST /v1/messages/count_tokens takes (the SDK's MessageCountTokensParams); anything else is
+ * refused, max_tokens included ("max_tokens: Extra inputs are not permitted": Wei-Shaw/sub2api #4913).
+ */
+const COUNT_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'cache_control', 'output_config', 'speed', 'mcp_servers', 'context_management']);
+
+/** A count_tokens body: its own fields only, then the Messages checks that apply without max_tokens. */
+export function validateCountRequest(body: Json): string | null {
+  for (const k of Object.keys(body)) if (!COUNT_FIELDS.has(k)) return `${k}: Extra inputs are not permitted`;
+  if (body.messages === undefined) return 'messages: Field required';
+  if (!Array.isArray(body.messages)) return 'messages: Input should be a valid list';
+  if (body.messages.length === 0) return 'messages: List should have at least 1 item after validation, not 0';
+  return checkSystem(body.system) ?? checkTools(body.tools) ?? checkThinking(body, Number.MAX_SAFE_INTEGER) ?? checkMessages(body.messages, thinkingOn(body));
+}
+
 function checkSystem(system: unknown): string | null {
   if (system === undefined || typeof system === 'string') return null;
   if (!Array.isArray(system)) return 'system: Input should be a valid string or a list of text blocks';

@@ -74,7 +74,7 @@ function hasCacheControl(v: unknown, depth = 0): boolean {
 }
 
 /** Approximate input tokens: a quarter of the characters of system, text, tool results and tool inputs. */
-function inputTokens(body: Json, messages: Json[]): number {
+export function inputTokens(body: Json, messages: Json[]): number {
   let chars = 0;
   const add = (content: unknown): void => {
     for (const b of blocksOf(content)) {

@@ -40,7 +40,7 @@ export interface BedrockCall {
   t0: number;
 }
 
-const OPS = new Set(['converse', 'converse-stream']);
+const OPS = new Set(['converse', 'converse-stream', 'count-tokens']);
 
 /** A malformed escape must not throw inside a uWS callback: that would crash the process. */
 function decode(s: string): string {
@@ -108,7 +108,7 @@ async function authorize(host: RouteHost, call: BedrockCall, headers: Record<str
 export function respondBedrock(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, body: Buffer): void {
   const id = requestId();
   const fail = (status: number, type: string, message: string, namespace = B.ERROR_NAMESPACE) => ex.json(status, B.errorBody(message), errorHeaders(type, namespace, id));
-  if (!OPS.has(call.op)) return fail(404, 'UnknownOperationException', `Unknown operation: ${call.op} (the mock serves converse and converse-stream).`, 'http://internal.amazon.com/coral/com.amazon.coral.service/');
+  if (!OPS.has(call.op)) return fail(404, 'UnknownOperationException', `Unknown operation: ${call.op} (the mock serves converse, converse-stream and count-tokens).`, 'http://internal.amazon.com/coral/com.amazon.coral.service/');
   const stream = call.op === 'converse-stream';
   Promise.all([authorize(host, call, ex.headers, body), stream ? loadCodec() : null])
     .then(([failure, codec]) =>
@@ -130,8 +130,14 @@ function answer(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, r
   const fail = (status: number, type: string, message: string) => ex.json(status, B.errorBody(message), errorHeaders(type, B.ERROR_NAMESPACE, id));
   if (plan.listedModels !== null && !plan.listedModels.has(call.modelId)) return fail(404, 'ResourceNotFoundException', `Model not found: ${call.modelId}. (mock wording)`);
   bump(host.counters.byModel, call.modelId);
-  const body = parseObject(raw.toString('utf8'));
-  if (body === null) return fail(400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
+  const parsed = parseObject(raw.toString('utf8'));
+  if (parsed === null) return fail(400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
+  const counting = call.op === 'count-tokens';
+  // CountTokens wraps a Converse request without inferenceConfig: {"input": {"converse": {...}}}
+  // (ConverseTokensRequest; the invokeModel member, a model's native body, is not served here).
+  const counted = counting ? countedConverse(parsed, call.modelId) : null;
+  if (typeof counted === 'string') return fail(400, 'ValidationException', counted);
+  const body = counted ?? parsed;
   const invalid = validateConverse(body);
   if (invalid !== null) return fail(400, 'ValidationException', invalid);
 
@@ -148,12 +154,28 @@ function answer(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, r
   }
   const malformed = decision.fault === 'malformed';
   if (malformed) host.counters.malformed++;
+  if (counting) {
+    // The count the same request's Converse answer reports as usage.inputTokens.
+    const out = `{"inputTokens":${B.inputTokens(body, body.messages as Record<string, unknown>[])}}`;
+    return ex.json(200, malformed ? truncate(out) : out, head);
+  }
   const s = B.scenario(body, host.nextSeq(), plan.texts.name);
   const latencyMs = Date.now() - call.t0;
   if (codec !== null) return streamConverse(host, ex, b, malformed, s, codec, head, latencyMs);
   const config = isObject(body.inferenceConfig) ? body.inferenceConfig : {};
   const out = B.responseBody(s, plan.texts.content(answerBytes(b, config.maxTokens)), latencyMs);
   ex.json(200, malformed ? truncate(out) : out, head);
+}
+
+/** The Converse request inside a CountTokens body, or why it is refused. */
+function countedConverse(body: Record<string, unknown>, modelId: string): Record<string, unknown> | string {
+  // Bedrock counts tokens for Anthropic's models only (API_runtime_CountTokens: "supported models").
+  if (!/(?:^|[./])anthropic\./.test(modelId)) return `The provided model doesn't support counting tokens: ${modelId} (mock wording).`;
+  const input = body.input;
+  if (!isObject(input)) return "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null";
+  if (!isObject(input.converse)) return 'The mock counts the converse member of input only (mock wording).';
+  if ('inferenceConfig' in input.converse) return 'Unknown field inferenceConfig in input.converse: CountTokens takes messages, system, toolConfig and additionalModelRequestFields (mock wording).';
+  return input.converse;
 }
 
 const str = (value: string) => ({ type: 'string' as const, value });

@@ -69,7 +69,7 @@ function lastUserText(messages: Json[]): string {
 }
 
 /** Approximate input tokens: a quarter of the characters of system text, message text, tool inputs and results. */
-function inputTokens(body: Json, messages: Json[]): number {
+export function inputTokens(body: Json, messages: Json[]): number {
   let chars = 0;
   const system = Array.isArray(body.system) ? body.system.filter(isObject) : [];
   for (const b of system) if (typeof b.text === 'string') chars += b.text.length;

@@ -29,7 +29,7 @@ export interface GeminiCall {
   queryKey: string;
 }
 
-const METHODS = new Set(['generateContent', 'streamGenerateContent', 'embedContent', 'batchEmbedContents']);
+const METHODS = new Set(['generateContent', 'streamGenerateContent', 'embedContent', 'batchEmbedContents', 'countTokens']);
 
 /**
  * uWS gives the whole segment after /models/ ("gemini-2.5-flash:generateContent"): the model may hold '.', '-'
@@ -69,8 +69,12 @@ export function respondGemini(host: RouteHost, ex: Exchange, b: Behavior, call: 
     return ex.json(404, G.errorBody(404, message));
   }
   bump(host.counters.byModel, model);
-  const body = parseObject(text);
-  if (body === null) return ex.json(400, G.errorBody(400, 'Invalid JSON payload received. Expected a JSON object.'));
+  const parsed = parseObject(text);
+  if (parsed === null) return ex.json(400, G.errorBody(400, 'Invalid JSON payload received. Expected a JSON object.'));
+  const counting = method === 'countTokens';
+  const counted = counting ? countedRequest(parsed, model) : null;
+  if (typeof counted === 'string') return ex.json(400, G.errorBody(400, counted));
+  const body = counted ?? parsed;
   const embed = method === 'embedContent' || method === 'batchEmbedContents';
   const items = embed ? embedItems(body, model, method === 'batchEmbedContents') : null;
   const invalid = typeof items === 'string' ? items : embed ? null : validateGenerate(body);
@@ -88,7 +92,11 @@ export function respondGemini(host: RouteHost, ex: Exchange, b: Behavior, call: 
   if (malformed) host.counters.malformed++;
 
   let out: string;
-  if (items !== null && typeof items !== 'string') {
+  if (counting) {
+    // The count the same request's generateContent answer reports as usageMetadata.promptTokenCount.
+    const n = G.promptTokens(body, body.contents as Record<string, unknown>[]);
+    out = `{"totalTokens":${n},"promptTokensDetails":[{"modality":"TEXT","tokenCount":${n}}]}`;
+  } else if (items !== null && typeof items !== 'string') {
     const values = items.map((it) => vector(it.text, it.dims));
     out = method === 'embedContent' ? G.embedBody(values[0]!) : G.batchEmbedBody(values);
   } else {
@@ -98,6 +106,19 @@ export function respondGemini(host: RouteHost, ex: Exchange, b: Behavior, call: 
     out = G.responseBody(s, plan.texts.content(answerBytes(b, config.maxOutputTokens)));
   }
   ex.json(200, malformed ? truncate(out) : out);
+}
+
+/**
+ * countTokens takes `contents` alone or a whole `generateContentRequest` (with its `model`), never both
+ * (https://ai.google.dev/api/tokens): the generate request to count, or why it is refused.
+ */
+function countedRequest(body: Record<string, unknown>, model: string): Record<string, unknown> | string {
+  const inner = body.generateContentRequest;
+  if (inner === undefined) return { contents: body.contents };
+  if (body.contents !== undefined) return 'contents and generateContentRequest are mutually exclusive (mock wording).';
+  if (!isObject(inner)) return "Invalid value at 'generate_content_request' (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentRequest)";
+  if (inner.model !== `models/${model}`) return `* GenerateContentRequest.model: the model must be "models/${model}", got ${JSON.stringify(inner.model)} (mock wording).\n`;
+  return inner;
 }
 
 /** The knobs act on the text chunks; streamErrorAfterChunks replaces the rest with Gemini's error chunk. */

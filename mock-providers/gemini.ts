@@ -77,7 +77,7 @@ function lastUserText(contents: Json[]): string {
 }
 
 /** Approximate prompt tokens: a quarter of the characters of text, call arguments and function responses. */
-function promptTokens(body: Json, contents: Json[]): number {
+export function promptTokens(body: Json, contents: Json[]): number {
   let chars = 0;
   const add = (content: unknown): void => {
     for (const p of partsOf(content)) {

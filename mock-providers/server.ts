@@ -9,7 +9,7 @@
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import * as A from './anthropic.ts';
-import { validateRequest } from './anthropic-validate.ts';
+import { validateCountRequest, validateRequest } from './anthropic-validate.ts';
 import { azureKey, parseAzureCall, respondAzure } from './azure.ts';
 import type { AzureCall, AzureKind } from './azure.ts';
 import { parseBedrockCall, respondBedrock } from './bedrock-route.ts';
@@ -41,13 +41,14 @@ export interface MockHandle {
   close(): Promise<void>;
 }
 
-type Route = 'chat' | 'completions' | 'embeddings' | 'models' | 'messages';
+type Route = 'chat' | 'completions' | 'embeddings' | 'models' | 'messages' | 'count_tokens';
 const PATHS: Record<Route, string> = {
   chat: '/v1/chat/completions',
   completions: '/v1/completions',
   embeddings: '/v1/embeddings',
   models: '/v1/models',
   messages: '/v1/messages',
+  count_tokens: '/v1/messages/count_tokens',
 };
 
 const MAX_DIMS = 8192;
@@ -201,7 +202,7 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     const headers = (sink = Object.create(null) as Record<string, string>);
     sinkOverrides = false;
     req.forEach(collectHeader);
-    const key = route === 'messages' ? anthropicKey(headers) : bearer(headers.authorization);
+    const key = route === 'messages' || route === 'count_tokens' ? anthropicKey(headers) : bearer(headers.authorization);
     const ex = this.register(res, headers, key, PATHS[route]);
     if (route === 'models') this.handle(route, ex, null);
     else readBody(res, (body) => this.handle(route, ex, body));
@@ -288,7 +289,7 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
   }
 
   private respond(route: Route, ex: Exchange, b: Behavior, text: string | null): void {
-    if (route === 'messages') return this.respondMessages(ex, b, text ?? '');
+    if (route === 'messages' || route === 'count_tokens') return this.respondMessages(ex, b, text ?? '', route === 'count_tokens');
     const plan = this.plan;
     if (plan.validKeys !== null && !plan.validKeys.has(ex.key)) return ex.json(401, INVALID_KEY);
     const body = text === null ? {} : parseObject(text);
@@ -350,8 +351,9 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
   }
 
   /** POST /v1/messages: Anthropic's checks (key, version header, body; providers.md §1.1–1.3), then the same
-   *  faults as the OpenAI routes in Anthropic's error shape (§1.6). Every answer carries `request-id`. */
-  private respondMessages(ex: Exchange, b: Behavior, text: string): void {
+   *  faults as the OpenAI routes in Anthropic's error shape (§1.6). Every answer carries `request-id`.
+   *  `counting`: POST /v1/messages/count_tokens, whose answer is the input_tokens the message would use. */
+  private respondMessages(ex: Exchange, b: Behavior, text: string, counting: boolean): void {
     const plan = this.plan;
     const seq = ++this.seq;
     const requestId = `req_mock_${seq}`;
@@ -365,7 +367,7 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     if (body === null) return fail(400, 'invalid_request_error', 'The request body must be a JSON object.');
     if (typeof body.model !== 'string' || body.model === '') return fail(400, 'invalid_request_error', 'model: Field required');
     bump(this.counters.byModel, body.model);
-    const invalid = validateRequest(body);
+    const invalid = counting ? validateCountRequest(body) : validateRequest(body);
     if (invalid !== null) return fail(400, 'invalid_request_error', invalid);
 
     const decision = decide(b, plan.rng);
@@ -380,6 +382,10 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     }
     const malformed = decision.fault === 'malformed';
     if (malformed) this.counters.malformed++;
+    if (counting) {
+      const out = `{"input_tokens":${A.inputTokens(body, body.messages as Record<string, unknown>[])}}`;
+      return ex.json(200, malformed ? R.truncate(out) : out, head);
+    }
     const s = A.scenario(body, seq, plan.texts.name);
     if (body.stream === true) return this.streamMessages(ex, b, malformed, s, head);
     const out = A.messageBody(s, plan.texts.content(answerBytes(b, body.max_tokens)));

@@ -78,6 +78,23 @@ describe('mock provider: Anthropic Messages', () => {
     expect(response.headers.get('request-id')).toMatch(/^req_/);
   });
 
+  it("counts tokens for messages.countTokens as the message's usage would, and refuses what counting does not take", async () => {
+    const system = 'Be brief.';
+    const counted = await sdk.messages.countTokens({ model: MODEL, system, messages: HELLO, tools: [WEATHER] });
+    const used = await sdk.messages.create({ model: MODEL, max_tokens: 10, system, messages: HELLO, tools: [WEATHER], tool_choice: { type: 'none' } });
+    expect(counted).toEqual({ input_tokens: used.usage.input_tokens });
+    expect(counted.input_tokens).toBe(9); // 25 + 9 characters of text, a quarter rounded up
+    // A message's own fields are refused by count_tokens (Wei-Shaw/sub2api #4913), and so is a missing turn.
+    const refused = await fetch(`${m.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'test-key', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 10, messages: HELLO }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe('max_tokens: Extra inputs are not permitted');
+    await expect(sdk.messages.countTokens({ model: MODEL, messages: [] })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+  });
+
   it('accepts x-api-key as well as the SDK bearer token, and counts both in the stats', async () => {
     m.resetStats();
     await sdk.messages.create({ model: MODEL, max_tokens: 10, messages: HELLO });

@@ -12,6 +12,7 @@ import {
   BedrockRuntimeServiceException,
   ConverseCommand,
   ConverseStreamCommand,
+  CountTokensCommand,
   InternalServerException,
   ModelErrorException,
   ModelStreamErrorException,
@@ -538,5 +539,21 @@ describe('mock provider: Bedrock ConverseStream', () => {
     await waitForStats(m, (s) => s.aborted === 8 && s.inFlight === 0);
     const res = await br.send(new ConverseStreamCommand(ASK));
     expect((await drain(res.stream)).error).toBeNull();
+  });
+
+  it("counts tokens for the SDK's CountTokensCommand (/count-tokens, the Converse request under input.converse) as Converse's usage would", async () => {
+    m.resetStats();
+    const system = [{ text: 'Be brief.' }];
+    const counted = await br.send(new CountTokensCommand({ modelId: MODEL, input: { converse: { messages: [user(HELLO)], system, toolConfig: TOOLS } } }));
+    const used = await br.send(new ConverseCommand({ ...ASK, system, toolConfig: TOOLS }));
+    expect(counted.inputTokens).toBe(used.usage!.inputTokens);
+    expect(counted.inputTokens).toBe(9); // 25 + 9 characters of text, a quarter rounded up
+    expect(m.stats().byPath).toMatchObject({ [`/model/${ENCODED}/count-tokens`]: 1 });
+    // What Converse refuses, counting refuses too; and Bedrock counts for Anthropic's models only.
+    const empty = await failure(br.send(new CountTokensCommand({ modelId: MODEL, input: { converse: { messages: [] } } })));
+    expect(empty.name).toBe('ValidationException');
+    const nova = await failure(br.send(new CountTokensCommand({ modelId: 'amazon.nova-lite-v1:0', input: { converse: { messages: [user(HELLO)] } } })));
+    expect(nova.name).toBe('ValidationException');
+    expect(nova.message).toMatch(/doesn't support counting tokens/);
   });
 });

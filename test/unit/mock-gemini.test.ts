@@ -95,6 +95,23 @@ describe('mock provider: Gemini generateContent', () => {
     expect(s.lastHeaders!.authorization).toBeUndefined();
   });
 
+  it("counts tokens for the SDK's countTokens (contents only) and for a whole generateContentRequest, as generateContent's usage would", async () => {
+    m.resetStats();
+    const counted = await ai.models.countTokens({ model: MODEL, contents: HELLO });
+    expect(counted.totalTokens).toBe(7);
+    expect(m.stats().byPath).toEqual({ [`/v1beta/models/${MODEL}:countTokens`]: 1 });
+    // The generate request form counts the system instruction too (https://ai.google.dev/api/tokens).
+    const generate = { contents: [{ role: 'user', parts: [{ text: HELLO }] }], systemInstruction: { parts: [{ text: 'Be brief.' }] } };
+    const whole = await post(m, `/v1beta/models/${MODEL}:countTokens`, { generateContentRequest: { model: `models/${MODEL}`, ...generate } });
+    const used = await post(m, `/v1beta/models/${MODEL}:generateContent`, generate);
+    const n = ((await whole.json()) as { totalTokens: number }).totalTokens;
+    expect(n).toBe(((await used.json()) as { usageMetadata: { promptTokenCount: number } }).usageMetadata.promptTokenCount);
+    expect(n).toBe(9);
+    // Both forms at once, or a generate request for another model, are refused.
+    expect((await post(m, `/v1beta/models/${MODEL}:countTokens`, { contents: generate.contents, generateContentRequest: { model: `models/${MODEL}`, ...generate } })).status).toBe(400);
+    expect((await post(m, `/v1beta/models/${MODEL}:countTokens`, { generateContentRequest: { model: 'models/other', ...generate } })).status).toBe(400);
+  });
+
   it('takes the key from ?key=, a models/ prefix, and the v1 API version', async () => {
     m.resetStats();
     const raw = await post(m, `/v1beta/models/${MODEL}:generateContent?key=q-key`, { contents: [{ parts: [{ text: HELLO }] }] }, {}); // no role: a user turn
