@@ -10,8 +10,9 @@ const OWN = new Set(['content-type', 'x-api-key', 'user-agent']);
 
 export function anthropicEndpoint(c: EndpointConfig): Endpoint {
   const path = `${basePath(c.url)}/messages`;
+  const countPath = `${path}/count_tokens`;
   return {
-    path: () => path,
+    path: (kind) => (kind === 'count_tokens' ? countPath : path),
     keyHeaders(key, extra) {
       const rest = extraExcept(extra, OWN);
       const version = rest.includes('anthropic-version') ? [] : ['anthropic-version', ANTHROPIC_VERSION];

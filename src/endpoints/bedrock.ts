@@ -1,4 +1,4 @@
-// AWS Bedrock runtime: POST /model/{modelId}/converse and /converse-stream on
+// AWS Bedrock runtime: POST /model/{modelId}/converse, /converse-stream and /count-tokens on
 // bedrock-runtime.{region}.amazonaws.com. Each attempt is signed with SigV4 over its exact body bytes
 // and time (providers.md §3.4), by `aws4` (MIT, synchronous, ~12 µs for a 2 KB body here, the signer
 // of Node's old `request` library): the model id is URI-encoded once in the path and once more in
@@ -14,7 +14,7 @@ export function bedrockEndpoint(c: EndpointConfig): Endpoint {
   const host = c.url.host;
   const region = c.region ?? 'us-east-1';
   return {
-    path: (_kind, model, stream) => `${base}${encodeURIComponent(model)}/${stream ? 'converse-stream' : 'converse'}`,
+    path: (kind, model, stream) => `${base}${encodeURIComponent(model)}/${kind === 'count_tokens' ? 'count-tokens' : stream ? 'converse-stream' : 'converse'}`,
     keyHeaders(key, extra) {
       const own = ['content-type', 'application/json', 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)];
       return key.aws === null ? ['authorization', `Bearer ${key.value ?? ''}`, ...own] : own;

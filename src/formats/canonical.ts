@@ -12,10 +12,12 @@
 
 import type { SurfaceKind } from './openai/surface.ts';
 
-/** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect. */
-/** The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect; /v1/responses
- *  is OpenAI's Responses API, served natively by providers that have it and as a chat by the others. */
-export type EndpointName = 'chat' | 'completions' | 'embeddings' | 'responses' | SurfaceKind;
+/**
+ * The request kinds of the gateway's routes. /v1/messages is a chat in the Anthropic dialect; /v1/responses
+ * is OpenAI's Responses API, served natively by providers that have it and as a chat by the others;
+ * /v1/messages/count_tokens counts a Messages request's input tokens with the provider's own tokenizer.
+ */
+export type EndpointName = 'chat' | 'completions' | 'embeddings' | 'responses' | 'count_tokens' | SurfaceKind;
 
 export type CacheControl = { type: 'ephemeral'; ttl?: string };
 

@@ -58,6 +58,8 @@ export interface Dialect {
   /** Embeddings, for a provider of another format (only the OpenAI dialect has an embeddings route). */
   embeddingsToCanonical?(body: Record<string, unknown>): CanonicalEmbeddingsRequest;
   renderEmbeddings?(e: CanonicalEmbeddings, req: CanonicalEmbeddingsRequest): string;
+  /** A token count (count_tokens: only the Anthropic dialect has the route). */
+  renderTokenCount?(inputTokens: number): string;
 }
 
 /** What a provider's error must be told apart by, and the gateway's secrets, for `Codec.errorFrom`. */
@@ -107,6 +109,13 @@ export interface Codec {
   /** Embeddings (serves.embeddings): the provider's request body, and its answer read back. */
   embeddingsFromCanonical?(req: CanonicalEmbeddingsRequest, model: string): string;
   embeddingsToCanonical?(body: Buffer, req: CanonicalEmbeddingsRequest): CanonicalEmbeddings;
+  /**
+   * count_tokens (serves.count_tokens) for a client of another format: the provider's counting request
+   * for the canonical request, and the input token count read from its answer (throws a GatewayError,
+   * upstream_bad_response, when there is none). A provider of the client's format is relayed instead.
+   */
+  countTokensFromCanonical?(req: CanonicalRequest, model: string): string;
+  tokenCountOf?(body: Buffer): number;
 }
 
 /** A format spoken both ways: a client dialect and a provider codec. */

@@ -70,7 +70,8 @@ function outputTokens(ctx: RequestContext): number {
  */
 function reservation(ctx: RequestContext): Reservation {
   const levels = ctx.vk!.levels;
-  if (!levels.some((l) => l.tpm !== null || l.budget !== null)) return NO_RESERVATION;
+  // Counting tokens uses none (it counts as a request against request limits, like any other).
+  if (ctx.endpoint === 'count_tokens' || !levels.some((l) => l.tpm !== null || l.budget !== null)) return NO_RESERVATION;
   const b = ctx.body ?? {};
   const max = PROMPT_ONLY.has(ctx.endpoint) ? 0 : ([b.max_tokens, b.max_completion_tokens, b.max_output_tokens].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_MAX_OUTPUT);
   const input = Math.ceil((ctx.raw?.length ?? 0) / 4);

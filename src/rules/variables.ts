@@ -9,7 +9,7 @@ import type { VirtualKey } from '../governance/directory.ts';
 export const RULE_VARIABLES: ReadonlyArray<readonly [name: string, type: string, doc: string]> = [
   ['model', 'string', 'the model as addressed ("best", "openai/gpt-4o"); after a chain step, the new one'],
   ['provider', 'string', 'the provider when addressed as "provider/model", else the first target\'s'],
-  ['request_type', 'string', '"chat", "completions" or "embeddings"'],
+  ['request_type', 'string', '"chat" (/v1/messages too), "responses", "count_tokens", "embeddings", "completions", or another of OpenAI\'s routes ("images", "speech", ...)'],
   ['headers', 'map<string, string>', 'request headers, lower-case names'],
   ['params', 'map<string, string>', 'query parameters'],
   ['request', 'map<string, dyn>', 'temperature (double), max_tokens (int), stream (bool), tools (bool), message_count (int)'],

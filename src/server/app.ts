@@ -38,6 +38,7 @@ const ROUTES: ReadonlyMap<string, string> = new Map([
   ['/v1/completions', 'POST'],
   ['/v1/embeddings', 'POST'],
   ['/v1/messages', 'POST'],
+  ['/v1/messages/count_tokens', 'POST'],
   ['/v1/responses', 'POST'],
   ['/v1/moderations', 'POST'],
   ['/v1/images/generations', 'POST'],
@@ -171,6 +172,9 @@ export class GatewayServer implements RequestSink, Listener {
       .post('/v1/embeddings', proxy('embeddings', openai))
       // The Anthropic SDK's route: the same pipeline, in Anthropic's dialect.
       .post('/v1/messages', proxy('chat', FORMATS.anthropic.dialect))
+      // messages.countTokens: Anthropic's providers count it themselves, Gemini's and Bedrock's are asked
+      // in their own formats; an OpenAI-format provider has no such request (404 model_not_found).
+      .post('/v1/messages/count_tokens', proxy('count_tokens', FORMATS.anthropic.dialect))
       .post('/v1/responses', proxy('responses', responsesDialect))
       // The rest of OpenAI's surface, relayed to OpenAI-format providers (formats/openai/surface.ts).
       .post('/v1/moderations', proxy('moderations', openai))
@@ -763,7 +767,7 @@ function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes:
       ? new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`)
       : new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/embeddings and /v1/models.`);
   // Under Anthropic's path, in Anthropic's shape: its SDK reads {type: "error", error: {type, message}}
-  // (messages.countTokens and the batches API land here).
+  // (its batches API lands here).
   const body = url.startsWith('/v1/messages') ? FORMATS.anthropic.dialect.renderError(err) : JSON.stringify(err.toJSON());
   const answer = (close: boolean) => {
     res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);

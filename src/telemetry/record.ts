@@ -41,7 +41,7 @@ const FLAG_STREAM = 1;
 const FLAG_ABORTED = 2;
 const FLAG_STREAM_FAILED = 4;
 
-export const ENDPOINTS = ['chat', 'completions', 'embeddings', 'responses', 'moderations', 'images', 'speech', 'transcriptions', 'translations', 'files', 'batches'] as const;
+export const ENDPOINTS = ['chat', 'completions', 'embeddings', 'responses', 'moderations', 'images', 'speech', 'transcriptions', 'translations', 'files', 'batches', 'count_tokens'] as const;
 export const DIALECTS = ['openai', 'anthropic', 'responses'] as const;
 const DIALECT_CODE: Readonly<Record<(typeof DIALECTS)[number], number>> = { openai: 0, anthropic: 1, responses: 2 };
 export const TIERS = ['', 'SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'] as const;

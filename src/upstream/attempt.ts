@@ -481,6 +481,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         this.fail(isGatewayError(err) ? err : new GatewayError('upstream_bad_response', `Provider '${provider}' sent an answer the gateway could not read.`), null);
         return;
       }
+    } else if (ctx.endpoint === 'count_tokens') {
+      // A count is not usage: its input_tokens must not be read (and charged) as a prompt's.
+      ctx.promptTokens = 0;
+      ctx.completionTokens = 0;
     } else {
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
@@ -502,6 +506,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       const req = ctx.canonicalEmbeddings!;
       const e = codec.embeddingsToCanonical!(body, req);
       return ctx.dialect.renderEmbeddings!(e, req);
+    }
+    if (ctx.endpoint === 'count_tokens') {
+      // Counting is free at every provider that counts: no tokens used, nothing charged.
+      ctx.promptTokens = 0;
+      ctx.completionTokens = 0;
+      return ctx.dialect.renderTokenCount!(codec.tokenCountOf!(body));
     }
     const answer = codec.toCanonicalResponse(body);
     // Converse answers name neither themselves nor their model.

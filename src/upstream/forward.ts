@@ -13,6 +13,7 @@ import { passesThrough, upstreamKind } from './pass-through.ts';
 import type { Dispatcher } from 'undici';
 import { isSurface, SURFACE } from '../formats/openai/surface.ts';
 import { replaceField } from '../util/multipart-field.ts';
+import { COUNT_TOKENS_FIELDS } from '../formats/anthropic/request.ts';
 
 export function dispatchAttempt(ctx: RequestContext, owner: AttemptOwner, target: Target, key: KeyPlan, remainingMs: number): void {
   const provider = target.provider;
@@ -72,8 +73,9 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
 /** The codec's body from the canonical request; OpenAI's asks for stream usage, unless the provider refuses the field. */
 function translatedBody(ctx: RequestContext, target: Target): Buffer {
   let out: Buffer;
+  const codec = target.provider.codec;
   try {
-    out = Buffer.from(target.provider.codec.fromCanonical(canonical(ctx), target.model));
+    out = Buffer.from(ctx.endpoint === 'count_tokens' ? codec.countTokensFromCanonical!(canonical(ctx), target.model) : codec.fromCanonical(canonical(ctx), target.model));
   } catch (err) {
     // JSON.stringify recurses: a tool schema nested thousands deep is the client's to fix, not a 500.
     if (err instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
@@ -112,7 +114,7 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     const { fallbacks: _gatewayOnly, ...rest } = b;
     base = removeTopLevelMember(base, 'fallbacks') ?? reserialize(rest);
   }
-  const drop = target.provider.deviations.dropParams;
+  const drop = ctx.endpoint === 'count_tokens' ? uncounted(b) : target.provider.deviations.dropParams;
   for (let i = 0; i < drop.length; i++) {
     const p = drop[i]!;
     if (b[p] === undefined) continue;
@@ -135,6 +137,9 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
   // Removing members above leaves the count of `model` members as parse found it.
   return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson, ctx.modelMembers === 1) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
 }
+
+/** A count_tokens request's fields that Anthropic's counting endpoint does not take. */
+const uncounted = (b: Record<string, unknown>): string[] => Object.keys(b).filter((k) => k !== 'fallbacks' && !COUNT_TOKENS_FIELDS.has(k));
 
 const withoutKeys = (o: Record<string, unknown>, k: string): Record<string, unknown> => {
   const { [k]: _dropped, ...rest } = o;

@@ -260,7 +260,7 @@ describe('providers of other formats', async () => {
   type Provider = 'gemini' | 'bedrock';
   const base = { gemini: 'https://generativelanguage.googleapis.com/v1beta', bedrock: 'https://bedrock-runtime.us-east-1.amazonaws.com' } as const;
   const prefix = { gemini: '/v1beta/', bedrock: '/' } as const;
-  const pathOf = (p: Provider, kind: 'chat' | 'embeddings', model: string, stream: boolean) =>
+  const pathOf = (p: Provider, kind: 'chat' | 'embeddings' | 'count_tokens', model: string, stream: boolean) =>
     ENDPOINTS[p]({ url: new URL(base[p]), region: 'us-east-1', apiVersion: null, deployments: {} })
       .path(kind, model, stream)
       .slice(prefix[p].length);
@@ -285,6 +285,19 @@ describe('providers of other formats', async () => {
         });
       });
     }
+
+    describe(`Anthropic count_tokens → ${p}: request and count`, () => {
+      it.each(dir(p, `anthropic-to-${p}-count-tokens`))('%s', (_name, fx) => {
+        const model = p === 'bedrock' ? fx.modelId : fx.anthropic.model;
+        const dialect = FORMATS.anthropic.dialect;
+        expect(dialect.check(fx.anthropic, 'count_tokens').stream).toBe(false);
+        expectMatch(JSON.parse(CODECS[p].countTokensFromCanonical!(dialect.toCanonical(fx.anthropic, 'count_tokens'), model)), fx[p]);
+        expect(pathOf(p, 'count_tokens', model, false)).toBe(fx.path);
+        const read = () => dialect.renderTokenCount!(CODECS[p].tokenCountOf!(Buffer.from(JSON.stringify(fx.answer))));
+        if (fx.error !== undefined) expect(read).toThrow(expect.objectContaining({ code: fx.error.code }));
+        else expect(JSON.parse(read())).toEqual(fx.anthropicAnswer);
+      });
+    });
 
     describe(`${p} → OpenAI client: answers`, () => {
       it.each(dir(p, `${p}-to-openai-response`))('%s', (_name, fx) => {

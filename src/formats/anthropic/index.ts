@@ -14,24 +14,26 @@ import { isObj } from '../../util/json-object.ts';
 export const anthropicDialect: Dialect = {
   format: 'anthropic',
 
-  // Anthropic's own validation, as far as routing needs it (docs: max_tokens is required).
+  // Anthropic's own validation, as far as routing needs it (docs: max_tokens is required, except to
+  // count tokens, which takes the same request without it and never streams).
   check(b, endpoint) {
-    if (endpoint !== 'chat') throw new GatewayError('invalid_request', 'The Anthropic dialect serves /v1/messages only.');
+    if (endpoint !== 'chat' && endpoint !== 'count_tokens') throw new GatewayError('invalid_request', 'The Anthropic dialect serves /v1/messages and /v1/messages/count_tokens only.');
     const max = b.max_tokens;
-    if (max === undefined || max === null) throw new GatewayError('missing_required_parameter', 'max_tokens: Field required', { param: 'max_tokens' });
-    if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) throw new GatewayError('invalid_parameter', 'max_tokens: must be a positive integer', { param: 'max_tokens' });
+    if (endpoint === 'chat' && (max === undefined || max === null)) throw new GatewayError('missing_required_parameter', 'max_tokens: Field required', { param: 'max_tokens' });
+    if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new GatewayError('invalid_parameter', 'max_tokens: must be a positive integer', { param: 'max_tokens' });
     const messages = b.messages;
     if (messages === undefined || messages === null) throw new GatewayError('missing_required_parameter', 'messages: Field required', { param: 'messages' });
     if (!Array.isArray(messages) || messages.length === 0) throw new GatewayError('invalid_parameter', 'messages: must be a non-empty array of messages', { param: 'messages' });
     const stream = b.stream;
     if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw new GatewayError('invalid_parameter', 'stream: must be a boolean', { param: 'stream' });
-    return { model: b.model as string, stream: stream === true };
+    return { model: b.model as string, stream: endpoint === 'chat' && stream === true };
   },
 
   toCanonical: (b) => messagesToCanonical(b),
   renderResponse: messageFromCanonical,
   streamEncoder: (req) => new AnthropicStreamEncoder(req),
   status: anthropicStatus,
+  renderTokenCount: (n) => `{"input_tokens":${n}}`,
   renderError: (err) => JSON.stringify({ type: 'error', error: { type: anthropicErrorType(err), message: anthropicMessage(err) } }),
   renderStreamError: (err) => sseEvent('error', JSON.stringify({ type: 'error', error: { type: anthropicErrorType(err), message: anthropicMessage(err) } })),
 };
@@ -81,7 +83,8 @@ function scanUsage(bytes: Buffer, into: UsageSink): void {
 export const anthropicCodec: Codec = {
   format: 'anthropic',
   framing: 'sse',
-  serves: { chat: true, completions: false, embeddings: false, responses: true },
+  // count_tokens is relayed to {base}/messages/count_tokens (a client of the same format).
+  serves: { chat: true, completions: false, embeddings: false, responses: true, count_tokens: true },
   fromCanonical: (req, model) => JSON.stringify(messagesFromCanonical(req, model)),
   toCanonicalResponse: messageToCanonical,
   streamDecoder: () => new AnthropicStreamDecoder(),

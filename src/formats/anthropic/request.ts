@@ -17,6 +17,13 @@ function bad(message: string, param: string): GatewayError {
 }
 
 /** Fields of a Messages request this translation maps; every other one is dropped and counted. */
+/**
+ * The fields of POST /v1/messages/count_tokens (the SDK's MessageCountTokensParams). Anthropic refuses
+ * any other ("max_tokens: Extra inputs are not permitted", Wei-Shaw/sub2api #4913), and clients build
+ * counts from the message they are about to send: the rest is left out before relaying.
+ */
+export const COUNT_TOKENS_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'cache_control', 'output_config', 'speed', 'mcp_servers', 'context_management']);
+
 const MAPPED = new Set(['model', 'max_tokens', 'messages', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'stream', 'tools', 'tool_choice', 'thinking', 'metadata', 'output_config', 'fallbacks']);
 
 // ─── Anthropic → canonical ────────────────────────────────────────────────────────────────────────

@@ -8,6 +8,7 @@ import { converseFromCanonical } from './request.ts';
 import { converseToCanonical } from './response.ts';
 import { BedrockStreamDecoder } from './stream.ts';
 import { isObj } from '../../util/json-object.ts';
+import { tokenCountField } from '../token-count.ts';
 
 /**
  * Bedrock's error body is `{"message": …}` (`Message` for a bad API key); the type travels in
@@ -40,8 +41,16 @@ const OUTPUT = Buffer.from('"outputTokens"');
 export const bedrockCodec: Codec = {
   format: 'bedrock',
   framing: 'aws-eventstream',
-  serves: { chat: true, completions: false, embeddings: false, responses: true },
+  serves: { chat: true, completions: false, embeddings: false, responses: true, count_tokens: true },
   fromCanonical: (req, model) => JSON.stringify(converseFromCanonical(req, model)),
+  countTokensFromCanonical(req, model) {
+    // CountTokens takes the Converse request without its inferenceConfig (ConverseTokensRequest:
+    // messages, system, toolConfig, additionalModelRequestFields). Bedrock counts for Anthropic's
+    // models; another model's ValidationException reaches the client as a 400.
+    const { inferenceConfig: _notCounted, ...converse } = converseFromCanonical(req, model);
+    return JSON.stringify({ input: { converse } });
+  },
+  tokenCountOf: (body) => tokenCountField(body, 'inputTokens', 'bedrock'),
   toCanonicalResponse: converseToCanonical,
   streamDecoder: () => new BedrockStreamDecoder(),
   errorFrom,

@@ -8,6 +8,7 @@ import { embeddingsFromCanonical, geminiFromCanonical } from './request.ts';
 import { embeddingsToCanonical, geminiToCanonical } from './response.ts';
 import { GeminiStreamDecoder } from './stream.ts';
 import { isObj } from '../../util/json-object.ts';
+import { tokenCountField } from '../token-count.ts';
 
 /** RetryInfo's retryDelay ("2s", "1.5s") in a Google error's details, as ms. */
 function retryDelayMs(details: unknown): number | null {
@@ -45,8 +46,12 @@ const CANDIDATES = Buffer.from('"candidatesTokenCount"');
 export const geminiCodec: Codec = {
   format: 'gemini',
   framing: 'sse',
-  serves: { chat: true, completions: false, embeddings: true, responses: true },
+  serves: { chat: true, completions: false, embeddings: true, responses: true, count_tokens: true },
   fromCanonical: (req, model) => JSON.stringify(geminiFromCanonical(req, model)),
+  // countTokens takes `contents` alone, or the whole generateContentRequest (with its model), which
+  // is the form that counts the system instruction and the tools too (https://ai.google.dev/api/tokens).
+  countTokensFromCanonical: (req, model) => JSON.stringify({ generateContentRequest: { model: `models/${model}`, ...geminiFromCanonical(req, model) } }),
+  tokenCountOf: (body) => tokenCountField(body, 'totalTokens', 'gemini'),
   toCanonicalResponse: geminiToCanonical,
   streamDecoder: () => new GeminiStreamDecoder(),
   errorFrom,
