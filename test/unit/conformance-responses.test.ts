@@ -84,6 +84,8 @@ function expectRefusal(fn: () => unknown, want: { status: number; param: string 
     const body = JSON.parse(responsesDialect.renderError(err));
     expect({ status: responsesDialect.status(err), param: body.error.param }).toEqual(want);
     expect(body.error.type).toBe('invalid_request_error');
+    // The message quotes the Responses field too, never the chat field a codec named.
+    expect(body.error.message).not.toMatch(/'(response_format|max_tokens|max_completion_tokens|reasoning_effort|messages)\b/);
     return;
   }
   expect.fail('expected the request to be refused');

@@ -7,7 +7,7 @@
 //     without a code is known by its type.
 //   - Params: a codec refuses what its provider cannot do in the chat dialect's words (anthropic
 //     request.ts names `response_format` for json_object); the client is told the field it sent
-//     (`text.format`: fixture refuse-text-format-json-object).
+//     (`text.format`: fixture refuse-text-format-json-object), in `param` and in the message's quotes.
 //
 // In a stream the error is the flat `ResponseErrorEvent` {type, code, message, param, sequence_number}
 // (openai-node 6.49; README decision 16) and nothing follows it: no response.failed, no [DONE].
@@ -36,10 +36,14 @@ function param(p: string | null): string | null {
   return p.startsWith('messages[') ? 'input' : p;
 }
 
+/** A chat field quoted in a codec's message ('response_format', 'messages[2].content[0]'), with its path. */
+const QUOTED_CHAT_FIELD = new RegExp(`'((?:${Object.keys(RESPONSES_PARAM).join('|')})(?:\\[[^']*)?)'`, 'g');
+
 /** The OpenAI error fields as a Responses client reads them. */
 export function responsesError(err: GatewayError): OpenAIErrorFields {
   const o = openaiError(err);
-  return { message: o.message, type: o.type, param: param(o.param), code: o.code === null ? null : (RESPONSES_CODE[o.code] ?? o.code) };
+  const message = o.message.replace(QUOTED_CHAT_FIELD, (_all, field: string) => `'${param(field)}'`);
+  return { message, type: o.type, param: param(o.param), code: o.code === null ? null : (RESPONSES_CODE[o.code] ?? o.code) };
 }
 
 export function renderResponsesError(err: GatewayError): string {
