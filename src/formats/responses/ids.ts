@@ -7,61 +7,22 @@
 //   - every virtual key shares the provider's account, so one tenant could continue (and read) another
 //     tenant's conversation by its id.
 // So the id a client sees carries where the response is stored and whom it was made for, encrypted
-// and authenticated (AES-256-GCM, a random nonce): "resp_mg" + base64url(nonce ‖ ciphertext ‖ tag).
+// and authenticated (util/sealed-ids.ts; a random nonce): "resp_mg" + base64url(nonce ‖ ciphertext ‖ tag).
 // Encrypted, not only signed: a signed payload showed the provider's own id to whoever held the
 // sealed one, and a raw id is what another tenant would need. OpenAI's ids are "resp_" and hex, so
 // "resp_mg" can never be one of them. LiteLLM solves the first half the same way (its Responses ids
 // encode the deployment); the owner is the gateway's own.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { SealedIds, type SealedOrigin } from '../../util/sealed-ids.ts';
 import { findTopLevelMember } from '../../util/json-splice.ts';
 
-export interface ResponseOrigin {
-  /** The provider, and the name of its key, that made the response and store it. */
-  readonly provider: string;
-  readonly key: string;
-  /** The virtual key it was made for ("" without governance). */
-  readonly owner: string;
-  /** The provider's own id. */
-  readonly id: string;
-}
+export type ResponseOrigin = SealedOrigin;
 
 const PREFIX = 'resp_mg';
-const NONCE = 12;
-const TAG = 16;
 
-export class ResponseIds {
-  private readonly key: Buffer;
-
-  /** `secret`: governance.idSecret, or the process's random one (config/compile.ts); never a credential. */
+/** Responses ids: sealed with a fresh nonce each (util/sealed-ids.ts), as "resp_mg…". */
+export class ResponseIds extends SealedIds {
   constructor(secret: Buffer) {
-    this.key = Buffer.from(hkdfSync('sha256', secret, 'microgate', 'response ids', 32));
-  }
-
-  seal(o: ResponseOrigin): string {
-    const nonce = randomBytes(NONCE);
-    const c = createCipheriv('aes-256-gcm', this.key, nonce);
-    const body = Buffer.concat([c.update(JSON.stringify([o.provider, o.key, o.owner, o.id])), c.final()]);
-    return PREFIX + Buffer.concat([nonce, body, c.getAuthTag()]).toString('base64url');
-  }
-
-  /**
-   * The origin of an id this gateway handed out; null for an id that is not one (a provider's own);
-   * 'forged' for one that looks like ours but does not open (altered, or sealed with another secret).
-   */
-  open(id: string): ResponseOrigin | null | 'forged' {
-    if (!id.startsWith(PREFIX)) return null;
-    const raw = Buffer.from(id.slice(PREFIX.length), 'base64url');
-    if (raw.length <= NONCE + TAG) return 'forged';
-    try {
-      const d = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, NONCE));
-      d.setAuthTag(raw.subarray(raw.length - TAG));
-      const plain = Buffer.concat([d.update(raw.subarray(NONCE, raw.length - TAG)), d.final()]);
-      const [provider, key, owner, original] = JSON.parse(plain.toString()) as unknown[];
-      if (typeof provider === 'string' && typeof key === 'string' && typeof owner === 'string' && typeof original === 'string') return { provider, key, owner, id: original };
-    } catch {
-      // The tag did not match (final() throws), or a payload this code did not write.
-    }
-    return 'forged';
+    super(secret, 'response ids', PREFIX, 'random');
   }
 }
 
