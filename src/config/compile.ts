@@ -18,6 +18,7 @@ import { ENDPOINTS } from '../endpoints/index.ts';
 import { PoolRegistry } from '../state/pools.ts';
 import { HealthRegistry } from '../state/health.ts';
 import { ResponseIds } from '../formats/responses/ids.ts';
+import { ResourceIds } from '../formats/openai/resource-ids.ts';
 import { BufferBudget } from '../state/buffer-budget.ts';
 import { RetryBudget } from '../state/retry-budget.ts';
 import { ConfigError } from './load.ts';
@@ -146,6 +147,10 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   // credentials are never forwarded), so no answer can echo one; scanning every answer for them would
   // cost per key (bench: +1.3 µs a request with 20 keys). They are never logged either: records carry ids.
   const c = config.classifier;
+  // Every replica seals ids with the configured secret; without one, with one drawn once per process,
+  // which all its threads share. Never derived from a credential: every tenant holds sealed ids, and
+  // could test guesses of that credential against them offline.
+  const idSecret = config.governance.idSecret !== undefined ? Buffer.from(config.governance.idSecret) : Buffer.from(shared.processSecret);
   const classifier = new Classifier({ ...(c.model === undefined ? {} : { model: c.model }), weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
@@ -170,10 +175,8 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     createdAt,
     generation: opts.previous === undefined ? 0 : opts.previous.generation + 1,
     redactor: new Redactor(providerSecrets(config)),
-    // Every replica seals with the configured secret; without one, with one drawn once per process,
-    // which all its threads share. Never derived from a credential: every tenant holds sealed ids, and
-    // could test guesses of that credential against them offline.
-    responseIds: new ResponseIds(config.governance.idSecret !== undefined ? Buffer.from(config.governance.idSecret) : Buffer.from(shared.processSecret)),
+    responseIds: new ResponseIds(idSecret),
+    resourceIds: new ResourceIds(idSecret),
     pools,
     governance,
     commit: () => {

@@ -319,8 +319,8 @@ const governance = z.strictObject({
    */
   adminKey: secret.optional(),
   /**
-   * Encrypts the Responses API ids the gateway hands out, which carry the provider key that stores the
-   * response and the virtual key it was made for (formats/responses/ids.ts). At least 32 random
+   * Encrypts the Responses API, file and batch ids the gateway hands out, which carry the provider key
+   * that stores the object and the virtual key it was made for (util/sealed-ids.ts). At least 32 random
    * characters; give every replica the same one. Absent: random per process (ids end with it).
    */
   idSecret: secret.optional(),

@@ -5,6 +5,7 @@
 //   route    pipeline/route.ts     model → the targets to try, in order (weights, then fallbacks);
 //            pipeline/rules.ts     precompiled CEL rules may deny, or replace the targets
 //   continue pipeline/continuation.ts  a Responses previous_response_id: the key that stores it, its owner only
+//   own      pipeline/resources.ts     a file or batch id: the key that stores it, its owner only
 //   govern   pipeline/govern.ts    the caller's virtual key: its models, providers and limits
 //   forward  upstream/forward.ts   the failover loop (upstream/failover.ts) sends attempts
 //                                  (upstream/attempt.ts) until one answers; it relays the answer
@@ -15,6 +16,7 @@ import { parseRequest, requestDeadline } from './parse.ts';
 import { routeRequest } from './route.ts';
 import { govern } from './govern.ts';
 import { continueStoredResponse } from './continuation.ts';
+import { ownResources } from './resources.ts';
 
 export function handleRequest(ctx: RequestContext): void {
   try {
@@ -22,6 +24,7 @@ export function handleRequest(ctx: RequestContext): void {
     const deadlineMs = requestDeadline(ctx);
     routeRequest(ctx);
     continueStoredResponse(ctx);
+    ownResources(ctx);
     govern(ctx, ctx.explain);
     if (ctx.explain) explain(ctx);
     else forward(ctx, deadlineMs);

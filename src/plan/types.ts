@@ -1,6 +1,7 @@
 // The RuntimePlan: what the request path reads. Compiled once from a validated Config
 // (config/compile.ts); nothing here is computed per request.
 import type { ResponseIds } from '../formats/responses/ids.ts';
+import type { ResourceIds } from '../formats/openai/resource-ids.ts';
 import type { Pool } from 'undici';
 import type { WeightedPicker } from '../util/weighted.ts';
 import type { Redactor } from '../util/redact.ts';
@@ -147,6 +148,8 @@ export interface RuntimePlan {
   readonly redactor: Redactor;
   /** Seals and opens the Responses API ids the gateway hands out (formats/responses/ids.ts). */
   readonly responseIds: ResponseIds;
+  /** Seals and opens the file and batch ids the gateway hands out (formats/openai/resource-ids.ts). */
+  readonly resourceIds: ResourceIds;
   readonly pools: PoolRegistry;
   /**
    * A hot reload's new plan takes over what it shares with the one it replaces (pools, the counters'

@@ -16,6 +16,7 @@ import type { Usage } from '../formats/canonical.ts';
 import { StreamTranslation } from '../formats/stream-translation.ts';
 import { streamError } from '../formats/errors.ts';
 import { applySwap, idSwap, responseIdIn, type IdSwap } from '../formats/responses/ids.ts';
+import { sealResourceAnswer } from '../formats/openai/resource-ids.ts';
 import { EventStreamDecoder, EventStreamError } from '../formats/bedrock/eventstream.ts';
 import { EXCEPTION } from '../formats/bedrock/stream.ts';
 import type { Codec } from '../formats/format.ts';
@@ -488,6 +489,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     } else {
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
+      else if (ctx.endpoint === 'files' || ctx.endpoint === 'batches') {
+        out = sealResourceAnswer(out, ctx.plan.resourceIds, { provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '' });
+      }
     }
     this.settled = true;
     this.owner.succeeded(this, status);

@@ -1,0 +1,59 @@
+// Files and batches as the gateway hands them out. They live in the account of the provider key that
+// made them, and every virtual key shares that account: with the provider's own ids, any tenant could
+// read, use or delete another's uploads and batch outputs by naming them, and the next request for a
+// file could go to another key or provider that does not have it. So, as for Responses ids
+// (formats/responses/ids.ts), the ids a client sees are sealed with where the object lives and whom it
+// was made for (util/sealed-ids.ts): "file-mg_…" and "batch_mg_…" (OpenAI's own are "file-" and
+// "batch_" followed by letters and digits, never a second "_"). Sealed deterministically: a file's id
+// is the same in its upload's answer and in the batch that reads it, as clients compare them.
+// LiteLLM's managed files solve the same problem with ids that encode the deployment and a database
+// of owners; here the id itself is the record.
+import { SealedIds, type SealedOrigin } from '../../util/sealed-ids.ts';
+import { isObj } from '../../util/json-object.ts';
+
+export class ResourceIds {
+  readonly files: SealedIds;
+  readonly batches: SealedIds;
+
+  constructor(secret: Buffer) {
+    this.files = new SealedIds(secret, 'file ids', 'file-mg_', 'deterministic');
+    this.batches = new SealedIds(secret, 'batch ids', 'batch_mg_', 'deterministic');
+  }
+}
+
+/** Where the objects of one answer live and whom they were made for: the origin of each id but the id. */
+export type AnswerOrigin = Omit<SealedOrigin, 'id'>;
+
+/** A batch's fields that name files (OpenAI's Batch object). */
+const BATCH_FILE_FIELDS = ['input_file_id', 'output_file_id', 'error_file_id'] as const;
+
+/**
+ * A files or batches answer (a FileObject, a Batch, a deletion, or a list of them) with every id the
+ * provider put in it sealed. Anything else, or JSON this does not recognise, is returned as it came.
+ */
+export function sealResourceAnswer(body: Buffer, ids: ResourceIds, at: AnswerOrigin): Buffer {
+  let j: unknown;
+  try {
+    j = JSON.parse(body.toString('utf8'));
+  } catch {
+    return body;
+  }
+  if (!isObj(j)) return body;
+  const seal = (sealer: SealedIds, id: unknown): unknown => (typeof id === 'string' && id !== '' && sealer.open(id) === null ? sealer.seal({ ...at, id }) : id);
+  const one = (o: unknown): boolean => {
+    if (!isObj(o)) return false;
+    if (o.object === 'file') o.id = seal(ids.files, o.id);
+    else if (o.object === 'batch') {
+      o.id = seal(ids.batches, o.id);
+      for (const f of BATCH_FILE_FIELDS) o[f] = seal(ids.files, o[f]);
+    } else return false;
+    return true;
+  };
+  if (j.object === 'list' && Array.isArray(j.data)) {
+    let sealer: SealedIds | null = null;
+    for (const item of j.data) if (one(item)) sealer ??= (item as { object?: unknown }).object === 'batch' ? ids.batches : ids.files;
+    // The cursors name items of the page: sealed alike, so `after` takes them back.
+    if (sealer !== null) for (const k of ['first_id', 'last_id']) j[k] = seal(sealer, j[k]);
+  } else if (!one(j)) return body;
+  return Buffer.from(JSON.stringify(j));
+}
