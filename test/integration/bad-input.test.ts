@@ -177,10 +177,13 @@ describe('bad input gets an OpenAI-shaped error', () => {
     await b.body.text();
   });
 
-  it("an unknown path under /v1/messages answers in Anthropic's shape (the SDK's countTokens and batches land there)", async () => {
-    const r = await request(`${s.gw.url}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  it("an unknown path under /v1/messages answers in Anthropic's shape (the SDK's message batches land there); a bad count too", async () => {
+    const r = await request(`${s.gw.url}/v1/messages/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(r.statusCode).toBe(404);
     expect(await r.body.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const count = await request(`${s.gw.url}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(count.statusCode).toBe(400);
+    expect(await count.body.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
     const get = await request(`${s.gw.url}/v1/messages`);
     expect(get.statusCode).toBe(405);
     expect(await get.body.json()).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/use POST/) } });
