@@ -8,6 +8,16 @@ import type { RequestContext } from '../request/context.ts';
 
 export function continueStoredResponse(ctx: RequestContext): void {
   if (ctx.endpoint !== 'responses') return;
+  // A conversation (`conversation`: its items are prepended) is stored in the provider account every
+  // virtual key shares, and the gateway hands out no conversation id: one named under governance comes
+  // from elsewhere and nothing binds it to this tenant, as a raw previous_response_id.
+  if (ctx.vk !== null && ctx.body?.conversation !== undefined && ctx.body.conversation !== null) {
+    throw new GatewayError(
+      'invalid_parameter',
+      "'conversation' names a conversation stored in the provider account that every virtual key shares: with a virtual key, continue with previous_response_id, or send the turns as input items.",
+      { param: 'conversation' },
+    );
+  }
   const id = ctx.body?.previous_response_id;
   if (typeof id !== 'string') return;
   const origin = ctx.plan.responseIds.open(id);

@@ -131,6 +131,17 @@ describe('previous_response_id through the gateway', () => {
     expect(seen.length).toBe(at);
   });
 
+  it("with virtual keys, a stored conversation (the provider account's, every tenant's) is refused before anything is sent", async () => {
+    const at = seen.length;
+    const err = (await client('vk-bob-0123456789')
+      .responses.create({ model: 'gpt', input: 'and then?', conversation: 'conv_0123456789abcdef' })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.param).toBe('conversation');
+    expect(err.message).toMatch(/every virtual key shares/);
+    expect(seen.length).toBe(at);
+  });
+
   it('a model that routes to another provider cannot continue it: a 400 that says why', async () => {
     const r = await client('vk-alice-0123456789').responses.create({ model: 'gpt', input: 'hi' });
     const err = (await client('vk-alice-0123456789')
