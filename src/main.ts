@@ -31,6 +31,12 @@ async function main(): Promise<void> {
     mock = await startMock({ name: 'mock' }, { host: '127.0.0.1', port: 0 });
     config = mockConfig(mock.baseUrl);
   }
+  // Sealed ids (Responses, files, batches) open only with the secret they were sealed with: without a
+  // configured one, each process draws its own, and a restart orphans what tenants hold (a batch runs for
+  // up to a day). Said once at start, where an operator reads it.
+  if (config.governance.virtualKeys.length > 0 && config.governance.idSecret === undefined) {
+    process.stderr.write('microgate: governance.idSecret is not set: the Responses, file and batch ids handed out work only until this process restarts, and only on this replica\n');
+  }
   const w = config.server.workers;
   const threads = w === 'auto' ? Math.min(availableParallelism(), 64) : w;
   const gw = await run(config, threads);

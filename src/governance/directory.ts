@@ -41,6 +41,12 @@ export interface VirtualKey {
   readonly providers: ReadonlySet<string> | null;
   readonly limits: LevelLimits;
   readonly source: 'config' | 'api';
+  /**
+   * Whom the ids the gateway seals for this key belong to (Responses, files, batches): its id, and for a
+   * key of the admin API its creation time too, so a key deleted and made again under the same id (for
+   * someone else, say) does not inherit what the first was given. Rotating the value keeps it.
+   */
+  readonly owner: string;
   /** The key, then its team, then its customer: every level whose limits apply, tightest found by admission. */
   readonly levels: readonly LevelLimits[];
   /** The requests-per-minute counters of those levels: one permit each per request. */
@@ -70,7 +76,7 @@ const RECENT_MAX = 1024;
 export interface DirectorySource {
   customers: ReadonlyArray<{ id: string; name?: string; limits: LimitsConfig; source: 'config' | 'api' }>;
   teams: ReadonlyArray<{ id: string; name?: string; customer?: string; limits: LimitsConfig; source: 'config' | 'api' }>;
-  virtualKeys: ReadonlyArray<{ id: string; name?: string; digest: string; team?: string; customer?: string; models?: readonly string[]; providers?: readonly string[]; limits: LimitsConfig; source: 'config' | 'api' }>;
+  virtualKeys: ReadonlyArray<{ id: string; name?: string; digest: string; team?: string; customer?: string; models?: readonly string[]; providers?: readonly string[]; limits: LimitsConfig; source: 'config' | 'api'; createdAt?: string }>;
   /** governance.requireVirtualKey: every request needs a key, even while none exists. */
   requireKey?: boolean;
 }
@@ -136,6 +142,7 @@ export class Directory {
         providers: k.providers === undefined ? null : new Set(k.providers),
         limits,
         source: k.source,
+        owner: k.createdAt === undefined ? k.id : `${k.id}@${k.createdAt}`,
         levels: Object.freeze(levels),
         permits: Object.freeze(levels.map((l) => l.rpm).filter((c): c is Counter => c !== null)),
         tenant: Object.freeze({ virtualKey: k.id, team: team?.id ?? '', customer: customer?.id ?? '' }),

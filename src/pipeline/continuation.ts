@@ -21,7 +21,7 @@ export function continueStoredResponse(ctx: RequestContext): void {
   const id = ctx.body?.previous_response_id;
   if (typeof id !== 'string') return;
   const origin = ctx.plan.responseIds.open(id);
-  const owner = ctx.vk?.id ?? '';
+  const owner = ctx.vk?.owner ?? '';
   // A provider's own id goes on as it is without virtual keys (the gateway cannot say where it is
   // stored). With them it is refused: the gateway hands out no raw id, so one comes from elsewhere,
   // and nothing binds it to this tenant.

@@ -2,10 +2,11 @@
 // catch hands it to the one error boundary (server/respond.ts).
 //
 //   parse    pipeline/parse.ts     JSON once; validate what routing needs
-//   route    pipeline/route.ts     model → the targets to try, in order (weights, then fallbacks);
+//   route    pipeline/route.ts     model → the targets to try, in order (weights, then fallbacks); a file
+//                                  or batch id → the key that stores it, for its owner only (resources.ts);
 //            pipeline/rules.ts     precompiled CEL rules may deny, or replace the targets
 //   continue pipeline/continuation.ts  a Responses previous_response_id: the key that stores it, its owner only
-//   own      pipeline/resources.ts     a file or batch id: the key that stores it, its owner only
+//   files    pipeline/resources.ts     files a chat names (file_id): the key that stores them, their owner only
 //   govern   pipeline/govern.ts    the caller's virtual key: its models, providers and limits
 //   forward  upstream/forward.ts   the failover loop (upstream/failover.ts) sends attempts
 //                                  (upstream/attempt.ts) until one answers; it relays the answer
@@ -16,7 +17,7 @@ import { parseRequest, requestDeadline } from './parse.ts';
 import { routeRequest } from './route.ts';
 import { govern } from './govern.ts';
 import { continueStoredResponse } from './continuation.ts';
-import { ownResources } from './resources.ts';
+import { fileReferences } from './resources.ts';
 
 export function handleRequest(ctx: RequestContext): void {
   try {
@@ -24,7 +25,7 @@ export function handleRequest(ctx: RequestContext): void {
     const deadlineMs = requestDeadline(ctx);
     routeRequest(ctx);
     continueStoredResponse(ctx);
-    ownResources(ctx);
+    fileReferences(ctx);
     govern(ctx, ctx.explain);
     if (ctx.explain) explain(ctx);
     else forward(ctx, deadlineMs);

@@ -1,21 +1,24 @@
 // Files and batches name objects the gateway sealed (formats/openai/resource-ids.ts, which says why):
 // a request for one goes to the provider key that stores it, and only for the virtual key it was made
-// for. Runs after routing (which chose the provider that owns model-less requests), before governance.
+// for. Called by the route stage for these provider-routed requests, before the provider that owns
+// model-less requests is chosen: a sealed id names its own, whatever the header or the default says.
 //
 //   /files/{id}, /files/{id}/content, /batches/{id}, /batches/{id}/cancel   the id in the path
 //   POST /batches                                                          its input_file_id
 //   GET /files, GET /batches                                               lists: the whole provider
 //       account's, every tenant's; a virtual key is refused (it keeps the ids it was given). Without
-//       virtual keys they are answered, and their `after` cursor opened.
+//       virtual keys they are answered, at the provider and key of their `after` cursor.
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { SealedIds, SealedOrigin } from '../util/sealed-ids.ts';
-import type { KeyPlan, ProviderPlan } from '../plan/types.ts';
+import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
 import type { RequestContext } from '../request/context.ts';
 import { replaceTopLevelValue } from '../util/json-splice.ts';
+import { isObj } from '../util/json-object.ts';
 
-export function ownResources(ctx: RequestContext): void {
+/** The provider and key that store what a files or batches request names; null when it names nothing sealed. */
+export function resourceTarget(ctx: RequestContext): Target | null {
   const kind = ctx.endpoint;
-  if (kind !== 'files' && kind !== 'batches') return;
+  if (kind !== 'files' && kind !== 'batches') return null;
   const ids = ctx.plan.resourceIds;
   const q = ctx.subpath.indexOf('?');
   const segments = (q < 0 ? ctx.subpath : ctx.subpath.slice(0, q)).split('/');
@@ -33,6 +36,8 @@ export function ownResources(ctx: RequestContext): void {
     const after = params.get('after');
     const cursor = after === null ? null : ids[kind].open(after);
     if (cursor !== null && cursor !== 'forged') {
+      // The next page comes from where the last one did: another key may be another project.
+      origin = cursor;
       params.set('after', cursor.id);
       query = `?${params.toString()}`;
     }
@@ -46,8 +51,60 @@ export function ownResources(ctx: RequestContext): void {
       }
     }
   }
-  if (origin !== null) ctx.targets = [pinnedTo(ctx, origin)];
   ctx.subpath = segments.join('/') + query;
+  return origin === null ? null : pinnedTo(ctx, origin);
+}
+
+/** The quoted key every file reference holds: a body without it (nearly every one) is not walked. */
+const FILE_ID = Buffer.from('"file_id"');
+
+/**
+ * Files named inside a chat or Responses request (a `file` part's file.file_id, an `input_file` or
+ * `input_image` part's file_id): the gateway's ids, opened for their owner, the request sent to the
+ * provider and key that store them, with the provider's own ids in their place. A file stored
+ * elsewhere than the route reaches is a 400 that says so. Without virtual keys a raw id passes.
+ */
+export function fileReferences(ctx: RequestContext): void {
+  if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'responses') || ctx.raw === null || !ctx.raw.includes(FILE_ID)) return;
+  const b = ctx.body!;
+  const param = ctx.endpoint === 'chat' ? 'messages' : 'input';
+  let origin: SealedOrigin | null = null;
+  let changed = false;
+  const visit = (holder: Record<string, unknown>): void => {
+    const id = holder.file_id;
+    if (typeof id !== 'string') return;
+    const o = opened(ctx, ctx.plan.resourceIds.files, id, new GatewayError('invalid_parameter', `No such File object: ${id}`, { param }));
+    if (o === null) return;
+    if (origin !== null && (o.provider !== origin.provider || o.key !== origin.key)) {
+      throw new GatewayError('invalid_parameter', 'The files this request names are stored with different provider keys: one request reaches one.', { param });
+    }
+    origin = o;
+    holder.file_id = o.id;
+    changed = true;
+  };
+  for (const turn of Array.isArray(b[param]) ? (b[param] as unknown[]) : []) {
+    if (!isObj(turn)) continue;
+    if (ctx.endpoint === 'responses') visit(turn);
+    for (const part of Array.isArray(turn.content) ? turn.content : []) {
+      if (!isObj(part)) continue;
+      visit(part);
+      if (isObj(part.file)) visit(part.file);
+    }
+  }
+  if (origin === null) return;
+  const at: SealedOrigin = origin;
+  const here = ctx.targets.filter((t) => t.provider.name === at.provider);
+  if (here.length === 0) {
+    throw new GatewayError('invalid_parameter', `The file is stored by provider '${at.provider}', which '${ctx.model}' does not route to: ask a model served there.`, { param });
+  }
+  ctx.targets = here.map((t) => pinnedTo(ctx, at, t.model));
+  if (!changed) return;
+  try {
+    ctx.raw = Buffer.from(JSON.stringify(b));
+  } catch {
+    // JSON.stringify recurses: a body nested thousands deep is the client's to fix.
+    throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+  }
 }
 
 /**
@@ -55,10 +112,10 @@ export function ownResources(ctx: RequestContext): void {
  * would be); with them it is refused, as are an altered id, one sealed with another secret and
  * another tenant's: all as the provider answers an id it does not know, so none can probe for others.
  */
-function opened(ctx: RequestContext, sealer: SealedIds, id: string, unknown: GatewayError): SealedOrigin | null {
+export function opened(ctx: RequestContext, sealer: SealedIds, id: string, unknown: GatewayError): SealedOrigin | null {
   const origin = sealer.open(id);
   if (origin === null && ctx.vk === null) return null;
-  if (origin === null || origin === 'forged' || origin.owner !== (ctx.vk?.id ?? '')) throw unknown;
+  if (origin === null || origin === 'forged' || origin.owner !== (ctx.vk?.owner ?? '')) throw unknown;
   return origin;
 }
 
@@ -66,13 +123,13 @@ const notFound = (kind: 'files' | 'batches', id: string): GatewayError =>
   kind === 'files' ? new GatewayError('not_found', `No such File object: ${id}`, { param: 'id' }) : new GatewayError('not_found', `No batch found with id '${id}'.`, { param: 'batch_id' });
 
 /** The provider and key that store the object, while the config still has them (the key: else any of that provider's). */
-function pinnedTo(ctx: RequestContext, origin: SealedOrigin) {
+export function pinnedTo(ctx: RequestContext, origin: SealedOrigin, model = ''): Target {
   const plan = ctx.plan;
   const provider = plan.providers.get(origin.provider);
   if (provider === undefined) {
     throw new GatewayError('not_found', `The object is stored by provider '${origin.provider}', which this gateway's config no longer has.`);
   }
-  const target = plan.target(provider, '');
+  const target = plan.target(provider, model);
   const key = keyNamed(provider, origin.key);
   return key === null ? target : plan.pinned(target, key);
 }

@@ -14,6 +14,7 @@ import { attemptOrder, resolveRoute } from '../plan/routes.ts';
 import type { RequestContext } from '../request/context.ts';
 import { checkModelName } from './parse.ts';
 import { applyRules } from './rules.ts';
+import { resourceTarget } from './resources.ts';
 import { isSurface, SURFACE } from '../formats/openai/surface.ts';
 
 export function routeRequest(ctx: RequestContext): void {
@@ -22,7 +23,7 @@ export function routeRequest(ctx: RequestContext): void {
     // Files, batches, and requests that name no model: one provider, chosen without a model name. Rules
     // still run (a deny applies), but cannot move the request: its ids belong to that provider.
     if (plan.rules.length > 0) applyRules(ctx, null, true);
-    ctx.targets = servedOnly(ctx, [ownerTarget(ctx)]);
+    ctx.targets = servedOnly(ctx, [resourceTarget(ctx) ?? ownerTarget(ctx)]);
     return;
   }
   let route: Route | null = null;

@@ -26,7 +26,7 @@ import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 import { passesThrough } from './pass-through.ts';
 import { deadlines, type Expiring } from './deadlines.ts';
-import { isSurface, SURFACE } from '../formats/openai/surface.ts';
+import { isFileContent, isSurface, SURFACE } from '../formats/openai/surface.ts';
 
 export const CLIENT_ABORTED = Object.freeze(new Error('client aborted the request'));
 /** Abort reasons the attempt itself gives, told apart by identity in onResponseError. */
@@ -44,6 +44,11 @@ const EMPTY = Buffer.alloc(0);
  */
 function relaysBytes(ctx: RequestContext, contentType: string | string[] | undefined): boolean {
   const kind = ctx.endpoint;
+  // Files by route, not by content type: a file's content is relayed as it is, JSON or not (read as an
+  // answer, a JSON file shaped like a FileObject would have had an id sealed for the caller), and every
+  // other files answer is read as JSON, its ids sealed, or refused (a FileObject labelled text/plain
+  // would have gone out with the provider's raw id).
+  if (kind === 'files') return isFileContent(ctx.subpath);
   return isSurface(kind) && SURFACE[kind].bytes && !(typeof contentType === 'string' && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType));
 }
 
@@ -309,7 +314,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     const ctx = this.ctx;
     if (this.ownId === null) {
       const id = responseIdIn(out, stream);
-      if (id !== null) this.ownId = idSwap(id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '', id }));
+      if (id !== null) this.ownId = idSwap(id, ctx.plan.responseIds.seal({ provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.owner ?? '', id }));
     }
     const prev = ctx.previousResponse;
     if (prev !== null) this.prevId ??= idSwap(prev.original, prev.sealed);
@@ -490,7 +495,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
       else if (ctx.endpoint === 'files' || ctx.endpoint === 'batches') {
-        out = sealResourceAnswer(out, ctx.plan.resourceIds, { provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.id ?? '' });
+        try {
+          out = sealResourceAnswer(out, ctx.plan.resourceIds, { provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.owner ?? '' });
+        } catch (err) {
+          // Not sent again if it made something (failover.ts): the provider did make it.
+          this.fail(err as GatewayError, null);
+          return;
+        }
       }
     }
     this.settled = true;

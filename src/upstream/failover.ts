@@ -81,24 +81,33 @@ export class Failover implements FailoverHandle, AttemptOwner {
   /** A response is on its way to the client (JSON written, or the first stream events). */
   succeeded(a: UpstreamAttempt, status: number): void {
     this.records.push({ target: a.target, key: a.key, status, flag: '', ms: a.upstreamMs() });
-    this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), performance.now());
+    if (samplesHealth(this.ctx)) this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), performance.now());
   }
 
   /** An attempt failed before anything reached the client: decide what comes next. */
   failed(a: UpstreamAttempt, err: GatewayError, retryAfterMs: number | null): void {
     const ctx = this.ctx;
     const now = performance.now();
-    const outcome = outcomeOf(err);
+    // A provider that answered 2xx to a request that makes something (an upload, a batch) made it,
+    // whatever went wrong with the answer since: sending it again would make a second one.
+    const outcome = a.status >= 200 && a.status < 300 && makesObject(ctx) ? 'fatal' : outcomeOf(err);
     this.records.push({ target: a.target, key: a.key, status: err.upstreamStatus, flag: err.upstreamStatus !== 0 ? '' : err.flag, ms: a.upstreamMs() });
     this.lastError = err;
     this.lastHeaders = a.headers;
     // A refused request says nothing about the provider's health.
-    if (outcome !== 'fatal') ctx.plan.health.failing(a.key, a.target).record(false, a.upstreamMs(), now);
+    const health = samplesHealth(ctx);
+    if (outcome !== 'fatal' && health) ctx.plan.health.failing(a.key, a.target).record(false, a.upstreamMs(), now);
     if (ctx.aborted || ctx.done) return;
 
     const routing = ctx.plan.routing;
     switch (outcome) {
       case 'fatal':
+        // A target that cannot count (Bedrock for a model it does not count for, an Anthropic-style
+        // proxy without the route) refuses with a 400 or 404: the next target may count it.
+        if (ctx.endpoint === 'count_tokens' && (err.upstreamStatus === 400 || err.upstreamStatus === 404) && this.ti + 1 < ctx.targets.length) {
+          this.nextTarget();
+          return;
+        }
         this.fail(err);
         return;
       case 'auth':
@@ -106,7 +115,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
         this.rotateKey(false);
         return;
       case 'rate_limited':
-        rest(a.key, now + Math.min(retryAfterMs ?? routing.keyCooldown.rateLimitedMs, routing.keyCooldown.maxRateLimitedMs), 'rate_limited');
+        if (health) rest(a.key, now + Math.min(retryAfterMs ?? routing.keyCooldown.rateLimitedMs, routing.keyCooldown.maxRateLimitedMs), 'rate_limited');
         this.rotateKey(true);
         return;
       case 'retry': {
@@ -223,8 +232,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
       this.fail(this.deadlineError());
       return;
     }
-    // Claims the half-open probe when the circuit is recovering.
-    ctx.plan.health.circuit(key, target).allow(now);
+    // Claims the half-open probe when the circuit is recovering (a count is no probe: it reports nothing).
+    if (samplesHealth(ctx)) ctx.plan.health.circuit(key, target).allow(now);
     this.tried.push(key);
     ctx.target = target;
     ctx.key = key;
@@ -288,4 +297,19 @@ function rest(key: KeyPlan, until: number, reason: RestReason): void {
     key.state.restUntil = until;
     key.state.reason = reason;
   }
+}
+
+/**
+ * Whether this request's outcomes count toward its keys' rests, circuits and latencies. Counting
+ * tokens does not: Anthropic rate-limits it apart from messages ("separate and independent rate
+ * limits", docs: token counting), and a count answered in milliseconds, or refused, says nothing of
+ * how generations fare. A 429 on a count moves that request to the next key without resting the key.
+ */
+function samplesHealth(ctx: RequestContext): boolean {
+  return ctx.endpoint !== 'count_tokens';
+}
+
+/** A request that makes an object at the provider: a file upload, a batch (or its cancellation). */
+function makesObject(ctx: RequestContext): boolean {
+  return ctx.method === 'POST' && (ctx.endpoint === 'files' || ctx.endpoint === 'batches');
 }

@@ -52,8 +52,11 @@ export class SealedIds {
    */
   open(id: string): SealedOrigin | null | 'forged' {
     if (!id.startsWith(this.prefix)) return null;
-    const raw = Buffer.from(id.slice(this.prefix.length), 'base64url');
-    if (raw.length <= NONCE + TAG) return 'forged';
+    const text = id.slice(this.prefix.length);
+    const raw = Buffer.from(text, 'base64url');
+    // Node's decoder skips characters outside the alphabet: "<id>~" would open as "<id>". One object,
+    // one id: only the exact encoding opens.
+    if (raw.length <= NONCE + TAG || raw.toString('base64url') !== text) return 'forged';
     try {
       const d = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, NONCE));
       d.setAuthTag(raw.subarray(raw.length - TAG));

@@ -9,10 +9,15 @@ import { request } from 'undici';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startStack, type Stack } from '../helpers/stack.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
 
 let s: Stack;
 const VK = { a: 'vk-tenant-a-0123456789abcdef', b: 'vk-tenant-b-0123456789abcdef' };
+const ADMIN = 'admin-key-0123456789abcdef-0123';
 const LINE = Buffer.from('{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}}\n');
 
 beforeAll(async () => {
@@ -25,7 +30,7 @@ beforeAll(async () => {
     },
     routing: { defaultProvider: 'one' },
     governance: {
-      adminKey: 'admin-key-0123456789abcdef-0123',
+      adminKey: ADMIN,
       db: join(mkdtempSync(join(tmpdir(), 'mg-files-db-')), 'gov.db'),
       virtualKeys: [
         { id: 'tenant-a', value: VK.a },
@@ -107,5 +112,121 @@ describe('and no one else', () => {
       expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
       expect(err!.message).toMatch(/every tenant's/);
     }
+  });
+});
+
+describe('what a tenant is, and where an id sends a request', () => {
+  const admin = (method: string, path: string, body?: unknown) =>
+    request(`${s.gw.url}${path}`, { method: method as 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+  it('a key deleted and made again under the same id is someone else: it does not inherit the first one’s files', async () => {
+    const made = (await (await admin('POST', '/admin/virtual-keys', { id: 'carol' })).body.json()) as { value: string };
+    const f = await upload(made.value);
+    expect((await sdk(made.value).files.retrieve(f.id)).id).toBe(f.id);
+    // Rotating the value keeps the key, and what it was given.
+    const rotated = (await (await admin('POST', '/admin/virtual-keys/carol/rotate')).body.json()) as { value: string };
+    expect((await sdk(rotated.value).files.retrieve(f.id)).id).toBe(f.id);
+    expect((await admin('DELETE', '/admin/virtual-keys/carol')).statusCode).toBe(200);
+    const again = (await (await admin('POST', '/admin/virtual-keys', { id: 'carol' })).body.json()) as { value: string };
+    expect(await caught(sdk(again.value).files.retrieve(f.id))).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('a sealed id names its provider whatever the x-microgate-provider header says', async () => {
+    const f = await upload(VK.a, 'two');
+    expect((await sdk(VK.a, 'nobody').files.retrieve(f.id)).id).toBe(f.id);
+    expect((await sdk(VK.a, 'one').files.retrieve(f.id)).id).toBe(f.id);
+  });
+});
+
+describe('file ids inside a chat, and answers that are not what they claim (a stand-in provider)', () => {
+  let stub: Server;
+  let gw: Gateway;
+  const bodies: Array<{ method: string; url: string; body: string }> = [];
+  const FILE = { object: 'file', bytes: 3, created_at: 1, filename: 'a.jsonl', purpose: 'user_data', status: 'processed' };
+  let deep = '';
+
+  beforeAll(async () => {
+    deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
+    stub = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        bodies.push({ method: req.method!, url: req.url!, body: raw });
+        const json = (status: number, body: string, type = 'application/json') => {
+          res.writeHead(status, { 'content-type': type });
+          res.end(body);
+        };
+        if (req.method === 'POST' && req.url === '/v1/files') return json(200, JSON.stringify({ ...FILE, id: 'file-stub1' }));
+        // A file whose content is a FileObject naming someone else's file: content, never an answer to seal.
+        if (req.url === '/v1/files/file-stub1/content') return json(200, JSON.stringify({ object: 'file', id: 'file-VICTIM' }));
+        // A FileObject labelled as text: not relayed as bytes with the provider's raw id in it.
+        if (req.url === '/v1/files/file-stub1') return json(200, JSON.stringify({ ...FILE, id: 'file-stub1' }), 'text/plain');
+        if (req.method === 'POST' && req.url === '/v1/batches') return json(200, `{"id":"batch_stub1","object":"batch","metadata":${deep}}`);
+        if (req.method === 'POST' && req.url === '/v1/chat/completions') {
+          return json(200, JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
+        }
+        json(404, '{"error":{"message":"no","type":"invalid_request_error"}}');
+      });
+    });
+    await new Promise<void>((done) => stub.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(stub.address() as AddressInfo).port}/v1`;
+    gw = await startGateway(
+      validateConfig(
+        {
+          version: 1,
+          providers: { st: { baseUrl: base, keys: [{ name: 'k', value: 'sk-stub-0123456789' }] }, other: { baseUrl: base, keys: [{ name: 'k', value: 'sk-other-0123456789' }] } },
+          governance: { virtualKeys: [{ id: 'a', value: VK.a }, { id: 'b', value: VK.b }] },
+          routing: { defaultProvider: 'st' },
+          telemetry: { enabled: false },
+        },
+        {},
+      ),
+      { host: '127.0.0.1', port: 0 },
+    );
+  });
+  afterAll(async () => {
+    await gw.close();
+    await new Promise((done) => stub.close(done));
+  });
+
+  const client = (key: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
+  const stubUpload = async (key: string) => client(key).files.create({ file: await toFile(Buffer.from('abc'), 'a.jsonl'), purpose: 'user_data' });
+  const chatWith = (key: string, fileId: string, model = 'st/gpt-4o') =>
+    client(key).chat.completions.create({ model, messages: [{ role: 'user', content: [{ type: 'text', text: 'read it' }, { type: 'file', file: { file_id: fileId } }] }] });
+
+  it('a chat naming its own file reaches the provider with the provider’s id; another tenant’s, or a raw id, is refused before', async () => {
+    const f = await stubUpload(VK.a);
+    bodies.length = 0;
+    expect((await chatWith(VK.a, f.id)).choices[0]!.message.content).toBe('ok');
+    expect(JSON.parse(bodies.at(-1)!.body).messages[0].content[1].file.file_id).toBe('file-stub1');
+    bodies.length = 0;
+    for (const attempt of [chatWith(VK.b, f.id), chatWith(VK.a, 'file-stub1')]) {
+      const err = await caught(attempt);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(err!.param).toBe('messages');
+    }
+    // Stored elsewhere than the model routes to: said so, not sent.
+    const elsewhere = await caught(chatWith(VK.a, f.id, 'other/gpt-4o'));
+    expect(elsewhere!.message).toMatch(/stored by provider 'st'/);
+    expect(bodies).toEqual([]);
+  });
+
+  it("a file's content is relayed as it is, even when it looks like a FileObject; a FileObject labelled as text is still read, and sealed", async () => {
+    const f = await stubUpload(VK.a);
+    const content = await (await client(VK.a).files.content(f.id)).text();
+    expect(JSON.parse(content)).toEqual({ object: 'file', id: 'file-VICTIM' });
+    const got = await request(`${gw.url}/v1/files/${f.id}`, { headers: { authorization: `Bearer ${VK.a}` } });
+    const text = await got.body.text();
+    expect(got.statusCode).toBe(200);
+    expect(text).not.toContain('file-stub1');
+    expect(JSON.parse(text).id).toBe(f.id);
+  });
+
+  it('a batch the provider made is not made again when its answer cannot be read', async () => {
+    const f = await stubUpload(VK.a);
+    bodies.length = 0;
+    const err = await caught(client(VK.a).batches.create({ input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(bodies.filter((b) => b.method === 'POST' && b.url === '/v1/batches')).toHaveLength(1);
   });
 });

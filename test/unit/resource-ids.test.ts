@@ -34,6 +34,11 @@ describe('sealed file and batch ids', () => {
     const resp = new ResponseIds(secret).seal({ ...at, id: 'resp_1' });
     expect(ids.files.open(`file-mg_${resp.slice('resp_mg'.length)}`)).toBe('forged');
   });
+
+  it('only the exact encoding opens: characters the decoder would skip make another id, not an alias', () => {
+    const sealed = ids.files.seal({ ...at, id: 'file-abc' });
+    for (const alias of [`${sealed}~`, `${sealed}.`, `${sealed}=`, `${sealed.slice(0, 12)}.${sealed.slice(12)}`]) expect(ids.files.open(alias)).toBe('forged');
+  });
 });
 
 describe('sealResourceAnswer', () => {
@@ -64,6 +69,17 @@ describe('sealResourceAnswer', () => {
     expect(page.last_id).toBe(page.data[1].id);
     expect(ids.batches.open(page.last_id)).toEqual({ ...at, id: 'batch_2' });
     expect(page.has_more).toBe(true);
+  });
+
+  it("a provider's id shaped like the gateway's (a gateway behind this one) is sealed all the same", () => {
+    const inner = ids.files.seal({ provider: 'inner', key: 'k', owner: 'x', id: 'file-deep' });
+    const file = json(sealResourceAnswer(Buffer.from(JSON.stringify({ id: inner, object: 'file' })), ids, at));
+    expect(ids.files.open(file.id)).toEqual({ ...at, id: inner });
+  });
+
+  it('an answer nested too deeply to write back is an error, never the provider ids as they came', () => {
+    const deep = Buffer.from(`{"id":"batch_1","object":"batch","metadata":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`);
+    expect(() => sealResourceAnswer(deep, ids, at)).toThrow(expect.objectContaining({ code: 'upstream_bad_response' }));
   });
 
   it('anything else comes back as it came', () => {

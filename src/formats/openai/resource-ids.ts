@@ -10,6 +10,7 @@
 // of owners; here the id itself is the record.
 import { SealedIds, type SealedOrigin } from '../../util/sealed-ids.ts';
 import { isObj } from '../../util/json-object.ts';
+import { GatewayError } from '../../errors/gateway-error.ts';
 
 export class ResourceIds {
   readonly files: SealedIds;
@@ -39,7 +40,9 @@ export function sealResourceAnswer(body: Buffer, ids: ResourceIds, at: AnswerOri
     return body;
   }
   if (!isObj(j)) return body;
-  const seal = (sealer: SealedIds, id: unknown): unknown => (typeof id === 'string' && id !== '' && sealer.open(id) === null ? sealer.seal({ ...at, id }) : id);
+  // Whatever the provider put there is its own id, even one shaped like ours (a gateway behind this
+  // one): the gateway never sends a sealed id upstream, so every one is sealed here, once.
+  const seal = (sealer: SealedIds, id: unknown): unknown => (typeof id === 'string' && id !== '' ? sealer.seal({ ...at, id }) : id);
   const one = (o: unknown): boolean => {
     if (!isObj(o)) return false;
     if (o.object === 'file') o.id = seal(ids.files, o.id);
@@ -55,5 +58,11 @@ export function sealResourceAnswer(body: Buffer, ids: ResourceIds, at: AnswerOri
     // The cursors name items of the page: sealed alike, so `after` takes them back.
     if (sealer !== null) for (const k of ['first_id', 'last_id']) j[k] = seal(sealer, j[k]);
   } else if (!one(j)) return body;
-  return Buffer.from(JSON.stringify(j));
+  // JSON.stringify recurses: an answer nested thousands deep (metadata, say) cannot be sealed, and must
+  // not go out with the provider's ids in it.
+  try {
+    return Buffer.from(JSON.stringify(j));
+  } catch {
+    throw new GatewayError('upstream_bad_response', 'The provider sent a files or batches answer nested too deeply to read.');
+  }
 }

@@ -26,8 +26,11 @@ export const SURFACE: Readonly<Record<SurfaceKind, SurfaceRoute>> = {
   speech: { path: '/audio/speech', routedBy: 'model', bytes: true },
   transcriptions: { path: '/audio/transcriptions', routedBy: 'model', bytes: true },
   translations: { path: '/audio/translations', routedBy: 'model', bytes: true },
-  files: { path: '/files', routedBy: 'provider', bytes: true },
+  files: { path: '/files', routedBy: 'provider', bytes: true }, // the content route only: isFileContent
   batches: { path: '/batches', routedBy: 'provider', bytes: false },
 };
 
 export const isSurface = (kind: string): kind is SurfaceKind => Object.hasOwn(SURFACE, kind);
+
+/** A files request for a file's content (`/files/{id}/content`), whose answer is the file's bytes. */
+export const isFileContent = (subpath: string): boolean => /^\/files\/[^/?]+\/content(?:\?|$)/.test(subpath);
