@@ -169,8 +169,9 @@ function answer(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, r
 
 /** The Converse request inside a CountTokens body, or why it is refused. */
 function countedConverse(body: Record<string, unknown>, modelId: string): Record<string, unknown> | string {
-  // Bedrock counts tokens for Anthropic's models only (API_runtime_CountTokens: "supported models").
-  if (!/(?:^|[./])anthropic\./.test(modelId)) return `The provided model doesn't support counting tokens: ${modelId} (mock wording).`;
+  // Bedrock counts tokens for Anthropic's models only (API_runtime_CountTokens: "supported models"), by
+  // their foundation model id: an inference profile ("us.anthropic.…") is refused (pydantic-ai #4001).
+  if (!/^(?:arn:aws:bedrock:[^:]*::foundation-model\/)?anthropic\./.test(modelId)) return `The provided model doesn't support counting tokens: ${modelId} (mock wording).`;
   const input = body.input;
   if (!isObject(input)) return "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null";
   if (!isObject(input.converse)) return 'The mock counts the converse member of input only (mock wording).';

@@ -14,7 +14,8 @@ export function bedrockEndpoint(c: EndpointConfig): Endpoint {
   const host = c.url.host;
   const region = c.region ?? 'us-east-1';
   return {
-    path: (kind, model, stream) => `${base}${encodeURIComponent(model)}/${kind === 'count_tokens' ? 'count-tokens' : stream ? 'converse-stream' : 'converse'}`,
+    path: (kind, model, stream) =>
+      kind === 'count_tokens' ? `${base}${encodeURIComponent(countedModel(model))}/count-tokens` : `${base}${encodeURIComponent(model)}/${stream ? 'converse-stream' : 'converse'}`,
     keyHeaders(key, extra) {
       const own = ['content-type', 'application/json', 'user-agent', USER_AGENT, ...extraExcept(extra, OWN)];
       return key.aws === null ? ['authorization', `Bearer ${key.value ?? ''}`, ...own] : own;
@@ -22,6 +23,17 @@ export function bedrockEndpoint(c: EndpointConfig): Endpoint {
     sign: (headers, key, path, body) => (key.aws === null ? (headers as string[]) : signed(headers, key, host, region, path, body)),
     forward: [],
   };
+}
+
+/**
+ * The model id CountTokens takes: a foundation model's. Inference profiles ("us.anthropic.claude-…",
+ * or their ARN) are refused there with "The provided model doesn't support counting tokens"
+ * (pydantic-ai #4001, agentcore-public-stack #430), though newer Claude models are invoked only
+ * through them; counting invokes nothing, so the profile's model is counted.
+ */
+export function countedModel(model: string): string {
+  const profile = /(?:^|:inference-profile\/)(?:us|eu|apac|jp|au|ca|us-gov|global)\.([a-z0-9-]+\..+)$/.exec(model);
+  return profile === null ? model : profile[1]!;
 }
 
 function signed(headers: readonly string[], key: KeySecret, host: string, region: string, path: string, body: Buffer): string[] {

@@ -114,7 +114,7 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     const { fallbacks: _gatewayOnly, ...rest } = b;
     base = removeTopLevelMember(base, 'fallbacks') ?? reserialize(rest);
   }
-  const drop = ctx.endpoint === 'count_tokens' ? uncounted(b) : target.provider.deviations.dropParams;
+  const drop = ctx.endpoint === 'count_tokens' ? [...new Set([...target.provider.deviations.dropParams, ...uncounted(b)])] : target.provider.deviations.dropParams;
   for (let i = 0; i < drop.length; i++) {
     const p = drop[i]!;
     if (b[p] === undefined) continue;

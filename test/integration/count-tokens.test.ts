@@ -40,7 +40,10 @@ beforeAll(async () => {
         br: { type: 'bedrock', baseUrl: m.aws!.url, region: 'us-east-1', keys: [{ name: 'iam', accessKeyId: 'AKIDGOOD', secretAccessKey: AWS_SECRET }], models: [BEDROCK_CLAUDE, 'amazon.nova-lite-v1:0'] },
         gpt: { baseUrl: m.main!.baseUrl, keys: [{ name: 'k', value: 'openai-key-1' }], models: ['gpt-test'] },
       },
-      models: { 'limited-then-gemini': { targets: [{ provider: 'claudelimited', model: 'claude-test' }], fallbacks: ['gem/gemini-test'] } },
+      models: {
+        'limited-then-gemini': { targets: [{ provider: 'claudelimited', model: 'claude-test' }], fallbacks: ['gem/gemini-test'] },
+        'nova-then-claude': { targets: [{ provider: 'br', model: 'amazon.nova-lite-v1:0' }], fallbacks: ['claude/claude-test'] },
+      },
       governance: {
         adminKey: 'admin-key-0123456789abcdef-0123',
         db: join(mkdtempSync(join(tmpdir(), 'mg-count-db-')), 'gov.db'),
@@ -124,6 +127,30 @@ describe('routing, failover and errors, as for a message', () => {
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
     expect(err!.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     expect(err!.message).toMatch(/cannot serve count_tokens requests/);
+  });
+
+  it("a 429 on a count moves the count to the next target without resting the key: messages are rate-limited apart (Anthropic's docs)", async () => {
+    await claude.messages.countTokens({ model: 'limited-then-gemini', messages });
+    const res = await request(`${s.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': VK.open, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'limited-then-gemini', max_tokens: 16, messages }),
+    });
+    await res.body.text();
+    // The message still tries the key the count found limited (a rest would read "claudelimited/claude-test:resting").
+    expect(String(res.headers['x-microgate-route'])).toMatch(/^claudelimited\/claude-test#k:429/);
+  });
+
+  it('Bedrock counts an inference profile by its foundation model, which is what CountTokens takes', async () => {
+    const model = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const counted = await claude.messages.countTokens({ model: `br/${model}`, system, messages });
+    expect(counted.input_tokens).toBe(await usedBy(`br/${model}`));
+    expect(s.mocks.aws!.stats().byPath).toHaveProperty([`/model/${encodeURIComponent('anthropic.claude-sonnet-4-5-20250929-v1:0')}/count-tokens`]);
+  });
+
+  it("a target that cannot count (Bedrock, for a model not Anthropic's) passes the count to the next", async () => {
+    const counted = await claude.messages.countTokens({ model: 'nova-then-claude', system, messages });
+    expect(counted.input_tokens).toBe(await usedBy('claude/claude-test'));
   });
 
   it("Bedrock's refusal to count for a model it cannot (not Anthropic's) reaches the client as a 400", async () => {

@@ -20,7 +20,8 @@ export const anthropicDialect: Dialect = {
     if (endpoint !== 'chat' && endpoint !== 'count_tokens') throw new GatewayError('invalid_request', 'The Anthropic dialect serves /v1/messages and /v1/messages/count_tokens only.');
     const max = b.max_tokens;
     if (endpoint === 'chat' && (max === undefined || max === null)) throw new GatewayError('missing_required_parameter', 'max_tokens: Field required', { param: 'max_tokens' });
-    if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new GatewayError('invalid_parameter', 'max_tokens: must be a positive integer', { param: 'max_tokens' });
+    // A count leaves max_tokens out (it is not Anthropic's to count), whatever its value.
+    if (endpoint === 'chat' && (typeof max !== 'number' || !Number.isInteger(max) || max < 1)) throw new GatewayError('invalid_parameter', 'max_tokens: must be a positive integer', { param: 'max_tokens' });
     const messages = b.messages;
     if (messages === undefined || messages === null) throw new GatewayError('missing_required_parameter', 'messages: Field required', { param: 'messages' });
     if (!Array.isArray(messages) || messages.length === 0) throw new GatewayError('invalid_parameter', 'messages: must be a non-empty array of messages', { param: 'messages' });

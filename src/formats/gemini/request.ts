@@ -114,7 +114,10 @@ export function geminiFromCanonical(r: CanonicalRequest, model = ''): Obj {
   // Gemini's own words for it name a field the client never sent ("contents is not specified").
   if (turns.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
   const out: Obj = { contents: turns };
-  if (r.system !== null) out.systemInstruction = { parts: r.system.map((s) => ({ text: s.text })) };
+  // Blank system blocks are left out, and an instruction without any: Gemini refuses an empty text part
+  // and empty parts (the rules its generateContent applies to contents; Bedrock's codec does the same).
+  const system = (r.system ?? []).filter((s) => s.text.trim() !== '');
+  if (system.length > 0) out.systemInstruction = { parts: system.map((s) => ({ text: s.text })) };
   const gen: Obj = {};
   if (r.maxTokens !== null) gen.maxOutputTokens = r.maxTokens;
   if (r.temperature !== null) gen.temperature = r.temperature;
