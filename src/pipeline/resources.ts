@@ -55,8 +55,12 @@ export function resourceTarget(ctx: RequestContext): Target | null {
   return origin === null ? null : pinnedTo(ctx, origin);
 }
 
-/** The quoted key every file reference holds: a body without it (nearly every one) is not walked. */
+/**
+ * The quoted key every file reference holds: a body without it (nearly every one) is not walked, unless
+ * it has escapes, behind which the key may hide ("file\u005fid" parses as file_id).
+ */
 const FILE_ID = Buffer.from('"file_id"');
+const ESCAPE = Buffer.from('\\u');
 
 /**
  * Files named inside a chat or Responses request (a `file` part's file.file_id, an `input_file` or
@@ -65,7 +69,7 @@ const FILE_ID = Buffer.from('"file_id"');
  * elsewhere than the route reaches is a 400 that says so. Without virtual keys a raw id passes.
  */
 export function fileReferences(ctx: RequestContext): void {
-  if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'responses') || ctx.raw === null || !ctx.raw.includes(FILE_ID)) return;
+  if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'responses') || ctx.raw === null || (!ctx.raw.includes(FILE_ID) && !ctx.raw.includes(ESCAPE))) return;
   const b = ctx.body!;
   const param = ctx.endpoint === 'chat' ? 'messages' : 'input';
   let origin: SealedOrigin | null = null;
@@ -112,7 +116,7 @@ export function fileReferences(ctx: RequestContext): void {
  * would be); with them it is refused, as are an altered id, one sealed with another secret and
  * another tenant's: all as the provider answers an id it does not know, so none can probe for others.
  */
-export function opened(ctx: RequestContext, sealer: SealedIds, id: string, unknown: GatewayError): SealedOrigin | null {
+function opened(ctx: RequestContext, sealer: SealedIds, id: string, unknown: GatewayError): SealedOrigin | null {
   const origin = sealer.open(id);
   if (origin === null && ctx.vk === null) return null;
   if (origin === null || origin === 'forged' || origin.owner !== (ctx.vk?.owner ?? '')) throw unknown;
@@ -123,7 +127,7 @@ const notFound = (kind: 'files' | 'batches', id: string): GatewayError =>
   kind === 'files' ? new GatewayError('not_found', `No such File object: ${id}`, { param: 'id' }) : new GatewayError('not_found', `No batch found with id '${id}'.`, { param: 'batch_id' });
 
 /** The provider and key that store the object, while the config still has them (the key: else any of that provider's). */
-export function pinnedTo(ctx: RequestContext, origin: SealedOrigin, model = ''): Target {
+function pinnedTo(ctx: RequestContext, origin: SealedOrigin, model = ''): Target {
   const plan = ctx.plan;
   const provider = plan.providers.get(origin.provider);
   if (provider === undefined) {

@@ -205,6 +205,14 @@ describe('file ids inside a chat, and answers that are not what they claim (a st
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
       expect(err!.param).toBe('messages');
     }
+    // Nor behind an escaped key, which parses as file_id all the same.
+    const escaped = await request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${VK.a}`, 'content-type': 'application/json' },
+      body: '{"model":"st/gpt-4o","messages":[{"role":"user","content":[{"type":"file","file":{"file\\u005fid":"file-stub1"}}]}]}',
+    });
+    expect(escaped.statusCode).toBe(400);
+    await escaped.body.text();
     // Stored elsewhere than the model routes to: said so, not sent.
     const elsewhere = await caught(chatWith(VK.a, f.id, 'other/gpt-4o'));
     expect(elsewhere!.message).toMatch(/stored by provider 'st'/);
