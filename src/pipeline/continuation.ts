@@ -6,6 +6,26 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { keysFor } from '../plan/routes.ts';
 import type { RequestContext } from '../request/context.ts';
 
+/**
+ * Built-in tools that read what the provider account stores under an id: file_search's vector stores
+ * (their files), code_interpreter's named container (the files left in it). The gateway hands out
+ * neither id, so under virtual keys one named comes from the account every tenant shares, and is
+ * refused; code_interpreter's fresh container (`{"type": "auto"}`) is the request's own, and passes.
+ */
+function sharedToolState(tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  tools.forEach((t: unknown, i) => {
+    if (typeof t !== 'object' || t === null) return;
+    const tool = t as { type?: unknown; vector_store_ids?: unknown; container?: unknown };
+    if (tool.type === 'file_search' && Array.isArray(tool.vector_store_ids) && tool.vector_store_ids.length > 0) {
+      throw new GatewayError('invalid_parameter', `'tools[${i}].vector_store_ids' names vector stores of the provider account that every virtual key shares: with a virtual key, file_search is not available.`, { param: `tools[${i}].vector_store_ids` });
+    }
+    if (tool.type === 'code_interpreter' && typeof tool.container === 'string') {
+      throw new GatewayError('invalid_parameter', `'tools[${i}].container' names a container of the provider account that every virtual key shares: with a virtual key, ask for a fresh one ({"type": "auto"}).`, { param: `tools[${i}].container` });
+    }
+  });
+}
+
 export function continueStoredResponse(ctx: RequestContext): void {
   if (ctx.endpoint !== 'responses') return;
   // A conversation (`conversation`: its items are prepended) is stored in the provider account every
@@ -18,6 +38,7 @@ export function continueStoredResponse(ctx: RequestContext): void {
       { param: 'conversation' },
     );
   }
+  if (ctx.vk !== null) sharedToolState(ctx.body?.tools);
   const id = ctx.body?.previous_response_id;
   if (typeof id !== 'string') return;
   const origin = ctx.plan.responseIds.open(id);

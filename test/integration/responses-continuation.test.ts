@@ -142,6 +142,19 @@ describe('previous_response_id through the gateway', () => {
     expect(seen.length).toBe(at);
   });
 
+  it("with virtual keys, the account's vector stores and named containers are refused too; a fresh container passes", async () => {
+    const at = seen.length;
+    const bob = client('vk-bob-0123456789');
+    const stores = await bob.responses.create({ model: 'gpt', input: 'search', tools: [{ type: 'file_search', vector_store_ids: ['vs_someone_elses'] }] }).catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect(stores).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((stores as InstanceType<typeof OpenAI.APIError>).param).toBe('tools[0].vector_store_ids');
+    const named = await bob.responses.create({ model: 'gpt', input: 'run', tools: [{ type: 'code_interpreter', container: 'cntr_someone_elses' }] }).catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect((named as InstanceType<typeof OpenAI.APIError>).param).toBe('tools[0].container');
+    expect(seen.length).toBe(at);
+    await bob.responses.create({ model: 'gpt', input: 'run', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] });
+    expect(seen.length).toBe(at + 1);
+  });
+
   it('a model that routes to another provider cannot continue it: a 400 that says why', async () => {
     const r = await client('vk-alice-0123456789').responses.create({ model: 'gpt', input: 'hi' });
     const err = (await client('vk-alice-0123456789')
