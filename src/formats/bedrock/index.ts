@@ -46,7 +46,8 @@ export const bedrockCodec: Codec = {
   countTokensFromCanonical(req, model) {
     // CountTokens takes the Converse request without its inferenceConfig (ConverseTokensRequest:
     // messages, system, toolConfig, additionalModelRequestFields). Bedrock counts for Anthropic's
-    // models; another model's ValidationException reaches the client as a 400.
+    // models; another model's ValidationException passes the count to the next target, if any
+    // (upstream/failover.ts), else reaches the client as a 400.
     const { inferenceConfig: _notCounted, ...converse } = converseFromCanonical(req, model);
     return JSON.stringify({ input: { converse } });
   },
