@@ -14,6 +14,7 @@ import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
 import type { RequestContext } from '../request/context.ts';
 import { replaceTopLevelValue } from '../util/json-splice.ts';
 import { isObj } from '../util/json-object.ts';
+import { nestedTooDeep } from '../upstream/forward.ts';
 
 /** The provider and key that store what a files or batches request names; null when it names nothing sealed. */
 export function resourceTarget(ctx: RequestContext): Target | null {
@@ -106,8 +107,7 @@ export function fileReferences(ctx: RequestContext): void {
   try {
     ctx.raw = Buffer.from(JSON.stringify(b));
   } catch {
-    // JSON.stringify recurses: a body nested thousands deep is the client's to fix.
-    throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+    throw nestedTooDeep(b);
   }
 }
 

@@ -78,7 +78,7 @@ function translatedBody(ctx: RequestContext, target: Target): Buffer {
     out = Buffer.from(ctx.endpoint === 'count_tokens' ? codec.countTokensFromCanonical!(canonical(ctx), target.model) : codec.fromCanonical(canonical(ctx), target.model));
   } catch (err) {
     // JSON.stringify recurses: a tool schema nested thousands deep is the client's to fix, not a 500.
-    if (err instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+    if (err instanceof RangeError) throw nestedTooDeep(ctx.body);
     throw err;
   }
   return ctx.stream && target.provider.deviations.noStreamOptions ? (removeTopLevelMember(out, 'stream_options') ?? out) : out;
@@ -169,12 +169,31 @@ function withNineCharToolIds(body: Buffer): Buffer {
 }
 
 /** The rare fallback when the splicer cannot edit the bytes. JSON.stringify recurses: a body nested 100k deep overflows the stack. */
-function reserialize(body: unknown): Buffer {
+function reserialize(body: Record<string, unknown>): Buffer {
   try {
     return Buffer.from(JSON.stringify(body));
   } catch (err) {
-    if (err instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+    if (err instanceof RangeError) throw nestedTooDeep(body);
     throw err;
+  }
+}
+
+/**
+ * The client's error for a body JSON.parse read and JSON.stringify cannot write back (it recurses: a
+ * tool schema nested 100k deep overflows the stack), naming the top-level field that is too deep.
+ * Found only on this error path, by writing each field on its own.
+ */
+export function nestedTooDeep(body: Record<string, unknown> | null): GatewayError {
+  const field = body === null ? undefined : Object.keys(body).find((k) => !writable(body[k]));
+  return new GatewayError('invalid_request', `The request body is nested too deeply to forward${field === undefined ? '' : ` (in '${field}')`}.`, field === undefined ? {} : { param: field });
+}
+
+function writable(v: unknown): boolean {
+  try {
+    JSON.stringify(v);
+    return true;
+  } catch {
+    return false;
   }
 }
 

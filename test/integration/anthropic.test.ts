@@ -55,6 +55,17 @@ const weatherTool = {
 };
 
 describe('the OpenAI SDK reaches an Anthropic provider', () => {
+  it("a tool schema nested too deeply to translate is the client's 400, naming the field", async () => {
+    let schema = '{"type":"string"}';
+    for (let i = 0; i < 12_000; i++) schema = `{"type":"object","properties":{"a":${schema}}}`;
+    const body = `{"model":"claude/claude-test","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}]}`;
+    const r = await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const e = ((await r.body.json()) as { error: { param: string; message: string } }).error;
+    expect(r.statusCode).toBe(400);
+    expect(e.param).toBe('tools');
+    expect(e.message).toMatch(/nested too deeply to forward \(in 'tools'\)/);
+  });
+
   it('chat: text, a finish reason, usage, the provider id', async () => {
     const r = await s.client.chat.completions.create({ model: 'claude/claude-test', max_tokens: 50, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }] });
     expect(r.id).toMatch(/^msg_/);
