@@ -60,40 +60,50 @@ export function resourceTarget(ctx: RequestContext): Target | null {
  * The quoted key every file reference holds: a body without it (nearly every one) is not walked, unless
  * it has escapes, behind which the key may hide ("file\u005fid" parses as file_id).
  */
-const FILE_ID = Buffer.from('"file_id"');
+const FILE_ID = Buffer.from('"file_id'); // file_id and file_ids
 const ESCAPE = Buffer.from('\\u');
 
 /**
- * Files named inside a chat or Responses request (a `file` part's file.file_id, an `input_file` or
- * `input_image` part's file_id): the gateway's ids, opened for their owner, the request sent to the
- * provider and key that store them, with the provider's own ids in their place. A file stored
- * elsewhere than the route reaches is a 400 that says so. Without virtual keys a raw id passes.
+ * Files named inside a chat or Responses request, wherever they are (a `file` part's file.file_id, an
+ * `input_file` or `input_image` part, a function_call_output's output, a code_interpreter container's
+ * `file_ids`, a prompt's variables): the gateway's ids, opened for their owner, the request sent to the
+ * provider key that stores them, with the provider's own ids in their place. A file stored elsewhere
+ * than the route reaches, or with another key than one already pinned (a continued response, a rule),
+ * is a 400 that says so. Without virtual keys a raw id passes.
  */
 export function fileReferences(ctx: RequestContext): void {
   if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'responses') || ctx.raw === null || (!ctx.raw.includes(FILE_ID) && !ctx.raw.includes(ESCAPE))) return;
   const b = ctx.body!;
   const param = ctx.endpoint === 'chat' ? 'messages' : 'input';
+  const seen = new Map<string, SealedOrigin | null>();
   let origin: SealedOrigin | null = null;
-  let changed = false;
-  const visit = (holder: Record<string, unknown>): void => {
-    const id = holder.file_id;
-    if (typeof id !== 'string') return;
-    const o = opened(ctx, ctx.plan.resourceIds.files, id, new GatewayError('invalid_parameter', `No such File object: ${id}`, { param }));
-    if (o === null) return;
+  const open = (id: string): string => {
+    let o = seen.get(id);
+    if (o === undefined) {
+      o = opened(ctx, ctx.plan.resourceIds.files, id, new GatewayError('invalid_parameter', `No such File object: ${id}`, { param }));
+      seen.set(id, o);
+    }
+    if (o === null) return id;
     if (origin !== null && (o.provider !== origin.provider || o.key !== origin.key)) {
       throw new GatewayError('invalid_parameter', 'The files this request names are stored with different provider keys: one request reaches one.', { param });
     }
     origin = o;
-    holder.file_id = o.id;
-    changed = true;
+    return o.id;
   };
-  for (const turn of Array.isArray(b[param]) ? (b[param] as unknown[]) : []) {
-    if (!isObj(turn)) continue;
-    if (ctx.endpoint === 'responses') visit(turn);
-    for (const part of Array.isArray(turn.content) ? turn.content : []) {
-      if (!isObj(part)) continue;
-      visit(part);
-      if (isObj(part.file)) visit(part.file);
+  // Iterative: a parsed body may be nested 100k deep, past what recursion survives.
+  const stack: unknown[] = [b];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) if (typeof x === 'object' && x !== null) stack.push(x);
+      continue;
+    }
+    if (!isObj(v)) continue;
+    for (const k in v) {
+      const x = v[k];
+      if (k === 'file_id' && typeof x === 'string') v[k] = open(x);
+      else if (k === 'file_ids' && Array.isArray(x)) v[k] = x.map((id: unknown) => (typeof id === 'string' ? open(id) : id));
+      else if (typeof x === 'object' && x !== null) stack.push(x);
     }
   }
   if (origin === null) return;
@@ -102,8 +112,11 @@ export function fileReferences(ctx: RequestContext): void {
   if (here.length === 0) {
     throw new GatewayError('invalid_parameter', `The file is stored by provider '${at.provider}', which '${ctx.model}' does not route to: ask a model served there.`, { param });
   }
-  ctx.targets = here.map((t) => pinnedTo(ctx, at, t.model));
-  if (!changed) return;
+  ctx.targets = here.map((t) => {
+    if (t.key === undefined) return pinnedTo(ctx, at, t.model);
+    if (t.key.name === at.key) return t;
+    throw new GatewayError('invalid_parameter', `The file is stored with another key of provider '${at.provider}' than this request must use (a continued response, or a rule): one request reaches one.`, { param });
+  });
   try {
     ctx.raw = Buffer.from(JSON.stringify(b));
   } catch {

@@ -475,7 +475,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' answered with a redirect (${status}); check its baseUrl.`), null);
       return;
     }
-    if (!isWellFormedJson(body)) {
+    // A files or batches answer with no body (a deletion answered 204) has nothing to read or seal.
+    const resource = ctx.endpoint === 'files' || ctx.endpoint === 'batches';
+    if (!(resource && body.length === 0) && !isWellFormedJson(body)) {
       this.fail(new GatewayError('upstream_bad_response', `Provider '${provider}' sent a response body that is not JSON.`), null);
       return;
     }
@@ -494,9 +496,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     } else {
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
-      else if (ctx.endpoint === 'files' || ctx.endpoint === 'batches') {
+      else if (resource && out.length > 0) {
         try {
-          out = sealResourceAnswer(out, ctx.plan.resourceIds, { provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.owner ?? '' });
+          out = sealResourceAnswer(out, ctx.plan.resourceIds, { provider: this.target.provider.name, key: this.key.name, owner: ctx.vk?.owner ?? '' }, ctx.endpoint as 'files' | 'batches');
         } catch (err) {
           // Not sent again if it made something (failover.ts): the provider did make it.
           this.fail(err as GatewayError, null);

@@ -30,6 +30,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private ti = -1;
   private retries = 0;
   private readonly tried: KeyPlan[] = [];
+  /** A 2xx made an object whose answer could not be read: neither the gateway nor the client sends it again. */
+  private madeObject = false;
   /** Every finished attempt, for x-microgate-route, error messages and telemetry. */
   readonly records: AttemptResult[] = [];
   /** Targets passed over without an attempt, and why, in order among the attempts (x-microgate-route). */
@@ -90,7 +92,9 @@ export class Failover implements FailoverHandle, AttemptOwner {
     const now = performance.now();
     // A provider that answered 2xx to a request that makes something (an upload, a batch) made it,
     // whatever went wrong with the answer since: sending it again would make a second one.
-    const outcome = a.status >= 200 && a.status < 300 && makesObject(ctx) ? 'fatal' : outcomeOf(err);
+    const made = a.status >= 200 && a.status < 300 && makesObject(ctx);
+    if (made) this.madeObject = true;
+    const outcome = made ? 'fatal' : outcomeOf(err);
     this.records.push({ target: a.target, key: a.key, status: err.upstreamStatus, flag: err.upstreamStatus !== 0 ? '' : err.flag, ms: a.upstreamMs() });
     this.lastError = err;
     this.lastHeaders = a.headers;
@@ -111,7 +115,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
         this.fail(err);
         return;
       case 'auth':
-        rest(a.key, now + routing.keyCooldown.authFailedMs, err.code === 'upstream_quota_exhausted' ? 'quota_exhausted' : 'auth_failed');
+        // A count refused (Bedrock's CountTokens is an IAM permission of its own) says nothing of generations.
+        if (health) rest(a.key, now + routing.keyCooldown.authFailedMs, err.code === 'upstream_quota_exhausted' ? 'quota_exhausted' : 'auth_failed');
         this.rotateKey(false);
         return;
       case 'rate_limited':
@@ -282,7 +287,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
    * become the SDK's tries times the gateway's attempts. Nothing the provider did not say is invented.
    */
   private clientHeaders(err: GatewayError): IncomingHttpHeaders | null {
-    const retried = this.attempts > 1;
+    // An object the provider made (makesObject) must not be made again by the client's SDK either.
+    const retried = this.attempts > 1 || this.madeObject;
     const fromBody = err.retryAfterMs !== null && this.lastHeaders?.['retry-after'] === undefined && this.lastHeaders?.['retry-after-ms'] === undefined;
     if (!retried && !fromBody) return this.lastHeaders;
     const out: IncomingHttpHeaders = { ...this.lastHeaders };

@@ -160,8 +160,12 @@ describe('file ids inside a chat, and answers that are not what they claim (a st
         // A file whose content is a FileObject naming someone else's file: content, never an answer to seal.
         if (req.url === '/v1/files/file-stub1/content') return json(200, JSON.stringify({ object: 'file', id: 'file-VICTIM' }));
         // A FileObject labelled as text: not relayed as bytes with the provider's raw id in it.
-        if (req.url === '/v1/files/file-stub1') return json(200, JSON.stringify({ ...FILE, id: 'file-stub1' }), 'text/plain');
+        if (req.method === 'GET' && req.url === '/v1/files/file-stub1') return json(200, JSON.stringify({ ...FILE, id: 'file-stub1' }), 'text/plain');
         if (req.method === 'POST' && req.url === '/v1/batches') return json(200, `{"id":"batch_stub1","object":"batch","metadata":${deep}}`);
+        if (req.method === 'DELETE' && req.url === '/v1/files/file-stub1') {
+          res.writeHead(204);
+          return res.end();
+        }
         if (req.method === 'POST' && req.url === '/v1/chat/completions') {
           return json(200, JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
         }
@@ -230,11 +234,39 @@ describe('file ids inside a chat, and answers that are not what they claim (a st
     expect(JSON.parse(text).id).toBe(f.id);
   });
 
-  it('a batch the provider made is not made again when its answer cannot be read', async () => {
+  it('a batch the provider made is not made again when its answer cannot be read, by the gateway or by the client', async () => {
     const f = await stubUpload(VK.a);
     bodies.length = 0;
-    const err = await caught(client(VK.a).batches.create({ input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
-    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const r = await request(`${gw.url}/v1/batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${VK.a}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    });
+    await r.body.text();
+    expect(r.statusCode).toBe(502);
+    // The OpenAI and Anthropic SDKs retry a 5xx unless told not to.
+    expect(r.headers['x-should-retry']).toBe('false');
     expect(bodies.filter((b) => b.method === 'POST' && b.url === '/v1/batches')).toHaveLength(1);
+  });
+
+  it('a deletion answered 204 without a body is relayed as it is, not read as a broken answer and sent again', async () => {
+    const f = await stubUpload(VK.a);
+    bodies.length = 0;
+    const r = await request(`${gw.url}/v1/files/${f.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${VK.a}` } });
+    await r.body.text();
+    expect(r.statusCode).toBe(204);
+    expect(bodies.filter((b) => b.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('a raw file id is refused wherever a Responses request can name one: a tool output, a container', async () => {
+    bodies.length = 0;
+    const refused = async (body: Record<string, unknown>) => {
+      const r = await request(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${VK.a}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'st/gpt-4o', ...body }) });
+      expect(r.statusCode).toBe(400);
+      expect(((await r.body.json()) as { error: { message: string } }).error.message).toMatch(/No such File object: file-stub1/);
+    };
+    await refused({ input: [{ type: 'function_call_output', call_id: 'c1', output: [{ type: 'input_file', file_id: 'file-stub1' }] }] });
+    await refused({ input: 'run it', tools: [{ type: 'code_interpreter', container: { type: 'auto', file_ids: ['file-stub1'] } }] });
+    expect(bodies).toEqual([]);
   });
 });

@@ -43,13 +43,13 @@ describe('sealed file and batch ids', () => {
 
 describe('sealResourceAnswer', () => {
   it('a file, a deletion, a batch and its file ids', () => {
-    const file = json(sealResourceAnswer(Buffer.from('{"id":"file-1","object":"file","bytes":3,"filename":"a.jsonl"}'), ids, at));
+    const file = json(sealResourceAnswer(Buffer.from('{"id":"file-1","object":"file","bytes":3,"filename":"a.jsonl"}'), ids, at, 'files'));
     expect(ids.files.open(file.id)).toEqual({ ...at, id: 'file-1' });
     expect(file.filename).toBe('a.jsonl');
-    const gone = json(sealResourceAnswer(Buffer.from('{"id":"file-1","object":"file","deleted":true}'), ids, at));
+    const gone = json(sealResourceAnswer(Buffer.from('{"id":"file-1","object":"file","deleted":true}'), ids, at, 'files'));
     expect(gone.id).toBe(file.id);
     const batch = json(
-      sealResourceAnswer(Buffer.from('{"id":"batch_1","object":"batch","input_file_id":"file-1","output_file_id":"file-2","error_file_id":null,"status":"completed"}'), ids, at),
+      sealResourceAnswer(Buffer.from('{"id":"batch_1","object":"batch","input_file_id":"file-1","output_file_id":"file-2","error_file_id":null,"status":"completed"}'), ids, at, 'batches'),
     );
     expect(ids.batches.open(batch.id)).toEqual({ ...at, id: 'batch_1' });
     expect(batch.input_file_id).toBe(file.id);
@@ -63,6 +63,7 @@ describe('sealResourceAnswer', () => {
         Buffer.from('{"object":"list","data":[{"id":"batch_1","object":"batch","input_file_id":"file-1"},{"id":"batch_2","object":"batch","input_file_id":"file-2"}],"first_id":"batch_1","last_id":"batch_2","has_more":true}'),
         ids,
         at,
+        'batches',
       ),
     );
     expect(page.first_id).toBe(page.data[0].id);
@@ -73,16 +74,21 @@ describe('sealResourceAnswer', () => {
 
   it("a provider's id shaped like the gateway's (a gateway behind this one) is sealed all the same", () => {
     const inner = ids.files.seal({ provider: 'inner', key: 'k', owner: 'x', id: 'file-deep' });
-    const file = json(sealResourceAnswer(Buffer.from(JSON.stringify({ id: inner, object: 'file' })), ids, at));
+    const file = json(sealResourceAnswer(Buffer.from(JSON.stringify({ id: inner, object: 'file' })), ids, at, 'files'));
     expect(ids.files.open(file.id)).toEqual({ ...at, id: inner });
   });
 
   it('an answer nested too deeply to write back is an error, never the provider ids as they came', () => {
     const deep = Buffer.from(`{"id":"batch_1","object":"batch","metadata":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`);
-    expect(() => sealResourceAnswer(deep, ids, at)).toThrow(expect.objectContaining({ code: 'upstream_bad_response' }));
+    expect(() => sealResourceAnswer(deep, ids, at, 'batches')).toThrow(expect.objectContaining({ code: 'upstream_bad_response' }));
   });
 
-  it('anything else comes back as it came', () => {
-    for (const body of ['{"object":"model","id":"gpt"}', '[1,2]', 'not json']) expect(sealResourceAnswer(Buffer.from(body), ids, at).toString()).toBe(body);
+  it("an object without `object` (a compatible provider's) is sealed as the route's kind; what cannot be read is refused", () => {
+    const bare = json(sealResourceAnswer(Buffer.from('{"id":"file-9","bytes":3}'), ids, at, 'files'));
+    expect(ids.files.open(bare.id)).toEqual({ ...at, id: 'file-9' });
+    const page = json(sealResourceAnswer(Buffer.from('{"data":[{"id":"batch_9","input_file_id":"file-9"}]}'), ids, at, 'batches'));
+    expect(ids.batches.open(page.data[0].id)).toEqual({ ...at, id: 'batch_9' });
+    expect(page.data[0].input_file_id).toBe(bare.id);
+    for (const body of ['[1,2]', 'not json', '"file-1"']) expect(() => sealResourceAnswer(Buffer.from(body), ids, at, 'files')).toThrow(expect.objectContaining({ code: 'upstream_bad_response' }));
   });
 });

@@ -30,34 +30,37 @@ const BATCH_FILE_FIELDS = ['input_file_id', 'output_file_id', 'error_file_id'] a
 
 /**
  * A files or batches answer (a FileObject, a Batch, a deletion, or a list of them) with every id the
- * provider put in it sealed. Anything else, or JSON this does not recognise, is returned as it came.
+ * provider put in it sealed: objects by their `object`, or, without one (a compatible provider may
+ * leave it out), as the route's kind. Sealed or refused: an answer that cannot be read, or written back,
+ * is a GatewayError, never the provider's ids as they came.
  */
-export function sealResourceAnswer(body: Buffer, ids: ResourceIds, at: AnswerOrigin): Buffer {
+export function sealResourceAnswer(body: Buffer, ids: ResourceIds, at: AnswerOrigin, kind: 'files' | 'batches'): Buffer {
   let j: unknown;
   try {
     j = JSON.parse(body.toString('utf8'));
   } catch {
-    return body;
+    throw new GatewayError('upstream_bad_response', 'The provider sent a files or batches answer that is not JSON.');
   }
-  if (!isObj(j)) return body;
+  if (!isObj(j)) throw new GatewayError('upstream_bad_response', 'The provider sent a files or batches answer that is not an object.');
   // Whatever the provider put there is its own id, even one shaped like ours (a gateway behind this
   // one): the gateway never sends a sealed id upstream, so every one is sealed here, once.
   const seal = (sealer: SealedIds, id: unknown): unknown => (typeof id === 'string' && id !== '' ? sealer.seal({ ...at, id }) : id);
-  const one = (o: unknown): boolean => {
-    if (!isObj(o)) return false;
-    if (o.object === 'file') o.id = seal(ids.files, o.id);
-    else if (o.object === 'batch') {
-      o.id = seal(ids.batches, o.id);
-      for (const f of BATCH_FILE_FIELDS) o[f] = seal(ids.files, o[f]);
-    } else return false;
-    return true;
+  const one = (o: unknown): void => {
+    if (!isObj(o)) return;
+    const batch = o.object === undefined ? kind === 'batches' : o.object === 'batch';
+    if (!batch) {
+      o.id = seal(ids.files, o.id);
+      return;
+    }
+    o.id = seal(ids.batches, o.id);
+    for (const f of BATCH_FILE_FIELDS) o[f] = seal(ids.files, o[f]);
   };
-  if (j.object === 'list' && Array.isArray(j.data)) {
-    let sealer: SealedIds | null = null;
-    for (const item of j.data) if (one(item)) sealer ??= (item as { object?: unknown }).object === 'batch' ? ids.batches : ids.files;
+  if (j.object === 'list' || (j.object === undefined && Array.isArray(j.data))) {
+    for (const item of Array.isArray(j.data) ? j.data : []) one(item);
     // The cursors name items of the page: sealed alike, so `after` takes them back.
-    if (sealer !== null) for (const k of ['first_id', 'last_id']) j[k] = seal(sealer, j[k]);
-  } else if (!one(j)) return body;
+    const sealer = kind === 'batches' ? ids.batches : ids.files;
+    for (const k of ['first_id', 'last_id']) j[k] = seal(sealer, j[k]);
+  } else one(j);
   // JSON.stringify recurses: an answer nested thousands deep (metadata, say) cannot be sealed, and must
   // not go out with the provider's ids in it.
   try {
