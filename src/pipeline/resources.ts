@@ -64,17 +64,19 @@ const FILE_ID = Buffer.from('"file_id'); // file_id and file_ids
 const ESCAPE = Buffer.from('\\u');
 
 /**
- * Files named inside a chat or Responses request, wherever they are (a `file` part's file.file_id, an
- * `input_file` or `input_image` part, a function_call_output's output, a code_interpreter container's
- * `file_ids`, a prompt's variables): the gateway's ids, opened for their owner, the request sent to the
- * provider key that stores them, with the provider's own ids in their place. A file stored elsewhere
- * than the route reaches, or with another key than one already pinned (a continued response, a rule),
- * is a 400 that says so. Without virtual keys a raw id passes.
+ * Files named inside a chat, Messages or Responses request, wherever such a part is (a chat `file`
+ * part's file.file_id; an `input_file` or `input_image` part, in a turn, a function_call_output's output
+ * or a prompt's variables; a code_interpreter container's `file_ids`; a Messages block's
+ * `{"source": {"type": "file", "file_id"}}`): the gateway's ids, opened for their owner, the request sent
+ * to the provider key that stores them, with the provider's own ids in their place. Only those shapes:
+ * a `file_id` in a tool's input or in metadata is the client's own data. A file stored elsewhere than
+ * the route reaches, or with another key than one already pinned (a continued response, a rule), is a
+ * 400 that says so. Without virtual keys a raw id passes.
  */
 export function fileReferences(ctx: RequestContext): void {
-  if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'responses') || ctx.raw === null || (!ctx.raw.includes(FILE_ID) && !ctx.raw.includes(ESCAPE))) return;
+  if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'responses' && ctx.endpoint !== 'count_tokens') || ctx.raw === null || (!ctx.raw.includes(FILE_ID) && !ctx.raw.includes(ESCAPE))) return;
   const b = ctx.body!;
-  const param = ctx.endpoint === 'chat' ? 'messages' : 'input';
+  const param = ctx.endpoint === 'responses' ? 'input' : 'messages';
   const seen = new Map<string, SealedOrigin | null>();
   let origin: SealedOrigin | null = null;
   const open = (id: string): string => {
@@ -99,11 +101,15 @@ export function fileReferences(ctx: RequestContext): void {
       continue;
     }
     if (!isObj(v)) continue;
+    const type = v.type;
+    if ((type === 'input_file' || type === 'input_image' || type === 'file') && typeof v.file_id === 'string') v.file_id = open(v.file_id);
+    if (type === 'file' && isObj(v.file) && typeof v.file.file_id === 'string') v.file.file_id = open(v.file.file_id);
+    if (type === 'code_interpreter' && isObj(v.container) && Array.isArray(v.container.file_ids)) {
+      v.container.file_ids = v.container.file_ids.map((id: unknown) => (typeof id === 'string' ? open(id) : id));
+    }
     for (const k in v) {
       const x = v[k];
-      if (k === 'file_id' && typeof x === 'string') v[k] = open(x);
-      else if (k === 'file_ids' && Array.isArray(x)) v[k] = x.map((id: unknown) => (typeof id === 'string' ? open(id) : id));
-      else if (typeof x === 'object' && x !== null) stack.push(x);
+      if (typeof x === 'object' && x !== null) stack.push(x);
     }
   }
   if (origin === null) return;

@@ -258,6 +258,24 @@ describe('file ids inside a chat, and answers that are not what they claim (a st
     expect(bodies.filter((b) => b.method === 'DELETE')).toHaveLength(1);
   });
 
+  it("a file_id that is the client's own data (a tool's input) is left alone; a Messages file source is held to the rules", async () => {
+    const post = (body: Record<string, unknown>) =>
+      request(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': VK.a, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'st/gpt-4o', max_tokens: 16, ...body }) });
+    const ownData = await post({
+      messages: [
+        { role: 'user', content: 'open my doc' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'open_doc', input: { file_id: 'doc-123' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'opened' }] },
+      ],
+      tools: [{ name: 'open_doc', input_schema: { type: 'object', properties: { file_id: { type: 'string' } } } }],
+    });
+    await ownData.body.text();
+    expect(ownData.statusCode).toBe(200);
+    const source = await post({ messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_011abc' } }, { type: 'text', text: 'summarise' }] }] });
+    expect(source.statusCode).toBe(400);
+    expect(((await source.body.json()) as { error: { message: string } }).error.message).toMatch(/No such File object: file_011abc/);
+  });
+
   it('a raw file id is refused wherever a Responses request can name one: a tool output, a container', async () => {
     bodies.length = 0;
     const refused = async (body: Record<string, unknown>) => {
