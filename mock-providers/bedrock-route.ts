@@ -16,6 +16,8 @@
 
 import { decide } from './behavior.ts';
 import type { Behavior } from './config.ts';
+import * as A from './anthropic.ts';
+import { validateRequest } from './anthropic-validate.ts';
 import * as B from './bedrock.ts';
 import { isObject, validateConverse } from './bedrock-validate.ts';
 import type { Exchange, Header } from './exchange.ts';
@@ -133,13 +135,15 @@ function answer(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, r
   const parsed = parseObject(raw.toString('utf8'));
   if (parsed === null) return fail(400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
   const counting = call.op === 'count-tokens';
-  // CountTokens wraps a Converse request without inferenceConfig: {"input": {"converse": {...}}}
-  // (ConverseTokensRequest; the invokeModel member, a model's native body, is not served here).
-  const counted = counting ? countedConverse(parsed, call.modelId) : null;
+  // CountTokens wraps a Converse request without inferenceConfig, {"input": {"converse": {...}}}, or a
+  // model's own InvokeModel body, {"input": {"invokeModel": {"body": <base64>}}} (CountTokensInput).
+  const counted = counting ? countedRequest(parsed, call.modelId) : null;
   if (typeof counted === 'string') return fail(400, 'ValidationException', counted);
-  const body = counted ?? parsed;
-  const invalid = validateConverse(body);
-  if (invalid !== null) return fail(400, 'ValidationException', invalid);
+  const body = counted === null ? parsed : counted.converse;
+  if (counted === null || counted.invokeTokens < 0) {
+    const invalid = validateConverse(body);
+    if (invalid !== null) return fail(400, 'ValidationException', invalid);
+  }
 
   const decision = decide(b, plan.rng);
   if (decision.fault === 'timeout') {
@@ -154,9 +158,10 @@ function answer(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, r
   }
   const malformed = decision.fault === 'malformed';
   if (malformed) host.counters.malformed++;
-  if (counting) {
-    // The count the same request's Converse answer reports as usage.inputTokens.
-    const out = `{"inputTokens":${B.inputTokens(body, body.messages as Record<string, unknown>[])}}`;
+  if (counted !== null) {
+    // The count the same request's answer reports as usage.inputTokens (Converse's, or the model's own).
+    const n = counted.invokeTokens >= 0 ? counted.invokeTokens : B.inputTokens(body, body.messages as Record<string, unknown>[]);
+    const out = `{"inputTokens":${n}}`;
     return ex.json(200, malformed ? truncate(out) : out, head);
   }
   const s = B.scenario(body, host.nextSeq(), plan.texts.name);
@@ -167,16 +172,32 @@ function answer(host: RouteHost, ex: Exchange, b: Behavior, call: BedrockCall, r
   ex.json(200, malformed ? truncate(out) : out, head);
 }
 
-/** The Converse request inside a CountTokens body, or why it is refused. */
-function countedConverse(body: Record<string, unknown>, modelId: string): Record<string, unknown> | string {
+/**
+ * What a CountTokens body asks to count: a Converse request (to validate and count as Converse usage),
+ * or an Anthropic InvokeModel body already counted (invokeTokens ≥ 0); or why it is refused.
+ */
+function countedRequest(body: Record<string, unknown>, modelId: string): { converse: Record<string, unknown>; invokeTokens: number } | string {
   // Bedrock counts tokens for Anthropic's models only (API_runtime_CountTokens: "supported models"), by
   // their foundation model id: an inference profile ("us.anthropic.…") is refused (pydantic-ai #4001).
   if (!/^(?:arn:aws:bedrock:[^:]*::foundation-model\/)?anthropic\./.test(modelId)) return `The provided model doesn't support counting tokens: ${modelId} (mock wording).`;
   const input = body.input;
   if (!isObject(input)) return "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null";
-  if (!isObject(input.converse)) return 'The mock counts the converse member of input only (mock wording).';
+  if (isObject(input.invokeModel)) {
+    // The body a Claude model takes on InvokeModel: Anthropic's Messages request with anthropic_version
+    // and without model (Anthropic's docs, "Claude on Amazon Bedrock"); base64 on the JSON wire.
+    const text = typeof input.invokeModel.body === 'string' ? Buffer.from(input.invokeModel.body, 'base64').toString('utf8') : '';
+    const claude = parseObject(text);
+    if (claude === null) return 'Malformed input request: invokeModel.body is not a JSON object (mock wording).';
+    if (claude.anthropic_version !== 'bedrock-2023-05-31') return 'Malformed input request: #: required key [anthropic_version] not found or invalid (mock wording).';
+    if ('model' in claude) return 'Malformed input request: #: extraneous key [model] is not permitted, please reformat your input and try again.';
+    const { anthropic_version: _v, ...messages } = claude;
+    const invalid = validateRequest(messages);
+    if (invalid !== null) return `Malformed input request: ${invalid}`;
+    return { converse: {}, invokeTokens: A.inputTokens(messages, messages.messages as Record<string, unknown>[]) };
+  }
+  if (!isObject(input.converse)) return 'The input has neither a converse nor an invokeModel member (mock wording).';
   if ('inferenceConfig' in input.converse) return 'Unknown field inferenceConfig in input.converse: CountTokens takes messages, system, toolConfig and additionalModelRequestFields (mock wording).';
-  return input.converse;
+  return { converse: input.converse, invokeTokens: -1 };
 }
 
 const str = (value: string) => ({ type: 'string' as const, value });

@@ -555,5 +555,14 @@ describe('mock provider: Bedrock ConverseStream', () => {
     const nova = await failure(br.send(new CountTokensCommand({ modelId: 'amazon.nova-lite-v1:0', input: { converse: { messages: [user(HELLO)] } } })));
     expect(nova.name).toBe('ValidationException');
     expect(nova.message).toMatch(/doesn't support counting tokens/);
+    // The invokeModel member: a Claude InvokeModel body, which the SDK sends as a base64 blob.
+    const claudeBody = (extra: Record<string, unknown> = {}) =>
+      new TextEncoder().encode(JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: HELLO }], ...extra }));
+    const invoked = await br.send(new CountTokensCommand({ modelId: MODEL, input: { invokeModel: { body: claudeBody() } } }));
+    expect(invoked.inputTokens).toBe(counted.inputTokens);
+    const withModel = await failure(br.send(new CountTokensCommand({ modelId: MODEL, input: { invokeModel: { body: claudeBody({ model: MODEL }) } } })));
+    expect(withModel.message).toMatch(/extraneous key \[model\]/);
+    const profile = await failure(br.send(new CountTokensCommand({ modelId: `us.${MODEL}`, input: { invokeModel: { body: claudeBody() } } })));
+    expect(profile.message).toMatch(/doesn't support counting tokens/);
   });
 });

@@ -4,11 +4,15 @@ import type { GatewayError } from '../../errors/gateway-error.ts';
 import { providerError, rawWords } from '../provider-error.ts';
 import type { Codec, ErrorSource } from '../format.ts';
 import { numberAfter } from '../usage-scan.ts';
-import { converseFromCanonical } from './request.ts';
+import { ANTHROPIC_MODEL, converseFromCanonical } from './request.ts';
+import { messagesFromCanonical } from '../anthropic/request.ts';
 import { converseToCanonical } from './response.ts';
 import { BedrockStreamDecoder } from './stream.ts';
 import { isObj } from '../../util/json-object.ts';
 import { tokenCountField } from '../token-count.ts';
+
+/** The anthropic_version of an Anthropic body sent through Bedrock's InvokeModel (Anthropic's docs: Claude on Amazon Bedrock). */
+const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
 /**
  * Bedrock's error body is `{"message": …}` (`Message` for a bad API key); the type travels in
@@ -44,10 +48,16 @@ export const bedrockCodec: Codec = {
   serves: { chat: true, completions: false, embeddings: false, responses: true, count_tokens: true },
   fromCanonical: (req, model) => JSON.stringify(converseFromCanonical(req, model)),
   countTokensFromCanonical(req, model) {
-    // CountTokens takes the Converse request without its inferenceConfig (ConverseTokensRequest:
-    // messages, system, toolConfig, additionalModelRequestFields). Bedrock counts for Anthropic's
-    // models; another model's ValidationException passes the count to the next target, if any
-    // (upstream/failover.ts), else reaches the client as a 400.
+    // Anthropic's models are counted in their own body (input.invokeModel: the InvokeModel request,
+    // base64): the converse form counts messages and system but not the tools (boto3 #4604, Portkey
+    // PR #1379, LiteLLM PR #27626: tool-heavy requests under-counted by half), and tools are much of an
+    // agent's context. Anthropic's SDK counts for Bedrock the same way (anthropic-sdk-typescript
+    // PR #1081). Other models get the converse form; Bedrock counts for Anthropic's models only, and
+    // another's ValidationException passes the count to the next target, if any (upstream/failover.ts).
+    if (ANTHROPIC_MODEL.test(model)) {
+      const { model: _inPath, stream: _never, ...body } = messagesFromCanonical(req, model);
+      return JSON.stringify({ input: { invokeModel: { body: Buffer.from(JSON.stringify({ anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...body })).toString('base64') } } });
+    }
     const { inferenceConfig: _notCounted, ...converse } = converseFromCanonical(req, model);
     return JSON.stringify({ input: { converse } });
   },

@@ -92,7 +92,7 @@ function blocks(content: string | Block[], param: string, toolsAsText: boolean):
 }
 
 /** Model ids and inference profiles of Anthropic's models: "anthropic.claude-…", "us.anthropic.claude-…", ARNs of those. */
-const ANTHROPIC_MODEL = /(?:^|[./])anthropic\./;
+export const ANTHROPIC_MODEL = /(?:^|[./])anthropic\./;
 
 function hasToolBlocks(r: CanonicalRequest): boolean {
   return r.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'));
