@@ -34,7 +34,9 @@ async function main(): Promise<void> {
   // Sealed ids (Responses, files, batches) open only with the secret they were sealed with: without a
   // configured one, each process draws its own, and a restart orphans what tenants hold (a batch runs for
   // up to a day). Said once at start, where an operator reads it.
-  if (config.governance.virtualKeys.length > 0 && config.governance.idSecret === undefined) {
+  // Virtual keys come from the config or, with an admin key, from the admin API.
+  const g = config.governance;
+  if ((g.virtualKeys.length > 0 || g.adminKey !== undefined) && g.idSecret === undefined) {
     process.stderr.write('microgate: governance.idSecret is not set: the Responses, file and batch ids handed out work only until this process restarts, and only on this replica\n');
   }
   const w = config.server.workers;
