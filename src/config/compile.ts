@@ -151,6 +151,7 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
   // which all its threads share. Never derived from a credential: every tenant holds sealed ids, and
   // could test guesses of that credential against them offline.
   const idSecret = config.governance.idSecret !== undefined ? Buffer.from(config.governance.idSecret) : Buffer.from(shared.processSecret);
+  const previousIdSecrets = config.governance.previousIdSecrets.map((s) => Buffer.from(s));
   const classifier = new Classifier({ ...(c.model === undefined ? {} : { model: c.model }), weights: c.weights, boundaries: c.boundaries, extra: c.vocabulary, strongReasoningForces: c.strongReasoningForces });
   return Object.freeze({
     server: Object.freeze({ ...config.server }),
@@ -175,8 +176,8 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     createdAt,
     generation: opts.previous === undefined ? 0 : opts.previous.generation + 1,
     redactor: new Redactor(providerSecrets(config)),
-    responseIds: new ResponseIds(idSecret),
-    resourceIds: new ResourceIds(idSecret),
+    responseIds: new ResponseIds(idSecret, previousIdSecrets),
+    resourceIds: new ResourceIds(idSecret, previousIdSecrets),
     pools,
     governance,
     commit: () => {

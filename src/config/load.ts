@@ -148,6 +148,12 @@ function checkGovernance(config: Config, env: NodeJS.ProcessEnv, problems: strin
     // It keys the encryption of ids every tenant holds: a short one could be guessed offline from them.
     if (g.idSecret !== '' && g.idSecret.length < 32) problems.push('governance.idSecret: must be at least 32 characters (random: openssl rand -base64 32)');
   }
+  g.previousIdSecrets = g.previousIdSecrets.map((s, i) => {
+    const v = resolveSecret(s, `governance.previousIdSecrets[${i}]`, env, problems);
+    if (v !== '' && v.length < 32) problems.push(`governance.previousIdSecrets[${i}]: must be at least 32 characters`);
+    return v;
+  });
+  if (g.previousIdSecrets.length > 0 && g.idSecret === undefined) problems.push('governance.previousIdSecrets: needs governance.idSecret, the secret new ids are sealed with');
   for (const [id, t] of Object.entries(g.teams)) {
     if (t.customer !== undefined && !(t.customer in g.customers)) problems.push(`governance.teams.${id}.customer: unknown customer "${t.customer}"`);
   }

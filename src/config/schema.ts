@@ -324,6 +324,12 @@ const governance = z.strictObject({
    * characters; give every replica the same one. Absent: random per process (ids end with it).
    */
   idSecret: secret.optional(),
+  /**
+   * Id secrets used before the current idSecret: ids sealed with them still open, and none is sealed
+   * with them. Rotate by moving idSecret here and setting a new one; drop an old one once the ids sealed
+   * with it are no longer needed (a batch's, a day).
+   */
+  previousIdSecrets: z.array(secret).default([]),
   protectMetrics: z.boolean().default(false),
   /**
    * true: every request needs a virtual key, even while none exists (keys made only through the admin

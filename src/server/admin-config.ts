@@ -12,10 +12,10 @@ const MASK = '********';
 
 /**
  * Fields that hold a secret wherever they appear (keys[].value, virtualKeys[].value, AWS credentials,
- * the admin key, the id secret): any name ending in Secret, Token or Password is one, so a field added
+ * the admin key, the id secrets): any name ending in Secret, Secrets, Token or Password is one, so a field added
  * later is masked without being listed here. (`key` and `virtualKey` name a key; they hold no secret.)
  */
-const SECRET_FIELD = /^value$|(?:secret|token|password|apiKey|adminKey|accessKey|accessKeyId)$/i;
+const SECRET_FIELD = /^value$|(?:secrets?|token|password|apiKey|adminKey|accessKey|accessKeyId)$/i;
 /** Header names whose values are shown: versions, betas, organizations and projects, content negotiation. Others are masked. */
 const PLAIN_HEADER = /^(?:[\w-]*-version|[\w-]*-beta|openai-organization|openai-project|content-type|accept|accept-language|user-agent)$/i;
 /** scheme://user:password@ → the password. */

@@ -26,15 +26,23 @@ const TAG = 16;
 export class SealedIds {
   private readonly key: Buffer;
   private readonly macKey: Buffer | null;
+  /** The current key, then those of the previous secrets: ids sealed before a rotation still open. */
+  private readonly openKeys: readonly Buffer[];
 
-  /** `secret`: governance.idSecret, or the process's random one (config/compile.ts); never a credential. */
+  /**
+   * `secret`: governance.idSecret, or the process's random one (config/compile.ts); never a credential.
+   * `previous`: governance.previousIdSecrets, which open ids and seal none.
+   */
   constructor(
     secret: Buffer,
     kind: string,
     readonly prefix: string,
     nonces: 'random' | 'deterministic',
+    previous: readonly Buffer[] = [],
   ) {
-    this.key = Buffer.from(hkdfSync('sha256', secret, 'microgate', kind, 32));
+    const keyOf = (s: Buffer): Buffer => Buffer.from(hkdfSync('sha256', s, 'microgate', kind, 32));
+    this.key = keyOf(secret);
+    this.openKeys = [this.key, ...previous.map(keyOf)];
     this.macKey = nonces === 'random' ? null : Buffer.from(hkdfSync('sha256', secret, 'microgate', `${kind} nonces`, 32));
   }
 
@@ -57,14 +65,16 @@ export class SealedIds {
     // Node's decoder skips characters outside the alphabet: "<id>~" would open as "<id>". One object,
     // one id: only the exact encoding opens.
     if (raw.length <= NONCE + TAG || raw.toString('base64url') !== text) return 'forged';
-    try {
-      const d = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, NONCE));
-      d.setAuthTag(raw.subarray(raw.length - TAG));
-      const plain = Buffer.concat([d.update(raw.subarray(NONCE, raw.length - TAG)), d.final()]);
-      const [provider, key, owner, original] = JSON.parse(plain.toString()) as unknown[];
-      if (typeof provider === 'string' && typeof key === 'string' && typeof owner === 'string' && typeof original === 'string') return { provider, key, owner, id: original };
-    } catch {
-      // The tag did not match (final() throws), or a payload this code did not write.
+    for (const key of this.openKeys) {
+      try {
+        const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, NONCE));
+        d.setAuthTag(raw.subarray(raw.length - TAG));
+        const plain = Buffer.concat([d.update(raw.subarray(NONCE, raw.length - TAG)), d.final()]);
+        const [provider, k, owner, original] = JSON.parse(plain.toString()) as unknown[];
+        if (typeof provider === 'string' && typeof k === 'string' && typeof owner === 'string' && typeof original === 'string') return { provider, key: k, owner, id: original };
+      } catch {
+        // The tag did not match this key (final() throws), or a payload this code did not write.
+      }
     }
     return 'forged';
   }

@@ -228,13 +228,13 @@ describe('/ui', () => {
       {
         version: 1,
         providers: { p: { baseUrl: 'http://127.0.0.1:1', keys: [{ name: 'k', value: PROVIDER_KEY }], headers: { Authorization: `Bearer ${PROVIDER_KEY}`, 'x-trace': `t-${PROVIDER_KEY}` } } },
-        governance: { adminKey: ADMIN, idSecret: 'id-SECRET-encrypts-response-ids-0123', store: { redis: 'redis://user:redis-SECRET-pw@10.0.0.1:6379/0' } },
+        governance: { adminKey: ADMIN, idSecret: 'id-SECRET-encrypts-response-ids-0123', previousIdSecrets: ['old-id-SECRET-retired-yesterday-0123'], store: { redis: 'redis://user:redis-SECRET-pw@10.0.0.1:6379/0' } },
         telemetry: { otlp: { endpoint: 'http://otel:otlp-SECRET-pw@127.0.0.1:4318', headers: { 'x-honeycomb-team': HEADER_SECRET } } },
       },
       {},
     );
     const text = JSON.stringify(maskConfig(c));
-    for (const secret of [ADMIN, PROVIDER_KEY, 'redis-SECRET-pw', 'otlp-SECRET-pw', HEADER_SECRET, 'id-SECRET-encrypts-response-ids-0123']) expect(text).not.toContain(secret);
+    for (const secret of [ADMIN, PROVIDER_KEY, 'redis-SECRET-pw', 'otlp-SECRET-pw', HEADER_SECRET, 'id-SECRET-encrypts-response-ids-0123', 'old-id-SECRET-retired-yesterday-0123']) expect(text).not.toContain(secret);
     expect(text).toContain('redis://user:********@10.0.0.1:6379/0');
   });
 

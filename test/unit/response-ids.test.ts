@@ -57,7 +57,14 @@ describe('ResponseIds', () => {
     const d = compilePlan(config({ adminKey: 'admin-key-0123456789abcdef' }), { shared: new SharedState(1) });
     expect(d.responseIds.open(c.responseIds.seal(ORIGIN))).toBe('forged');
     expect(() => config({ idSecret: 'sixteen-chars-16' })).toThrow(/governance\.idSecret: must be at least 32 characters/);
-    return Promise.all([...plans, otherProcess, a, b, c, d].map((p) => p.close()));
+    // Rotation: the old secret moves to previousIdSecrets; what it sealed still opens, and new ids are the new secret's.
+    const rotated = compilePlan(config({ idSecret: 'N3w-secret-0123456789abcdefghijklmn', previousIdSecrets: [secret] }), { shared: new SharedState(1) });
+    expect(rotated.responseIds.open(a.responseIds.seal(ORIGIN))).toEqual(ORIGIN);
+    expect(rotated.resourceIds.files.open(a.resourceIds.files.seal(ORIGIN))).toEqual(ORIGIN);
+    expect(a.responseIds.open(rotated.responseIds.seal(ORIGIN))).toBe('forged');
+    expect(() => config({ idSecret: secret, previousIdSecrets: ['short'] })).toThrow(/previousIdSecrets\[0\]: must be at least 32 characters/);
+    expect(() => config({ previousIdSecrets: [secret] })).toThrow(/previousIdSecrets: needs governance\.idSecret/);
+    return Promise.all([...plans, otherProcess, a, b, c, d, rotated].map((p) => p.close()));
   });
 });
 

@@ -16,9 +16,9 @@ export class ResourceIds {
   readonly files: SealedIds;
   readonly batches: SealedIds;
 
-  constructor(secret: Buffer) {
-    this.files = new SealedIds(secret, 'file ids', 'file-mg_', 'deterministic');
-    this.batches = new SealedIds(secret, 'batch ids', 'batch_mg_', 'deterministic');
+  constructor(secret: Buffer, previous: readonly Buffer[] = []) {
+    this.files = new SealedIds(secret, 'file ids', 'file-mg_', 'deterministic', previous);
+    this.batches = new SealedIds(secret, 'batch ids', 'batch_mg_', 'deterministic', previous);
   }
 }
 

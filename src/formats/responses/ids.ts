@@ -21,8 +21,8 @@ const PREFIX = 'resp_mg';
 
 /** Responses ids: sealed with a fresh nonce each (util/sealed-ids.ts), as "resp_mg…". */
 export class ResponseIds extends SealedIds {
-  constructor(secret: Buffer) {
-    super(secret, 'response ids', PREFIX, 'random');
+  constructor(secret: Buffer, previous: readonly Buffer[] = []) {
+    super(secret, 'response ids', PREFIX, 'random', previous);
   }
 }
 
