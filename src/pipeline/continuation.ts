@@ -5,6 +5,7 @@
 import { GatewayError } from '../errors/gateway-error.ts';
 import { keysFor } from '../plan/routes.ts';
 import type { RequestContext } from '../request/context.ts';
+import { opened } from './resources.ts';
 
 /**
  * Built-in tools that read what the provider account stores under an id: file_search's vector stores
@@ -41,17 +42,12 @@ export function continueStoredResponse(ctx: RequestContext): void {
   if (ctx.vk !== null) sharedToolState(ctx.body?.tools);
   const id = ctx.body?.previous_response_id;
   if (typeof id !== 'string') return;
-  const origin = ctx.plan.responseIds.open(id);
-  const owner = ctx.vk?.owner ?? '';
   // A provider's own id goes on as it is without virtual keys (the gateway cannot say where it is
   // stored). With them it is refused: the gateway hands out no raw id, so one comes from elsewhere,
-  // and nothing binds it to this tenant.
-  if (origin === null && ctx.vk === null) return;
-  // Unsealed under governance, altered, sealed with another secret, or another tenant's: all look
-  // alike to the client, as OpenAI answers an id it does not know, so that none can probe for others.
-  if (origin === null || origin === 'forged' || origin.owner !== owner) {
-    throw new GatewayError('not_found', `Previous response with id '${id}' not found.`, { param: 'previous_response_id' });
-  }
+  // and nothing binds it to this tenant; so are altered and other tenants' ids, as OpenAI answers one
+  // it does not know.
+  const origin = opened(ctx, ctx.plan.responseIds, id, () => new GatewayError('not_found', `Previous response with id '${id}' not found.`, { param: 'previous_response_id' }));
+  if (origin === null) return;
   const at = ctx.targets.filter((t) => t.provider.name === origin.provider && t.provider.nativeResponses);
   if (at.length === 0) {
     throw new GatewayError('invalid_request', `'previous_response_id' names a response stored by provider '${origin.provider}', which '${ctx.model}' does not route to: continue it through a model served there, or send the conversation as input items.`, { param: 'previous_response_id' });

@@ -27,7 +27,7 @@ export function resourceTarget(ctx: RequestContext): Target | null {
   const id = segments[2];
   let origin: SealedOrigin | null = null;
   if (id !== undefined) {
-    origin = opened(ctx, ids[kind], id, notFound(kind, id));
+    origin = opened(ctx, ids[kind], id, () => notFound(kind, id));
     if (origin !== null) segments[2] = origin.id;
   } else if (ctx.method === 'GET') {
     if (ctx.vk !== null) {
@@ -45,7 +45,7 @@ export function resourceTarget(ctx: RequestContext): Target | null {
   } else if (kind === 'batches') {
     const file = ctx.body?.input_file_id;
     if (typeof file === 'string') {
-      origin = opened(ctx, ids.files, file, new GatewayError('invalid_parameter', `No such File object: ${file}`, { param: 'input_file_id' }));
+      origin = opened(ctx, ids.files, file, () => new GatewayError('invalid_parameter', `No such File object: ${file}`, { param: 'input_file_id' }));
       if (origin !== null) {
         ctx.raw = replaceTopLevelValue(ctx.raw!, 'input_file_id', JSON.stringify(origin.id)) ?? Buffer.from(JSON.stringify({ ...ctx.body, input_file_id: origin.id }));
         ctx.body!.input_file_id = origin.id;
@@ -82,7 +82,7 @@ export function fileReferences(ctx: RequestContext): void {
   const open = (id: string): string => {
     let o = seen.get(id);
     if (o === undefined) {
-      o = opened(ctx, ctx.plan.resourceIds.files, id, new GatewayError('invalid_parameter', `No such File object: ${id}`, { param }));
+      o = opened(ctx, ctx.plan.resourceIds.files, id, () => new GatewayError('invalid_parameter', `No such File object: ${id}`, { param }));
       seen.set(id, o);
     }
     if (o === null) return id;
@@ -131,14 +131,15 @@ export function fileReferences(ctx: RequestContext): void {
 }
 
 /**
- * The origin of a sealed id. A provider's own id passes without virtual keys (null: routed as it
- * would be); with them it is refused, as are an altered id, one sealed with another secret and
- * another tenant's: all as the provider answers an id it does not know, so none can probe for others.
+ * The origin of a sealed id (files, batches, and Responses ids: pipeline/continuation.ts). A provider's
+ * own id passes without virtual keys (null: routed as it would be); with them it is refused, as are an
+ * altered id, one sealed with another secret and another tenant's: all with `unknown()`, the error the
+ * provider gives for an id it does not know, so none can probe for others.
  */
-function opened(ctx: RequestContext, sealer: SealedIds, id: string, unknown: GatewayError): SealedOrigin | null {
+export function opened(ctx: RequestContext, sealer: SealedIds, id: string, unknown: () => GatewayError): SealedOrigin | null {
   const origin = sealer.open(id);
   if (origin === null && ctx.vk === null) return null;
-  if (origin === null || origin === 'forged' || origin.owner !== (ctx.vk?.owner ?? '')) throw unknown;
+  if (origin === null || origin === 'forged' || origin.owner !== (ctx.vk?.owner ?? '')) throw unknown();
   return origin;
 }
 

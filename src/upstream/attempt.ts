@@ -44,12 +44,10 @@ const EMPTY = Buffer.alloc(0);
  */
 function relaysBytes(ctx: RequestContext, contentType: string | string[] | undefined): boolean {
   const kind = ctx.endpoint;
-  // Files by route, not by content type: a file's content is relayed as it is, JSON or not (read as an
-  // answer, a JSON file shaped like a FileObject would have had an id sealed for the caller), and every
-  // other files answer is read as JSON, its ids sealed, or refused (a FileObject labelled text/plain
-  // would have gone out with the provider's raw id).
-  if (kind === 'files') return isFileContent(ctx.subpath);
-  return isSurface(kind) && SURFACE[kind].bytes && !(typeof contentType === 'string' && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType));
+  if (!isSurface(kind)) return false;
+  const bytes = SURFACE[kind].bytes;
+  if (bytes === 'content') return isFileContent(ctx.subpath);
+  return bytes === 'non-json' && !(typeof contentType === 'string' && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType));
 }
 
 /** Is this answer a stream in the codec's framing (SSE, or AWS's event stream for Bedrock)? */
@@ -482,6 +480,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       return;
     }
     let out: Buffer | string = ctx.plan.redactor.redactBytes(body);
+    const counting = ctx.endpoint === 'count_tokens';
+    if (counting) {
+      // A count is not usage: nothing is used or charged, and its input_tokens are not a prompt's.
+      ctx.promptTokens = 0;
+      ctx.completionTokens = 0;
+    }
     if (this.translates) {
       try {
         out = this.translateAnswer(out);
@@ -489,11 +493,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         this.fail(isGatewayError(err) ? err : new GatewayError('upstream_bad_response', `Provider '${provider}' sent an answer the gateway could not read.`), null);
         return;
       }
-    } else if (ctx.endpoint === 'count_tokens') {
-      // A count is not usage: its input_tokens must not be read (and charged) as a prompt's.
-      ctx.promptTokens = 0;
-      ctx.completionTokens = 0;
-    } else {
+    } else if (!counting) {
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
       else if (resource && out.length > 0) {
@@ -524,12 +524,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       const e = codec.embeddingsToCanonical!(body, req);
       return ctx.dialect.renderEmbeddings!(e, req);
     }
-    if (ctx.endpoint === 'count_tokens') {
-      // Counting is free at every provider that counts: no tokens used, nothing charged.
-      ctx.promptTokens = 0;
-      ctx.completionTokens = 0;
-      return ctx.dialect.renderTokenCount!(codec.tokenCountOf!(body));
-    }
+    if (ctx.endpoint === 'count_tokens') return ctx.dialect.renderTokenCount!(codec.tokenCountOf!(body));
     const answer = codec.toCanonicalResponse(body);
     // Converse answers name neither themselves nor their model.
     if (answer.id === '') answer.id = `gen-${ctx.id}`;

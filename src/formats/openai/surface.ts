@@ -17,17 +17,23 @@ export interface SurfaceRoute {
   /** OpenAI's path after the base URL (`/v1`), for the model-routed kinds. */
   readonly path: string;
   readonly routedBy: 'model' | 'provider';
-  readonly bytes: boolean;
+  /**
+   * Which 2xx answers are relayed as bytes: 'non-json', any whose content type is not JSON; 'content',
+   * those of the `/files/{id}/content` route whatever their type, and no other (a file's content is not
+   * an answer to read; every other files answer is read as JSON, its ids sealed: a JSON file shaped like
+   * a FileObject read as one, or a FileObject labelled text/plain relayed, would have leaked an id).
+   */
+  readonly bytes: 'never' | 'non-json' | 'content';
 }
 
 export const SURFACE: Readonly<Record<SurfaceKind, SurfaceRoute>> = {
-  moderations: { path: '/moderations', routedBy: 'model', bytes: false },
-  images: { path: '/images/generations', routedBy: 'model', bytes: false },
-  speech: { path: '/audio/speech', routedBy: 'model', bytes: true },
-  transcriptions: { path: '/audio/transcriptions', routedBy: 'model', bytes: true },
-  translations: { path: '/audio/translations', routedBy: 'model', bytes: true },
-  files: { path: '/files', routedBy: 'provider', bytes: true }, // the content route only: isFileContent
-  batches: { path: '/batches', routedBy: 'provider', bytes: false },
+  moderations: { path: '/moderations', routedBy: 'model', bytes: 'never' },
+  images: { path: '/images/generations', routedBy: 'model', bytes: 'never' },
+  speech: { path: '/audio/speech', routedBy: 'model', bytes: 'non-json' },
+  transcriptions: { path: '/audio/transcriptions', routedBy: 'model', bytes: 'non-json' },
+  translations: { path: '/audio/translations', routedBy: 'model', bytes: 'non-json' },
+  files: { path: '/files', routedBy: 'provider', bytes: 'content' },
+  batches: { path: '/batches', routedBy: 'provider', bytes: 'never' },
 };
 
 export const isSurface = (kind: string): kind is SurfaceKind => Object.hasOwn(SURFACE, kind);
