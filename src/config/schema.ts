@@ -337,7 +337,7 @@ const governance = z.strictObject({
    * the last one, which would let any client in.
    */
   requireVirtualKey: z.boolean().default(false),
-  /** Counters shared by every replica (absent: in this process). Never awaited per request: leases. */
+  /** Counters shared by every replica (absent: in this process). Leased in blocks; a small limit per request (src/state/quota-redis.ts). */
   store: z
     .strictObject({
       redis: z.url({ protocol: /^rediss?$/ }),

@@ -2,7 +2,8 @@
 // tightest one wins. Before sending: the budgets and token limits must not be spent, and one request
 // permit is taken from every requests-per-minute counter (all or none). After the answer: its tokens
 // (input and output, cache reads and writes included) and its cost are charged to every level.
-// Synchronous throughout: the store works from leases and local tallies (state/quota.ts).
+// Synchronous: the store works from leases and local tallies (state/quota.ts); a permit it must fetch
+// first (fetchPermits) has been waited for by the governance stage before admit() runs.
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Counter, QuotaStore } from '../state/quota.ts';
 import { windowOf } from '../state/quota.ts';
@@ -111,8 +112,8 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
   if (rpm.length > 0) {
     const refused = store.takePermits(rpm, epochMs);
     if (refused !== null) {
-      // Permits left in the window that this thread does not hold yet (a shared store fetching its block:
-      // the first request after an idle hour, say): retry in a moment, not at the window's end, which
+      // Permits left in the window that this thread does not hold (the request waited for a block that
+      // other requests on this thread took first): retry in a moment, not at the window's end, which
       // the SDKs would wait out (up to a minute) for a limit nobody had reached.
       const fetching = store.remaining(refused, epochMs) > 0;
       into.requests = { limit: refused.limit, remaining: 0, resetMs: fetching ? FETCH_RETRY_MS : minuteEnd - epochMs };

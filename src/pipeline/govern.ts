@@ -3,14 +3,17 @@
 // (governance/admission.ts: 429 rate_limit_exceeded, 402 budget_exceeded). At the end of the request
 // its tokens and cost are charged. Authentication itself happens before the body is read
 // (server/app.ts): an unknown key never costs a parse.
+//
+// Two steps: govern() checks access and returns what admission must wait for (null nearly always: a
+// shared store's round trip for a small limit's permit, state/quota-redis.ts), then admitRequest().
 import { GatewayError } from '../errors/gateway-error.ts';
 import { admit, charge, type Admitted, type Reservation } from '../governance/admission.ts';
 import type { EndpointName } from '../formats/canonical.ts';
 import type { RequestContext } from '../request/context.ts';
 
-export function govern(ctx: RequestContext, explain: boolean): void {
+export function govern(ctx: RequestContext, explain: boolean): Promise<void> | null {
   const key = ctx.vk;
-  if (key === null) return;
+  if (key === null) return null;
   if (ctx.endpoint === 'files' || ctx.endpoint === 'batches') {
     // Files and batches are the provider account's, shared by every key, and a batch runs whatever
     // models its file names, uncharged: a key held to some models or to a budget would step outside both.
@@ -25,7 +28,14 @@ export function govern(ctx: RequestContext, explain: boolean): void {
     if (allowed.length !== ctx.targets.length) ctx.targets = allowed;
   }
   // Explaining a decision spends nothing.
-  if (explain) return;
+  if (explain || key.permits.length === 0) return null;
+  return ctx.plan.governance.store.fetchPermits?.(key.permits, Date.now()) ?? null;
+}
+
+/** Admits the request within its key's limits (or throws the refusal) and charges its reservation. */
+export function admitRequest(ctx: RequestContext): void {
+  const key = ctx.vk;
+  if (key === null) return;
   const gov = ctx.plan.governance;
   const admitted: Admitted = { requests: null, tokens: null };
   ctx.admitted = admitted;

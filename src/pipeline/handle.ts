@@ -7,7 +7,8 @@
 //            pipeline/rules.ts     precompiled CEL rules may deny, or replace the targets
 //   continue pipeline/continuation.ts  a Responses previous_response_id: the key that stores it, its owner only
 //   files    pipeline/resources.ts     files a chat names (file_id): the key that stores them, their owner only
-//   govern   pipeline/govern.ts    the caller's virtual key: its models, providers and limits
+//   govern   pipeline/govern.ts    the caller's virtual key: its models, providers and limits (a small
+//                                  limit's permit may take a Redis round trip: the rest waits for it)
 //   forward  upstream/forward.ts   the failover loop (upstream/failover.ts) sends attempts
 //                                  (upstream/attempt.ts) until one answers; it relays the answer
 import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
@@ -15,7 +16,7 @@ import { Failover } from '../upstream/failover.ts';
 import type { RequestContext } from '../request/context.ts';
 import { parseRequest, requestDeadline } from './parse.ts';
 import { routeRequest } from './route.ts';
-import { govern } from './govern.ts';
+import { admitRequest, govern } from './govern.ts';
 import { continueStoredResponse } from './continuation.ts';
 import { fileReferences } from './resources.ts';
 
@@ -26,12 +27,32 @@ export function handleRequest(ctx: RequestContext): void {
     routeRequest(ctx);
     continueStoredResponse(ctx);
     fileReferences(ctx);
-    govern(ctx, ctx.explain);
-    if (ctx.explain) explain(ctx);
-    else forward(ctx, deadlineMs);
+    const waiting = govern(ctx, ctx.explain);
+    if (waiting === null) admitAndAnswer(ctx, deadlineMs);
+    else waiting.then(() => resume(ctx, deadlineMs));
   } catch (err) {
-    ctx.sink.error(ctx, isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to handle the request.', { cause: err }));
+    fail(ctx, err);
   }
+}
+
+function admitAndAnswer(ctx: RequestContext, deadlineMs: number): void {
+  if (ctx.explain) return explain(ctx);
+  admitRequest(ctx);
+  forward(ctx, deadlineMs);
+}
+
+/** After governance waited: unless the client left meanwhile (nothing was charged yet), go on. */
+function resume(ctx: RequestContext, deadlineMs: number): void {
+  if (ctx.aborted || ctx.done) return;
+  try {
+    admitAndAnswer(ctx, deadlineMs);
+  } catch (err) {
+    fail(ctx, err);
+  }
+}
+
+function fail(ctx: RequestContext, err: unknown): void {
+  ctx.sink.error(ctx, isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to handle the request.', { cause: err }));
 }
 
 /** The answer of POST /v1/route/explain: what the gateway would do with this request. */

@@ -1,6 +1,7 @@
-// The shared QuotaStore: counters in Redis, shared by every replica, and never awaited on the request path.
-// takePermits / remaining / spent / charge are synchronous and read local state only; a 100 ms ticker and
-// the completions of background Redis calls keep that state fresh.
+// The shared QuotaStore: counters in Redis, shared by every replica. takePermits / remaining / spent /
+// charge are synchronous and read local state only; a 100 ms ticker and the completions of background
+// Redis calls keep that state fresh. A request waits for Redis only for a permit its thread lacks
+// (fetchPermits: a small limit's, or a block on its way).
 //
 // ── Permits: leases ─────────────────────────────────────────────────────────────────────────────────────
 // Redis key mg:q:<counter id>:<window id> counts the permits leased out for that window by all replicas.
@@ -18,8 +19,17 @@
 //             refused counter is re-asked at most once per tick (it sees a reset or a raised limit).
 //   warm      a permit counter used in the last `keepWarmMs` (1 h) stays leased: the ticker rolls its window
 //             and leases/prefetches even without requests, so a key used every few minutes does not find
-//             an empty block (= a refusal) at the start of every window. The very first request of a
-//             counter never seen before is refused (a lease goes out): call warm() at config load.
+//             an empty block at the start of every window. warm() leases the first block at config load.
+//   wait      a request that finds no local permit while the window has some left (its block is on its way:
+//             the first request of a counter, a refill outrun by a burst) waits for the lease in flight
+//             (fetchPermits, one round trip) instead of being refused.
+//   small     a limit whose block would be 1 (N < 30 R) is not leased ahead at all: each request leases its
+//             own permit (fetchPermits) and spends it at once. Blocks of 1 held by R lessees would strand up
+//             to R permits a window, which for N = 10 across 32 request threads is most of the limit, and a
+//             client whose thread got none would be refused while other threads held permits unused.
+//             Small limits pay one Redis round trip per admitted request instead, and are exact: a window
+//             admits N while demand lasts (a permit is stranded only when its request is refused by another
+//             counter, or its window ends while the lease is in flight).
 //
 // Overshoot: none. Every admission spends a leased permit and the script never leases more than N per
 // window in total, so a window admits at most N across all replicas. (Exceptions, by design: admissions
@@ -32,13 +42,14 @@
 //      R (L + B) <= R * 1.5 B <= R * 1.5 * N / (15 R) = N / 10
 // permits are stranded: a window whose demand exceeds N admits at least 90% of N, whatever the split of
 // the load between the replicas (under an even, steady load nearly all of N, since every replica drains its
-// own block). Granularity floor: while B = 1 (N < 30 R), L = 0 and a replica holds at most 1 permit, so at
-// least N - R are admitted (N = 10, R = 2: 8). For N = 200, R = 2: B = 6, L = 3, a replica holds at most 9,
+// own block). The bound needs B >= 2: below that (N < 30 R) limits are small and leased per request (above),
+// which strands none. For N = 200, R = 2: B = 6, L = 3, a replica holds at most 9,
 // at most 18 are stranded, >= 182 admitted (the test measures 200 under an even load, 192-196 with one
 // replica going idle mid-window).
 // More replicas than `replicas` weakens the bound proportionally (R' / R * 10%). Leases whose answers are
 // lost (timeouts, a window that rolled or a reset meanwhile) strand their block too; all of these err low.
-// Redis load: about N / B = 15 R lease calls per counter and window in total, plus one prefetch per replica.
+// Redis load: about N / B = 15 R lease calls per counter and window in total, plus one prefetch per replica;
+// a small limit, one lease per request, and while exhausted at most one per tick and lessee.
 //
 // ── Spend: flushes ──────────────────────────────────────────────────────────────────────────────────────
 // charge() adds to a local pending amount. Every `flushMs` one pipeline sends INCRBYFLOAT (+ PEXPIREAT)
@@ -134,6 +145,8 @@ class Entry {
   // Lease calls in flight (at most two: one per window id held here).
   leaseA = NO_WIN;
   leaseB = NO_WIN;
+  /** The current window's lease in flight, for requests to wait on (fetchPermits); settles, never rejects. */
+  landing: Promise<void> | null = null;
   // Spend of the current window.
   shared = 0;
   /** The batch sent and not yet confirmed (its amount is `sending`): sent again, as it is, until it is. */
@@ -303,8 +316,35 @@ export class RedisQuota implements QuotaStore {
     for (const c of permitCounters) {
       const e = this.entryFor(c, now);
       e.touched = now;
-      if (e.local === 0 && !e.exhausted) this.lease(e, false);
+      if (e.local === 0 && !e.exhausted && !this.small(c)) this.lease(e, false);
     }
+  }
+
+  /**
+   * Before takePermits: the leases a request must wait for, or null when takePermits can decide now (the
+   * thread holds a permit of every counter, a window is exhausted, or Redis is unreachable and the
+   * failure policy decides). A small limit leases this request's own permit; another counter whose block
+   * is on its way waits for it. The promise never rejects: a failed lease marks the store unreachable.
+   */
+  fetchPermits(counters: readonly Counter[], now: number): Promise<void> | null {
+    if (!this.ready || this.failing) return null;
+    let wait: Promise<void> | null = null;
+    let all: Promise<void>[] | null = null;
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i]!;
+      const e = this.entryFor(c, now);
+      if (e.local > 0 || e.exhausted) continue;
+      let p: Promise<void> | null;
+      if (this.small(c)) p = this.leaseOne(e);
+      else {
+        if (!e.leasing(e.win)) this.lease(e, false);
+        p = e.landing;
+      }
+      if (p === null) continue;
+      if (wait === null) wait = p;
+      else (all ??= [wait]).push(p);
+    }
+    return all === null ? wait : Promise.all(all).then(NOTHING);
   }
 
   // ── QuotaStore: the synchronous side ───────────────────────────────────────────────────────────────
@@ -319,11 +359,12 @@ export class RedisQuota implements QuotaStore {
       const c = counters[i]!;
       const e = this.entryFor(c, now);
       e.touched = now;
-      if (now >= e.prefetchAt && e.nextWin !== e.win + 1 && connected) this.prefetch(e);
+      const small = this.small(c);
+      if (now >= e.prefetchAt && e.nextWin !== e.win + 1 && connected && !small) this.prefetch(e);
       if (e.local > 0) {
         e.local--;
         took[i] = 1;
-        if (e.local <= this.lowWater(c) && !e.exhausted && connected && !e.leasing(e.win)) this.lease(e, false);
+        if (e.local <= this.lowWater(c) && !e.exhausted && connected && !small && !e.leasing(e.win)) this.lease(e, false);
         continue;
       }
       if (!e.exhausted && !connected) {
@@ -336,9 +377,10 @@ export class RedisQuota implements QuotaStore {
         this.failClosedRefusals++;
         return c;
       }
-      // No permit: either the window is exhausted (re-asked by the ticker) or a lease is (now) in flight.
+      // No permit: the window is exhausted (re-asked by the ticker), or a lease is (now) in flight, or a
+      // small limit's request did not wait for its own (fetchPermits).
       e.refused = true;
-      if (!e.exhausted && !e.leasing(e.win)) this.lease(e, false);
+      if (!e.exhausted && !small && !e.leasing(e.win)) this.lease(e, false);
       this.giveBack(counters, i);
       return c;
     }
@@ -376,7 +418,7 @@ export class RedisQuota implements QuotaStore {
     const until = Date.now() + timeoutMs;
     if (!(await this.whenReady(timeoutMs))) return;
     // Leases asked for before the connection was up failed: ask again, then wait for them to land.
-    const warmed = [...this.entries.values()].filter((e) => e.touched > 0);
+    const warmed = [...this.entries.values()].filter((e) => e.touched > 0 && !this.small(e.counter));
     for (const e of warmed) if (e.local === 0 && !e.exhausted && !e.leasing(e.win)) this.lease(e, false);
     // Spend counters warm() marked for reading get their shared totals too: until the first flush read
     // them, spent() said 0, and a budget other replicas had spent was admitted after every start.
@@ -486,6 +528,7 @@ export class RedisQuota implements QuotaStore {
     }
     e.op = null;
     e.inFlight = false;
+    e.landing = null;
     if (w.id === e.nextWin) {
       e.local = e.nextLocal;
       e.used = e.nextUsed;
@@ -530,6 +573,11 @@ export class RedisQuota implements QuotaStore {
   /** Gives back the permits taken by counters[0..i) in this call (all-or-nothing). */
   private giveBack(counters: readonly Counter[], i: number): void {
     for (let j = 0; j < i; j++) if (this.took[j] === 1) this.entries.get(counters[j]!.id)!.local++;
+  }
+
+  /** A limit too small to share out in blocks of 2 or more (N < 30 R): leased one request at a time. */
+  private small(c: Counter): boolean {
+    return c.limit * this.blockShare < 2;
   }
 
   private lowWater(c: Counter): number {
@@ -590,21 +638,41 @@ export class RedisQuota implements QuotaStore {
     const expireAt = (next ? windowOf(c.period, e.end).end : e.end) + EXPIRY_GRACE_MS;
     const gen = e.gen;
     this.statsValue.leases++;
-    this.evalLease(key, want, limit, expireAt).then(
+    const sent = this.evalLease(key, want, limit, expireAt).then(
       (reply) => {
         if (slot === 'A') e.leaseA = NO_WIN;
         else e.leaseB = NO_WIN;
+        if (e.landing === sent) e.landing = null;
         this.failing = false;
         this.onLease(e, gen, win, want, reply);
       },
       (err: Error) => {
         if (slot === 'A') e.leaseA = NO_WIN;
         else e.leaseB = NO_WIN;
+        if (e.landing === sent) e.landing = null;
         this.statsValue.leaseErrors++;
         this.noteCommandError(err);
       },
     );
+    if (!next) e.landing = sent;
     return true;
+  }
+
+  /** A small limit's permit for one request (outside the two lease slots: every waiting request sends its own). */
+  private leaseOne(e: Entry): Promise<void> {
+    const win = e.win;
+    const gen = e.gen;
+    this.statsValue.leases++;
+    return this.evalLease(e.key, 1, Math.floor(e.counter.limit), e.end + EXPIRY_GRACE_MS).then(
+      (reply) => {
+        this.failing = false;
+        this.onLease(e, gen, win, 1, reply);
+      },
+      (err: Error) => {
+        this.statsValue.leaseErrors++;
+        this.noteCommandError(err);
+      },
+    );
   }
 
   private evalLease(key: string, want: number, limit: number, expireAt: number): Promise<unknown> {
@@ -648,6 +716,12 @@ export class RedisQuota implements QuotaStore {
         // still finds a block (without this, its first request of every window would be refused).
         if (now - e.touched >= this.keepWarm) continue;
         if (now >= e.end) this.roll(e, now);
+        if (this.small(e.counter)) {
+          // Nothing is held ahead for a small limit. An exhausted one that refused a request is asked
+          // again by the next request, at most once per tick: it sees a reset or a raised limit.
+          if (e.exhausted && e.refused) e.exhausted = e.refused = false;
+          continue;
+        }
         if (e.exhausted) {
           // Re-ask a refused, exhausted counter once per tick: sees a reset (or a raised limit).
           if (e.refused && !e.leasing(e.win)) {
@@ -772,6 +846,8 @@ export class RedisQuota implements QuotaStore {
     }
   }
 }
+
+const NOTHING = (): void => {};
 
 /** Reply errors that mean Redis cannot take the store's writes now (see noteCommandError). */
 const UNAVAILABLE = /^(?:READONLY|OOM|BUSY|MISCONF|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;

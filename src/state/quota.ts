@@ -1,7 +1,8 @@
 // Quota counters for governance (issue 13): requests per minute, tokens per minute and spend (USD)
-// per period, for virtual keys, teams and customers. The request path only ever calls these
-// synchronously: a store backed by Redis works from leases and local tallies it refreshes in the
-// background, and is never awaited per request.
+// per period, for virtual keys, teams and customers. The request path calls these synchronously: a
+// store backed by Redis works from leases and local tallies it refreshes in the background. A request
+// waits for Redis only when its thread holds no permit it needs (fetchPermits): a small limit's, which
+// is leased per request, or a block still on its way.
 //
 // Two kinds of counter:
 //   permits  requests per window: taken before sending, all-or-nothing across the counters of a request.
@@ -37,6 +38,12 @@ export interface QuotaStore {
    * returned (nothing taken); null when all admitted. Synchronous.
    */
   takePermits(counters: readonly Counter[], now: number): Counter | null;
+  /**
+   * Called before takePermits: what the request must wait for before takePermits can decide (a shared
+   * store leasing this request's permit of a small limit, or a block on its way), else null. The promise
+   * never rejects. Optional: a store that holds every permit itself never makes a request wait.
+   */
+  fetchPermits?(counters: readonly Counter[], now: number): Promise<void> | null;
   /** Permits left in the counter's current window as this process knows it (for x-ratelimit-remaining-*). */
   remaining(counter: Counter, now: number): number;
   /** Spend so far in the counter's current window (shared total as last seen, plus local spend not yet shared). */

@@ -19,6 +19,8 @@ import { digestOf } from '../../src/governance/directory.ts';
 const LIMITED = 'vk-value-limited-0123456789abcdef';
 const BUDGETED = 'vk-value-budgeted-0123456789abcdef';
 const OPEN = 'vk-value-open-0123456789abcdef';
+const SMALL = 'vk-value-small-0123456789abcdef';
+const WAITS = 'vk-value-waits-0123456789abcdef';
 const N = 300;
 
 let redis: TestRedis;
@@ -43,24 +45,27 @@ const governance = () => ({
     { id: 'vk-budgeted', value: BUDGETED, limits: { budget: { usd: 100, period: '1d' as const } } },
     // A small limit: its few leased permits run out during the outage, and the policy admits the rest.
     { id: 'vk-open', value: OPEN, limits: { requestsPerMinute: 60 } },
+    // Smaller than blocks can share out among replicas × request threads: leased per request.
+    { id: 'vk-small', value: SMALL, limits: { requestsPerMinute: 10 } },
+    { id: 'vk-waits', value: WAITS, limits: { requestsPerMinute: 5 } },
   ],
 });
 
 /** A gateway in its own process (test/helpers/process.ts), from a config file. */
-async function spawnGateway(): Promise<string> {
+async function spawnGateway(workers: number | 'auto' = 'auto'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-replica-'));
   writeFileSync(
     join(dir, 'microgate.json'),
-    JSON.stringify({ version: 1, server: { port: 0 }, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }),
+    JSON.stringify({ version: 1, server: { port: 0, workers }, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }),
   );
   const gw = await startGatewayProcess(dir);
   children.push(gw.child);
   return gw.url;
 }
 
-async function chat(url: string, key: string): Promise<number> {
+async function chat(url: string, key: string, dispatcher: Agent = agent): Promise<number> {
   const r = await request(`${url}/v1/chat/completions`, {
-    dispatcher: agent,
+    dispatcher,
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: 'mock/mock-small', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
@@ -98,6 +103,33 @@ describe('two replicas, one Redis', () => {
     expect(admitted).toBeGreaterThanOrEqual(0.9 * N);
     expect(perReplica.a).toBeGreaterThan(0);
     expect(perReplica.b).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('a small limit (10 a minute) admits all 10 to one client on one connection, whatever the other request threads hold', async () => {
+    // Three request threads: blocks of one permit leased ahead by each used to leave the client's thread
+    // 10 less what the two idle ones held. Small limits are now leased per request.
+    const url = await spawnGateway(3);
+    await startOfAMinute();
+    const one = new Agent({ connections: 1 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 14; i++) statuses.push(await chat(url, SMALL, one));
+      expect(statuses).toEqual([...Array(10).fill(200), ...Array(4).fill(429)]);
+      // The refusal waits for the window's end, not a moment: the permits are spent, not on their way.
+      const r = await request(`${url}/v1/chat/completions`, {
+        dispatcher: one,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SMALL}` },
+        body: JSON.stringify({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      const body = (await r.body.json()) as { error: { code: string; message: string } };
+      expect(r.statusCode).toBe(429);
+      expect(body.error.code).toBe('rate_limit_exceeded');
+      expect(body.error.message).toMatch(/Rate limit of 10 requests per minute of virtual key vk-small reached/);
+      expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    } finally {
+      await one.close();
+    }
   }, 90_000);
 });
 
@@ -140,6 +172,34 @@ describe('Redis going away mid-load', () => {
     const metrics = await (await request(`${gw.url}/metrics`)).body.text();
     expect(Number(/microgate_governance_fail_open_total (\d+)/.exec(metrics)![1])).toBeGreaterThan(0);
   }, 60_000);
+
+  it("a small limit's permit asked of a Redis that stopped answering: the request waits out the command timeout and the policy admits it; a client that leaves meanwhile breaks nothing", async () => {
+    for (let i = 0; i < 200 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 50));
+    redis.pause();
+    try {
+      const leaving = new AbortController();
+      const left = request(`${gw.url}/v1/chat/completions`, {
+        dispatcher: agent,
+        method: 'POST',
+        signal: leaving.signal,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WAITS}` },
+        body: JSON.stringify({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'x' }] }),
+      }).then(
+        () => 'answered',
+        (e: Error) => e.name,
+      );
+      const stays = chat(gw.url, WAITS);
+      setTimeout(() => leaving.abort(), 100);
+      expect(await left).toBe('AbortError');
+      // rateLimits: open (the default), once the lease timed out (500 ms) and marked Redis unreachable.
+      expect(await stays).toBe(200);
+    } finally {
+      redis.resume();
+    }
+    for (let i = 0; i < 200 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await chat(gw.url, WAITS)).toBe(200);
+    expect((await request(`${gw.url}/health`)).statusCode).toBe(200);
+  }, 30_000);
 });
 
 describe('admin changes reach every replica', () => {
