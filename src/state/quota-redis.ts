@@ -147,6 +147,9 @@ class Entry {
   leaseB = NO_WIN;
   /** The current window's lease in flight, for requests to wait on (fetchPermits); settles, never rejects. */
   landing: Promise<void> | null = null;
+  /** A small limit's per-request leases in flight, and the last one sent (settles, never rejects). */
+  asking = 0;
+  lastAsk: Promise<void> | null = null;
   // Spend of the current window.
   shared = 0;
   /** The batch sent and not yet confirmed (its amount is `sending`): sent again, as it is, until it is. */
@@ -335,7 +338,9 @@ export class RedisQuota implements QuotaStore {
       const e = this.entryFor(c, now);
       if (e.local > 0 || e.exhausted) continue;
       let p: Promise<void> | null;
-      if (this.small(c)) p = this.leaseOne(e);
+      // A small limit's permit per request, but no more asked at once than the window may still grant
+      // (a burst of a thousand on a limit of ten sends about ten); the rest wait for those answers.
+      if (this.small(c)) p = e.asking < c.limit - e.used ? this.leaseOne(e) : e.lastAsk;
       else {
         if (!e.leasing(e.win)) this.lease(e, false);
         p = e.landing;
@@ -663,16 +668,26 @@ export class RedisQuota implements QuotaStore {
     const win = e.win;
     const gen = e.gen;
     this.statsValue.leases++;
-    return this.evalLease(e.key, 1, Math.floor(e.counter.limit), e.end + EXPIRY_GRACE_MS).then(
+    e.asking++;
+    const sent = this.evalLease(e.key, 1, Math.floor(e.counter.limit), e.end + EXPIRY_GRACE_MS).then(
       (reply) => {
+        this.asked(e, sent);
         this.failing = false;
         this.onLease(e, gen, win, 1, reply);
       },
       (err: Error) => {
+        this.asked(e, sent);
         this.statsValue.leaseErrors++;
         this.noteCommandError(err);
       },
     );
+    e.lastAsk = sent;
+    return sent;
+  }
+
+  private asked(e: Entry, sent: Promise<void>): void {
+    if (e.asking > 0) e.asking--;
+    if (e.lastAsk === sent) e.lastAsk = null;
   }
 
   private evalLease(key: string, want: number, limit: number, expireAt: number): Promise<unknown> {

@@ -223,6 +223,19 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     expect(await admitOne(threads[5]!, [c])).toBe(false);
   });
 
+  it('a burst on a small limit asks Redis for no more permits than the window can still grant', async () => {
+    const a = quota();
+    expect(await a.whenReady()).toBe(true);
+    const c = counter(10);
+    fakeNow = T0 + 1_000;
+    const leases = a.stats().leases;
+    // 50 requests at once on one thread: 10 leases go out, the other 40 wait for their answers.
+    const results = await Promise.all(Array.from({ length: 50 }, () => admitOne(a, [c])));
+    expect(results.filter(Boolean).length).toBe(10);
+    expect(a.stats().leases - leases).toBe(10);
+    expect(Number(await admin.get(`mg:q:${c.id}:${T0 / 60_000}`))).toBe(10);
+  });
+
   it('an exhausted small limit is asked again once a tick has passed: it sees a reset made elsewhere', async () => {
     const a = quota();
     const b = quota();
