@@ -182,7 +182,7 @@ export class Governance {
     this.warm();
   }
 
-  /** Leases the first permits of every counter ahead of its first request (a shared store refuses rather than waits). */
+  /** Leases the first permits of every counter ahead of its first request (which would otherwise wait for them). */
   warm(): void {
     if (this.store.warm === undefined) return;
     const d = this.directory;

@@ -29,7 +29,11 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
   }
   // Explaining a decision spends nothing.
   if (explain || key.permits.length === 0) return null;
-  return ctx.plan.governance.store.fetchPermits?.(key.permits, Date.now()) ?? null;
+  const store = ctx.plan.governance.store;
+  const waiting = store.fetchPermits?.(key.permits, Date.now()) ?? null;
+  // Once more if the permit is not there after all (the window rolled or was reset during the wait, or
+  // another request took it): two round trips at most, then admission decides.
+  return waiting === null ? null : waiting.then(() => store.fetchPermits!(key.permits, Date.now()) ?? undefined);
 }
 
 /** Admits the request within its key's limits (or throws the refusal) and charges its reservation. */

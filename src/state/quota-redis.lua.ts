@@ -60,3 +60,19 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
 return v
 `;
+
+// The give-back script: a small limit's permits a request fetched and never spent (its client left, or
+// another limit refused it) go back to the window, so another thread or replica can admit with them.
+//
+//   KEYS[1]  mg:q:<counter id>:<window id>      ARGV[1]  how many to give back
+//
+// Never below zero, and nothing is written to a key that has gone (a reset or an expired window): the
+// permits belonged to the count that was deleted. Returns how many were given back.
+export const GIVE_BACK_LUA = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = tonumber(ARGV[1])
+if n > used then n = used end
+if n < 1 then return 0 end
+redis.call('DECRBY', KEYS[1], n)
+return n
+`;

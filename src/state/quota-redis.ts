@@ -6,13 +6,13 @@
 // ── Permits: leases ─────────────────────────────────────────────────────────────────────────────────────
 // Redis key mg:q:<counter id>:<window id> counts the permits leased out for that window by all replicas.
 // A replica leases a block with the Lua script of quota-redis.lua.ts (EVALSHA; EVAL on NOSCRIPT), which
-// grants min(want, limit - used) atomically. Requests spend the local block; none of them waits.
+// grants min(want, limit - used) atomically. Requests spend the local block.
 //
 //   block     B = max(1, floor(N / (15 R)))      N = the counter's limit, R = `replicas`: the lessees, i.e.
 //                                                  store.replicas × request threads (config/compile.ts)
 //   refill    when the local block is at or below L = floor(B / 2), ask for the next B in the background
 //             (at most one lease per counter and window in flight; a request finding 0 local permits while
-//             it is in flight is refused)
+//             it is in flight waits for it: see wait)
 //   prefetch  from `prefetchLeadMs` (2 s) before the window's end, lease the next window's first block, so a
 //             window does not start with every replica empty (at most one prefetch in flight)
 //   exhausted a grant smaller than asked means the window is used up: refuse locally until it ends. A
@@ -22,14 +22,19 @@
 //             an empty block at the start of every window. warm() leases the first block at config load.
 //   wait      a request that finds no local permit while the window has some left (its block is on its way:
 //             the first request of a counter, a refill outrun by a burst) waits for the lease in flight
-//             (fetchPermits, one round trip) instead of being refused.
+//             (fetchPermits, one round trip) instead of being refused; requests beyond what the block
+//             brings are refused with a short Retry-After, as before.
 //   small     a limit whose block would be 1 (N < 30 R) is not leased ahead at all: each request leases its
 //             own permit (fetchPermits) and spends it at once. Blocks of 1 held by R lessees would strand up
 //             to R permits a window, which for N = 10 across 32 request threads is most of the limit, and a
 //             client whose thread got none would be refused while other threads held permits unused.
 //             Small limits pay one Redis round trip per admitted request instead, and are exact: a window
-//             admits N while demand lasts (a permit is stranded only when its request is refused by another
-//             counter, or its window ends while the lease is in flight).
+//             admits N while demand lasts. A permit fetched and not spent (its client left during the wait,
+//             another limit refused the request) is given back to Redis after `GIVE_BACK_TICKS` ticks;
+//             one is lost only when its window ends while its lease or give-back is in flight.
+//   probe     while a command has failed (`failing`) and nothing else would reach Redis (small limits
+//             send nothing ahead), the ticker writes a probe key, one at a time: its answer ends the
+//             failure (a PING would pass a Redis that still refuses writes).
 //
 // Overshoot: none. Every admission spends a leased permit and the script never leases more than N per
 // window in total, so a window admits at most N across all replicas. (Exceptions, by design: admissions
@@ -76,7 +81,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { windowOf, type Counter, type Period, type QuotaStore, type StoreHealth } from './quota.ts';
-import { LEASE_LUA, LEASE_SHA, SPEND_LUA } from './quota-redis.lua.ts';
+import { GIVE_BACK_LUA, LEASE_LUA, LEASE_SHA, SPEND_LUA } from './quota-redis.lua.ts';
 
 export type FailurePolicy = 'open' | 'closed';
 
@@ -114,6 +119,9 @@ export interface RedisQuotaStats {
   resetsReceived: number;
 }
 
+/** A small limit's fetched permit unspent for this many ticks (of `flushMs`) goes back to Redis. */
+const GIVE_BACK_TICKS = 3;
+
 /** Keys of a finished window outlive its end by this much (clock skew between replicas). */
 const EXPIRY_GRACE_MS = 5 * 60_000;
 /** Spend of a finished window not yet sent is kept for at most this many (counter, window) pairs. */
@@ -150,6 +158,8 @@ class Entry {
   /** A small limit's per-request leases in flight, and the last one sent (settles, never rejects). */
   asking = 0;
   lastAsk: Promise<void> | null = null;
+  /** Ticks a small limit's fetched permits have sat unspent (given back at GIVE_BACK_TICKS). */
+  unspentTicks = 0;
   // Spend of the current window.
   shared = 0;
   /** The batch sent and not yet confirmed (its amount is `sending`): sent again, as it is, until it is. */
@@ -219,6 +229,7 @@ export class RedisQuota implements QuotaStore {
   private readonly ticker: NodeJS.Timeout;
   private ready = false;
   private failing = false;
+  private probing = false;
   private closed = false;
   private flushing: Promise<void> | null = null;
   private lastErrorMessage = '';
@@ -336,11 +347,13 @@ export class RedisQuota implements QuotaStore {
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i]!;
       const e = this.entryFor(c, now);
+      e.touched = now; // the ticker looks after it: refills, re-asks, give-backs
       if (e.local > 0 || e.exhausted) continue;
       let p: Promise<void> | null;
       // A small limit's permit per request, but no more asked at once than the window may still grant
       // (a burst of a thousand on a limit of ten sends about ten); the rest wait for those answers.
-      if (this.small(c)) p = e.asking < c.limit - e.used ? this.leaseOne(e) : e.lastAsk;
+      // An exhausted window the ticker reopened (refused requests re-ask once a tick) gets its one ask.
+      if (this.small(c)) p = e.asking === 0 || e.asking < c.limit - e.used ? this.leaseOne(e) : e.lastAsk;
       else {
         if (!e.leasing(e.win)) this.lease(e, false);
         p = e.landing;
@@ -368,6 +381,7 @@ export class RedisQuota implements QuotaStore {
       if (now >= e.prefetchAt && e.nextWin !== e.win + 1 && connected && !small) this.prefetch(e);
       if (e.local > 0) {
         e.local--;
+        e.unspentTicks = 0;
         took[i] = 1;
         if (e.local <= this.lowWater(c) && !e.exhausted && connected && !small && !e.leasing(e.win)) this.lease(e, false);
         continue;
@@ -534,6 +548,7 @@ export class RedisQuota implements QuotaStore {
     e.op = null;
     e.inFlight = false;
     e.landing = null;
+    e.unspentTicks = 0;
     if (w.id === e.nextWin) {
       e.local = e.nextLocal;
       e.used = e.nextUsed;
@@ -560,6 +575,7 @@ export class RedisQuota implements QuotaStore {
   private dropLocal(e: Entry): void {
     e.gen++;
     e.local = 0;
+    e.unspentTicks = 0;
     e.used = 0;
     e.exhausted = false;
     e.refused = false;
@@ -719,10 +735,38 @@ export class RedisQuota implements QuotaStore {
     // Otherwise the window rolled by: the block is stranded (errs low).
   }
 
+  /** A small limit's unspent permits go back to the window (the give-back script), for other lessees. */
+  private giveBackToRedis(e: Entry): void {
+    const n = e.local;
+    e.local = 0;
+    e.unspentTicks = 0;
+    this.redis.eval(GIVE_BACK_LUA, 1, e.key, n).then(
+      () => {},
+      (err: Error) => this.noteCommandError(err), // lost: errs low
+    );
+  }
+
+  /** One write at a time while failing: its answer says Redis takes writes again. */
+  private probe(): void {
+    if (this.probing) return;
+    this.probing = true;
+    this.redis.set(`${this.prefix}probe:${this.self}`, '1', 'PX', 10_000).then(
+      () => {
+        this.probing = false;
+        this.failing = false;
+      },
+      (err: Error) => {
+        this.probing = false;
+        this.noteCommandError(err);
+      },
+    );
+  }
+
   // ── Background: the ticker ─────────────────────────────────────────────────────────────────────────
 
   private tick(): void {
     if (this.closed) return;
+    if (this.ready && this.failing) this.probe();
     if (this.ready) {
       const now = this.clock();
       for (const e of this.entries.values()) {
@@ -735,6 +779,7 @@ export class RedisQuota implements QuotaStore {
           // Nothing is held ahead for a small limit. An exhausted one that refused a request is asked
           // again by the next request, at most once per tick: it sees a reset or a raised limit.
           if (e.exhausted && e.refused) e.exhausted = e.refused = false;
+          if (e.local > 0 && ++e.unspentTicks >= GIVE_BACK_TICKS) this.giveBackToRedis(e);
           continue;
         }
         if (e.exhausted) {

@@ -52,7 +52,7 @@ export interface QuotaStore {
   charge(counter: Counter, amount: number, now: number): void;
   /**
    * Counters the process will use: a shared store leases their first permits ahead of the first request
-   * (which would otherwise be refused while its lease is fetched: nothing waits). Optional.
+   * (which would otherwise wait for its lease). Optional.
    */
   warm?(permits: readonly Counter[], spend: readonly Counter[], now: number): void;
   /**

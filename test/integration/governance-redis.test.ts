@@ -197,6 +197,7 @@ describe('Redis going away mid-load', () => {
       redis.resume();
     }
     for (let i = 0; i < 200 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await ready()).toBe(true);
     expect(await chat(gw.url, WAITS)).toBe(200);
     expect((await request(`${gw.url}/health`)).statusCode).toBe(200);
   }, 30_000);

@@ -236,21 +236,55 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     expect(Number(await admin.get(`mg:q:${c.id}:${T0 / 60_000}`))).toBe(10);
   });
 
-  it('an exhausted small limit is asked again once a tick has passed: it sees a reset made elsewhere', async () => {
+  it('an exhausted small limit is asked again once a tick has passed: it sees a reset whose message it missed', async () => {
     const a = quota();
-    const b = quota();
-    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
+    expect(await a.whenReady()).toBe(true);
     const c = counter(2);
     fakeNow = T0 + 1_000;
     expect(await admitOne(a, [c])).toBe(true);
     expect(await admitOne(a, [c])).toBe(true);
     expect(await admitOne(a, [c])).toBe(false);
-    await b.reset(c.id);
-    // The reset message or, failing that, the next tick lets the next request ask Redis again.
+    await admin.del(`mg:q:${c.id}:${T0 / 60_000}`); // a reset, without its pub/sub message
+    // Refused requests are not asked of Redis again until a tick lets the next one ask.
     await until('asked again', () => a.fetchPermits([c], fakeNow) !== null);
     let admitted = 0;
     for (let i = 0; i < 3; i++) if (await admitOne(a, [c])) admitted++;
     expect(admitted).toBe(2);
+  });
+
+  it("a small limit's permit fetched and never spent goes back to Redis, and another thread admits with it", async () => {
+    const a = quota();
+    const b = quota();
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
+    const c = counter(3);
+    const key = `mg:q:${c.id}:${T0 / 60_000}`;
+    fakeNow = T0 + 1_000;
+    // A request on a waits for its permit, then its client leaves: the permit sits on a.
+    await a.fetchPermits([c], fakeNow);
+    expect(a.held(c, fakeNow)).toBe(1);
+    expect(Number(await admin.get(key))).toBe(1);
+    await until('given back', () => a.held(c, fakeNow) === 0);
+    for (let i = 0; i < 100 && Number(await admin.get(key)) !== 0; i++) await sleep(5);
+    expect(Number(await admin.get(key))).toBe(0);
+    let admitted = 0;
+    for (let i = 0; i < 4; i++) if (await admitOne(b, [c])) admitted++;
+    expect(admitted).toBe(3);
+  });
+
+  it('a window that rolls during the wait: the permit of the old one is dropped, and a second fetch gets one of the new', async () => {
+    const a = quota();
+    expect(await a.whenReady()).toBe(true);
+    const c = counter(5);
+    fakeNow = T0 + 59_999;
+    const first = a.fetchPermits([c], fakeNow);
+    fakeNow = T0 + 60_000;
+    await first;
+    // What governance does after a wait: ask again when the permit is not there.
+    const second = a.fetchPermits([c], fakeNow);
+    expect(second).not.toBeNull();
+    await second;
+    expect(a.takePermits([c], fakeNow)).toBeNull();
+    expect(Number(await admin.get(`mg:q:${c.id}:${T0 / 60_000 + 1}`))).toBe(1);
   });
 
   it('a request finding its block still on the way waits for it instead of being refused', async () => {
@@ -584,6 +618,30 @@ describe('RedisQuota failure policy', () => {
       await sleep(2);
     }
     expect(admitted).toBe(5);
+  });
+
+  it('recovers from a stall when only small limits are in use (they send nothing ahead): the ticker probes', async () => {
+    const a = quota({ commandTimeoutMs: 200 });
+    expect(await a.whenReady()).toBe(true);
+    const c = counter(10);
+    fakeNow = T0 + 4_000;
+    expect(await admitOne(a, [c])).toBe(true);
+    redis.pause();
+    try {
+      // The request's lease times out: Redis is marked unreachable and the open policy admits.
+      expect(await admitOne(a, [c])).toBe(true);
+      expect(a.health().connected).toBe(false);
+      expect(a.health().failOpenAdmits).toBe(1);
+    } finally {
+      redis.resume();
+    }
+    await until('recovered', () => a.health().connected, 5_000);
+    // Counted in Redis again: the 8 left of the window, then refusals.
+    let admitted = 0;
+    for (let i = 0; i < 12; i++) if (await admitOne(a, [c])) admitted++;
+    expect(admitted).toBeLessThanOrEqual(9);
+    expect(admitted).toBeGreaterThanOrEqual(8);
+    expect(a.health().failOpenAdmits).toBe(1);
   });
 
   it('a Redis that answers but refuses writes (READONLY after a failover) is unreachable: onFailure applies, then it recovers', async () => {
