@@ -5,7 +5,7 @@
 import { GatewayError } from '../errors/gateway-error.ts';
 import { keysFor } from '../plan/routes.ts';
 import type { RequestContext } from '../request/context.ts';
-import { opened } from './resources.ts';
+import { opened, reaching } from './resources.ts';
 
 /**
  * Built-in tools that read what the provider account stores under an id: file_search's vector stores
@@ -53,10 +53,10 @@ export function continueStoredResponse(ctx: RequestContext): void {
     throw new GatewayError('invalid_request', `'previous_response_id' names a response stored by provider '${origin.provider}', which '${ctx.model}' does not route to: continue it through a model served there, or send the conversation as input items.`, { param: 'previous_response_id' });
   }
   // The key that made it, while the config still has it; else any key of that provider (the same
-  // project's keys share stored responses).
-  ctx.targets = at.map((t) => {
-    const key = keysFor(t.provider, t.model)?.items.find((k) => k.name === origin.key);
-    return key === undefined ? t : ctx.plan.pinned(t, key);
-  });
+  // project's keys share stored responses). A target a rule pinned to another key cannot reach it.
+  ctx.targets = reaching(ctx, at, origin.key, (t) => keysFor(t.provider, t.model)?.items.find((k) => k.name === origin.key) ?? null);
+  if (ctx.targets.length === 0) {
+    throw new GatewayError('invalid_request', `'previous_response_id' names a response stored with another key of provider '${origin.provider}' than this request must use (a rule pins it): one request reaches one.`, { param: 'previous_response_id' });
+  }
   ctx.previousResponse = { sealed: id, original: origin.id };
 }

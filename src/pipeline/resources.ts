@@ -118,16 +118,39 @@ export function fileReferences(ctx: RequestContext): void {
   if (here.length === 0) {
     throw new GatewayError('invalid_parameter', `The file is stored by provider '${at.provider}', which '${ctx.model}' does not route to: ask a model served there.`, { param });
   }
-  ctx.targets = here.map((t) => {
-    if (t.key === undefined) return pinnedTo(ctx, at, t.model);
-    if (t.key.name === at.key) return t;
+  const provider = here[0]!.provider;
+  const key = keyNamed(provider, at.key);
+  ctx.targets = reaching(ctx, here, at.key, () => key);
+  if (ctx.targets.length === 0) {
     throw new GatewayError('invalid_parameter', `The file is stored with another key of provider '${at.provider}' than this request must use (a continued response, or a rule): one request reaches one.`, { param });
-  });
+  }
   try {
     ctx.raw = Buffer.from(JSON.stringify(b));
   } catch {
     throw nestedTooDeep(b);
   }
+}
+
+/**
+ * Of `targets` (all at the provider that stores an object), those that reach the key storing it: a
+ * target pinned to `keyOf(target)` (null: left unpinned, any key of the provider, when the config no
+ * longer has that key), one already pinned there (by a rule or a continued response) kept, one pinned
+ * to another key left out; each once, as a target and its pinned twin become one. Empty when none can.
+ */
+export function reaching(ctx: RequestContext, targets: readonly Target[], keyName: string, keyOf: (t: Target) => KeyPlan | null): Target[] {
+  const out: Target[] = [];
+  for (const t of targets) {
+    let p: Target;
+    if (t.key !== undefined) {
+      if (t.key.name !== keyName) continue;
+      p = t;
+    } else {
+      const k = keyOf(t);
+      p = k === null ? t : ctx.plan.pinned(t, k);
+    }
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
 }
 
 /**

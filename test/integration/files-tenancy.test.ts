@@ -29,6 +29,18 @@ beforeAll(async () => {
       two: { baseUrl: m.two!.baseUrl, keys: [{ name: 'ka', value: 'openai-key-two-a' }, { name: 'kb', value: 'openai-key-two-b' }] },
     },
     routing: { defaultProvider: 'one' },
+    // Both keys of 'two', each pinned: a file stored with one of them is reached through that one.
+    rules: [
+      {
+        name: 'both-keys',
+        when: 'model == "two-keys"',
+        targets: [
+          { provider: 'two', model: 'gpt-4o-mini', key: 'ka' },
+          { provider: 'two', model: 'gpt-4o-mini', key: 'kb' },
+          { provider: 'two', model: 'gpt-4o-mini' },
+        ],
+      },
+    ],
     governance: {
       adminKey: ADMIN,
       db: join(mkdtempSync(join(tmpdir(), 'mg-files-db-')), 'gov.db'),
@@ -72,6 +84,44 @@ describe('a tenant reaches its own files and batches, by the ids it was given', 
     // No x-microgate-provider: without the sealed origin these would go to 'one', which has no such file.
     for (let i = 0; i < 12; i++) expect((await sdk(VK.a).files.retrieve(f.id)).id).toBe(f.id);
     expect(two.stats().byKey).toEqual({ [uploadedWith]: 12 });
+  });
+});
+
+describe('a rule that pins keys', () => {
+  it('a chat naming a file goes to the one of its targets pinned to the key storing it; the others are left out, not tried', async () => {
+    const two = s.mocks.two!;
+    two.resetStats();
+    const f = await upload(VK.a, 'two');
+    const storedWith = Object.keys(two.stats().byKey).find((k) => (two.stats().byKey[k] ?? 0) > 0)!;
+    two.resetStats();
+    for (let i = 0; i < 6; i++) {
+      const r = await sdk(VK.a).chat.completions.create({ model: 'two-keys', messages: [{ role: 'user', content: [{ type: 'text', text: 'read it' }, { type: 'file', file: { file_id: f.id } }] }] });
+      expect(r.choices[0]!.message.role).toBe('assistant');
+    }
+    expect(two.stats().byKey).toEqual({ [storedWith]: 6 });
+  });
+
+  it('and when that key fails, it is not tried again as another target (the unpinned target pinned to it is the same one)', async () => {
+    const two = s.mocks.two!;
+    const f = await upload(VK.a, 'two');
+    const before = two.config();
+    two.setConfig({ ...before, errorRate: 1, errorStatuses: [500] });
+    try {
+      const r = await request(`${s.gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${VK.a}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'two-keys', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: f.id } }] }] }),
+      });
+      await r.body.text();
+      expect(r.statusCode).toBeGreaterThanOrEqual(500);
+      // One target: its first attempt and its retries (maxRetries 2), then nothing else to try.
+      const route = String(r.headers['x-microgate-route']);
+      const tried = route.split(' > ').filter((step) => !step.startsWith('rule:'));
+      expect(new Set(tried.map((step) => step.split(':')[0])).size).toBe(1);
+      expect(Number(r.headers['x-microgate-attempts'])).toBeLessThanOrEqual(3);
+    } finally {
+      two.setConfig(before);
+    }
   });
 });
 
