@@ -170,6 +170,8 @@ class Entry {
   pending = 0;
   /** spent() was called since the last flush: refresh the shared total. */
   read = false;
+  /** remaining() of a small limit was called since the last flush: refresh `used`. */
+  readUsed = false;
 
   constructor(counter: Counter) {
     this.counter = counter;
@@ -201,6 +203,8 @@ interface FlushItem {
   win: number;
   /** Amount sent by the spend script; NaN for a GET. */
   amount: number;
+  /** A GET of a permit counter's key: its reply is `used`, not spend. */
+  used?: boolean;
   leftover: Leftover | null;
   /** Index of the command's reply in the pipeline's results. */
   at: number;
@@ -409,6 +413,9 @@ export class RedisQuota implements QuotaStore {
 
   remaining(counter: Counter, now: number): number {
     const e = this.entryFor(counter, now);
+    // A small limit's count is learnt from this thread's own leases only: the next flush reads it, so
+    // /admin/usage and requests_used see what other threads and replicas took (blocks lease often).
+    if (this.small(counter)) e.readUsed = true;
     const left = counter.limit - e.used + e.local;
     return left <= 0 ? 0 : left > counter.limit ? counter.limit : left;
   }
@@ -831,6 +838,11 @@ export class RedisQuota implements QuotaStore {
         items.push({ e, gen: e.gen, win: e.win, amount: Number.NaN, leftover: null, at });
         at += 1;
         e.read = false;
+      } else if (e.readUsed) {
+        p.get(e.key);
+        items.push({ e, gen: e.gen, win: e.win, amount: Number.NaN, leftover: null, at, used: true });
+        at += 1;
+        e.readUsed = false;
       }
     }
     if (items.length === 0) return null;
@@ -861,6 +873,11 @@ export class RedisQuota implements QuotaStore {
       }
       if (!e || it.gen !== e.gen || it.win !== e.win) continue; // reset or rolled meanwhile
       e.inFlight = false;
+      if (it.used === true) {
+        if (!failed) e.used = Number(r[1] ?? 0) || 0;
+        else e.readUsed = true;
+        continue;
+      }
       if (Number.isNaN(it.amount)) {
         if (!failed) e.shared = Number(r[1] ?? 0) || 0;
         else e.read = true;

@@ -223,6 +223,20 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     expect(await admitOne(threads[5]!, [c])).toBe(false);
   });
 
+  it("a small limit's remaining() learns what other lessees took (it leases nothing ahead to learn it from)", async () => {
+    const a = quota();
+    const b = quota();
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
+    const c = counter(10);
+    fakeNow = T0 + 1_000;
+    for (let i = 0; i < 4; i++) expect(await admitOne(a, [c])).toBe(true);
+    expect(a.remaining(c, fakeNow)).toBe(6);
+    // b has taken none: it says 10 at first, then what the next flush reads.
+    expect(b.remaining(c, fakeNow)).toBe(10);
+    await until('b reads the count', () => b.remaining(c, fakeNow) === 6);
+    expect(b.held(c, fakeNow)).toBe(0);
+  });
+
   it('a burst on a small limit asks Redis for no more permits than the window can still grant', async () => {
     const a = quota();
     expect(await a.whenReady()).toBe(true);
