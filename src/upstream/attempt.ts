@@ -71,7 +71,8 @@ function setUsage(ctx: RequestContext, u: Usage): void {
 export interface AttemptOwner {
   succeeded(a: UpstreamAttempt, status: number): void;
   failed(a: UpstreamAttempt, err: GatewayError, retryAfterMs: number | null): void;
-  deadlineError(): GatewayError;
+  /** `cut`: an attempt was in flight when the deadline passed (it is not among the records yet). */
+  deadlineError(cut: boolean): GatewayError;
 }
 
 export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandle, Expiring {
@@ -138,7 +139,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   onDeadline(): void {
     if (this.settled) return;
     if (this.controller !== null) this.controller.abort(DEADLINE);
-    else this.fail(this.owner.deadlineError(), null);
+    else this.fail(this.owner.deadlineError(true), null);
   }
 
   private disarm(): void {
@@ -545,7 +546,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     if (ctx.aborted || ctx.done || this.settled && !ctx.headSent) return;
     const gerr =
       err === DEADLINE
-        ? this.owner.deadlineError()
+        ? this.owner.deadlineError(true)
         : (err as { name?: string }).name === 'GatewayError'
           ? (err as GatewayError)
           : fromTransportError(err, this.target.provider, this.status !== 0);

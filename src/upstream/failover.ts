@@ -234,7 +234,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
     const ctx = this.ctx;
     const now = performance.now();
     if (now >= this.deadline) {
-      this.fail(this.deadlineError());
+      this.fail(this.deadlineError(false));
       return;
     }
     // Claims the half-open probe when the circuit is recovering (a count is no probe: it reports nothing).
@@ -260,8 +260,10 @@ export class Failover implements FailoverHandle, AttemptOwner {
     }
   }
 
-  deadlineError(): GatewayError {
-    return new GatewayError('deadline_exceeded', `The request's deadline passed after ${this.attempts} attempt(s)${this.records.length > 0 ? `: ${this.route()}` : ''}.`);
+  deadlineError(cut: boolean): GatewayError {
+    const n = this.attempts + (cut ? 1 : 0);
+    const done = this.records.length > 0 ? `: ${this.route()}` : '';
+    return new GatewayError('deadline_exceeded', `The request's deadline passed after ${n === 1 ? '1 attempt' : `${n} attempts`}${done}${!cut ? '' : done === '' ? ', cut short' : ', and one more cut short'}.`);
   }
 
   private fail(err: GatewayError): void {

@@ -189,6 +189,8 @@ describe('one bad answer holds neither memory nor time', () => {
     const r = await chat({ model: 'h/x' }, { 'x-microgate-timeout-ms': '300' });
     expect(r.status).toBe(504);
     expect(r.error().code).toBe('deadline_exceeded');
+    // The attempt the deadline cut is counted, as the route header shows it.
+    expect(r.error().message).toBe("The request's deadline passed after 1 attempt, cut short.");
     expect(Object.values(s.gw.plan.health.snapshot(s.gw.plan.keysById, performance.now())).every((c) => c.errorRate === 0 || c.state === 'closed')).toBe(true);
   });
 
