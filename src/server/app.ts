@@ -486,6 +486,9 @@ export class GatewayServer implements RequestSink, Listener {
       '# HELP microgate_governance_fail_closed_total Requests refused by the failure policy while the store was unreachable.',
       '# TYPE microgate_governance_fail_closed_total counter',
       `microgate_governance_fail_closed_total ${store.failClosedRefusals}`,
+      '# HELP microgate_governance_permit_waits_total Times a request waited a Redis round trip for a rate-limit permit (a small limit, or a block on its way).',
+      '# TYPE microgate_governance_permit_waits_total counter',
+      `microgate_governance_permit_waits_total ${store.permitWaits}`,
     );
     lines.push('# HELP microgate_rule_evaluation_errors_total Rule evaluations that failed (counted as no match).', '# TYPE microgate_rule_evaluation_errors_total counter');
     for (const [rule, n] of Object.entries(merged.rules.evaluationErrors)) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
@@ -547,7 +550,7 @@ export class GatewayServer implements RequestSink, Listener {
       pools: this.plan.pools.stats(),
       rules: { matches: Object.fromEntries(rs.matches), evaluationErrors: Object.fromEntries(rs.errors), chainLimitHits: rs.chainLimitHits },
       droppedFields: Object.fromEntries(this.plan.droppedFields),
-      governance: { connected: store.connected, failOpenAdmits: store.failOpenAdmits, failClosedRefusals: store.failClosedRefusals },
+      governance: { connected: store.connected, failOpenAdmits: store.failOpenAdmits, failClosedRefusals: store.failClosedRefusals, permitWaits: store.permitWaits },
     };
   }
 

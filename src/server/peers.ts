@@ -13,7 +13,7 @@ export interface LocalStats {
   pools: Record<string, { connected: number; free: number; pending: number; running: number; size: number }>;
   rules: { matches: Record<string, number>; evaluationErrors: Record<string, number>; chainLimitHits: number };
   droppedFields: Record<string, number>;
-  governance: { connected: boolean; failOpenAdmits: number; failClosedRefusals: number };
+  governance: { connected: boolean; failOpenAdmits: number; failClosedRefusals: number; permitWaits: number };
 }
 
 export interface Peers {
@@ -39,7 +39,7 @@ export function mergeStats(all: readonly LocalStats[]): Omit<LocalStats, 'thread
     pools: {},
     rules: { matches: {}, evaluationErrors: {}, chainLimitHits: 0 },
     droppedFields: {},
-    governance: { connected: true, failOpenAdmits: 0, failClosedRefusals: 0 },
+    governance: { connected: true, failOpenAdmits: 0, failClosedRefusals: 0, permitWaits: 0 },
   };
   for (const s of all) {
     out.backpressurePauses += s.backpressurePauses;
@@ -59,6 +59,7 @@ export function mergeStats(all: readonly LocalStats[]): Omit<LocalStats, 'thread
     out.governance.connected &&= s.governance.connected;
     out.governance.failOpenAdmits += s.governance.failOpenAdmits;
     out.governance.failClosedRefusals += s.governance.failClosedRefusals;
+    out.governance.permitWaits += s.governance.permitWaits;
   }
   return out;
 }

@@ -28,7 +28,7 @@ const PERIOD_CODE: Readonly<Record<Period, number>> = { '1m': 1, '1h': 2, '1d': 
 export class MemoryQuota implements QuotaStore {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
-  private readonly healthValue: StoreHealth = Object.freeze({ kind: 'memory', connected: true, failOpenAdmits: 0, failClosedRefusals: 0 });
+  private readonly healthValue: StoreHealth = Object.freeze({ kind: 'memory', connected: true, failOpenAdmits: 0, failClosedRefusals: 0, permitWaits: 0 });
   /** Counters past the table's capacity: counted in this thread only. */
   private overflow: MemoryQuota | null = null;
 

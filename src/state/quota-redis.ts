@@ -241,6 +241,7 @@ export class RedisQuota implements QuotaStore {
   /** Per takePermits call: 1 where a local permit was taken, 0 where the 'open' policy admitted. Reused. */
   private took = new Uint8Array(16);
   private failClosedRefusals = 0;
+  private permitWaits = 0;
   private readonly statsValue: RedisQuotaStats = { leases: 0, leaseErrors: 0, evalFallbacks: 0, flushes: 0, flushErrors: 0, resetsReceived: 0 };
 
   constructor(opts: RedisQuotaOptions) {
@@ -366,6 +367,7 @@ export class RedisQuota implements QuotaStore {
       if (wait === null) wait = p;
       else (all ??= [wait]).push(p);
     }
+    if (wait !== null) this.permitWaits++;
     return all === null ? wait : Promise.all(all).then(NOTHING);
   }
 
@@ -463,7 +465,7 @@ export class RedisQuota implements QuotaStore {
   }
 
   health(): StoreHealth {
-    return { kind: 'redis', connected: this.connected, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals };
+    return { kind: 'redis', connected: this.connected, failOpenAdmits: this.failOpenAdmits, failClosedRefusals: this.failClosedRefusals, permitWaits: this.permitWaits };
   }
 
   countFailOpen(): void {

@@ -30,6 +30,8 @@ export interface StoreHealth {
   /** Admissions decided by the failure policy since start (the store unreachable). */
   readonly failOpenAdmits: number;
   readonly failClosedRefusals: number;
+  /** Times a request waited for a permit from the shared store (a small limit's, or a block on its way). */
+  readonly permitWaits: number;
 }
 
 export interface QuotaStore {

@@ -127,6 +127,9 @@ describe('two replicas, one Redis', () => {
       expect(body.error.code).toBe('rate_limit_exceeded');
       expect(body.error.message).toMatch(/Rate limit of 10 requests per minute of virtual key vk-small reached/);
       expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Each admitted request waited for its permit, on whichever of the three threads it landed; /metrics sums them.
+      const waits = Number(/microgate_governance_permit_waits_total (\d+)/.exec(await (await request(`${url}/metrics`)).body.text())![1]);
+      expect(waits).toBeGreaterThanOrEqual(10);
     } finally {
       await one.close();
     }

@@ -140,7 +140,7 @@ describe('MemoryQuota reset', () => {
     expect(q.remaining(rpm, T0)).toBe(4);
     expect(drain(q, [rpm], T0 + 1)).toBe(4);
     expect(q.spent(tok, T0)).toBe(0);
-    expect(q.health()).toEqual({ kind: 'memory', connected: true, failOpenAdmits: 0, failClosedRefusals: 0 });
+    expect(q.health()).toEqual({ kind: 'memory', connected: true, failOpenAdmits: 0, failClosedRefusals: 0, permitWaits: 0 });
     await q.close();
   });
 });
