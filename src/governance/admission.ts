@@ -69,6 +69,44 @@ const FETCH_RETRY_MS = 250;
  * Per request: no allocation but the two header states.
  */
 export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted, reserve: Reservation): void {
+  checkSpend(key, store, failure, epochMs, into, reserve);
+  const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
+  const rpm = key.permits;
+  if (rpm.length > 0) {
+    const refused = store.takePermits(rpm, epochMs);
+    if (refused !== null) {
+      // Permits left in the window that this thread does not hold (the request waited for a block that
+      // other requests on this thread took first): retry in a moment, not at the window's end, which
+      // the SDKs would wait out (up to a minute) for a limit nobody had reached.
+      const fetching = store.remaining(refused, epochMs) > 0;
+      into.requests = { limit: refused.limit, remaining: 0, resetMs: fetching ? FETCH_RETRY_MS : minuteEnd - epochMs };
+      if (fetching) throw new GatewayError('rate_limit_exceeded', `Permits of the limit of ${refused.limit} requests per minute of ${levelName(refused)} are being fetched; retry in a moment.`, { retryAfterMs: FETCH_RETRY_MS, param: 'requests' });
+      throw new GatewayError('rate_limit_exceeded', `Rate limit of ${refused.limit} requests per minute of ${levelName(refused)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'requests' });
+    }
+    let limit = 0;
+    let left = Infinity;
+    for (let i = 0; i < rpm.length; i++) {
+      const remaining = store.remaining(rpm[i]!, epochMs);
+      if (remaining < left) {
+        left = remaining;
+        limit = rpm[i]!.limit;
+      }
+    }
+    into.requests = { limit, remaining: left, resetMs: minuteEnd - epochMs };
+  } else if (!store.connected && key.levels.some((l) => l.budget !== null || l.tpm !== null)) {
+    // Admitted on spend limits that could not be read: once for the request (takePermits counts the
+    // requests a rate limit admitted by policy).
+    store.countFailOpen?.();
+  }
+  charge(key, store, reserve.tokens, reserve.usd, epochMs);
+}
+
+/**
+ * The part of admission that takes nothing: the failure policy while the store is unreachable, then the
+ * budgets and token limits (throws their refusal). Run on its own before a request waits for a permit
+ * from the shared store, so a request these refuse never takes one (admit() runs it again after).
+ */
+export function checkSpend(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted, reserve: Reservation): void {
   const levels = key.levels;
   if (!store.connected) {
     // The store is unreachable: refuse what the policy says to refuse, before counting anything.
@@ -108,34 +146,6 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
     }
   }
   if (tokensLimit > 0) into.tokens = { limit: tokensLimit, remaining: tokensLeft, resetMs: minuteEnd - epochMs };
-  const rpm = key.permits;
-  if (rpm.length > 0) {
-    const refused = store.takePermits(rpm, epochMs);
-    if (refused !== null) {
-      // Permits left in the window that this thread does not hold (the request waited for a block that
-      // other requests on this thread took first): retry in a moment, not at the window's end, which
-      // the SDKs would wait out (up to a minute) for a limit nobody had reached.
-      const fetching = store.remaining(refused, epochMs) > 0;
-      into.requests = { limit: refused.limit, remaining: 0, resetMs: fetching ? FETCH_RETRY_MS : minuteEnd - epochMs };
-      if (fetching) throw new GatewayError('rate_limit_exceeded', `Permits of the limit of ${refused.limit} requests per minute of ${levelName(refused)} are being fetched; retry in a moment.`, { retryAfterMs: FETCH_RETRY_MS, param: 'requests' });
-      throw new GatewayError('rate_limit_exceeded', `Rate limit of ${refused.limit} requests per minute of ${levelName(refused)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'requests' });
-    }
-    let limit = 0;
-    let left = Infinity;
-    for (let i = 0; i < rpm.length; i++) {
-      const remaining = store.remaining(rpm[i]!, epochMs);
-      if (remaining < left) {
-        left = remaining;
-        limit = rpm[i]!.limit;
-      }
-    }
-    into.requests = { limit, remaining: left, resetMs: minuteEnd - epochMs };
-  } else if (!store.connected && levels.some((l) => l.budget !== null || l.tpm !== null)) {
-    // Admitted on spend limits that could not be read: once for the request (takePermits counts the
-    // requests a rate limit admitted by policy).
-    store.countFailOpen?.();
-  }
-  charge(key, store, reserve.tokens, reserve.usd, epochMs);
 }
 
 /**

@@ -54,7 +54,7 @@ export function continueStoredResponse(ctx: RequestContext): void {
   }
   // The key that made it, while the config still has it; else any key of that provider (the same
   // project's keys share stored responses). A target a rule pinned to another key cannot reach it.
-  ctx.targets = reaching(ctx, at, origin.key, (t) => keysFor(t.provider, t.model)?.items.find((k) => k.name === origin.key) ?? null);
+  ctx.targets = reaching(ctx, at, (t) => keysFor(t.provider, t.model)?.items.find((k) => k.name === origin.key) ?? null);
   if (ctx.targets.length === 0) {
     throw new GatewayError('invalid_request', `'previous_response_id' names a response stored with another key of provider '${origin.provider}' than this request must use (a rule pins it): one request reaches one.`, { param: 'previous_response_id' });
   }

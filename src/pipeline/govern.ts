@@ -7,7 +7,7 @@
 // Two steps: govern() checks access and returns what admission must wait for (null nearly always: a
 // shared store's round trip for a small limit's permit, state/quota-redis.ts), then admitRequest().
 import { GatewayError } from '../errors/gateway-error.ts';
-import { admit, charge, type Admitted, type Reservation } from '../governance/admission.ts';
+import { admit, charge, checkSpend, type Admitted, type Reservation } from '../governance/admission.ts';
 import type { EndpointName } from '../formats/canonical.ts';
 import type { RequestContext } from '../request/context.ts';
 
@@ -29,11 +29,21 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
   }
   // Explaining a decision spends nothing.
   if (explain || key.permits.length === 0) return null;
-  const store = ctx.plan.governance.store;
-  const waiting = store.fetchPermits?.(key.permits, Date.now()) ?? null;
+  const gov = ctx.plan.governance;
+  const store = gov.store;
+  const now = Date.now();
+  // A request about to wait for a permit is held to its budgets and token limits first: one they refuse
+  // must not take a permit from the window (a spent key's retries would starve its team's other keys).
+  const waiting = store.fetchPermits?.(key.permits, now, () => checkSpend(key, store, gov.failure, now, (ctx.admitted = { requests: null, tokens: null }), reservation(ctx))) ?? null;
   // Once more if the permit is not there after all (the window rolled or was reset during the wait, or
   // another request took it): two round trips at most, then admission decides.
-  return waiting === null ? null : waiting.then(() => store.fetchPermits!(key.permits, Date.now()) ?? undefined);
+  return waiting === null ? null : waiting.then(() => (ctx.aborted || ctx.done ? undefined : (store.fetchPermits!(key.permits, Date.now()) ?? undefined)));
+}
+
+/** A request that waited for permits and will not use them (refused, or its client left) gives them back. */
+export function releasePermits(ctx: RequestContext): void {
+  const key = ctx.vk;
+  if (key !== null && key.permits.length > 0) ctx.plan.governance.store.release?.(key.permits, Date.now());
 }
 
 /** Admits the request within its key's limits (or throws the refusal) and charges its reservation. */

@@ -16,7 +16,7 @@ import { Failover } from '../upstream/failover.ts';
 import type { RequestContext } from '../request/context.ts';
 import { parseRequest, requestDeadline } from './parse.ts';
 import { routeRequest } from './route.ts';
-import { admitRequest, govern } from './govern.ts';
+import { admitRequest, govern, releasePermits } from './govern.ts';
 import { continueStoredResponse } from './continuation.ts';
 import { fileReferences } from './resources.ts';
 
@@ -41,11 +41,20 @@ function admitAndAnswer(ctx: RequestContext, deadlineMs: number): void {
   forward(ctx, deadlineMs);
 }
 
-/** After governance waited: unless the client left meanwhile (nothing was charged yet), go on. */
+/**
+ * After governance waited: unless the client left meanwhile (nothing was charged yet), go on. A request
+ * that does not go gives back the permits it waited for, for other requests of the window.
+ */
 function resume(ctx: RequestContext, deadlineMs: number): void {
-  if (ctx.aborted || ctx.done) return;
+  if (ctx.aborted || ctx.done) return releasePermits(ctx);
   try {
-    admitAndAnswer(ctx, deadlineMs);
+    admitRequest(ctx);
+  } catch (err) {
+    releasePermits(ctx);
+    return fail(ctx, err);
+  }
+  try {
+    forward(ctx, deadlineMs);
   } catch (err) {
     fail(ctx, err);
   }

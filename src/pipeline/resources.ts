@@ -120,7 +120,7 @@ export function fileReferences(ctx: RequestContext): void {
   }
   const provider = here[0]!.provider;
   const key = keyNamed(provider, at.key);
-  ctx.targets = reaching(ctx, here, at.key, () => key);
+  ctx.targets = reaching(ctx, here, () => key);
   if (ctx.targets.length === 0) {
     throw new GatewayError('invalid_parameter', `The file is stored with another key of provider '${at.provider}' than this request must use (a continued response, or a rule): one request reaches one.`, { param });
   }
@@ -132,23 +132,23 @@ export function fileReferences(ctx: RequestContext): void {
 }
 
 /**
- * Of `targets` (all at the provider that stores an object), those that reach the key storing it: a
- * target pinned to `keyOf(target)` (null: left unpinned, any key of the provider, when the config no
- * longer has that key), one already pinned there (by a rule or a continued response) kept, one pinned
- * to another key left out; each once, as a target and its pinned twin become one. Empty when none can.
+ * Of `targets` (all at the provider that stores an object), those that reach the key storing it
+ * (`keyOf`: that key, for a target's model): an unpinned target pinned to it, one already pinned there
+ * (by a rule or a continued response) kept, one pinned to another key left out. When `keyOf` has no key
+ * (the config no longer has it, or it does not serve the model), any key of the provider is as good as
+ * another and the target stays as it is. Each once: a target and its pinned twin become one.
  */
-export function reaching(ctx: RequestContext, targets: readonly Target[], keyName: string, keyOf: (t: Target) => KeyPlan | null): Target[] {
+export function reaching(ctx: RequestContext, targets: readonly Target[], keyOf: (t: Target) => KeyPlan | null): Target[] {
   const out: Target[] = [];
   for (const t of targets) {
+    const k = keyOf(t);
     let p: Target;
-    if (t.key !== undefined) {
-      if (t.key.name !== keyName) continue;
-      p = t;
-    } else {
-      const k = keyOf(t);
-      p = k === null ? t : ctx.plan.pinned(t, k);
-    }
-    if (!out.includes(p)) out.push(p);
+    if (k === null) p = t;
+    else if (t.key === undefined) p = ctx.plan.pinned(t, k);
+    else if (t.key.name === k.name) p = t;
+    else continue;
+    // By label and key, not identity: pinned targets past the plan's cache are new objects.
+    if (!out.some((x) => x.label === p.label && x.key?.name === p.key?.name)) out.push(p);
   }
   return out;
 }

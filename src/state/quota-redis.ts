@@ -345,15 +345,20 @@ export class RedisQuota implements QuotaStore {
    * failure policy decides). A small limit leases this request's own permit; another counter whose block
    * is on its way waits for it. The promise never rejects: a failed lease marks the store unreachable.
    */
-  fetchPermits(counters: readonly Counter[], now: number): Promise<void> | null {
+  fetchPermits(counters: readonly Counter[], now: number, before?: () => void): Promise<void> | null {
     if (!this.ready || this.failing) return null;
     let wait: Promise<void> | null = null;
     let all: Promise<void>[] | null = null;
+    let checked = before === undefined;
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i]!;
       const e = this.entryFor(c, now);
       e.touched = now; // the ticker looks after it: refills, re-asks, give-backs
       if (e.local > 0 || e.exhausted) continue;
+      if (!checked) {
+        before!();
+        checked = true;
+      }
       let p: Promise<void> | null;
       // A small limit's permit per request, but no more asked at once than the window may still grant
       // (a burst of a thousand on a limit of ten sends about ten); the rest wait for those answers.
@@ -730,7 +735,9 @@ export class RedisQuota implements QuotaStore {
     const used = Number(reply[1]);
     if (win === e.win) {
       // `used` went down: the key was deleted since our last lease (a reset whose message we missed).
-      if (used - grant < e.used) e.local = 0;
+      // (Not for a small limit: its count also goes down when a lessee gives back an unspent permit, and
+      // the permits it holds are the few waiting requests' own; a missed reset is seen when exhausted.)
+      if (used - grant < e.used && !this.small(e.counter)) e.local = 0;
       e.local += grant;
       e.used = used;
       e.exhausted = grant < want;
@@ -744,11 +751,20 @@ export class RedisQuota implements QuotaStore {
     // Otherwise the window rolled by: the block is stranded (errs low).
   }
 
+  release(counters: readonly Counter[], now: number): void {
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i]!;
+      if (!this.small(c)) continue; // a block's permits stay with the thread, as leased
+      const e = this.entryFor(c, now);
+      // This request's one permit, if it is still here (another request may have taken it meanwhile).
+      if (e.local > 0 && this.ready) this.giveBackToRedis(e, 1);
+    }
+  }
+
   /** A small limit's unspent permits go back to the window (the give-back script), for other lessees. */
-  private giveBackToRedis(e: Entry): void {
-    const n = e.local;
-    e.local = 0;
-    e.unspentTicks = 0;
+  private giveBackToRedis(e: Entry, n = e.local): void {
+    e.local -= n;
+    if (e.local === 0) e.unspentTicks = 0;
     this.redis.eval(GIVE_BACK_LUA, 1, e.key, n).then(
       () => {},
       (err: Error) => this.noteCommandError(err), // lost: errs low
@@ -766,7 +782,9 @@ export class RedisQuota implements QuotaStore {
       },
       (err: Error) => {
         this.probing = false;
-        this.noteCommandError(err);
+        // A reply error that is not about writes (NOPERM from an ACL without SET, say) is Redis answering.
+        if (err?.name === 'ReplyError' && !UNAVAILABLE.test(String(err.message))) this.failing = false;
+        else this.noteCommandError(err);
       },
     );
   }
@@ -867,7 +885,9 @@ export class RedisQuota implements QuotaStore {
       const e = it.e;
       const failed = !r || r[0] !== null;
       if (failed) firstError ??= r?.[0] ?? new Error('pipeline failed');
-      else ok = true;
+      // Only a write says Redis takes writes again: a GET answers on a replica turned READONLY, or under
+      // OOM or min-replicas-to-write, and would end the failure policy while every write still fails.
+      else if (!Number.isNaN(it.amount)) ok = true;
       if (it.leftover) {
         // Sent again with its number: applied once, whether or not the timed-out one was.
         if (failed) this.keepLeftover(it.leftover.key, it.leftover.op, it.leftover.expireAt);

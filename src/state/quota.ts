@@ -42,10 +42,16 @@ export interface QuotaStore {
   takePermits(counters: readonly Counter[], now: number): Counter | null;
   /**
    * Called before takePermits: what the request must wait for before takePermits can decide (a shared
-   * store leasing this request's permit of a small limit, or a block on its way), else null. The promise
-   * never rejects. Optional: a store that holds every permit itself never makes a request wait.
+   * store leasing this request's permit of a small limit, or a block on its way), else null. `before`
+   * runs once before anything is asked of the store, and may throw (a refusal): then nothing is. The
+   * promise never rejects. Optional: a store that holds every permit itself never makes a request wait.
    */
-  fetchPermits?(counters: readonly Counter[], now: number): Promise<void> | null;
+  fetchPermits?(counters: readonly Counter[], now: number, before?: () => void): Promise<void> | null;
+  /**
+   * A request that fetched permits (fetchPermits) and will not take them (refused, or its client left):
+   * its permits of small limits go back to the shared store at once. Optional.
+   */
+  release?(counters: readonly Counter[], now: number): void;
   /** Permits left in the counter's current window as this process knows it (for x-ratelimit-remaining-*). */
   remaining(counter: Counter, now: number): number;
   /** Spend so far in the counter's current window (shared total as last seen, plus local spend not yet shared). */

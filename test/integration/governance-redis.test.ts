@@ -206,6 +206,45 @@ describe('Redis going away mid-load', () => {
   }, 30_000);
 });
 
+describe("a small team limit is not taken by requests that other limits refuse", () => {
+  it("a key whose token limit refuses every request takes none of its team's permits: its teammate gets all 5", async () => {
+    const SPENT = 'vk-value-spent-0123456789abcdef';
+    const MATE = 'vk-value-mate-0123456789abcdef';
+    const gw = await startGateway(
+      validateConfig(
+        {
+          version: 1,
+          telemetry: { enabled: false },
+          providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } },
+          governance: {
+            store: { redis: redis.url },
+            teams: { crew: { limits: { requestsPerMinute: 5 } } },
+            virtualKeys: [
+              // Every request's estimate (its bytes / 4 plus max_tokens) is over 1 token: refused by the token limit.
+              { id: 'vk-spent', value: SPENT, team: 'crew', limits: { tokensPerMinute: 1 } },
+              { id: 'vk-mate', value: MATE, team: 'crew' },
+            ],
+          },
+        },
+        {},
+      ),
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      await startOfAMinute();
+      const refused = await Promise.all(Array.from({ length: 20 }, () => chat(gw.url, SPENT)));
+      expect(refused.every((st) => st === 429)).toBe(true);
+      const metrics = await (await request(`${gw.url}/metrics`)).body.text();
+      expect(Number(/microgate_governance_permit_waits_total (\d+)/.exec(metrics)![1])).toBe(0);
+      const mate: number[] = [];
+      for (let i = 0; i < 7; i++) mate.push(await chat(gw.url, MATE));
+      expect(mate).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+});
+
 describe('admin changes reach every replica', () => {
   it('a key made through one gateway is accepted by the other at once (Redis pub/sub), and deleted from both', async () => {
     const cfg = () =>

@@ -683,6 +683,36 @@ describe('RedisQuota failure policy', () => {
     await until('recovered', () => a.health().connected, 8_000);
   });
 
+  it('reads that still succeed while writes are refused (NOREPLICAS) do not end the failure: a small limit and a budget are read every tick', async () => {
+    const a = quota({ onFailure: { permits: 'closed', spend: 'closed' } });
+    expect(await a.whenReady()).toBe(true);
+    const small = counter(10);
+    const usd = counter(5, '1d');
+    fakeNow = T0 + 5_000;
+    expect(await admitOne(a, [small])).toBe(true);
+    // Writes need a replica that is not there: refused with NOREPLICAS; reads still answered.
+    await admin.config('SET', 'min-replicas-to-write', '1');
+    try {
+      // A lease is refused: unreachable.
+      await a.fetchPermits([small], fakeNow);
+      expect(a.health().connected).toBe(false);
+      // GETs of the small limit's count and of the budget go out with every flush and succeed; the
+      // store stays unreachable (before, each successful read said it was back, between failed writes).
+      let connectedSeen = 0;
+      for (let i = 0; i < 30; i++) {
+        a.remaining(small, fakeNow);
+        a.spent(usd, fakeNow);
+        if (a.health().connected) connectedSeen++;
+        await sleep(20);
+      }
+      expect(connectedSeen).toBe(0);
+    } finally {
+      await admin.config('SET', 'min-replicas-to-write', '0');
+    }
+    // Writable again: the ticker's probe says so.
+    await until('recovered', () => a.health().connected, 8_000);
+  });
+
   it('spend charged through a stall (SIGSTOP) reaches Redis once: a timed-out batch is sent again as it was, never added twice', async () => {
     const a = quota({ commandTimeoutMs: 150 });
     expect(await a.whenReady()).toBe(true);
