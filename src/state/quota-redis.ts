@@ -30,8 +30,9 @@
 //             client whose thread got none would be refused while other threads held permits unused.
 //             Small limits pay one Redis round trip per admitted request instead, and are exact: a window
 //             admits N while demand lasts. A permit fetched and not spent (its client left during the wait,
-//             another limit refused the request) is given back to Redis after `GIVE_BACK_TICKS` ticks;
-//             one is lost only when its window ends while its lease or give-back is in flight.
+//             another limit refused the request) is given back to Redis at once (release()), and any
+//             left unspent for `GIVE_BACK_TICKS` ticks too; one is lost only when its window ends while
+//             its lease or give-back is in flight.
 //   probe     while a command has failed (`failing`) and nothing else would reach Redis (small limits
 //             send nothing ahead), the ticker writes a probe key, one at a time: its answer ends the
 //             failure (a PING would pass a Redis that still refuses writes).
