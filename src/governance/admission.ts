@@ -70,11 +70,17 @@ const FETCH_RETRY_MS = 250;
  */
 export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy, epochMs: number, into: Admitted, reserve: Reservation): void {
   checkSpend(key, store, failure, epochMs, into, reserve);
+  // The reservation, level by level, each test-and-add one step for every thread (QuotaStore.reserve):
+  // checkSpend's reading and the charge were two, and threads admitting together could all pass a
+  // check only one of them fits. A level that refuses now (another thread reserved meanwhile) undoes
+  // the levels before it.
+  reserveSpend(key, store, epochMs, reserve);
   const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
   const rpm = key.permits;
   if (rpm.length > 0) {
     const refused = store.takePermits(rpm, epochMs);
     if (refused !== null) {
+      charge(key, store, -reserve.tokens, -reserve.usd, epochMs);
       // Permits left in the window that this thread does not hold (the request waited for a block that
       // other requests on this thread took first): retry in a moment, not at the window's end, which
       // the SDKs would wait out (up to a minute) for a limit nobody had reached.
@@ -98,7 +104,43 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
     // requests a rate limit admitted by policy).
     store.countFailOpen?.();
   }
-  charge(key, store, reserve.tokens, reserve.usd, epochMs);
+}
+
+/** Charges the reservation to every level of the key, or none of them: throws the refusal of the first that does not pass. */
+function reserveSpend(key: VirtualKey, store: QuotaStore, epochMs: number, reserve: Reservation): void {
+  const levels = key.levels;
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i]!;
+    if (l.budget !== null && !store.reserve(l.budget, reserve.usd, 'unspent', epochMs)) {
+      undo(levels, i, false, store, epochMs, reserve);
+      throw budgetSpent(l.budget, store.spent(l.budget, epochMs), epochMs);
+    }
+    if (l.tpm !== null && !store.reserve(l.tpm, reserve.tokens, 'fits', epochMs)) {
+      undo(levels, i, true, store, epochMs, reserve);
+      throw tokensReached(l.tpm, epochMs);
+    }
+  }
+}
+
+/** Gives back what reserveSpend charged to levels [0, upTo), and to level upTo's budget when `budgetToo`. */
+function undo(levels: readonly LevelLimits[], upTo: number, budgetToo: boolean, store: QuotaStore, epochMs: number, reserve: Reservation): void {
+  for (let j = 0; j <= upTo; j++) {
+    const l = levels[j]!;
+    if (l.budget !== null && (j < upTo || budgetToo) && reserve.usd !== 0) store.charge(l.budget, -reserve.usd, epochMs);
+    if (l.tpm !== null && j < upTo && reserve.tokens !== 0) store.charge(l.tpm, -reserve.tokens, epochMs);
+  }
+}
+
+function budgetSpent(c: Counter, spent: number, epochMs: number): GatewayError {
+  const w = windowOf(c.period, epochMs);
+  return new GatewayError('budget_exceeded', `The budget of $${c.limit} per ${c.period} of ${levelName(c)} is spent ($${spent.toFixed(4)}); it renews at ${new Date(w.end).toISOString()}.`, {
+    retryAfterMs: w.end - epochMs,
+  });
+}
+
+function tokensReached(c: Counter, epochMs: number): GatewayError {
+  const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
+  return new GatewayError('rate_limit_exceeded', `Rate limit of ${c.limit} tokens per minute of ${levelName(c)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'tokens' });
 }
 
 /**
@@ -124,12 +166,7 @@ export function checkSpend(key: VirtualKey, store: QuotaStore, failure: FailureP
     if (l.budget !== null) {
       const spent = store.spent(l.budget, epochMs);
       // A budget refuses once spent (reservations included): a request is never refused for its estimate alone.
-      if (spent >= l.budget.limit) {
-        const w = windowOf(l.budget.period, epochMs);
-        throw new GatewayError('budget_exceeded', `The budget of $${l.budget.limit} per ${l.budget.period} of ${levelName(l.budget)} is spent ($${spent.toFixed(4)}); it renews at ${new Date(w.end).toISOString()}.`, {
-          retryAfterMs: w.end - epochMs,
-        });
-      }
+      if (spent >= l.budget.limit) throw budgetSpent(l.budget, spent, epochMs);
     }
     if (l.tpm !== null) {
       const spent = store.spent(l.tpm, epochMs);
@@ -141,7 +178,7 @@ export function checkSpend(key: VirtualKey, store: QuotaStore, failure: FailureP
       // OpenAI's rule: the request's estimate must fit in what is left of the minute.
       if (spent + reserve.tokens > l.tpm.limit) {
         into.tokens = { limit: tokensLimit, remaining: tokensLeft, resetMs: minuteEnd - epochMs };
-        throw new GatewayError('rate_limit_exceeded', `Rate limit of ${l.tpm.limit} tokens per minute of ${levelName(l.tpm)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'tokens' });
+        throw tokensReached(l.tpm, epochMs);
       }
     }
   }

@@ -10,7 +10,7 @@
 // windowOf() (which allocates, and a Date for months) runs only when a window rolls.
 
 import { SharedTable } from './shared-table.ts';
-import { windowOf, type Counter, type Period, type QuotaStore, type StoreHealth } from './quota.ts';
+import { passes, windowOf, type Counter, type Period, type QuotaStore, type SpendRule, type StoreHealth } from './quota.ts';
 
 // int32 fields
 const LOCK = 0;
@@ -95,6 +95,19 @@ export class MemoryQuota implements QuotaStore {
     const next = this.f64[f]! + amount;
     this.f64[f] = next > 0 ? next : 0;
     this.unlock(ii);
+  }
+
+  reserve(counter: Counter, amount: number, rule: SpendRule, now: number): boolean {
+    const s = this.slot(counter, now);
+    if (s < 0) return this.spill().reserve(counter, amount, rule, now);
+    const ii = this.table.intBase(s);
+    const f = this.table.floatBase(s) + SPEND;
+    // The test and the add under one lock: another thread's reservation lands before or after, never between.
+    this.lock(ii);
+    const ok = passes(rule, this.f64[f]!, amount, counter.limit);
+    if (ok) this.f64[f] = this.f64[f]! + amount;
+    this.unlock(ii);
+    return ok;
   }
 
   reset(counterId: string): Promise<void> {

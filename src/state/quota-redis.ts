@@ -81,7 +81,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { windowOf, type Counter, type Period, type QuotaStore, type StoreHealth } from './quota.ts';
+import { passes, windowOf, type Counter, type Period, type QuotaStore, type SpendRule, type StoreHealth } from './quota.ts';
 import { GIVE_BACK_LUA, LEASE_LUA, LEASE_SHA, SPEND_LUA } from './quota-redis.lua.ts';
 
 export type FailurePolicy = 'open' | 'closed';
@@ -445,6 +445,13 @@ export class RedisQuota implements QuotaStore {
   charge(counter: Counter, amount: number, now: number): void {
     if (!(amount > 0) && !(amount < 0)) return; // 0 and NaN
     this.entryFor(counter, now).pending += amount;
+  }
+
+  /** Synchronous on this thread's tallies, so one step for it; other threads and replicas are a flush apart. */
+  reserve(counter: Counter, amount: number, rule: SpendRule, now: number): boolean {
+    if (!passes(rule, this.spent(counter, now), amount, counter.limit)) return false;
+    this.charge(counter, amount, now);
+    return true;
   }
 
   /** Permits of the counter's current window held locally (leased, not yet spent). For metrics and tests. */

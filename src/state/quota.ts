@@ -16,6 +16,14 @@
 
 export type Period = '1m' | '1h' | '1d' | '1w' | '1mo';
 
+/** When a reservation passes (QuotaStore.reserve). */
+export type SpendRule = 'fits' | 'unspent';
+
+/** Whether spend `spent` so far admits `amount` more under `rule` (QuotaStore.reserve). */
+export function passes(rule: SpendRule, spent: number, amount: number, limit: number): boolean {
+  return rule === 'fits' ? spent + amount <= limit : spent < limit;
+}
+
 export interface Counter {
   /** Stable and unique: e.g. "vk:vk-alpha:rpm", "team:t1:usd:1d". Redis keys derive from it and the window id. */
   readonly id: string;
@@ -58,6 +66,13 @@ export interface QuotaStore {
   spent(counter: Counter, now: number): number;
   /** Adds spend (tokens or USD) to the counter's current window. Synchronous; shared in the background. */
   charge(counter: Counter, amount: number, now: number): void;
+  /**
+   * Adds `amount` (>= 0) to the counter's current window if its spend so far passes `rule`, and says
+   * whether it did, as one step for every thread sharing the store: `fits`, spend + amount <= limit
+   * (OpenAI's rule for token limits); `unspent`, spend < limit (a budget refuses once spent). What one
+   * process's threads reserve together can then not overshoot a limit only one of them fits.
+   */
+  reserve(counter: Counter, amount: number, rule: SpendRule, now: number): boolean;
   /**
    * Counters the process will use: a shared store leases their first permits ahead of the first request
    * (which would otherwise wait for its lease). Optional.

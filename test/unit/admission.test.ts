@@ -82,8 +82,46 @@ describe('a request admitted by the open policy while the store is down', () => 
   it('is counted once, however many spend limits it passed and however often they were read', () => {
     const key = new Directory({ customers: [], teams: [], virtualKeys: [{ id: 'k', digest: 'x', limits: { tokensPerMinute: 2000, budget: { usd: 10, period: '1mo' } }, source: 'config' }] }).keys.get('k')!;
     let counted = 0;
-    const down = { connected: false, spent: () => 0, charge: () => {}, takePermits: () => null, remaining: () => 0, countFailOpen: () => counted++ } as unknown as Parameters<typeof admit>[1];
+    const down = { connected: false, spent: () => 0, charge: () => {}, reserve: () => true, takePermits: () => null, remaining: () => 0, countFailOpen: () => counted++ } as unknown as Parameters<typeof admit>[1];
     admit(key, down, { rateLimits: 'open', budgets: 'open' }, Date.UTC(2026, 0, 1, 12), { requests: null, tokens: null }, { tokens: 100, usd: 0.01 });
     expect(counted).toBe(1);
+  });
+});
+
+describe('the reservation is one step per level, and all levels or none', () => {
+  const team = (): Directory =>
+    new Directory({
+      customers: [],
+      teams: [{ id: 't', limits: { tokensPerMinute: 1_000_000, budget: { usd: 100, period: '1d' } }, source: 'config' }],
+      virtualKeys: [{ id: 'k', digest: 'x', team: 't', limits: { tokensPerMinute: 1_000_000, budget: { usd: 100, period: '1d' }, requestsPerMinute: 1 }, source: 'config' }],
+    });
+  const t = Date.UTC(2026, 0, 1, 12, 0, 10);
+
+  it("a level that refuses at the reservation (another thread reserved since the check) undoes the levels before it", () => {
+    const key = team().keys.get('k')!;
+    const memory = new MemoryQuota();
+    const teamTpm = key.levels[1]!.tpm!;
+    // The check passes; then the team's token limit refuses the reservation itself, as when another
+    // thread's reservation landed in between.
+    const racing = new Proxy(memory, {
+      get: (m, p) => (p === 'reserve' ? (c: typeof teamTpm, amount: number, rule: 'fits' | 'unspent', now: number) => c !== teamTpm && m.reserve(c, amount, rule, now) : Reflect.get(m, p, m)),
+    });
+    expect(() => admit(key, racing, FAIL, t, { requests: null, tokens: null }, { tokens: 1500, usd: 2 })).toThrow(/tokens per minute of team t reached/);
+    for (const l of key.levels) {
+      expect(memory.spent(l.tpm!, t)).toBe(0);
+      expect(memory.spent(l.budget!, t)).toBe(0);
+    }
+    expect(memory.remaining(key.permits[0]!, t)).toBe(1);
+  });
+
+  it('a request its rate limit refuses gives its reservation back', () => {
+    const key = team().keys.get('k')!;
+    const store = new MemoryQuota();
+    admit(key, store, FAIL, t, { requests: null, tokens: null }, { tokens: 1500, usd: 2 });
+    expect(() => admit(key, store, FAIL, t, { requests: null, tokens: null }, { tokens: 1500, usd: 2 })).toThrow(/1 requests per minute/);
+    for (const l of key.levels) {
+      expect(store.spent(l.tpm!, t)).toBe(1500);
+      expect(store.spent(l.budget!, t)).toBeCloseTo(2, 9);
+    }
   });
 });
