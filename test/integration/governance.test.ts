@@ -172,6 +172,16 @@ describe('limits at every level', () => {
     expect(err!.headers!.get('x-ratelimit-remaining-requests')).toBe('0');
     expect(Number(err!.headers!.get('retry-after'))).toBeGreaterThan(0);
     expect(err!.headers!.get('x-should-retry')).toBeNull();
+    // The same refusal to an Anthropic client, in its own shape: the SDK raises RateLimitError too.
+    const claude = new Anthropic({ baseURL: gw.url, apiKey: V.a, maxRetries: 0 });
+    const refused = await claude.messages.create({ model: 'mock/mock-small', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).then(
+      () => null,
+      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+    );
+    expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((refused!.error as { type: string; error: { type: string; message: string } }).error.type).toBe('rate_limit_error');
+    expect((refused!.error as { error: { message: string } }).error.message).toContain('virtual key vk-a');
+    expect(Number(refused!.headers!.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it("a customer's limit is shared by its teams' keys: vk-b gets what vk-a left of cRPM's 8", async () => {
