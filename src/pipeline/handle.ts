@@ -29,10 +29,23 @@ export function handleRequest(ctx: RequestContext): void {
     fileReferences(ctx);
     const waiting = govern(ctx, ctx.explain);
     if (waiting === null) admitAndAnswer(ctx, deadlineMs);
-    else waiting.then(() => resume(ctx, deadlineMs));
+    else awaitPermits(ctx, waiting, deadlineMs);
   } catch (err) {
     fail(ctx, err);
   }
+}
+
+/** Goes on when the permits arrive, or when the request's deadline passes first (a stalled Redis answers in up to 500 ms). */
+function awaitPermits(ctx: RequestContext, waiting: Promise<void>, deadlineMs: number): void {
+  let gone = false;
+  const go = (): void => {
+    if (gone) return;
+    gone = true;
+    clearTimeout(timer);
+    resume(ctx, deadlineMs);
+  };
+  const timer = setTimeout(go, Math.max(1, Math.ceil(ctx.t0 + deadlineMs - performance.now())));
+  waiting.then(go);
 }
 
 function admitAndAnswer(ctx: RequestContext, deadlineMs: number): void {
@@ -47,6 +60,10 @@ function admitAndAnswer(ctx: RequestContext, deadlineMs: number): void {
  */
 function resume(ctx: RequestContext, deadlineMs: number): void {
   if (ctx.aborted || ctx.done) return releasePermits(ctx);
+  if (performance.now() >= ctx.t0 + deadlineMs) {
+    releasePermits(ctx);
+    return fail(ctx, new GatewayError('deadline_exceeded', "The request's deadline passed while it waited for a rate-limit permit (the counter store was slow to answer)."));
+  }
   try {
     admitRequest(ctx);
   } catch (err) {

@@ -192,8 +192,19 @@ describe('Redis going away mid-load', () => {
         (e: Error) => e.name,
       );
       const stays = chat(gw.url, WAITS);
+      // A request whose own deadline is shorter than the store's command timeout: its deadline wins.
+      const hurried = request(`${gw.url}/v1/chat/completions`, {
+        dispatcher: agent,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WAITS}`, 'x-microgate-timeout-ms': '100' },
+        body: JSON.stringify({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'x' }] }),
+      }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { error: { code: string; message: string } } }));
       setTimeout(() => leaving.abort(), 100);
       expect(await left).toBe('AbortError');
+      const h = await hurried;
+      expect(h.status).toBe(504);
+      expect(h.body.error.code).toBe('deadline_exceeded');
+      expect(h.body.error.message).toMatch(/while it waited for a rate-limit permit/);
       // rateLimits: open (the default), once the lease timed out (500 ms) and marked Redis unreachable.
       expect(await stays).toBe(200);
     } finally {
