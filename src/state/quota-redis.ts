@@ -156,6 +156,8 @@ class Entry {
   leaseB = NO_WIN;
   /** The current window's lease in flight, for requests to wait on (fetchPermits); settles, never rejects. */
   landing: Promise<void> | null = null;
+  /** The next window's (prefetched) lease in flight: `landing` once that window is the current one. */
+  nextLanding: Promise<void> | null = null;
   /** A small limit's per-request leases in flight, and the last one sent (settles, never rejects). */
   asking = 0;
   lastAsk: Promise<void> | null = null;
@@ -569,7 +571,9 @@ export class RedisQuota implements QuotaStore {
     }
     e.op = null;
     e.inFlight = false;
-    e.landing = null;
+    // A prefetch still in flight for the window now current is what its requests wait for.
+    e.landing = w.id === e.nextWin ? e.nextLanding : null;
+    e.nextLanding = null;
     e.unspentTicks = 0;
     if (w.id === e.nextWin) {
       e.local = e.nextLocal;
@@ -686,6 +690,7 @@ export class RedisQuota implements QuotaStore {
         if (slot === 'A') e.leaseA = NO_WIN;
         else e.leaseB = NO_WIN;
         if (e.landing === sent) e.landing = null;
+        if (e.nextLanding === sent) e.nextLanding = null;
         this.failing = false;
         this.onLease(e, gen, win, want, reply);
       },
@@ -693,11 +698,13 @@ export class RedisQuota implements QuotaStore {
         if (slot === 'A') e.leaseA = NO_WIN;
         else e.leaseB = NO_WIN;
         if (e.landing === sent) e.landing = null;
+        if (e.nextLanding === sent) e.nextLanding = null;
         this.statsValue.leaseErrors++;
         this.noteCommandError(err);
       },
     );
-    if (!next) e.landing = sent;
+    if (next) e.nextLanding = sent;
+    else e.landing = sent;
     return true;
   }
 

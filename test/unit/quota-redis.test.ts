@@ -353,6 +353,22 @@ describe('RedisQuota permits (2 replicas, one Redis)', () => {
     expect(a.takePermits([c], fakeNow)).toBeNull(); // first request of the new window: admitted locally
   });
 
+  it('a request at the start of a window whose prefetched block is still on its way waits for it', async () => {
+    const a = quota();
+    expect(await a.whenReady()).toBe(true);
+    const c = counter(300); // block 10
+    fakeNow = T0 + 30_000;
+    a.warm([c], [], fakeNow);
+    await until('first block', () => a.held(c, fakeNow) === 10);
+    fakeNow = T0 + 59_000; // within the 2 s lead: this request sends the prefetch
+    expect(a.takePermits([c], fakeNow)).toBeNull();
+    fakeNow = T0 + 60_000; // the window rolls before the prefetch's answer is back
+    const wait = a.fetchPermits([c], fakeNow);
+    expect(wait).not.toBeNull();
+    await wait;
+    expect(a.takePermits([c], fakeNow)).toBeNull();
+  });
+
   it('a counter used every few windows is kept leased: its first request of a later window is admitted', async () => {
     const a = quota();
     expect(await a.whenReady()).toBe(true);
