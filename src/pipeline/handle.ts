@@ -38,14 +38,14 @@ export function handleRequest(ctx: RequestContext): void {
 /** Goes on when the permits arrive, or when the request's deadline passes first (a stalled Redis answers in up to 500 ms). */
 function awaitPermits(ctx: RequestContext, waiting: Promise<void>, deadlineMs: number): void {
   let gone = false;
-  const go = (): void => {
+  const go = (late: boolean): void => {
     if (gone) return;
     gone = true;
     clearTimeout(timer);
-    resume(ctx, deadlineMs);
+    resume(ctx, deadlineMs, late);
   };
-  const timer = setTimeout(go, Math.max(1, Math.ceil(ctx.t0 + deadlineMs - performance.now())));
-  waiting.then(go);
+  const timer = setTimeout(() => go(true), Math.max(1, Math.ceil(ctx.t0 + deadlineMs - performance.now())));
+  waiting.then(() => go(false));
 }
 
 function admitAndAnswer(ctx: RequestContext, deadlineMs: number): void {
@@ -58,9 +58,9 @@ function admitAndAnswer(ctx: RequestContext, deadlineMs: number): void {
  * After governance waited: unless the client left meanwhile (nothing was charged yet), go on. A request
  * that does not go gives back the permits it waited for, for other requests of the window.
  */
-function resume(ctx: RequestContext, deadlineMs: number): void {
+function resume(ctx: RequestContext, deadlineMs: number, late: boolean): void {
   if (ctx.aborted || ctx.done) return releasePermits(ctx);
-  if (performance.now() >= ctx.t0 + deadlineMs) {
+  if (late || performance.now() >= ctx.t0 + deadlineMs) {
     releasePermits(ctx);
     return fail(ctx, new GatewayError('deadline_exceeded', "The request's deadline passed while it waited for a rate-limit permit (the counter store was slow to answer)."));
   }
