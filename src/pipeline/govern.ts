@@ -32,9 +32,11 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
   const gov = ctx.plan.governance;
   const store = gov.store;
   const now = Date.now();
+  if (store.lacksPermits?.(key.permits, now) !== true) return null;
   // A request about to wait for a permit is held to its budgets and token limits first: one they refuse
   // must not take a permit from the window (a spent key's retries would starve its team's other keys).
-  const waiting = store.fetchPermits?.(key.permits, now, () => checkSpend(key, store, gov.failure, now, (ctx.admitted = { requests: null, tokens: null }), reservation(ctx))) ?? null;
+  checkSpend(key, store, gov.failure, now, (ctx.admitted = { requests: null, tokens: null }), reservation(ctx));
+  const waiting = store.fetchPermits!(key.permits, now);
   // Once more if the permit is not there after all (the window rolled or was reset during the wait, or
   // another request took it): two round trips at most, then admission decides.
   return waiting === null ? null : waiting.then(() => (ctx.aborted || ctx.done ? undefined : (store.fetchPermits!(key.permits, Date.now()) ?? undefined)));

@@ -199,6 +199,8 @@ interface Leftover {
 
 /** The spend script, as ioredis defines it on a client and its pipelines (defineCommand). */
 type WithSpend = { mgSpend(key: string, opsKey: string, amount: number, expireAt: number, store: string, seq: number): unknown };
+/** The give-back script, likewise (EVALSHA, loaded again after a Redis restart). */
+type WithGiveBack = { mgGiveBack(key: string, n: number): Promise<unknown> };
 
 interface FlushItem {
   e: Entry | null;
@@ -282,6 +284,7 @@ export class RedisQuota implements QuotaStore {
 
     // ioredis sends it by EVALSHA, loading it when Redis lacks it (a restarted Redis), pipelines too.
     this.redis.defineCommand('mgSpend', { numberOfKeys: 2, lua: SPEND_LUA });
+    this.redis.defineCommand('mgGiveBack', { numberOfKeys: 1, lua: GIVE_BACK_LUA });
     this.redis.on('error', (err: Error) => this.noteError(err));
     this.sub.on('error', (err: Error) => this.noteError(err));
     this.redis.on('ready', () => {
@@ -348,20 +351,24 @@ export class RedisQuota implements QuotaStore {
    * failure policy decides). A small limit leases this request's own permit; another counter whose block
    * is on its way waits for it. The promise never rejects: a failed lease marks the store unreachable.
    */
-  fetchPermits(counters: readonly Counter[], now: number, before?: () => void): Promise<void> | null {
+  lacksPermits(counters: readonly Counter[], now: number): boolean {
+    if (!this.ready || this.failing) return false;
+    for (let i = 0; i < counters.length; i++) {
+      const e = this.entryFor(counters[i]!, now);
+      if (e.local === 0 && !e.exhausted) return true;
+    }
+    return false;
+  }
+
+  fetchPermits(counters: readonly Counter[], now: number): Promise<void> | null {
     if (!this.ready || this.failing) return null;
     let wait: Promise<void> | null = null;
     let all: Promise<void>[] | null = null;
-    let checked = before === undefined;
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i]!;
       const e = this.entryFor(c, now);
       e.touched = now; // the ticker looks after it: refills, re-asks, give-backs
       if (e.local > 0 || e.exhausted) continue;
-      if (!checked) {
-        before!();
-        checked = true;
-      }
       let p: Promise<void> | null;
       // A small limit's permit per request, but no more asked at once than the window may still grant
       // (a burst of a thousand on a limit of ten sends about ten); the rest wait for those answers.
@@ -780,7 +787,7 @@ export class RedisQuota implements QuotaStore {
   private giveBackToRedis(e: Entry, n = e.local): void {
     e.local -= n;
     if (e.local === 0) e.unspentTicks = 0;
-    this.redis.eval(GIVE_BACK_LUA, 1, e.key, n).then(
+    (this.redis as unknown as WithGiveBack).mgGiveBack(e.key, n).then(
       () => {},
       (err: Error) => this.noteCommandError(err), // lost: errs low
     );

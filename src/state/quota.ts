@@ -49,12 +49,16 @@ export interface QuotaStore {
    */
   takePermits(counters: readonly Counter[], now: number): Counter | null;
   /**
-   * Called before takePermits: what the request must wait for before takePermits can decide (a shared
-   * store leasing this request's permit of a small limit, or a block on its way), else null. `before`
-   * runs once before anything is asked of the store, and may throw (a refusal): then nothing is. The
-   * promise never rejects. Optional: a store that holds every permit itself never makes a request wait.
+   * Whether takePermits cannot decide yet: some counter has no permit at hand while its window may
+   * still have some (a shared store's small limit, or a block on its way). Asks nothing of the store.
+   * Optional, with fetchPermits: a store that holds every permit itself never makes a request wait.
    */
-  fetchPermits?(counters: readonly Counter[], now: number, before?: () => void): Promise<void> | null;
+  lacksPermits?(counters: readonly Counter[], now: number): boolean;
+  /**
+   * What the request must wait for before takePermits can decide (leases this request's permit of a
+   * small limit, or the block on its way), else null. The promise never rejects.
+   */
+  fetchPermits?(counters: readonly Counter[], now: number): Promise<void> | null;
   /**
    * A request that fetched permits (fetchPermits) and will not take them (refused, or its client left):
    * its permits of small limits go back to the shared store at once. Optional.

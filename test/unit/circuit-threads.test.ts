@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { Circuit, CIRCUIT_FLOATS, CIRCUIT_INTS } from '../../src/state/circuit.ts';
+import { raceRound } from '../helpers/race-round.ts';
 
 const OPTS = { consecutiveFailures: 1, errorRate: 0.5, minRequests: 20, windowMs: 60_000, cooldownMs: 1 };
 const ROUNDS = 20_000;
@@ -28,12 +29,7 @@ it('one probe per reopening, whichever thread claims it', async () => {
     // past the cooldown of 1.
     circuit.record(false, 1, 10 * r);
     now[0] = 10 * r + 5;
-    Atomics.store(sync, 1, 0);
-    Atomics.store(sync, 2, 0);
-    Atomics.store(sync, 0, r);
-    Atomics.notify(sync, 0);
-    while (Atomics.load(sync, 1) < 2) Atomics.wait(sync, 1, Atomics.load(sync, 1), 50);
-    const yes = Atomics.load(sync, 2);
+    const yes = raceRound(sync, r, 2);
     if (yes > 1) doubles++;
     probes += yes;
   }

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { QUOTA_FLOATS, QUOTA_INTS } from '../../src/state/quota-memory.ts';
 import { SharedTable } from '../../src/state/shared-table.ts';
 import type { Counter } from '../../src/state/quota.ts';
+import { raceRound } from '../helpers/race-round.ts';
 
 const ROUNDS = 20_000;
 
@@ -19,12 +20,7 @@ it('one reservation of the last token per window, whichever thread asks first', 
   let doubles = 0;
   let none = 0;
   for (let r = 1; r <= ROUNDS; r++) {
-    Atomics.store(sync, 1, 0);
-    Atomics.store(sync, 2, 0);
-    Atomics.store(sync, 0, r);
-    Atomics.notify(sync, 0);
-    while (Atomics.load(sync, 1) < 2) Atomics.wait(sync, 1, Atomics.load(sync, 1), 50);
-    const passed = Atomics.load(sync, 2);
+    const passed = raceRound(sync, r, 2);
     if (passed > 1) doubles++;
     if (passed === 0) none++;
   }
