@@ -172,6 +172,8 @@ export interface CanonicalResponse {
 export type StreamEvent =
   | { type: 'start'; id: string; model: string; usage: Usage | null }
   | { type: 'text'; text: string }
+  /** The model's refusal (OpenAI delta.refusal), apart from its text: CanonicalResponse.refusal of a stream. */
+  | { type: 'refusal'; text: string }
   | { type: 'thinking'; text: string }
   /** The signature of the thinking block in progress, which it ends. */
   | { type: 'signature'; signature: string }

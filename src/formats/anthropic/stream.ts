@@ -126,6 +126,8 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   private stop: StopReason = 'end_turn';
   private stopSequence: string | null = null;
   private usage: Usage | null = null;
+  /** The provider streamed a refusal: the turn ends as one, as a translated answer does (response.ts). */
+  private refused = false;
   constructor(_req: CanonicalRequest) {}
 
   private close(): string {
@@ -146,6 +148,10 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     return sseEvent('content_block_delta', `{"type":"content_block_delta","index":${this.block},"delta":${delta}}`);
   }
 
+  private text(text: string): string {
+    return (this.open === 'text' ? '' : this.start('text', '{"type":"text","text":""}')) + this.delta(`{"type":"text_delta","text":${JSON.stringify(text)}}`);
+  }
+
   encode(e: StreamEvent): string {
     switch (e.type) {
       case 'start': {
@@ -154,7 +160,12 @@ export class AnthropicStreamEncoder implements StreamEncoder {
         return sseEvent('message_start', `{"type":"message_start","message":{"id":${JSON.stringify(e.id)},"type":"message","role":"assistant","model":${JSON.stringify(e.model)},"content":[],"stop_reason":null,"stop_sequence":null,"usage":${usage}}}`);
       }
       case 'text':
-        return (this.open === 'text' ? '' : this.start('text', '{"type":"text","text":""}')) + this.delta(`{"type":"text_delta","text":${JSON.stringify(e.text)}}`);
+        return this.text(e.text);
+      case 'refusal':
+        // Anthropic has no refusal apart from the text: the text in a block, and the refusal stop reason
+        // (providers.md §1.4).
+        this.refused = true;
+        return this.text(e.text);
       case 'thinking':
         return (this.open === 'thinking' ? '' : this.start('thinking', '{"type":"thinking","thinking":"","signature":""}')) + this.delta(`{"type":"thinking_delta","thinking":${JSON.stringify(e.text)}}`);
       case 'signature':
@@ -175,7 +186,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
         }
         return this.delta(`{"type":"input_json_delta","partial_json":${JSON.stringify(e.fragment)}}`);
       case 'finish':
-        this.stop = e.stopReason;
+        this.stop = this.refused ? 'refusal' : e.stopReason;
         this.stopSequence = e.stopSequence;
         return '';
       case 'usage':

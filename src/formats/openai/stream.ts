@@ -50,6 +50,9 @@ export class OpenAIStreamDecoder implements StreamDecoder {
     const d = isObj(choice.delta) ? choice.delta : {};
     if (typeof d.reasoning_content === 'string' && d.reasoning_content !== '') out.push({ type: 'thinking', text: d.reasoning_content });
     if (typeof d.content === 'string' && d.content !== '') out.push({ type: 'text', text: d.content });
+    // A refusal streams in delta.refusal beside the content (structured outputs), then finishes with
+    // `stop`, as message.refusal does in an answer (providers.md §1.4).
+    if (typeof d.refusal === 'string' && d.refusal !== '') out.push({ type: 'refusal', text: d.refusal });
     if (Array.isArray(d.tool_calls)) {
       for (const c of d.tool_calls) {
         if (!isObj(c)) continue;
@@ -105,6 +108,8 @@ export class OpenAIStreamEncoder implements StreamEncoder {
         return this.chunk('{"role":"assistant","content":""}');
       case 'text':
         return this.chunk(`{"content":${JSON.stringify(e.text)}}`);
+      case 'refusal':
+        return this.chunk(`{"refusal":${JSON.stringify(e.text)}}`);
       case 'thinking':
         this.thinking += e.text;
         return this.chunk(`{"reasoning_content":${JSON.stringify(e.text)}}`);

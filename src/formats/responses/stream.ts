@@ -5,6 +5,7 @@
 //   response.created, response.in_progress            at the provider's first event (its model);
 //   per text item:      output_item.added, content_part.added, output_text.delta…, output_text.done,
 //                       content_part.done, output_item.done;
+//   per refusal:       the same with a refusal part: refusal.delta…, refusal.done;
 //   per function call:  output_item.added, function_call_arguments.delta…, …arguments.done, output_item.done;
 //   per thinking block: output_item.added, reasoning_summary_part.added, reasoning_summary_text.delta…,
 //                       …text.done, …part.done, output_item.done with the signature as encrypted_content;
@@ -23,7 +24,7 @@ import { echoOf, envelope, functionCallItem, idToken, incompleteOf, messageItem,
 import { errorEvent } from './errors.ts';
 
 /** The kind of output item in progress. */
-type Open = 'none' | 'message' | 'call' | 'reasoning';
+type Open = 'none' | 'message' | 'refusal' | 'call' | 'reasoning';
 
 export class ResponsesStreamEncoder implements StreamEncoder {
   private seq = 0;
@@ -106,6 +107,16 @@ export class ResponsesStreamEncoder implements StreamEncoder {
           this.done(messageItem(this.itemId, status, part))
         );
       }
+      case 'refusal': {
+        const text = JSON.stringify(this.text);
+        const part = `{"type":"refusal","refusal":${text}}`;
+        const at = `${this.at},"content_index":0`;
+        return (
+          this.ev('response.refusal.done', `${at},"refusal":${text}`) +
+          this.ev('response.content_part.done', `${at},"part":${part}`) +
+          this.done(messageItem(this.itemId, status, part))
+        );
+      }
       case 'call': {
         const args = JSON.stringify(this.text === '' ? '{}' : this.text);
         return this.ev('response.function_call_arguments.done', `${this.at},"name":${this.name},"arguments":${args}`) + this.done(functionCallItem(this.itemId, status, this.callId, this.name, args));
@@ -166,6 +177,20 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         }
         this.text += e.text;
         return out + this.ev('response.output_text.delta', `${this.at},"content_index":0,"delta":${JSON.stringify(e.text)},"logprobs":[]`);
+      }
+      case 'refusal': {
+        // A message item of its own whose part is the refusal, as in an answer (response.ts).
+        if (e.text === '') return head;
+        let out = head;
+        if (this.open !== 'refusal') {
+          out += this.close('completed');
+          const index = this.openItem('refusal', 'msg');
+          out +=
+            this.added(index, `{"id":"${this.itemId}","type":"message","status":"in_progress","role":"assistant","content":[]}`) +
+            this.ev('response.content_part.added', `${this.at},"content_index":0,"part":{"type":"refusal","refusal":""}`);
+        }
+        this.text += e.text;
+        return out + this.ev('response.refusal.delta', `${this.at},"content_index":0,"delta":${JSON.stringify(e.text)}`);
       }
       case 'thinking': {
         if (e.text === '') return head;
