@@ -182,7 +182,9 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   if (r.system !== null) out.system = r.system;
   // Anthropic's own words for it name its shape ("messages: List should have at least 1 item").
   if (r.messages.length === 0) throw bad("'messages' holds no turn to send besides the system prompt.", 'messages');
-  out.messages = withoutSignatures(r.messages);
+  const messages = withoutEmptyText(r.messages);
+  if (messages.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
+  out.messages = withoutSignatures(messages);
   // Temperature, top_p and top_k as Claude takes them (claude-sampling.ts).
   const s = claudeSampling(r, thinking);
   if (s.temperature !== null) out.temperature = s.temperature;
@@ -202,6 +204,30 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   if (thinking !== null) out.thinking = thinking;
   if (r.user !== null) out.metadata = { user_id: r.user };
   if (r.jsonSchema !== null) out.output_config = { format: { type: 'json_schema', schema: r.jsonSchema.schema } };
+  return out;
+}
+
+const emptyText = (b: Block): boolean => b.type === 'text' && b.text === '';
+const hasEmptyText = (m: Message): boolean => (typeof m.content === 'string' ? m.content === '' : m.content.length === 0 || m.content.some(emptyText));
+
+/**
+ * Empty text blocks, and the turns they leave empty, are left out. The Messages API refuses both
+ * ("messages.1: all messages must have non-empty content except for the optional final assistant
+ * message", "text content blocks must be non-empty"), while OpenAI takes them: an agent's assistant
+ * turn that said nothing (content "", null or []) failed here and nowhere else, failover to Claude
+ * included. Gemini's and Bedrock's codecs leave them out too (providers.md §1.7, row messages).
+ */
+function withoutEmptyText(messages: Message[]): Message[] {
+  if (!messages.some(hasEmptyText)) return messages;
+  const out: Message[] = [];
+  for (const m of messages) {
+    if (typeof m.content === 'string') {
+      if (m.content !== '') out.push(m);
+      continue;
+    }
+    const content = m.content.some(emptyText) ? m.content.filter((b) => !emptyText(b)) : m.content;
+    if (content.length > 0) out.push(content === m.content ? m : { ...m, content });
+  }
   return out;
 }
 
