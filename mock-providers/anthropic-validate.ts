@@ -131,6 +131,9 @@ function checkMessages(list: unknown[], thinking: boolean): string | null {
   return checkToolPairing(messages) ?? (thinking ? checkThinkingFirst(messages) : null);
 }
 
+/** Tool-call ids (tool_use.id, tool_result.tool_use_id): other characters are refused (ClawRouter #17). */
+const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
+
 /** Per-block shape: non-empty text, images against their bytes, thinking signatures; recurses into tool_result. */
 function checkBlocks(path: string, content: unknown): string | null {
   if (!Array.isArray(content)) return null;
@@ -148,10 +151,12 @@ function checkBlocks(path: string, content: unknown): string | null {
         break;
       case 'tool_use':
         if (typeof b.id !== 'string' || typeof b.name !== 'string') bad = `${at}: tool_use blocks need an \`id\` and a \`name\``;
+        else if (!TOOL_ID.test(b.id)) bad = `${at}.id: String should match pattern '^[a-zA-Z0-9_-]+$'`;
         else if (!isObject(b.input)) bad = `${at}.input: Input should be a valid dictionary`;
         break;
       case 'tool_result':
         if (typeof b.tool_use_id !== 'string') bad = `${at}.tool_use_id: Field required`;
+        else if (!TOOL_ID.test(b.tool_use_id)) bad = `${at}.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'`;
         else bad = checkBlocks(`${at}.content`, b.content);
         break;
       case 'thinking':

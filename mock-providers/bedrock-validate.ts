@@ -137,6 +137,9 @@ function checkMessages(messages: unknown[]): string | null {
   return null;
 }
 
+/** ToolUseBlock.toolUseId and ToolResultBlock.toolUseId: [a-zA-Z0-9_-]+, 1 to 64 characters (Converse API reference). */
+const TOOL_ID = /^[a-zA-Z0-9_-]{1,64}$/;
+
 function checkBlock(at: string, b: unknown, i: number, j: number): string | null {
   if (!isObject(b)) return constraint(b, `messages.${i + 1}.member.content.${j + 1}.member`, 'Member must be a structure (mock wording)');
   if (b.text !== undefined) return typeof b.text === 'string' && b.text.trim() !== '' ? null : blankText(at);
@@ -146,6 +149,7 @@ function checkBlock(at: string, b: unknown, i: number, j: number): string | null
     if (!isObject(u) || typeof u.toolUseId !== 'string' || u.toolUseId === '' || typeof u.name !== 'string' || u.name === '') {
       return constraint(null, `messages.${i + 1}.member.content.${j + 1}.member.toolUse.toolUseId`, 'Member must not be null');
     }
+    if (!TOOL_ID.test(u.toolUseId)) return constraint(u.toolUseId, `messages.${i + 1}.member.content.${j + 1}.member.toolUse.toolUseId`, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9_-]+$');
     // The Document type is any JSON, but Bedrock's models want an object (providers.md §3.1: "object input").
     if (!isObject(u.input)) return `The model returned the following errors: ${at}.toolUse.input: Input should be a valid dictionary (mock wording)`;
     return null;
@@ -155,6 +159,7 @@ function checkBlock(at: string, b: unknown, i: number, j: number): string | null
     if (!isObject(r) || typeof r.toolUseId !== 'string' || r.toolUseId === '') {
       return constraint(null, `messages.${i + 1}.member.content.${j + 1}.member.toolResult.toolUseId`, 'Member must not be null');
     }
+    if (!TOOL_ID.test(r.toolUseId)) return constraint(r.toolUseId, `messages.${i + 1}.member.content.${j + 1}.member.toolResult.toolUseId`, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9_-]+$');
     const empty = !Array.isArray(r.content) || r.content.length === 0;
     if (empty && r.status === 'error') return emptyErrorResult(at);
     if (!Array.isArray(r.content)) return constraint(null, `messages.${i + 1}.member.content.${j + 1}.member.toolResult.content`, 'Member must not be null');

@@ -132,6 +132,24 @@ describe('the OpenAI SDK reaches an Anthropic provider', () => {
     expect(text).toMatch(/\S/);
   });
 
+  it("history written elsewhere reaches Claude: Kimi-style tool-call ids and an assistant turn that said nothing", async () => {
+    // The mock refuses what Anthropic refuses: ids outside [a-zA-Z0-9_-], and empty messages.
+    const id = 'functions.get_weather:0';
+    const res = await s.client.chat.completions.create({
+      model: 'claude/claude-test',
+      max_tokens: 50,
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'hello' },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: 'weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: id, content: 'sunny' },
+      ],
+    });
+    expect(res.choices[0]!.message.content ?? res.choices[0]!.message.tool_calls).toBeTruthy();
+  });
+
   it('thinking survives the round trip: blocks come back on the tool turn, first, byte-exact', async () => {
     const first = await s.client.chat.completions.create({ model: 'claude/claude-test', max_tokens: 3000, reasoning_effort: 'low', tools: [weatherTool], messages: [{ role: 'user', content: 'use the tool for Paris' }] } as OpenAI.ChatCompletionCreateParamsNonStreaming);
     const message = first.choices[0]!.message as OpenAI.ChatCompletionMessage & { thinking_blocks?: unknown[]; reasoning_content?: string };

@@ -7,6 +7,7 @@ import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
 import { sniffBase64 } from '../media.ts';
 import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
+import { isSafeToolId, safeToolId } from '../tool-call-id.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
 
 /** max_tokens when the client gave none: LiteLLM's and Bifrost's default (providers.md §1.2). */
@@ -231,22 +232,26 @@ function withoutEmptyText(messages: Message[]): Message[] {
   return out;
 }
 
-/** Fields of other formats on canonical blocks are not Anthropic fields: the API would refuse them. */
-const foreign = (b: Block): boolean => (b.type === 'tool_use' && (b.signature !== undefined || b.arguments !== undefined)) || (b.type === 'image' && b.detail !== undefined);
+/**
+ * A block the Messages API would refuse as it is: fields of other formats (Gemini's tool-call
+ * signatures, the OpenAI codec's verbatim arguments, OpenAI's image detail), or a tool-call id outside
+ * Anthropic's pattern (tool-call-id.ts).
+ */
+const foreign = (b: Block): boolean =>
+  (b.type === 'tool_use' && (b.signature !== undefined || b.arguments !== undefined || !isSafeToolId(b.id))) ||
+  (b.type === 'tool_result' && (!isSafeToolId(b.tool_use_id) || (Array.isArray(b.content) && b.content.some(foreign)))) ||
+  (b.type === 'image' && b.detail !== undefined);
 
 function anthropicBlock(b: Block): Block {
-  if (b.type === 'tool_use') return { type: 'tool_use', id: b.id, name: b.name, input: b.input, ...(b.cache_control === undefined ? {} : { cache_control: b.cache_control }) };
+  if (b.type === 'tool_use') return { type: 'tool_use', id: safeToolId(b.id), name: b.name, input: b.input, ...(b.cache_control === undefined ? {} : { cache_control: b.cache_control }) };
   if (b.type === 'image') return { type: 'image', source: b.source, ...(b.cache_control === undefined ? {} : { cache_control: b.cache_control }) };
+  if (b.type === 'tool_result') return { ...b, tool_use_id: safeToolId(b.tool_use_id), ...(Array.isArray(b.content) ? { content: b.content.map((c) => anthropicBlock(c) as typeof c) } : {}) };
   return b;
 }
 
-/** Gemini's tool-call signatures, OpenAI's image detail: removed where they occur (tool results hold images too). */
+/** The turns with every foreign block made Anthropic's; the same array when there is none (most requests). */
 function withoutSignatures(messages: Message[]): Message[] {
-  const has = (c: string | Block[]): boolean => Array.isArray(c) && c.some((b) => foreign(b) || (b.type === 'tool_result' && Array.isArray(b.content) && b.content.some(foreign)));
+  const has = (c: string | Block[]): boolean => Array.isArray(c) && c.some(foreign);
   if (!messages.some((m) => has(m.content))) return messages;
-  return messages.map((m) =>
-    Array.isArray(m.content)
-      ? { ...m, content: m.content.map((b) => (b.type === 'tool_result' && Array.isArray(b.content) ? { ...b, content: b.content.map((c) => anthropicBlock(c) as typeof c) } : anthropicBlock(b))) }
-      : m,
-  );
+  return messages.map((m) => (Array.isArray(m.content) && has(m.content) ? { ...m, content: m.content.map(anthropicBlock) } : m));
 }

@@ -5,6 +5,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalRequest, ToolResultBlock, ToolUseBlock } from '../canonical.ts';
 import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
+import { safeToolId } from '../tool-call-id.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -31,7 +32,7 @@ function result(r: ToolResultBlock, param: string): Obj {
   const content: Obj[] = [];
   if (typeof r.content === 'string') content.push({ text: r.content });
   else for (const c of r.content ?? []) content.push(c.type === 'text' ? { text: c.text } : media(c, param));
-  const out: Obj = { toolUseId: r.tool_use_id, content };
+  const out: Obj = { toolUseId: safeToolId(r.tool_use_id), content };
   if (r.is_error === true) out.status = 'error';
   return { toolResult: out };
 }
@@ -72,7 +73,7 @@ function blocks(content: string | Block[], param: string, toolsAsText: boolean):
           out.push(...toolAsText(b, at));
           return;
         }
-        out.push({ toolUse: { toolUseId: b.id, name: b.name, input: b.input } });
+        out.push({ toolUse: { toolUseId: safeToolId(b.id), name: b.name, input: b.input } });
         return;
       case 'tool_result':
         if (toolsAsText) out.push(...toolAsText(b, at));
