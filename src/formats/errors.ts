@@ -68,8 +68,14 @@ function anthropicTypeOfStatus(status: number): string {
   }
 }
 
-/** Anthropic reports an over-long prompt as an invalid_request_error; OpenAI clients know it by its code. */
-const PROMPT_TOO_LONG = /prompt is too long|context (?:window|length)/i;
+/**
+ * A prompt too long for the model, in each provider's words; OpenAI clients know it by its code (SDK
+ * wrappers trim history on it). Anthropic: "prompt is too long: 210000 tokens > 200000 maximum", "input
+ * length and `max_tokens` exceed context limit"; Gemini: "The input token count (1200000) exceeds the
+ * maximum number of tokens allowed (1048576)."; Bedrock: "Input is too long for requested model.",
+ * "Too many input tokens"; each refused as a bad request (REFUSED).
+ */
+const PROMPT_TOO_LONG = /prompt is too long|context (?:window|length|limit)|input token count \(?\d+\)? exceeds|input is too long|too many input tokens|input tokens exceeded/i;
 
 export interface OpenAIErrorFields {
   message: string;

@@ -291,3 +291,24 @@ describe('Bedrock errors: the exception named in x-amzn-errortype', () => {
     expect(denied.code).toBe('upstream_auth_failed');
   });
 });
+
+describe('a prompt too long for the model is context_length_exceeded for OpenAI clients, in every provider\'s words', () => {
+  const src = { provider: 'p', key: 'k', redactor, cut: false, headers: null };
+  it('Anthropic, Gemini and Bedrock', async () => {
+    const { FORMATS, CODECS } = await import('../../src/formats/index.ts');
+    const { openaiError } = await import('../../src/formats/errors.ts');
+    const cases = [
+      [FORMATS.anthropic.codec, { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210384 tokens > 200000 maximum' } }],
+      [FORMATS.anthropic.codec, { type: 'error', error: { type: 'invalid_request_error', message: 'input length and `max_tokens` exceed context limit: 195000 + 8192 > 200000, decrease input length or `max_tokens` and try again' } }],
+      [CODECS.gemini, { error: { code: 400, message: 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).', status: 'INVALID_ARGUMENT' } }],
+      [CODECS.bedrock, { message: 'Input is too long for requested model.' }],
+    ] as const;
+    for (const [codec, answer] of cases) {
+      const err = codec.errorFrom(400, body(answer), codec === CODECS.bedrock ? { ...src, headers: { 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' } } : src);
+      expect(openaiError(err).code, JSON.stringify(answer)).toBe('context_length_exceeded');
+    }
+    // Another refusal keeps its own code.
+    const other = CODECS.gemini.errorFrom(400, body({ error: { code: 400, message: 'Invalid value at contents[0].role', status: 'INVALID_ARGUMENT' } }), src);
+    expect(openaiError(other).code).not.toBe('context_length_exceeded');
+  });
+});
