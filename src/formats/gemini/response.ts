@@ -23,7 +23,11 @@ export function usageOf(u: unknown): Usage | null {
   if (!isObj(u)) return null;
   const cached = int(u.cachedContentTokenCount);
   const thoughts = int(u.thoughtsTokenCount);
-  const out: Usage = { input: Math.max(0, int(u.promptTokenCount) - cached), output: int(u.candidatesTokenCount) + thoughts, cacheRead: cached, cacheWrite: 0 };
+  // The results of Gemini's own tools (code execution, search) read back into the prompt are counted
+  // apart, in toolUsePromptTokenCount, and billed as input: totalTokenCount = prompt + tool-use prompt +
+  // candidates + thoughts (providers.md §2.3; GenerateContentResponse.UsageMetadata).
+  const input = int(u.promptTokenCount) + int(u.toolUsePromptTokenCount);
+  const out: Usage = { input: Math.max(0, input - cached), output: int(u.candidatesTokenCount) + thoughts, cacheRead: cached, cacheWrite: 0 };
   if (thoughts > 0) out.reasoning = thoughts;
   return out;
 }
