@@ -131,7 +131,10 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   const s = claude ? claudeSampling(r, thinking) : { temperature: r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature)), topP: r.topP, topK: r.topK };
   if (s.temperature !== null) inference.temperature = s.temperature;
   if (s.topP !== null) inference.topP = s.topP;
-  if (r.stop !== null && r.stop.length > 0) inference.stopSequences = r.stop;
+  // Claude refuses whitespace-only stop sequences, on Bedrock as on Anthropic's API (providers.md §1.2),
+  // and "\n\n" is one clients often send: left out, as the Anthropic codec does.
+  const stop = r.stop === null ? null : claude ? r.stop.filter((x) => x.trim() !== '') : r.stop;
+  if (stop !== null && stop.length > 0) inference.stopSequences = stop;
   if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
   const tc = r.toolChoice;
   // Converse has no "none": leaving the tools out is the nearest, unless the history holds tool blocks,
@@ -144,7 +147,8 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   }
   const extra: Obj = {};
   if (s.topK !== null) extra.top_k = s.topK;
-  if (thinking?.type === 'enabled') extra.thinking = thinking;
+  // Claude takes Anthropic's thinking object as it is (adaptive and disabled too); other models only a budget.
+  if (thinking !== null && (claude || thinking.type === 'enabled')) extra.thinking = thinking;
   if (Object.keys(extra).length > 0) out.additionalModelRequestFields = extra;
   return out;
 }

@@ -106,6 +106,23 @@ function contents(r: CanonicalRequest, multimodalResults: boolean): Obj[] {
   return out;
 }
 
+/** Gemini 2.5 Flash and Flash-Lite: the models whose thinking can be turned off (thinkingBudget 0). */
+const THINKING_OPTIONAL = /^(?:models\/)?gemini-2\.5-flash/;
+
+/**
+ * Anthropic's thinking as Gemini's thinkingConfig (ThinkingConfig, v1beta reference; "Gemini thinking"
+ * guide): a budget as it is; adaptive is Gemini's dynamic budget (-1); disabled is a budget of 0 where
+ * the model may stop thinking (2.5 Flash and Flash-Lite think by default, and bill for it, unless told
+ * so), and nothing elsewhere (2.5 Pro and Gemini 3 refuse a budget of 0: they always think).
+ */
+function thinkingConfig(r: CanonicalRequest, model: string): Obj | null {
+  const t = r.thinking;
+  if (t === null) return null;
+  if (t.type === 'enabled') return { thinkingBudget: t.budget_tokens, includeThoughts: true };
+  if (t.type === 'adaptive') return { thinkingBudget: -1, includeThoughts: true };
+  return THINKING_OPTIONAL.test(model) ? { thinkingBudget: 0 } : null;
+}
+
 /** Models that take media inside a function response (Gemini 3 and later). */
 const MULTIMODAL_RESULTS = /^(?:models\/)?gemini-(?:[3-9]|\d{2,})/;
 
@@ -128,7 +145,8 @@ export function geminiFromCanonical(r: CanonicalRequest, model = ''): Obj {
     gen.responseMimeType = 'application/json';
     gen.responseJsonSchema = r.jsonSchema.schema;
   } else if (r.jsonObject) gen.responseMimeType = 'application/json';
-  if (r.thinking?.type === 'enabled') gen.thinkingConfig = { thinkingBudget: r.thinking.budget_tokens, includeThoughts: true };
+  const thinking = thinkingConfig(r, model);
+  if (thinking !== null) gen.thinkingConfig = thinking;
   if (Object.keys(gen).length > 0) out.generationConfig = gen;
   if (r.tools !== null && r.tools.length > 0) {
     out.tools = [{ functionDeclarations: r.tools.map((t) => ({ name: t.name, ...(t.description === undefined ? {} : { description: t.description }), parametersJsonSchema: t.input_schema })) }];
