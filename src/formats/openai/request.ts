@@ -335,9 +335,13 @@ export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
   const out: Obj = { model, messages };
   // OpenAI's reasoning models refuse max_tokens ("Use 'max_completion_tokens' instead"); the older
   // name stays for every other model, which the whole OpenAI-compatible family knows (providers.md §1.10).
-  if (r.maxTokens !== null) out[REASONING_MODEL.test(model) ? 'max_completion_tokens' : 'max_tokens'] = r.maxTokens;
-  if (r.temperature !== null) out.temperature = r.temperature;
-  if (r.topP !== null) out.top_p = r.topP;
+  const reasoning = REASONING_MODEL.test(model);
+  if (r.maxTokens !== null) out[reasoning ? 'max_completion_tokens' : 'max_tokens'] = r.maxTokens;
+  // They take only the default sampling, too ("Unsupported value: 'temperature' does not support 0.3
+  // with this model. Only the default (1) value is supported."), which Anthropic's clients often set:
+  // left out for them, as the sampling Claude refuses with thinking is left out for Claude.
+  if (r.temperature !== null && (!reasoning || r.temperature === 1)) out.temperature = r.temperature;
+  if (r.topP !== null && (!reasoning || r.topP === 1)) out.top_p = r.topP;
   if (r.stop !== null && r.stop.length > 0) {
     if (r.stop.length > MAX_STOP) throw bad(`This provider accepts at most ${MAX_STOP} stop sequences.`, 'stop_sequences');
     out.stop = r.stop;
