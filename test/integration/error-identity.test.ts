@@ -45,6 +45,7 @@ beforeAll(async () => {
         quota: at('quota', ['poor', 'rich']),
         limited: at('limited'),
         hinted: at('hinted'),
+        empty: at('empty'),
         down: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 2, baseMs: 1, capMs: 2 } },
         downonce: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
       },
@@ -145,5 +146,21 @@ describe('no stacked retries', () => {
     expect(err!.headers!.get('x-should-retry')).toBeNull();
     // The SDK's three tries, one gateway attempt each.
     expect(s.mocks.down!.stats().requests - before).toBe(3);
+  });
+});
+
+describe('an OpenAI-format stream with no chunk before [DONE]', () => {
+  it('is no answer: an Anthropic client gets a 502 in its shape, not a message_stop without a message_start', async () => {
+    // An empty stream, or one whose only data is not JSON: [DONE] ends it before any chunk.
+    answers.empty = (_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: {not json}\n\ndata: [DONE]\n\n');
+    const res = await fetch(`${s.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'unused', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'empty/gpt-4o', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(502);
+    expect(JSON.parse(text)).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    expect(text).not.toContain('message_stop');
   });
 });

@@ -22,7 +22,12 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   decode(_event: string, data: string, out: StreamEvent[]): void {
     if (this.ended) return;
     if (data === '[DONE]') {
-      this.finishStream(out);
+      // [DONE] before any chunk (an empty stream, or only chunks that were not JSON) is no answer: no
+      // end is reported, so the attempt fails as a stream cut before its first event, and fails over,
+      // as it does for the other formats. Finishing it gave an Anthropic client a message_delta and a
+      // message_stop with no message_start, and a 200.
+      if (this.started) this.finishStream(out);
+      else this.ended = true;
       return;
     }
     let j: unknown;
