@@ -138,6 +138,23 @@ function budgetSpent(c: Counter, spent: number, epochMs: number): GatewayError {
   });
 }
 
+/** Output tokens a request reserves when it sets no maximum (a typical chat answer's ceiling). */
+export const DEFAULT_MAX_OUTPUT = 1024;
+
+/**
+ * A request whose estimate alone exceeds a tokens-per-minute limit fits no window: a 429 that said
+ * "reached; retry in 52s" was retried by the SDKs every minute, forever, with the limit untouched.
+ * OpenAI's answer ("Request too large … Limit 1000, Requested 1027"), and no Retry-After: the
+ * refusal says not to retry (respond.ts).
+ */
+function tooLargeForLimit(c: Counter, requested: number): GatewayError {
+  return new GatewayError(
+    'rate_limit_exceeded',
+    `Request too large for the limit of ${c.limit} tokens per minute of ${levelName(c)}: it reserves ${requested} (its prompt's bytes / 4 plus its max_tokens, ${DEFAULT_MAX_OUTPUT} when it sets none). Lower max_tokens or shorten the prompt; retrying will not help.`,
+    { param: 'tokens' },
+  );
+}
+
 function tokensReached(c: Counter, epochMs: number): GatewayError {
   const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
   return new GatewayError('rate_limit_exceeded', `Rate limit of ${c.limit} tokens per minute of ${levelName(c)} reached; retry in ${resetText(minuteEnd - epochMs)}.`, { retryAfterMs: minuteEnd - epochMs, param: 'tokens' });
@@ -178,7 +195,7 @@ export function checkSpend(key: VirtualKey, store: QuotaStore, failure: FailureP
       // OpenAI's rule: the request's estimate must fit in what is left of the minute.
       if (spent + reserve.tokens > l.tpm.limit) {
         into.tokens = { limit: tokensLimit, remaining: tokensLeft, resetMs: minuteEnd - epochMs };
-        throw tokensReached(l.tpm, epochMs);
+        throw reserve.tokens > l.tpm.limit ? tooLargeForLimit(l.tpm, reserve.tokens) : tokensReached(l.tpm, epochMs);
       }
     }
   }

@@ -7,7 +7,7 @@
 // Two steps: govern() checks access and returns what admission must wait for (null nearly always: a
 // shared store's round trip for a small limit's permit, state/quota-redis.ts), then admitRequest().
 import { GatewayError } from '../errors/gateway-error.ts';
-import { admit, charge, checkSpend, type Admitted, type Reservation } from '../governance/admission.ts';
+import { DEFAULT_MAX_OUTPUT, admit, charge, checkSpend, type Admitted, type Reservation } from '../governance/admission.ts';
 import type { EndpointName } from '../formats/canonical.ts';
 import type { RequestContext } from '../request/context.ts';
 
@@ -78,9 +78,6 @@ function checkModels(ctx: RequestContext, id: string, models: ReadonlySet<string
     if (typeof name === 'string' && !models.has(name)) throw new GatewayError('permission_denied', `The virtual key '${id}' may not use the model '${name}' (in fallbacks).`, { param: 'fallbacks' });
   }
 }
-
-/** Output tokens assumed for a request that sets no maximum (a typical chat answer's ceiling). */
-const DEFAULT_MAX_OUTPUT = 1024;
 
 /** Endpoints whose answers write no tokens: their usage has a prompt count only (OpenAI embeddings). */
 const PROMPT_ONLY: ReadonlySet<EndpointName> = new Set(['embeddings']);

@@ -120,7 +120,8 @@ function writeLimitHeaders(res: HttpResponse, a: Admitted): void {
 
 /**
  * A governance refusal says when to come back: Retry-After for a rate limit (the SDKs wait for it);
- * a spent budget renews only with its period, so the SDKs are told not to retry at all.
+ * a spent budget renews only with its period, and a request too large for a token limit never fits,
+ * so for those the SDKs are told not to retry at all.
  */
 function writeRefusalHeaders(res: HttpResponse, err: GatewayError): void {
   if (err.retryAfterMs !== null) {
@@ -128,7 +129,7 @@ function writeRefusalHeaders(res: HttpResponse, err: GatewayError): void {
     res.writeHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
     res.writeHeader('retry-after-ms', String(Math.max(1, Math.ceil(err.retryAfterMs))));
   }
-  if (err.code === 'budget_exceeded') res.writeHeader('x-should-retry', 'false');
+  if (err.code === 'budget_exceeded' || err.retryAfterMs === null) res.writeHeader('x-should-retry', 'false');
 }
 
 function markDone(ctx: RequestContext, status: number): void {

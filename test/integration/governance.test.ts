@@ -215,6 +215,14 @@ describe('limits at every level', () => {
     expect(left).toBeGreaterThanOrEqual(0);
     expect(left).toBeLessThan(60 + 60);
     expect(answered).toBeGreaterThan(1);
+    expect(Number(refused!.headers!.get('retry-after'))).toBeGreaterThan(0);
+    // A request whose estimate alone exceeds the limit (no max_tokens: 1,024 reserved, over the team's
+    // 300) never fits: said so, with no Retry-After and x-should-retry false, not "retry in 52s" forever.
+    const tooLarge = await caught(sdk(V.t).chat.completions.create({ model: 'mock/mock-small', messages: [{ role: 'user', content: 'hi' }] }));
+    expect(tooLarge).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(tooLarge!.message).toContain('Request too large for the limit of 300 tokens per minute of team tTokens');
+    expect(tooLarge!.headers!.get('retry-after')).toBeNull();
+    expect(tooLarge!.headers!.get('x-should-retry')).toBe('false');
   });
 
   it('a budget spent by answers: the cost header, then 402 budget_exceeded that tells the SDK not to retry', async () => {
