@@ -1,6 +1,6 @@
 // Thinking, temperature, top_p and top_k as Claude takes them, on Anthropic's API and on Bedrock: one
 // rule for both adapters (anthropic/request.ts, bedrock/request.ts).
-import type { CanonicalRequest, Thinking } from './canonical.ts';
+import type { CanonicalField, CanonicalRequest, Thinking } from './canonical.ts';
 
 /**
  * The thinking Claude gets: none when the tool choice forces a tool, which Claude refuses with thinking
@@ -29,4 +29,20 @@ export function claudeSampling(r: CanonicalRequest, effective: Thinking | null =
   if (thinking && temperature !== 1) temperature = null;
   const topP = r.topP === null || temperature !== null || (thinking && r.topP < 0.95) ? null : r.topP;
   return { temperature, topP, topK: thinking ? null : r.topK };
+}
+
+/** What Claude's rules left out of what the client set (thinking, and the sampling above), onto `dropped`. */
+export function claudeDropped(r: CanonicalRequest, thinking: Thinking | null, s: { temperature: number | null; topP: number | null; topK: number | null }, dropped: CanonicalField[]): void {
+  if (r.thinking !== null && thinking === null) dropped.push('thinking');
+  if (r.temperature !== null && s.temperature === null) dropped.push('temperature');
+  if (r.topP !== null && s.topP === null) dropped.push('top_p');
+  if (r.topK !== null && s.topK === null) dropped.push('top_k');
+}
+
+/** Stop sequences Claude takes: whitespace-only ones are refused (providers.md §1.2); a removal is named in `dropped`. */
+export function claudeStops(stop: string[] | null, dropped: CanonicalField[]): string[] | null {
+  if (stop === null) return null;
+  const kept = stop.filter((s) => s.trim() !== '');
+  if (kept.length < stop.length) dropped.push('stop');
+  return kept;
 }

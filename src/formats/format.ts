@@ -11,7 +11,7 @@
 // only the pass-through helpers below (completeness, usage) read it.
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { Redactor } from '../util/redact.ts';
-import type { CanonicalEmbeddings, CanonicalEmbeddingsRequest, CanonicalRequest, CanonicalResponse, EndpointName, StreamEvent } from './canonical.ts';
+import type { CanonicalEmbeddings, CanonicalEmbeddingsRequest, CanonicalField, CanonicalRequest, CanonicalResponse, EndpointName, StreamEvent } from './canonical.ts';
 
 /** Wire formats: the first two are also client dialects; Gemini and Bedrock are spoken to providers only. */
 export type FormatName = 'openai' | 'anthropic' | 'gemini' | 'bedrock';
@@ -46,6 +46,8 @@ export interface Dialect {
   check(body: Record<string, unknown>, endpoint: EndpointName): ClientRequest;
   /** The request in canonical form, for a provider of another format; throws a 400 for what has no mapping. */
   toCanonical(body: Record<string, unknown>, endpoint: EndpointName): CanonicalRequest;
+  /** The client's name for a canonical field a codec left out (x-microgate-dropped). */
+  fieldName(field: CanonicalField): string;
   /** `client`: the client's request as it sent it (the Responses API echoes its fields in the answer). */
   renderResponse(r: CanonicalResponse, client?: Readonly<Record<string, unknown>>): string;
   streamEncoder(req: CanonicalRequest, client?: Readonly<Record<string, unknown>>): StreamEncoder;
@@ -91,8 +93,11 @@ export interface Codec {
   readonly serves: Readonly<Partial<Record<EndpointName, boolean>>>;
   /** How its streams are framed: server-sent events, or AWS's binary event stream (Bedrock). */
   readonly framing: 'sse' | 'aws-eventstream';
-  /** The provider's request body for `model`. */
-  fromCanonical(req: CanonicalRequest, model: string): string;
+  /**
+   * The provider's request body for `model`. What the client asked for and this body leaves out (a
+   * value the provider refuses for this model, a field it has no place for) is pushed onto `dropped`.
+   */
+  fromCanonical(req: CanonicalRequest, model: string, dropped?: CanonicalField[]): string;
   /** Throws a GatewayError (upstream_bad_response) when the body is not this format's answer. */
   toCanonicalResponse(body: Buffer): CanonicalResponse;
   streamDecoder(req: CanonicalRequest): StreamDecoder;

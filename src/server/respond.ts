@@ -82,8 +82,10 @@ function writeGatewayHeaders(res: HttpResponse, ctx: RequestContext, upstream: I
     res.writeHeader('x-microgate-provider', t.provider.name);
     res.writeHeader('x-microgate-model', headerSafe(t.model));
   }
-  // A translated request names the fields its provider's format had no place for.
-  const dropped = ctx.canonical !== null && ctx.canonical.dropped.length > 0 ? ctx.canonical.dropped : ctx.dropped;
+  // The fields of the client's request the provider's format had no place for (a translation), and
+  // those the serving target's body left out (a value its model refuses, a field its provider refuses).
+  const translated = ctx.canonical !== null && ctx.canonical.dropped.length > 0 ? ctx.canonical.dropped : null;
+  const dropped = translated === null ? ctx.dropped : ctx.dropped === null ? translated : [...translated, ...ctx.dropped.filter((f) => !translated.includes(f))];
   if (dropped !== null && dropped.length > 0) res.writeHeader('x-microgate-dropped', headerSafe(dropped.join(',')));
   const f = ctx.failover;
   if (f !== null && f.attempts > 0) {

@@ -5,7 +5,7 @@
 import type { RequestContext } from '../request/context.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { KeyPlan, ProviderPlan, Target } from '../plan/types.ts';
-import type { CanonicalEmbeddingsRequest, CanonicalRequest } from '../formats/canonical.ts';
+import type { CanonicalEmbeddingsRequest, CanonicalField, CanonicalRequest } from '../formats/canonical.ts';
 import { insertTopLevelMember, removeTopLevelMember, replaceTopLevelValue } from '../util/json-splice.ts';
 import { renameToolIds } from '../formats/openai/tool-ids.ts';
 import { UpstreamAttempt, type AttemptOwner } from './attempt.ts';
@@ -60,6 +60,8 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
     return ctx.upstreamRaw;
   }
   const codec = target.provider.codec;
+  // What this target's body leaves out (x-microgate-dropped names the serving target's).
+  ctx.dropped = null;
   const out = passesThrough(ctx, target)
     ? passThroughBody(ctx, target)
     : ctx.endpoint === 'embeddings'
@@ -74,14 +76,23 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
 function translatedBody(ctx: RequestContext, target: Target): Buffer {
   let out: Buffer;
   const codec = target.provider.codec;
+  const left: CanonicalField[] = [];
   try {
-    out = Buffer.from(ctx.endpoint === 'count_tokens' ? codec.countTokensFromCanonical!(canonical(ctx), target.model) : codec.fromCanonical(canonical(ctx), target.model));
+    out = Buffer.from(ctx.endpoint === 'count_tokens' ? codec.countTokensFromCanonical!(canonical(ctx), target.model) : codec.fromCanonical(canonical(ctx), target.model, left));
   } catch (err) {
     // JSON.stringify recurses: a tool schema nested thousands deep is the client's to fix, not a 500.
     if (err instanceof RangeError) throw nestedTooDeep(ctx.body);
     throw err;
   }
+  for (let i = 0; i < left.length; i++) noteDropped(ctx, ctx.dialect.fieldName(left[i]!));
   return ctx.stream && target.provider.deviations.noStreamOptions ? (removeTopLevelMember(out, 'stream_options') ?? out) : out;
+}
+
+/** A field of the client's request this target's body leaves out: named in x-microgate-dropped, counted in /admin/stats. */
+function noteDropped(ctx: RequestContext, field: string): void {
+  ctx.dropped ??= [];
+  if (!ctx.dropped.includes(field)) ctx.dropped.push(field);
+  ctx.plan.droppedFields.set(field, (ctx.plan.droppedFields.get(field) ?? 0) + 1);
 }
 
 /** The request in canonical form, made once (a 400 here is the client's: a field with no mapping). */
@@ -119,9 +130,7 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     const p = drop[i]!;
     if (b[p] === undefined) continue;
     base = removeTopLevelMember(base, p) ?? reserialize(withoutKeys(JSON.parse(base.toString()) as Record<string, unknown>, p));
-    ctx.dropped ??= [];
-    if (!ctx.dropped.includes(p)) ctx.dropped.push(p);
-    ctx.plan.droppedFields.set(p, (ctx.plan.droppedFields.get(p) ?? 0) + 1);
+    noteDropped(ctx, p);
   }
   if (ctx.stream && target.provider.codec.format === 'openai' && ctx.endpoint !== 'responses') {
     if (!target.provider.deviations.noStreamOptions) base = withStreamUsage(ctx, base);

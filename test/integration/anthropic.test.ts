@@ -180,6 +180,11 @@ describe('the OpenAI SDK reaches an Anthropic provider', () => {
     await res.body.text();
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-microgate-dropped']).toBe('seed,presence_penalty');
+    // What Claude's own rules leave out is named too: top_p beside temperature, a whitespace-only stop.
+    const ruled = await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude/claude-test', n: 1, temperature: 0.5, top_p: 0.9, stop: ['\n\n', 'END'], max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }) });
+    await ruled.body.text();
+    expect(ruled.statusCode).toBe(200);
+    expect(ruled.headers['x-microgate-dropped']).toBe('top_p,stop');
   });
 
   it("typed errors: the provider's 429 is a RateLimitError with OpenAI's code, its 529 a retryable 503", async () => {

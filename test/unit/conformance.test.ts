@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FORMATS } from '../../src/formats/index.ts';
-import type { CanonicalRequest } from '../../src/formats/canonical.ts';
+import type { CanonicalField, CanonicalRequest } from '../../src/formats/canonical.ts';
 type FormatName = 'openai' | 'anthropic';
 import { StreamTranslation } from '../../src/formats/stream-translation.ts';
 import { streamError } from '../../src/formats/errors.ts';
@@ -48,10 +48,18 @@ function expectMatch(got: unknown, want: unknown): void {
   if (diffs.length > 0) expect.fail(`${diffs.join('\n')}\n\ngot: ${JSON.stringify(got, null, 1)}`);
 }
 
-/** A request through the client's dialect and the provider's codec, as the gateway sends it. */
-function translateRequest(from: FormatName, to: FormatName, body: Json): Json {
-  const canonical = FORMATS[from].dialect.toCanonical(body, 'chat');
-  return JSON.parse(FORMATS[to].codec.fromCanonical(canonical, body.model));
+/**
+ * A request through the client's dialect and the provider's codec, as the gateway sends it. A fixture's
+ * optional `dropped` lists what x-microgate-dropped names for it: the fields the dialect had no place
+ * for, then those the codec left out, in the client's words.
+ */
+function translateRequest(from: FormatName, to: FormatName, body: Json, codec = FORMATS[to].codec, model: string = body.model, dropped?: string[]): Json {
+  const dialect = FORMATS[from].dialect;
+  const canonical = dialect.toCanonical(body, 'chat');
+  const left: CanonicalField[] = [];
+  const out = JSON.parse(codec.fromCanonical(canonical, model, left));
+  if (dropped !== undefined) expect([...canonical.dropped, ...left.map((f) => dialect.fieldName(f))]).toEqual(dropped);
+  return out;
 }
 
 function expectRefusal(fn: () => unknown, want: { status: number; param: string }): void {
@@ -113,7 +121,7 @@ const minimalRequest = (over: Partial<CanonicalRequest> = {}): CanonicalRequest 
 describe('OpenAI client → Anthropic provider: requests', () => {
   it.each(cases('openai-to-anthropic-request'))('%s', (_name, fx) => {
     if (fx.error !== undefined) expectRefusal(() => translateRequest('openai', 'anthropic', fx.openai), fx.error);
-    else expectMatch(translateRequest('openai', 'anthropic', fx.openai), fx.anthropic);
+    else expectMatch(translateRequest('openai', 'anthropic', fx.openai, undefined, undefined, fx.dropped), fx.anthropic);
   });
 });
 
@@ -146,7 +154,7 @@ describe('Anthropic provider → OpenAI client: streams', () => {
 describe('Anthropic client → OpenAI provider: requests', () => {
   it.each(cases('anthropic-request-to-openai'))('%s', (_name, fx) => {
     if (fx.error !== undefined) expectRefusal(() => translateRequest('anthropic', 'openai', fx.anthropic), fx.error);
-    else expectMatch(translateRequest('anthropic', 'openai', fx.anthropic), fx.openai);
+    else expectMatch(translateRequest('anthropic', 'openai', fx.anthropic, undefined, undefined, fx.dropped), fx.openai);
   });
 });
 
@@ -275,7 +283,7 @@ describe('providers of other formats', async () => {
         it.each(dir(p, `${from}-to-${p}-request`))('%s', (_name, fx) => {
           const body = fx[from];
           const model = p === 'bedrock' ? fx.modelId : body.model;
-          const make = () => JSON.parse(CODECS[p].fromCanonical(FORMATS[from].dialect.toCanonical({ ...body, model }, 'chat'), model));
+          const make = () => translateRequest(from, from, { ...body, model }, CODECS[p], model, fx.dropped);
           if (fx.error !== undefined) {
             expectRefusal(make, fx.error);
             return;

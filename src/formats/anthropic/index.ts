@@ -3,6 +3,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { anthropicErrorType, anthropicMessage, anthropicStatus } from '../errors.ts';
 import type { Codec, Dialect, ErrorSource, UsageSink, WireFormat } from '../format.ts';
+import type { CanonicalField } from '../canonical.ts';
 import { providerError, rawWords } from '../provider-error.ts';
 import { sseEvent } from '../sse.ts';
 import { LastNumbers } from '../usage-scan.ts';
@@ -10,6 +11,13 @@ import { messagesFromCanonical, messagesToCanonical } from './request.ts';
 import { messageFromCanonical, messageToCanonical } from './response.ts';
 import { AnthropicStreamDecoder, AnthropicStreamEncoder } from './stream.ts';
 import { isObj } from '../../util/json-object.ts';
+
+/** Canonical fields under another name in a Messages request. */
+const ANTHROPIC_FIELD: Partial<Record<CanonicalField, string>> = {
+  stop: 'stop_sequences',
+  user: 'metadata.user_id',
+  parallel_tool_calls: 'tool_choice.disable_parallel_tool_use',
+};
 
 export const anthropicDialect: Dialect = {
   format: 'anthropic',
@@ -31,6 +39,7 @@ export const anthropicDialect: Dialect = {
   },
 
   toCanonical: (b) => messagesToCanonical(b),
+  fieldName: (f) => ANTHROPIC_FIELD[f] ?? f,
   renderResponse: messageFromCanonical,
   streamEncoder: (req) => new AnthropicStreamEncoder(req),
   status: anthropicStatus,
@@ -86,7 +95,7 @@ export const anthropicCodec: Codec = {
   framing: 'sse',
   // count_tokens is relayed to {base}/messages/count_tokens (a client of the same format).
   serves: { chat: true, completions: false, embeddings: false, responses: true, count_tokens: true },
-  fromCanonical: (req, model) => JSON.stringify(messagesFromCanonical(req, model)),
+  fromCanonical: (req, model, dropped) => JSON.stringify(messagesFromCanonical(req, model, dropped)),
   toCanonicalResponse: messageToCanonical,
   streamDecoder: () => new AnthropicStreamDecoder(),
   errorFrom,

@@ -4,9 +4,9 @@
 // by the API, and `disable_parallel_tool_use` is the inverse of OpenAI's flag on the tool choice.
 // https://docs.anthropic.com/en/api/messages; shared/reference/providers.md §1.2, §1.7.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
+import type { Block, CanonicalField, CanonicalRequest, Message, TextBlock, Thinking, Tool, ToolChoice } from '../canonical.ts';
 import { sniffBase64 } from '../media.ts';
-import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
+import { claudeDropped, claudeSampling, claudeStops, claudeThinking } from '../claude-sampling.ts';
 import { isSafeToolId, safeToolId } from '../tool-call-id.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
 
@@ -173,7 +173,7 @@ export function messagesToCanonical(b: Obj): CanonicalRequest {
 
 // ─── canonical → Anthropic ────────────────────────────────────────────────────────────────────────
 
-export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
+export function messagesFromCanonical(r: CanonicalRequest, model: string, dropped: CanonicalField[] = []): Obj {
   if (r.jsonObject) throw bad("'response_format' json_object has no equivalent at this provider: use json_schema with a schema.", 'response_format');
   let maxTokens = r.maxTokens ?? DEFAULT_MAX_TOKENS;
   // budget_tokens must stay below max_tokens (providers.md §1.2): leave the default room for the answer.
@@ -188,14 +188,13 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string): Obj {
   out.messages = withoutSignatures(messages);
   // Temperature, top_p and top_k as Claude takes them (claude-sampling.ts).
   const s = claudeSampling(r, thinking);
+  claudeDropped(r, thinking, s, dropped);
   if (s.temperature !== null) out.temperature = s.temperature;
   if (s.topP !== null) out.top_p = s.topP;
   if (s.topK !== null) out.top_k = s.topK;
-  if (r.stop !== null) {
-    // Whitespace-only sequences are refused by the API (providers.md §1.2).
-    const stop = r.stop.filter((s) => s.trim() !== '');
-    if (stop.length > 0) out.stop_sequences = stop;
-  }
+  // Whitespace-only sequences are refused by the API (providers.md §1.2).
+  const stop = claudeStops(r.stop, dropped);
+  if (stop !== null && stop.length > 0) out.stop_sequences = stop;
   if (r.stream) out.stream = true;
   // `strict` is OpenAI's: Anthropic refuses unknown tool fields.
   if (r.tools !== null) out.tools = r.tools.map((t) => (t.strict === undefined ? t : { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), input_schema: t.input_schema, ...(t.cache_control === undefined ? {} : { cache_control: t.cache_control }) }));

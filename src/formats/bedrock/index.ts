@@ -46,7 +46,7 @@ export const bedrockCodec: Codec = {
   format: 'bedrock',
   framing: 'aws-eventstream',
   serves: { chat: true, completions: false, embeddings: false, responses: true, count_tokens: true },
-  fromCanonical: (req, model) => JSON.stringify(converseFromCanonical(req, model)),
+  fromCanonical: (req, model, dropped) => JSON.stringify(converseFromCanonical(req, model, dropped)),
   countTokensFromCanonical(req, model) {
     // Anthropic's models are counted in their own body (input.invokeModel: the InvokeModel request,
     // base64): the converse form counts messages and system but not the tools (boto3 #4604, Portkey

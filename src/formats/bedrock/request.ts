@@ -3,8 +3,8 @@
 // (Bifrost #2765); images carry a format name, not a media type; there is no tool_choice "none" and no
 // structured-output field; Anthropic's extras (top_k, thinking) go in additionalModelRequestFields.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalRequest, ToolResultBlock, ToolUseBlock } from '../canonical.ts';
-import { claudeSampling, claudeThinking } from '../claude-sampling.ts';
+import type { Block, CanonicalField, CanonicalRequest, ToolResultBlock, ToolUseBlock } from '../canonical.ts';
+import { claudeDropped, claudeSampling, claudeStops, claudeThinking } from '../claude-sampling.ts';
 import { safeToolId } from '../tool-call-id.ts';
 
 type Obj = Record<string, unknown>;
@@ -99,7 +99,7 @@ function hasToolBlocks(r: CanonicalRequest): boolean {
   return r.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'));
 }
 
-export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
+export function converseFromCanonical(r: CanonicalRequest, model = '', dropped: CanonicalField[] = []): Obj {
   if (r.jsonSchema !== null || r.jsonObject) throw bad("'response_format' has no equivalent in Bedrock's Converse API.", 'response_format');
   const messages: Obj[] = [];
   const toolsAsText = r.tools === null || r.tools.length === 0;
@@ -129,11 +129,12 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   // together from Sonnet 4.5 on, aws-samples/bedrock-chat #943; no sampling changes with thinking).
   // Other Converse models take temperature 0–1 (OpenAI's clients may send up to 2) and topP together.
   const s = claude ? claudeSampling(r, thinking) : { temperature: r.temperature === null ? null : Math.min(1, Math.max(0, r.temperature)), topP: r.topP, topK: r.topK };
+  if (claude) claudeDropped(r, thinking, s, dropped);
   if (s.temperature !== null) inference.temperature = s.temperature;
   if (s.topP !== null) inference.topP = s.topP;
   // Claude refuses whitespace-only stop sequences, on Bedrock as on Anthropic's API (providers.md §1.2),
   // and "\n\n" is one clients often send: left out, as the Anthropic codec does.
-  const stop = r.stop === null ? null : claude ? r.stop.filter((x) => x.trim() !== '') : r.stop;
+  const stop = claude ? claudeStops(r.stop, dropped) : r.stop;
   if (stop !== null && stop.length > 0) inference.stopSequences = stop;
   if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
   const tc = r.toolChoice;
@@ -149,6 +150,10 @@ export function converseFromCanonical(r: CanonicalRequest, model = ''): Obj {
   if (s.topK !== null) extra.top_k = s.topK;
   // Claude takes Anthropic's thinking object as it is (adaptive and disabled too); other models only a budget.
   if (thinking !== null && (claude || thinking.type === 'enabled')) extra.thinking = thinking;
+  else if (thinking !== null) dropped.push('thinking');
+  // Converse has no end-user id, nor a switch for parallel tool calls (a `true` asks for the default).
+  if (r.user !== null) dropped.push('user');
+  if (r.parallelToolCalls === false) dropped.push('parallel_tool_calls');
   if (Object.keys(extra).length > 0) out.additionalModelRequestFields = extra;
   return out;
 }

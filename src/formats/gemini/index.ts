@@ -47,7 +47,7 @@ export const geminiCodec: Codec = {
   format: 'gemini',
   framing: 'sse',
   serves: { chat: true, completions: false, embeddings: true, responses: true, count_tokens: true },
-  fromCanonical: (req, model) => JSON.stringify(geminiFromCanonical(req, model)),
+  fromCanonical: (req, model, dropped) => JSON.stringify(geminiFromCanonical(req, model, dropped)),
   // countTokens takes `contents` alone, or the whole generateContentRequest (with its model), which
   // is the form that counts the system instruction and the tools too (https://ai.google.dev/api/tokens).
   countTokensFromCanonical: (req, model) => JSON.stringify({ generateContentRequest: { model: `models/${model}`, ...geminiFromCanonical(req, model) } }),

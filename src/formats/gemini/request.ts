@@ -8,7 +8,7 @@
 // parametersJsonSchema (OpenAI's strict schemas use additionalProperties, which `parameters` refuses);
 // empty parts are refused.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalEmbeddingsRequest, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
+import type { Block, CanonicalEmbeddingsRequest, CanonicalField, CanonicalRequest, ToolResultBlock } from '../canonical.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -126,7 +126,7 @@ function thinkingConfig(r: CanonicalRequest, model: string): Obj | null {
 /** Models that take media inside a function response (Gemini 3 and later). */
 const MULTIMODAL_RESULTS = /^(?:models\/)?gemini-(?:[3-9]|\d{2,})/;
 
-export function geminiFromCanonical(r: CanonicalRequest, model = ''): Obj {
+export function geminiFromCanonical(r: CanonicalRequest, model = '', dropped: CanonicalField[] = []): Obj {
   const turns = contents(r, MULTIMODAL_RESULTS.test(model));
   // Gemini's own words for it name a field the client never sent ("contents is not specified").
   if (turns.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
@@ -147,6 +147,10 @@ export function geminiFromCanonical(r: CanonicalRequest, model = ''): Obj {
   } else if (r.jsonObject) gen.responseMimeType = 'application/json';
   const thinking = thinkingConfig(r, model);
   if (thinking !== null) gen.thinkingConfig = thinking;
+  else if (r.thinking !== null) dropped.push('thinking');
+  // Gemini has no end-user id, nor a switch for parallel function calls (a `true` asks for the default).
+  if (r.user !== null) dropped.push('user');
+  if (r.parallelToolCalls === false) dropped.push('parallel_tool_calls');
   if (Object.keys(gen).length > 0) out.generationConfig = gen;
   if (r.tools !== null && r.tools.length > 0) {
     out.tools = [{ functionDeclarations: r.tools.map((t) => ({ name: t.name, ...(t.description === undefined ? {} : { description: t.description }), parametersJsonSchema: t.input_schema })) }];

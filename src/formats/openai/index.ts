@@ -75,6 +75,7 @@ export const openaiDialect: Dialect = {
     if (endpoint !== 'chat') throw new GatewayError('invalid_request', `The ${endpoint} endpoint has no equivalent at a provider of another wire format.`);
     return chatToCanonical(b);
   },
+  fieldName: (f) => (f === 'thinking' ? 'reasoning_effort' : f),
 
   renderResponse: (r) => completionFromCanonical(r, nowSeconds()),
   streamEncoder: (req: CanonicalRequest) => new OpenAIStreamEncoder(req, nowSeconds()),
@@ -90,7 +91,7 @@ export const openaiCodec: Codec = {
   framing: 'sse',
   // A Responses request reaches any chat provider (natively where the provider has the API, else as a chat).
   serves: { chat: true, completions: true, embeddings: true, responses: true, moderations: true, images: true, speech: true, transcriptions: true, translations: true, files: true, batches: true },
-  fromCanonical: (req, model) => JSON.stringify(chatFromCanonical(req, model)),
+  fromCanonical: (req, model, dropped) => JSON.stringify(chatFromCanonical(req, model, dropped)),
   toCanonicalResponse: completionToCanonical,
   streamDecoder: () => new OpenAIStreamDecoder(),
   errorFrom: (status, body, src) => fromOpenAIError(status, body, src.provider, src.key, src.redactor, src.cut),

@@ -2,7 +2,7 @@
 // https://platform.openai.com/docs/api-reference/chat/create; the mapping rules and the bugs they
 // avoid are in shared/reference/providers.md §1.7 and §1.10. Pure functions.
 import { GatewayError } from '../../errors/gateway-error.ts';
-import type { Block, CanonicalRequest, DocumentBlock, ImageBlock, Message, TextBlock, Thinking, Tool, ToolChoice, ToolResultBlock } from '../canonical.ts';
+import type { Block, CanonicalField, CanonicalRequest, DocumentBlock, ImageBlock, Message, TextBlock, Thinking, Tool, ToolChoice, ToolResultBlock } from '../canonical.ts';
 import { parseDataUrl, toDataUrl } from '../media.ts';
 import { CHAT_FIELDS } from './fields.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
@@ -181,7 +181,6 @@ export function chatToCanonical(b: Obj): CanonicalRequest {
     const fate = CHAT_FIELDS[k];
     if (fate === 'dropped' || fate === undefined) dropped.push(k);
   }
-  if (b.n === 1) dropped.push('n');
 
   const system: TextBlock[] = [];
   const messages: Message[] = [];
@@ -325,7 +324,7 @@ function assistantToOpenAI(content: string | Block[]): Obj {
 /** OpenAI's reasoning models, by name (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat), a provider prefix allowed. */
 const REASONING_MODEL = /^(?:[\w.-]+\/)?(?:o\d(?:-|$)|gpt-5(?!-chat))/;
 
-export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
+export function chatFromCanonical(r: CanonicalRequest, model: string, dropped: CanonicalField[] = []): Obj {
   const messages: Obj[] = [];
   for (const s of r.system ?? []) messages.push({ role: 'system', content: s.text });
   for (const m of r.messages) {
@@ -340,8 +339,17 @@ export function chatFromCanonical(r: CanonicalRequest, model: string): Obj {
   // They take only the default sampling, too ("Unsupported value: 'temperature' does not support 0.3
   // with this model. Only the default (1) value is supported."), which Anthropic's clients often set:
   // left out for them, as the sampling Claude refuses with thinking is left out for Claude.
-  if (r.temperature !== null && (!reasoning || r.temperature === 1)) out.temperature = r.temperature;
-  if (r.topP !== null && (!reasoning || r.topP === 1)) out.top_p = r.topP;
+  if (r.temperature !== null) {
+    if (!reasoning || r.temperature === 1) out.temperature = r.temperature;
+    else dropped.push('temperature');
+  }
+  if (r.topP !== null) {
+    if (!reasoning || r.topP === 1) out.top_p = r.topP;
+    else dropped.push('top_p');
+  }
+  // OpenAI's chat has no top_k, and Anthropic's thinking reaches it only as a reasoning effort word.
+  if (r.topK !== null) dropped.push('top_k');
+  if (r.thinking !== null && r.thinking.type !== 'disabled' && r.reasoningEffort === undefined) dropped.push('thinking');
   if (r.stop !== null && r.stop.length > 0) {
     if (r.stop.length > MAX_STOP) throw bad(`This provider accepts at most ${MAX_STOP} stop sequences.`, 'stop_sequences');
     out.stop = r.stop;

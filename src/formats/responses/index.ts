@@ -21,6 +21,7 @@ export const responsesDialect: Dialect = {
   format: 'responses',
   check: checkResponses,
   toCanonical: (b) => responsesToCanonical(b),
+  fieldName: (f) => (f === 'thinking' ? 'reasoning' : f),
   renderResponse: (r, client) => responseFromCanonical(r, client, nowSeconds()),
   streamEncoder: (req, client) => new ResponsesStreamEncoder(req, client, nowSeconds()),
   status: openaiStatus,
