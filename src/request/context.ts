@@ -249,7 +249,9 @@ export class RequestContext {
 
   /** Everything spent waiting on providers and backoffs, ms. */
   upstreamWaitMs(now: number): number {
-    if (this.tDispatch === 0) return 0;
+    // No attempt in flight: the failed ones (and their backoffs), which fail() moved here. Answering 0
+    // put a failed attempt's wait in the gateway's time (server-timing, the request log's upstreamUs).
+    if (this.tDispatch === 0) return this.priorWaitMs;
     const last = this.tUpstreamEnd !== 0 ? this.tUpstreamEnd : this.tUpstreamFirst !== 0 ? this.tUpstreamFirst : now;
     return this.priorWaitMs + (last - this.tDispatch);
   }

@@ -19,6 +19,7 @@ beforeAll(async () => {
           'key-malformed': { malformedRate: 1 },
           'key-reset': { resetRate: 1 },
           'key-cut': { disconnectAfterChunks: 2 },
+          'key-slow-400': { status: 400, latencyMs: 60 },
         },
       },
     },
@@ -33,6 +34,7 @@ beforeAll(async () => {
           garbled: provider('key-malformed'),
           resets: provider('key-reset'),
           cuts: provider('key-cut'),
+          slow400: provider('key-slow-400'),
           // 503s, with a backoff longer than any deadline (a wait in [0, 10 min)), before a working fallback.
           patient: { ...provider('key-500'), retry: { maxRetries: 1, baseMs: 600_000, capMs: 600_000 } },
           fine: provider('key-fine'),
@@ -57,6 +59,15 @@ async function chat(model: string, stream = false) {
 }
 
 describe('provider errors', () => {
+  it("an error answer's server-timing counts the provider's time as the provider's, not the gateway's", async () => {
+    // The provider takes at least 60 ms to refuse: that wait is upstream time (it was reported as 0).
+    const r = await chat('slow400/m');
+    expect(r.status).toBe(400);
+    const timing = String(r.headers['server-timing']);
+    const dur = (name: string) => Number(new RegExp(`${name};dur=([\\d.]+)`).exec(timing)?.[1]);
+    expect(dur('upstream'), timing).toBeGreaterThanOrEqual(59);
+  });
+
   it('401 from the provider becomes 502 upstream_auth_failed naming the key, never its value', async () => {
     const r = await chat('auth/m');
     expect(r.status).toBe(502);
