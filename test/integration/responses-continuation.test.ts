@@ -118,6 +118,12 @@ describe('previous_response_id through the gateway', () => {
       expect((err.error as { param?: string }).param).toBe('previous_response_id');
     }
     expect(seen.length).toBe(at);
+    // An id that is not a string is the client's 400 naming the field, not "id '[object Object]' not found".
+    const typed = (await bob.responses.create({ model: 'gpt', input: 'x', previous_response_id: {} as unknown as string }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(typed.status).toBe(400);
+    expect((typed.error as { param?: string; code?: string }).code).toBe('invalid_parameter');
+    expect(typed.message).toContain("'previous_response_id' must be a string");
+    expect(seen.length).toBe(at);
   });
 
   it("with virtual keys, a provider's own id is not found either: nothing binds it to the tenant", async () => {

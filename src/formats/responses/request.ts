@@ -35,6 +35,8 @@ export function checkResponses(b: Obj, endpoint: EndpointName): ClientRequest {
   if (typeof input !== 'string' && !Array.isArray(input)) throw bad("'input' must be a string or an array of input items.", 'input');
   const stream = b.stream;
   if (set(stream) && typeof stream !== 'boolean') throw bad("'stream' must be a boolean.", 'stream');
+  // Read by the gateway itself (pipeline/continuation.ts) before any provider: its type is checked here.
+  if (set(b.previous_response_id) && typeof b.previous_response_id !== 'string') throw bad("'previous_response_id' must be a string (a response id).", 'previous_response_id');
   return { model, stream: stream === true };
 }
 
