@@ -45,6 +45,8 @@ export function startReloader(o: ReloaderOptions): Reloader {
   let running = o.running;
   let chain: Promise<boolean> = Promise.resolve(true);
   let loadedAt = Date.now();
+  /** The last reload failed: the status says so until one succeeds or the file is the running config again. */
+  let failing = false;
 
   const once = async (reason: string, onlyIfChanged: boolean): Promise<boolean> => {
     const at = Date.now();
@@ -52,6 +54,7 @@ export function startReloader(o: ReloaderOptions): Reloader {
       // An error that quotes the config (a compile error) is masked against both configs' secrets.
       const why = maskText(next === undefined ? said : maskText(said, next), running);
       o.target.shared.process[PROCESS.configReloadFailures]! += 1;
+      failing = true;
       o.target.status({ loadedAt, lastReload: { at, ok: false, error: why } });
       o.log(`microgate: config reload (${reason}) failed, still serving the running config: ${why}`);
       return false;
@@ -63,12 +66,21 @@ export function startReloader(o: ReloaderOptions): Reloader {
       return failed(err instanceof ConfigError ? err.message : `could not load the config: ${err instanceof Error ? err.message : String(err)}`);
     }
     const { config, needRestart } = reloadable(running, next);
-    // A file saved unchanged (or touched) is not a reload; SIGHUP always is.
-    if (onlyIfChanged && JSON.stringify(config) === JSON.stringify(running)) return true;
+    // A file saved unchanged (or touched) is not a reload; SIGHUP always is. A bad edit put back to the
+    // running config ends the failure the status reported (it said "failed" until the next change).
+    if (onlyIfChanged && JSON.stringify(config) === JSON.stringify(running)) {
+      if (failing) {
+        failing = false;
+        o.target.status({ loadedAt, lastReload: { at, ok: true, error: null } });
+        o.log(`microgate: config file (${reason}) is the running config again`);
+      }
+      return true;
+    }
     const errors = await o.target.apply(config).catch((err: unknown) => [err instanceof Error ? err.message : String(err)]);
     if (errors.length > 0) return failed(errors.join('; '), config);
     running = config;
     loadedAt = at;
+    failing = false;
     o.target.shared.process[PROCESS.configReloads]! += 1;
     o.target.status({ loadedAt, lastReload: { at, ok: true, error: null } });
     const later = needRestart.length === 0 ? '' : `; ${needRestart.join(', ')} changed too, which only a restart applies`;

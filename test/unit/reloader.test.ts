@@ -58,6 +58,20 @@ describe('reloader', () => {
     expect(said).not.toContain(SECRET);
   });
 
+  it('a bad edit put back to the running config ends the reported failure, though nothing is reloaded', async () => {
+    let next: () => Config = () => {
+      throw new Error('cannot parse config file: MISSING_CHAR at line 4');
+    };
+    const r = setup(() => next(), async () => []);
+    expect(await reloader!.reload('file changed', true)).toBe(false);
+    expect(r.statuses.at(-1)!.lastReload).toMatchObject({ ok: false });
+    next = () => config('a');
+    expect(await reloader!.reload('file changed', true)).toBe(true);
+    expect(r.applied).toHaveLength(0);
+    expect(r.statuses.at(-1)!.lastReload).toMatchObject({ ok: true, error: null });
+    expect(r.shared.process[PROCESS.configReloads]).toBe(0);
+  });
+
   it('a config that does not load is reported with its JSON path', async () => {
     const r = setup(() => validateConfig({ version: 1, providers: {}, routing: { deadlineMs: -1 } }, {}), async () => []);
     expect(await reloader!.reload('test')).toBe(false);
