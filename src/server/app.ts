@@ -22,7 +22,7 @@ import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
 import { endStream, failStream, markAborted, sendError, sendJson, startStream, statusLine, writeStream } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
-import { corsOf } from './cors.ts';
+import { Cors, corsOf } from './cors.ts';
 import { mountAdmin, refuseAdmin } from './admin.ts';
 import { adminRefusal } from './ui-auth.ts';
 import { presentedKey } from '../governance/governance.ts';
@@ -232,10 +232,10 @@ export class GatewayServer implements RequestSink, Listener {
       .options('/*', (res, req) => {
         const cors = corsOf(this.plan.server);
         if (cors.enabled) cors.preflight(res, req, this.idOf(req));
-        else notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes, this.draining);
+        else notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes, this.draining, cors);
       })
       // uWS closes the socket without a word on an unmatched route (engineering.md §1): answer instead.
-      .any('/*', (res, req) => notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes, this.draining));
+      .any('/*', (res, req) => notFound(res, req, this.idOf(req), this.plan.server.maxBodyBytes, this.draining, corsOf(this.plan.server)));
   }
 
   /** The synchronous part of a proxied request: everything here runs before the handler returns. */
@@ -749,8 +749,11 @@ function writeSmall(res: HttpResponse, status: number, body: string, id: string)
   res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id).end(body);
 }
 
-function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes: number, draining: boolean): void {
+function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes: number, draining: boolean, cors: Cors): void {
   const url = req.getUrl();
+  // Read now: the request object is gone once the body has been drained. A browser app of an allowed
+  // origin sees the 404 or 405 itself, not an opaque CORS failure.
+  const origin = cors.enabled ? req.getHeader('origin') : undefined;
   const method = req.getCaseSensitiveMethod();
   const allowed = ROUTES.get(url);
   if (method === 'HEAD') {
@@ -775,6 +778,7 @@ function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes:
   const answer = (close: boolean) => {
     res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);
     if (allowed !== undefined) res.writeHeader('allow', allowed);
+    if (origin !== undefined) cors.writeHeaders(res, origin);
     res.end(body, close);
   };
   const declared = req.getHeader('content-length');

@@ -64,6 +64,13 @@ describe('CORS', () => {
     const other = await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { origin: 'https://evil.example.net', 'content-type': 'application/json' }, body: '{' });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     await other.body.text();
+    // An unknown path (404) and a wrong method (405) too.
+    for (const [method, path, status] of [['POST', '/v1/nope', 404], ['GET', '/v1/chat/completions', 405]] as const) {
+      const r = await request(`${s.gw.url}${path}`, { method, headers: { origin: APP } });
+      expect(r.statusCode).toBe(status);
+      expect(r.headers['access-control-allow-origin']).toBe(APP);
+      await r.body.text();
+    }
   });
 
   it('with no origins configured, OPTIONS is a 405 like any other method', async () => {
