@@ -243,6 +243,10 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
 
   const extra: string[] = [];
   for (const [h, v] of Object.entries(pc.headers)) extra.push(h.toLowerCase(), v);
+  // undici does not decode a compressed answer, and a request without Accept-Encoding accepts any
+  // coding (RFC 9110 §12.5.3): a CDN in front of a provider may gzip it, and its success became a 502,
+  // its error the gzip bytes as a message (which the redactor cannot read). Asked for as it is.
+  if (!extra.includes('accept-encoding')) extra.push('accept-encoding', 'identity');
 
 
   const plan = {

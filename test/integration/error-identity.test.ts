@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { startHostile, type HostileProvider } from '../helpers/hostile.ts';
+import { gzipSync } from 'node:zlib';
 
 let s: Stack;
 let h: HostileProvider;
@@ -46,6 +47,7 @@ beforeAll(async () => {
         limited: at('limited'),
         hinted: at('hinted'),
         empty: at('empty'),
+        cdn: at('cdn'),
         down: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 2, baseMs: 1, capMs: 2 } },
         downonce: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
       },
@@ -162,5 +164,22 @@ describe('an OpenAI-format stream with no chunk before [DONE]', () => {
     expect(res.status, text).toBe(502);
     expect(JSON.parse(text)).toMatchObject({ type: 'error', error: { type: 'api_error' } });
     expect(text).not.toContain('message_stop');
+  });
+});
+
+describe('a provider behind a CDN that compresses what it may', () => {
+  it('is asked for its answer as it is (accept-encoding: identity), which undici would not decode', async () => {
+    const seen: Array<string | undefined> = [];
+    // Without Accept-Encoding any coding is acceptable (RFC 9110 §12.5.3): this one gzips unless told not to.
+    answers.cdn = (req, res) => {
+      const accept = req.headers['accept-encoding'];
+      seen.push(accept);
+      const body = JSON.stringify({ id: 'chatcmpl-cdn', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'plain' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+      if (accept === 'identity') json(res, 200, JSON.parse(body));
+      else res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(body));
+    };
+    const r = await ask('cdn/gpt-4o');
+    expect(r.choices[0]!.message.content).toBe('plain');
+    expect(seen).toEqual(['identity']);
   });
 });
