@@ -183,7 +183,7 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string, droppe
   if (r.system !== null) out.system = r.system;
   // Anthropic's own words for it name its shape ("messages: List should have at least 1 item").
   if (r.messages.length === 0) throw bad("'messages' holds no turn to send besides the system prompt.", 'messages');
-  const messages = withoutEmptyText(r.messages);
+  const messages = withoutUnsendable(r.messages);
   if (messages.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
   out.messages = withoutSignatures(messages);
   // Temperature, top_p and top_k as Claude takes them (claude-sampling.ts).
@@ -207,25 +207,29 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string, droppe
   return out;
 }
 
-const emptyText = (b: Block): boolean => b.type === 'text' && b.text === '';
-const hasEmptyText = (m: Message): boolean => (typeof m.content === 'string' ? m.content === '' : m.content.length === 0 || m.content.some(emptyText));
+/** Blocks the Messages API refuses that another format allows: empty text, and thinking no one signed. */
+const unsendable = (b: Block): boolean => (b.type === 'text' && b.text === '') || (b.type === 'thinking' && b.signature === '');
+const hasUnsendable = (m: Message): boolean => (typeof m.content === 'string' ? m.content === '' : m.content.length === 0 || m.content.some(unsendable));
 
 /**
- * Empty text blocks, and the turns they leave empty, are left out. The Messages API refuses both
- * ("messages.1: all messages must have non-empty content except for the optional final assistant
- * message", "text content blocks must be non-empty"), while OpenAI takes them: an agent's assistant
- * turn that said nothing (content "", null or []) failed here and nowhere else, failover to Claude
- * included. Gemini's and Bedrock's codecs leave them out too (providers.md §1.7, row messages).
+ * Empty text blocks, unsigned thinking, and the turns they leave empty are left out. The Messages API
+ * refuses empty text ("messages.1: all messages must have non-empty content except for the optional
+ * final assistant message", "text content blocks must be non-empty"), while OpenAI takes it: an agent's
+ * assistant turn that said nothing (content "", null or []) failed here and nowhere else, failover to
+ * Claude included. Gemini's and Bedrock's codecs leave it out too (providers.md §1.7, row messages).
+ * Thinking without a signature was written by another provider (DeepSeek's reasoning_content, shown to
+ * an Anthropic client as a thinking block): Claude cannot verify it, and it stays behind, as thinking
+ * from other providers does everywhere (README "Thinking").
  */
-function withoutEmptyText(messages: Message[]): Message[] {
-  if (!messages.some(hasEmptyText)) return messages;
+function withoutUnsendable(messages: Message[]): Message[] {
+  if (!messages.some(hasUnsendable)) return messages;
   const out: Message[] = [];
   for (const m of messages) {
     if (typeof m.content === 'string') {
       if (m.content !== '') out.push(m);
       continue;
     }
-    const content = m.content.some(emptyText) ? m.content.filter((b) => !emptyText(b)) : m.content;
+    const content = m.content.some(unsendable) ? m.content.filter((b) => !unsendable(b)) : m.content;
     if (content.length > 0) out.push(content === m.content ? m : { ...m, content });
   }
   return out;

@@ -80,7 +80,9 @@ function blocks(content: string | Block[], param: string, toolsAsText: boolean):
         else out.push(result(b, at));
         return;
       case 'thinking':
-        out.push({ reasoningContent: { reasoningText: { text: b.thinking, signature: b.signature } } });
+        // Unsigned thinking was written by another provider (an OpenAI-format model's reasoning_content):
+        // it stays behind, as Anthropic's codec leaves it (Claude cannot verify it).
+        if (b.signature !== '') out.push({ reasoningContent: { reasoningText: { text: b.thinking, signature: b.signature } } });
         return;
       case 'redacted_thinking':
         out.push({ reasoningContent: { redactedContent: b.data } });

@@ -84,6 +84,11 @@ export function completionToCanonical(body: Buffer): CanonicalResponse {
       if (isObj(t) && t.type === 'thinking' && typeof t.thinking === 'string') content.push({ type: 'thinking', thinking: t.thinking, signature: typeof t.signature === 'string' ? t.signature : '' });
       else if (isObj(t) && t.type === 'redacted_thinking' && typeof t.data === 'string') content.push({ type: 'redacted_thinking', data: t.data });
     }
+  } else if (typeof m.reasoning_content === 'string' && m.reasoning_content !== '') {
+    // An OpenAI-compatible reasoning model's own reasoning (DeepSeek, vLLM, Groq: reasoning_content),
+    // with no signed blocks beside it: a thinking block no one signed, as the stream decoder makes of
+    // its deltas, so an answer and a stream of it agree.
+    content.push({ type: 'thinking', thinking: m.reasoning_content, signature: '' });
   }
   if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
   const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [];
