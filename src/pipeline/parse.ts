@@ -117,6 +117,8 @@ export function checkModelName(name: string, param: string): void {
   if (CONTROL.test(name)) throw new GatewayError('invalid_parameter', `'${param}' must not contain control characters.`, { param });
 }
 
+const DIGITS = /^\d{1,15}$/;
+
 /**
  * The request's deadline, ms: routing.deadlineMs, or shorter with `x-microgate-timeout-ms` (a client
  * may shorten the gateway's deadline, not extend it).
@@ -125,7 +127,8 @@ export function requestDeadline(ctx: RequestContext): number {
   const max = ctx.plan.routing.deadlineMs;
   const h = ctx.headers['x-microgate-timeout-ms'];
   if (h === undefined) return max;
-  const ms = Number(h);
+  // Digits only: Number() also reads "0x10", " 5" and "1e3", which the message promises are refused.
+  const ms = DIGITS.test(h) ? Number(h) : NaN;
   if (!Number.isInteger(ms) || ms <= 0) {
     throw new GatewayError('invalid_parameter', `The x-microgate-timeout-ms header must be a positive integer of milliseconds, got '${h.slice(0, 30)}'.`, { param: 'x-microgate-timeout-ms' });
   }

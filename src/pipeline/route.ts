@@ -57,6 +57,8 @@ function servedOnly(ctx: RequestContext, targets: readonly Target[]): readonly T
   if (all) return targets;
   const served = targets.filter((t) => t.provider.codec.serves[kind] === true);
   if (served.length === 0) {
+    // A request with no model (files, batches) was routed by the x-microgate-provider header: name it.
+    if (ctx.model === '') throw new GatewayError('invalid_parameter', `Provider ${targets.map((t) => `'${t.provider.name}' (${t.provider.codec.format})`).join(', ')} cannot serve ${kind} requests (x-microgate-provider).`, { param: 'x-microgate-provider' });
     throw new GatewayError('model_not_found', `The model '${ctx.model}' is served by ${targets.map((t) => `'${t.provider.name}' (${t.provider.codec.format})`).join(', ')}, which cannot serve ${kind} requests.`, { param: 'model' });
   }
   return served;

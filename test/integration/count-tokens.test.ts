@@ -129,6 +129,17 @@ describe('routing, failover and errors, as for a message', () => {
     expect(err!.message).toMatch(/cannot serve count_tokens requests/);
   });
 
+  it('a request with no model sent by x-microgate-provider to a provider that cannot serve it is a 400 naming the header', async () => {
+    const form = new FormData();
+    form.set('purpose', 'batch');
+    form.set('file', new Blob(['{}\n']), 'batch.jsonl');
+    const res = await fetch(`${s.gw.url}/v1/files`, { method: 'POST', headers: { 'x-microgate-provider': 'claude', authorization: `Bearer ${VK.open}` }, body: form });
+    const body = (await res.json()) as { error: { code: string; param: string; message: string } };
+    expect(res.status, JSON.stringify(body)).toBe(400);
+    expect(body.error).toMatchObject({ code: 'invalid_parameter', param: 'x-microgate-provider' });
+    expect(body.error.message).toBe("Provider 'claude' (anthropic) cannot serve files requests (x-microgate-provider).");
+  });
+
   it("a 429 on a count moves the count to the next target without resting the key: messages are rate-limited apart (Anthropic's docs)", async () => {
     await claude.messages.countTokens({ model: 'limited-then-gemini', messages });
     const res = await request(`${s.gw.url}/v1/messages`, {

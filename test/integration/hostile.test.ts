@@ -194,6 +194,16 @@ describe('one bad answer holds neither memory nor time', () => {
     expect(Object.values(s.gw.plan.health.snapshot(s.gw.plan.keysById, performance.now())).every((c) => c.errorRate === 0 || c.state === 'closed')).toBe(true);
   });
 
+  it('x-microgate-timeout-ms takes digits only: "0x10" and "1e3" are the client\'s 400, not 16 and 1000 ms', async () => {
+    h.handle((_req, res) => res.writeHead(500).end());
+    for (const v of ['0x10', '1e3', '1.5', '0', '-5']) {
+      const r = await chat({ model: 'h/x' }, { 'x-microgate-timeout-ms': v });
+      expect(r.status, v).toBe(400);
+      expect(r.error().code).toBe('invalid_parameter');
+    }
+    expect(h.requests).toBe(0);
+  });
+
   it('keep-alive comments without an event do not commit a stream: the deadline still ends it', async () => {
     h.handle((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

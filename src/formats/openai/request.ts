@@ -164,7 +164,7 @@ const num = (v: unknown, param: string): number | null => {
 
 export function chatToCanonical(b: Obj): CanonicalRequest {
   // Refused: what the client asked for and no translation can give.
-  if (b.n !== undefined && b.n !== null && b.n !== 1) throw bad("'n' must be 1 for this provider: it returns one choice per request.", 'n');
+  if (b.n !== undefined && b.n !== null && b.n !== 1) throw bad(typeof b.n === 'number' ? "'n' must be 1 for this provider: it returns one choice per request." : "'n' must be an integer (1 for this provider).", 'n');
   if (b.logprobs === true) throw bad("'logprobs' is not available from this provider.", 'logprobs');
   if (Array.isArray(b.modalities) && b.modalities.includes('audio')) throw bad('Audio output is not available from this provider.', 'modalities');
   if (b.audio !== undefined && b.audio !== null) throw bad('Audio output is not available from this provider.', 'audio');
