@@ -771,7 +771,7 @@ function notFound(res: HttpResponse, req: HttpRequest, id: string, maxBodyBytes:
   const err =
     allowed !== undefined
       ? new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${url}; use ${allowed}.`)
-      : new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/embeddings and /v1/models.`);
+      : new GatewayError('not_found', `Unknown path ${method} ${url.slice(0, 200)}. microgate serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/embeddings, /v1/models, /v1/files, /v1/batches, /v1/moderations, /v1/images and /v1/audio (README, Endpoints).`);
   // Under Anthropic's path, in Anthropic's shape: its SDK reads {type: "error", error: {type, message}}
   // (its batches API lands here).
   const body = url.startsWith('/v1/messages') ? FORMATS.anthropic.dialect.renderError(err) : JSON.stringify(err.toJSON());
