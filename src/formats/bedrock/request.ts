@@ -150,9 +150,10 @@ export function converseFromCanonical(r: CanonicalRequest, model = '', dropped: 
   }
   const extra: Obj = {};
   if (s.topK !== null) extra.top_k = s.topK;
-  // Claude takes Anthropic's thinking object as it is (adaptive and disabled too); other models only a budget.
-  if (thinking !== null && (claude || thinking.type === 'enabled')) extra.thinking = thinking;
-  else if (thinking !== null) dropped.push('thinking');
+  // Claude takes Anthropic's thinking object as it is, adaptive too; other models only a budget.
+  // Disabled is Claude's default, and is not sent: models before thinking refuse the field.
+  if (thinking !== null && (thinking.type === 'enabled' || (claude && thinking.type === 'adaptive'))) extra.thinking = thinking;
+  else if (thinking !== null && thinking.type !== 'disabled') dropped.push('thinking');
   // Converse has no end-user id, nor a switch for parallel tool calls (a `true` asks for the default).
   if (r.user !== null) dropped.push('user');
   if (r.parallelToolCalls === false) dropped.push('parallel_tool_calls');
