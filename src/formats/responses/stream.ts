@@ -135,6 +135,20 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     }
   }
 
+  /** Opens a message item whose one part is `part` (empty), unless one of that kind is open; adds `text` to it. */
+  private message(kind: 'message' | 'refusal', part: string, text: string): string {
+    let out = '';
+    if (this.open !== kind) {
+      out = this.close('completed');
+      const index = this.openItem(kind, 'msg');
+      out +=
+        this.added(index, `{"id":"${this.itemId}","type":"message","status":"in_progress","role":"assistant","content":[]}`) +
+        this.ev('response.content_part.added', `${this.at},"content_index":0,"part":${part}`);
+    }
+    this.text += text;
+    return out;
+  }
+
   private openReasoning(withSummary: boolean): string {
     const out = this.close('completed');
     const index = this.openItem('reasoning', 'rs');
@@ -165,33 +179,13 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     // A provider that sends no start of its own still gets the response opened.
     const head = this.started || e.type === 'error' ? '' : this.begin('', '');
     switch (e.type) {
-      case 'text': {
+      case 'text':
         if (e.text === '') return head;
-        let out = head;
-        if (this.open !== 'message') {
-          out += this.close('completed');
-          const index = this.openItem('message', 'msg');
-          out +=
-            this.added(index, `{"id":"${this.itemId}","type":"message","status":"in_progress","role":"assistant","content":[]}`) +
-            this.ev('response.content_part.added', `${this.at},"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}`);
-        }
-        this.text += e.text;
-        return out + this.ev('response.output_text.delta', `${this.at},"content_index":0,"delta":${JSON.stringify(e.text)},"logprobs":[]`);
-      }
-      case 'refusal': {
+        return head + this.message('message', '{"type":"output_text","text":"","annotations":[]}', e.text) + this.ev('response.output_text.delta', `${this.at},"content_index":0,"delta":${JSON.stringify(e.text)},"logprobs":[]`);
+      case 'refusal':
         // A message item of its own whose part is the refusal, as in an answer (response.ts).
         if (e.text === '') return head;
-        let out = head;
-        if (this.open !== 'refusal') {
-          out += this.close('completed');
-          const index = this.openItem('refusal', 'msg');
-          out +=
-            this.added(index, `{"id":"${this.itemId}","type":"message","status":"in_progress","role":"assistant","content":[]}`) +
-            this.ev('response.content_part.added', `${this.at},"content_index":0,"part":{"type":"refusal","refusal":""}`);
-        }
-        this.text += e.text;
-        return out + this.ev('response.refusal.delta', `${this.at},"content_index":0,"delta":${JSON.stringify(e.text)}`);
-      }
+        return head + this.message('refusal', '{"type":"refusal","refusal":""}', e.text) + this.ev('response.refusal.delta', `${this.at},"content_index":0,"delta":${JSON.stringify(e.text)}`);
       case 'thinking': {
         if (e.text === '') return head;
         const out = head + (this.open === 'reasoning' && this.summary ? '' : this.openReasoning(true));
