@@ -288,6 +288,13 @@ export class GatewayServer implements RequestSink, Listener {
       discardBody(res, headers['content-length'], headers['transfer-encoding'] !== undefined, limit, () => ctx.done || ctx.aborted, (ended) => (ended ? handleRequest(ctx) : sendError(ctx, tooLarge(limit), true)));
       return;
     }
+    // A compressed body would be parsed as JSON and its bytes echoed in the error (RFC 9110 §15.5.16:
+    // a coding the server does not take is a 415). Bodies are read as sent, uncompressed.
+    const coding = headers['content-encoding'];
+    if (coding !== undefined && coding.toLowerCase() !== 'identity') {
+      this.refuseAfterBody(ctx, new GatewayError('unsupported_media_type', `Content-Encoding '${coding.slice(0, 50)}' is not accepted: send the body uncompressed.`));
+      return;
+    }
     const type = headers['content-type'];
     if (body === 'form') {
       if (type === undefined || !PRINTABLE.test(type) || boundaryOf(type) === null) {

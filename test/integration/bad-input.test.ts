@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { request } from 'undici';
+import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { rawHttp } from '../helpers/raw-http.ts';
@@ -66,6 +67,17 @@ describe('bad input gets an OpenAI-shaped error', () => {
     const r = await post('model=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(r.status).toBe(415);
     expect(r.error.code).toBe('unsupported_media_type');
+  });
+
+  it('a compressed body → 415 naming the coding, not a JSON error quoting its bytes', async () => {
+    const body = gzipSync(JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'x' }] }));
+    const r = await post(body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(r.status).toBe(415);
+    expect(r.error.code).toBe('unsupported_media_type');
+    expect(r.error.message).toBe("Content-Encoding 'gzip' is not accepted: send the body uncompressed.");
+    // identity is no coding at all.
+    const plain = await post(JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'x' }] }), { 'content-type': 'application/json', 'content-encoding': 'identity' });
+    expect(plain.status).not.toBe(415);
   });
 
   it('a +json content type with a charset is accepted', async () => {
