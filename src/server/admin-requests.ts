@@ -44,7 +44,8 @@ function filterOf(q: URLSearchParams, now = Date.now()): LogFilter {
 function limitOf(q: URLSearchParams): number {
   const v = q.get('limit');
   if (v === null || v === '') return DEFAULT_LIMIT;
-  const n = Number(v);
+  // Digits only (Number() reads "0x10" and "1e3" too); more than the most is the most.
+  const n = /^\d{1,9}$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1) throw new GatewayError('invalid_parameter', `limit: a count from 1 to ${MAX_LIMIT}.`, { param: 'limit' });
   return Math.min(n, MAX_LIMIT);
 }

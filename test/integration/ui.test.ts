@@ -266,6 +266,7 @@ describe('/ui', () => {
     expect((await call('GET', '/admin/requests?rule=none', auth)).json.data).toHaveLength(0);
     expect((await call('GET', '/admin/requests?until=2000-01-01T00:00:00Z', auth)).json.data).toHaveLength(0);
     expect((await call('GET', '/admin/requests?limit=2', auth)).json.data).toHaveLength(2);
+    for (const bad of ['0x10', '1e3', '-1', '2.5']) expect((await call('GET', `/admin/requests?limit=${bad}`, auth)).status, bad).toBe(400);
 
     const badStatus = await call('GET', '/admin/requests?status=teapot', auth);
     expect(badStatus.status).toBe(400);
