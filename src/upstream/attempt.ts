@@ -22,6 +22,7 @@ import { EXCEPTION } from '../formats/bedrock/stream.ts';
 import type { Codec } from '../formats/format.ts';
 import { SseFramer } from '../util/sse-framer.ts';
 import { isWellFormedJson } from '../util/json-check.ts';
+import { skipWs } from '../util/json-bytes.ts';
 import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 import { passesThrough } from './pass-through.ts';
@@ -495,6 +496,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         return;
       }
     } else if (!counting) {
+      const disguised = resource ? 0 : errorAnswerStatus(out);
+      if (disguised !== 0) {
+        // An error in a 2xx (OpenRouter and some OpenAI-compatible servers answer 200 {"error": …}): a
+        // failure of the provider, retried and failed over as its status says, never relayed as an answer.
+        this.fail(codec.errorFrom(disguised, out, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: false, headers: this.headers }), null);
+        return;
+      }
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
       else if (resource && out.length > 0) {
@@ -563,6 +571,35 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     this.ctx.priorWaitMs += this.upstreamMs();
     this.ctx.tDispatch = 0;
     this.owner.failed(this, err, retryAfter);
+  }
+}
+
+const ERROR_KEY = Buffer.from('"error"');
+const TYPE_KEY = Buffer.from('"type"');
+
+/**
+ * The status of a 2xx answer that is an error object, or 0 for an answer: its first member is `error`
+ * (OpenAI's shape) or `"type": "error"` (Anthropic's). Read at the first bytes only; the rare error body
+ * is then parsed for a numeric code (OpenRouter puts the status there), else it is a 502.
+ */
+function errorAnswerStatus(body: Buffer): number {
+  let i = skipWs(body, 0);
+  if (body[i] !== 0x7b) return body[i] === 0x6e ? 502 : 0; // `{`, or `null`: no answer at all
+  i = skipWs(body, i + 1);
+  const openai = body.subarray(i, i + ERROR_KEY.length).equals(ERROR_KEY);
+  if (!openai) {
+    if (!body.subarray(i, i + TYPE_KEY.length).equals(TYPE_KEY)) return 0;
+    i = skipWs(body, i + TYPE_KEY.length);
+    if (body[i] !== 0x3a) return 0; // `:`
+    i = skipWs(body, i + 1);
+    if (!body.subarray(i, i + ERROR_KEY.length).equals(ERROR_KEY)) return 0;
+  }
+  try {
+    const e = (JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; status?: unknown } }).error;
+    const code = typeof e?.code === 'number' ? e.code : typeof e?.status === 'number' ? e.status : 0;
+    return Number.isInteger(code) && code >= 400 && code <= 599 ? code : 502;
+  } catch {
+    return 502;
   }
 }
 

@@ -48,6 +48,7 @@ beforeAll(async () => {
         hinted: at('hinted'),
         empty: at('empty'),
         cdn: at('cdn'),
+        disguised: at('disguised'),
         down: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 2, baseMs: 1, capMs: 2 } },
         downonce: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
       },
@@ -181,5 +182,20 @@ describe('a provider behind a CDN that compresses what it may', () => {
     const r = await ask('cdn/gpt-4o');
     expect(r.choices[0]!.message.content).toBe('plain');
     expect(seen).toEqual(['identity']);
+  });
+});
+
+describe('an error a provider answers with a 2xx status', () => {
+  it('is a failure of the provider with the status its body gives, not an answer relayed as a success', async () => {
+    // OpenRouter's shape: the status in error.code.
+    answers.disguised = (_req, res) => json(res, 200, { error: { message: 'Rate limit exceeded: free-models-per-min.', code: 429 } });
+    const limited = await caught(ask('disguised/gpt-4o'));
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(limited!.message).toContain('Rate limit exceeded: free-models-per-min.');
+    // No status in it: a 502; and a body of null is no answer either.
+    answers.disguised = (_req, res) => json(res, 200, { error: { message: 'upstream model crashed', type: 'server_error' } });
+    expect((await caught(ask('disguised/gpt-4o')))!.status).toBe(502);
+    answers.disguised = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('null');
+    expect((await caught(ask('disguised/gpt-4o')))!.status).toBe(502);
   });
 });
