@@ -2,10 +2,27 @@
 // (mg:gov:key, mg:gov:team, mg:gov:customer: id → JSON), and a message on mg:gov:changed after each
 // write, so every replica reloads at once. Admin calls are not on the request path: they may await.
 import { Redis } from 'ioredis';
-import type { EntityKind, EntitySnapshot, EntityStore } from './entities.ts';
+import type { EntityKind, EntitySnapshot, EntityStore, KeyRecord, KeyRemoval } from './entities.ts';
 
 const CHANNEL = 'mg:gov:changed';
 const hashOf = (kind: EntityKind): string => `mg:gov:${kind}`;
+/** Set when the last key was deleted on purpose (EntitySnapshot.opened); a new key clears it. */
+const OPENED = 'mg:gov:opened';
+
+/** HSETNX the key, and clear OPENED when it was made. KEYS: key hash, OPENED. ARGV: id, JSON. */
+const CREATE_KEY = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+return 1`;
+
+/** Removes a key unless it is the last and ARGV[2] is '1'; marks OPENED when the last goes. 0 missing, 1 removed, 2 last. */
+const REMOVE_KEY = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local n = redis.call('HLEN', KEYS[1])
+if n == 1 and ARGV[2] == '1' then return 2 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if n == 1 then redis.call('SET', KEYS[2], '1') end
+return 1`;
 
 export class RedisEntities implements EntityStore {
   readonly kind = 'redis' as const;
@@ -38,8 +55,23 @@ export class RedisEntities implements EntityStore {
 
   async load(): Promise<EntitySnapshot> {
     const [keys, teams, customers] = await Promise.all((['key', 'team', 'customer'] as const).map((k) => this.client.hvals(hashOf(k))));
+    const opened = await this.client.exists(OPENED);
     const parse = <T>(values: string[]): T[] => values.map((v) => JSON.parse(v) as T);
-    return { keys: parse(keys!), teams: parse(teams!), customers: parse(customers!) };
+    const out: EntitySnapshot = { keys: parse(keys!), teams: parse(teams!), customers: parse(customers!) };
+    if (opened > 0) out.opened = true;
+    return out;
+  }
+
+  async createKey(record: KeyRecord): Promise<boolean> {
+    const made = (await this.client.eval(CREATE_KEY, 2, hashOf('key'), OPENED, record.id, JSON.stringify(record))) === 1;
+    if (made) await this.client.publish(CHANNEL, this.origin);
+    return made;
+  }
+
+  async removeKey(id: string, keepOne: boolean): Promise<KeyRemoval> {
+    const r = (await this.client.eval(REMOVE_KEY, 2, hashOf('key'), OPENED, id, keepOne ? '1' : '0')) as number;
+    if (r === 1) await this.client.publish(CHANNEL, this.origin);
+    return r === 1 ? 'removed' : r === 2 ? 'last' : 'missing';
   }
 
   async put(kind: EntityKind, record: { id: string }): Promise<void> {

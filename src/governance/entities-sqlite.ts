@@ -2,9 +2,11 @@
 // Node 22). Replicas on one host share the file: WAL lets them read while one writes, and each polls
 // `PRAGMA data_version` (which moves when another connection commits) to pick up their changes.
 import Database from 'better-sqlite3';
-import type { EntityKind, EntitySnapshot, EntityStore } from './entities.ts';
+import type { EntityKind, EntitySnapshot, EntityStore, KeyRecord, KeyRemoval } from './entities.ts';
 
 const POLL_MS = 1_000;
+/** The row that says the last key was deleted on purpose (EntitySnapshot.opened). */
+const OPENED = 'opened';
 
 export class SqliteEntities implements EntityStore {
   readonly kind = 'sqlite' as const;
@@ -46,8 +48,34 @@ export class SqliteEntities implements EntityStore {
       const v = JSON.parse(r.json) as never;
       if (r.kind === 'key') out.keys.push(v);
       else if (r.kind === 'team') out.teams.push(v);
-      else out.customers.push(v);
+      else if (r.kind === 'customer') out.customers.push(v);
+      else if (r.kind === OPENED) out.opened = true;
     }
+    return out;
+  }
+
+  async createKey(record: KeyRecord): Promise<boolean> {
+    // One transaction: the insert if the id is free, and the end of an opened gateway.
+    const made = this.db.transaction(() => {
+      const r = this.db.prepare("INSERT INTO entities (kind, id, json) VALUES ('key', ?, ?) ON CONFLICT (kind, id) DO NOTHING").run(record.id, JSON.stringify(record));
+      if (r.changes > 0) this.db.prepare('DELETE FROM entities WHERE kind = ?').run(OPENED);
+      return r.changes > 0;
+    }).immediate();
+    this.version = this.dataVersion();
+    return made;
+  }
+
+  async removeKey(id: string, keepOne: boolean): Promise<KeyRemoval> {
+    // IMMEDIATE: the write lock is taken before the count, so two removals cannot both count two keys.
+    const out = this.db.transaction((): KeyRemoval => {
+      if (this.db.prepare("SELECT 1 FROM entities WHERE kind = 'key' AND id = ?").get(id) === undefined) return 'missing';
+      const { n } = this.db.prepare("SELECT COUNT(*) AS n FROM entities WHERE kind = 'key'").get() as { n: number };
+      if (n === 1 && keepOne) return 'last';
+      this.db.prepare("DELETE FROM entities WHERE kind = 'key' AND id = ?").run(id);
+      if (n === 1) this.db.prepare("INSERT INTO entities (kind, id, json) VALUES (?, '', '{}') ON CONFLICT (kind, id) DO NOTHING").run(OPENED);
+      return 'removed';
+    }).immediate();
+    this.version = this.dataVersion();
     return out;
   }
 

@@ -32,7 +32,16 @@ export interface EntitySnapshot {
   keys: KeyRecord[];
   teams: TeamRecord[];
   customers: CustomerRecord[];
+  /**
+   * The last key was deleted with ?openGateway=true and none made since: a store with no keys is
+   * open on purpose. Without it, a store that had keys and answers none lost them (a Redis restarted
+   * empty), and the gateway keeps denying by default (governance.ts).
+   */
+  opened?: boolean;
 }
+
+/** What removeKey did: removed it, found none, or refused to remove the last key (which would open the gateway). */
+export type KeyRemoval = 'removed' | 'missing' | 'last';
 
 export interface EntityStore {
   readonly kind: 'sqlite' | 'redis';
@@ -40,8 +49,20 @@ export interface EntityStore {
   put(kind: 'key', record: KeyRecord): Promise<void>;
   put(kind: 'team', record: TeamRecord): Promise<void>;
   put(kind: 'customer', record: CustomerRecord): Promise<void>;
+  /**
+   * Stores a new key unless one has its id, in one step for every thread and replica (two creates of
+   * one id both answered 201, and the first value returned never worked): false when one exists.
+   */
+  createKey(record: KeyRecord): Promise<boolean>;
+  /**
+   * Removes a key in one step with its check: with `keepOne`, the store's last key is not removed
+   * ('last'), whatever other threads and replicas delete at the same moment (two deletes of the last
+   * two keys each saw the other key, and the gateway was open). Removing the last key records that
+   * the store is open on purpose (EntitySnapshot.opened); creating one clears it.
+   */
+  removeKey(id: string, keepOne: boolean): Promise<KeyRemoval>;
   /** True when it existed. */
-  remove(kind: EntityKind, id: string): Promise<boolean>;
+  remove(kind: 'team' | 'customer', id: string): Promise<boolean>;
   /** Called when another process changed the entities (this one's own changes are applied by the caller). */
   onChange(listener: () => void): void;
   close(): Promise<void>;

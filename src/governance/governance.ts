@@ -170,8 +170,21 @@ export class Governance {
     );
   }
 
-  /** Applies a snapshot of the admin API's entities. */
+  /**
+   * Applies a snapshot of the admin API's entities. A snapshot with no keys, from a store that had
+   * some and where no one deleted the last on purpose (EntitySnapshot.opened), is a store that lost
+   * them (a Redis restarted without persistence, flushed, or failed over to an empty replica): applied,
+   * it would open the gateway to every client. The last known entities stay, and it is said once.
+   */
   apply(stored: EntitySnapshot): void {
+    if (stored.keys.length === 0 && this.stored.keys.length > 0 && stored.opened !== true) {
+      if (!this.saidLost) {
+        this.saidLost = true;
+        process.stderr.write(`microgate: governance: the entity store holds no virtual keys though it held ${this.stored.keys.length} and the last was not deleted with ?openGateway=true (was it emptied?): keeping the last known keys, teams and customers; access stays denied by default\n`);
+      }
+      return;
+    }
+    this.saidLost = false;
     const d = this.build(stored, true);
     // Ids only: no value of a key is in the directory's problems. Said once per change of them.
     const skipped = d.skipped.join('; ');
@@ -230,6 +243,8 @@ export class Governance {
   }
 
   private readonly derived = new Map<string, Buffer>();
+  /** A store that lost its keys has been said on stderr (apply). */
+  private saidLost = false;
   /** The stored entities the last directory left out, as said on stderr. */
   private lastSkipped = '';
 

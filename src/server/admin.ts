@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
 import type { RuntimePlan } from '../plan/types.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.ts';
 import { digestOf, type LevelLimits, type VirtualKey } from '../governance/directory.ts';
 import { customerInput, keyInput, keyPatch, teamInput, type EntitySnapshot, type KeyRecord } from '../governance/entities.ts';
 import type { Counter } from '../state/quota.ts';
@@ -89,7 +89,11 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
     if (p.governance.directory.find(value) !== null) throw conflict('Another virtual key has this value.');
     const { value: _v, id: _i, ...rest } = input;
     const record: KeyRecord = { id, digest, createdAt: new Date().toISOString(), ...rest };
-    await commit(p, (s) => ({ ...s, keys: [...s.keys, record] }), (store) => store.put('key', record));
+    // The check above reads this thread's directory; the store's create is the one that holds for every
+    // thread and replica (two creates of one id at once).
+    await commit(p, (s) => ({ ...s, keys: [...s.keys, record], opened: false }), async (store) => {
+      if (!(await store.createKey(record))) throw conflict(`A virtual key '${id}' exists.`);
+    });
     const k = p.governance.directory.keys.get(id)!;
     // The value is shown this once; only its digest is kept.
     return [201, { ...keyView(k, p), value }];
@@ -111,11 +115,25 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
     apiRecord(p, 'key', id!);
     // Deny by default holds while a key exists: deleting the last one opens the gateway to every
     // client, which must be asked for in so many words.
-    const d = p.governance.directory;
-    if (!d.requireKey && d.keys.size === 1 && d.keys.has(id!) && query.get('openGateway') !== 'true') {
-      throw conflict(`Deleting '${id}', the last virtual key, would let any client use the gateway. Create another key first, set governance.requireVirtualKey: true, or confirm with ?openGateway=true.`);
-    }
-    await commit(p, (s) => ({ ...s, keys: s.keys.filter((k) => k.id !== id) }), (store) => store.remove('key', id!));
+    const gov = p.governance;
+    const keepOne = !gov.directory.requireKey && gov.configured.virtualKeys.length === 0 && query.get('openGateway') !== 'true';
+    const last = () => conflict(`Deleting '${id}', the last virtual key, would let any client use the gateway. Create another key first, set governance.requireVirtualKey: true, or confirm with ?openGateway=true.`);
+    if (keepOne && gov.directory.keys.size === 1) throw last();
+    // The store checks again in the same step as it deletes: two deletes of the last two keys, on two
+    // threads or replicas, each saw the other key here.
+    await commit(
+      p,
+      (s) => {
+        const keys = s.keys.filter((k) => k.id !== id);
+        return { ...s, keys, opened: keys.length === 0 || s.opened === true };
+      },
+      async (store) => {
+        const removed = await store.removeKey(id!, keepOne);
+        if (removed === 'last') throw last();
+        // Deleted meanwhile through another thread or replica, which this one has not heard of yet.
+        if (removed === 'missing') throw notFound(`virtual key '${id}'`);
+      },
+    );
     return [200, { id, deleted: true }];
   });
 
@@ -218,7 +236,14 @@ async function commit(p: RuntimePlan, change: (s: EntitySnapshot) => EntitySnaps
     throw conflict((err as Error).message);
   }
   const store = await gov.entityStore();
-  await write(store);
+  try {
+    await write(store);
+  } catch (err) {
+    if (isGatewayError(err)) throw err;
+    // Redis or the file is unreachable: the documented 503, not a 500.
+    // Its own words are not passed on: a store URL may hold a password.
+    throw new GatewayError('governance_unavailable', 'The governance store could not be written; nothing was changed. Retry shortly.');
+  }
   gov.apply(change(gov.stored));
   // Answered once every request thread knows: the key just made works wherever the next request lands.
   await gov.changed();

@@ -336,3 +336,79 @@ describe('admin changes reach every replica', () => {
     }
   }, 30_000);
 });
+
+describe('deny by default holds across replicas', () => {
+  /** Two replicas whose only keys are the admin API's (none in the config). */
+  const apiOnly = () =>
+    validateConfig(
+      { version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: { store: { redis: redis.url } } },
+      {},
+    );
+  const call = async (url: string, method: 'POST' | 'DELETE', path: string, body?: unknown) => {
+    const r = await request(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.statusCode, json: (await r.body.json()) as { value?: string } };
+  };
+  const keyless = async (url: string) => {
+    const r = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock/mock-small', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }) });
+    await r.body.text();
+    return r.statusCode;
+  };
+
+  it('two deletes of the last two keys at once on two replicas: one is refused, and the gateway stays closed; two creates of one id: one is refused', async () => {
+    const [one, two] = await Promise.all([startGateway(apiOnly(), { host: '127.0.0.1', port: 0 }), startGateway(apiOnly(), { host: '127.0.0.1', port: 0 })]);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const [a, b] = [`vk-race-a-${round}`, `vk-race-b-${round}`];
+        expect((await call(one.url, 'POST', '/admin/virtual-keys', { id: a })).status).toBe(201);
+        expect((await call(one.url, 'POST', '/admin/virtual-keys', { id: b })).status).toBe(201);
+        // Both replicas know both keys before the race (each refused on its own view before the fix).
+        for (let i = 0; i < 100 && (await keyless(two.url)) !== 401; i++) await new Promise((r) => setTimeout(r, 10));
+        const statuses = (await Promise.all([call(one.url, 'DELETE', `/admin/virtual-keys/${a}`), call(two.url, 'DELETE', `/admin/virtual-keys/${b}`)])).map((r) => r.status).sort();
+        expect(statuses).toEqual([200, 409]);
+        expect(await keyless(one.url)).toBe(401);
+        expect(await keyless(two.url)).toBe(401);
+        // The survivor goes only when asked in so many words (the other is gone: 404).
+        const gone = [(await call(two.url, 'DELETE', `/admin/virtual-keys/${a}?openGateway=true`)).status, (await call(two.url, 'DELETE', `/admin/virtual-keys/${b}?openGateway=true`)).status];
+        expect(gone.sort()).toEqual([200, 404]);
+      }
+      const made = await Promise.all([call(one.url, 'POST', '/admin/virtual-keys', { id: 'vk-dup' }), call(two.url, 'POST', '/admin/virtual-keys', { id: 'vk-dup' })]);
+      expect(made.map((r) => r.status).sort()).toEqual([201, 409]);
+      const value = made.find((r) => r.status === 201)!.json.value!;
+      for (let i = 0; i < 100 && (await chat(two.url, value)) !== 200; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await chat(one.url, value)).toBe(200);
+      expect(await chat(two.url, value)).toBe(200);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  }, 60_000);
+
+  it('a store that loses its keys (a Redis restarted empty) does not open the gateway: the last known keys stay; a deletion on purpose does', async () => {
+    const gw = await startGateway(apiOnly(), { host: '127.0.0.1', port: 0 });
+    const admin = new Redis(redis.url);
+    try {
+      // vk-dup is left from the test above; this one is made here.
+      const made = await call(gw.url, 'POST', '/admin/virtual-keys', { id: 'vk-kept' });
+      expect(made.status).toBe(201);
+      expect(await keyless(gw.url)).toBe(401);
+      // Emptied behind the gateway's back, as a Redis without persistence comes back from a restart.
+      await admin.del('mg:gov:key', 'mg:gov:opened');
+      await admin.publish('mg:gov:changed', 'another-replica');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await keyless(gw.url)).toBe(401);
+      expect(await chat(gw.url, made.json.value!)).toBe(200);
+      // The last key deleted on purpose (another replica, ?openGateway=true) opens it, as documented.
+      await admin.set('mg:gov:opened', '1');
+      await admin.publish('mg:gov:changed', 'another-replica');
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = await keyless(gw.url);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(200);
+    } finally {
+      await admin.del('mg:gov:key', 'mg:gov:opened');
+      admin.disconnect();
+      await gw.close();
+    }
+  }, 30_000);
+});
