@@ -16,9 +16,10 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
   if (key === null) return null;
   if (ctx.endpoint === 'files' || ctx.endpoint === 'batches') {
     // Files and batches are the provider account's, shared by every key, and a batch runs whatever
-    // models its file names, uncharged: a key held to some models or to a budget would step outside both.
-    if (key.models !== null || key.levels.some((l) => l.budget !== null)) {
-      throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use ${ctx.endpoint}: they reach the provider account's shared resources, outside the key's models and budget.`);
+    // models its file names, uncharged: a key held to some models, a budget or a token limit would
+    // step outside them.
+    if (key.models !== null || key.levels.some((l) => l.budget !== null || l.tpm !== null)) {
+      throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not use ${ctx.endpoint}: they reach the provider account's shared resources, outside the key's models, budget and token limits.`);
     }
   } else if (key.models !== null) checkModels(ctx, key.id, key.models);
   if (key.providers !== null) {
@@ -82,6 +83,20 @@ function checkModels(ctx: RequestContext, id: string, models: ReadonlySet<string
 /** Endpoints whose answers write no tokens: their usage has a prompt count only (OpenAI embeddings). */
 const PROMPT_ONLY: ReadonlySet<EndpointName> = new Set(['embeddings']);
 
+/**
+ * Endpoints whose use is counted in tokens: the others (images, speech, transcriptions, moderations,
+ * files, batches, counting tokens) reserve nothing. A file's metadata read reserved 1,024 tokens that
+ * no usage ever settled, and an audio upload its bytes / 4.
+ */
+const COUNTED_IN_TOKENS: ReadonlySet<EndpointName> = new Set(['chat', 'completions', 'responses', 'embeddings']);
+
+/** Choices a request asks for (`n`, and `best_of` for completions, which OpenAI bills for): each may write its maximum. */
+function choices(b: Record<string, unknown>): number {
+  let n = 1;
+  for (const v of [b.n, b.best_of]) if (typeof v === 'number' && Number.isInteger(v) && v > n) n = v;
+  return n;
+}
+
 /** The answer's output tokens: 0 where the endpoint writes none, else from its usage (-1 unknown). */
 function outputTokens(ctx: RequestContext): number {
   return ctx.completionTokens < 0 && PROMPT_ONLY.has(ctx.endpoint) ? 0 : ctx.completionTokens;
@@ -93,10 +108,12 @@ function outputTokens(ctx: RequestContext): number {
  */
 function reservation(ctx: RequestContext): Reservation {
   const levels = ctx.vk!.levels;
-  // Counting tokens uses none (it counts as a request against request limits, like any other).
-  if (ctx.endpoint === 'count_tokens' || !levels.some((l) => l.tpm !== null || l.budget !== null)) return NO_RESERVATION;
+  // Counting tokens, files or an image use none (each counts as a request against request limits).
+  if (!COUNTED_IN_TOKENS.has(ctx.endpoint) || !levels.some((l) => l.tpm !== null || l.budget !== null)) return NO_RESERVATION;
   const b = ctx.body ?? {};
-  const max = PROMPT_ONLY.has(ctx.endpoint) ? 0 : ([b.max_tokens, b.max_completion_tokens, b.max_output_tokens].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_MAX_OUTPUT);
+  // OpenAI's own estimate: the prompt, and the most each choice may write (an n of 50 wrote 50 × max_tokens
+  // against a reservation of one, and overshot a budget tenfold).
+  const max = PROMPT_ONLY.has(ctx.endpoint) ? 0 : ([b.max_tokens, b.max_completion_tokens, b.max_output_tokens].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_MAX_OUTPUT) * choices(b);
   const input = Math.ceil((ctx.raw?.length ?? 0) / 4);
   const t = ctx.targets[0];
   const usd = t === undefined ? null : ctx.plan.governance.prices.costUsd(t.provider.type, t.provider.name, t.model, { input, output: max, cacheRead: 0, cacheWrite: 0 });

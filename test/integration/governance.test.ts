@@ -3,7 +3,7 @@
 // (and whether it waits for Retry-After), rules that see tenants and budgets, the admin API with a
 // restart in between, and no key value anywhere it should not be. Counts, never timings.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -223,6 +223,13 @@ describe('limits at every level', () => {
     expect(tooLarge!.message).toContain('Request too large for the limit of 300 tokens per minute of team tTokens');
     expect(tooLarge!.headers!.get('retry-after')).toBeNull();
     expect(tooLarge!.headers!.get('x-should-retry')).toBe('false');
+    // Each of n choices may write max_tokens: 10 × 60 is over the team's 300, though one is not.
+    const many = await caught(sdk(V.t).chat.completions.create({ model: 'mock/mock-small', n: 10, max_tokens: 60, messages: [{ role: 'user', content: 'hi' }] }));
+    expect(many!.message).toContain('Request too large');
+    // Files are the provider account's, and a batch's tokens are never charged: refused to a key with a token limit.
+    const files = await caught(sdk(V.t).files.create({ file: await toFile(Buffer.from('{}\n'), 'batch.jsonl'), purpose: 'batch' }, { headers: { 'x-microgate-provider': 'mock' } }));
+    expect(files!.status, files!.message).toBe(403);
+    expect(files!.message).toContain('token limits');
   });
 
   it('a budget spent by answers: the cost header, then 402 budget_exceeded that tells the SDK not to retry', async () => {
