@@ -27,6 +27,21 @@ function sharedToolState(tools: unknown): void {
   });
 }
 
+/**
+ * Input items that name an item stored in the provider account (`item_reference`: any message, call or
+ * reasoning item of any response of the project, whose ids every response's output shows): under
+ * virtual keys, nothing binds one to the tenant, as for a conversation.
+ */
+function storedItems(input: unknown): void {
+  if (!Array.isArray(input)) return;
+  for (let i = 0; i < input.length; i++) {
+    const item = input[i] as { type?: unknown } | null;
+    if (typeof item === 'object' && item !== null && item.type === 'item_reference') {
+      throw new GatewayError('invalid_parameter', `'input[${i}]' is an item_reference to an item stored in the provider account that every virtual key shares: with a virtual key, send the item itself, or continue with previous_response_id.`, { param: `input[${i}]` });
+    }
+  }
+}
+
 export function continueStoredResponse(ctx: RequestContext): void {
   if (ctx.endpoint !== 'responses') return;
   // A conversation (`conversation`: its items are prepended) is stored in the provider account every
@@ -39,7 +54,10 @@ export function continueStoredResponse(ctx: RequestContext): void {
       { param: 'conversation' },
     );
   }
-  if (ctx.vk !== null) sharedToolState(ctx.body?.tools);
+  if (ctx.vk !== null) {
+    sharedToolState(ctx.body?.tools);
+    storedItems(ctx.body?.input);
+  }
   const id = ctx.body?.previous_response_id;
   if (typeof id !== 'string') return;
   // A provider's own id goes on as it is without virtual keys (the gateway cannot say where it is

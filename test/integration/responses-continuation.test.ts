@@ -145,6 +145,13 @@ describe('previous_response_id through the gateway', () => {
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe('conversation');
     expect(err.message).toMatch(/every virtual key shares/);
+    // So is an input item that names a stored item of the account (any tenant's message or call).
+    const ref = (await client('vk-bob-0123456789')
+      .responses.create({ model: 'gpt', input: [{ type: 'item_reference', id: 'msg_0123456789abcdef' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(ref).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(ref.param).toBe('input[0]');
+    expect(ref.message).toMatch(/item_reference .*every virtual key shares/);
     expect(seen.length).toBe(at);
   });
 
