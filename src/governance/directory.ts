@@ -51,6 +51,8 @@ export interface VirtualKey {
   readonly levels: readonly LevelLimits[];
   /** The requests-per-minute counters of those levels: one permit each per request. */
   readonly permits: readonly Counter[];
+  /** The token and budget counters of those levels: read before admission when a shared store's view is old. */
+  readonly spend: readonly Counter[];
   /** Its ids for scoped rules and the request record. */
   readonly tenant: Readonly<Record<'virtualKey' | 'team' | 'customer', string>>;
   /** For rules and telemetry: {id, name} maps. */
@@ -145,6 +147,7 @@ export class Directory {
         owner: k.createdAt === undefined ? k.id : `${k.id}@${k.createdAt}`,
         levels: Object.freeze(levels),
         permits: Object.freeze(levels.map((l) => l.rpm).filter((c): c is Counter => c !== null)),
+        spend: Object.freeze(levels.flatMap((l) => [l.tpm, l.budget]).filter((c): c is Counter => c !== null)),
         tenant: Object.freeze({ virtualKey: k.id, team: team?.id ?? '', customer: customer?.id ?? '' }),
         vars: Object.freeze({
           virtualKey: Object.freeze({ id: k.id, name: k.name ?? k.id }),

@@ -29,7 +29,18 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
     if (allowed.length !== ctx.targets.length) ctx.targets = allowed;
   }
   // Explaining a decision spends nothing.
-  if (explain || key.permits.length === 0) return null;
+  if (explain) return null;
+  // A shared store's spend this thread has not read lately is read first: admitted on an old total,
+  // each thread of each replica could spend a whole budget again (state/quota-redis.ts staleSpend).
+  const fresh = key.spend.length > 0 ? (ctx.plan.governance.store.staleSpend?.(key.spend, Date.now()) ?? null) : null;
+  if (key.permits.length === 0) return fresh;
+  if (fresh !== null) return fresh.then(() => (ctx.aborted || ctx.done ? undefined : (permitsFor(ctx) ?? undefined)));
+  return permitsFor(ctx);
+}
+
+/** What admission must wait for before this request's permits can be taken, or null (nearly always). */
+function permitsFor(ctx: RequestContext): Promise<void> | null {
+  const key = ctx.vk!;
   const gov = ctx.plan.governance;
   const store = gov.store;
   const now = Date.now();

@@ -118,6 +118,8 @@ export interface RedisQuotaStats {
   flushes: number;
   flushErrors: number;
   resetsReceived: number;
+  /** Admissions that waited for a read of a spend counter this thread had not read recently (staleSpend). */
+  spendReads: number;
 }
 
 /** A small limit's fetched permit unspent for this many ticks (of `flushMs`) goes back to Redis. */
@@ -173,6 +175,8 @@ class Entry {
   pending = 0;
   /** spent() was called since the last flush: refresh the shared total. */
   read = false;
+  /** When `shared` was last learnt from Redis (clock ms); 0: never, or a new window's guess. */
+  sharedAt = 0;
   /** remaining() of a small limit was called since the last flush: refresh `used`. */
   readUsed = false;
 
@@ -247,7 +251,8 @@ export class RedisQuota implements QuotaStore {
   private took = new Uint8Array(16);
   private failClosedRefusals = 0;
   private permitWaits = 0;
-  private readonly statsValue: RedisQuotaStats = { leases: 0, leaseErrors: 0, evalFallbacks: 0, flushes: 0, flushErrors: 0, resetsReceived: 0 };
+  private readonly flushMs: number;
+  private readonly statsValue: RedisQuotaStats = { leases: 0, leaseErrors: 0, evalFallbacks: 0, flushes: 0, flushErrors: 0, resetsReceived: 0, spendReads: 0 };
 
   constructor(opts: RedisQuotaOptions) {
     this.permitsOpen = opts.onFailure.permits === 'open';
@@ -312,7 +317,8 @@ export class RedisQuota implements QuotaStore {
       (err: Error) => this.noteError(err),
     );
 
-    this.ticker = setInterval(() => this.tick(), opts.flushMs ?? 100);
+    this.flushMs = opts.flushMs ?? 100;
+    this.ticker = setInterval(() => this.tick(), this.flushMs);
     this.ticker.unref();
   }
 
@@ -358,6 +364,28 @@ export class RedisQuota implements QuotaStore {
       if (e.local === 0 && !e.exhausted) return true;
     }
     return false;
+  }
+
+  /**
+   * A spend counter this thread has not read from Redis within two flush intervals (it served no
+   * request of the key meanwhile, or its window just began) is read before admission: admitted on an
+   * old total, every request thread of every replica could spend a whole budget again (a budget spent
+   * on one replica, then a second later ten of ten admitted on the other). While the key is in use,
+   * each flush reads it (spent() marks it), and nothing waits.
+   */
+  staleSpend(counters: readonly Counter[], now: number): Promise<void> | null {
+    if (!this.ready || this.failing) return null;
+    let stale = false;
+    for (let i = 0; i < counters.length; i++) {
+      const e = this.entryFor(counters[i]!, now);
+      if (now - e.sharedAt <= 2 * this.flushMs) continue;
+      e.read = true;
+      stale = true;
+    }
+    if (!stale) return null;
+    this.statsValue.spendReads++;
+    // A flush in flight carries no read of these (or carries their batch): the next one reads them.
+    return (this.flushing ?? Promise.resolve()).then(() => this.flush() ?? this.flushing ?? undefined).then(NOTHING);
   }
 
   fetchPermits(counters: readonly Counter[], now: number): Promise<void> | null {
@@ -601,6 +629,7 @@ export class RedisQuota implements QuotaStore {
     e.key = this.keyOf(e.counter.id, w.id);
     e.refused = false;
     e.shared = 0;
+    e.sharedAt = 0;
     e.sending = 0;
     e.pending = 0;
   }
@@ -617,6 +646,7 @@ export class RedisQuota implements QuotaStore {
     e.nextUsed = 0;
     e.nextExhausted = false;
     e.shared = 0;
+    e.sharedAt = 0;
     e.op = null;
     e.inFlight = false;
     e.sending = 0;
@@ -923,14 +953,17 @@ export class RedisQuota implements QuotaStore {
         continue;
       }
       if (Number.isNaN(it.amount)) {
-        if (!failed) e.shared = Number(r[1] ?? 0) || 0;
-        else e.read = true;
+        if (!failed) {
+          e.shared = Number(r[1] ?? 0) || 0;
+          e.sharedAt = this.clock();
+        } else e.read = true;
         continue;
       }
       if (failed) continue; // e.op stays: sent again as it is
       e.op = null;
       e.sending = 0;
       e.shared = Number(r[1]) || 0; // the shared total, our batch included
+      e.sharedAt = this.clock();
     }
     if (ok) this.failing = false;
     if (firstError) {

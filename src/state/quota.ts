@@ -55,6 +55,13 @@ export interface QuotaStore {
    */
   lacksPermits?(counters: readonly Counter[], now: number): boolean;
   /**
+   * What a request must wait for before spent() of these counters is recent enough to admit on (a
+   * shared store's total not read for a while: another thread or replica may have spent the budget
+   * since), else null. The promise never rejects. Optional: a store that holds the counts itself is
+   * always recent.
+   */
+  staleSpend?(counters: readonly Counter[], now: number): Promise<void> | null;
+  /**
    * What the request must wait for before takePermits can decide (leases this request's permit of a
    * small limit, or the block on its way), else null. The promise never rejects.
    */

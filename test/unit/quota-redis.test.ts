@@ -409,6 +409,33 @@ describe('RedisQuota spend', () => {
     await until('reader sees the total', () => c.spent(usd, fakeNow) === 4.75);
   });
 
+  it('a spend counter not read lately is read before admission: a budget spent on one replica is seen on the other at once', async () => {
+    const a = quota();
+    const b = quota();
+    expect(await Promise.all([a.whenReady(), b.whenReady()])).toEqual([true, true]);
+    const usd = counter(1, '1d');
+    fakeNow = T0 + 2_000;
+    // b reads the counter once (0), then serves nothing of this key for a while.
+    b.spent(usd, fakeNow);
+    await sleep(150);
+    // Read within the last two flush intervals: nothing to wait for.
+    expect(b.staleSpend([usd], fakeNow)).toBeNull();
+    expect(b.spent(usd, fakeNow)).toBe(0);
+    // Meanwhile a spends the whole budget.
+    a.charge(usd, 1, fakeNow);
+    await until('a flushed', () => a.spent(usd, fakeNow) === 1 && a.stats().flushes > 0);
+    await sleep(120);
+    // A second later, b's view is old: it is read before b admits on it.
+    fakeNow += 1_000;
+    const wait = b.staleSpend([usd], fakeNow);
+    expect(wait).not.toBeNull();
+    await wait;
+    expect(b.spent(usd, fakeNow)).toBe(1);
+    expect(b.stats().spendReads).toBe(1);
+    // Read just now: nothing to wait for.
+    expect(b.staleSpend([usd], fakeNow)).toBeNull();
+  });
+
   it("spend charged just before a window ends still reaches that window's key", async () => {
     const a = quota({ flushMs: 200 });
     expect(await a.whenReady()).toBe(true);
