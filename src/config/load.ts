@@ -131,6 +131,14 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     });
   }
   checkGovernance(config, env, problems);
+  // A collector's token is a secret like a provider's: `env.NAME` is read here (it was sent as the literal string).
+  const otlp = config.telemetry.otlp;
+  if (otlp !== undefined) {
+    for (const h of Object.keys(otlp.headers)) {
+      otlp.headers[h] = resolveSecret(otlp.headers[h]!, `telemetry.otlp.headers.${h}`, env, problems);
+      if (!HEADER_VALUE.test(otlp.headers[h]!)) problems.push(`telemetry.otlp.headers.${h}: not usable in a header (control characters)`);
+    }
+  }
   const fallback = config.routing.defaultProvider;
   if (fallback !== undefined && !(fallback in config.providers)) {
     problems.push(`routing.defaultProvider: unknown provider "${fallback}" (configured: ${Object.keys(config.providers).join(', ')})`);

@@ -172,6 +172,18 @@ describe('validateConfig: env.NAME secrets', () => {
     expect(c.providers.openai!.headers).toEqual({ 'OpenAI-Organization': 'org-123' });
   });
 
+  it("resolves the OTLP collector's headers too (a token was sent as the string 'env.NAME')", () => {
+    const c = validateConfig(
+      cfg((c) => {
+        c.telemetry = { otlp: { endpoint: 'http://127.0.0.1:4318', headers: { authorization: 'env.OTLP_TOKEN' } } };
+      }),
+      { OTLP_TOKEN: 'Bearer otlp-token-123' },
+    );
+    expect(c.telemetry.otlp!.headers).toEqual({ authorization: 'Bearer otlp-token-123' });
+    const msg = errorOf(() => validateConfig(cfg((c) => (c.telemetry = { otlp: { endpoint: 'http://127.0.0.1:4318', headers: { authorization: 'env.NOT_SET_OTLP' } } })), {}));
+    expect(msg).toContain('telemetry.otlp.headers.authorization');
+  });
+
   it('leaves literals that merely look similar alone', () => {
     for (const literal of ['env.', 'ENV.X', 'env.1ABC', 'xenv.X', 'env.A B']) {
       const c = validateConfig(cfg((c) => (c.providers.openai.keys[0].value = literal)), { X: 'no', ABC: 'no' });
