@@ -74,6 +74,8 @@ export function startReloader(o: ReloaderOptions): Reloader {
         o.target.status({ loadedAt, lastReload: { at, ok: true, error: null } });
         o.log(`microgate: config file (${reason}) is the running config again`);
       }
+      // An edit of restart-only fields alone (the port, telemetry) changes nothing now: said, not silent.
+      if (needRestart.length > 0) o.log(`microgate: config file (${reason}) changes ${needRestart.join(', ')}, which only a restart applies; nothing else changed`);
       return true;
     }
     const errors = await o.target.apply(config).catch((err: unknown) => [err instanceof Error ? err.message : String(err)]);

@@ -72,6 +72,15 @@ describe('reloader', () => {
     expect(r.shared.process[PROCESS.configReloads]).toBe(0);
   });
 
+  it('a file that changes only what a restart applies (the port) is said to, not passed over in silence', async () => {
+    const moved = config('a');
+    moved.server.port = 9999;
+    const r = setup(() => moved, async () => []);
+    expect(await reloader!.reload('file changed', true)).toBe(true);
+    expect(r.applied).toHaveLength(0);
+    expect(r.lines.join('\n')).toMatch(/changes server\.port, which only a restart applies/);
+  });
+
   it('a config that does not load is reported with its JSON path', async () => {
     const r = setup(() => validateConfig({ version: 1, providers: {}, routing: { deadlineMs: -1 } }, {}), async () => []);
     expect(await reloader!.reload('test')).toBe(false);
