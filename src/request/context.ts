@@ -61,6 +61,9 @@ export interface AttemptHandle {
 
 const NO_TENANT = Object.freeze({ virtualKey: '', team: '', customer: '' });
 
+/** Bytes of a request and of its answer the request log keeps (telemetry.log.payloads). */
+export const PAYLOAD_BYTES = 65_536;
+
 export class RequestContext {
   readonly plan: RuntimePlan;
   readonly res: HttpResponse;
@@ -141,6 +144,8 @@ export class RequestContext {
   /** telemetry.log.payloads only: the answer as sent (a stream's events, capped). */
   responseText: Buffer[] | null = null;
   responseBytes = 0;
+  /** The answer was longer than the 64 KiB kept (the request log says so). */
+  responseCut = false;
   /** Bytes of the provider's answer still counted in the plan's buffer budget (released once sent). */
   heldBytes = 0;
   /** Bytes of the request's body held in the same budget while the request lives (server/app.ts). */
@@ -191,8 +196,9 @@ export class RequestContext {
 
   /** Keeps answer bytes for the request log (telemetry.log.payloads), up to 64 KiB. */
   capture(chunk: Buffer): void {
-    if (this.responseBytes >= 65_536) return;
-    const part = chunk.length + this.responseBytes > 65_536 ? chunk.subarray(0, 65_536 - this.responseBytes) : chunk;
+    if (this.responseBytes + chunk.length > PAYLOAD_BYTES) this.responseCut = true;
+    if (this.responseBytes >= PAYLOAD_BYTES) return;
+    const part = chunk.length + this.responseBytes > PAYLOAD_BYTES ? chunk.subarray(0, PAYLOAD_BYTES - this.responseBytes) : chunk;
     (this.responseText ??= []).push(part);
     this.responseBytes += part.length;
   }

@@ -65,6 +65,7 @@ export function formatRecord(r: TelemetryRecord): string {
   line += `,"tenant":{"virtualKey":${str(r.tenant.virtualKey)},"team":${str(r.tenant.team)},"customer":${str(r.tenant.customer)}}`;
   if (r.request !== undefined) line += `,"request":${str(r.request)}`;
   if (r.response !== undefined) line += `,"response":${str(r.response)}`;
+  if (r.truncated !== undefined) line += `,"truncated":{"request":${r.truncated.request},"response":${r.truncated.response}}`;
   return `${line}}`;
 }
 

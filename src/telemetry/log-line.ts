@@ -26,4 +26,6 @@ export interface LogLine {
   tenant: { virtualKey: string; team: string; customer: string };
   request?: string;
   response?: string;
+  /** Which of the two was longer than the 64 KiB kept; absent when neither. */
+  truncated?: { request: boolean; response: boolean };
 }

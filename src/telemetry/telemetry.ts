@@ -5,12 +5,12 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RuntimePlan } from '../plan/types.ts';
 import type { TelemetryConfig } from '../config/schema.ts';
-import type { RequestContext } from '../request/context.ts';
+import { PAYLOAD_BYTES, type RequestContext } from '../request/context.ts';
 import { PROCESS, THREAD } from '../state/shared-state.ts';
 import { MAX_ATTEMPTS, SLOT_BYTES, encodeRecord, type Dictionary } from './record.ts';
 import { RingWriter, type RingBuffers } from './ring.ts';
 import { TelemetryHub } from './hub.ts';
-import type { ControlMessage, ControlReply, NamesMessage, TelemetryLink } from './worker.ts';
+import type { ControlMessage, ControlReply, NamesMessage, PayloadItem, TelemetryLink } from './worker.ts';
 
 export interface TelemetrySink {
   record(ctx: RequestContext): void;
@@ -54,7 +54,7 @@ export class Telemetry implements TelemetrySink {
   private readonly waiting = new Map<number, (m: ControlReply | null) => void>();
   private readonly loopDelay: IntervalHistogram;
   private readonly loopTimer: NodeJS.Timeout;
-  private pending: Array<{ slot: Uint8Array; request: string; response: string | undefined }> = [];
+  private pending: PayloadItem[] = [];
   private payloadTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -155,7 +155,11 @@ export class Telemetry implements TelemetrySink {
     const slot = new Uint8Array(SLOT_BYTES);
     encodeRecord(new DataView(slot.buffer), slot, 0, ctx);
     const response = ctx.responseText === null ? undefined : Buffer.concat(ctx.responseText).toString('utf8');
-    this.pending.push({ slot, request: ctx.raw === null ? '' : ctx.raw.toString('utf8'), response });
+    // The request up to 64 KiB too, as the answer: a 50 MB body was one 50 MB log line.
+    const raw = ctx.raw;
+    const requestCut = raw !== null && raw.length > PAYLOAD_BYTES;
+    const request = raw === null ? '' : (requestCut ? raw.subarray(0, PAYLOAD_BYTES) : raw).toString('utf8');
+    this.pending.push({ slot, request, response, cut: requestCut || ctx.responseCut ? { request: requestCut, response: ctx.responseCut } : undefined });
     this.payloadTimer ??= setTimeout(() => this.sendPayloads(), 10);
   }
 

@@ -59,4 +59,6 @@ export interface TelemetryRecord {
   request?: string;
   /** Only with telemetry.log.payloads: the answer (JSON body, or a stream's events, capped). */
   response?: string;
+  /** Which of the two was longer than the 64 KiB kept; absent when neither. */
+  truncated?: { request: boolean; response: boolean };
 }

@@ -48,9 +48,17 @@ export type NamesMessage =
 const KEPT_GENERATIONS = 8;
 
 /** On a ring's control port, from its request thread. */
+/** One request's record with its texts (telemetry.log.payloads); `cut` says which was longer than the 64 KiB kept. */
+export interface PayloadItem {
+  slot: Uint8Array;
+  request: string;
+  response: string | undefined;
+  cut: { request: boolean; response: boolean } | undefined;
+}
+
 export type ControlMessage =
   /** telemetry.log.payloads: records with their texts, which cannot fit a ring slot. */
-  | { type: 'payloads'; items: Array<{ slot: Uint8Array; request: string; response: string | undefined }> }
+  | { type: 'payloads'; items: PayloadItem[] }
   | { type: 'metrics'; id: number }
   | { type: 'flush'; id: number }
   | { type: 'pause' | 'resume' };
@@ -160,6 +168,7 @@ function run(init: WorkerInit): void {
           const r = decodeRecord(new DataView(it.slot.buffer, it.slot.byteOffset, it.slot.byteLength), it.slot, 0, namesFor(s, it.slot, 0));
           r.request = it.request;
           if (it.response !== undefined) r.response = it.response;
+          if (it.cut !== undefined) r.truncated = it.cut;
           return r;
         });
         feed(records);

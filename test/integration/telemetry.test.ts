@@ -224,7 +224,15 @@ describe('prompt and completion text in the request log', () => {
     expect(mine.find((l) => l.stream === false)!.response).toBe(json);
     expect(mine.find((l) => l.stream === true)!.response).toBe(sse);
     expect(JSON.stringify(lines)).not.toContain(SECRET);
+    expect(mine.every((l) => l.truncated === undefined)).toBe(true);
     const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
     expect(metrics.get('microgate_requests_total{provider="p",model="m",status="200"}')).toBe(32);
+    // A request over 64 KiB is kept to 64 KiB, and the line says it was cut (it was kept whole).
+    const big = JSON.stringify({ model: 'p/m', messages: [{ role: 'user', content: `oranges ${'z'.repeat(200_000)}` }] });
+    await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big }).then((r) => r.body.text());
+    await s.gw.server.telemetry.flush(5_000);
+    const cut = logLines(dir).find((l) => String(l.request).includes('oranges'))!;
+    expect(String(cut.request).length).toBe(65_536);
+    expect(cut.truncated).toEqual({ request: true, response: false });
   });
 });
