@@ -41,6 +41,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private lastHeaders: IncomingHttpHeaders | null = null;
   private timer: NodeJS.Timeout | null = null;
   private forced = false;
+  /** The key of the attempt in flight, when it was resting as it was sent (tried because every key rested). */
+  private sentResting: KeyPlan | null = null;
 
   constructor(ctx: RequestContext, deadlineMs: number) {
     this.ctx = ctx;
@@ -83,7 +85,17 @@ export class Failover implements FailoverHandle, AttemptOwner {
   /** A response is on its way to the client (JSON written, or the first stream events). */
   succeeded(a: UpstreamAttempt, status: number): void {
     this.records.push({ target: a.target, key: a.key, status, flag: '', ms: a.upstreamMs() });
-    if (samplesHealth(this.ctx)) this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), performance.now());
+    if (!samplesHealth(this.ctx)) return;
+    const now = performance.now();
+    this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), now);
+    // A resting key tried because every key rested, and answered: its rest is over (it stayed out of
+    // weighted routing for the whole of it, 5 minutes after one burst of 401s, though it served). Only
+    // a key sent to while resting: an answer to a request sent before its rest began proves nothing.
+    const state = a.key.state;
+    if (a.key === this.sentResting && state.restUntil > now) {
+      state.restUntil = 0;
+      state.reason = '';
+    }
   }
 
   /** An attempt failed before anything reached the client: decide what comes next. */
@@ -146,7 +158,9 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private rotateKey(charged: boolean): void {
     const target = this.ctx.targets[this.ti]!;
     const now = performance.now();
-    const key = this.freshKey(target, now);
+    // When every key rested (the request is tried anyway: forced), the next least rested one: a 429
+    // from the one tried is no reason to leave out another that serves.
+    const key = this.freshKey(target, now) ?? (this.forced ? this.leastRested(target, true) : null);
     if (key !== null && (!charged || this.ctx.plan.retryBudget.tryRetry(now))) this.dispatch(target, key);
     else this.nextTarget();
   }
@@ -223,10 +237,15 @@ export class Failover implements FailoverHandle, AttemptOwner {
     const fresh = this.freshKey(target, now);
     if (fresh !== null || !anyHealth) return fresh;
     if (target.key !== undefined) return target.key;
-    const keys = keysFor(target.provider, target.model);
+    return this.leastRested(target, false);
+  }
+
+  /** The key of `target` whose rest ends first, whatever its state; `untried`: of those not tried yet for it. */
+  private leastRested(target: Target, untried: boolean): KeyPlan | null {
+    const keys = target.key !== undefined ? null : keysFor(target.provider, target.model);
     if (keys === null) return null;
     let best: KeyPlan | null = null;
-    for (const k of keys.items) if (best === null || k.state.restUntil < best.state.restUntil) best = k;
+    for (const k of keys.items) if ((!untried || !this.tried.includes(k)) && (best === null || k.state.restUntil < best.state.restUntil)) best = k;
     return best;
   }
 
@@ -239,6 +258,7 @@ export class Failover implements FailoverHandle, AttemptOwner {
     }
     // Claims the half-open probe when the circuit is recovering (a count is no probe: it reports nothing).
     if (samplesHealth(ctx)) ctx.plan.health.circuit(key, target).allow(now);
+    this.sentResting = key.state.restUntil > now ? key : null;
     this.tried.push(key);
     ctx.target = target;
     ctx.key = key;

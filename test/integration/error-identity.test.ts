@@ -49,6 +49,7 @@ beforeAll(async () => {
         empty: at('empty'),
         cdn: at('cdn'),
         disguised: at('disguised'),
+        pair: at('pair', ['k1', 'k2']),
         down: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 2, baseMs: 1, capMs: 2 } },
         downonce: { baseUrl: m.down!.baseUrl, keys: [{ name: 'k', value: 'down-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
       },
@@ -197,5 +198,30 @@ describe('an error a provider answers with a 2xx status', () => {
     expect((await caught(ask('disguised/gpt-4o')))!.status).toBe(502);
     answers.disguised = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('null');
     expect((await caught(ask('disguised/gpt-4o')))!.status).toBe(502);
+  });
+});
+
+describe('every key of a provider resting', () => {
+  it('the keys are tried in turn, and one that answers is resting no more', async () => {
+    let all401 = true;
+    answers.pair = (req, res) => {
+      const key = String(req.headers.authorization);
+      if (all401) json(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+      else if (key.includes('pair-k1')) json(res, 429, { error: { message: 'Rate limit reached.', type: 'requests', code: 'rate_limit_exceeded' } });
+      else json(res, 200, { id: 'chatcmpl-pair', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'k2 serves' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    };
+    // One burst of 401s rests both keys (authFailedMs: minutes).
+    expect((await caught(ask('pair/gpt-4o')))!.status).toBe(502);
+    expect(Object.keys((await s.gw.server.stats()).restingKeys).filter((k) => k.startsWith('pair/')).sort()).toEqual(['pair/k1', 'pair/k2']);
+    // The keys work again: k1 is rate-limited, k2 serves. Every key rests, so one is tried anyway, and
+    // a 429 from it moves on to the other rather than end the request.
+    all401 = false;
+    const r = await s.client.chat.completions.create({ model: 'pair/gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(r.data.choices[0]!.message.content).toBe('k2 serves');
+    expect(r.response.headers.get('x-microgate-route')).toContain('#k2:200');
+    // k2 answered: its rest is over, and it is chosen as any fresh key is.
+    expect(Object.keys((await s.gw.server.stats()).restingKeys).filter((k) => k.startsWith('pair/'))).toEqual(['pair/k1']);
+    const next = await s.client.chat.completions.create({ model: 'pair/gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(next.response.headers.get('x-microgate-route')).toBe('pair/gpt-4o#k2:200');
   });
 });
