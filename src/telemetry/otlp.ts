@@ -50,6 +50,8 @@ export interface OtlpOptions {
   timeoutMs?: number;
   /** For tests; default the global fetch. */
   fetch?: typeof fetch;
+  /** Told of records lost (a failed POST's, or beyond the queue) and why: the worker counts them and says so. */
+  onLoss?: (records: number, why: string) => void;
 }
 
 export interface OtlpStats {
@@ -299,6 +301,7 @@ export class OtlpExporter {
   readonly stats: OtlpStats = { exported: 0, dropped: 0, failedPosts: 0 };
   /** Why the last POST failed, for the worker's log; null until one fails. */
   lastError: string | null = null;
+  private readonly onLoss: ((records: number, why: string) => void) | null;
 
   private readonly url: string;
   private readonly headers: Record<string, string>;
@@ -326,6 +329,7 @@ export class OtlpExporter {
     this.maxQueue = positive(opts.maxQueue, 10_000);
     this.timeoutMs = positive(opts.timeoutMs, 10_000);
     this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.onLoss = opts.onLoss ?? null;
     this.timer = setInterval(() => this.kick(1), positive(opts.flushIntervalMs, 2000));
     this.timer.unref();
   }
@@ -341,6 +345,7 @@ export class OtlpExporter {
       const take = records.length <= room ? records.length : room > 0 ? room : 0;
       for (let i = 0; i < take; i++) this.queue.push(records[i]!);
       this.stats.dropped += records.length - take;
+      if (take < records.length) this.onLoss?.(records.length - take, 'the export queue is full');
       this.kick(this.maxBatch);
     } catch {
       // Telemetry must never take the worker down.
@@ -394,10 +399,12 @@ export class OtlpExporter {
       } else {
         this.stats.failedPosts++;
         this.lastError = `HTTP ${res.status}`;
+        this.onLoss?.(batch.length, this.lastError);
       }
     } catch (err) {
       this.stats.failedPosts++;
       this.lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      this.onLoss?.(batch.length, this.lastError);
     }
   }
 }

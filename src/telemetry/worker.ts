@@ -92,7 +92,15 @@ function run(init: WorkerInit): void {
   let secrets = init.secrets;
   let redactor = new Redactor(secrets);
   const log = init.log === null ? null : new RequestLog({ ...init.log, redact: (line) => redactor.redact(line) });
-  const otlp = init.otlp === null ? null : new OtlpExporter(init.otlp);
+  // Spans the collector never got are counted (microgate_telemetry_errors_total{stage="otlp"}) and said on
+  // stderr, once per cause in a row: a collector down or refusing the token lost every span in silence.
+  let lastLoss = '';
+  const onLoss = (n: number, why: string): void => {
+    metrics.failed('otlp', n);
+    if (why !== lastLoss) process.stderr.write(`microgate: telemetry: ${n} span(s) not exported to the OTLP collector (${why}); counted in microgate_telemetry_errors_total{stage="otlp"}\n`);
+    lastLoss = why;
+  };
+  const otlp = init.otlp === null ? null : new OtlpExporter({ ...init.otlp, onLoss });
   let paused = false;
   const sendState = (): void => port.postMessage({ type: 'state', state: metrics.registry.state() } satisfies FromWorker);
   const flush = async (): Promise<void> => {
@@ -100,6 +108,8 @@ function run(init: WorkerInit): void {
     drain();
     sendState();
     await Promise.all([log?.flush(), otlp?.flush()]);
+    // What the exports lost meanwhile is counted too.
+    if (otlp !== null) sendState();
   };
 
   // Each stage is guarded on its own: a record no stage can handle is counted and skipped, and the

@@ -212,7 +212,7 @@ describe('every key of a provider resting', () => {
     };
     // One burst of 401s rests both keys (authFailedMs: minutes).
     expect((await caught(ask('pair/gpt-4o')))!.status).toBe(502);
-    expect(Object.keys((await s.gw.server.stats()).restingKeys).filter((k) => k.startsWith('pair/')).sort()).toEqual(['pair/k1', 'pair/k2']);
+    expect(Object.keys((await s.gw.server.stats()).restingKeys as Record<string, unknown>).filter((k) => k.startsWith('pair/')).sort()).toEqual(['pair/k1', 'pair/k2']);
     // The keys work again: k1 is rate-limited, k2 serves. Every key rests, so one is tried anyway, and
     // a 429 from it moves on to the other rather than end the request.
     all401 = false;
@@ -220,7 +220,7 @@ describe('every key of a provider resting', () => {
     expect(r.data.choices[0]!.message.content).toBe('k2 serves');
     expect(r.response.headers.get('x-microgate-route')).toContain('#k2:200');
     // k2 answered: its rest is over, and it is chosen as any fresh key is.
-    expect(Object.keys((await s.gw.server.stats()).restingKeys).filter((k) => k.startsWith('pair/'))).toEqual(['pair/k1']);
+    expect(Object.keys((await s.gw.server.stats()).restingKeys as Record<string, unknown>).filter((k) => k.startsWith('pair/'))).toEqual(['pair/k1']);
     const next = await s.client.chat.completions.create({ model: 'pair/gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(next.response.headers.get('x-microgate-route')).toBe('pair/gpt-4o#k2:200');
   });

@@ -194,6 +194,22 @@ describe('OpenTelemetry export', () => {
     expect(attrs).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'p/m', 'gen_ai.response.model': 'm', 'gen_ai.system': 'p' });
     expect(JSON.stringify(spans)).not.toContain(SECRET);
   });
+
+  it('spans a collector refuses are counted, not lost in silence', async () => {
+    const { createServer } = await import('node:http');
+    const collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401).end('{"error":"bad token"}'));
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const port = (collector.address() as { port: number }).port;
+    await start({ otlp: { endpoint: `http://127.0.0.1:${port}`, intervalMs: 50 } });
+    await send(s!.gw.url, 7);
+    await s!.gw.server.telemetry.flush(5_000);
+    collector.close();
+    const metrics = parseProm(await (await request(`${s!.gw.url}/metrics`)).body.text());
+    expect(metrics.get('microgate_telemetry_errors_total{stage="otlp"}')).toBe(7);
+  });
 });
 
 describe('prompt and completion text in the request log', () => {
