@@ -1,5 +1,5 @@
 // Rule evaluation for one request: in precedence order, first match wins; shadow rules are recorded
-// and never stop the walk. An evaluation error (a missing map key, say) is no match, counted, never
+// and never stop the walk, and those after the winner are evaluated as well. An evaluation error (a missing map key, say) is no match, counted, never
 // a 500. A matched chain rule re-runs the walk with its target's provider/model until nothing
 // changes, at most MAX_CHAIN_STEPS times.
 import type { CompiledRule } from '../plan/types.ts';
@@ -34,6 +34,26 @@ function missingKey(r: CompiledRule, ctx: RuleInput): boolean {
   return false;
 }
 
+const FAILED = Symbol('failed');
+
+/** A shadow rule after the deciding one: recorded when it matches, counted when it fails, nothing else. */
+function shadow(r: CompiledRule, ctx: RuleInput, vars: RuleVars, stats: RuleStats, decision: RuleDecision): void {
+  if (!inScope(r, ctx)) return;
+  let v: unknown = FAILED;
+  try {
+    if (r.requiredKeys.length === 0 || !missingKey(r, ctx)) v = r.program(vars);
+  } catch {
+    v = FAILED;
+  }
+  if (v === FAILED) {
+    decision.errors.push(r.name);
+    stats.bump(stats.errors, r.name);
+  } else if (v === true) {
+    stats.bump(stats.matches, r.name);
+    decision.matched.push(r.name);
+  }
+}
+
 export function evaluateRules(ctx: RuleInput, rules: readonly CompiledRule[], stats: RuleStats, model: string, provider: string): RuleDecision {
   const decision: RuleDecision = { rule: null, matched: [], errors: [], model, provider };
   const vars = new RuleVars(ctx, model, provider);
@@ -60,6 +80,9 @@ export function evaluateRules(ctx: RuleInput, rules: readonly CompiledRule[], st
       decision.matched.push(r.name);
       if (r.action === 'shadow') continue;
       hit = r;
+      // The shadow rules after it are evaluated and recorded too: a shadow rule measures how often it
+      // would match, whichever rule routes the request (it counted only requests no rule had taken).
+      for (let j = i + 1; j < rules.length; j++) if (rules[j]!.action === 'shadow') shadow(rules[j]!, ctx, vars, stats, decision);
       break;
     }
     if (hit === null) return decision;

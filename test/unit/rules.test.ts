@@ -144,6 +144,18 @@ describe('evaluate', () => {
     expect(r.ctx.rules!.rule).toBeNull();
   });
 
+  it('a shadow rule after the rule that routes is evaluated and recorded too', () => {
+    const plan = planWith([
+      { name: 'cheap', when: 'model == "best"', targets: [{ provider: 'groq', model: 'llama' }] },
+      { name: 'watch', when: 'model == "best"', tag: 'would-downgrade' },
+      { name: 'never', when: 'model == "nothing"', tag: 'x' },
+    ]);
+    const r = route(plan, { model: 'best' });
+    expect(r.labels).toEqual(['groq/llama']);
+    expect(r.ctx.rules!.rule!.name).toBe('cheap');
+    expect(r.ctx.rules!.matched).toEqual(['cheap', 'watch']);
+  });
+
   it('deny answers with the rule\'s message and status', () => {
     const plan = planWith([{ name: 'no-o1', when: 'model.startsWith("openai/o1")', deny: { message: 'o1 is not allowed here', status: 451 } }]);
     try {
