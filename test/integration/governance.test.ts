@@ -201,6 +201,10 @@ describe('limits at every level', () => {
 
   it("a team's tokens per minute: input and output tokens counted, then a 429 naming tokens", async () => {
     await awayFromMinuteEdge();
+    // The remaining tokens an answer reports are after its own reservation (prompt bytes / 4 + max_tokens),
+    // as its remaining requests are after its own permit.
+    const first = await sdk(V.t).chat.completions.create({ model: 'mock/mock-small', max_tokens: 60, messages: [{ role: 'user', content: 'count these tokens please' }] }).withResponse();
+    expect(Number(first.response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThanOrEqual(300 - 60);
     let refused: InstanceType<typeof OpenAI.APIError> | null = null;
     let answered = 0;
     for (let i = 0; i < 30 && refused === null; i++) {
