@@ -362,7 +362,12 @@ describe('deny by default holds across replicas', () => {
         expect((await call(one.url, 'POST', '/admin/virtual-keys', { id: a })).status).toBe(201);
         expect((await call(one.url, 'POST', '/admin/virtual-keys', { id: b })).status).toBe(201);
         // Both replicas know both keys before the race (each refused on its own view before the fix).
-        for (let i = 0; i < 100 && (await keyless(two.url)) !== 401; i++) await new Promise((r) => setTimeout(r, 10));
+        const knows = async (url: string, id: string) => {
+          const r = await request(`${url}/admin/virtual-keys/${id}`);
+          await r.body.text();
+          return r.statusCode === 200;
+        };
+        for (let i = 0; i < 200 && !((await knows(two.url, a)) && (await knows(two.url, b))); i++) await new Promise((r) => setTimeout(r, 10));
         const statuses = (await Promise.all([call(one.url, 'DELETE', `/admin/virtual-keys/${a}`), call(two.url, 'DELETE', `/admin/virtual-keys/${b}`)])).map((r) => r.status).sort();
         expect(statuses).toEqual([200, 409]);
         expect(await keyless(one.url)).toBe(401);
