@@ -52,6 +52,8 @@ export interface FailoverHandle {
   route(): string;
   /** The client left: stop waiting for a backoff. */
   cancel(): void;
+  /** The client left: the attempt in flight, which reached the provider, goes in the records (flag DC). */
+  abandon(): void;
 }
 
 /** The attempt in flight (upstream/attempt.ts): a client abort cancels it. */

@@ -329,5 +329,6 @@ export function markAborted(ctx: RequestContext): void {
   if (ctx.done || ctx.aborted) return;
   ctx.aborted = true;
   ctx.tEnd = performance.now();
+  ctx.failover?.abandon();
   ctx.sink.requestFinished(ctx);
 }

@@ -47,7 +47,8 @@ const DIALECT_CODE: Readonly<Record<(typeof DIALECTS)[number], number>> = { open
 export const TIERS = ['', 'SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'] as const;
 export const ERROR_LIST: readonly ErrorCode[] = Object.keys(ERROR_CODES) as ErrorCode[];
 /** Failure causes of attempts without a status (the Envoy-style flags of errors/codes.ts). */
-export const ATTEMPT_FLAGS: readonly string[] = ['', ...new Set(Object.values(ERROR_CODES).map((s) => s.flag))];
+/** An attempt's cause flag: an error code's, or DC (Envoy's: the client left while it was in flight). */
+export const ATTEMPT_FLAGS: readonly string[] = ['', ...new Set(Object.values(ERROR_CODES).map((s) => s.flag)), 'DC'];
 
 const ERROR_ID = new Map<string, number>(ERROR_LIST.map((c, i) => [c, i + 1]));
 const FLAG_ID = new Map<string, number>(ATTEMPT_FLAGS.map((f, i) => [f, i]));

@@ -82,6 +82,13 @@ export class Failover implements FailoverHandle, AttemptOwner {
     this.timer = null;
   }
 
+  abandon(): void {
+    const a = this.ctx.attempt as UpstreamAttempt | null;
+    // An attempt that already succeeded or failed is in the records; a backoff between two has none in flight.
+    if (a === null || a.settled || a.tDispatch === 0 || this.timer !== null) return;
+    this.records.push({ target: a.target, key: a.key, status: 0, flag: 'DC', ms: a.upstreamMs() });
+  }
+
   /** A response is on its way to the client (JSON written, or the first stream events). */
   succeeded(a: UpstreamAttempt, status: number): void {
     this.records.push({ target: a.target, key: a.key, status, flag: '', ms: a.upstreamMs() });

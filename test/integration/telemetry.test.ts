@@ -18,7 +18,7 @@ afterEach(async () => {
 
 async function start(telemetry: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mg-tel-'));
-  s = await startStack({ main: { keys: { [`${SECRET}-bad`]: { status: 401 } } } }, (m) => ({
+  s = await startStack({ main: { keys: { [`${SECRET}-bad`]: { status: 401 }, [`${SECRET}-slow`]: { latencyMs: 3_000 } } } }, (m) => ({
     version: 1,
     providers: {
       p: {
@@ -28,6 +28,7 @@ async function start(telemetry: Record<string, unknown> = {}) {
         pricing: { m: { input: 2, output: 8 } },
       },
       broken: { baseUrl: m.main!.baseUrl, keys: [{ name: 'bad', value: `${SECRET}-bad` }] },
+      slow: { baseUrl: m.main!.baseUrl, keys: [{ name: 'slow', value: `${SECRET}-slow` }] },
     },
     telemetry: { ...telemetry, log: { dir, ...(telemetry.log as object | undefined) } },
   }));
@@ -95,6 +96,24 @@ describe('telemetry', () => {
     expect(metrics.get('microgate_gateway_time_seconds_count')).toBe(1600);
     expect(metrics.get('microgate_telemetry_dropped_total')).toBe(0);
     expect([...metrics.keys()].some((k) => k.startsWith('microgate_event_loop_delay_seconds'))).toBe(true);
+  });
+
+  it('a request the client leaves keeps the attempt that reached the provider, in its line and its metric', async () => {
+    const { s, dir } = await start();
+    const gone = new AbortController();
+    const pending = fetch(`${s.gw.url}/v1/chat/completions`, { method: 'POST', signal: gone.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'slow/m', messages: [{ role: 'user', content: 'hi' }] }) }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 300));
+    gone.abort();
+    await pending;
+    for (let i = 0; i < 100 && logLines(dir).length === 0; i++) {
+      await s.gw.server.telemetry.flush(5_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [line] = logLines(dir);
+    expect(line).toMatchObject({ aborted: true, status: 0 });
+    expect(line!.attempts).toMatchObject([{ provider: 'slow', model: 'm', key: 'slow', status: 0, flag: 'DC' }]);
+    const metrics = parseProm(await (await request(`${s.gw.url}/metrics`)).body.text());
+    expect(metrics.get('microgate_requests_total{provider="slow",model="m",status="aborted"}')).toBe(1);
   });
 
   it('a provider key never appears in logs, metrics or errors', async () => {
