@@ -1,7 +1,7 @@
 // Rule evaluation for one request: in precedence order, first match wins; shadow rules are recorded
-// and never stop the walk, and those after the winner are evaluated as well. An evaluation error (a missing map key, say) is no match, counted, never
-// a 500. A matched chain rule re-runs the walk with its target's provider/model until nothing
-// changes, at most MAX_CHAIN_STEPS times.
+// and never stop the walk (those after the winner are evaluated too). An evaluation error (a missing
+// map key, say) is no match, counted, never a 500. A matched chain rule re-runs the walk with its
+// target's provider/model until nothing changes, at most MAX_CHAIN_STEPS times.
 import type { CompiledRule } from '../plan/types.ts';
 import type { RuleStats } from '../state/rule-stats.ts';
 import { RuleVars, type RuleInput } from './variables.ts';

@@ -46,8 +46,10 @@ export const DIALECTS = ['openai', 'anthropic', 'responses'] as const;
 const DIALECT_CODE: Readonly<Record<(typeof DIALECTS)[number], number>> = { openai: 0, anthropic: 1, responses: 2 };
 export const TIERS = ['', 'SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING'] as const;
 export const ERROR_LIST: readonly ErrorCode[] = Object.keys(ERROR_CODES) as ErrorCode[];
-/** Failure causes of attempts without a status (the Envoy-style flags of errors/codes.ts). */
-/** An attempt's cause flag: an error code's, or DC (Envoy's: the client left while it was in flight). */
+/**
+ * Failure causes of attempts without a status: the Envoy-style flags of errors/codes.ts, and DC (Envoy's
+ * too: the client left while the attempt was in flight). Appended only: the ids are in the ring's records.
+ */
 export const ATTEMPT_FLAGS: readonly string[] = ['', ...new Set(Object.values(ERROR_CODES).map((s) => s.flag)), 'DC'];
 
 const ERROR_ID = new Map<string, number>(ERROR_LIST.map((c, i) => [c, i + 1]));

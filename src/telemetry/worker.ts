@@ -47,7 +47,6 @@ export type NamesMessage =
 /** Plans whose names a ring keeps: a request that outlives this many reloads is logged as "unknown". */
 const KEPT_GENERATIONS = 8;
 
-/** On a ring's control port, from its request thread. */
 /** One request's record with its texts (telemetry.log.payloads); `cut` says which was longer than the 64 KiB kept. */
 export interface PayloadItem {
   slot: Uint8Array;
@@ -56,6 +55,7 @@ export interface PayloadItem {
   cut: { request: boolean; response: boolean } | undefined;
 }
 
+/** On a ring's control port, from its request thread. */
 export type ControlMessage =
   /** telemetry.log.payloads: records with their texts, which cannot fit a ring slot. */
   | { type: 'payloads'; items: PayloadItem[] }
