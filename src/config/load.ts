@@ -201,9 +201,19 @@ export function formatIssues(err: z.ZodError): string {
     return `  - ${path === '' ? '(root)' : path}: ${message}`;
   };
   // zod puts an unknown key's parent in the path; name the key itself (providers.openai.keys[0].wieght).
-  return err.issues
-    .flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((k) => line([...issue.path, k], 'unknown key')) : [line(issue.path, issue.message)]))
-    .join('\n');
+  // A value that fits no branch of a union (a key entry: a value, or AWS credentials) is reported by the
+  // branch it came nearest to, field by field: "keys[0]: Invalid input" named no field.
+  const lines = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): string[] =>
+    issues.flatMap((issue) => {
+      const path = [...prefix, ...issue.path];
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => line([...path, k], 'unknown key'));
+      if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+        const nearest = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
+        if (nearest.length > 0) return lines(nearest, path);
+      }
+      return [line(path, issue.message)];
+    });
+  return lines(err.issues, []).join('\n');
 }
 
 function parseFile(path: string): unknown {

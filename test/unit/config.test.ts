@@ -127,6 +127,7 @@ describe('validateConfig: bad values name their JSON path', () => {
   it.each([
     ['negative key weight', (c: any) => (c.providers.openai.keys[0].weight = -1), 'providers.openai.keys[0].weight'],
     ['zero key weight', (c: any) => (c.providers.openai.keys[0].weight = 0), 'providers.openai.keys[0].weight'],
+    ['key weight of the wrong type', (c: any) => (c.providers.openai.keys[0].weight = 'three'), 'providers.openai.keys[0].weight'],
     ['non-URL baseUrl', (c: any) => (c.providers.openai.baseUrl = 'api.openai.com/v1'), 'providers.openai.baseUrl'],
     ['non-HTTP baseUrl', (c: any) => (c.providers.openai.baseUrl = 'ftp://example.com/v1'), 'providers.openai.baseUrl'],
     ['version 2', (c: any) => (c.version = 2), 'version'],
