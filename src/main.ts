@@ -22,6 +22,7 @@ interface Running {
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
+  const loadedAt = Date.now();
   let mock: MockHandle | null = null;
   let config = loaded.config;
   if (config === null) {
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
           file: loaded.source.kind === 'file' ? loaded.source.path : null,
           load: () => loadConfig().config ?? config,
           running: config,
+          loadedAt,
           target: gw.target,
           log: (line) => process.stderr.write(`${line}\n`),
         })

@@ -28,6 +28,8 @@ export interface ReloaderOptions {
   /** Loads and validates the config again, as at start-up (throws ConfigError with the JSON path). */
   load: () => Config;
   running: Config;
+  /** When `running` was loaded (ms since the epoch): what /admin/config says until a reload succeeds. */
+  loadedAt?: number;
   target: Reconfigurable;
   /** A line for the operator (stderr). */
   log: (line: string) => void;
@@ -44,7 +46,9 @@ export interface Reloader {
 export function startReloader(o: ReloaderOptions): Reloader {
   let running = o.running;
   let chain: Promise<boolean> = Promise.resolve(true);
-  let loadedAt = Date.now();
+  // Told to every thread at once, so each says the same load time, and a failed reload does not move it.
+  let loadedAt = o.loadedAt ?? Date.now();
+  o.target.status({ loadedAt, lastReload: null });
   /** The last reload failed: the status says so until one succeeds or the file is the running config again. */
   let failing = false;
 

@@ -81,12 +81,22 @@ describe('reloader', () => {
     expect(r.lines.join('\n')).toMatch(/changes server\.port, which only a restart applies/);
   });
 
+  it('every thread is told the load time at start, and a failed reload does not move it', async () => {
+    const r = setup(() => {
+      throw new Error('cannot parse config file');
+    }, async () => []);
+    const first = r.statuses[0]!;
+    expect(first.lastReload).toBeNull();
+    expect(await reloader!.reload('SIGHUP')).toBe(false);
+    expect(r.statuses.at(-1)!.loadedAt).toBe(first.loadedAt);
+  });
+
   it('a config that does not load is reported with its JSON path', async () => {
     const r = setup(() => validateConfig({ version: 1, providers: {}, routing: { deadlineMs: -1 } }, {}), async () => []);
     expect(await reloader!.reload('test')).toBe(false);
     expect(r.applied).toHaveLength(0);
     expect(r.lines[0]).toMatch(/failed, still serving the running config: [\s\S]*routing\.deadlineMs/);
-    expect(r.statuses[0]!.lastReload).toMatchObject({ ok: false });
+    expect(r.statuses.at(-1)!.lastReload).toMatchObject({ ok: false });
   });
 
   it('a mounted ConfigMap updated in place (a new ..data link, the file untouched) is reloaded', async () => {
