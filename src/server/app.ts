@@ -19,6 +19,7 @@ import { MicrosHistogram } from '../state/micros-histogram.ts';
 import { PROCESS, THREAD, THREAD_FIELDS } from '../state/shared-state.ts';
 import { ALONE, mergeStats, type LocalStats, type Peers } from './peers.ts';
 import { NO_TELEMETRY, type TelemetrySink } from '../telemetry/telemetry.ts';
+import { MAX_MODEL_LABELS } from '../telemetry/metrics.ts';
 import { endStream, failStream, markAborted, sendError, sendJson, startStream, statusLine, writeStream } from './respond.ts';
 import { listenOn, uWS } from './uws.ts';
 import { ConnectionGuard, fdLimit, highMark, type Listener } from './connection-guard.ts';
@@ -464,9 +465,17 @@ export class GatewayServer implements RequestSink, Listener {
       '# TYPE microgate_circuit_state gauge',
     ];
     const states: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
+    // Model names are label values for the first MAX_MODEL_LABELS distinct ones here too (the snapshot
+    // lists open and half-open circuits first): clients naming models freely made 500 series.
+    const models = new Set<string>();
     for (const [id, c] of Object.entries(this.plan.health.snapshot(this.plan.keysById, now))) {
-      const [provider, key, ...model] = id.split('/');
-      lines.push(`microgate_circuit_state{provider="${provider}",key="${key}",model="${model.join('/').replace(/["\\\n]/g, '_')}"} ${states[c.state] ?? 0}`);
+      const [provider, key, ...rest] = id.split('/');
+      const model = rest.join('/');
+      if (!models.has(model)) {
+        if (models.size >= MAX_MODEL_LABELS) continue;
+        models.add(model);
+      }
+      lines.push(`microgate_circuit_state{provider="${provider}",key="${key}",model="${model.replace(/["\\\n]/g, '_')}"} ${states[c.state] ?? 0}`);
     }
     const g = this.guard;
     if (g !== null) {

@@ -364,6 +364,14 @@ describe('bounded state per client-chosen string', () => {
     expect(text.length).toBeLessThan(2_000_000);
     expect(s.gw.server.telemetry.restarts).toBe(0);
   });
+
+  it('circuits of client-named models are label values for 100 models at most', async () => {
+    h.handle((_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}'));
+    for (let i = 0; i < 140; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => chat({ model: `h/junk-${i + j}` })));
+    const text = await (await request(`${s.gw.url}/metrics`)).body.text();
+    const models = new Set([...text.matchAll(/microgate_circuit_state\{provider="[^"]*",key="[^"]*",model="([^"]*)"/g)].map((m) => m[1]));
+    expect(models.size).toBe(100);
+  });
 });
 
 describe('large answers', () => {
