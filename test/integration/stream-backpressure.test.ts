@@ -21,9 +21,11 @@ it('relays a large stream to a paused client intact, pausing the provider meanwh
   const body = JSON.stringify({ model: 'mock/m', stream: true, messages: [{ role: 'user', content: 'go' }] });
   const sock = connect(s.gw.port, '127.0.0.1');
   sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  // Do not read for a while: the kernel buffers fill and uWS reports backpressure.
+  // Do not read until the kernel buffers are full and uWS reports backpressure (the gateway pauses the
+  // provider): waited for, not timed (a fixed 400 ms was too short for a busy machine's mock).
   sock.pause();
-  await new Promise((r) => setTimeout(r, 400));
+  const pauses = async () => ((await s.gw.server.stats()) as { backpressurePauses: number }).backpressurePauses;
+  for (let i = 0; i < 500 && (await pauses()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
   const parts: Buffer[] = [];
   sock.on('data', (d: Buffer) => parts.push(d));
   sock.resume();
@@ -50,5 +52,5 @@ it('relays a large stream to a paused client intact, pausing the provider meanwh
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> });
   // role chunk + CHUNKS content chunks + finish chunk, each parsed whole
   expect(chunks).toHaveLength(CHUNKS + 2);
-  expect(((await s.gw.server.stats()) as { backpressurePauses: number }).backpressurePauses).toBeGreaterThan(0);
+  expect(await pauses()).toBeGreaterThan(0);
 });
