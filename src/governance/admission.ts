@@ -76,7 +76,8 @@ export function admit(key: VirtualKey, store: QuotaStore, failure: FailurePolicy
   // the levels before it.
   reserveSpend(key, store, epochMs, reserve);
   // What is left after this request, as OpenAI's headers say it (and as the requests header does).
-  if (into.tokens !== null && reserve.tokens > 0) into.tokens = { ...into.tokens, remaining: Math.max(0, into.tokens.remaining - reserve.tokens) };
+  // (checkSpend made into.tokens for this request: adjusted in place, no second object.)
+  if (into.tokens !== null && reserve.tokens > 0) into.tokens.remaining = Math.max(0, into.tokens.remaining - reserve.tokens);
   const minuteEnd = (Math.floor(epochMs / MINUTE) + 1) * MINUTE;
   const rpm = key.permits;
   if (rpm.length > 0) {

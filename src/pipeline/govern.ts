@@ -103,9 +103,10 @@ const COUNTED_IN_TOKENS: ReadonlySet<EndpointName> = new Set(['chat', 'completio
 
 /** Choices a request asks for (`n`, and `best_of` for completions, which OpenAI bills for): each may write its maximum. */
 function choices(b: Record<string, unknown>): number {
-  let n = 1;
-  for (const v of [b.n, b.best_of]) if (typeof v === 'number' && Number.isInteger(v) && v > n) n = v;
-  return n;
+  const n = b.n;
+  const best = b.best_of;
+  const a = typeof n === 'number' && Number.isInteger(n) && n > 1 ? n : 1;
+  return typeof best === 'number' && Number.isInteger(best) && best > a ? best : a;
 }
 
 /** The answer's output tokens: 0 where the endpoint writes none, else from its usage (-1 unknown). */

@@ -586,13 +586,13 @@ function errorAnswerStatus(body: Buffer): number {
   let i = skipWs(body, 0);
   if (body[i] !== 0x7b) return body[i] === 0x6e ? 502 : 0; // `{`, or `null`: no answer at all
   i = skipWs(body, i + 1);
-  const openai = body.subarray(i, i + ERROR_KEY.length).equals(ERROR_KEY);
-  if (!openai) {
-    if (!body.subarray(i, i + TYPE_KEY.length).equals(TYPE_KEY)) return 0;
+  // Compared in place (every answer passes here: no Buffer view made for it).
+  if (!bytesAt(body, i, ERROR_KEY)) {
+    if (!bytesAt(body, i, TYPE_KEY)) return 0;
     i = skipWs(body, i + TYPE_KEY.length);
     if (body[i] !== 0x3a) return 0; // `:`
     i = skipWs(body, i + 1);
-    if (!body.subarray(i, i + ERROR_KEY.length).equals(ERROR_KEY)) return 0;
+    if (!bytesAt(body, i, ERROR_KEY)) return 0;
   }
   try {
     const e = (JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; status?: unknown } }).error;
@@ -601,6 +601,13 @@ function errorAnswerStatus(body: Buffer): number {
   } catch {
     return 502;
   }
+}
+
+/** Whether `body` holds `key` at `i`. */
+function bytesAt(body: Buffer, i: number, key: Buffer): boolean {
+  if (i + key.length > body.length) return false;
+  for (let k = 0; k < key.length; k++) if (body[i + k] !== key[k]) return false;
+  return true;
 }
 
 /** Whether SSE bytes hold only comments and blank lines (": keep-alive"), no event. */
