@@ -1,7 +1,7 @@
 // The governance of one loaded config: who may call (the directory of virtual keys, teams and
 // customers), the counters their limits are kept in, what answers cost, and the admin key. The
 // directory is swapped whole when the admin API changes it; the store outlives config reloads.
-import type { QuotaStore } from '../state/quota.ts';
+import type { Counter, QuotaStore } from '../state/quota.ts';
 import { Directory, type DirectorySource } from './directory.ts';
 import type { EntitySnapshot, EntityStore } from './entities.ts';
 import { existsSync } from 'node:fs';
@@ -198,11 +198,15 @@ export class Governance {
   /** Leases the first permits of every counter ahead of its first request (which would otherwise wait for them). */
   warm(): void {
     if (this.store.warm === undefined) return;
+    const { permits, spend } = this.counters();
+    this.store.warm(permits, spend, Date.now());
+  }
+
+  /** Every key's, team's and customer's counters: permits (requests per minute) and spend (tokens, budget). */
+  counters(): { permits: Counter[]; spend: Counter[] } {
     const d = this.directory;
     const levels = [...d.keys.values()].map((k) => k.limits).concat([...d.teams.values()].map((t) => t.limits), [...d.customers.values()].map((c) => c.limits));
-    const permits = levels.map((l) => l.rpm).filter((c) => c !== null);
-    const spend = levels.flatMap((l) => [l.tpm, l.budget]).filter((c) => c !== null);
-    this.store.warm(permits, spend, Date.now());
+    return { permits: levels.map((l) => l.rpm).filter((c) => c !== null), spend: levels.flatMap((l) => [l.tpm, l.budget]).filter((c) => c !== null) };
   }
 
   /** Starts keeping the admin API's entities in `store`: loads them, and follows other replicas' changes. */

@@ -169,6 +169,13 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
 
   route('get', '/admin/usage', 0, async (p) => {
     const d = p.governance.directory;
+    const store = p.governance.store;
+    // A shared store is read first: each thread and replica would otherwise report the totals it last
+    // saw, seconds old for a key it has not served since, and two refreshes of one dashboard differed.
+    if (store.refresh !== undefined) {
+      const { permits, spend } = p.governance.counters();
+      await store.refresh(permits, spend, Date.now());
+    }
     const now = Date.now();
     const level = (id: string, name: string, l: LevelLimits) => ({ id, name, usage: usageView(p, l, now) });
     return [

@@ -384,7 +384,24 @@ export class RedisQuota implements QuotaStore {
     }
     if (!stale) return null;
     this.statsValue.spendReads++;
-    // A flush in flight carries no read of these (or carries their batch): the next one reads them.
+    return this.nextFlush();
+  }
+
+  /**
+   * For /admin/usage: reads the shared counts of these counters now, so every thread and replica
+   * reports what all of them took, not the total each last happened to see (a key idle on one replica
+   * showed the spend of minutes ago there). Bounded by the command timeout; never rejects. A small
+   * limit's count is read too; a larger one's is what this thread's last lease learnt (remaining()).
+   */
+  refresh(permitCounters: readonly Counter[], spendCounters: readonly Counter[], now: number): Promise<void> {
+    if (!this.ready || this.failing) return Promise.resolve();
+    for (const c of permitCounters) if (this.small(c)) this.entryFor(c, now).readUsed = true;
+    for (const c of spendCounters) this.entryFor(c, now).read = true;
+    return this.nextFlush();
+  }
+
+  /** Resolves after a flush that starts from now: one in flight carries no read asked since (or carries their batch). */
+  private nextFlush(): Promise<void> {
     return (this.flushing ?? Promise.resolve()).then(() => this.flush() ?? this.flushing ?? undefined).then(NOTHING);
   }
 

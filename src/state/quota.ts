@@ -71,6 +71,12 @@ export interface QuotaStore {
    * its permits of small limits go back to the shared store at once. Optional.
    */
   release?(counters: readonly Counter[], now: number): void;
+  /**
+   * Reads the shared counts of these counters from the store now (what remaining() and spent() then
+   * report is every thread's and replica's, as of this read): for reports, never the request path.
+   * Resolves once read or failed; never rejects. Optional: a store that holds the counts is always current.
+   */
+  refresh?(permits: readonly Counter[], spend: readonly Counter[], now: number): Promise<void>;
   /** Permits left in the counter's current window as this process knows it (for x-ratelimit-remaining-*). */
   remaining(counter: Counter, now: number): number;
   /** Spend so far in the counter's current window (shared total as last seen, plus local spend not yet shared). */

@@ -287,6 +287,40 @@ describe('admin changes reach every replica', () => {
     }
   }, 30_000);
 
+  it("/admin/usage reads shared spend from Redis: a replica that served none of a key's requests reports the same spend and tokens as the one that did", async () => {
+    const SPENDER = 'vk-value-spender-0123456789abcdef';
+    const cfg = () =>
+      validateConfig(
+        {
+          version: 1,
+          telemetry: { enabled: false },
+          providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: { 'mock-small': { input: 1000, output: 1000 } } } },
+          governance: { store: { redis: redis.url }, virtualKeys: [{ id: 'vk-spender', value: SPENDER, limits: { budget: { usd: 1000, period: '1d' as const }, tokensPerMinute: 1_000_000 } }] },
+        },
+        {},
+      );
+    const [one, two] = await Promise.all([startGateway(cfg(), { host: '127.0.0.1', port: 0 }), startGateway(cfg(), { host: '127.0.0.1', port: 0 })]);
+    type Usage = { budget: { spentUsd: number }; tokensPerMinute: { used: number } };
+    const usage = async (url: string): Promise<Usage> => {
+      const body = (await (await request(`${url}/admin/usage`)).body.json()) as { virtualKeys: Array<{ id: string; usage: Usage }> };
+      return body.virtualKeys.find((k) => k.id === 'vk-spender')!.usage;
+    };
+    try {
+      // Both replicas have read the key's empty total at start (warm); only one serves it from now on.
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 5; i++) expect(await chat(one.url, SPENDER)).toBe(200);
+      const served = await usage(one.url);
+      const idle = await usage(two.url);
+      expect(served.budget.spentUsd).toBeGreaterThan(0);
+      expect(served.tokensPerMinute.used).toBeGreaterThan(0);
+      // The idle replica used to report the total it read at start: $0 and 0 tokens.
+      expect(idle.budget.spentUsd).toBeCloseTo(served.budget.spentUsd, 9);
+      expect(idle.tokensPerMinute.used).toBe(served.tokensPerMinute.used);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  }, 30_000);
+
   it('a change made while a replica was cut from Redis pub/sub reaches it when it reconnects; a stored key naming a team that is gone is left out, and later changes still apply', async () => {
     const gw = await startGateway(
       validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
