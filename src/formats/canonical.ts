@@ -139,7 +139,7 @@ export interface CanonicalRequest {
  * A canonical field a provider's codec may leave out (a value the provider refuses, a field it has no
  * place for): each dialect names it in its own words for x-microgate-dropped (Dialect.fieldName).
  */
-export type CanonicalField = 'temperature' | 'top_p' | 'top_k' | 'stop' | 'thinking' | 'user' | 'parallel_tool_calls';
+export type CanonicalField = 'temperature' | 'top_p' | 'top_k' | 'stop' | 'thinking' | 'user' | 'parallel_tool_calls' | 'tool_result_image' | 'tool_result_document';
 
 /** Why a turn ended, in Anthropic's words; each dialect maps them to its own. */
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'model_context_window_exceeded';

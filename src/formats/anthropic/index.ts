@@ -17,6 +17,8 @@ const ANTHROPIC_FIELD: Partial<Record<CanonicalField, string>> = {
   stop: 'stop_sequences',
   user: 'metadata.user_id',
   parallel_tool_calls: 'tool_choice.disable_parallel_tool_use',
+  tool_result_image: 'tool_result.content.image',
+  tool_result_document: 'tool_result.content.document',
 };
 
 export const anthropicDialect: Dialect = {

@@ -37,7 +37,7 @@ function mediaPart(b: Block, at: string): Obj {
   return { inlineData: { mimeType: b.source.media_type, data: b.source.data } };
 }
 
-function contents(r: CanonicalRequest, multimodalResults: boolean): Obj[] {
+function contents(r: CanonicalRequest, multimodalResults: boolean, dropped: CanonicalField[]): Obj[] {
   // Tool-call id → function name, from the assistant turns read so far: a functionResponse must name
   // its function, and an id a client reuses on a later turn must not rename an earlier call's result.
   const names = new Map<string, string>();
@@ -90,10 +90,18 @@ function contents(r: CanonicalRequest, multimodalResults: boolean): Obj[] {
         // The result's images and documents: Gemini 3 takes them inside the function response
         // (FunctionResponse.parts, FunctionResponsePart.inlineData; v1beta reference, "multimodal
         // function responses"). Earlier models take none there, and refuse them beside it (calls and
-        // responses pair one to one), so for those they are left out, as before.
-        if (multimodalResults && typeof b.content !== 'string') {
-          // Text, a plain-text document's too, is in the output above.
-          const parts = (b.content ?? []).flatMap((c, k) => (c.type === 'text' || (c.type === 'document' && c.source.type === 'text') ? [] : [mediaPart(c, `${at}.content[${j}].content[${k}]`)]));
+        // responses pair one to one), so for those they are left out, and named in x-microgate-dropped.
+        if (typeof b.content !== 'string') {
+          const parts: Obj[] = [];
+          (b.content ?? []).forEach((c, k) => {
+            // Text, a plain-text document's too, is in the output above.
+            if (c.type === 'text' || (c.type === 'document' && c.source.type === 'text')) return;
+            if (multimodalResults) parts.push(mediaPart(c, `${at}.content[${j}].content[${k}]`));
+            else {
+              const field = c.type === 'image' ? 'tool_result_image' : 'tool_result_document';
+              if (!dropped.includes(field)) dropped.push(field);
+            }
+          });
           if (parts.length > 0) fr.parts = parts;
         }
         responses.push({ functionResponse: fr });
@@ -127,7 +135,7 @@ function thinkingConfig(r: CanonicalRequest, model: string): Obj | null {
 const MULTIMODAL_RESULTS = /^(?:models\/)?gemini-(?:[3-9]|\d{2,})/;
 
 export function geminiFromCanonical(r: CanonicalRequest, model = '', dropped: CanonicalField[] = []): Obj {
-  const turns = contents(r, MULTIMODAL_RESULTS.test(model));
+  const turns = contents(r, MULTIMODAL_RESULTS.test(model), dropped);
   // Gemini's own words for it name a field the client never sent ("contents is not specified").
   if (turns.length === 0) throw bad("'messages' holds no turn with content to send.", 'messages');
   const out: Obj = { contents: turns };

@@ -6,6 +6,7 @@
 // there is no codec and never a pass-through: every answer is rendered here.
 // Spec: openai-node 6.49 `resources/responses`; test/fixtures/conformance/responses/README.md.
 import { openaiStatus } from '../errors.ts';
+import type { CanonicalField } from '../canonical.ts';
 import type { Dialect } from '../format.ts';
 import { errorEvent, renderResponsesError } from './errors.ts';
 import { checkResponses, responsesToCanonical } from './request.ts';
@@ -17,11 +18,18 @@ export { ResponsesStreamEncoder } from './stream.ts';
 /** Unix seconds for `created_at`: the dialects are pure, so the clock is read here, once per answer or stream. */
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
+/** The fields a provider's codec may leave out, in this dialect's words (x-microgate-dropped). */
+const RESPONSES_FIELD: Partial<Record<CanonicalField, string>> = {
+  thinking: 'reasoning',
+  tool_result_image: 'function_call_output.output.input_image',
+  tool_result_document: 'function_call_output.output.input_file',
+};
+
 export const responsesDialect: Dialect = {
   format: 'responses',
   check: checkResponses,
   toCanonical: (b) => responsesToCanonical(b),
-  fieldName: (f) => (f === 'thinking' ? 'reasoning' : f),
+  fieldName: (f) => RESPONSES_FIELD[f] ?? f,
   renderResponse: (r, client) => responseFromCanonical(r, client, nowSeconds()),
   streamEncoder: (req, client) => new ResponsesStreamEncoder(req, client, nowSeconds()),
   status: openaiStatus,
