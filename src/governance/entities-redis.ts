@@ -35,11 +35,13 @@ export class RedisEntities implements EntityStore {
   constructor(url: string) {
     const opts = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false } as const;
     this.client = new Redis(url, opts);
-    this.sub = new Redis(url, opts);
+    // Subscribed on every connection below, not by ioredis: its own resubscribe after a reconnect has
+    // no rejection handler, so a close before Redis answers it (a reload or shutdown right after a Redis
+    // blip) was an unhandled rejection, which ends a request thread.
+    this.sub = new Redis(url, { ...opts, autoResubscribe: false });
     // Errors surface as rejected admin calls; connection errors must not become unhandled events.
     this.client.on('error', () => {});
     this.sub.on('error', () => {});
-    void this.sub.subscribe(CHANNEL).catch(() => {});
     this.sub.on('message', (_channel: string, from: string) => {
       if (from !== this.origin) for (const l of this.listeners) l();
     });
@@ -48,6 +50,7 @@ export class RedisEntities implements EntityStore {
     // until some later change.
     let connectedBefore = false;
     this.sub.on('ready', () => {
+      this.sub.subscribe(CHANNEL).catch(() => {});
       if (connectedBefore) for (const l of this.listeners) l();
       connectedBefore = true;
     });

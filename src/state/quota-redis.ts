@@ -284,8 +284,10 @@ export class RedisQuota implements QuotaStore {
       // finds the new primary (ioredis's documented use of reconnectOnError).
       reconnectOnError: (err: Error) => (String(err.message).startsWith('READONLY') ? 1 : false),
     });
-    // Subscriber: the one SUBSCRIBE may wait for the connection; ioredis resubscribes after reconnects.
-    this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
+    // Subscriber: subscribed at every connection (the 'ready' handler below), not by ioredis, whose own
+    // resubscribe after a reconnect has no rejection handler: a close before Redis answered it (a reload
+    // or shutdown just after a Redis blip) was an unhandled rejection, which ends a request thread.
+    this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false });
 
     // ioredis sends it by EVALSHA, loading it when Redis lacks it (a restarted Redis), pipelines too.
     this.redis.defineCommand('mgSpend', { numberOfKeys: 2, lua: SPEND_LUA });
@@ -312,10 +314,12 @@ export class RedisQuota implements QuotaStore {
     this.sub.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.onResetMessage(message);
     });
-    this.sub.subscribe(this.channel).then(
-      () => {},
-      (err: Error) => this.noteError(err),
-    );
+    this.sub.on('ready', () => {
+      this.sub.subscribe(this.channel).then(
+        () => {},
+        (err: Error) => this.noteError(err),
+      );
+    });
 
     this.flushMs = opts.flushMs ?? 100;
     this.ticker = setInterval(() => this.tick(), this.flushMs);
