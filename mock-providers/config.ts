@@ -25,9 +25,10 @@ export interface MockBehavior {
   disconnectAfterChunks?: number;
   responseBytes?: number; // approximate non-stream content size; default ~4 B per max_tokens, else 200
   status?: number; // >= 400 forces that error; < 400 forces a normal answer (no fault is rolled)
-  /** Anthropic and Gemini streams: an in-stream error (Anthropic's `event: error`, Gemini's `{"error": …}` chunk)
-   *  replaces the rest of the stream after N text deltas (the HTTP status is already 200). Default -1 (off); 0 when
-   *  only streamErrorType is set. */
+  /** Anthropic, Gemini and OpenAI chat streams: an in-stream error (Anthropic's `event: error`, Gemini's and
+   *  OpenAI's `{"error": …}` chunk) replaces the rest of the stream after N text deltas (the HTTP status is already
+   *  200; OpenAI's role chunk, Anthropic's message_start come first). Default -1 (off); 0 when only streamErrorType
+   *  is set. */
   streamErrorAfterChunks?: number;
   /** error.type of that event; default 'overloaded_error'. Gemini maps it to a status (gemini.ts): 503 by default. */
   streamErrorType?: string;

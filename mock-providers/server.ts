@@ -347,6 +347,12 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     }
     const first = R.contentStart(spec.kind);
     const stop = streamStop(b, first, events.length);
+    const errorAt = spec.kind === 'chat' && b.streamErrorAfterChunks >= 0 ? first + Math.min(b.streamErrorAfterChunks, spec.chunks) : -1;
+    if (errorAt >= 0 && errorAt <= stop.limit) {
+      // OpenAI's in-band error chunk (OpenRouter sends the same), then the connection ends: no [DONE].
+      const errored = [...events.slice(0, errorAt), `data: ${JSON.stringify({ error: { message: `Injected ${b.streamErrorType} (mock).`, type: b.streamErrorType, code: null } })}\n\n`];
+      return ex.stream(errored, errored.length, 'truncate', b.chunkDelayMs, first, errored.length);
+    }
     ex.stream(events, stop.limit, stop.end, b.chunkDelayMs, first, first + spec.chunks);
   }
 

@@ -100,7 +100,8 @@ export interface Codec {
   fromCanonical(req: CanonicalRequest, model: string, dropped?: CanonicalField[]): string;
   /** Throws a GatewayError (upstream_bad_response) when the body is not this format's answer. */
   toCanonicalResponse(body: Buffer): CanonicalResponse;
-  streamDecoder(req: CanonicalRequest): StreamDecoder;
+  /** `req` when translating; a relayed stream is read without one (upstream/first-content.ts). */
+  streamDecoder(req?: CanonicalRequest): StreamDecoder;
   errorFrom(status: number, body: Buffer, src: ErrorSource): GatewayError;
   /**
    * Pass-through: how the relayed stream ended, from its last event (`tail`: the last bytes of the

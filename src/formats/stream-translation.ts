@@ -6,9 +6,17 @@ import type { GatewayError } from '../errors/gateway-error.ts';
 import type { StreamDecoder, StreamEncoder } from './format.ts';
 import { forEachEvent } from './sse.ts';
 
+/**
+ * Whether an event carries part of the answer: all but the start and usage, which a provider sends
+ * before it has produced anything (OpenAI's role-only first chunk, Anthropic's message_start).
+ */
+export const carriesAnswer = (e: StreamEvent): boolean => e.type !== 'start' && e.type !== 'usage';
+
 export class StreamTranslation {
   /** The provider's stream ended as it should (its own end marker arrived). */
   ended = false;
+  /** Some part of the answer has come (carriesAnswer): until then the gateway may still fail over. */
+  answering = false;
   /** The latest usage the provider reported (cumulative: each replaces the last). */
   usage: Usage | null = null;
   /** The provider's in-stream error, when it sent one: translation stops there. */
@@ -75,6 +83,7 @@ export class StreamTranslation {
         if (e.model === '') e.model = this.fallback.model;
       }
       else if (e.type === 'end') this.ended = true;
+      if (!this.answering && carriesAnswer(e)) this.answering = true;
       out += this.encoder.encode(e);
     }
     return out;

@@ -38,7 +38,7 @@ export interface RequestSink {
 export interface AttemptResult {
   readonly target: Target;
   readonly key: KeyPlan;
-  /** The provider's status, 0 when the attempt failed without one (then `flag` says why). */
+  /** The provider's status, 0 when the attempt failed without one (then `flag` says why; it does too for a stream that failed after its 200). */
   readonly status: number;
   readonly flag: string;
   readonly ms: number;

@@ -80,7 +80,7 @@ export class RecordMetrics {
     for (let i = 0; i < r.attempts.length; i++) {
       const a = r.attempts[i]!;
       const m = a === last ? model : this.model(a.model);
-      this.attempts.inc({ provider: a.provider, model: m, result: a.status !== 0 ? String(a.status) : a.flag });
+      this.attempts.inc({ provider: a.provider, model: m, result: a.flag !== '' ? a.flag : String(a.status) });
       // A token count answers in milliseconds: among generations it would pull the latencies down.
       if (r.endpoint !== 'count_tokens') this.upstreamTime.observe({ provider: a.provider, model: m }, a.latencyUs / 1e6);
       if (i > 0) (a.target === r.attempts[i - 1]!.target ? this.retries : this.fallbacks).inc({ provider: a.provider });

@@ -12,7 +12,7 @@ export interface AttemptRecord {
   key: string;
   /** The provider's HTTP status, or 0 when the attempt failed without one (then `flag` says why). */
   status: number;
-  /** Short cause for a failure without a status: UF (connect), UT (timeout), UR (reset), UBAD, … ; '' on success. */
+  /** Short cause for a failure without a status (UF connect, UT timeout, UR reset, UBAD …), or of a stream that failed after its 200 (UR, UT, U5); '' on success. */
   flag: string;
   latencyUs: number;
 }

@@ -5,8 +5,10 @@
 // A response is either relayed (a 2xx text/event-stream: whole SSE events go out as they arrive,
 // with backpressure) or buffered (JSON, and every error status: small, and needed whole to translate).
 // Nothing reaches the client until the answer is known to be good: a JSON body whole, or a stream's
-// first whole event. Until then every failure goes back to the failover loop, which may try again;
-// after it, a failure can only end the stream with an error event.
+// first event that carries part of the answer (those before it, a start and pings, are held back:
+// upstream/first-content.ts). Until then every failure goes back to the failover loop, which may try
+// again; after it, a failure can only end the stream with an error event, and the loop hears of it
+// (streamOver) for the provider's health.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { KeyPlan, Target } from '../plan/types.ts';
@@ -26,6 +28,7 @@ import { skipWs } from '../util/json-bytes.ts';
 import { retryAfterMs } from './backoff.ts';
 import { fromTransportError } from './errors.ts';
 import { passesThrough } from './pass-through.ts';
+import { FirstContent } from './first-content.ts';
 import { deadlines, type Expiring } from './deadlines.ts';
 import { isFileContent, isSurface, SURFACE } from '../formats/openai/surface.ts';
 
@@ -36,6 +39,9 @@ const ENOUGH = Object.freeze(new Error('read enough of the error body'));
 
 /** Error bodies are only read for their message. */
 const MAX_ERROR_BYTES = 64 * 1024;
+
+/** Events held back before the answer starts (first-content.ts): past this, relayed anyway. */
+const MAX_HELD_BACK = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -70,7 +76,10 @@ function setUsage(ctx: RequestContext, u: Usage): void {
 
 /** The failover loop, as an attempt reports to it (upstream/failover.ts). */
 export interface AttemptOwner {
-  succeeded(a: UpstreamAttempt, status: number): void;
+  /** The answer is on its way to the client: a whole one, or a stream's first part (`stream`). */
+  succeeded(a: UpstreamAttempt, status: number, stream: boolean): void;
+  /** A stream that succeeded has ended: whole (null), or cut or failed with `err`. */
+  streamOver(a: UpstreamAttempt, err: GatewayError | null): void;
   failed(a: UpstreamAttempt, err: GatewayError, retryAfterMs: number | null): void;
   /** `cut`: an attempt was in flight when the deadline passed (it is not among the records yet). */
   deadlineError(cut: boolean): GatewayError;
@@ -107,6 +116,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   heapIndex = -1;
   /** This attempt has reported to the failover loop (once only). */
   settled = false;
+  /** A relayed stream's events read until the answer starts; null once it has, or when not read. */
+  private first: FirstContent | null = null;
+  /** Events held back until the answer starts: a relayed stream's bytes, a translated one's. */
+  private heldBack: Buffer | null = null;
+  private heldBackText = '';
+  /** The stream's end has been reported to the owner (streamOver). */
+  private over = false;
   /** A native Responses answer's own id and the sealed one the client gets, once seen. */
   private ownId: IdSwap | null = null;
   /** The previous response's id it echoes, swapped back to the one the client sent. */
@@ -202,7 +218,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         const t = new StreamTranslation(codec.streamDecoder(req), ctx.dialect.streamEncoder(req, ctx.body!), { id: `gen-${ctx.id}`, model: this.target.model });
         this.translation = t;
         ctx.streamError = (err) => t.errorEvent(err);
-      }
+      } else if (ctx.endpoint === 'chat' && codec.framing === 'sse') this.first = new FirstContent(codec.streamDecoder());
     } else {
       // Joining chunks at the end would hold the body twice at its peak (60 MB answers took RSS to
       // three times their size); with a declared length the chunks are copied into place as they come.
@@ -238,12 +254,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         const codec = this.target.provider.codec;
         codec.scanUsage(out, ctx);
         // Usage the gateway asked for on the client's behalf is not the client's to see.
-        let relayed = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
+        let relayed: Buffer | null = ctx.hideUsage && codec.hideUsage !== undefined ? codec.hideUsage(out) : out;
         if (ctx.endpoint === 'responses') relayed = this.sealIds(relayed, true);
-        if (ctx.plan.capturePayloads) ctx.capture(relayed);
         // Keep-alive comments (": PROCESSING") before the first event are not an answer: relaying them
         // would commit the stream (no failover after) and lift the deadline while nothing has come.
-        if (relayed.length > 0 && (ctx.headSent || !commentsOnly(relayed))) this.relay(controller, relayed, false);
+        if (relayed.length === 0 || (!ctx.headSent && commentsOnly(relayed))) return;
+        if (this.first !== null && !ctx.headSent) relayed = this.untilAnswer(controller, relayed);
+        if (relayed === null) return;
+        if (ctx.plan.capturePayloads) ctx.capture(relayed);
+        this.relay(controller, relayed, false);
       }
       return;
     }
@@ -294,11 +313,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       this.settled = true;
       this.disarm();
       ctx.tUpstreamFirst = performance.now();
-      this.owner.succeeded(this, this.status);
+      this.owner.succeeded(this, this.status, true);
       ok = ctx.sink.startStream(ctx, this.status, this.headers!, bytes);
-      if (last) ctx.sink.endStream(ctx);
+      if (last) this.endStream(null);
     } else if (last) {
-      ctx.sink.endStream(ctx, typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+      this.endStream(null, typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
       return;
     } else ok = ctx.sink.writeStream(ctx, bytes);
     if (!ok && !last && controller !== null) this.pause(controller);
@@ -320,6 +339,32 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     if (prev !== null) this.prevId ??= idSwap(prev.original, prev.sealed);
     const sealed = this.ownId === null ? out : applySwap(out, this.ownId);
     return this.prevId === null ? sealed : applySwap(sealed, this.prevId);
+  }
+
+  /**
+   * A relayed stream before its answer starts (first-content.ts): the bytes to relay now (those held
+   * back, then these), or null while nothing of the answer has come, or when the provider's error came
+   * first, which fails this attempt over.
+   */
+  private untilAnswer(controller: Dispatcher.DispatchController, events: Buffer): Buffer | null {
+    const first = this.first!;
+    const verdict = first.push(events.toString('utf8'));
+    if (verdict === 'error') {
+      this.heldBack = null;
+      const e = first.error!;
+      const failure = streamError(this.target.provider.codec.format, this.target.provider.name, e.errorType, this.ctx.plan.redactor.redact(e.message));
+      this.fail(failure, null);
+      controller.abort(failure);
+      return null;
+    }
+    const all = this.heldBack === null ? events : Buffer.concat([this.heldBack, events]);
+    if (verdict === 'hold' && all.length <= MAX_HELD_BACK) {
+      this.heldBack = all;
+      return null;
+    }
+    this.heldBack = null;
+    this.first = null;
+    return all;
   }
 
   /** A batch of whole provider events (SSE), translated into the client's dialect. */
@@ -364,24 +409,49 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     const t = this.translation!;
     if (t.usage !== null) setUsage(ctx, t.usage);
     if (t.error !== null && failure === null) failure = streamError(this.target.provider.codec.format, this.target.provider.name, t.error.errorType, ctx.plan.redactor.redact(t.error.message));
-    if (ctx.plan.capturePayloads && out !== '') ctx.capture(Buffer.from(out));
-    if (failure !== null) {
-      // Before anything reached the client the attempt fails over like any other; after, the stream
-      // ends with the error in the client's dialect.
-      if (!ctx.headSent) {
-        if (out !== '') this.relay(controller, out, false);
-        else {
+    if (!ctx.headSent) {
+      // Until part of the answer has come (a start alone is none: first-content.ts), what the client
+      // would get is held back, and a failure fails over like any other.
+      if (this.heldBackText !== '') {
+        out = this.heldBackText + out;
+        this.heldBackText = '';
+      }
+      if (!t.answering && !t.ended && out.length <= MAX_HELD_BACK) {
+        if (failure !== null) {
           this.fail(failure, null);
           controller.abort(failure);
-          return;
-        }
+        } else this.heldBackText = out;
+        return;
       }
-      ctx.sink.failStream(ctx, failure);
+    }
+    if (ctx.plan.capturePayloads && out !== '') ctx.capture(Buffer.from(out));
+    if (failure !== null) {
+      // After part of the answer, the stream ends with the error in the client's dialect.
+      if (!ctx.headSent) this.relay(controller, out, false);
+      this.failStream(failure);
       controller.abort(failure);
       return;
     }
     if (out === '' && !t.ended) return;
     this.relay(controller, out, t.ended);
+  }
+
+  /** Ends a stream the client has started to get with an error event, and tells the owner. */
+  private failStream(err: GatewayError): void {
+    this.streamOver(err);
+    this.ctx.sink.failStream(this.ctx, err);
+  }
+
+  /** Ends a stream the client has started to get (after `last`), and tells the owner how it ended. */
+  private endStream(err: GatewayError | null, last?: string): void {
+    this.streamOver(err);
+    this.ctx.sink.endStream(this.ctx, last);
+  }
+
+  private streamOver(err: GatewayError | null): void {
+    if (this.over || this.ctx.aborted || this.ctx.done) return;
+    this.over = true;
+    this.owner.streamOver(this, err);
   }
 
   /** Keeps the plan's buffer budget in step with what this attempt holds; past the budget, stops the attempt (false). */
@@ -428,7 +498,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
     if (ctx.relayBytes) {
       // undici has checked the length the provider declared; an empty answer still gets its head.
       this.release();
-      if (ctx.headSent) ctx.sink.endStream(ctx);
+      if (ctx.headSent) this.endStream(null);
       else this.relay(null, EMPTY, true);
       return;
     }
@@ -440,22 +510,25 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         // A format without an end marker (Gemini, Bedrock's trailing metadata) finishes here.
         const last = t.close();
         if (t.usage !== null) setUsage(ctx, t.usage);
-        if (t.ended && (ctx.headSent || last !== '')) {
-          this.relay(null, last, true);
+        if (t.ended && (ctx.headSent || last !== '' || this.heldBackText !== '')) {
+          this.relay(null, ctx.headSent ? last : this.heldBackText + last, true);
           return;
         }
       }
       if (!ctx.headSent) {
+        // Nothing of the answer came (a start alone is none): a cut like any before the first byte.
         this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
         return;
       }
       const end = t !== null || framer === null || framer.pending > 0 ? 'cut' : this.target.provider.codec.streamEnd(framer.lastEvent);
-      if (end === 'complete') ctx.sink.endStream(ctx);
+      if (end === 'complete') this.endStream(null);
       else if (end === 'error') {
         // The provider's own error event has been relayed as it came: the stream is over, and failed.
-        ctx.error = new GatewayError('upstream_error', `Provider '${provider}' ended the stream with an error event.`);
+        const err = new GatewayError('upstream_error', `Provider '${provider}' ended the stream with an error event.`);
+        this.streamOver(err);
+        ctx.error = err;
         ctx.sink.endStream(ctx);
-      } else ctx.sink.failStream(ctx, new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
+      } else this.failStream(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before it was complete.`));
       return;
     }
     const body = this.whole !== null ? this.whole.subarray(0, this.size) : this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
@@ -516,7 +589,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       }
     }
     this.settled = true;
-    this.owner.succeeded(this, status);
+    this.owner.succeeded(this, status, false);
     // The answer stays in the buffer budget until it is sent (server/respond.ts): hand it over.
     ctx.heldBytes = this.held;
     this.held = 0;
@@ -559,7 +632,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
           ? (err as GatewayError)
           : fromTransportError(err, this.target.provider, this.status !== 0);
     // After the first event reached the client, the status cannot change: end the stream in-band.
-    if (ctx.headSent) ctx.sink.failStream(ctx, gerr);
+    if (ctx.headSent) this.failStream(gerr);
     else this.fail(gerr, null);
   }
 

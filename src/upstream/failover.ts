@@ -34,6 +34,9 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private madeObject = false;
   /** Every finished attempt, for x-microgate-route, error messages and telemetry. */
   readonly records: AttemptResult[] = [];
+  /** The committed stream whose end its circuit waits for, and its time to its first event (the latency sampled). */
+  private streaming: UpstreamAttempt | null = null;
+  private streamFirstMs = 0;
   /** Targets passed over without an attempt, and why, in order among the attempts (x-microgate-route). */
   private skips: Array<{ at: number; label: string }> | null = null;
   private lastError: GatewayError | null = null;
@@ -83,18 +86,26 @@ export class Failover implements FailoverHandle, AttemptOwner {
   }
 
   abandon(): void {
+    // A client that leaves a stream says nothing against the provider, which had answered.
+    if (this.streaming !== null) this.streamOver(this.streaming, null);
     const a = this.ctx.attempt as UpstreamAttempt | null;
     // An attempt that already succeeded or failed is in the records; a backoff between two has none in flight.
     if (a === null || a.settled || a.tDispatch === 0 || this.timer !== null) return;
     this.records.push({ target: a.target, key: a.key, status: 0, flag: 'DC', ms: a.upstreamMs() });
   }
 
-  /** A response is on its way to the client (JSON written, or the first stream events). */
-  succeeded(a: UpstreamAttempt, status: number): void {
-    this.records.push({ target: a.target, key: a.key, status, flag: '', ms: a.upstreamMs() });
+  /** A response is on its way to the client (JSON written, or a stream's first part). */
+  succeeded(a: UpstreamAttempt, status: number, stream: boolean): void {
+    const ms = a.upstreamMs();
+    this.records.push({ target: a.target, key: a.key, status, flag: '', ms });
     if (!samplesHealth(this.ctx)) return;
     const now = performance.now();
-    this.ctx.plan.health.circuit(a.key, a.target).record(true, a.upstreamMs(), now);
+    // A stream's health is known at its end (streamOver): counted a success at its first event, a
+    // provider that cut every stream after it kept its circuit closed and its full weight.
+    if (stream) {
+      this.streaming = a;
+      this.streamFirstMs = ms;
+    } else this.ctx.plan.health.circuit(a.key, a.target).record(true, ms, now);
     // A resting key tried because every key rested, and answered: its rest is over (it stayed out of
     // weighted routing for the whole of it, 5 minutes after one burst of 401s, though it served). Only
     // a key sent to while resting: an answer to a request sent before its rest began proves nothing.
@@ -103,6 +114,27 @@ export class Failover implements FailoverHandle, AttemptOwner {
       state.restUntil = 0;
       state.reason = '';
     }
+  }
+
+  /**
+   * A stream that succeeded has ended: whole, or failed (err). The provider's own failure (a reset, its
+   * idle timeout, its error event, a cut: what outcomeOf retries) counts against its circuit, and the
+   * attempt's record keeps why (x-microgate-route went out with its 200); the gateway's own failures
+   * (a translation it could not write) and a client that left count as the success the start was. The
+   * latency sampled is the first event's, as for weights.
+   */
+  streamOver(a: UpstreamAttempt, err: GatewayError | null): void {
+    if (this.streaming !== a) return;
+    this.streaming = null;
+    const failed = err !== null && err.origin === 'upstream' && outcomeOf(err) === 'retry';
+    if (failed) {
+      const i = this.records.length - 1;
+      const r = this.records[i];
+      if (r !== undefined && r.key === a.key && r.target === a.target) this.records[i] = { ...r, flag: err.flag };
+    }
+    if (!samplesHealth(this.ctx)) return;
+    const health = this.ctx.plan.health;
+    (failed ? health.failing(a.key, a.target) : health.circuit(a.key, a.target)).record(!failed, this.streamFirstMs, performance.now());
   }
 
   /** An attempt failed before anything reached the client: decide what comes next. */
@@ -117,9 +149,12 @@ export class Failover implements FailoverHandle, AttemptOwner {
     this.records.push({ target: a.target, key: a.key, status: err.upstreamStatus, flag: err.upstreamStatus !== 0 ? '' : err.flag, ms: a.upstreamMs() });
     this.lastError = err;
     this.lastHeaders = a.headers;
-    // A refused request says nothing about the provider's health.
+    // A refused request says nothing about the provider's health, and a 429 or 401 is the key's, which
+    // rests for it: counted in its circuit too, five 429s in a row opened it for a cooldown on top
+    // (and spread over minutes, since the count never decays). The circuit counts the provider's own
+    // failures: 5xx, resets, timeouts, malformed answers.
     const health = samplesHealth(ctx);
-    if (outcome !== 'fatal' && health) ctx.plan.health.failing(a.key, a.target).record(false, a.upstreamMs(), now);
+    if (outcome === 'retry' && health) ctx.plan.health.failing(a.key, a.target).record(false, a.upstreamMs(), now);
     if (ctx.aborted || ctx.done) return;
 
     const routing = ctx.plan.routing;
