@@ -108,6 +108,11 @@ export interface Codec {
    * last whole event): as this format's streams end, with the provider's own error event, or cut.
    */
   streamEnd(tail: string): StreamEnd;
+  /**
+   * Pass-through: whether a batch of relayed events holds the provider's own error event, wherever it
+   * is (an end marker may follow it). Asked only of batches that contain the word "error".
+   */
+  inBandError?(events: string): boolean;
   /** Pass-through: reads usage from relayed bytes (an answer, or a batch of stream events). */
   scanUsage(bytes: Buffer, into: UsageSink): void;
   /** Pass-through: the relayed events without the usage chunk the gateway asked for and the client did not. */

@@ -123,6 +123,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
   private heldBackText = '';
   /** The stream's end has been reported to the owner (streamOver). */
   private over = false;
+  /** A relayed stream carried the provider's own error event: however it ends, it failed. */
+  private erred = false;
   /** A native Responses answer's own id and the sealed one the client gets, once seen. */
   private ownId: IdSwap | null = null;
   /** The previous response's id it echoes, swapped back to the one the client sent. */
@@ -262,6 +264,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         if (this.first !== null && !ctx.headSent) relayed = this.untilAnswer(controller, relayed);
         if (relayed === null) return;
         if (ctx.plan.capturePayloads) ctx.capture(relayed);
+        // The provider's error event may be followed by a [DONE] (OpenRouter): the end alone would call it complete.
+        if (!this.erred && codec.inBandError !== undefined && relayed.indexOf(ERROR_WORD) >= 0) this.erred = codec.inBandError(relayed.toString('utf8'));
         this.relay(controller, relayed, false);
       }
       return;
@@ -520,7 +524,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         this.fail(new GatewayError('upstream_reset', `Provider '${provider}' ended the stream before its first event.`, { upstreamStatus: 0 }), null);
         return;
       }
-      const end = t !== null || framer === null || framer.pending > 0 ? 'cut' : this.target.provider.codec.streamEnd(framer.lastEvent);
+      // A stream that carried the provider's error event ended with it, [DONE] or not (no second error event of the gateway's after it).
+      const end = t !== null || framer === null ? 'cut' : this.erred ? 'error' : framer.pending > 0 ? 'cut' : this.target.provider.codec.streamEnd(framer.lastEvent);
       if (end === 'complete') this.endStream(null);
       else if (end === 'error') {
         // The provider's own error event has been relayed as it came: the stream is over, and failed.
@@ -648,6 +653,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
 }
 
 const ERROR_KEY = Buffer.from('"error"');
+/** In every in-band error event of every format; a batch without it needs no closer look. */
+const ERROR_WORD = Buffer.from('error');
 const TYPE_KEY = Buffer.from('"type"');
 
 /**

@@ -30,3 +30,22 @@ export function skipString(b: Uint8Array, i: number): number {
     from = q + 1;
   }
 }
+
+/**
+ * Where the last `key` (a quoted JSON key, as bytes) at or before `from` whose value opens with `open`
+ * (`{`, `[`) starts in `buf`, or -1. Spaces around the colon are allowed (`"usage": {`), and a key whose
+ * value is something else (`"usage":null`, as some providers repeat in later chunks) is passed over.
+ */
+export function lastKeyOpening(buf: Buffer, key: Buffer, open: number, from = buf.length): number {
+  let at = buf.lastIndexOf(key, from);
+  while (at >= 0) {
+    let i = skipWs(buf, at + key.length);
+    if (buf[i] === 0x3a) {
+      i = skipWs(buf, i + 1);
+      if (buf[i] === open) return at;
+    }
+    if (at === 0) return -1;
+    at = buf.lastIndexOf(key, at - 1);
+  }
+  return -1;
+}

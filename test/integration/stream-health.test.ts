@@ -3,13 +3,30 @@
 // role chunk, Anthropic's message_start: LiteLLM #5512) is failed over like one that failed before its
 // first byte. A stream that fails after its answer started counts against the provider's circuit (it
 // used to count as the success its first event was). A 429 rests the key and leaves the circuit alone.
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
 import { request } from 'undici';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
 let s: Stack;
+/** OpenRouter's mid-stream error: a chunk with an `error` after its id, then [DONE]. */
+let openRouter: Server;
 beforeAll(async () => {
+  openRouter = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const head = '"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m"';
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        `data: {${head},"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}\n\n` +
+          `data: {${head},"error":{"code":502,"message":"Upstream provider failed"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n` +
+          'data: [DONE]\n\n',
+      );
+    });
+  });
+  await new Promise<void>((r) => openRouter.listen(0, '127.0.0.1', r));
+  const orPort = (openRouter.address() as { port: number }).port;
   s = await startStack(
     {
       good: {},
@@ -27,6 +44,7 @@ beforeAll(async () => {
         claude: { type: 'anthropic', baseUrl: m.erring!.baseUrl, keys: [{ name: 'k', value: 'claude-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
         cutting: { baseUrl: m.cutting!.baseUrl, keys: [{ name: 'k', value: 'cutting-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
         limited: { baseUrl: m.limited!.baseUrl, keys: [{ name: 'k', value: 'limited-key-0123456789' }] },
+        openrouter: { baseUrl: `http://127.0.0.1:${orPort}/v1`, keys: [{ name: 'k', value: 'openrouter-key-0123456789' }] },
       },
       models: {
         'openai-first': { targets: [{ provider: 'erring', model: 'm' }], fallbacks: ['good/m'] },
@@ -38,7 +56,10 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(() => s.close());
+afterAll(async () => {
+  await s.close();
+  openRouter.close();
+});
 
 async function chatStream(model: string): Promise<{ status: number; route: string; body: string }> {
   const r = await request(`${s.gw.url}/v1/chat/completions`, {
@@ -88,6 +109,17 @@ describe("what counts against a provider's circuit", () => {
     expect(log.data[0]!.attempts[0]).toMatchObject({ status: 200, flag: 'UR' });
     const metrics = await (await request(`${s.gw.url}/metrics`)).body.text();
     expect(metrics).toMatch(/microgate_upstream_attempts_total\{provider="cutting",model="m",result="UR"\} 3/);
+  });
+
+  it("a relayed stream whose provider sent its own error event, then [DONE] (OpenRouter), is a failure: in the log, and in its circuit's window", async () => {
+    const r = await chatStream('openrouter/m');
+    expect(r.body).toContain('Upstream provider failed');
+    expect(r.body.endsWith('data: [DONE]\n\n')).toBe(true);
+    const log = (await (await request(`${s.gw.url}/admin/requests?limit=1`)).body.json()) as { data: Array<{ error: string; attempts: Array<{ status: number; flag?: string }> }> };
+    expect(log.data[0]!.error).toBe('upstream_error');
+    expect(log.data[0]!.attempts[0]).toMatchObject({ status: 200, flag: 'U5' });
+    const stats = (await (await request(`${s.gw.url}/admin/stats`)).body.json()) as { circuits: Record<string, { errorRate: number }> };
+    expect(Object.entries(stats.circuits).find(([id]) => id.startsWith('openrouter/'))?.[1].errorRate).toBe(1);
   });
 
   it('429s rest the key and leave its circuit closed', async () => {

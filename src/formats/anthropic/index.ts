@@ -101,6 +101,7 @@ export const anthropicCodec: Codec = {
   toCanonicalResponse: messageToCanonical,
   streamDecoder: () => new AnthropicStreamDecoder(),
   errorFrom,
+  inBandError: (events) => /^event:\s*error\b/m.test(events),
   streamEnd: (last) => (/"type"\s*:\s*"message_stop"/.test(last) ? 'complete' : /^event:\s*error\b|"type"\s*:\s*"error"/m.test(last) ? 'error' : 'cut'),
   scanUsage,
 };

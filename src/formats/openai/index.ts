@@ -9,6 +9,7 @@ import { chatFromCanonical, chatToCanonical } from './request.ts';
 import { completionFromCanonical, completionToCanonical } from './response.ts';
 import { OpenAIStreamDecoder, OpenAIStreamEncoder } from './stream.ts';
 import { readUsage } from './usage.ts';
+import { lastKeyOpening, skipWs } from '../../util/json-bytes.ts';
 import { embeddingsFromCanonical, embeddingsToCanonical } from './embeddings.ts';
 
 /** The field each endpoint cannot do without, as OpenAI's API reference requires. */
@@ -16,8 +17,12 @@ const REQUIRED: Readonly<Partial<Record<EndpointName, string>>> = { chat: 'messa
 
 /** `data: [DONE]` as the last line of the last event: an OpenAI stream that lacks it was cut. */
 const DONE_AT_END = /(?:^|\n)data: \[DONE\]\r?\n\r?\n$/;
-/** A provider's own in-band error event (OpenRouter's convention, and OpenAI's): `data: {"error": …}`. */
-const ERROR_EVENT = /(?:^|\n)data: \{\s*"error"\s*:/;
+/**
+ * A provider's own in-band error event (OpenAI's, and OpenRouter's convention): a chunk with an `error`
+ * object, first (`data: {"error": …}`) or after the chunk's id (OpenRouter's mid-stream errors). A quote
+ * inside a string is escaped, so `"error":{` unescaped on a data line is a key.
+ */
+const ERROR_EVENT = /(?:^|\n)data: \{[^\n]*"error"\s*:\s*\{/;
 /**
  * A Responses API stream has no [DONE]: it ends with response.completed or response.incomplete, or
  * fails with response.failed or an `error` event (https://platform.openai.com/docs/api-reference/responses-streaming).
@@ -25,29 +30,36 @@ const ERROR_EVENT = /(?:^|\n)data: \{\s*"error"\s*:/;
 const RESPONSE_DONE = /(?:^|\n)(?:event: response\.(?:completed|incomplete)\r?\n|data: \{\s*"type"\s*:\s*"response\.(?:completed|incomplete)")/;
 const RESPONSE_FAILED = /(?:^|\n)(?:event: (?:response\.failed|error)\r?\n|data: \{\s*"type"\s*:\s*"(?:response\.failed|error)")/;
 
+/** Whether relayed events hold the provider's own error event (which a [DONE] may follow: OpenRouter). */
+const inBandError = (events: string): boolean => ERROR_EVENT.test(events) || RESPONSE_FAILED.test(events);
+
 function streamEnd(tail: string): StreamEnd {
   if (DONE_AT_END.test(tail) || RESPONSE_DONE.test(tail)) return 'complete';
   return ERROR_EVENT.test(tail) || RESPONSE_FAILED.test(tail) ? 'error' : 'cut';
 }
 
 const USAGE = Buffer.from('"usage"');
-const NO_CHOICES = Buffer.from('"choices":[]');
-const USAGE_OBJECT = Buffer.from('"usage":{');
+const CHOICES = Buffer.from('"choices"');
+const OPEN_OBJECT = 0x7b;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
 
 /**
  * The usage chunk (`"choices":[]` with a usage object: the OpenAI reference's "additional chunk"),
- * cut out of a batch of events. An empty-choices chunk without usage (Azure's prompt-filter chunk)
- * stays.
+ * cut out of a batch of events. Found from its usage object (the last in the batch; spaced JSON too),
+ * not from the first empty `choices`: Azure's prompt-filter chunk has one and no usage, and stays, and
+ * when it came in the same read as the usage chunk, the usage chunk went to a client that never asked.
  */
 function hideUsage(events: Buffer): Buffer {
-  const at = events.indexOf(NO_CHOICES);
-  if (at < 0) return events;
-  const before = events.lastIndexOf('\n\n', at);
+  const u = lastKeyOpening(events, USAGE, OPEN_OBJECT);
+  if (u < 0) return events;
+  const before = events.lastIndexOf('\n\n', u);
   const start = before < 0 ? 0 : before + 2;
-  const after = events.indexOf('\n\n', at);
+  const after = events.indexOf('\n\n', u);
   const end = after < 0 ? events.length : after + 2;
-  const u = events.indexOf(USAGE_OBJECT, start);
-  if (u < 0 || u >= end) return events;
+  // Its choices are empty: a content chunk that carries usage (some providers' last chunk) stays whole.
+  const c = lastKeyOpening(events, CHOICES, OPEN_ARRAY, end - 1);
+  if (c < start || events[skipWs(events, events.indexOf(OPEN_ARRAY, c) + 1)] !== CLOSE_ARRAY) return events;
   return Buffer.concat([events.subarray(0, start), events.subarray(end)]);
 }
 
@@ -97,10 +109,12 @@ export const openaiCodec: Codec = {
   errorFrom: (status, body, src) => fromOpenAIError(status, body, src.provider, src.key, src.redactor, src.cut),
   hideUsage,
   streamEnd,
+  inBandError,
   scanUsage(bytes, into) {
     // From the end: usage closes an answer, so the search and the key scan after it read only the
     // last few hundred bytes.
-    const at = bytes.lastIndexOf(USAGE);
+    // The last usage object: `"usage":null` in a later chunk (xAI's last, after the usage chunk) is none.
+    const at = lastKeyOpening(bytes, USAGE, OPEN_OBJECT);
     if (at < 0) return;
     const [prompt, completion, cached, written] = readUsage(bytes, at);
     if (prompt >= 0) {

@@ -45,7 +45,8 @@ export function usageFromOpenAI(u: unknown): Usage | null {
   if (!isObj(u)) return null;
   const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
   const details = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
-  const cached = typeof details.cached_tokens === 'number' ? details.cached_tokens : 0;
+  // DeepSeek says prompt_cache_hit_tokens (api-docs.deepseek.com, "Context Caching"); billed as fresh input, a cache hit cost it 2.8 times too much.
+  const cached = typeof details.cached_tokens === 'number' ? details.cached_tokens : typeof u.prompt_cache_hit_tokens === 'number' ? u.prompt_cache_hit_tokens : 0;
   // openai-node 6.49 prompt_tokens_details.cache_write_tokens; LiteLLM's and Portkey's top-level field before it.
   const write = typeof details.cache_write_tokens === 'number' ? details.cache_write_tokens : typeof u.cache_creation_input_tokens === 'number' ? u.cache_creation_input_tokens : 0;
   const out: Usage = { input: Math.max(0, prompt - cached - write), output: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0, cacheRead: cached, cacheWrite: write };

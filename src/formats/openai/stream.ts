@@ -47,7 +47,8 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       this.started = true;
       out.push({ type: 'start', id: typeof j.id === 'string' ? j.id : '', model: typeof j.model === 'string' ? j.model : '', usage: null });
     }
-    const u = usageFromOpenAI(j.usage);
+    // Groq's older streams put it under x_groq (providers.md: the OpenAI-compatible family).
+    const u = usageFromOpenAI(j.usage ?? (isObj(j.x_groq) ? j.x_groq.usage : undefined));
     if (u !== null) this.usage = u;
     // Azure sends a first chunk with no choices (prompt filter results); usage chunks have none either.
     const choice = Array.isArray(j.choices) ? j.choices[0] : undefined;

@@ -13,10 +13,12 @@ const CACHED = 4;
 /** openai-node 6.49's prompt_tokens_details.cache_write_tokens; LiteLLM's top-level cache_creation_input_tokens. */
 const CACHE_WRITE = 5;
 const CACHE_CREATION = 6;
+/** DeepSeek's cache reads (api-docs.deepseek.com, "Context Caching"): its prompt_tokens counts them too. */
+const CACHE_HIT = 7;
 
-// One backward pass for all seven keys (usage-scan.ts: each absent key used to cost a pass of its own).
+// One backward pass for all eight keys (usage-scan.ts: each absent key used to cost a pass of its own).
 const KEYS = new LastNumbers(
-  ['"prompt_tokens"', '"completion_tokens"', '"input_tokens"', '"output_tokens"', '"cached_tokens"', '"cache_write_tokens"', '"cache_creation_input_tokens"'].map((k) => Buffer.from(k)),
+  ['"prompt_tokens"', '"completion_tokens"', '"input_tokens"', '"output_tokens"', '"cached_tokens"', '"cache_write_tokens"', '"cache_creation_input_tokens"', '"prompt_cache_hit_tokens"'].map((k) => Buffer.from(k)),
   Buffer.from('_tokens"'),
 );
 
@@ -29,6 +31,7 @@ export function readUsage(buf: Buffer, from = 0): [number, number, number, numbe
   // scan back to offset 0: `from` (the last "usage") bounds it.
   const v = KEYS.scan(buf, from);
   const write = Math.max(v[CACHE_WRITE]!, v[CACHE_CREATION]!);
-  if (v[PROMPT]! >= 0) return [v[PROMPT]!, v[COMPLETION]!, v[CACHED]!, write];
-  return [v[INPUT]!, v[OUTPUT]!, v[CACHED]!, write];
+  const read = Math.max(v[CACHED]!, v[CACHE_HIT]!);
+  if (v[PROMPT]! >= 0) return [v[PROMPT]!, v[COMPLETION]!, read, write];
+  return [v[INPUT]!, v[OUTPUT]!, read, write];
 }
