@@ -44,7 +44,7 @@ beforeAll(async () => {
         claude: { type: 'anthropic', baseUrl: m.erring!.baseUrl, keys: [{ name: 'k', value: 'claude-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
         cutting: { baseUrl: m.cutting!.baseUrl, keys: [{ name: 'k', value: 'cutting-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
         limited: { baseUrl: m.limited!.baseUrl, keys: [{ name: 'k', value: 'limited-key-0123456789' }] },
-        openrouter: { baseUrl: `http://127.0.0.1:${orPort}/v1`, keys: [{ name: 'k', value: 'openrouter-key-0123456789' }] },
+        openrouter: { baseUrl: `http://127.0.0.1:${orPort}/v1`, keys: [{ name: 'k', value: 'or-key-0123456789abcdef' }] },
       },
       models: {
         'openai-first': { targets: [{ provider: 'erring', model: 'm' }], fallbacks: ['good/m'] },
@@ -68,6 +68,17 @@ async function chatStream(model: string): Promise<{ status: number; route: strin
     body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
   });
   return { status: r.statusCode, route: String(r.headers['x-microgate-route']), body: await r.body.text() };
+}
+
+type Logged = { error: string; attempts: Array<{ provider: string; status: number; flag?: string }> };
+/** The newest request-log record whose first attempt went to `provider` (the log is written off the request path: polled). */
+async function lastLogged(provider: string): Promise<Logged | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const log = (await (await request(`${s.gw.url}/admin/requests?limit=1`)).body.json()) as { data: Logged[] };
+    if (log.data[0]?.attempts[0]?.provider === provider) return log.data[0];
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
 }
 
 const circuit = async (name: string): Promise<string | undefined> => {
@@ -105,8 +116,7 @@ describe("what counts against a provider's circuit", () => {
       expect(r.body).toContain('"error"');
     }
     expect(await circuit('cutting/')).toBe('open');
-    const log = (await (await request(`${s.gw.url}/admin/requests?limit=1`)).body.json()) as { data: Array<{ attempts: Array<{ status: number; flag?: string }> }> };
-    expect(log.data[0]!.attempts[0]).toMatchObject({ status: 200, flag: 'UR' });
+    expect((await lastLogged('cutting'))?.attempts[0]).toMatchObject({ status: 200, flag: 'UR' });
     const metrics = await (await request(`${s.gw.url}/metrics`)).body.text();
     expect(metrics).toMatch(/microgate_upstream_attempts_total\{provider="cutting",model="m",result="UR"\} 3/);
   });
@@ -115,9 +125,9 @@ describe("what counts against a provider's circuit", () => {
     const r = await chatStream('openrouter/m');
     expect(r.body).toContain('Upstream provider failed');
     expect(r.body.endsWith('data: [DONE]\n\n')).toBe(true);
-    const log = (await (await request(`${s.gw.url}/admin/requests?limit=1`)).body.json()) as { data: Array<{ error: string; attempts: Array<{ status: number; flag?: string }> }> };
-    expect(log.data[0]!.error).toBe('upstream_error');
-    expect(log.data[0]!.attempts[0]).toMatchObject({ status: 200, flag: 'U5' });
+    const logged = await lastLogged('openrouter');
+    expect(logged?.error).toBe('upstream_error');
+    expect(logged?.attempts[0]).toMatchObject({ status: 200, flag: 'U5' });
     const stats = (await (await request(`${s.gw.url}/admin/stats`)).body.json()) as { circuits: Record<string, { errorRate: number }> };
     expect(Object.entries(stats.circuits).find(([id]) => id.startsWith('openrouter/'))?.[1].errorRate).toBe(1);
   });
