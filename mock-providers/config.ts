@@ -16,6 +16,7 @@ export interface MockBehavior {
   errorRate?: number;
   errorStatuses?: number[]; // chosen uniformly when an error is injected; default [500]
   retryAfterSec?: number; // retry-after of injected 429s; default 1
+  unavailableRetryAfterSec?: number; // retry-after of injected 503s and 529s; default 0 (none)
   resetRate?: number;
   timeoutRate?: number;
   malformedRate?: number;
@@ -69,6 +70,7 @@ export function resolveBehavior(b: MockBehavior): Behavior {
     errorRate,
     errorStatuses: b.errorStatuses?.length ? b.errorStatuses : [500],
     retryAfterSec: b.retryAfterSec ?? 1,
+    unavailableRetryAfterSec: b.unavailableRetryAfterSec ?? 0,
     resetRate,
     timeoutRate,
     malformedRate,

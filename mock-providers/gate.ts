@@ -46,6 +46,12 @@ export const retryHeaders = (sec: number): Header[] => [
   ['retry-after-ms', String(Math.round(sec * 1000))],
 ];
 
+/** The retry hint of an injected error: 429s always, 503s and 529s when unavailableRetryAfterSec is set. */
+export function faultRetryHeaders(b: Behavior, status: number): Header[] {
+  if (status === 429) return retryHeaders(b.retryAfterSec);
+  return (status === 503 || status === 529) && b.unavailableRetryAfterSec > 0 ? retryHeaders(b.unavailableRetryAfterSec) : [];
+}
+
 /** Rolls the key's fault. null: the fault was the whole answer (held, reset or an error status). Otherwise
  *  whether the route must malform its answer (counted here). */
 export function rollFault(host: RouteHost, ex: Exchange, b: Behavior): boolean | null {
@@ -59,7 +65,7 @@ export function rollFault(host: RouteHost, ex: Exchange, b: Behavior): boolean |
       ex.reset();
       return null;
     case 'error':
-      ex.json(decision.status, faultBody(decision.status), decision.status === 429 ? retryHeaders(b.retryAfterSec) : undefined);
+      ex.json(decision.status, faultBody(decision.status), faultRetryHeaders(b, decision.status));
       return null;
     case 'malformed':
       host.counters.malformed++;

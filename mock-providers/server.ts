@@ -20,7 +20,7 @@ import { embeddingInputs, embeddingsBody } from './embeddings.ts';
 import { Exchange } from './exchange.ts';
 import type { ExchangeOwner, Header } from './exchange.ts';
 import { answerBytes, parseObject, streamStop } from './flow.ts';
-import type { SurfaceHost } from './gate.ts';
+import { faultRetryHeaders, type SurfaceHost } from './gate.ts';
 import { parseCall, respondGemini } from './gemini-route.ts';
 import { sampleArgs } from './sample-args.ts';
 import * as R from './responses.ts';
@@ -103,8 +103,6 @@ const AZURE_PATHS: ReadonlyArray<readonly [string, AzureKind]> = [
   ['completions', 'completions'],
   ['embeddings', 'embeddings'],
 ];
-
-const retryHeaders = (sec: number): Header[] => [['retry-after', String(sec)], ['retry-after-ms', String(Math.round(sec * 1000))]];
 
 /** Present in this build (it fires onAborted on pending responses) but missing from its typings. */
 type ClosableApp = TemplatedApp & { close(): void };
@@ -307,7 +305,7 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     }
     if (decision.fault === 'reset') return ex.reset();
     const status = decision.status;
-    if (decision.fault === 'error') return ex.json(status, R.faultBody(status), status === 429 ? retryHeaders(b.retryAfterSec) : undefined);
+    if (decision.fault === 'error') return ex.json(status, R.faultBody(status), faultRetryHeaders(b, status));
     const malformed = decision.fault === 'malformed';
     if (malformed) this.counters.malformed++;
 
@@ -384,7 +382,7 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     if (decision.fault === 'reset') return ex.reset();
     if (decision.fault === 'error') {
       const [type, message] = A.faultError(decision.status);
-      return fail(decision.status, type, message, decision.status === 429 ? retryHeaders(b.retryAfterSec) : []);
+      return fail(decision.status, type, message, faultRetryHeaders(b, decision.status));
     }
     const malformed = decision.fault === 'malformed';
     if (malformed) this.counters.malformed++;

@@ -181,7 +181,11 @@ export class Failover implements FailoverHandle, AttemptOwner {
         const retry = a.target.provider.retry;
         // A backoff that would outlast the deadline is no retry: the next target may still answer in
         // time (and with none left the client gets this failure, not a deadline that has not passed).
-        const wait = this.retries < retry.maxRetries ? fullJitterMs(this.retries, retry.baseMs, retry.capMs) : Infinity;
+        const backoff = this.retries < retry.maxRetries ? fullJitterMs(this.retries, retry.baseMs, retry.capMs) : Infinity;
+        // A provider that says when to come back (Retry-After on a 503 or 529) is not asked sooner; one
+        // that says later than the backoff's cap is not waited for: the next target serves (it was
+        // retried at 33 and 119 ms after saying 5 s).
+        const wait = retryAfterMs === null ? backoff : retryAfterMs <= retry.capMs ? Math.max(backoff, retryAfterMs) : Infinity;
         if (now + wait < this.deadline && ctx.plan.retryBudget.tryRetry(now)) {
           this.retries++;
           this.timer = setTimeout(() => {
@@ -200,9 +204,10 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private rotateKey(charged: boolean): void {
     const target = this.ctx.targets[this.ti]!;
     const now = performance.now();
-    // When every key rested (the request is tried anyway: forced), the next least rested one: a 429
-    // from the one tried is no reason to leave out another that serves.
-    const key = this.freshKey(target, now) ?? (this.forced ? this.leastRested(target, true) : null);
+    // When every key rested (the request is tried anyway: forced), the next least rested one: one burst
+    // of 401s rests every key, and another may serve. After a 429, not one resting for its own 429s:
+    // that provider said to wait too, and each request called every resting key once.
+    const key = this.freshKey(target, now) ?? (this.forced ? this.leastRested(target, true, charged) : null);
     if (key !== null && (!charged || this.ctx.plan.retryBudget.tryRetry(now))) this.dispatch(target, key);
     else this.nextTarget();
   }
@@ -283,11 +288,17 @@ export class Failover implements FailoverHandle, AttemptOwner {
   }
 
   /** The key of `target` whose rest ends first, whatever its state; `untried`: of those not tried yet for it. */
-  private leastRested(target: Target, untried: boolean): KeyPlan | null {
+  /** The key whose rest ends first: among those not tried yet (`untried`), and not resting for a 429 (`notLimited`). */
+  private leastRested(target: Target, untried: boolean, notLimited = false): KeyPlan | null {
     const keys = target.key !== undefined ? null : keysFor(target.provider, target.model);
     if (keys === null) return null;
+    const now = performance.now();
     let best: KeyPlan | null = null;
-    for (const k of keys.items) if ((!untried || !this.tried.includes(k)) && (best === null || k.state.restUntil < best.state.restUntil)) best = k;
+    for (const k of keys.items) {
+      if (untried && this.tried.includes(k)) continue;
+      if (notLimited && k.state.restUntil > now && k.state.reason === 'rate_limited') continue;
+      if (best === null || k.state.restUntil < best.state.restUntil) best = k;
+    }
     return best;
   }
 

@@ -1,8 +1,9 @@
-// Streams and the provider's health. A stream is committed to the client (no failover after) only
+// Provider faults and what the gateway makes of them. A stream is committed to the client (no failover after) only
 // once part of its answer has come: a provider that fails right after a content-free start (OpenAI's
 // role chunk, Anthropic's message_start: LiteLLM #5512) is failed over like one that failed before its
 // first byte. A stream that fails after its answer started counts against the provider's circuit (it
 // used to count as the success its first event was). A 429 rests the key and leaves the circuit alone.
+// A 503 that says when to come back is not asked again sooner.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
@@ -35,6 +36,7 @@ beforeAll(async () => {
       erring: { streamErrorType: 'overloaded_error' },
       cutting: { disconnectAfterChunks: 1, streamChunks: 6 },
       limited: { status: 429 },
+      busy: { status: 503, unavailableRetryAfterSec: 5 },
     },
     (m) => ({
       version: 1,
@@ -44,6 +46,7 @@ beforeAll(async () => {
         claude: { type: 'anthropic', baseUrl: m.erring!.baseUrl, keys: [{ name: 'k', value: 'claude-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
         cutting: { baseUrl: m.cutting!.baseUrl, keys: [{ name: 'k', value: 'cutting-key-0123456789' }], retry: { maxRetries: 0, baseMs: 1, capMs: 2 } },
         limited: { baseUrl: m.limited!.baseUrl, keys: [{ name: 'k', value: 'limited-key-0123456789' }] },
+        busy: { baseUrl: m.busy!.baseUrl, keys: [{ name: 'k', value: 'busy-key-0123456789' }], retry: { maxRetries: 2, baseMs: 1, capMs: 100 } },
         openrouter: { baseUrl: `http://127.0.0.1:${orPort}/v1`, keys: [{ name: 'k', value: 'or-key-0123456789abcdef' }] },
       },
       models: {
@@ -51,6 +54,7 @@ beforeAll(async () => {
         'claude-first': { targets: [{ provider: 'claude', model: 'claude-test' }], fallbacks: ['good/m'] },
         // Declared: its circuit exists from the start, whatever it records.
         'limited-only': { targets: [{ provider: 'limited', model: 'm' }] },
+        'busy-first': { targets: [{ provider: 'busy', model: 'm' }], fallbacks: ['good/m'] },
       },
       routing: { circuit: { consecutiveFailures: 3, minRequests: 1000, cooldownMs: 60_000 } },
     }),
@@ -139,5 +143,14 @@ describe("what counts against a provider's circuit", () => {
       expect(r.statusCode).toBe(429);
     }
     expect(await circuit('limited/')).toBe('closed');
+  });
+});
+
+describe('Retry-After on a 503', () => {
+  it('longer than the backoff allows: not retried at once, the next target serves', async () => {
+    // It was retried twice, 33 and 119 ms after saying 5 s.
+    const r = await request(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'busy-first', messages: [{ role: 'user', content: 'hi' }] }) });
+    await r.body.text();
+    expect(r.headers['x-microgate-route']).toBe('busy/m#k:503 > good/m#k:200');
   });
 });
