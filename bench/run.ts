@@ -40,7 +40,25 @@ import type { PacerResult, PacerSpec } from '../loadtest/pacer.ts';
 import type { CannonResult, CannonSpec } from '../loadtest/cannon.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' } } });
+const USAGE = `npm run bench [-- options]
+  --quick              short rounds (a smoke run: figures not for publishing)
+  --only a,b           only these scenarios (names of loadtest/scenarios/*.json)
+  --out DIR            write results there instead of results/
+  --compare FILE       compare with an earlier results/<file>.json
+  --baseline GIT-REF   also run microgate built at that commit, A/B in every round
+Ports: mocks 9101-9104, targets 8090-8095 on 127.0.0.1 (they must be free).`;
+let parsed;
+try {
+  parsed = parseArgs({ options: { quick: { type: 'boolean', default: false }, compare: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } });
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+  process.exit(2);
+}
+const flags = parsed.values;
+if (flags.help === true) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const quick = flags.quick === true;
 /** How long every target is loaded, at its first scenario's rate, before its first measured round (warmUp). */
 const WARM_MS = 10_000;

@@ -1,5 +1,6 @@
 // `npm start`: load the config, start the gateway on its request threads (server.workers), print what
 // it serves, stop gracefully on signals.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig, mockConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
@@ -103,6 +104,10 @@ function banner(gw: Running, config: Config, source: string, isMock: boolean): v
   for (const [name, p] of Object.entries(config.providers)) {
     lines.push(`  provider ${name.padEnd(12)} ${new URL(p.baseUrl!).origin}  ${p.keys.length} key(s)${p.models.length > 0 ? `  models: ${p.models.join(', ')}` : ''}`);
   }
+  // Keys made through the admin API outlive the config that had none: say where they are, since while
+  // one exists every request needs a key (a gateway started without a governance section answered 401).
+  const g = config.governance;
+  if (g.store?.redis === undefined && existsSync(g.db)) lines.push(`  governance   ${g.db} holds the admin API's virtual keys: while it holds one, every request needs a key`);
   if (isMock) {
     lines.push(
       '  No provider keys found (OPENAI_API_KEY, GROQ_API_KEY, …) and no microgate.yaml:',
