@@ -30,6 +30,9 @@ export function stopReason(finish: unknown, hadToolCalls: boolean): StopReason {
   switch (finish) {
     case 'length':
       return 'max_tokens';
+    // Mistral: the model's context window is full (providers.md §4.2, Portkey's finishReasonMap).
+    case 'model_length':
+      return 'model_context_window_exceeded';
     case 'tool_calls':
     case 'function_call':
       return 'tool_use';
@@ -39,6 +42,17 @@ export function stopReason(finish: unknown, hadToolCalls: boolean): StopReason {
       return 'end_turn';
   }
 }
+
+/**
+ * finish_reasons that say the generation failed, not that the turn ended (providers.md §4.2): Mistral's
+ * `error`, DeepSeek's `insufficient_system_resource` (out of capacity: overloaded). As a stop reason
+ * they reached Anthropic and Responses clients as a clean end_turn or completed; they are failures,
+ * retried and failed over, or a stream's error event once it has started. Value: the error type.
+ */
+export const FAILED_FINISH: ReadonlyMap<unknown, string> = new Map([
+  ['error', 'api_error'],
+  ['insufficient_system_resource', 'overloaded_error'],
+]);
 
 /** OpenAI usage → canonical: cached tokens are part of prompt_tokens; fresh input is the rest. */
 export function usageFromOpenAI(u: unknown): Usage | null {
@@ -78,6 +92,11 @@ export function completionToCanonical(body: Buffer): CanonicalResponse {
   }
   if (!isObj(j) || !Array.isArray(j.choices)) throw badAnswer('no choices');
   const choice = j.choices[0];
+  const failed = isObj(choice) ? FAILED_FINISH.get(choice.finish_reason) : undefined;
+  if (failed !== undefined) {
+    const why = `The provider ended the generation with finish_reason '${String((choice as Obj).finish_reason)}'.`;
+    throw failed === 'overloaded_error' ? new GatewayError('upstream_overloaded', why, { upstreamStatus: 529 }) : new GatewayError('upstream_error', why);
+  }
   const m = isObj(choice) && isObj(choice.message) ? choice.message : {};
   const content: Block[] = [];
   if (Array.isArray(m.thinking_blocks)) {

@@ -2,7 +2,7 @@
 // https://platform.openai.com/docs/api-reference/chat-streaming; providers.md §1.9, §1.10, §4.3.
 import type { CanonicalRequest, StopReason, StreamEvent, Usage } from '../canonical.ts';
 import type { StreamDecoder, StreamEncoder } from '../format.ts';
-import { finishReason, stopReason, usageFromOpenAI, usageToOpenAI } from './response.ts';
+import { FAILED_FINISH, finishReason, stopReason, usageFromOpenAI, usageToOpenAI } from './response.ts';
 import { isObj } from '../../util/json-object.ts';
 
 /**
@@ -78,6 +78,11 @@ export class OpenAIStreamDecoder implements StreamDecoder {
 
   private finishStream(out: StreamEvent[]): void {
     this.ended = true;
+    const failed = FAILED_FINISH.get(this.finish);
+    if (failed !== undefined) {
+      out.push({ type: 'error', errorType: failed, message: `The provider ended the generation with finish_reason '${String(this.finish)}'.` });
+      return;
+    }
     const reason: StopReason = stopReason(this.finish, this.tools > 0);
     out.push({ type: 'finish', stopReason: reason, stopSequence: null });
     if (this.usage !== null) out.push({ type: 'usage', usage: this.usage });
