@@ -28,6 +28,7 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
     if (allowed.length === 0) throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not reach the provider${ctx.targets.length > 1 ? 's' : ''} serving '${ctx.model || ctx.endpoint}'.`, { param: 'model' });
     if (allowed.length !== ctx.targets.length) ctx.targets = allowed;
   }
+  if (COUNTED_IN_TOKENS.has(ctx.endpoint) && key.levels.some((l) => l.budget !== null)) keepPriced(ctx, key.id);
   // Explaining a decision spends nothing.
   if (explain) return null;
   // A shared store's spend this thread has not read lately is read first: admitted on an old total,
@@ -36,6 +37,26 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
   if (key.permits.length === 0) return fresh;
   if (fresh !== null) return fresh.then(() => (ctx.aborted || ctx.done ? undefined : (permitsFor(ctx) ?? undefined)));
   return permitsFor(ctx);
+}
+
+const NO_USAGE = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+
+/**
+ * A budget is kept in dollars: a target whose price neither the config (`pricing`) nor the catalog
+ * knows would serve a budgeted key for free, for ever (20 of 20 requests to an Azure deployment name
+ * admitted on a $0.0002 budget). Such targets are left out for keys with a budget; none left is a 403
+ * that says what the operator must add.
+ */
+function keepPriced(ctx: RequestContext, keyId: string): void {
+  const prices = ctx.plan.governance.prices;
+  const priced = (t: (typeof ctx.targets)[number]): boolean => prices.costUsd(t.provider.type, t.provider.name, t.model, NO_USAGE) !== null;
+  if (ctx.targets.every(priced)) return;
+  const kept = ctx.targets.filter(priced);
+  if (kept.length === 0) {
+    const t = ctx.targets[0]!;
+    throw new GatewayError('permission_denied', `The budget of virtual key '${keyId}' cannot be kept on '${t.provider.name}/${t.model}': its price is unknown (set providers.${t.provider.name}.pricing in the config).`, { param: 'model' });
+  }
+  ctx.targets = kept;
 }
 
 /** What admission must wait for before this request's permits can be taken, or null (nearly always). */

@@ -22,6 +22,8 @@ const OPEN = 'vk-value-open-0123456789abcdef';
 const SMALL = 'vk-value-small-0123456789abcdef';
 const WAITS = 'vk-value-waits-0123456789abcdef';
 const N = 300;
+/** A budget is kept only on a priced model (pipeline/govern.ts). */
+const PRICES = { 'mock-small': { input: 1, output: 1 } };
 
 let redis: TestRedis;
 let mock: MockHandle;
@@ -56,7 +58,7 @@ async function spawnGateway(workers: number | 'auto' = 'auto'): Promise<string> 
   const dir = mkdtempSync(join(tmpdir(), 'mg-replica-'));
   writeFileSync(
     join(dir, 'microgate.json'),
-    JSON.stringify({ version: 1, server: { port: 0, workers }, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }),
+    JSON.stringify({ version: 1, server: { port: 0, workers }, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } }, governance: governance() }),
   );
   const gw = await startGatewayProcess(dir);
   children.push(gw.child);
@@ -140,7 +142,7 @@ describe('Redis going away mid-load', () => {
   let gw: Gateway;
   beforeAll(async () => {
     gw = await startGateway(
-      validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
+      validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } }, governance: governance() }, {}),
       { host: '127.0.0.1', port: 0 },
     );
   });
@@ -226,7 +228,7 @@ describe("a small team limit is not taken by requests that other limits refuse",
         {
           version: 1,
           telemetry: { enabled: false },
-          providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } },
+          providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } },
           governance: {
             store: { redis: redis.url },
             teams: { crew: { limits: { requestsPerMinute: 5 } } },
@@ -260,7 +262,7 @@ describe('admin changes reach every replica', () => {
   it('a key made through one gateway is accepted by the other at once (Redis pub/sub), and deleted from both', async () => {
     const cfg = () =>
       validateConfig(
-        { version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() },
+        { version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } }, governance: governance() },
         {},
       );
     const [one, two] = await Promise.all([startGateway(cfg(), { host: '127.0.0.1', port: 0 }), startGateway(cfg(), { host: '127.0.0.1', port: 0 })]);
@@ -323,7 +325,7 @@ describe('admin changes reach every replica', () => {
 
   it('a change made while a replica was cut from Redis pub/sub reaches it when it reconnects; a stored key naming a team that is gone is left out, and later changes still apply', async () => {
     const gw = await startGateway(
-      validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
+      validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } }, governance: governance() }, {}),
       { host: '127.0.0.1', port: 0 },
     );
     const admin = new Redis(redis.url);
@@ -358,7 +360,7 @@ describe('admin changes reach every replica', () => {
       expect(status).toBe(401);
       // And a replica starting now builds its directory from the same snapshot.
       const late = await startGateway(
-        validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: governance() }, {}),
+        validateConfig({ version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } }, governance: governance() }, {}),
         { host: '127.0.0.1', port: 0 },
       );
       expect(await chat(late.url, OPEN)).toBe(200);
@@ -375,7 +377,7 @@ describe('deny by default holds across replicas', () => {
   /** Two replicas whose only keys are the admin API's (none in the config). */
   const apiOnly = () =>
     validateConfig(
-      { version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'] } }, governance: { store: { redis: redis.url } } },
+      { version: 1, telemetry: { enabled: false }, providers: { mock: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: 'provider-key-0123456789' }], models: ['mock-small'], pricing: PRICES } }, governance: { store: { redis: redis.url } } },
       {},
     );
   const call = async (url: string, method: 'POST' | 'DELETE', path: string, body?: unknown) => {

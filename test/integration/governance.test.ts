@@ -26,6 +26,7 @@ const V = {
   conc: 'vk-value-concurrent-0123456789abcdef',
   leave: 'vk-value-leave-0123456789abcdef',
   files: 'vk-value-files-0123456789abcdef',
+  priced: 'vk-value-priced-0123456789abcdef',
 };
 const ADMIN = 'admin-key-0123456789abcdefghij';
 const PROVIDER_KEY = 'provider-key-0123456789abcdef';
@@ -49,6 +50,8 @@ function config(): ConfigInput {
       },
       other: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: PROVIDER_KEY }], models: ['mock-small'] },
     },
+    // `other` has no price for mock-small: a budgeted key's request must not reach it.
+    models: { 'unpriced-first': { targets: [{ provider: 'other', model: 'mock-small' }], fallbacks: ['mock/mock-small'] } },
     rules: [{ name: 'thrifty', scope: { team: 'rulesTeam' }, when: 'budget_used > 50.0', targets: [{ provider: 'mock', model: 'mock-small' }] }],
     governance: {
       adminKey: ADMIN,
@@ -66,6 +69,7 @@ function config(): ConfigInput {
         { id: 'vk-conc', value: V.conc, limits: { budget: { usd: 0.1, period: '1d' } } },
         { id: 'vk-leave', value: V.leave, limits: { budget: { usd: 5, period: '1d' } } },
         { id: 'vk-files', value: V.files },
+        { id: 'vk-priced', value: V.priced, limits: { budget: { usd: 100, period: '1d' } } },
       ],
     },
     telemetry: { log: { dir: logDir } },
@@ -319,6 +323,17 @@ describe('limits at every level', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('a budget needs a price', () => {
+  it("a budgeted key is refused a model no one has priced (it was served free, for ever); a fallback with a price serves it; a key without a budget is not held to prices", async () => {
+    const refused = await caught(ask(V.priced, 'other/mock-small'));
+    expect(refused!.status).toBe(403);
+    expect(refused!.message).toContain("The budget of virtual key 'vk-priced' cannot be kept on 'other/mock-small': its price is unknown (set providers.other.pricing in the config).");
+    const served = await ask(V.priced, 'unpriced-first').withResponse();
+    expect(served.response.headers.get('x-microgate-provider')).toBe('mock');
+    expect((await ask(V.files, 'other/mock-small')).choices).toHaveLength(1);
   });
 });
 
