@@ -317,7 +317,8 @@ const governance = z.strictObject({
    * Protects /admin/* (and /metrics with protectMetrics): `Authorization: Bearer <adminKey>`. Without
    * one, the admin routes answer only on loopback.
    */
-  adminKey: secret.optional(),
+  // It signs the dashboard's sessions too: a short one can be guessed, online or from one seen cookie.
+  adminKey: z.string().min(16, 'must be at least 16 characters (it signs dashboard sessions): openssl rand -hex 24').optional(),
   /**
    * Encrypts the Responses API, file and batch ids the gateway hands out, which carry the provider key
    * that stores the object and the virtual key it was made for (util/sealed-ids.ts). At least 32 random

@@ -39,7 +39,10 @@ const conflict = (message: string) => new GatewayError('invalid_request', messag
  * key or session, a missing CSRF header, not loopback) with its 401/403.
  */
 export function refuseAdmin(res: HttpResponse, err: GatewayError): void {
-  res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json').end(JSON.stringify(err));
+  res.writeStatus(statusLine(err.status)).writeHeader('content-type', 'application/json');
+  // A lock-out after wrong admin keys says when it ends (ui-auth.ts guessRefusal).
+  if (err.retryAfterMs !== null) res.writeHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
+  res.end(JSON.stringify(err));
 }
 
 /**

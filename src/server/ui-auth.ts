@@ -10,14 +10,34 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { RuntimePlan } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { AdminGuesses } from './admin-guesses.ts';
 import { CSRF_HEADER } from './csrf-header.ts';
 import { cookieValue, csrfMatches, SESSION_COOKIE, sessionKeys, verify, type Session, type SessionKeys } from './ui-session.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001']);
 
+/** The TCP peer's address, as text. */
+export function peerAddress(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString();
+}
+
 /** Is the TCP peer on this machine? */
 export function fromLoopback(res: HttpResponse): boolean {
-  return LOOPBACK.has(Buffer.from(res.getRemoteAddressAsText()).toString());
+  return LOOPBACK.has(peerAddress(res));
+}
+
+/** Wrong admin keys by address, for this request thread (admin-guesses.ts). */
+const guesses = new AdminGuesses();
+
+/** Null when `address` may present an admin key now; else the 429 that says when it may. */
+export function guessRefusal(address: string, now: number): GatewayError | null {
+  const ms = guesses.lockedFor(address, now);
+  return ms === 0 ? null : new GatewayError('rate_limit_exceeded', `Too many wrong admin keys from this address: retry in ${Math.ceil(ms / 1000)}s.`, { retryAfterMs: ms });
+}
+
+/** Counts a wrong admin key from `address`, and says on stderr when it has used up its tries (never the key). */
+export function wrongAdminKey(address: string, now: number): void {
+  if (guesses.wrong(address, now)) process.stderr.write(`microgate: wrong admin keys from ${address} used up its tries: its admin requests are refused for a minute\n`);
 }
 
 /**
@@ -80,7 +100,15 @@ export function adminRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequ
   }
   const auth = req.getHeader('authorization');
   // Scripts present the admin key itself, as before the dashboard existed.
-  if (auth !== '') return gov.isAdmin(auth) ? null : new GatewayError('invalid_api_key', NEEDS_KEY);
+  if (auth !== '') {
+    const address = peerAddress(res);
+    const now = Date.now();
+    const locked = guessRefusal(address, now);
+    if (locked !== null) return locked;
+    if (gov.isAdmin(auth)) return null;
+    wrongAdminKey(address, now);
+    return new GatewayError('invalid_api_key', NEEDS_KEY);
+  }
   if (cookieValue(req.getHeader('cookie'), SESSION_COOKIE) === null) return new GatewayError('invalid_api_key', NEEDS_KEY);
   const session = sessionOf(keys, req);
   if (session === null) return new GatewayError('invalid_api_key', 'The dashboard session expired or is not valid: log in again.');

@@ -10,7 +10,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { statusLine } from './respond.ts';
 import { readSmallJson } from './small-json-body.ts';
 import { findUiDir, loadAssets, type Asset } from './ui-assets.ts';
-import { forwarded, fromLoopback, keysOf, loopbackHost, originRefusal, sessionOf, viaHttps } from './ui-auth.ts';
+import { forwarded, fromLoopback, guessRefusal, keysOf, loopbackHost, originRefusal, peerAddress, sessionOf, viaHttps, wrongAdminKey } from './ui-auth.ts';
 import { clearedCookie, csrfToken, issue, sessionCookie } from './ui-session.ts';
 
 /** No inline script or style, nothing from anywhere else, never framed. */
@@ -30,16 +30,17 @@ function writeUiHeaders(res: HttpResponse, cache: string): void {
     .writeHeader('cache-control', cache);
 }
 
-function sendJson(res: HttpResponse, status: number, body: unknown, cookie: string | null = null, close = false): void {
+function sendJson(res: HttpResponse, status: number, body: unknown, cookie: string | null = null, close = false, retryAfterMs: number | null = null): void {
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
     writeUiHeaders(res, 'no-store');
     if (cookie !== null) res.writeHeader('set-cookie', cookie);
+    if (retryAfterMs !== null) res.writeHeader('retry-after', String(Math.ceil(retryAfterMs / 1000)));
     res.end(JSON.stringify(body), close);
   });
 }
 
-const sendError = (res: HttpResponse, err: GatewayError, close = false): void => sendJson(res, err.status, err.toJSON(), null, close);
+const sendError = (res: HttpResponse, err: GatewayError, close = false): void => sendJson(res, err.status, err.toJSON(), null, close, err.retryAfterMs);
 
 /** Without an admin key, the dashboard is for this machine only (see ui-auth.ts on DNS rebinding). */
 function openRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequest): GatewayError | null {
@@ -95,6 +96,7 @@ export function mountUi(app: TemplatedApp, plan: () => RuntimePlan): void {
       const keys = keysOf(p);
       const cross = originRefusal(req);
       const secure = viaHttps(res, req);
+      const address = peerAddress(res);
       let gone = false;
       res.onAborted(() => (gone = true));
       // The body is read before answering, even a refusal: uWS would parse an unread body as the next request.
@@ -105,8 +107,12 @@ export function mountUi(app: TemplatedApp, plan: () => RuntimePlan): void {
         if (error !== null) return sendError(res, error, close);
         if (value === undefined) return sendError(res, new GatewayError('invalid_json', 'The body is empty: send {"key": "<admin key>"}.'));
         const key = (value as { key?: unknown } | null)?.key;
+        const now = Date.now();
+        const locked = guessRefusal(address, now);
+        if (locked !== null) return sendError(res, locked);
         // The admin key is compared in constant time (Governance.isAdmin) and never echoed.
         if (typeof key !== 'string' || key === '' || !p.governance.isAdmin(`Bearer ${key}`)) {
+          wrongAdminKey(address, now);
           return sendError(res, new GatewayError('invalid_api_key', 'Incorrect admin key.', { param: 'key' }));
         }
         const { token, session } = issue(keys, Date.now());

@@ -328,3 +328,26 @@ describe('/ui without an admin key', () => {
     }
   });
 });
+
+// Last in this file: the lock-out holds for a minute for every loopback caller of this process.
+describe('guessing the admin key', () => {
+  it('ten wrong keys from one address lock it out for a minute (429, Retry-After), the right key included, for logins and Bearer alike', async () => {
+    // Earlier tests of this file made a wrong try or two in this window: at most ten 401s, then 429s only.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push(i % 2 === 0 ? (await call('POST', '/ui/login', {}, { key: `guess-${i}` })).status : (await call('GET', '/admin/requests', { authorization: `Bearer guess-${i}` })).status);
+    const first = statuses.indexOf(429);
+    expect(first).toBeGreaterThan(0);
+    expect(statuses.slice(0, first).every((st) => st === 401)).toBe(true);
+    expect(statuses.slice(first).every((st) => st === 429)).toBe(true);
+    expect(first).toBeLessThanOrEqual(10);
+    const locked = await call('POST', '/ui/login', {}, { key: ADMIN });
+    expect(locked.status).toBe(429);
+    expect(locked.json.error.code).toBe('rate_limit_exceeded');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(50);
+    expect((await call('GET', '/admin/requests', { authorization: `Bearer ${ADMIN}` })).status).toBe(429);
+  });
+
+  it('an admin key shorter than 16 characters is refused at load', () => {
+    expect(() => validateConfig({ version: 1, providers: { p: { baseUrl: mock.baseUrl, keys: [{ name: 'k', value: PROVIDER_KEY }] } }, governance: { adminKey: 'short-key' } }, {})).toThrow(/governance\.adminKey: must be at least 16 characters/);
+  });
+});
