@@ -5,6 +5,7 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import type { Route, RuntimePlan, Target } from '../plan/types.ts';
 import type { CompiledRule } from '../plan/types.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
+import { RuleStats } from '../state/rule-stats.ts';
 import type { RequestContext } from '../request/context.ts';
 import { resolveRoute } from '../plan/routes.ts';
 import { WeightedPicker } from '../util/weighted.ts';
@@ -15,6 +16,11 @@ function addressedProvider(plan: RuntimePlan, model: string): string {
   return slash > 0 && plan.providers.has(model.slice(0, slash)) ? model.slice(0, slash) : '';
 }
 
+/** Where an explain's rule outcomes go: nowhere. */
+const UNCOUNTED = new (class extends RuleStats {
+  override bump(): void {}
+})();
+
 /**
  * Runs the rules. Returns the targets a route rule chose (in attempt order), or null to keep `route`.
  * `route` is null when the model is unknown to the config: then only a rule can route it. With
@@ -23,7 +29,8 @@ function addressedProvider(plan: RuntimePlan, model: string): string {
  */
 export function applyRules(ctx: RequestContext, route: Route | null, denyOnly = false): Target[] | null {
   const plan = ctx.plan;
-  const decision = evaluateRules(ctx, plan.rules, plan.ruleStats, ctx.model, addressedProvider(plan, ctx.model));
+  // An explain is no request: counted, its matches showed on the dashboard's Routing page as traffic.
+  const decision = evaluateRules(ctx, plan.rules, ctx.explain ? UNCOUNTED : plan.ruleStats, ctx.model, addressedProvider(plan, ctx.model));
   ctx.rules = decision;
   const rule = decision.rule;
   if (rule === null) return null;
