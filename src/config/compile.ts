@@ -192,9 +192,9 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
 }
 
 /** Who a key is, for its shared slot: never its secret itself (the table keeps ids' first bytes for listing). */
-function keyIdentity(provider: string, k: KeyConfig): string {
+function keyIdentity(provider: string, k: KeyConfig, where: string): string {
   const secret = 'value' in k ? k.value : `${k.accessKeyId}\0${k.secretAccessKey}\0${k.sessionToken ?? ''}`;
-  return `${provider}\0${k.name}\0${digestOf(secret).slice(0, 32)}`;
+  return `${provider}\0${where}\0${k.name}\0${digestOf(secret).slice(0, 32)}`;
 }
 
 /** What must never leave the gateway: provider keys, AWS secrets, and extra headers named like credentials. */
@@ -269,8 +269,9 @@ function compileProvider(name: string, pc: ProviderConfig, pools: PoolRegistry, 
 
   const keys = pc.keys.map((k, i) => {
     // Its slot in the shared table: the same in every thread, and across reloads that keep the key
-    // (same provider, name and secret), so its rest and its circuits carry over. -1: the table is full.
-    const slot = shared.keys.slot(keyIdentity(name, k));
+    // (same provider, at the same server, name and secret), so its rest and its circuits carry over: a
+    // provider moved to another baseUrl or region starts afresh. -1: the table is full.
+    const slot = shared.keys.slot(keyIdentity(name, k, `${pc.type}\0${url.href}\0${pc.region ?? ''}`));
     return {
       cfg: k,
       plan: Object.freeze({

@@ -25,14 +25,14 @@ let b: MockHandle;
 let limits: MockHandle;
 let gw: Gateway;
 
-function config(route: 'a' | 'b', extra: Partial<ConfigInput> = {}, limitedValue = LIMITED): Config {
+function config(route: 'a' | 'b', extra: Partial<ConfigInput> = {}, limitedValue = LIMITED, limitsUrl = limits.baseUrl): Config {
   return validateConfig(
     {
       version: 1,
       providers: {
         a: { baseUrl: a.baseUrl, keys: [{ name: 'k', value: KEY }] },
         b: { baseUrl: b.baseUrl, keys: [{ name: 'k', value: KEY }] },
-        limits: { baseUrl: limits.baseUrl, keys: [{ name: 'limited', value: limitedValue }, { name: 'good', value: KEY }], models: ['l'] },
+        limits: { baseUrl: limitsUrl, keys: [{ name: 'limited', value: limitedValue }, { name: 'good', value: KEY }], models: ['l'] },
       },
       models: { m: { targets: [{ provider: route, model: 'mock-small' }] } },
       telemetry: { enabled: false },
@@ -89,7 +89,7 @@ describe('reload of a running gateway', () => {
     expect(gw.plan.providers.get('a')!.pool).toBe(gw.plan.pools.get(a.url, { connections: 2048, connectTimeoutMs: 5_000 }));
   });
 
-  it('keeps the pools, rests and circuits of unchanged providers and keys; a key whose secret changed starts afresh', async () => {
+  it('keeps the pools, rests and circuits of unchanged providers and keys; a key whose secret changed, or whose provider moved to another server, starts afresh', async () => {
     // The limited key answers 429 asking for a minute: once tried (the request is retried on the good
     // key), it rests, and no request reaches it again.
     const hitsOf = (v: string): number => limits.stats().byKey[v] ?? 0;
@@ -108,6 +108,13 @@ describe('reload of a running gateway', () => {
     await gw.reload(config('a', {}, rotated));
     for (let i = 0; i < 200 && hitsOf(rotated) === 0; i++) expect((await chat('limits/l')).status).toBe(200);
     expect(hitsOf(rotated)).toBe(1);
+
+    // The provider moved to another server (a healthy one): what its keys learnt at the old one is not
+    // carried over; the rested key serves again at once (its 60 s rest kept it out of the new server).
+    await gw.reload(config('a', {}, rotated, b.baseUrl));
+    const atB = (): number => b.stats().byKey[rotated] ?? 0;
+    for (let i = 0; i < 200 && atB() === 0; i++) expect((await chat('limits/l')).status).toBe(200);
+    expect(atB()).toBeGreaterThan(0);
   });
 
   it('a plan that cannot be built changes nothing', async () => {
