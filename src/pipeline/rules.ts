@@ -59,9 +59,11 @@ function ruleTargets(plan: RuntimePlan, rule: CompiledRule, route: Route | null,
   for (const t of rule.targets) {
     let target = t.fixed;
     if (target === null) {
-      // A part left out comes from where the request was going.
+      // A part left out comes from where the request was going: a provider alone keeps the model the
+      // route gives that provider (an alias over two providers, each its own model: the first target's
+      // model went to the second provider, which does not serve it), else the route's first.
       const provider = t.provider ?? base?.provider ?? null;
-      const upstreamModel = t.model ?? base?.model ?? null;
+      const upstreamModel = t.model ?? (t.provider === null ? undefined : route?.targets.find((x) => x.provider === t.provider)?.model) ?? base?.model ?? null;
       if (provider === null || upstreamModel === null) {
         throw new GatewayError('model_not_found', `Rule '${rule.name}' matched, but the model '${model}' gives it no provider or model to keep.`, { param: 'model' });
       }

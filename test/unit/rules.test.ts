@@ -278,6 +278,17 @@ describe('variables', () => {
   });
 });
 
+describe('a rule target that names only a provider', () => {
+  it("keeps the model the route gives that provider (an alias over two providers), else the route's first", () => {
+    const plan = planWith([{ name: 'to-groq', when: 'true', targets: [{ provider: 'groq' }] }], {
+      models: { split: { targets: [{ provider: 'openai', model: 'gpt-4o', weight: 9 }, { provider: 'groq', model: 'llama', weight: 1 }] }, best: { targets: [{ provider: 'openai', model: 'gpt-4o' }] } },
+    });
+    // gpt-4o, which groq does not serve, went to groq whenever openai was drawn first.
+    for (let i = 0; i < 20; i++) expect(route(plan, { model: 'split' }).labels[0]).toBe('groq/llama');
+    expect(route(plan, { model: 'best' }).labels[0]).toBe('groq/gpt-4o');
+  });
+});
+
 describe('absent keys', () => {
   const cases: Array<[string, boolean]> = [
     ['headers["x-tier"] == "premium"', false],
