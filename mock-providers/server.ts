@@ -242,12 +242,12 @@ class MockServer implements ExchangeOwner, MockHandle, SurfaceHost {
     readBody(res, (body) => this.later(ex, (b) => respondAzure(this, ex, b, call, body)));
   }
 
-  /** An OpenAI-surface request (surface.ts): its headers copied, its bearer key, counted. */
+  /** An OpenAI-surface request (surface.ts): its headers copied, its bearer key (or Azure's api-key, on Azure's v1 routes), counted. */
   openExchange(res: HttpResponse, req: HttpRequest): Exchange {
     const headers = (sink = Object.create(null) as Record<string, string>);
     sinkOverrides = false;
     req.forEach(collectHeader);
-    return this.register(res, headers, bearer(headers.authorization), req.getUrl());
+    return this.register(res, headers, azureKey(headers), req.getUrl());
   }
 
   /** Runs `respond` with the key's behaviour after its latency (synchronously when there is none). */

@@ -123,6 +123,8 @@ export function mountSurface(app: TemplatedApp, host: SurfaceHost): void {
     });
 
   json('/v1/responses', (ex, b, body) => respondResponses(host, responses, ex, b, body));
+  // Azure's Responses API: the v1 route, no deployment in the path (its name is the body's model), key in api-key.
+  json('/openai/v1/responses', (ex, b, body) => respondResponses(host, responses, ex, b, body));
   byId('get', '/v1/models/:id', (ex, b, id) => respondModel(host, ex, b, id));
   json('/v1/moderations', (ex, b, body) => respondModerations(host, ex, b, body));
   json('/v1/images/generations', (ex, b, body) => respondImages(host, ex, b, body));

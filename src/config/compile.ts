@@ -73,7 +73,8 @@ export function compilePlan(config: Config, opts: CompileOptions = {}): RuntimeP
     if (t === undefined) {
       const keep = !atRuntime || runtimeTargets++ < 4096;
       // A run-time target has no circuit cache: its circuit is claimed only when it fails (state/health.ts).
-      const base = { id: keep ? targetsById.length : 0, provider: p, model, label, modelJson: JSON.stringify(model) };
+      const bodyModel = p.endpoint.bodyModel?.(model) ?? model;
+      const base = { id: keep ? targetsById.length : 0, provider: p, model, label, bodyModel, modelJson: JSON.stringify(bodyModel) };
       t = Object.freeze(atRuntime ? base : { ...base, circuits: [] });
       if (keep) {
         targets.set(label, t);

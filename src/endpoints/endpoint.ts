@@ -37,6 +37,8 @@ export interface Endpoint {
   sign?(headers: readonly string[], key: KeySecret, path: string, body: Buffer): string[];
   /** Client request headers always passed on to a provider of this kind (anthropic-beta, say). */
   readonly forward: readonly string[];
+  /** The name the provider's body takes for `model`, when it is not the model's own (Azure: its deployment). */
+  bodyModel?(model: string): string;
 }
 
 /** Extra headers from config, lower-case, without the ones the endpoint sets itself. */

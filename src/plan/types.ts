@@ -85,7 +85,8 @@ export interface Target {
   readonly model: string;
   /** "provider/model", used in headers and telemetry. */
   readonly label: string;
-  /** The model name as a JSON string, ready to splice into the upstream body. */
+  /** The name the provider's body takes for the model (Endpoint.bodyModel: Azure's deployment), and it as a JSON string, ready to splice into the upstream body. */
+  readonly bodyModel: string;
   readonly modelJson: string;
   /** Declared targets: their circuits by key id, filled on first use (upstream/health.ts). */
   readonly circuits?: Array<Circuit | undefined>;

@@ -144,7 +144,7 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
     base = replaceTopLevelValue(base, 'previous_response_id', original) ?? reserialize({ ...JSON.parse(base.toString()), previous_response_id: prev.original });
   }
   // Removing members above leaves the count of `model` members as parse found it.
-  return target.model === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson, ctx.modelMembers === 1) ?? reserialize({ ...JSON.parse(base.toString()), model: target.model }));
+  return target.bodyModel === ctx.model ? base : (replaceTopLevelValue(base, 'model', target.modelJson, ctx.modelMembers === 1) ?? reserialize({ ...JSON.parse(base.toString()), model: target.bodyModel }));
 }
 
 /** A count_tokens request's fields that Anthropic's counting endpoint does not take. */

@@ -26,6 +26,7 @@ beforeAll(async () => {
         keys: [{ name: 'k', value: KEY }],
         models: ['gpt-4o'],
       },
+      aznative: { type: 'azure-openai', baseUrl: m.az!.url, responsesApi: 'native', deployments: { 'gpt-4o': 'dep-4o' }, keys: [{ name: 'k', value: KEY }], models: ['gpt-4o'] },
     },
   }));
   claude = new Anthropic({ baseURL: s.gw.url, apiKey: 'client-key-not-forwarded', maxRetries: 0 });
@@ -38,6 +39,18 @@ describe('Azure OpenAI', () => {
     expect(r.choices[0]!.message.content).toMatch(/\S/);
     const st = s.mocks.az!.stats();
     expect(Object.keys(st.byPath)).toContain('/openai/deployments/dep-4o/chat/completions');
+    expect(st.lastHeaders!['api-key']).toBe(KEY);
+    expect(st.lastHeaders!.authorization).toBeUndefined();
+  });
+
+  it("the Responses API, native: Azure's v1 route with the deployment as the body's model, the key in api-key", async () => {
+    // It went to /openai/deployments/gpt-4o/responses?api-version=…, which Azure does not have.
+    const before = s.mocks.az!.stats().byModel['dep-4o'] ?? 0;
+    const r = await s.client.responses.create({ model: 'aznative/gpt-4o', input: 'hello' });
+    expect(r.output_text).toMatch(/\S/);
+    const st = s.mocks.az!.stats();
+    expect(Object.keys(st.byPath)).toContain('/openai/v1/responses');
+    expect(st.byModel['dep-4o']).toBe(before + 1);
     expect(st.lastHeaders!['api-key']).toBe(KEY);
     expect(st.lastHeaders!.authorization).toBeUndefined();
   });
