@@ -461,7 +461,7 @@ export class GatewayServer implements RequestSink, Listener {
       '# HELP microgate_requests_lost_total Requests in flight in a request thread when it died (each counted as failed).',
       '# TYPE microgate_requests_lost_total counter',
       `microgate_requests_lost_total ${shared.sum(THREAD.lost)}`,
-      '# HELP microgate_circuit_state Circuit per provider, key and model: 0 closed, 1 half-open, 2 open.',
+      '# HELP microgate_circuit_state Circuit per provider, key and model: 0 closed, 1 half-open (or open with its cooldown over: the next request probes), 2 open.',
       '# TYPE microgate_circuit_state gauge',
     ];
     const states: Record<string, number> = { closed: 0, half_open: 1, open: 2 };

@@ -156,7 +156,10 @@ export class HealthRegistry {
         const colon = id.indexOf(':');
         const key = bySlot.get(Number(id.slice(0, colon)));
         if (key === undefined) continue;
-        out[`${key.provider.name}/${key.name}/${id.slice(colon + 1)}`] = { state: c.state, errorRate: Math.round(c.errorRate(now) * 1000) / 1000, latencyMs: Math.round(c.latencyMs * 10) / 10 };
+        // An open circuit whose cooldown is over lets the next request through as its probe: half-open
+        // in effect (the dashboard showed it open for minutes after, until a request came).
+        const state = c.state === 'open' && c.available(now) ? 'half_open' : c.state;
+        out[`${key.provider.name}/${key.name}/${id.slice(colon + 1)}`] = { state, errorRate: Math.round(c.errorRate(now) * 1000) / 1000, latencyMs: Math.round(c.latencyMs * 10) / 10 };
       }
     }
     return out;

@@ -309,6 +309,19 @@ describe('HealthRegistry.snapshot', () => {
     const listed = Object.values(h.snapshot(new Map([[1, key as never]]), now));
     expect(listed.map((x) => x.state)).toEqual(['open']);
   });
+
+  it('lists an open circuit whose cooldown is over as half-open: the next request is its probe', async () => {
+    const { HealthRegistry } = await import('../../src/state/health.ts');
+    const h = new HealthRegistry({ consecutiveFailures: 2, errorRate: 0.5, minRequests: 20, windowMs: 60_000, cooldownMs: 30_000 });
+    const key = { id: 1, slot: 0, name: 'k1', provider: { name: 'openai' } };
+    const c = h.failing(key as never, { model: 'm' } as never);
+    const now = performance.now();
+    for (let i = 0; i < 3; i++) c.record(false, 10, now);
+    const state = (at: number) => Object.values(h.snapshot(new Map([[1, key as never]]), at))[0]!.state;
+    expect(state(now + 29_000)).toBe('open');
+    expect(state(now + 31_000)).toBe('half_open');
+    expect(c.state).toBe('open');
+  });
 });
 
 describe('HealthRegistry: a bounded table that clients cannot spend', () => {
