@@ -35,6 +35,9 @@ const history = new MetricsHistory();
 const listeners = new Set<() => void>();
 let poller: number | null = null;
 let cleanup: (() => void) | void = undefined;
+/** Above the page: says so while the gateway does not answer (the figures below stop where it did). */
+const unreachable = h('div', { 'data-testid': 'unreachable' });
+let unreachableSince: number | null = null;
 
 const ctx: PageContext = {
   history,
@@ -47,9 +50,19 @@ const ctx: PageContext = {
 async function poll(): Promise<void> {
   try {
     history.add(sampleOf(parseProm(await metrics()), Date.now()));
+    if (unreachableSince !== null) {
+      unreachableSince = null;
+      unreachable.replaceChildren();
+    }
     for (const f of listeners) f();
-  } catch {
-    // the next poll tries again; a 401 has already shown the login form
+  } catch (err) {
+    // The next poll tries again; a 401 has already shown the login form. Anything else: the gateway
+    // is down or restarting, and the totals shown are old (they were shown as current, without a word).
+    if (err instanceof ApiError && err.status === 401) return;
+    if (unreachableSince === null) {
+      unreachableSince = Date.now();
+      fill(unreachable, notice(`The gateway has not answered since ${new Date(unreachableSince).toLocaleTimeString()}: the figures below are from then.`));
+    }
   }
 }
 
@@ -100,7 +113,7 @@ function render(adminKeyRequired: boolean): void {
   const right = adminKeyRequired
     ? h('button', { class: 'link', 'data-testid': 'logout', onclick: () => void logout().finally(() => showLogin('Logged out.')) }, 'Log out')
     : h('span', { class: 'muted small' }, 'loopback, no admin key');
-  fill(app, h('header', {}, h('a', { class: 'brand', href: '#/overview' }, 'microgate'), nav, right), main);
+  fill(app, h('header', {}, h('a', { class: 'brand', href: '#/overview' }, 'microgate'), nav, right), unreachable, main);
   const show = (): void => {
     const id = location.hash.replace(/^#\//, '') || 'overview';
     const page = PAGES.find((p) => p[0] === id) ?? PAGES[0]!;

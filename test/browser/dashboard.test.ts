@@ -317,4 +317,13 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in chromium', () => {
       writeWeightReport(RESULTS, transfers, inOrder, `Chromium ${browser.version()}`);
     }
   });
+
+  // Last: its failed fetches log console errors, which the test above forbids.
+  it('a gateway that stops answering is said above the page, and the notice goes when it answers again', async () => {
+    await open('Overview');
+    await page.route('**/metrics', (r) => r.abort());
+    await expect.poll(async () => (await page.getByTestId('unreachable').textContent()) ?? '', { timeout: 10_000 }).toMatch(/has not answered since/);
+    await page.unroute('**/metrics');
+    await expect.poll(async () => (await page.getByTestId('unreachable').textContent()) ?? '', { timeout: 10_000 }).toBe('');
+  });
 });
