@@ -132,6 +132,11 @@ describe('fromOpenAIError: body shapes', () => {
     expect(err.message).toMatch(/: model not found: foo$/);
   });
 
+  it("keeps Mistral's top-level type, code and param (its shape: the members of error at the top)", () => {
+    const err = fromOpenAIError(400, body({ object: 'error', message: 'Expected last role User or Tool', type: 'invalid_request_message_order', param: null, code: '3230' }), 'mistral', 'k', redactor);
+    expect(err.provider).toMatchObject({ type: 'invalid_request_message_order', code: '3230', message: 'Expected last role User or Tool' });
+  });
+
   it('prefers error.message over message and detail', () => {
     const err = fromOpenAIError(400, body({ error: { message: 'first' }, message: 'second', detail: 'third' }), 'p', 'k', redactor);
     expect(err.message).toMatch(/: first$/);

@@ -12,13 +12,15 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 function describe(body: Buffer, redactor: Redactor, cut: boolean): ProviderWords {
   const text = redactor.redact(body.toString('utf8'), cut);
   try {
-    const j = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown; param?: unknown } | string; message?: unknown; detail?: unknown };
+    const j = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown; param?: unknown } | string; message?: unknown; detail?: unknown; type?: unknown; code?: unknown; param?: unknown };
     if (typeof j.error === 'object' && j.error !== null && typeof j.error.message === 'string') {
       const e = j.error;
       return { message: e.message as string, type: str(e.type), code: typeof e.code === 'number' ? String(e.code) : str(e.code), param: str(e.param) };
     }
     if (typeof j.error === 'string') return rawWords(j.error);
-    if (typeof j.message === 'string') return rawWords(j.message);
+    // Mistral's shape, the same members at the top ({"object": "error", "message", "type", "param", "code"}):
+    // its type (invalid_request_message_order, say) reached the client as invalid_request_error.
+    if (typeof j.message === 'string') return { ...rawWords(j.message), type: str(j.type), code: typeof j.code === 'number' ? String(j.code) : str(j.code), param: str(j.param) };
     if (typeof j.detail === 'string') return rawWords(j.detail);
   } catch {
     // not JSON: fall through to the raw text
