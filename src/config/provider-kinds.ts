@@ -13,6 +13,8 @@ export interface Deviations {
   readonly noStreamOptions: boolean;
   /** Tool-call ids must be nine characters of [a-zA-Z0-9]: ids from other providers are renamed (formats/openai/tool-ids.ts). */
   readonly nineCharToolIds: boolean;
+  /** The provider refuses `messages[].name` with a 400: taken out before sending, and named in x-microgate-dropped. */
+  readonly noMessageNames: boolean;
 }
 
 export interface ProviderKind {
@@ -29,7 +31,7 @@ export interface ProviderKind {
   readonly deviations: Deviations;
 }
 
-const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false });
+const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false, noMessageNames: false });
 const deviating = (d: Partial<Deviations>): Deviations => Object.freeze({ ...NONE, ...d });
 
 const openaiLike = (baseUrl: string | null, env: string | null, models: readonly string[] = [], deviations: Deviations = NONE, keyless = false): ProviderKind =>
@@ -42,8 +44,8 @@ export const PROVIDER_KINDS = {
   // The host follows the region (providers.X.region); a baseUrl overrides it.
   bedrock: Object.freeze({ format: 'bedrock', endpoint: 'bedrock', baseUrl: null, env: null, models: [], keyless: false, deviations: NONE }),
   'azure-openai': Object.freeze({ format: 'openai', endpoint: 'azure', baseUrl: null, env: null, models: [], keyless: false, deviations: NONE }),
-  // Groq: 400 on logprobs, logit_bias and top_logprobs (console.groq.com/docs/openai).
-  groq: openaiLike('https://api.groq.com/openai/v1', 'GROQ_API_KEY', ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], deviating({ dropParams: ['logprobs', 'logit_bias', 'top_logprobs'] })),
+  // Groq: 400 on logprobs, logit_bias, top_logprobs and messages[].name (console.groq.com/docs/openai).
+  groq: openaiLike('https://api.groq.com/openai/v1', 'GROQ_API_KEY', ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], deviating({ dropParams: ['logprobs', 'logit_bias', 'top_logprobs'], noMessageNames: true })),
   // Mistral: tool-call ids must be nine alphanumerics (providers.md §4.3).
   mistral: openaiLike('https://api.mistral.ai/v1', 'MISTRAL_API_KEY', ['mistral-large-latest', 'mistral-small-latest', 'mistral-embed'], deviating({ nineCharToolIds: true })),
   deepseek: openaiLike('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY', ['deepseek-chat', 'deepseek-reasoner']),

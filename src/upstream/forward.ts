@@ -68,8 +68,28 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
       ? Buffer.from(codec.embeddingsFromCanonical!(canonicalEmbeddings(ctx), target.model))
       : translatedBody(ctx, target);
   ctx.bodyFor = target;
-  ctx.upstreamRaw = target.provider.deviations.nineCharToolIds && upstreamKind(ctx, target) === 'chat' ? withNineCharToolIds(out) : out;
+  const deviations = target.provider.deviations;
+  const chat = upstreamKind(ctx, target) === 'chat';
+  let body = deviations.nineCharToolIds && chat ? withNineCharToolIds(out) : out;
+  // A name on a message (OpenAI's participant name) is a 400 at Groq: a fallback there failed the request.
+  if (deviations.noMessageNames && chat && messagesNamed(ctx.body)) {
+    body = withoutMessageNames(body);
+    noteDropped(ctx, 'messages[].name');
+  }
+  ctx.upstreamRaw = body;
   return ctx.upstreamRaw;
+}
+
+/** Whether an OpenAI chat body gives a message a `name` (checked on the parsed body: no bytes scanned for most requests). */
+function messagesNamed(b: Record<string, unknown> | null): boolean {
+  const m = b?.messages;
+  return Array.isArray(m) && m.some((x) => typeof x === 'object' && x !== null && 'name' in x);
+}
+
+function withoutMessageNames(body: Buffer): Buffer {
+  const o = JSON.parse(body.toString()) as { messages?: unknown };
+  if (Array.isArray(o.messages)) for (const m of o.messages) if (typeof m === 'object' && m !== null) delete (m as Record<string, unknown>).name;
+  return reserialize(o as Record<string, unknown>);
 }
 
 /** The codec's body from the canonical request; OpenAI's asks for stream usage, unless the provider refuses the field. */
@@ -134,8 +154,14 @@ function passThroughBody(ctx: RequestContext, target: Target): Buffer {
   }
   if (ctx.stream && target.provider.codec.format === 'openai' && ctx.endpoint !== 'responses') {
     if (!target.provider.deviations.noStreamOptions) base = withStreamUsage(ctx, base);
-    // Such a provider (Perplexity) sends its usage chunk unasked.
-    else if (!clientAskedUsage(ctx)) ctx.hideUsage = true;
+    else {
+      // Such a provider (Perplexity) refuses the field, the client's own too, and sends its usage chunk unasked.
+      if (b.stream_options !== undefined) {
+        base = removeTopLevelMember(base, 'stream_options') ?? reserialize(withoutKeys(JSON.parse(base.toString()) as Record<string, unknown>, 'stream_options'));
+        noteDropped(ctx, 'stream_options');
+      }
+      if (!clientAskedUsage(ctx)) ctx.hideUsage = true;
+    }
   }
   const prev = ctx.previousResponse;
   if (prev !== null) {

@@ -26,6 +26,7 @@ function sse(res: ServerResponse, model: string, withUsage: boolean): void {
 /** What each real provider refuses with a 400 (providers.md §4.3). */
 function strictness(body: Record<string, unknown>, who: string): string | null {
   if (who === 'groq') for (const f of ['logprobs', 'logit_bias', 'top_logprobs']) if (body[f] !== undefined) return `${f} is not supported`;
+  if (who === 'groq' && (body.messages as Array<Record<string, unknown>>).some((m) => m.name !== undefined)) return "'messages.0' : for 'role:user' the following must be satisfied[('messages.0.name' : property 'name' is unsupported)]";
   if (who === 'mistral') {
     for (const m of body.messages as Array<Record<string, unknown>>) {
       const ids = [m.tool_call_id, ...((m.tool_calls as Array<{ id: string }> | undefined) ?? []).map((c) => c.id)].filter((x) => x !== undefined);
@@ -86,6 +87,15 @@ describe('provider presets', () => {
     expect(seen[0]!._auth).toBe('Bearer groq-key-1');
   });
 
+  it("Groq: a message's name is taken out (a 400 there: a fallback to Groq failed the request), and named in x-microgate-dropped", async () => {
+    const res = await post({ model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', name: 'alice', content: 'hi' }] });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    expect(res.headers['x-microgate-dropped']).toBe('messages[].name');
+    const sent = seen[seen.length - 1]!.messages as Array<Record<string, unknown>>;
+    expect(sent).toEqual([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }]);
+  });
+
   it('Mistral: tool-call ids from other providers become nine alphanumerics, the call and its answer alike', async () => {
     const history = [
       { role: 'user', content: 'weather?' },
@@ -140,6 +150,15 @@ describe('provider presets', () => {
       if (!want.test(metrics)) await new Promise((r) => setTimeout(r, 20));
     }
     expect(metrics).toMatch(want);
+  });
+
+  it("Perplexity: a client's own stream_options is taken out too (a 400 there), and its usage chunk reaches the client that asked", async () => {
+    const res = await post({ model: 'perplexity/sonar', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    const text = await res.body.text();
+    expect(res.statusCode).toBe(200);
+    expect(seen[seen.length - 1]).not.toHaveProperty('stream_options');
+    expect(res.headers['x-microgate-dropped']).toBe('stream_options');
+    expect(text).toContain('"usage"');
   });
 
   it('Perplexity through the Anthropic SDK, streamed: no stream_options either, and the usage reaches message_delta', async () => {
