@@ -15,6 +15,8 @@ export interface Deviations {
   readonly nineCharToolIds: boolean;
   /** The provider refuses `messages[].name` with a 400: taken out before sending, and named in x-microgate-dropped. */
   readonly noMessageNames: boolean;
+  /** The provider takes only `auto` and `none` as `tool_choice` (a 400 otherwise): a forced choice becomes `auto`, named in x-microgate-dropped. */
+  readonly toolChoiceAutoOrNone: boolean;
 }
 
 export interface ProviderKind {
@@ -31,7 +33,7 @@ export interface ProviderKind {
   readonly deviations: Deviations;
 }
 
-const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false, noMessageNames: false });
+const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false, noMessageNames: false, toolChoiceAutoOrNone: false });
 const deviating = (d: Partial<Deviations>): Deviations => Object.freeze({ ...NONE, ...d });
 
 const openaiLike = (baseUrl: string | null, env: string | null, models: readonly string[] = [], deviations: Deviations = NONE, keyless = false): ProviderKind =>
@@ -53,7 +55,8 @@ export const PROVIDER_KINDS = {
   fireworks: openaiLike('https://api.fireworks.ai/inference/v1', 'FIREWORKS_API_KEY'),
   xai: openaiLike('https://api.x.ai/v1', 'XAI_API_KEY', ['grok-3', 'grok-3-mini']),
   // Cerebras: 400 on the penalties, logit_bias, parallel_tool_calls and service_tier (ReqLLM Cerebras guide).
-  cerebras: openaiLike('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY', ['llama-3.3-70b'], deviating({ dropParams: ['frequency_penalty', 'presence_penalty', 'logit_bias', 'parallel_tool_calls', 'service_tier'] })),
+  // Cerebras: tool_choice only auto or none (inference-docs.cerebras.ai; providers.md §4.2).
+  cerebras: openaiLike('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY', ['llama-3.3-70b'], deviating({ dropParams: ['frequency_penalty', 'presence_penalty', 'logit_bias', 'parallel_tool_calls', 'service_tier'], toolChoiceAutoOrNone: true })),
   // Perplexity: no /v1; usage comes in its stream chunks unasked.
   perplexity: openaiLike('https://api.perplexity.ai', 'PERPLEXITY_API_KEY', ['sonar', 'sonar-pro'], deviating({ noStreamOptions: true })),
   openrouter: openaiLike('https://openrouter.ai/api/v1', 'OPENROUTER_API_KEY'),

@@ -76,6 +76,16 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
     body = withoutMessageNames(body);
     noteDropped(ctx, 'messages[].name');
   }
+  // A forced tool choice (`required`, a named function; an Anthropic client's `any` becomes `required`)
+  // is a 400 at such a provider: it may still call the tools, as `auto` lets it.
+  if (deviations.toolChoiceAutoOrNone && chat && body.includes('"tool_choice"')) {
+    const o = JSON.parse(body.toString()) as Record<string, unknown>;
+    if (o.tool_choice !== undefined && o.tool_choice !== 'auto' && o.tool_choice !== 'none') {
+      o.tool_choice = 'auto';
+      body = reserialize(o);
+      noteDropped(ctx, 'tool_choice');
+    }
+  }
   ctx.upstreamRaw = body;
   return ctx.upstreamRaw;
 }

@@ -34,6 +34,7 @@ function strictness(body: Record<string, unknown>, who: string): string | null {
     }
   }
   if (who === 'perplexity' && body.stream_options !== undefined) return 'stream_options is not supported';
+  if (who === 'cerebras' && body.tool_choice !== undefined && body.tool_choice !== 'auto' && body.tool_choice !== 'none') return 'tool_choice must be auto or none';
   return null;
 }
 
@@ -46,6 +47,7 @@ beforeAll(async () => {
       mistral: { type: 'mistral', baseUrl: `${h.baseUrl}/mistral`, keys: [{ name: 'k', value: 'mistral-key-1' }] },
       perplexity: { type: 'perplexity', baseUrl: `${h.baseUrl}/perplexity`, keys: [{ name: 'k', value: 'pplx-key-1' }] },
       ollama: { type: 'ollama', baseUrl: `${h.baseUrl}/ollama` },
+      cerebras: { type: 'cerebras', baseUrl: `${h.baseUrl}/cerebras`, keys: [{ name: 'k', value: 'cerebras-key-1' }] },
       // Broad patterns on purpose: credentials and framing headers must still never pass.
       onechunk: { baseUrl: `${h.baseUrl}/onechunk`, keys: [{ name: 'k', value: 'one-key-0123456789' }] },
       fwd: { baseUrl: `${h.baseUrl}/fwd`, keys: [{ name: 'k', value: 'fwd-key-0123456789' }], forwardHeaders: ['openai-organization', 'openai-project', 'a*', 'c*', 'x-*'] },
@@ -94,6 +96,27 @@ describe('provider presets', () => {
     expect(res.headers['x-microgate-dropped']).toBe('messages[].name');
     const sent = seen[seen.length - 1]!.messages as Array<Record<string, unknown>>;
     expect(sent).toEqual([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }]);
+  });
+
+  it("Cerebras: a forced tool choice (required, or an Anthropic client's any) becomes auto, named in x-microgate-dropped; auto passes as it is", async () => {
+    const tools = [{ type: 'function', function: { name: 'w', parameters: { type: 'object', properties: {} } } }];
+    const forced = await post({ model: 'cerebras/llama-3.3-70b', tool_choice: 'required', tools, messages: [{ role: 'user', content: 'hi' }] });
+    expect(forced.statusCode).toBe(200);
+    await forced.body.text();
+    expect(forced.headers['x-microgate-dropped']).toBe('tool_choice');
+    expect(seen[seen.length - 1]!.tool_choice).toBe('auto');
+    const claude = await request(`${s.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'cerebras/llama-3.3-70b', max_tokens: 20, tool_choice: { type: 'any' }, tools: [{ name: 'w', input_schema: { type: 'object', properties: {} } }], messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(claude.statusCode).toBe(200);
+    await claude.body.text();
+    expect(seen[seen.length - 1]!.tool_choice).toBe('auto');
+    const auto = await post({ model: 'cerebras/llama-3.3-70b', tool_choice: 'auto', tools, messages: [{ role: 'user', content: 'hi' }] });
+    expect(auto.statusCode).toBe(200);
+    await auto.body.text();
+    expect(auto.headers['x-microgate-dropped']).toBeUndefined();
   });
 
   it('Mistral: tool-call ids from other providers become nine alphanumerics, the call and its answer alike', async () => {
