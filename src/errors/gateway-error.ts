@@ -14,6 +14,8 @@ export interface ProviderErrorInfo {
   readonly param: string | null;
   /** Its own message (already redacted of configured keys), or null. */
   readonly message: string | null;
+  /** Azure's `innererror` (which content filter refused the prompt, and how severely), for OpenAI-dialect clients. */
+  readonly innererror?: unknown;
 }
 
 /**

@@ -83,6 +83,8 @@ export interface OpenAIErrorFields {
   param: string | null;
   /** OpenAI's own errors often have none (null); the gateway's always have one. */
   code: string | null;
+  /** Azure's content-filter detail, relayed as Azure gave it. */
+  innererror?: unknown;
 }
 
 /**
@@ -96,7 +98,7 @@ export function openaiError(err: GatewayError): OpenAIErrorFields {
   const message = p.message ?? err.message;
   if (p.format === 'openai') {
     if (p.type === null && p.code === null) return { message, type: err.type, param: p.param ?? err.param, code: err.code };
-    return { message, type: p.type ?? err.type, param: p.param, code: p.code };
+    return p.innererror === undefined ? { message, type: p.type ?? err.type, param: p.param, code: p.code } : { message, type: p.type ?? err.type, param: p.param, code: p.code, innererror: p.innererror };
   }
   if (p.type === null) return { message, type: err.type, param: p.param ?? err.param, code: err.code };
   const code = PROMPT_TOO_LONG.test(message) && REFUSED.has(p.type) ? 'context_length_exceeded' : (OPENAI_CODE_OF[p.type] ?? p.type);

@@ -24,6 +24,8 @@ export interface ProviderWords {
   type: string | null;
   code: string | null;
   param: string | null;
+  /** Azure's `innererror` object, when the error body had one. */
+  innererror?: unknown;
 }
 
 /** Error types and codes that mean "this account is out of money or quota", not "slow down". */
@@ -35,7 +37,7 @@ export function providerError(format: string, status: number, words: ProviderWor
   if (status === 401 || status === 403 || opts.keyInvalid === true) {
     return new GatewayError('upstream_auth_failed', `Provider '${name}' rejected the credentials of key '${src.key}' (${status}).`, { upstreamStatus: status === 400 ? 401 : status });
   }
-  const provider: ProviderErrorInfo = { format, type: words.type, code: words.code, param: words.param, message: words.message === '' ? null : words.message };
+  const provider: ProviderErrorInfo = { format, type: words.type, code: words.code, param: words.param, message: words.message === '' ? null : words.message, ...(words.innererror === undefined ? {} : { innererror: words.innererror }) };
   const said = words.message === '' ? '' : `: ${words.message}`;
   if (status === 429 && (QUOTA.has(words.code ?? '') || QUOTA.has(words.type ?? ''))) {
     return new GatewayError('upstream_quota_exhausted', `Provider '${name}' says key '${src.key}' has no quota left${said}`, { upstreamStatus: status, provider });

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { fromOpenAIError } from '../../src/formats/openai/errors.ts';
+import { openaiDialect } from '../../src/formats/openai/index.ts';
 import { fromTransportError } from '../../src/upstream/errors.ts';
 import { Redactor } from '../../src/util/redact.ts';
 import { GatewayError } from '../../src/errors/gateway-error.ts';
@@ -130,6 +131,14 @@ describe('fromOpenAIError: body shapes', () => {
   ])('reads %s', (_shape, b) => {
     const err = fromOpenAIError(404, body(b), 'p', 'k', redactor);
     expect(err.message).toMatch(/: model not found: foo$/);
+  });
+
+  it("relays Azure's content-filter detail (innererror) to an OpenAI-dialect client", () => {
+    const azure = { error: { message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", type: null, param: 'prompt', code: 'content_filter', status: 400, innererror: { code: 'ResponsibleAIPolicyViolation', content_filter_result: { hate: { filtered: true, severity: 'high' }, violence: { filtered: false, severity: 'safe' } } } } };
+    const err = fromOpenAIError(400, body(azure), 'azure', 'k', redactor);
+    const rendered = JSON.parse(openaiDialect.renderError(err)) as { error: { code: string; innererror: { content_filter_result: { hate: { filtered: boolean } } } } };
+    expect(rendered.error.code).toBe('content_filter');
+    expect(rendered.error.innererror.content_filter_result.hate).toEqual({ filtered: true, severity: 'high' });
   });
 
   it("keeps Mistral's top-level type, code and param (its shape: the members of error at the top)", () => {

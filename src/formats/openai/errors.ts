@@ -12,10 +12,13 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 function describe(body: Buffer, redactor: Redactor, cut: boolean): ProviderWords {
   const text = redactor.redact(body.toString('utf8'), cut);
   try {
-    const j = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown; param?: unknown } | string; message?: unknown; detail?: unknown; type?: unknown; code?: unknown; param?: unknown };
+    const j = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown; param?: unknown; innererror?: unknown } | string; message?: unknown; detail?: unknown; type?: unknown; code?: unknown; param?: unknown };
     if (typeof j.error === 'object' && j.error !== null && typeof j.error.message === 'string') {
       const e = j.error;
-      return { message: e.message as string, type: str(e.type), code: typeof e.code === 'number' ? String(e.code) : str(e.code), param: str(e.param) };
+      const words: ProviderWords = { message: e.message as string, type: str(e.type), code: typeof e.code === 'number' ? String(e.code) : str(e.code), param: str(e.param) };
+      // Azure's content filter says which category refused the prompt, and how severely (read from the redacted text).
+      if (typeof e.innererror === 'object' && e.innererror !== null) words.innererror = e.innererror;
+      return words;
     }
     if (typeof j.error === 'string') return rawWords(j.error);
     // Mistral's shape, the same members at the top ({"object": "error", "message", "type", "param", "code"}):
