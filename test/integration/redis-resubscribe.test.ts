@@ -34,28 +34,28 @@ afterEach(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Once the store's first SUBSCRIBE is answered: cuts its connections, and closes it while Redis has not answered the next one. */
+async function closeWhileResubscribing(store: { close(): Promise<void> }): Promise<void> {
+  await sleep(50);
+  const resubscribed = proxy.swallow('subscribe');
+  proxy.cut();
+  await resubscribed;
+  await store.close();
+  await sleep(50);
+}
+
 describe('a store closed while its subscriber resubscribes after a reconnect', () => {
   it('the quota store: no unhandled rejection', async () => {
     const store = new RedisQuota({ url: `redis://127.0.0.1:${proxy.port}`, onFailure: { permits: 'open', spend: 'closed' }, reconnectMaxMs: 50 });
     expect(await store.whenReady()).toBe(true);
-    await sleep(50); // the first SUBSCRIBE answered
-    const resubscribed = proxy.swallow('subscribe');
-    proxy.cut();
-    await resubscribed;
-    await store.close();
-    await sleep(50);
+    await closeWhileResubscribing(store);
     expect(unhandled).toEqual([]);
   });
 
   it('the entity store: no unhandled rejection', async () => {
     const store = new RedisEntities(`redis://127.0.0.1:${proxy.port}`);
     await store.load();
-    await sleep(50);
-    const resubscribed = proxy.swallow('subscribe');
-    proxy.cut();
-    await resubscribed;
-    await store.close();
-    await sleep(50);
+    await closeWhileResubscribing(store);
     expect(unhandled).toEqual([]);
   });
 });
