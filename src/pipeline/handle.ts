@@ -93,6 +93,7 @@ function explain(ctx: RequestContext): void {
       rule: r?.rule?.name ?? null,
       matched: r?.matched ?? [],
       evaluationErrors: r?.errors ?? [],
+      missingKeys: r?.missing ?? [],
       complexity: {
         tier: c.tier,
         score: Math.round(c.score * 1000) / 1000,

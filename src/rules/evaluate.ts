@@ -1,6 +1,7 @@
 // Rule evaluation for one request: in precedence order, first match wins; shadow rules are recorded
-// and never stop the walk (those after the winner are evaluated too). An evaluation error (a missing
-// map key, say) is no match, counted, never a 500. A matched chain rule re-runs the walk with its
+// and never stop the walk (those after the winner are evaluated too). An evaluation error is no match,
+// counted, never a 500; a header or query parameter the request lacks (CEL's "no such key") is no match
+// too, counted apart: counted as errors, every request without an optional header hid the real ones. A matched chain rule re-runs the walk with its
 // target's provider/model until nothing changes, at most MAX_CHAIN_STEPS times.
 import type { CompiledRule } from '../plan/types.ts';
 import type { RuleStats } from '../state/rule-stats.ts';
@@ -15,6 +16,8 @@ export interface RuleDecision {
   matched: string[];
   /** Rules whose evaluation threw (counted as no match). */
   errors: string[];
+  /** Rules that read a header or query parameter the request lacks (no match). */
+  missing: string[];
   /** The model and provider the last step saw. */
   model: string;
   provider: string;
@@ -39,9 +42,14 @@ const FAILED = Symbol('failed');
 /** A shadow rule after the deciding one: recorded when it matches, counted when it fails, nothing else. */
 function shadow(r: CompiledRule, ctx: RuleInput, vars: RuleVars, stats: RuleStats, decision: RuleDecision): void {
   if (!inScope(r, ctx)) return;
+  if (r.requiredKeys.length > 0 && missingKey(r, ctx)) {
+    decision.missing.push(r.name);
+    stats.bump(stats.missing, r.name);
+    return;
+  }
   let v: unknown = FAILED;
   try {
-    if (r.requiredKeys.length === 0 || !missingKey(r, ctx)) v = r.program(vars);
+    v = r.program(vars);
   } catch {
     v = FAILED;
   }
@@ -55,7 +63,7 @@ function shadow(r: CompiledRule, ctx: RuleInput, vars: RuleVars, stats: RuleStat
 }
 
 export function evaluateRules(ctx: RuleInput, rules: readonly CompiledRule[], stats: RuleStats, model: string, provider: string): RuleDecision {
-  const decision: RuleDecision = { rule: null, matched: [], errors: [], model, provider };
+  const decision: RuleDecision = { rule: null, matched: [], errors: [], missing: [], model, provider };
   const vars = new RuleVars(ctx, model, provider);
   for (let step = 0; step <= MAX_CHAIN_STEPS; step++) {
     let hit: CompiledRule | null = null;
@@ -63,8 +71,8 @@ export function evaluateRules(ctx: RuleInput, rules: readonly CompiledRule[], st
       const r = rules[i]!;
       if (!inScope(r, ctx)) continue;
       if (r.requiredKeys.length > 0 && missingKey(r, ctx)) {
-        decision.errors.push(r.name);
-        stats.bump(stats.errors, r.name);
+        decision.missing.push(r.name);
+        stats.bump(stats.missing, r.name);
         continue;
       }
       let v: unknown;

@@ -508,6 +508,8 @@ export class GatewayServer implements RequestSink, Listener {
     );
     lines.push('# HELP microgate_rule_evaluation_errors_total Rule evaluations that failed (counted as no match).', '# TYPE microgate_rule_evaluation_errors_total counter');
     for (const [rule, n] of Object.entries(merged.rules.evaluationErrors)) lines.push(`microgate_rule_evaluation_errors_total{rule="${rule}"} ${n}`);
+    lines.push('# HELP microgate_rule_missing_keys_total Rule evaluations that read a header or query parameter the request lacks (no match).', '# TYPE microgate_rule_missing_keys_total counter');
+    for (const [rule, n] of Object.entries(merged.rules.missingKeys)) lines.push(`microgate_rule_missing_keys_total{rule="${rule}"} ${n}`);
     return `${lines.join('\n')}\n`;
   }
 
@@ -564,7 +566,7 @@ export class GatewayServer implements RequestSink, Listener {
       backpressurePauses: this.backpressurePauses,
       acceptPauses: this.guard?.pauses ?? 0,
       pools: this.plan.pools.stats(),
-      rules: { matches: Object.fromEntries(rs.matches), evaluationErrors: Object.fromEntries(rs.errors), chainLimitHits: rs.chainLimitHits },
+      rules: { matches: Object.fromEntries(rs.matches), evaluationErrors: Object.fromEntries(rs.errors), missingKeys: Object.fromEntries(rs.missing), chainLimitHits: rs.chainLimitHits },
       droppedFields: Object.fromEntries(this.plan.droppedFields),
       governance: { connected: store.connected, failOpenAdmits: store.failOpenAdmits, failClosedRefusals: store.failClosedRefusals, permitWaits: store.permitWaits },
     };

@@ -11,7 +11,7 @@ export interface LocalStats {
   /** Times the connection guard refused new connections near the fd limit. */
   acceptPauses: number;
   pools: Record<string, { connected: number; free: number; pending: number; running: number; size: number }>;
-  rules: { matches: Record<string, number>; evaluationErrors: Record<string, number>; chainLimitHits: number };
+  rules: { matches: Record<string, number>; evaluationErrors: Record<string, number>; missingKeys: Record<string, number>; chainLimitHits: number };
   droppedFields: Record<string, number>;
   governance: { connected: boolean; failOpenAdmits: number; failClosedRefusals: number; permitWaits: number };
 }
@@ -37,7 +37,7 @@ export function mergeStats(all: readonly LocalStats[]): Omit<LocalStats, 'thread
     backpressurePauses: 0,
     acceptPauses: 0,
     pools: {},
-    rules: { matches: {}, evaluationErrors: {}, chainLimitHits: 0 },
+    rules: { matches: {}, evaluationErrors: {}, missingKeys: {}, chainLimitHits: 0 },
     droppedFields: {},
     governance: { connected: true, failOpenAdmits: 0, failClosedRefusals: 0, permitWaits: 0 },
   };
@@ -54,6 +54,7 @@ export function mergeStats(all: readonly LocalStats[]): Omit<LocalStats, 'thread
     }
     addAll(out.rules.matches, s.rules.matches);
     addAll(out.rules.evaluationErrors, s.rules.evaluationErrors);
+    addAll(out.rules.missingKeys, s.rules.missingKeys);
     out.rules.chainLimitHits += s.rules.chainLimitHits;
     addAll(out.droppedFields, s.droppedFields);
     out.governance.connected &&= s.governance.connected;

@@ -3,6 +3,8 @@
 export class RuleStats {
   readonly matches = new Map<string, number>();
   readonly errors = new Map<string, number>();
+  /** Evaluations that read a header or query parameter the request lacks: no match, apart from errors. */
+  readonly missing = new Map<string, number>();
   chainLimitHits = 0;
 
   bump(map: Map<string, number>, name: string): void {

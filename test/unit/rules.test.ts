@@ -169,15 +169,20 @@ describe('evaluate', () => {
     expect(route(plan, { model: 'openai/gpt-4o' }).labels).toEqual(['openai/gpt-4o']);
   });
 
-  it('an evaluation error is no match, counted, never a throw', () => {
+  it('an evaluation error is no match, counted, never a throw; a header the request lacks is no match, counted apart', () => {
     const plan = planWith([
       { name: 'missing-header', when: 'headers["x-tier"] == "premium"', targets: [{ provider: 'cheap', model: 'x' }] },
+      { name: 'bad-conversion', when: 'int(headers["x-n"]) > 3', targets: [{ provider: 'cheap', model: 'y' }] },
       { name: 'fallback-rule', when: 'true', targets: [{ provider: 'groq', model: 'llama' }] },
     ]);
-    const r = route(plan, { model: 'best' });
+    const r = route(plan, { model: 'best' }, { 'x-n': 'abc' });
     expect(r.labels[0]).toBe('groq/llama');
-    expect(r.ctx.rules!.errors).toEqual(['missing-header']);
-    expect(plan.ruleStats.errors.get('missing-header')).toBe(1);
+    // Counted as errors, every request without an optional header hid the real ones (int("abc")).
+    expect(r.ctx.rules!.missing).toEqual(['missing-header']);
+    expect(r.ctx.rules!.errors).toEqual(['bad-conversion']);
+    expect(plan.ruleStats.missing.get('missing-header')).toBe(1);
+    expect(plan.ruleStats.errors.get('missing-header')).toBeUndefined();
+    expect(plan.ruleStats.errors.get('bad-conversion')).toBe(1);
   });
 
   it('chains re-evaluate with the new model until nothing changes', () => {
@@ -302,8 +307,9 @@ describe('absent keys', () => {
     const plan = planWith([{ name: 'r', when, targets: [{ provider: 'cheap', model: 'hit' }] }]);
     const r = route(plan, { model: 'best' });
     expect(r.labels[0] === 'cheap/hit').toBe(expected);
-    // Where CEL would fail on the missing key, it is still counted as an evaluation error.
-    expect(plan.ruleStats.errors.get('r') ?? 0).toBe(when.startsWith('headers') || when.startsWith('request_type') || when.startsWith('params') ? 1 : 0);
+    // Where CEL would fail on the missing key, it is counted as a key absent (not as an evaluation error).
+    expect(plan.ruleStats.missing.get('r') ?? 0).toBe(when.startsWith('headers') || when.startsWith('request_type') || when.startsWith('params') ? 1 : 0);
+    expect(plan.ruleStats.errors.get('r') ?? 0).toBe(0);
   });
 
   it('only unguarded reads in top-level conjuncts are checked before evaluating', () => {

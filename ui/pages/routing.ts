@@ -55,10 +55,11 @@ export const routing: Page = (root) => {
     ([c, s]) => {
       const m = s.rules.matches;
       const e = s.rules.evaluationErrors;
+      const missing = s.rules.missingKeys ?? {};
       fill(
         rules,
         table(
-          ['rule', 'scope', 'priority', 'when', 'does', 'matches', 'errors'],
+          ['rule', 'scope', 'priority', 'when', 'does', 'matches', 'errors', 'key absent'],
           c.config.rules.map((r) => [
             r.name,
             typeof r.scope === 'string' ? r.scope : Object.entries(r.scope as object).map(([k, v]) => `${k}: ${String(v)}`).join(''),
@@ -67,6 +68,7 @@ export const routing: Page = (root) => {
             r.deny ? `deny ${r.deny.status}` : (r.targets ?? []).map((t) => [t.provider, t.model].filter(Boolean).join('/') || 'same').join(', ') + (r.chain ? ' (chain)' : ''),
             fmt.num(m[r.name] ?? 0),
             fmt.num(e[r.name] ?? 0),
+            fmt.num(missing[r.name] ?? 0),
           ]),
           'rules',
         ),
