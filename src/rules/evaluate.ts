@@ -1,8 +1,9 @@
 // Rule evaluation for one request: in precedence order, first match wins; shadow rules are recorded
 // and never stop the walk (those after the winner are evaluated too). An evaluation error is no match,
-// counted, never a 500; a header or query parameter the request lacks (CEL's "no such key") is no match
-// too, counted apart: counted as errors, every request without an optional header hid the real ones. A matched chain rule re-runs the walk with its
-// target's provider/model until nothing changes, at most MAX_CHAIN_STEPS times.
+// counted, never a 500; a header or query parameter the request lacks (CEL's "no such key") is no
+// match too, counted apart: counted as errors, every request without an optional header hid the real
+// ones. A matched chain rule re-runs the walk with its target's provider/model until nothing changes,
+// at most MAX_CHAIN_STEPS times.
 import type { CompiledRule } from '../plan/types.ts';
 import type { RuleStats } from '../state/rule-stats.ts';
 import { RuleVars, type RuleInput } from './variables.ts';
