@@ -10,6 +10,8 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { DEFAULT_MAX_OUTPUT, admit, charge, checkSpend, type Admitted, type Reservation } from '../governance/admission.ts';
 import type { EndpointName } from '../formats/canonical.ts';
 import type { RequestContext } from '../request/context.ts';
+import type { Target } from '../plan/types.ts';
+import type { Pricer } from '../governance/governance.ts';
 
 export function govern(ctx: RequestContext, explain: boolean): Promise<void> | null {
   const key = ctx.vk;
@@ -41,6 +43,11 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
 
 const NO_USAGE = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
 
+/** Whether the config or the catalog knows the target's price (PriceBook caches the answer per model). */
+function priced(prices: Pricer, t: Target): boolean {
+  return prices.costUsd(t.provider.type, t.provider.name, t.model, NO_USAGE) !== null;
+}
+
 /**
  * A budget is kept in dollars: a target whose price neither the config (`pricing`) nor the catalog
  * knows would serve a budgeted key for free, for ever (20 of 20 requests to an Azure deployment name
@@ -49,9 +56,11 @@ const NO_USAGE = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 
  */
 function keepPriced(ctx: RequestContext, keyId: string): void {
   const prices = ctx.plan.governance.prices;
-  const priced = (t: (typeof ctx.targets)[number]): boolean => prices.costUsd(t.provider.type, t.provider.name, t.model, NO_USAGE) !== null;
-  if (ctx.targets.every(priced)) return;
-  const kept = ctx.targets.filter(priced);
+  const targets = ctx.targets;
+  let all = true;
+  for (let i = 0; i < targets.length && all; i++) all = priced(prices, targets[i]!);
+  if (all) return;
+  const kept = targets.filter((t) => priced(prices, t));
   if (kept.length === 0) {
     const t = ctx.targets[0]!;
     throw new GatewayError('permission_denied', `The budget of virtual key '${keyId}' cannot be kept on '${t.provider.name}/${t.model}': its price is unknown (set providers.${t.provider.name}.pricing in the config).`, { param: 'model' });

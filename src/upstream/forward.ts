@@ -78,16 +78,22 @@ export function upstreamBody(ctx: RequestContext, target: Target): Buffer {
   }
   // A forced tool choice (`required`, a named function; an Anthropic client's `any` becomes `required`)
   // is a 400 at such a provider: it may still call the tools, as `auto` lets it.
-  if (deviations.toolChoiceAutoOrNone && chat && body.includes('"tool_choice"')) {
-    const o = JSON.parse(body.toString()) as Record<string, unknown>;
-    if (o.tool_choice !== undefined && o.tool_choice !== 'auto' && o.tool_choice !== 'none') {
-      o.tool_choice = 'auto';
-      body = reserialize(o);
-      noteDropped(ctx, 'tool_choice');
-    }
+  if (deviations.toolChoiceAutoOrNone && chat && forcesTool(ctx, target)) {
+    body = replaceTopLevelValue(body, 'tool_choice', '"auto"') ?? reserialize({ ...JSON.parse(body.toString()), tool_choice: 'auto' });
+    noteDropped(ctx, 'tool_choice');
   }
   ctx.upstreamRaw = body;
   return ctx.upstreamRaw;
+}
+
+/** Whether the body sent forces a tool (`required`, a named function), read from the parsed request, not the bytes. */
+function forcesTool(ctx: RequestContext, target: Target): boolean {
+  if (passesThrough(ctx, target)) {
+    const tc = ctx.body?.tool_choice;
+    return tc !== undefined && tc !== null && tc !== 'auto' && tc !== 'none';
+  }
+  const tc = ctx.canonical?.toolChoice;
+  return tc !== null && tc !== undefined && (tc.type === 'any' || tc.type === 'tool');
 }
 
 /** Whether an OpenAI chat body gives a message a `name` (checked on the parsed body: no bytes scanned for most requests). */
