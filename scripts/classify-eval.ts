@@ -9,10 +9,15 @@
 // where two blind annotators both gave another tier); without it, against the writers' own.
 // --heuristic scores the earlier hand-tuned classifier instead. --misses lists misses of the training
 // sets only: the held-out prompts are not for reading.
+// --renamed-cues measures what phrases a deployment adds to the cue lists can do: every one-word cue
+// in the held-out prompts is renamed to an invented word, and each set is scored three
+// ways: as written, renamed with the default lists (the invented words unknown), and renamed with the
+// invented words added to their lists (`classifier.vocabulary`).
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Classifier } from '../src/classify/index.ts';
-import { evaluate, loadLabeled, type Evaluation } from '../src/classify/evaluate.ts';
+import { VOCABULARY } from '../src/classify/vocabulary.ts';
+import { evaluate, loadLabeled, renameCues, type Evaluation } from '../src/classify/evaluate.ts';
 import { TIERS } from '../src/classify/score.ts';
 import { TRAINING_FILES } from '../src/classify/train.ts';
 
@@ -41,7 +46,9 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const audited = args.includes('--audited');
 const results = sets.map((s) => ({ ...s, ev: evaluate(classifier, s.files.flatMap((f) => loadLabeled(join(ROOT, DIR, f), audited && s.heldOut))) }));
 
-if (args.includes('--json')) {
+if (args.includes('--renamed-cues')) {
+  renamedCues();
+} else if (args.includes('--json')) {
   const out = results.map(({ name, heldOut, ev: { misses, ...summary } }) => ({ name, tiers: TIERS, ...summary, misses: heldOut ? undefined : misses.map((m) => m.id) }));
   console.log(JSON.stringify({ model: classifier.model, sets: out }, null, 2));
 } else {
@@ -63,3 +70,29 @@ function report(name: string, ev: Evaluation, misses: boolean): void {
     for (const m of ev.misses) console.log(`  ${m.id.padEnd(6)} ${m.kind.padEnd(20)} ${m.expected.padEnd(9)} → ${m.got.padEnd(9)} ${m.score.toFixed(3)}`);
   }
 }
+
+
+function renamedCues(): void {
+  const renamed = renameCues(VOCABULARY);
+  const configured = new Classifier({ model: classifier.model, extra: renamed.extra });
+  console.log(`model: ${classifier.model}; ${renamed.count} one-word cues renamed in the held-out prompts`);
+  console.log('set'.padEnd(30) + 'as written   renamed, default lists   renamed, words added to their lists   (exact / within one)');
+  const pooled = new Float64Array(6);
+  let n = 0;
+  for (const { name, files, heldOut } of sets) {
+    if (!heldOut) continue;
+    const items = files.flatMap((f) => loadLabeled(join(ROOT, DIR, f), audited));
+    const changed = items.map((it) => ({ ...it, messages: renamed.messages(it.messages) }));
+    const evs = [evaluate(classifier, items), evaluate(classifier, changed), evaluate(configured, changed)];
+    evs.forEach((ev, i) => {
+      pooled[2 * i]! += ev.exact * ev.total;
+      pooled[2 * i + 1]! += ev.withinOne * ev.total;
+    });
+    n += items.length;
+    const cell = (ev: Evaluation): string => `${pct(ev.exact)} / ${pct(ev.withinOne)}`;
+    console.log(`${name.replace(' (held out)', '').padEnd(30)}${cell(evs[0]!).padEnd(22)}${cell(evs[1]!).padEnd(25)}${cell(evs[2]!)}`);
+  }
+  const cell = (i: number): string => `${pct(pooled[2 * i]! / n)} / ${pct(pooled[2 * i + 1]! / n)}`;
+  console.log(`${`pooled (${n})`.padEnd(30)}${cell(0).padEnd(22)}${cell(1).padEnd(25)}${cell(2)}`);
+}
+

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Classifier } from './classifier.ts';
+import type { ExtraCues } from './cues.ts';
+import type { Vocabulary } from './vocabulary.ts';
 import { TIERS, type Tier } from './score.ts';
 
 export interface LabeledItem {
@@ -61,4 +63,57 @@ export function evaluate(classifier: Classifier, items: readonly LabeledItem[]):
   });
   const total = items.length;
   return { total, exact: total ? exact / total : 0, withinOne: total ? withinOne / total : 0, perTier, confusion, misses };
+}
+
+/** Words as the automaton cuts them: letters and digits, a hyphen inside joining two. */
+const WORD = /[\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)*/gu;
+
+/** A word as the automaton compares it: lower case, accents stripped. */
+function fold(word: string): string {
+  return word.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+export interface RenamedCues {
+  /** One-word cues renamed. */
+  count: number;
+  /** A conversation with every one-word cue of its text replaced by its invented word. */
+  messages(messages: unknown[]): unknown[];
+  /** The lists' phrases with the invented words, as a deployment's `classifier.vocabulary` would add them. */
+  extra: ExtraCues;
+}
+
+/**
+ * What phrases a deployment adds to the cue lists can do (`classify:eval --renamed-cues` and a unit
+ * test): every one-word cue gets an invented a–z word ("prove" → "zq…vx"), the same wherever it
+ * appears, so a model that learned the real word's own weight knows nothing of its stand-in; scored
+ * with the stand-ins added to their lists, only the lists' counts can bring the cue back. One-word
+ * phrases only: renaming the words of "prove that" would rename every "that"; a longer phrase is
+ * renamed where it holds a one-word cue ("prove that" → "zq… that").
+ */
+export function renameCues(vocabulary: Vocabulary): RenamedCues {
+  const renamed = new Map<string, string>();
+  const invent = (i: number): string => {
+    let s = '';
+    for (let n = i + 26 * 26; n > 0; n = Math.floor(n / 26)) s += String.fromCharCode(97 + (n % 26));
+    return `zq${s}vx`;
+  };
+  const lists = Object.keys(vocabulary) as (keyof Vocabulary)[];
+  for (const list of lists) {
+    for (const phrase of vocabulary[list]) {
+      const words = phrase.match(WORD) ?? [];
+      if (words.length === 1 && !renamed.has(fold(words[0]!))) renamed.set(fold(words[0]!), invent(renamed.size));
+    }
+  }
+  const rename = (text: string): string => text.replace(WORD, (w) => renamed.get(fold(w)) ?? w);
+  return {
+    count: renamed.size,
+    extra: Object.fromEntries(lists.map((list) => [list, vocabulary[list].map(rename)])),
+    messages: (messages) =>
+      messages.map((m) => {
+        const { content } = m as { content: unknown };
+        if (typeof content === 'string') return { ...(m as object), content: rename(content) };
+        if (!Array.isArray(content)) return m;
+        return { ...(m as object), content: content.map((p: { type?: string; text?: string }) => (p.type === 'text' && typeof p.text === 'string' ? { ...p, text: rename(p.text) } : p)) };
+      }),
+  };
 }

@@ -150,6 +150,19 @@ export class FeatureExtractor implements WordSink {
   private readonly shift: number;
   /** Set by the model's owner (learned.ts, or training between rounds); null reads no context tier. */
   contextScorer: ContextScorer | null = null;
+  /**
+   * Training only (train.ts, cue dropout): a word for which this returns true adds no hashed feature of
+   * its own, as if the model had never seen it; it still counts as a word and as a cue. Null on the
+   * request path.
+   */
+  get wordMask(): ((hash: number) => boolean) | null {
+    return this.mask_;
+  }
+  set wordMask(m: ((hash: number) => boolean) | null) {
+    this.mask_ = m;
+    if (this.inner !== null) this.inner.wordMask = m;
+  }
+  private mask_: ((hash: number) => boolean) | null = null;
   private readonly contextFv: FeatureVector | null;
   private readonly contextProbs = new Float64Array(4);
   private readonly one = new Float64Array(COUNTS_SIZE);
@@ -388,6 +401,12 @@ export class FeatureExtractor implements WordSink {
   private endWord(text: string, start: number, end: number, h: number, fv: FeatureVector, weight: number, ns: number, first: boolean): void {
     const n = this.count;
     const from = fv.n;
+    if (this.mask_ !== null && this.mask_(h)) {
+      this.prevHash = h;
+      this.prevStart = start;
+      this.count = n + 1;
+      return;
+    }
     fv.add(this.bucket(h ^ ns), weight);
     // A bigram's hash: one multiply of the word before, so the hot path stays one call per word.
     const pair = Math.imul(this.prevHash, 0x2545f491) ^ h;

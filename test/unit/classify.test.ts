@@ -10,7 +10,8 @@ import { cueAutomaton } from '../../src/classify/cues.ts';
 import { MODEL_WEIGHTS } from '../../src/classify/model-weights.ts';
 import { LinearModel, decide } from '../../src/classify/model.ts';
 import { tierOf } from '../../src/classify/score.ts';
-import { TRAINING_FILES } from '../../src/classify/train.ts';
+import { TRAINING_FILES, cueWordHashes, examples } from '../../src/classify/train.ts';
+import { VOCABULARY } from '../../src/classify/vocabulary.ts';
 
 /** A design question and the answer offering a split: a follow-up to it inherits COMPLEX. */
 const COMPLEX_TURNS = [
@@ -377,6 +378,35 @@ describe('FeatureExtractor', () => {
     }
     return { mass, entries };
   }
+
+  it('leaves out, in training with cue dropout, the own features of that share of cue words, the same each time', () => {
+    const automaton = cueAutomaton();
+    const cueWords = cueWordHashes(automaton, Object.values(VOCABULARY).flat());
+    const training = new FeatureExtractor(automaton, MODEL_WEIGHTS.options);
+    const prove = 'prove blarg, prove florp, and prove snib: prove';
+    const item = (id: string, content: string) => ({ id, tier: 'REASONING' as Tier, messages: [{ role: 'user', content }] });
+    const hashedOf = (e: { idx: Int32Array; val: Float64Array }): number => [...e.idx].filter((i) => i >= DENSE_COUNT).length;
+    const denseOf = (e: { idx: Int32Array; val: Float64Array }): string => JSON.stringify([...e.idx].flatMap((i, k) => (i < DENSE_COUNT ? [[i, e.val[k]]] : [])));
+    const [none] = examples(training, [item('a', prove)]);
+    const [all] = examples(training, [item('a', prove)], 1, cueWords);
+    // Four "prove" (one also the first word): without dropout each adds its word, and the first its first
+    // word; with all of them hidden the other words remain, and the cue counts do not move.
+    expect(hashedOf(none!) - hashedOf(all!)).toBe(5);
+    expect(denseOf(all!)).toBe(denseOf(none!));
+    // At 0.5, some of many occurrences are hidden, by draws seeded by the id: the same id, the same draws.
+    const many = Array.from({ length: 40 }, () => 'prove').join(' and ');
+    const [half] = examples(training, [item('b', many)], 0.5, cueWords);
+    const [again] = examples(training, [item('b', many)], 0.5, cueWords);
+    const [other] = examples(training, [item('c', many)], 0.5, cueWords);
+    const [full] = examples(training, [item('b', many)]);
+    const hidden = hashedOf(full!) - hashedOf(half!);
+    expect(hidden).toBeGreaterThan(8);
+    expect(hidden).toBeLessThan(32);
+    expect([...again!.idx]).toEqual([...half!.idx]);
+    expect([...other!.idx]).not.toEqual([...half!.idx]);
+    // And the extractor on the request path is left without a mask.
+    expect(training.wordMask).toBeNull();
+  });
 
   it('weighs the hashed features of a question alike in every script, however its words are cut', () => {
     // Each unit (a word, or a letter outside a–z) adds at most two hashed entries, plus the first word and
