@@ -38,7 +38,7 @@ export function compileRules(
       const check = parsed.check();
       if (!check.valid) throw check.error ?? new Error('invalid expression');
       if (check.type !== 'bool' && check.type !== 'dyn') throw new Error(`the expression is of type ${check.type}; a rule's "when" must be a bool`);
-      const unsafe = patternProblems(parsed.ast);
+      const unsafe = [...patternProblems(parsed.ast), ...fieldProblems(parsed.ast)];
       if (unsafe.length > 0) throw new Error(unsafe.join('; '));
       program = parsed;
       ast = parsed.ast;
@@ -115,6 +115,35 @@ function chainCycle(rules: readonly CompiledRule[]): string | null {
     }
   }
   return null;
+}
+
+/**
+ * The maps whose fields are fixed (rules/variables.ts), and their fields. The type checker sees only
+ * `map<string, …>`, so `request.top_p` type-checks, and then fails on every request ("no such key"):
+ * a rule that loads and never matches. Named fields are checked here instead, `has()` included (a
+ * test for a field that never exists is a typo too).
+ */
+const FIXED_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['request', ['temperature', 'max_tokens', 'stream', 'tools', 'message_count']],
+  ['virtual_key', ['id', 'name']],
+  ['team', ['id', 'name']],
+  ['customer', ['id', 'name']],
+]);
+
+/** Each read of a field the map does not have (`request.top_p`, `team["owner"]`). */
+function fieldProblems(root: ASTNode): string[] {
+  const out: string[] = [];
+  const walk = (n: ASTNode): void => {
+    if ((n.op === '.' || n.op === '[]') && n.args[0].op === 'id') {
+      const fields = FIXED_FIELDS.get(n.args[0].args);
+      const key = n.op === '.' ? n.args[1] : n.args[1].op === 'value' ? n.args[1].args : null;
+      if (fields !== undefined && typeof key === 'string' && !fields.includes(key)) out.push(`${n.args[0].args} has no field "${key}" (it has ${fields.join(', ')})`);
+    }
+    const args = n.args as unknown;
+    if (Array.isArray(args)) for (const a of args.flat()) if (typeof a === 'object' && a !== null && 'op' in a) walk(a as ASTNode);
+  };
+  walk(root);
+  return out;
 }
 
 /** "x" when the expression requires `model == "x"` (alone or in a conjunction). */

@@ -72,6 +72,16 @@ describe('compile: a rule that cannot run rejects the config', () => {
     expect(configError([{ name: 'num', when: 'budget_used + 1.0', tag: 't' }])).toMatch(/must be a bool/);
   });
 
+  it('rejects a field the request, key, team or customer map does not have (it would type-check and never match)', () => {
+    expect(configError([{ name: 'topp', when: 'request.top_p > 0.5', tag: 't' }])).toMatch(/topp.*request has no field "top_p" \(it has temperature, max_tokens, stream, tools, message_count\)/s);
+    expect(configError([{ name: 'owner', when: 'has(team.owner) || customer["tier"] == "gold"', tag: 't' }])).toMatch(/team has no field "owner".*customer has no field "tier"/s);
+    const plan = planWith([
+      { name: 'fields', when: 'request.temperature < 0.5 && request["stream"] && has(team.name) && virtual_key.id != ""', tag: 't' },
+      { name: 'maps', when: 'headers.foo == "x" || params["anything"] == "y"', tag: 't' },
+    ]);
+    expect(plan.rules).toHaveLength(2);
+  });
+
   it('matches() takes only a literal pattern the linear-time engine can run (CEL specifies RE2)', () => {
     const dynamic = configError([{ name: 'dyn', when: 'headers["x"].matches(headers["y"])', tag: 't' }]);
     expect(dynamic).toMatch(/dyn.*string literal/s);
