@@ -15,6 +15,7 @@ const USAGE = `usage: npm run logs -- [options]
   --key NAME         any attempt used the provider key of this name
   --virtual-key ID   the virtual key the request presented
   --rule NAME        the routing rule
+  --tag TAG          a tag of a rule that matched (shadow rules too)
   --error CODE       the gateway error code
   --since T          10m|2h|1d|30s or an ISO date (inclusive)
   --until T          same forms (exclusive)
@@ -39,6 +40,7 @@ function parse() {
         key: { type: 'string' },
         'virtual-key': { type: 'string' },
         rule: { type: 'string' },
+        tag: { type: 'string' },
         error: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
@@ -72,6 +74,7 @@ try {
     key: args.key,
     virtualKey: args['virtual-key'],
     rule: args.rule,
+    tag: args.tag,
     error: args.error,
     id: args.id,
   };

@@ -91,7 +91,7 @@ function explain(ctx: RequestContext): void {
     JSON.stringify({
       model: ctx.model,
       rule: r?.rule?.name ?? null,
-      matched: r?.matched ?? [],
+      matched: r?.matched.map((m) => m.name) ?? [],
       evaluationErrors: r?.errors ?? [],
       missingKeys: r?.missing ?? [],
       complexity: {

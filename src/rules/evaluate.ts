@@ -13,8 +13,8 @@ export const MAX_CHAIN_STEPS = 8;
 export interface RuleDecision {
   /** The rule that decides (route or deny), or null. */
   rule: CompiledRule | null;
-  /** Every rule matched on the way, in order, shadow ones included: for headers, telemetry, explain. */
-  matched: string[];
+  /** Every rule matched on the way, in order, shadow ones included: for telemetry (their tags) and explain. */
+  matched: CompiledRule[];
   /** Rules whose evaluation threw (counted as no match). */
   errors: string[];
   /** Rules that read a header or query parameter the request lacks (no match). */
@@ -59,7 +59,7 @@ function shadow(r: CompiledRule, ctx: RuleInput, vars: RuleVars, stats: RuleStat
     stats.bump(stats.errors, r.name);
   } else if (v === true) {
     stats.bump(stats.matches, r.name);
-    decision.matched.push(r.name);
+    decision.matched.push(r);
   }
 }
 
@@ -86,7 +86,7 @@ export function evaluateRules(ctx: RuleInput, rules: readonly CompiledRule[], st
       }
       if (v !== true) continue;
       stats.bump(stats.matches, r.name);
-      decision.matched.push(r.name);
+      decision.matched.push(r);
       if (r.action === 'shadow') continue;
       hit = r;
       // The shadow rules after it are evaluated and recorded too: a shadow rule measures how often it

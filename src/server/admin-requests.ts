@@ -33,6 +33,7 @@ function filterOf(q: URLSearchParams, now = Date.now()): LogFilter {
       key: text('key'),
       virtualKey: text('virtualKey'),
       rule: text('rule'),
+      tag: text('tag'),
       error: text('error'),
     };
   } catch (err) {

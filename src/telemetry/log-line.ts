@@ -12,6 +12,10 @@ export interface LogLine {
   status: number;
   error?: string;
   rule?: string;
+  /** Every rule that matched, shadow rules included; absent when none. */
+  matched?: string[];
+  /** Their tags (a rule's `tag`), each once; absent when none. */
+  tags?: string[];
   tier?: string;
   attempts: { target: string; provider: string; model: string; key: string; status: number; flag?: string; latencyUs: number }[];
   tokens?: { prompt?: number; completion?: number };

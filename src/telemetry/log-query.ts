@@ -20,6 +20,8 @@ export interface LogFilter {
   /** The virtual key (its id) the request presented. */
   virtualKey?: string;
   rule?: string;
+  /** A tag of a rule that matched (shadow rules too). */
+  tag?: string;
   /** The gateway error code. */
   error?: string;
   id?: string;
@@ -69,13 +71,14 @@ function matches(r: LogLine, t: number, f: LogFilter): boolean {
     (f.key === undefined || r.attempts.some((a) => a.key === f.key)) &&
     (f.virtualKey === undefined || r.tenant?.virtualKey === f.virtualKey) &&
     (f.rule === undefined || r.rule === f.rule) &&
+    (f.tag === undefined || (Array.isArray(r.tags) && r.tags.includes(f.tag))) &&
     (f.error === undefined || r.error === f.error)
   );
 }
 
 /** The strings a matching line must contain, as JSON writes them: a cheap test before JSON.parse. */
 export function needles(f: LogFilter): string[] {
-  return [f.id, f.provider, f.model, f.key, f.virtualKey, f.rule, f.error].filter((v): v is string => v !== undefined).map((v) => JSON.stringify(v));
+  return [f.id, f.provider, f.model, f.key, f.virtualKey, f.rule, f.tag, f.error].filter((v): v is string => v !== undefined).map((v) => JSON.stringify(v));
 }
 
 /**

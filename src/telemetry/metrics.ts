@@ -43,6 +43,8 @@ export class RecordMetrics {
   private readonly aborted = this.registry.add(new Counter('microgate_client_aborts_total', 'Requests the client abandoned before the end.', []));
   private readonly streamFailures = this.registry.add(new Counter('microgate_stream_failures_total', 'Streams that started and then ended with an error event.', []));
   private readonly rules = this.registry.add(new Counter('microgate_rule_decisions_total', 'Requests whose route a rule decided.', ['rule']));
+  // Tags come from the config's rules only, so the label's values are bounded by the config.
+  private readonly tags = this.registry.add(new Counter('microgate_rule_tags_total', "Requests tagged by a matching rule's tag (shadow rules included).", ['tag']));
   private readonly gatewayTime = this.registry.add(new Histogram('microgate_gateway_time_seconds', "The gateway's own time per request: arrival to last byte (first byte for streams) minus the wait on providers.", [], MICRO_BUCKETS));
   private readonly upstreamTime = this.registry.add(new Histogram('microgate_upstream_latency_seconds', 'Latency of each attempt: to the last byte, or to the first event of a stream.', ['provider', 'model'], UPSTREAM_BUCKETS));
   private readonly ttfb = this.registry.add(new Histogram('microgate_stream_ttfb_seconds', 'Streams: arrival to the first byte sent to the client.', ['provider', 'model'], UPSTREAM_BUCKETS));
@@ -76,6 +78,7 @@ export class RecordMetrics {
     if (r.aborted) this.aborted.inc();
     if (r.streamFailed) this.streamFailures.inc();
     if (r.rule !== '') this.rules.inc({ rule: r.rule });
+    for (let i = 0; i < r.tags.length; i++) this.tags.inc({ tag: r.tags[i]! });
     if (!r.aborted && r.attempts.length > 0) this.gatewayTime.observe({}, r.gatewayUs / 1e6);
     for (let i = 0; i < r.attempts.length; i++) {
       const a = r.attempts[i]!;

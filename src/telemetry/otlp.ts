@@ -73,7 +73,7 @@ const SPAN_KIND_CLIENT = 3;
 const STATUS_CODE_OK = 1;
 const STATUS_CODE_ERROR = 2;
 
-type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
+type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } | { arrayValue: { values: AnyValue[] } };
 interface KeyValue {
   key: string;
   value: AnyValue;
@@ -191,6 +191,7 @@ function requestSpans(r: TelemetryRecord, ids: IdSource, out: OtlpSpan[]): void 
   str(attrs, 'microgate.request_id', r.id);
   str(attrs, 'microgate.endpoint', r.endpoint);
   strIf(attrs, 'microgate.rule', r.rule);
+  if (r.tags.length > 0) attrs.push({ key: 'microgate.tags', value: { arrayValue: { values: r.tags.map((t) => ({ stringValue: t })) } } });
   strIf(attrs, 'microgate.tier', r.tier);
   int(attrs, 'microgate.attempts', n);
   int(attrs, 'microgate.gateway_time_us', r.gatewayUs);

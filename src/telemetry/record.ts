@@ -1,4 +1,4 @@
-// One finished request as a fixed 512-byte slot in a SharedArrayBuffer ring: written by the request
+// One finished request as a fixed 576-byte slot in a SharedArrayBuffer ring: written by the request
 // thread with a DataView (no object, no JSON, no string building: ~20 ns for the numbers plus the two
 // short strings), read and decoded by the telemetry worker. Names travel as small ids; the worker
 // holds the dictionaries (telemetry/dictionary.ts).
@@ -19,11 +19,13 @@
 //   30      u8    tier (0 none, 1..4)
 //   31      u8    attempts recorded                        336     f64   cost USD (-1 unknown)
 //                                                         344     3 × 56 B virtual key, team, customer ids
+//                                                         512     u8    rules matched (recorded: ≤ 16)
+//                                                         514     16 × u16 their ids (index + 1), in order
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
 import type { RequestContext } from '../request/context.ts';
 import type { AttemptRecord, TelemetryRecord } from './types.ts';
 
-export const SLOT_BYTES = 512;
+export const SLOT_BYTES = 576;
 export const MAX_ATTEMPTS = 8;
 const ATTEMPT_BASE = 48;
 const ATTEMPT_BYTES = 12;
@@ -36,6 +38,10 @@ const MODEL_MAX = 128;
 const COST_AT = 336;
 const TENANT_AT = 344;
 const TENANT_MAX = 56;
+/** Every rule that matched, shadow ones included, for their tags: the deciding rule alone (offset 40) says nothing of a shadow rule. */
+const MATCHED_AT = 512;
+const MATCHED_IDS_AT = 514;
+export const MAX_MATCHED = 16;
 
 const FLAG_STREAM = 1;
 const FLAG_ABORTED = 2;
@@ -91,8 +97,12 @@ export function encodeRecord(dv: DataView, u8: Uint8Array, o: number, ctx: Reque
   u8[o + 30] = tier === null ? 0 : (TIER_ID.get(tier) ?? 0);
   dv.setInt32(o + 32, ctx.promptTokens, true);
   dv.setInt32(o + 36, ctx.completionTokens, true);
-  const rule = ctx.rules?.rule;
+  const rules = ctx.rules;
+  const rule = rules?.rule;
   dv.setUint16(o + 40, rule === null || rule === undefined ? 0 : rule.index + 1, true);
+  const matched = rules === null || rules === undefined ? 0 : Math.min(rules.matched.length, MAX_MATCHED);
+  u8[o + MATCHED_AT] = matched;
+  for (let i = 0; i < matched; i++) dv.setUint16(o + MATCHED_IDS_AT + 2 * i, rules!.matched[i]!.index + 1, true);
   const attempts = ctx.failover?.records;
   const n = attempts === undefined ? 0 : Math.min(attempts.length, MAX_ATTEMPTS);
   u8[o + 31] = n;
@@ -124,6 +134,8 @@ export interface Dictionary {
   targets: Array<{ label: string; provider: string; model: string } | undefined>;
   keys: Array<string | undefined>;
   rules: string[];
+  /** Each rule's tag, by the same index ('' for none). */
+  tags: string[];
 }
 
 export function decodeRecord(dv: DataView, u8: Uint8Array, o: number, dict: Dictionary): TelemetryRecord {
@@ -147,6 +159,16 @@ export function decodeRecord(dv: DataView, u8: Uint8Array, o: number, dict: Dict
   const promptTokens = dv.getInt32(o + 32, true);
   const completionTokens = dv.getInt32(o + 36, true);
   const error = dv.getUint16(o + 26, true);
+  const matched: string[] = [];
+  const tags: string[] = [];
+  for (let i = 0, n = Math.min(u8[o + MATCHED_AT]!, MAX_MATCHED); i < n; i++) {
+    const id = dv.getUint16(o + MATCHED_IDS_AT + 2 * i, true) - 1;
+    const name = dict.rules[id];
+    if (name === undefined) continue;
+    matched.push(name);
+    const tag = dict.tags[id] ?? '';
+    if (tag !== '' && !tags.includes(tag)) tags.push(tag);
+  }
   return {
     id: decoder.decode(u8.subarray(o + ID_AT, o + ID_AT + u8[o + 42]!)),
     start: dv.getFloat64(o, true),
@@ -163,6 +185,8 @@ export function decodeRecord(dv: DataView, u8: Uint8Array, o: number, dict: Dict
     upstreamUs: dv.getUint32(o + 16, true),
     ttfbUs: dv.getUint32(o + 20, true),
     rule: rule === 0 ? '' : (dict.rules[rule - 1] ?? ''),
+    matched,
+    tags,
     tier: TIERS[u8[o + 30]!] ?? '',
     attempts,
     promptTokens,

@@ -262,5 +262,5 @@ function dictionary(plan: RuntimePlan, from: number): Dictionary {
   const targets = plan.targetsById.slice(from).map((t) => (t === undefined ? undefined : { label: t.label, provider: t.provider.name, model: t.model }));
   const keys: Array<string | undefined> = [];
   for (const [id, k] of plan.keysById) keys[id] = k.name;
-  return { targets, keys, rules: plan.rules.map((r) => r.name) };
+  return { targets, keys, rules: plan.rules.map((r) => r.name), tags: plan.rules.map((r) => r.tag ?? '') };
 }

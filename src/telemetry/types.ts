@@ -46,6 +46,10 @@ export interface TelemetryRecord {
   ttfbUs: number;
   /** The rule that decided the route, '' if none. */
   rule: string;
+  /** Every rule that matched, in order, shadow rules included (at most 16). */
+  matched: string[];
+  /** The tags of those rules, each once. */
+  tags: string[];
   /** Complexity tier if it was computed, else ''. */
   tier: string;
   attempts: AttemptRecord[];

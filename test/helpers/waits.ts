@@ -21,6 +21,16 @@ export async function eventually<T>(read: () => T, check: (v: T) => boolean, tri
   return v;
 }
 
+/** eventually() for a value read asynchronously (an HTTP answer, say). */
+export async function eventuallyAsync<T>(read: () => Promise<T>, check: (v: T) => boolean, tries = 100, everyMs = 20): Promise<T> {
+  let v = await read();
+  for (let i = 0; i < tries && !check(v); i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    v = await read();
+  }
+  return v;
+}
+
 /** Polls a mock's stats (every 10 ms, up to 2 s) until `ok` holds; throws with the last stats otherwise. */
 export async function waitForStats(m: MockHandle, ok: (s: MockStats) => boolean): Promise<MockStats> {
   const s = await eventually(() => m.stats(), ok, 200, 10);

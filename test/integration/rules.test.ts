@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startStack, type Stack } from '../helpers/stack.ts';
+import { eventuallyAsync } from '../helpers/waits.ts';
+import type { LogLine } from '../../src/telemetry/log-line.ts';
 
 let s: Stack;
 beforeAll(async () => {
@@ -14,10 +16,11 @@ beforeAll(async () => {
     },
     models: { auto: { targets: [{ provider: 'frontier', model: 'big' }] } },
     rules: [
-      { name: 'premium', priority: 1, when: 'headers["x-tier"] == "premium"', targets: [{ provider: 'frontier', model: 'big' }] },
+      { name: 'premium', priority: 1, when: 'headers["x-tier"] == "premium"', targets: [{ provider: 'frontier', model: 'big' }], tag: 'paid' },
       { name: 'blocked', priority: 2, when: 'headers["x-team"] == "banned"', deny: { message: 'This team may not use the gateway.' } },
       { name: 'cheap-simple', priority: 10, when: 'model == "auto" && complexity_tier == "SIMPLE"', targets: [{ provider: 'cheap', model: 'small' }] },
       { name: 'costly-budget', priority: 20, when: 'budget_used > 85.0', targets: [{ provider: 'cheap' }] },
+      { name: 'watch', priority: 30, when: '"x-watch" in headers && request.message_count >= 1', tag: 'watched' },
     ],
   }));
 });
@@ -48,6 +51,23 @@ it('a hard prompt stays on the alias target; the tier is still shown', async () 
   const r = await chat('Prove that the square root of 2 is irrational, step by step, and then derive a general condition for sqrt(n) to be rational.');
   expect(r.provider).toBe('frontier');
   expect(r.route).toMatch(/^tier:(COMPLEX|REASONING) > frontier\/big#f:200$/);
+});
+
+it("records every matched rule's tag, a shadow rule's too: in the request log (searchable by tag) and in /metrics", async () => {
+  const tagged = async (tag: string): Promise<number> => {
+    const line = (await (await fetch(`${s.gw.url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`microgate_rule_tags_total{tag="${tag}"} `));
+    return line === undefined ? 0 : Number(line.split(' ')[1]);
+  };
+  const paid = await tagged('paid');
+  const r = await chat('hi', { 'x-tier': 'premium', 'x-watch': 'yes' });
+  expect(r.route).toMatch(/^rule:premium > frontier\/big#f:200$/);
+  await chat('hi', { 'x-tier': 'premium' });
+  // The log and the metrics are written off the request path, by the telemetry worker: poll.
+  const lines = await eventuallyAsync(async () => ((await (await fetch(`${s.gw.url}/admin/requests?tag=watched`)).json()) as { data: LogLine[] }).data, (d) => d.length > 0);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ rule: 'premium', matched: ['premium', 'watch'], tags: ['paid', 'watched'] });
+  expect(await eventuallyAsync(() => tagged('paid'), (n) => n === paid + 2)).toBe(paid + 2);
+  expect(await tagged('watched')).toBe(1);
 });
 
 it('deny answers 403 in OpenAI\'s error shape', async () => {

@@ -22,6 +22,8 @@ function rec(i: number, over: Partial<TelemetryRecord> = {}): TelemetryRecord {
     upstreamUs: 1100,
     ttfbUs: 0,
     rule: '',
+    matched: [],
+    tags: [],
     tier: '',
     attempts: [{ target: 'openai/gpt-4o', provider: 'openai', model: 'gpt-4o', key: 'main', status: 200, flag: '', latencyUs: 1100 }],
     promptTokens: 12,

@@ -18,7 +18,7 @@ function attempt(target: string, status: number, flag = ''): AttemptRecord {
 function rec(id: string, agoMin: number, status: number, attempts: AttemptRecord[], over: Partial<TelemetryRecord> = {}): TelemetryRecord {
   return {
     id, start: NOW - agoMin * MIN, endpoint: 'chat', dialect: 'openai', requestedModel: 'gpt-4o', status, error: '', stream: false, streamFailed: false, aborted: false,
-    totalUs: 12_345, gatewayUs: 100, upstreamUs: 12_000, ttfbUs: 0, rule: '', tier: '', attempts,
+    totalUs: 12_345, gatewayUs: 100, upstreamUs: 12_000, ttfbUs: 0, rule: '', matched: [], tags: [], tier: '', attempts,
     promptTokens: 1, completionTokens: 2, cost: -1, tenant: { virtualKey: '', team: '', customer: '' }, ...over,
   };
 }

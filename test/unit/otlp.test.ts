@@ -30,6 +30,8 @@ function record(over: Partial<TelemetryRecord> = {}): TelemetryRecord {
     upstreamUs: 1000,
     ttfbUs: 0,
     rule: '',
+    matched: [],
+    tags: [],
     tier: '',
     attempts: [attempt()],
     promptTokens: 12,
@@ -124,7 +126,7 @@ describe('toExportRequest', () => {
   });
 
   it('sets the request span attributes with the right value types', () => {
-    const r = record({ rule: 'cheap-first', tier: 'simple', stream: true, ttfbUs: 900, upstreamUs: 3000, attempts: [attempt({ status: 503, latencyUs: 1000 }), attempt({ provider: 'groq', model: 'llama-3.1-8b', target: 'groq/llama-3.1-8b', key: 'backup' })] });
+    const r = record({ rule: 'cheap-first', matched: ['cheap-first', 'watch'], tags: ['budget', 'watched'], tier: 'simple', stream: true, ttfbUs: 900, upstreamUs: 3000, attempts: [attempt({ status: 503, latencyUs: 1000 }), attempt({ provider: 'groq', model: 'llama-3.1-8b', target: 'groq/llama-3.1-8b', key: 'backup' })] });
     const [req] = spansOf(encode([r])) as [Span];
     expect(attr(req, 'gen_ai.operation.name')).toEqual({ stringValue: 'chat' });
     expect(attr(req, 'gen_ai.system')).toEqual({ stringValue: 'groq' });
@@ -136,6 +138,7 @@ describe('toExportRequest', () => {
     expect(attr(req, 'error.type')).toBeUndefined();
     expect(attr(req, 'microgate.request_id')).toEqual({ stringValue: r.id });
     expect(attr(req, 'microgate.rule')).toEqual({ stringValue: 'cheap-first' });
+    expect(attr(req, 'microgate.tags')).toEqual({ arrayValue: { values: [{ stringValue: 'budget' }, { stringValue: 'watched' }] } });
     expect(attr(req, 'microgate.tier')).toEqual({ stringValue: 'simple' });
     expect(attr(req, 'microgate.attempts')).toEqual({ intValue: '2' });
     expect(attr(req, 'microgate.gateway_time_us')).toEqual({ intValue: '120' });
@@ -160,7 +163,7 @@ describe('toExportRequest', () => {
 
   it('omits what is unknown: tokens and cost at -1, empty rule and tier, status 0', () => {
     const [req] = spansOf(encode([record({ promptTokens: -1, completionTokens: -1, cost: -1, status: 0, aborted: true })])) as [Span];
-    for (const k of ['gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'microgate.cost_usd', 'microgate.rule', 'microgate.tier', 'http.response.status_code']) {
+    for (const k of ['gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'microgate.cost_usd', 'microgate.rule', 'microgate.tags', 'microgate.tier', 'http.response.status_code']) {
       expect(attr(req, k), k).toBeUndefined();
     }
     expect(attr(req, 'error.type')).toEqual({ stringValue: 'client_aborted' });

@@ -20,6 +20,8 @@ function record(endpoint: string, latencyUs: number): TelemetryRecord {
     upstreamUs: latencyUs,
     ttfbUs: 0,
     rule: '',
+    matched: [],
+    tags: [],
     tier: '',
     attempts: [{ target: 'claude/claude-test', provider: 'claude', model: 'claude-test', key: 'k', status: 200, flag: '', latencyUs }],
     promptTokens: endpoint === 'count_tokens' ? 0 : 10,

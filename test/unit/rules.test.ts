@@ -150,7 +150,7 @@ describe('evaluate', () => {
     const plan = planWith([{ name: 'watch', when: 'model == "best"', tag: 'would-downgrade' }]);
     const r = route(plan, { model: 'best' });
     expect(r.labels).toEqual(['openai/gpt-4o', 'groq/llama']);
-    expect(r.ctx.rules!.matched).toEqual(['watch']);
+    expect(r.ctx.rules!.matched.map((m) => m.name)).toEqual(['watch']);
     expect(r.ctx.rules!.rule).toBeNull();
   });
 
@@ -163,7 +163,7 @@ describe('evaluate', () => {
     const r = route(plan, { model: 'best' });
     expect(r.labels).toEqual(['groq/llama']);
     expect(r.ctx.rules!.rule!.name).toBe('cheap');
-    expect(r.ctx.rules!.matched).toEqual(['cheap', 'watch']);
+    expect(r.ctx.rules!.matched.map((m) => m.name)).toEqual(['cheap', 'watch']);
   });
 
   it('deny answers with the rule\'s message and status', () => {
@@ -202,7 +202,7 @@ describe('evaluate', () => {
     ]);
     const r = route(plan, { model: 'start' });
     expect(r.labels).toEqual(['cheap/end']);
-    expect(r.ctx.rules!.matched).toEqual(['step1', 'step2']);
+    expect(r.ctx.rules!.matched.map((m) => m.name)).toEqual(['step1', 'step2']);
   });
 
   it("a target after a chain that leaves out the model keeps the chain's model, not the request's", () => {

@@ -1,5 +1,5 @@
 // Requests: the request log (GET /admin/requests) with its filters, and one request's detail
-// (GET /admin/requests/:id): its attempts, rule, tier, tokens, cost and timings.
+// (GET /admin/requests/:id): its attempts, rule, the rules matched and their tags, tier, tokens, cost and timings.
 import type { Page } from '../app.ts';
 import { api, errorText } from '../api.ts';
 import { fill, fmt, h, notice, table } from '../dom.ts';
@@ -12,6 +12,7 @@ const FILTERS: Array<[string, string]> = [
   ['key', 'provider key name'],
   ['virtualKey', 'virtual key id'],
   ['rule', 'rule'],
+  ['tag', 'rule tag'],
   ['error', 'error code'],
   ['since', '15m, 2h or a date'],
   ['until', 'date'],
@@ -90,6 +91,8 @@ function view(l: Line): Node[] {
       ['model asked', l.requestedModel],
       ['status', String(l.status) + (l.error ? ` (${l.error})` : '')],
       ['rule', l.rule ?? '–'],
+      ['rules matched', l.matched?.join(', ') || '–'],
+      ['tags', l.tags?.join(', ') || '–'],
       ['tier', l.tier ?? '–'],
       ['tokens', l.tokens === undefined ? '–' : `${l.tokens.prompt ?? '?'} in, ${l.tokens.completion ?? '?'} out`],
       ['cost', l.cost === undefined ? '–' : fmt.usd(l.cost)],
