@@ -213,8 +213,18 @@ describe('differential: an OpenAI answer decoded and encoded again is what the p
     const hasUsage = (fx.chunks as Json[]).some((c) => c !== '[DONE]' && c.usage != null);
     const { events } = translateStream('openai', 'openai', minimalRequest({ includeUsage: hasUsage }), sse);
     const text = (chunks: Json[]) => chunks.filter((c) => c !== '[DONE]' && c.choices?.[0]?.delta?.content).map((c) => c.choices[0].delta.content).join('');
-    const args = (chunks: Json[]) =>
-      chunks.filter((c) => c !== '[DONE]').flatMap((c) => (c.choices?.[0]?.delta?.tool_calls ?? []).map((t: Json) => `${t.index}:${t.id ?? ''}:${t.function?.name ?? ''}:${t.function?.arguments ?? ''}`)).join('|');
+    // Each call as id:name:arguments, in order: a fragment with an id starts a call, one without adds to
+    // the last call at its index (the encoder numbers calls afresh; a provider may reuse index 0).
+    const args = (chunks: Json[]) => {
+      const calls: { index: number; id: string; name: string; args: string }[] = [];
+      for (const c of chunks.filter((c) => c !== '[DONE]')) {
+        for (const t of c.choices?.[0]?.delta?.tool_calls ?? []) {
+          if (t.id !== undefined) calls.push({ index: t.index, id: t.id, name: t.function?.name ?? '', args: t.function?.arguments ?? '' });
+          else calls.findLast((x) => x.index === t.index)!.args += t.function?.arguments ?? '';
+        }
+      }
+      return calls.map((x) => `${x.id}:${x.name}:${x.args}`).join('|');
+    };
     const finish = (chunks: Json[]) => chunks.filter((c) => c !== '[DONE]').map((c) => c.choices?.[0]?.finish_reason).filter((f) => f != null);
     const got = events.map((e) => (e.data === '[DONE]' ? '[DONE]' : JSON.parse(e.data)));
     expect(text(got)).toBe(text(fx.chunks));

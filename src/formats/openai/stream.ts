@@ -15,6 +15,8 @@ export class OpenAIStreamDecoder implements StreamDecoder {
   private tools = 0;
   /** OpenAI tool index → canonical tool index (the order the calls appeared in). */
   private readonly toolIndex = new Map<number, number>();
+  /** OpenAI tool index → the id of the call there now. */
+  private readonly toolId = new Map<number, string>();
   private finish: unknown = undefined;
   private usage: Usage | null = null;
   private ended = false;
@@ -64,12 +66,17 @@ export class OpenAIStreamDecoder implements StreamDecoder {
         if (!isObj(c)) continue;
         const key = typeof c.index === 'number' ? c.index : 0;
         const f = isObj(c.function) ? c.function : {};
+        const id = typeof c.id === 'string' ? c.id : '';
         let index = this.toolIndex.get(key);
-        if (index === undefined) {
+        // Another id at an index already used is another call: Ollama, SGLang and Dynamo stream parallel
+        // calls all at index 0 (ollama/ollama#15457), and merging them made one call whose arguments
+        // were two JSON objects end to end (providers.md §5.1, LiteLLM #1275's class).
+        if (index === undefined || (id !== '' && this.toolId.get(key) !== '' && this.toolId.get(key) !== id)) {
           index = this.tools++;
           this.toolIndex.set(key, index);
-          out.push({ type: 'tool_start', index, id: typeof c.id === 'string' ? c.id : '', name: typeof f.name === 'string' ? f.name : '' });
-        }
+          this.toolId.set(key, id);
+          out.push({ type: 'tool_start', index, id, name: typeof f.name === 'string' ? f.name : '' });
+        } else if (id !== '' && this.toolId.get(key) === '') this.toolId.set(key, id);
         if (typeof f.arguments === 'string' && f.arguments !== '') out.push({ type: 'tool_args', index, fragment: f.arguments });
       }
     }
