@@ -180,7 +180,11 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string, droppe
   const thinking = claudeThinking(r);
   if (thinking?.type === 'enabled' && maxTokens <= thinking.budget_tokens) maxTokens = thinking.budget_tokens + DEFAULT_MAX_TOKENS;
   const out: Obj = { model, max_tokens: maxTokens };
-  if (r.system !== null) out.system = r.system;
+  if (r.system !== null) {
+    // Blank system text is refused like blank message text (see withoutUnsendable).
+    const system = r.system.some(blank) ? r.system.filter((b) => !blank(b)) : r.system;
+    if (system.length > 0) out.system = system;
+  }
   // Anthropic's own words for it name its shape ("messages: List should have at least 1 item").
   if (r.messages.length === 0) throw bad("'messages' holds no turn to send besides the system prompt.", 'messages');
   const messages = withoutUnsendable(r.messages);
@@ -207,16 +211,21 @@ export function messagesFromCanonical(r: CanonicalRequest, model: string, droppe
   return out;
 }
 
-/** Blocks the Messages API refuses that another format allows: empty text, and thinking no one signed. */
-const unsendable = (b: Block): boolean => (b.type === 'text' && b.text === '') || (b.type === 'thinking' && b.signature === '');
-const hasUnsendable = (m: Message): boolean => (typeof m.content === 'string' ? m.content === '' : m.content.length === 0 || m.content.some(unsendable));
+/** Text with nothing but whitespace, or none. */
+const isBlank = (text: string): boolean => text.trim() === '';
+const blank = (b: Block): boolean => b.type === 'text' && isBlank(b.text);
+/** Blocks the Messages API refuses that another format allows: blank text, and thinking no one signed. */
+const unsendable = (b: Block): boolean => blank(b) || (b.type === 'thinking' && b.signature === '');
+const hasUnsendable = (m: Message): boolean => (typeof m.content === 'string' ? isBlank(m.content) : m.content.length === 0 || m.content.some(unsendable));
 
 /**
- * Empty text blocks, unsigned thinking, and the turns they leave empty are left out. The Messages API
+ * Blank text blocks, unsigned thinking, and the turns they leave empty are left out. The Messages API
  * refuses empty text ("messages.1: all messages must have non-empty content except for the optional
- * final assistant message", "text content blocks must be non-empty"), while OpenAI takes it: an agent's
- * assistant turn that said nothing (content "", null or []) failed here and nowhere else, failover to
- * Claude included. Gemini's and Bedrock's codecs leave it out too (providers.md §1.7, row messages).
+ * final assistant message", "text content blocks must be non-empty") and text of whitespace alone
+ * ("text content blocks must contain non-whitespace text": claude-code#23369), while OpenAI takes
+ * both: an agent's assistant turn that said nothing (content "", "\n", null or []) failed here and
+ * nowhere else, failover to Claude included. Gemini's and Bedrock's codecs leave it out too
+ * (providers.md §1.7, row messages).
  * Thinking without a signature was written by another provider (DeepSeek's reasoning_content, shown to
  * an Anthropic client as a thinking block): Claude cannot verify it, and it stays behind, as thinking
  * from other providers does everywhere (README "Thinking").
@@ -226,7 +235,7 @@ function withoutUnsendable(messages: Message[]): Message[] {
   const out: Message[] = [];
   for (const m of messages) {
     if (typeof m.content === 'string') {
-      if (m.content !== '') out.push(m);
+      if (!isBlank(m.content)) out.push(m);
       continue;
     }
     const content = m.content.some(unsendable) ? m.content.filter((b) => !unsendable(b)) : m.content;

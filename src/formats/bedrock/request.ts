@@ -60,13 +60,14 @@ function toolAsText(b: ToolUseBlock | ToolResultBlock, param: string): Obj[] {
 }
 
 function blocks(content: string | Block[], param: string, toolsAsText: boolean): Obj[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
+  // Blank text is refused ("The text field in the ContentBlock object ... is blank"), whitespace too.
+  if (typeof content === 'string') return content.trim() === '' ? [] : [{ text: content }];
   const out: Obj[] = [];
   content.forEach((b, j) => {
     const at = `${param}[${j}]`;
     switch (b.type) {
       case 'text':
-        if (b.text !== '') out.push({ text: b.text });
+        if (b.text.trim() !== '') out.push({ text: b.text });
         return;
       case 'tool_use':
         if (toolsAsText) {
