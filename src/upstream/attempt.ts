@@ -566,6 +566,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       ctx.promptTokens = 0;
       ctx.completionTokens = 0;
     }
+    const disguised = resource || counting ? 0 : errorAnswerStatus(out);
+    if (disguised !== 0) {
+      // An error in a 2xx (OpenRouter and some OpenAI-compatible servers answer 200 {"error": …}): a
+      // failure of the provider, retried and failed over as its status says, never relayed or
+      // translated as an answer (translated, it was a 502 "no choices" that lost the provider's words).
+      this.fail(codec.errorFrom(disguised, out, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: false, headers: this.headers }), null);
+      return;
+    }
     if (this.translates) {
       try {
         out = this.translateAnswer(out);
@@ -574,13 +582,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
         return;
       }
     } else if (!counting) {
-      const disguised = resource ? 0 : errorAnswerStatus(out);
-      if (disguised !== 0) {
-        // An error in a 2xx (OpenRouter and some OpenAI-compatible servers answer 200 {"error": …}): a
-        // failure of the provider, retried and failed over as its status says, never relayed as an answer.
-        this.fail(codec.errorFrom(disguised, out, { provider, key: this.key.name, redactor: ctx.plan.redactor, cut: false, headers: this.headers }), null);
-        return;
-      }
       codec.scanUsage(out, ctx);
       if (ctx.endpoint === 'responses') out = this.sealIds(out, false);
       else if (resource && out.length > 0) {

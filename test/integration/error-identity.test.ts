@@ -199,6 +199,16 @@ describe('an error a provider answers with a 2xx status', () => {
     answers.disguised = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('null');
     expect((await caught(ask('disguised/gpt-4o')))!.status).toBe(502);
   });
+
+  it('is the same failure for a client of another format, whose answer is translated (an Anthropic client, the Responses API)', async () => {
+    answers.disguised = (_req, res) => json(res, 200, { error: { message: 'Rate limit exceeded: free-models-per-min.', code: 429 } });
+    const err = (await claude.messages.create({ model: 'disguised/gpt-4o', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    expect(err.message).toContain('Rate limit exceeded: free-models-per-min.');
+    const responses = await caught(s.client.responses.create({ model: 'disguised/gpt-4o', input: 'hi' }));
+    expect(responses).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(responses!.message).toContain('Rate limit exceeded: free-models-per-min.');
+  });
 });
 
 describe('every key of a provider resting', () => {
