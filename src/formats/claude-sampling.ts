@@ -2,14 +2,28 @@
 // rule for both adapters (anthropic/request.ts, bedrock/request.ts).
 import type { CanonicalField, CanonicalRequest, Thinking } from './canonical.ts';
 
+/** Claude's smallest thinking budget (providers.md §1.2: budget_tokens ≥ 1024 and < max_tokens). */
+export const MIN_THINKING_BUDGET = 1024;
+
 /**
- * The thinking Claude gets: none when the tool choice forces a tool, which Claude refuses with thinking
- * on ("Thinking may not be enabled when tool_choice forces tool use"; providers.md §1.2, Bifrost PR
- * #3685). The forced call is what the client cannot do without; the reasoning is the part it can.
+ * The thinking Claude gets:
+ * - none when the tool choice forces a tool, which Claude refuses with thinking on ("Thinking may not be
+ *   enabled when tool_choice forces tool use"; providers.md §1.2, Bifrost PR #3685). The forced call is
+ *   what the client cannot do without; the reasoning is the part it can;
+ * - inside the client's max_tokens when it set one: Claude counts thinking in max_tokens, as OpenAI
+ *   counts reasoning in max_completion_tokens, so a budget the cap cannot hold is halved to leave the
+ *   answer room (never under 1024), and with a cap of 1024 or less there is no thinking. Raising the cap
+ *   to fit the budget instead (reasoning_effort "low" turned max_tokens 100 into 5120) let an answer
+ *   cost 50 times what the client allowed. Without a cap the adapter raises its own default.
  */
 export function claudeThinking(r: CanonicalRequest): Thinking | null {
+  const t = r.thinking;
+  if (t === null || t.type === 'disabled') return t;
   const forced = r.toolChoice !== null && (r.toolChoice.type === 'any' || r.toolChoice.type === 'tool');
-  return forced && r.thinking !== null && r.thinking.type !== 'disabled' ? null : r.thinking;
+  if (forced) return null;
+  if (t.type !== 'enabled' || r.maxTokens === null || r.maxTokens > t.budget_tokens) return t;
+  if (r.maxTokens <= MIN_THINKING_BUDGET) return null;
+  return { type: 'enabled', budget_tokens: Math.max(MIN_THINKING_BUDGET, Math.floor(r.maxTokens / 2)) };
 }
 
 /**
