@@ -98,6 +98,7 @@ export async function startGateway(config: Config, listen?: { host?: string; por
       if (closing !== null) throw new Error('the gateway is stopping');
       const fresh = compilePlan(next, { shared, previous: server.plan });
       try {
+        fresh.governance.inherit(server.plan.governance);
         await fresh.governance.open();
         await fresh.governance.store.settle?.(3_000);
         // A stop that began meanwhile has closed the running plan: swapping this one in would leave

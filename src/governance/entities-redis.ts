@@ -24,6 +24,21 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 if n == 1 then redis.call('SET', KEYS[2], '1') end
 return 1`;
 
+/**
+ * Writes back a lost store (EntityStore.restore). KEYS: the key, team and customer hashes, OPENED.
+ * ARGV: the number of key, team and customer records, then id and JSON of each, in that order.
+ */
+const RESTORE = `
+if redis.call('HLEN', KEYS[1]) > 0 or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+local a = 4
+for k = 1, 3 do
+  for _ = 1, tonumber(ARGV[k]) do
+    redis.call('HSETNX', KEYS[k], ARGV[a], ARGV[a + 1])
+    a = a + 2
+  end
+end
+return 1`;
+
 export class RedisEntities implements EntityStore {
   readonly kind = 'redis' as const;
   private readonly client: Redis;
@@ -86,6 +101,14 @@ export class RedisEntities implements EntityStore {
     const n = await this.client.hdel(hashOf(kind), id);
     await this.client.publish(CHANNEL, this.origin);
     return n > 0;
+  }
+
+  async restore(s: EntitySnapshot): Promise<boolean> {
+    const lists = [s.keys, s.teams, s.customers];
+    const args = [...lists.map((l) => String(l.length)), ...lists.flatMap((l) => l.flatMap((r) => [r.id, JSON.stringify(r)]))];
+    const wrote = (await this.client.eval(RESTORE, 4, hashOf('key'), hashOf('team'), hashOf('customer'), OPENED, ...args)) === 1;
+    if (wrote) await this.client.publish(CHANNEL, this.origin);
+    return wrote;
   }
 
   onChange(listener: () => void): void {

@@ -65,6 +65,17 @@ export class SqliteEntities implements EntityStore {
     return made;
   }
 
+  async restore(snapshot: EntitySnapshot): Promise<boolean> {
+    const wrote = this.db.transaction((): boolean => {
+      if (this.db.prepare("SELECT 1 FROM entities WHERE kind IN ('key', ?) LIMIT 1").get(OPENED) !== undefined) return false;
+      const insert = this.db.prepare('INSERT INTO entities (kind, id, json) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO NOTHING');
+      for (const [kind, list] of [['key', snapshot.keys], ['team', snapshot.teams], ['customer', snapshot.customers]] as const) for (const r of list) insert.run(kind, r.id, JSON.stringify(r));
+      return true;
+    }).immediate();
+    this.version = this.dataVersion();
+    return wrote;
+  }
+
   async removeKey(id: string, keepOne: boolean): Promise<KeyRemoval> {
     // IMMEDIATE: the write lock is taken before the count, so two removals cannot both count two keys.
     const out = this.db.transaction((): KeyRemoval => {

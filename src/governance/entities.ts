@@ -63,6 +63,13 @@ export interface EntityStore {
   removeKey(id: string, keepOne: boolean): Promise<KeyRemoval>;
   /** True when it existed. */
   remove(kind: 'team' | 'customer', id: string): Promise<boolean>;
+  /**
+   * Writes back the entities a replica last knew into a store that lost them: only when the store has
+   * no key and was not opened on purpose, in one step, and never over a record it holds (true when it
+   * wrote). A Redis restarted empty otherwise took the first admin write for the whole truth: every
+   * other replica revoked the keys it knew, and the replica that wrote could no longer delete them.
+   */
+  restore(snapshot: EntitySnapshot): Promise<boolean>;
   /** Called when another process changed the entities (this one's own changes are applied by the caller). */
   onChange(listener: () => void): void;
   close(): Promise<void>;

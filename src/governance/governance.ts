@@ -81,8 +81,10 @@ export class Governance {
     } catch (err) {
       this.entities = null;
       await store.close().catch(() => {});
-      this.directory = new Directory({ ...this.configured, requireKey: true });
-      process.stderr.write(`microgate: governance: the admin API's keys, teams and customers could not be read from Redis (${err instanceof Error ? err.message : String(err)}); only the config's keys are accepted until they can\n`);
+      // A reload knows the entities its running plan had (inherit): those stay; a start knows none.
+      const known = this.stored.keys.length > 0;
+      this.directory = known ? this.build(this.stored, true) : new Directory({ ...this.configured, requireKey: true });
+      process.stderr.write(`microgate: governance: the admin API's keys, teams and customers could not be read from Redis (${err instanceof Error ? err.message : String(err)}); ${known ? 'the last known ones are kept' : "only the config's keys are accepted"} until they can\n`);
     }
     this.waiting = setInterval(() => {
       if (this.entities !== null) {
@@ -171,17 +173,37 @@ export class Governance {
   }
 
   /**
+   * A reload's governance starts from what the running one knew of the admin API's entities: a store
+   * found empty then is one that lost them (apply), not one that never had any. Built fresh, the
+   * reload of a gateway whose Redis had restarted empty let every client in without a key.
+   */
+  inherit(previous: Governance): void {
+    if (previous.stored.keys.length === 0) return;
+    this.stored = previous.stored;
+    this.directory = this.build(this.stored, true);
+  }
+
+  /**
    * Applies a snapshot of the admin API's entities. A snapshot with no keys, from a store that had
    * some and where no one deleted the last on purpose (EntitySnapshot.opened), is a store that lost
    * them (a Redis restarted without persistence, flushed, or failed over to an empty replica): applied,
-   * it would open the gateway to every client. The last known entities stay, and it is said once.
+   * it would open the gateway to every client. The last known entities stay, are written back to the
+   * store (EntityStore.restore: so that the next admin write does not become every replica's whole
+   * truth), and it is said once.
    */
   apply(stored: EntitySnapshot): void {
     if (stored.keys.length === 0 && this.stored.keys.length > 0 && stored.opened !== true) {
       if (!this.saidLost) {
         this.saidLost = true;
-        process.stderr.write(`microgate: governance: the entity store holds no virtual keys though it held ${this.stored.keys.length} and the last was not deleted with ?openGateway=true (was it emptied?): keeping the last known keys, teams and customers; access stays denied by default\n`);
+        process.stderr.write(`microgate: governance: the entity store holds no virtual keys though it held ${this.stored.keys.length} and the last was not deleted with ?openGateway=true (was it emptied?): keeping the last known keys, teams and customers and writing them back; access stays denied by default\n`);
       }
+      // After a start during an outage, the directory is the config's alone: the known entities again.
+      this.directory = this.build(this.stored, true);
+      const known = this.stored;
+      this.entities?.restore(known).then(
+        (wrote) => void (wrote && process.stderr.write(`microgate: governance: wrote ${known.keys.length} virtual keys, ${known.teams.length} teams and ${known.customers.length} customers back to the entity store\n`)),
+        () => {},
+      );
       return;
     }
     this.saidLost = false;

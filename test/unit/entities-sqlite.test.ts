@@ -48,4 +48,20 @@ describe('SQLite entities', () => {
     await b.createKey(key('k3'));
     expect((await a.load()).opened).toBeUndefined();
   });
+
+  it('writes last known entities back only into a store that has no key and was not opened on purpose', async () => {
+    const [a, b] = twoConnections();
+    const known = { keys: [key('k1'), key('k2')], teams: [{ id: 't1', limits: {} }], customers: [] } as never;
+    expect(await a.restore(known)).toBe(true);
+    expect((await b.load()).keys.map((k) => k.id)).toEqual(['k1', 'k2']);
+    expect((await b.load()).teams.map((t) => t.id)).toEqual(['t1']);
+    // Holding a key: nothing written, nothing overwritten.
+    expect(await b.restore({ keys: [{ ...key('k1'), digest: 'stale' }, key('k9')], teams: [], customers: [] })).toBe(false);
+    expect((await a.load()).keys.map((k) => k.digest)).toEqual(['digest-k1', 'digest-k2']);
+    // Emptied on purpose (the last key removed when asked): it stays open.
+    await a.removeKey('k1', false);
+    await a.removeKey('k2', false);
+    expect(await b.restore(known)).toBe(false);
+    expect(await a.load()).toMatchObject({ keys: [], opened: true });
+  });
 });
