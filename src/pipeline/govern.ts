@@ -30,7 +30,12 @@ export function govern(ctx: RequestContext, explain: boolean): Promise<void> | n
     if (allowed.length === 0) throw new GatewayError('permission_denied', `The virtual key '${key.id}' may not reach the provider${ctx.targets.length > 1 ? 's' : ''} serving '${ctx.model || ctx.endpoint}'.`, { param: 'model' });
     if (allowed.length !== ctx.targets.length) ctx.targets = allowed;
   }
-  if (COUNTED_IN_TOKENS.has(ctx.endpoint) && key.levels.some((l) => l.budget !== null)) keepPriced(ctx, key.id);
+  if (key.levels.some((l) => l.budget !== null)) {
+    if (COUNTED_IN_TOKENS.has(ctx.endpoint)) keepPriced(ctx, key.id);
+    // Priced per image, per character or per minute of audio, which no answer reports in tokens: a
+    // budgeted key got 200 HD images for a $0.01 budget, spending $0 of it.
+    else if (UNPRICED.has(ctx.endpoint)) throw new GatewayError('permission_denied', `The virtual key '${key.id}' has a budget, and ${ctx.endpoint} cannot be charged to it: the gateway prices answers by their tokens.`);
+  }
   // Explaining a decision spends nothing.
   if (explain) return null;
   // A shared store's spend this thread has not read lately is read first: admitted on an old total,
@@ -130,6 +135,8 @@ const PROMPT_ONLY: ReadonlySet<EndpointName> = new Set(['embeddings']);
  * no usage ever settled, and an audio upload its bytes / 4.
  */
 const COUNTED_IN_TOKENS: ReadonlySet<EndpointName> = new Set(['chat', 'completions', 'responses', 'embeddings']);
+/** Billed by the provider in units no answer reports in tokens; moderations and token counts are free. */
+const UNPRICED: ReadonlySet<EndpointName> = new Set(['images', 'speech', 'transcriptions', 'translations']);
 
 /** Choices a request asks for (`n`, and `best_of` for completions, which OpenAI bills for): each may write its maximum. */
 function choices(b: Record<string, unknown>): number {

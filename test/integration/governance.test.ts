@@ -335,6 +335,15 @@ describe('a budget needs a price', () => {
     expect(served.response.headers.get('x-microgate-provider')).toBe('mock');
     expect((await ask(V.files, 'other/mock-small')).choices).toHaveLength(1);
   });
+
+  it('a budgeted key is refused images and speech, which no answer prices in tokens (200 HD images were charged $0); a key without a budget is not', async () => {
+    const image = await caught(sdk(V.priced).images.generate({ model: 'mock/dall-e-3', prompt: 'a cat' }));
+    expect(image!.status).toBe(403);
+    expect(image!.message).toContain("The virtual key 'vk-priced' has a budget, and images cannot be charged to it");
+    const speech = await caught(sdk(V.priced).audio.speech.create({ model: 'mock/tts-1', input: 'hi', voice: 'alloy' }));
+    expect(speech!.status).toBe(403);
+    expect((await sdk(V.files).images.generate({ model: 'mock/dall-e-3', prompt: 'a cat' })).data).toHaveLength(1);
+  });
 });
 
 describe('rules see the tenant', () => {
