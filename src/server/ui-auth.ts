@@ -5,8 +5,8 @@
 //   cookie must also carry the CSRF header, and its Origin, when sent, must be this host: the cookie
 //   alone is what a forged cross-site request would bring.
 // - Without one: loopback peers only, as before. A browser's state-changing request must come from
-//   this host's own page, and a browser must address the gateway by a loopback name: otherwise a page
-//   on a domain that resolves to 127.0.0.1 (DNS rebinding) would be "same origin" with it.
+//   this host's own page, and every request must address the gateway by a loopback name: otherwise a
+//   page on a domain that resolves to 127.0.0.1 (DNS rebinding) would be "same origin" with it.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { RuntimePlan } from '../plan/types.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
@@ -80,11 +80,6 @@ export function originRefusal(req: HttpRequest): GatewayError | null {
   return new GatewayError('permission_denied', 'Cross-origin request refused: the Origin header does not match this host.');
 }
 
-/** Does a browser's request show it came from a page (it sends these; curl and the SDKs do not)? */
-function fromBrowser(req: HttpRequest): boolean {
-  return req.getHeader('origin') !== '' || req.getHeader('sec-fetch-site') !== '';
-}
-
 const NEEDS_KEY = 'The admin API needs "Authorization: Bearer <governance.adminKey>", or a dashboard session (/ui).';
 
 /** Null when the request may administer; else the error that says why not. Reads `req`: call it in the handler. */
@@ -95,7 +90,10 @@ export function adminRefusal(plan: RuntimePlan, res: HttpResponse, req: HttpRequ
   const keys = keysOf(plan);
   if (keys === null) {
     if (!fromLoopback(res) || forwarded(req)) return new GatewayError('permission_denied', 'Without governance.adminKey, the admin API answers only on loopback, not through a proxy.');
-    if (fromBrowser(req) && !loopbackHost(req.getHeader('host'))) return new GatewayError('permission_denied', 'Without governance.adminKey, browsers must address the gateway as localhost or 127.0.0.1.');
+    // Every request, not only those showing a browser's headers: a rebound page's same-origin GET over
+    // plain http sends neither Origin nor Sec-Fetch-* (fetch metadata is not sent to non-trustworthy
+    // origins), and read the request log's prompts from another Host name.
+    if (!loopbackHost(req.getHeader('host'))) return new GatewayError('permission_denied', 'Without governance.adminKey, address the gateway as localhost or 127.0.0.1.');
     return changes ? originRefusal(req) : null;
   }
   const auth = req.getHeader('authorization');

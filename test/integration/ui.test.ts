@@ -305,6 +305,12 @@ describe('/ui without an admin key', () => {
     const rebound = await call('GET', '/ui', { host: 'evil.example' }, undefined, local());
     expect(rebound.status).toBe(403);
     expect(rebound.json.error.code).toBe('permission_denied');
+    // Nor the admin API, whose GETs from a rebound page carry no Origin or Sec-Fetch-* over plain http.
+    for (const path of ['/admin/requests', '/admin/config', '/admin/virtual-keys']) {
+      const read = await call('GET', path, { host: 'evil.example:8080' }, undefined, local());
+      expect(read.status).toBe(403);
+      expect(read.json.error.code).toBe('permission_denied');
+    }
     // A reverse proxy on this host makes every client a loopback peer: what it forwards is refused.
     for (const [name, value] of [['x-forwarded-for', '203.0.113.9'], ['forwarded', 'for=203.0.113.9'], ['x-real-ip', '203.0.113.9']] as const) {
       for (const path of ['/ui', '/admin/virtual-keys']) {
