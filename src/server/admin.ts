@@ -245,9 +245,9 @@ async function commit(p: RuntimePlan, change: (s: EntitySnapshot) => EntitySnaps
   } catch (err) {
     throw conflict((err as Error).message);
   }
-  const store = await gov.entityStore();
   try {
-    await write(store);
+    // Opening the store fails too while Redis is unreachable (a replica started during an outage).
+    await write(await gov.entityStore());
   } catch (err) {
     if (isGatewayError(err)) throw err;
     // Redis or the file is unreachable: the documented 503, not a 500.

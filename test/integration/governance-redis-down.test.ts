@@ -48,6 +48,10 @@ it("starts with Redis down, serves the config's keys and no others, and reads th
     expect(await chat(gw.url, CONFIGURED)).toBe(200);
     expect(await chat(gw.url, null)).toBe(401);
     expect(await chat(gw.url, MADE)).toBe(401);
+    // An admin write meanwhile is the documented 503, not a 500.
+    const write = await request(`${gw.url}/admin/virtual-keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(write.statusCode).toBe(503);
+    expect(((await write.body.json()) as { error: { code: string } }).error.code).toBe('governance_unavailable');
     await redis.restart(); // empty: the key is written again, as a replica with the data would have it
     const back = new Redis(redis.url);
     await back.hset('mg:gov:key', 'vk-made', JSON.stringify({ id: 'vk-made', digest: digestOf(MADE), createdAt: new Date().toISOString(), limits: {} }));
