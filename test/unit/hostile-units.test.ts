@@ -65,6 +65,26 @@ describe('Redactor: prefixes, masked echoes and cuts', () => {
     expect(out).toBe('{"a":"héllo [redacted] wörld"}');
   });
 
+  it('redactBytes redacts a key a provider wrote with JSON escapes (\\uXXXX for every character, \\/ for its slashes)', () => {
+    const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const body = Buffer.from(`{"error":{"message":"Incorrect API key provided: ${escaped}"}}`);
+    const out = r.redactBytes(body).toString();
+    expect(JSON.parse(out).error.message).toBe('Incorrect API key provided: [redacted]');
+    const slashed = new Redactor(['mgprov-OPENAI-0123456789abcdef/ghijKLMN+opq']);
+    const php = slashed.redactBytes(Buffer.from('{"message":"key mgprov-OPENAI-0123456789abcdef\\/ghijKLMN+opq refused"}')).toString();
+    expect(JSON.parse(php).message).toBe('key [redacted] refused');
+    // An escaped backslash before "u00…" is text, not an escape; other escapes are left as they are.
+    const text = Buffer.from('{"a":"C:\\\\u0041 \\u003c\\n"}');
+    expect(r.redactBytes(text)).toBe(text);
+  });
+
+  it('redacts every occurrence of a public key prefix in one pass, however many a model repeats', () => {
+    const shared = new Redactor(['sk-proj-0123456789abcdefABCDEF']);
+    const many = 'sk-proj- '.repeat(60_000);
+    const out = shared.redactBytes(Buffer.from(JSON.stringify({ content: many }))).toString();
+    expect(JSON.parse(out).content).toBe('[redacted] '.repeat(60_000));
+  });
+
   it('does not treat a short header value (anthropic-version) as a secret: only what it is given', () => {
     expect(new Redactor(['2023-06-01'].filter((s) => s.length >= 12)).redact('on 2023-06-01')).toBe('on 2023-06-01');
   });
