@@ -213,6 +213,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptHandl
       // Audio, a transcript as text or subtitles, a file's content: relayed as it comes, with backpressure.
       ctx.relayBytes = true;
     } else if (status >= 200 && status < 300 && isStream(headers['content-type'], codec.framing)) {
+      if (!ctx.stream) {
+        // A stream answering a request that asked for none is relayed under no limit of an answer (a
+        // provider sent 646 MB in 5 s past maxResponseBytes, and ran past the deadline), in a shape
+        // the client did not ask for: a bad answer, failed over like one.
+        const failure = new GatewayError('upstream_bad_response', `Provider '${this.target.provider.name}' answered with a stream to a request that asked for none.`);
+        this.fail(failure, null);
+        controller.abort(failure);
+        return;
+      }
       if (codec.framing === 'sse') this.framer = new SseFramer();
       else this.frames = new EventStreamDecoder();
       if (this.translates) {

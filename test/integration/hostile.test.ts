@@ -181,6 +181,18 @@ describe('one bad answer holds neither memory nor time', () => {
     expect(h.bytesSent).toBeLessThan(16 * 1024 * 1024);
   });
 
+  it('a stream answering a request that asked for none is a bad answer, not relayed past the answer limits', async () => {
+    h.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      drip(res, `data: ${CHUNK}\n\n`, 0);
+    });
+    const r = await chat({ model: 'h/x', stream: false });
+    expect(r.status).toBe(502);
+    expect(r.error().code).toBe('upstream_bad_response');
+    expect(r.error().message).toContain('answered with a stream to a request that asked for none');
+    expect(h.bytesSent).toBeLessThan(16 * 1024 * 1024);
+  });
+
   it('an endless body is cut at the request deadline, and the deadline does not count against the provider', async () => {
     h.handle((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
