@@ -26,6 +26,28 @@
 import { randomBytes } from 'node:crypto';
 import type { AttemptRecord, TelemetryRecord } from './types.ts';
 
+/** What is read of a collector's answer (its body says nothing the exporter uses). */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Reads a response body to its end, or cancels it past `max` bytes. Never rejects. */
+async function drain(res: Response, max: number): Promise<void> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return;
+  try {
+    for (let n = 0; ; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.byteLength;
+      if (n > max) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // a reset mid-body: nothing to read
+  }
+}
+
 /** The instrumentation scope version (and service.version unless told otherwise). */
 export const MICROGATE_VERSION = '0.1.0';
 
@@ -392,9 +414,12 @@ export class OtlpExporter {
   private async post(batch: TelemetryRecord[]): Promise<void> {
     try {
       const body = JSON.stringify(toExportRequest(batch, this.serviceName, this.serviceVersion, this.resourceAttributes));
-      const res = await this.fetchImpl(this.url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-      // Read the body to the end so the connection goes back to the pool.
-      await res.arrayBuffer().catch(() => undefined);
+      // No redirect is followed: fetch keeps every header but authorization across origins, and OTLP
+      // headers carry the collector's credentials (an x-api-key reached the host a 307 named).
+      const res = await this.fetchImpl(this.url, { method: 'POST', headers: this.headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+      // Read to the end so the connection goes back to the pool, up to a bound: a collector that
+      // answers an endless body took the worker to 2 GB.
+      await drain(res, MAX_ANSWER_BYTES);
       if (res.ok) {
         this.stats.exported += batch.length;
       } else {

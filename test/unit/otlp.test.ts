@@ -382,6 +382,29 @@ describe('OtlpExporter', () => {
     expect(c.received).toHaveLength(1);
   });
 
+  it('reads a bounded part of an endless answer and goes on; follows no redirect, so its headers reach no other host', async () => {
+    const endless = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const write = () => {
+        if (!res.destroyed && res.write('x'.repeat(64 * 1024))) setImmediate(write);
+        else if (!res.destroyed) res.once('drain', write);
+      };
+      write();
+    });
+    const e = exporter({ endpoint: endless.url, flushIntervalMs: 60_000, timeoutMs: 10_000 });
+    e.add([record()]);
+    await e.flush();
+    expect(e.stats).toEqual({ exported: 1, dropped: 0, failedPosts: 0 });
+    const elsewhere = await setup();
+    const redirecting = await setup((_req, res) => res.writeHead(307, { location: `${elsewhere.url}/v1/traces` }).end());
+    const r = exporter({ endpoint: redirecting.url, headers: { 'x-api-key': 'otlp-collector-secret' }, flushIntervalMs: 60_000 });
+    r.add([record()]);
+    await r.flush();
+    expect(redirecting.received).toHaveLength(1);
+    expect(elsewhere.received).toHaveLength(0);
+    expect(r.stats.failedPosts).toBe(1);
+  });
+
   it('counts a refused connection as a failed POST and does not throw', async () => {
     const c = await collector();
     const closedUrl = c.url;
