@@ -383,18 +383,24 @@ describe('OtlpExporter', () => {
   });
 
   it('reads a bounded part of an endless answer and goes on; follows no redirect, so its headers reach no other host', async () => {
+    let written = 0;
     const endless = await setup((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       const write = () => {
-        if (!res.destroyed && res.write('x'.repeat(64 * 1024))) setImmediate(write);
-        else if (!res.destroyed) res.once('drain', write);
+        if (res.destroyed) return;
+        written += 64 * 1024;
+        if (res.write('x'.repeat(64 * 1024))) setImmediate(write);
+        else res.once('drain', write);
       };
       write();
     });
-    const e = exporter({ endpoint: endless.url, flushIntervalMs: 60_000, timeoutMs: 10_000 });
+    const e = exporter({ endpoint: endless.url, flushIntervalMs: 60_000, timeoutMs: 3_000 });
     e.add([record()]);
     await e.flush();
     expect(e.stats).toEqual({ exported: 1, dropped: 0, failedPosts: 0 });
+    // Read until the timeout, the answer was gigabytes held in memory; now its first 64 KiB, and the
+    // socket's buffers.
+    expect(written).toBeLessThan(16 * 1024 * 1024);
     const elsewhere = await setup();
     const redirecting = await setup((_req, res) => res.writeHead(307, { location: `${elsewhere.url}/v1/traces` }).end());
     const r = exporter({ endpoint: redirecting.url, headers: { 'x-api-key': 'otlp-collector-secret' }, flushIntervalMs: 60_000 });
