@@ -17,6 +17,8 @@ export interface Deviations {
   readonly noMessageNames: boolean;
   /** The provider takes only `auto` and `none` as `tool_choice` (a 400 otherwise): a forced choice becomes `auto`, named in x-microgate-dropped. */
   readonly toolChoiceAutoOrNone: boolean;
+  /** A translated assistant tool turn carries its thinking back as `reasoning_content`, which the provider requires there. */
+  readonly reasoningOnToolTurns: boolean;
 }
 
 export interface ProviderKind {
@@ -33,7 +35,7 @@ export interface ProviderKind {
   readonly deviations: Deviations;
 }
 
-const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false, noMessageNames: false, toolChoiceAutoOrNone: false });
+const NONE: Deviations = Object.freeze({ dropParams: [], noStreamOptions: false, nineCharToolIds: false, noMessageNames: false, toolChoiceAutoOrNone: false, reasoningOnToolTurns: false });
 const deviating = (d: Partial<Deviations>): Deviations => Object.freeze({ ...NONE, ...d });
 
 const openaiLike = (baseUrl: string | null, env: string | null, models: readonly string[] = [], deviations: Deviations = NONE, keyless = false): ProviderKind =>
@@ -50,7 +52,8 @@ export const PROVIDER_KINDS = {
   groq: openaiLike('https://api.groq.com/openai/v1', 'GROQ_API_KEY', ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], deviating({ dropParams: ['logprobs', 'logit_bias', 'top_logprobs'], noMessageNames: true })),
   // Mistral: tool-call ids must be nine alphanumerics (providers.md §4.3).
   mistral: openaiLike('https://api.mistral.ai/v1', 'MISTRAL_API_KEY', ['mistral-large-latest', 'mistral-small-latest', 'mistral-embed'], deviating({ nineCharToolIds: true })),
-  deepseek: openaiLike('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY', ['deepseek-chat', 'deepseek-reasoner']),
+  // DeepSeek: thinking mode with tools wants reasoning_content back on tool turns, else a 400 (providers.md §4.2).
+  deepseek: openaiLike('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY', ['deepseek-chat', 'deepseek-reasoner'], deviating({ reasoningOnToolTurns: true })),
   together: openaiLike('https://api.together.xyz/v1', 'TOGETHER_API_KEY'),
   fireworks: openaiLike('https://api.fireworks.ai/inference/v1', 'FIREWORKS_API_KEY'),
   xai: openaiLike('https://api.x.ai/v1', 'XAI_API_KEY', ['grok-3', 'grok-3-mini']),

@@ -15,6 +15,12 @@ import type { CanonicalEmbeddings, CanonicalEmbeddingsRequest, CanonicalField, C
 
 /** Wire formats: the first two are also client dialects; Gemini and Bedrock are spoken to providers only. */
 export type FormatName = 'openai' | 'anthropic' | 'gemini' | 'bedrock';
+
+/** What a codec must know of the provider beyond its format (config/provider-kinds.ts deviations). */
+export interface ProviderOptions {
+  /** Assistant tool turns carry their thinking back as `reasoning_content` (DeepSeek's thinking mode). */
+  readonly reasoningOnToolTurns?: boolean;
+}
 /** The dialects clients speak: OpenAI's chat family, Anthropic's Messages, and OpenAI's Responses API. */
 export type DialectName = 'openai' | 'anthropic' | 'responses';
 
@@ -97,7 +103,7 @@ export interface Codec {
    * The provider's request body for `model`. What the client asked for and this body leaves out (a
    * value the provider refuses for this model, a field it has no place for) is pushed onto `dropped`.
    */
-  fromCanonical(req: CanonicalRequest, model: string, dropped?: CanonicalField[]): string;
+  fromCanonical(req: CanonicalRequest, model: string, dropped?: CanonicalField[], opts?: ProviderOptions): string;
   /** Throws a GatewayError (upstream_bad_response) when the body is not this format's answer. */
   toCanonicalResponse(body: Buffer): CanonicalResponse;
   /** `req` when translating; a relayed stream is read without one (upstream/first-content.ts). */

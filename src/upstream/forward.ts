@@ -114,7 +114,7 @@ function translatedBody(ctx: RequestContext, target: Target): Buffer {
   const codec = target.provider.codec;
   const left: CanonicalField[] = [];
   try {
-    out = Buffer.from(ctx.endpoint === 'count_tokens' ? codec.countTokensFromCanonical!(canonical(ctx), target.model) : codec.fromCanonical(canonical(ctx), target.model, left));
+    out = Buffer.from(ctx.endpoint === 'count_tokens' ? codec.countTokensFromCanonical!(canonical(ctx), target.model) : codec.fromCanonical(canonical(ctx), target.model, left, target.provider.deviations));
   } catch (err) {
     // JSON.stringify recurses: a tool schema nested thousands deep is the client's to fix, not a 500.
     if (err instanceof RangeError) throw nestedTooDeep(ctx.body);

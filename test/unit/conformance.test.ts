@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FORMATS } from '../../src/formats/index.ts';
 import type { CanonicalField, CanonicalRequest } from '../../src/formats/canonical.ts';
+import type { ProviderOptions } from '../../src/formats/format.ts';
 type FormatName = 'openai' | 'anthropic';
 import { StreamTranslation } from '../../src/formats/stream-translation.ts';
 import { streamError } from '../../src/formats/errors.ts';
@@ -53,11 +54,11 @@ function expectMatch(got: unknown, want: unknown): void {
  * optional `dropped` lists what x-microgate-dropped names for it: the fields the dialect had no place
  * for, then those the codec left out, in the client's words.
  */
-function translateRequest(from: FormatName, to: FormatName, body: Json, codec = FORMATS[to].codec, model: string = body.model, dropped?: string[]): Json {
+function translateRequest(from: FormatName, to: FormatName, body: Json, codec = FORMATS[to].codec, model: string = body.model, dropped?: string[], opts?: ProviderOptions): Json {
   const dialect = FORMATS[from].dialect;
   const canonical = dialect.toCanonical(body, 'chat');
   const left: CanonicalField[] = [];
-  const out = JSON.parse(codec.fromCanonical(canonical, model, left));
+  const out = JSON.parse(codec.fromCanonical(canonical, model, left, opts));
   if (dropped !== undefined) expect([...canonical.dropped, ...left.map((f) => dialect.fieldName(f))]).toEqual(dropped);
   return out;
 }
@@ -154,7 +155,7 @@ describe('Anthropic provider → OpenAI client: streams', () => {
 describe('Anthropic client → OpenAI provider: requests', () => {
   it.each(cases('anthropic-request-to-openai'))('%s', (_name, fx) => {
     if (fx.error !== undefined) expectRefusal(() => translateRequest('anthropic', 'openai', fx.anthropic), fx.error);
-    else expectMatch(translateRequest('anthropic', 'openai', fx.anthropic, undefined, undefined, fx.dropped), fx.openai);
+    else expectMatch(translateRequest('anthropic', 'openai', fx.anthropic, undefined, undefined, fx.dropped, fx.providerOptions), fx.openai);
   });
 });
 

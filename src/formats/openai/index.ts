@@ -103,7 +103,7 @@ export const openaiCodec: Codec = {
   framing: 'sse',
   // A Responses request reaches any chat provider (natively where the provider has the API, else as a chat).
   serves: { chat: true, completions: true, embeddings: true, responses: true, moderations: true, images: true, speech: true, transcriptions: true, translations: true, files: true, batches: true },
-  fromCanonical: (req, model, dropped) => JSON.stringify(chatFromCanonical(req, model, dropped)),
+  fromCanonical: (req, model, dropped, opts) => JSON.stringify(chatFromCanonical(req, model, dropped, opts)),
   toCanonicalResponse: completionToCanonical,
   streamDecoder: () => new OpenAIStreamDecoder(),
   errorFrom: (status, body, src) => fromOpenAIError(status, body, src.provider, src.key, src.redactor, src.cut),

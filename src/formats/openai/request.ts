@@ -4,6 +4,7 @@
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Block, CanonicalField, CanonicalRequest, DocumentBlock, ImageBlock, Message, TextBlock, Thinking, Tool, ToolChoice, ToolResultBlock } from '../canonical.ts';
 import { parseDataUrl, toDataUrl } from '../media.ts';
+import type { ProviderOptions } from '../format.ts';
 import { CHAT_FIELDS } from './fields.ts';
 import { isObj, type Obj } from '../../util/json-object.ts';
 
@@ -277,7 +278,8 @@ function toolResultText(r: ToolResultBlock): { text: string; images: Obj[] } {
   let text = '';
   const images: Obj[] = [];
   for (const c of r.content) {
-    if (c.type === 'text') text += c.text;
+    // Blocks are paragraphs of their own: joined end to end, "line1" and "line2" read "line1line2".
+    if (c.type === 'text') text += text === '' || c.text === '' ? c.text : `\n${c.text}`;
     else if (c.type === 'image') images.push(imagePart(c));
     else images.push(documentPart(c));
   }
@@ -306,30 +308,35 @@ function userToOpenAI(content: string | Block[], out: Obj[]): void {
   if (rest.length > 0) out.push({ role: 'user', content: rest });
 }
 
-function assistantToOpenAI(content: string | Block[]): Obj {
+function assistantToOpenAI(content: string | Block[], reasoningOnToolTurns: boolean): Obj {
   if (typeof content === 'string') return { role: 'assistant', content };
   let text = '';
+  let thinking = '';
   const calls: Obj[] = [];
   for (const b of content) {
     if (b.type === 'text') text += b.text;
-    // Thinking stays with the provider that wrote it; another format has nowhere to take it.
+    else if (b.type === 'thinking') thinking += b.thinking;
     else if (b.type === 'tool_use') calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input) } });
   }
   const m: Obj = { role: 'assistant' };
   if (text !== '' || calls.length === 0) m.content = text;
   if (calls.length > 0) m.tool_calls = calls;
+  // Thinking stays with the provider that wrote it, as OpenAI's chat has no field for it; except where
+  // the provider requires it back: DeepSeek's thinking mode answers a tool turn without its
+  // reasoning_content with a 400 (providers.md §4.2, Bifrost #5887).
+  if (reasoningOnToolTurns && calls.length > 0 && thinking !== '') m.reasoning_content = thinking;
   return m;
 }
 
 /** OpenAI's reasoning models, by name (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat), a provider prefix allowed. */
 const REASONING_MODEL = /^(?:[\w.-]+\/)?(?:o\d(?:-|$)|gpt-5(?!-chat))/;
 
-export function chatFromCanonical(r: CanonicalRequest, model: string, dropped: CanonicalField[] = []): Obj {
+export function chatFromCanonical(r: CanonicalRequest, model: string, dropped: CanonicalField[] = [], opts: ProviderOptions = {}): Obj {
   const messages: Obj[] = [];
   for (const s of r.system ?? []) messages.push({ role: 'system', content: s.text });
   for (const m of r.messages) {
     if (m.role === 'user') userToOpenAI(m.content, messages);
-    else messages.push(assistantToOpenAI(m.content));
+    else messages.push(assistantToOpenAI(m.content, opts.reasoningOnToolTurns === true));
   }
   const out: Obj = { model, messages };
   // OpenAI's reasoning models refuse max_tokens ("Use 'max_completion_tokens' instead"); the older
@@ -352,7 +359,11 @@ export function chatFromCanonical(r: CanonicalRequest, model: string, dropped: C
   if (r.thinking !== null && r.thinking.type !== 'disabled' && r.reasoningEffort === undefined) dropped.push('thinking');
   if (r.stop !== null && r.stop.length > 0) {
     if (r.stop.length > MAX_STOP) throw bad(`This provider accepts at most ${MAX_STOP} stop sequences.`, 'stop_sequences');
-    out.stop = r.stop;
+    // "Not supported with latest reasoning models o3 and o4-mini" (openai-node's `stop` docstring;
+    // providers.md §1.10): a 400 unsupported_parameter there, so an Anthropic client's stop_sequences
+    // are left out for them, as its temperature is.
+    if (reasoning) dropped.push('stop');
+    else out.stop = r.stop;
   }
   if (r.tools !== null) {
     out.tools = r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), parameters: t.input_schema, ...(t.strict === undefined ? {} : { strict: t.strict }) } }));
