@@ -44,6 +44,8 @@ export class Failover implements FailoverHandle, AttemptOwner {
   private lastHeaders: IncomingHttpHeaders | null = null;
   private timer: NodeJS.Timeout | null = null;
   private forced = false;
+  /** Why the first target could not carry the request (a 400), while later targets are tried. */
+  private refused: GatewayError | null = null;
   /** The key of the attempt in flight, when it was resting as it was sent (tried because every key rested). */
   private sentResting: KeyPlan | null = null;
 
@@ -240,6 +242,11 @@ export class Failover implements FailoverHandle, AttemptOwner {
       }
       (this.skips ??= []).push({ at: this.records.length, label: `${target.label}:${this.skipReason(target, now)}` });
     }
+    // The first target could not carry the request, nor could any after it that was healthy: its 400.
+    if (this.records.length === 0 && this.refused !== null) {
+      this.fail(this.refused);
+      return;
+    }
     // Nothing healthy is left. If nothing was even tried, try the least rested key of the first
     // target that has one, once, rather than refuse the request on stale health alone.
     if (this.records.length === 0 && !this.forced) {
@@ -321,15 +328,17 @@ export class Failover implements FailoverHandle, AttemptOwner {
       // Building this target's body failed (it runs from timers and undici callbacks too, where a
       // throw would end the process): the provider is not blamed.
       const gerr = isGatewayError(err) ? err : new GatewayError('internal_error', 'The gateway failed to build the provider request.', { cause: err });
-      // A request this target's format cannot carry (a field with no mapping there) is the client's 400
-      // when it is the first try. On a fallback it would hide why the targets before it failed, so the
-      // target is passed over, and with none left the client gets the last provider's error.
-      if (gerr.status === 400 && this.records.length > 0) {
+      // A request this target's format cannot carry (a field with no mapping there) is passed over. On
+      // a fallback the 400 would hide why the targets before it failed: with none left the client gets
+      // the last provider's error. On the first target, the next one may take it (logprobs, say, which
+      // Claude has no place for and OpenAI does); with none that can, the client gets this 400.
+      if (gerr.status === 400 && (this.records.length > 0 || (this.ti < ctx.targets.length - 1 && !this.forced))) {
+        if (this.records.length === 0) this.refused ??= gerr;
         (this.skips ??= []).push({ at: this.records.length, label: `${target.label}:untranslatable` });
         this.nextTarget();
         return;
       }
-      this.fail(gerr);
+      this.fail(gerr.status === 400 && this.refused !== null ? this.refused : gerr);
     }
   }
 

@@ -20,8 +20,12 @@ beforeAll(async () => {
       br: { type: 'bedrock', baseUrl: m.m!.url, keys: [{ name: 'k', accessKeyId: 'AKIDRESP', secretAccessKey: 'mock-secret' }] },
       // Nothing listens on port 9 of loopback: a native Responses provider that is down.
       oadown: { baseUrl: 'http://127.0.0.1:9/v1', keys: [{ name: 'k', value: 'openai-key-0123456789' }], retry: { maxRetries: 0 } },
+      oa: { baseUrl: m.m!.baseUrl, keys: [{ name: 'k', value: 'openai-key-9876543210' }] },
     },
-    models: { smart: { targets: [{ provider: 'oadown', model: 'gpt-4o' }], fallbacks: ['claude/claude-test'] } },
+    models: {
+      smart: { targets: [{ provider: 'oadown', model: 'gpt-4o' }], fallbacks: ['claude/claude-test'] },
+      claudefirst: { targets: [{ provider: 'claude', model: 'claude-test' }], fallbacks: ['oa/mock-small'] },
+    },
   }));
   sdk = new OpenAI({ baseURL: `${s.gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
@@ -114,6 +118,17 @@ describe('the Responses API to an Anthropic provider', () => {
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(body.error.code).not.toBe('invalid_parameter');
     expect(res.headers.get('x-microgate-route')).toMatch(/^oadown\/gpt-4o#k:\w+ > claude\/claude-test:untranslatable$/);
+  });
+
+  it('a first target that cannot carry the request is passed over for a fallback that can; with none, it is the client\'s 400', async () => {
+    // logprobs has no place at Claude, and OpenAI takes it.
+    const body = (model: string) => JSON.stringify({ model, logprobs: true, messages: [{ role: 'user', content: 'hi' }] });
+    const served = await fetch(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('claudefirst') });
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-microgate-route')).toMatch(/^claude\/claude-test:untranslatable > oa\/mock-small#k:200$/);
+    const refused = await fetch(`${s.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('claude/claude-test') });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { param: string } }).error.param).toBe('logprobs');
   });
 
   it('an in-stream provider error ends the stream as an error the SDK raises', async () => {
