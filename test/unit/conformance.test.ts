@@ -177,6 +177,18 @@ describe('OpenAI provider → Anthropic client: streams', () => {
   });
 });
 
+describe('message_start counts the prompt when the first chunk does', () => {
+  it('a server reporting usage on every chunk (vLLM) gives message_start its input_tokens', () => {
+    const chunk = (delta: Json, usage: Json) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }], usage })}\n\n`;
+    const { events } = translateStream('openai', 'anthropic', minimalRequest(), [
+      chunk({ role: 'assistant', content: '' }, { prompt_tokens: 42, completion_tokens: 0, total_tokens: 42 }),
+      chunk({ content: 'Hi' }, { prompt_tokens: 42, completion_tokens: 1, total_tokens: 43 }),
+      'data: [DONE]\n\n',
+    ]);
+    expect(JSON.parse(events[0]!.data).message.usage).toEqual({ input_tokens: 42, output_tokens: 0 });
+  });
+});
+
 describe('differential: an OpenAI answer decoded and encoded again is what the pass-through relays', () => {
   const answers = cases('openai-to-anthropic-response').map(([n, fx]) => [n, fx.openai] as [string, Json]);
   /** OpenAI-only fields the canonical shape does not carry (no other format has them): left out of the comparison. */

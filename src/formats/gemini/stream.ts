@@ -28,13 +28,15 @@ export class GeminiStreamDecoder implements StreamDecoder {
       out.push({ type: 'error', errorType: typeof e.status === 'string' ? e.status : 'INTERNAL', message: typeof e.message === 'string' ? e.message : 'The provider reported an error.' });
       return;
     }
+    const u = usageOf(j.usageMetadata);
+    if (u !== null) this.usage = u;
     if (!this.started) {
       this.started = true;
       this.idPrefix = callIdPrefix(j.responseId);
-      out.push({ type: 'start', id: typeof j.responseId === 'string' ? j.responseId : '', model: typeof j.modelVersion === 'string' ? j.modelVersion : '', usage: null });
+      // Gemini counts the prompt in its first chunk: an Anthropic client's message_start says so
+      // (it said 0; providers.md §1.10, Vercel #17326).
+      out.push({ type: 'start', id: typeof j.responseId === 'string' ? j.responseId : '', model: typeof j.modelVersion === 'string' ? j.modelVersion : '', usage: u });
     }
-    const u = usageOf(j.usageMetadata);
-    if (u !== null) this.usage = u;
     const c = Array.isArray(j.candidates) ? j.candidates[0] : undefined;
     if (!isObj(c)) {
       // A prompt blocked mid-way (promptFeedback, no candidates): the stream ends filtered.

@@ -45,13 +45,15 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       this.ended = true;
       return;
     }
-    if (!this.started) {
-      this.started = true;
-      out.push({ type: 'start', id: typeof j.id === 'string' ? j.id : '', model: typeof j.model === 'string' ? j.model : '', usage: null });
-    }
     // Groq's older streams put it under x_groq (providers.md: the OpenAI-compatible family).
     const u = usageFromOpenAI(j.usage ?? (isObj(j.x_groq) ? j.x_groq.usage : undefined));
     if (u !== null) this.usage = u;
+    if (!this.started) {
+      this.started = true;
+      // A server that reports usage on every chunk (vLLM's continuous usage) knows the prompt's size at
+      // once: an Anthropic client's message_start says so.
+      out.push({ type: 'start', id: typeof j.id === 'string' ? j.id : '', model: typeof j.model === 'string' ? j.model : '', usage: u });
+    }
     // Azure sends a first chunk with no choices (prompt filter results); usage chunks have none either.
     const choice = Array.isArray(j.choices) ? j.choices[0] : undefined;
     if (!isObj(choice)) return;
