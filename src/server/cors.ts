@@ -53,8 +53,13 @@ export class Cors {
     const allow = this.allowOrigin(origin);
     const method = req.getHeader('access-control-request-method');
     if (allow === null || method === '') {
+      const message = allow === null ? `Origin '${origin.slice(0, 200)}' may not call this gateway (server.cors.origins).` : 'A CORS preflight names the method it asks for (Access-Control-Request-Method).';
+      // Under Anthropic's path, in Anthropic's shape, as every other error there.
+      const body = req.getUrl().startsWith('/v1/messages')
+        ? JSON.stringify({ type: 'error', error: { type: 'permission_error', message } })
+        : JSON.stringify({ error: { message, type: 'permission_error', param: null, code: 'cors_origin_not_allowed' } });
       res.writeStatus('403 Forbidden').writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);
-      res.end(JSON.stringify({ error: { message: `Origin '${origin.slice(0, 200)}' may not call this gateway (server.cors.origins).`, type: 'permission_error', param: null, code: 'cors_origin_not_allowed' } }));
+      res.end(body);
       return;
     }
     res.writeStatus('204 No Content').writeHeader('access-control-allow-origin', allow);

@@ -41,6 +41,15 @@ describe('CORS', () => {
     await bad.body.text();
   });
 
+  it("refuses under /v1/messages in Anthropic's shape, and says what an allowed origin's OPTIONS without a method lacks", async () => {
+    const evil = await request(`${s.gw.url}/v1/messages`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' } });
+    expect(evil.statusCode).toBe(403);
+    expect(await evil.body.json()).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+    const methodless = await request(`${s.gw.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: APP } });
+    expect(methodless.statusCode).toBe(403);
+    expect(((await methodless.body.json()) as { error: { message: string } }).error.message).toContain('Access-Control-Request-Method');
+  });
+
   it('an actual answer to an allowed origin can be read by the page, its ids and route headers too', async () => {
     const r = await request(`${s.gw.url}/v1/chat/completions`, {
       method: 'POST',
