@@ -132,6 +132,11 @@ export class Directory {
         dangling(k.source, `virtual key "${k.id}": unknown customer "${k.customer}"`);
         continue;
       }
+      // A key's customer is its team's: one naming another was silently moved to the team's. Refused
+      // at load and by the admin API; a record already stored keeps the team's, as before.
+      if (team?.customer != null && own !== null && team.customer.id !== own.id && !skipDangling) {
+        throw new Error(`virtual key "${k.id}": customer "${own.id}" is not the customer of its team "${team.id}" ("${team.customer.id}")`);
+      }
       const customer = team?.customer ?? own;
       const limits = compileLimits(`vk:${k.id}`, k.limits);
       const levels = [limits, ...(team === null ? [] : [team.limits]), ...(customer === null ? [] : [customer.limits])];

@@ -403,6 +403,10 @@ describe('the admin API', () => {
     expect(JSON.stringify((await admin('GET', '/admin/virtual-keys/vk-api')).body)).not.toContain(value);
     // Unknown references are refused before anything is written.
     expect((await admin('POST', '/admin/virtual-keys', { id: 'vk-bad', team: 'no-such-team' })).status).toBe(409);
+    // So is a customer that is not its team's (it was silently replaced by the team's).
+    const mismatch = await admin('POST', '/admin/virtual-keys', { id: 'vk-bad', team: 'tShared', customer: 'cFree' });
+    expect(mismatch.status).toBe(409);
+    expect(JSON.stringify(mismatch.body)).toContain('is not the customer of its team');
     // A limit change applies to the next request.
     await awayFromMinuteEdge();
     expect((await admin('PATCH', '/admin/virtual-keys/vk-api', { limits: { requestsPerMinute: 1 } })).status).toBe(200);
