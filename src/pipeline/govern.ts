@@ -191,14 +191,16 @@ export function costOf(ctx: RequestContext): number {
  * customer. An answer that was served but whose usage or price is unknown keeps its reservation: a
  * stream the client left before the usage event, an endpoint that reports no tokens (images, speech),
  * a model the price book does not know. Refunding it would make such requests free, and a key could
- * read most of an answer and disconnect. A request no provider answered is refunded.
+ * read most of an answer and disconnect. So does a request whose client left once it was sent: the
+ * provider bills work it started (an audit had five abandoned requests reach the provider, charged $0).
+ * A request no provider answered, or that its client left before it was sent, is refunded.
  */
 export function settle(ctx: RequestContext): void {
   const key = ctx.vk;
   const cost = costOf(ctx);
   const r = ctx.reserved;
   if (key === null || r === null) return;
-  const served = ctx.status >= 200 && ctx.status < 300;
+  const served = (ctx.status >= 200 && ctx.status < 300) || (ctx.aborted && ctx.tDispatch !== 0);
   const output = outputTokens(ctx);
   const tokens = ctx.promptTokens >= 0 && output >= 0 ? ctx.promptTokens + output - r.tokens : served ? 0 : -r.tokens;
   const usd = cost >= 0 ? cost - r.usd : served ? 0 : -r.usd;

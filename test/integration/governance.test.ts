@@ -291,6 +291,25 @@ describe('limits at every level', () => {
     expect(usd).toBeGreaterThanOrEqual(0.1);
   });
 
+  it('a request the client leaves once it was sent is charged its reservation too: the provider bills what it started', async () => {
+    const spent = async () =>
+      ((await (await request(`${gw.url}/admin/usage`, { headers: { authorization: `Bearer ${ADMIN}` } })).body.json()) as { virtualKeys: Array<{ id: string; usage: { budget: { spentUsd: number } } }> }).virtualKeys.find((k) => k.id === 'vk-leave')!.usage.budget.spentUsd;
+    const before = await spent();
+    const gone = new AbortController();
+    const received = mock.stats().requests;
+    const pending = sdk(V.leave).chat.completions.create({ model: 'mock/mock-small', max_tokens: 100, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-latency-ms': '2000' }, signal: gone.signal }).catch(() => null);
+    await waitForStats(mock, (st) => st.requests > received);
+    gone.abort();
+    await pending;
+    // Settled when the gateway sees the client gone (off the request path for the usage read: polled).
+    let after = before;
+    for (let i = 0; i < 100 && after < before + 0.1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await spent();
+    }
+    expect(after).toBeGreaterThanOrEqual(before + 0.1);
+  });
+
   it('requests in flight together cannot overshoot a budget: each reserves its estimate when admitted', async () => {
     // 40 at once: none has been charged when the others arrive; their reservations are.
     const results = await Promise.all(Array.from({ length: 40 }, () => caught(sdk(V.conc).chat.completions.create({ model: 'mock/mock-small', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }))));
