@@ -114,10 +114,14 @@ describe('the OpenAI SDK reaches Bedrock', () => {
   });
 
   it('thinking: reasoning_effort → additionalModelRequestFields.thinking; reasoning comes back signed', async () => {
-    const r = await s.client.chat.completions.create({ model: `br/${MODEL}`, max_tokens: 100, reasoning_effort: 'low', messages: [{ role: 'user', content: 'hello' }] });
+    const r = await s.client.chat.completions.create({ model: `br/${MODEL}`, max_tokens: 3000, reasoning_effort: 'low', messages: [{ role: 'user', content: 'hello' }] });
     const msg = r.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string; thinking_blocks?: Array<{ signature: string }> };
     expect(msg.reasoning_content).toMatch(/\S/);
     expect(msg.thinking_blocks![0]!.signature).toMatch(/\S/);
+    // A cap too small for Claude's smallest budget (1024) is kept, without thinking, and says so.
+    const small = await s.client.chat.completions.create({ model: `br/${MODEL}`, max_tokens: 100, reasoning_effort: 'low', messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+    expect((small.data.choices[0]!.message as { reasoning_content?: string }).reasoning_content).toBeUndefined();
+    expect(small.response.headers.get('x-microgate-dropped')).toContain('reasoning_effort');
   });
 
   it("a guardrail is a content_filter finish; a stop sequence is 'stop'; a short max_tokens 'length'", async () => {
