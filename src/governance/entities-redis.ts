@@ -2,16 +2,24 @@
 // (mg:gov:key, mg:gov:team, mg:gov:customer: id → JSON), and a message on mg:gov:changed after each
 // write, so every replica reloads at once. Admin calls are not on the request path: they may await.
 import { Redis } from 'ioredis';
-import type { EntityKind, EntitySnapshot, EntityStore, KeyRecord, KeyRemoval } from './entities.ts';
+import { digestField, type EntityKind, type EntitySnapshot, type EntityStore, type KeyCreation, type KeyRecord, type KeyRemoval } from './entities.ts';
 
 const CHANNEL = 'mg:gov:changed';
 const hashOf = (kind: EntityKind): string => `mg:gov:${kind}`;
 /** Set when the last key was deleted on purpose (EntitySnapshot.opened); a new key clears it. */
 const OPENED = 'mg:gov:opened';
 
-/** HSETNX the key, and clear OPENED when it was made. KEYS: key hash, OPENED. ARGV: id, JSON. */
+/**
+ * Stores the key unless its id or its value (digest) is taken, and clears OPENED when it was made.
+ * KEYS: key hash, OPENED. ARGV: id, JSON, the JSON's digest field. 1 made, 0 id taken, 2 value taken.
+ * The value is found by reading every key (admin writes are rare; no index to keep in step).
+ */
 const CREATE_KEY = `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+  if string.find(v, ARGV[3], 1, true) then return 2 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1`;
 
@@ -80,10 +88,10 @@ export class RedisEntities implements EntityStore {
     return out;
   }
 
-  async createKey(record: KeyRecord): Promise<boolean> {
-    const made = (await this.client.eval(CREATE_KEY, 2, hashOf('key'), OPENED, record.id, JSON.stringify(record))) === 1;
-    if (made) await this.client.publish(CHANNEL, this.origin);
-    return made;
+  async createKey(record: KeyRecord): Promise<KeyCreation> {
+    const r = (await this.client.eval(CREATE_KEY, 2, hashOf('key'), OPENED, record.id, JSON.stringify(record), digestField(record.digest))) as number;
+    if (r === 1) await this.client.publish(CHANNEL, this.origin);
+    return r === 1 ? 'made' : r === 2 ? 'value' : 'id';
   }
 
   async removeKey(id: string, keepOne: boolean): Promise<KeyRemoval> {

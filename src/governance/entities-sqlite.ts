@@ -2,7 +2,7 @@
 // Node 22). Replicas on one host share the file: WAL lets them read while one writes, and each polls
 // `PRAGMA data_version` (which moves when another connection commits) to pick up their changes.
 import Database from 'better-sqlite3';
-import type { EntityKind, EntitySnapshot, EntityStore, KeyRecord, KeyRemoval } from './entities.ts';
+import { digestField, type EntityKind, type EntitySnapshot, type EntityStore, type KeyCreation, type KeyRecord, type KeyRemoval } from './entities.ts';
 
 const POLL_MS = 1_000;
 /** The row that says the last key was deleted on purpose (EntitySnapshot.opened). */
@@ -54,12 +54,14 @@ export class SqliteEntities implements EntityStore {
     return out;
   }
 
-  async createKey(record: KeyRecord): Promise<boolean> {
-    // One transaction: the insert if the id is free, and the end of an opened gateway.
-    const made = this.db.transaction(() => {
-      const r = this.db.prepare("INSERT INTO entities (kind, id, json) VALUES ('key', ?, ?) ON CONFLICT (kind, id) DO NOTHING").run(record.id, JSON.stringify(record));
-      if (r.changes > 0) this.db.prepare('DELETE FROM entities WHERE kind = ?').run(OPENED);
-      return r.changes > 0;
+  async createKey(record: KeyRecord): Promise<KeyCreation> {
+    // One transaction: the checks, the insert if the id and the value are free, and the end of an opened gateway.
+    const made = this.db.transaction((): KeyCreation => {
+      if (this.db.prepare("SELECT 1 FROM entities WHERE kind = 'key' AND id = ?").get(record.id) !== undefined) return 'id';
+      if (this.db.prepare("SELECT 1 FROM entities WHERE kind = 'key' AND instr(json, ?) > 0").get(digestField(record.digest)) !== undefined) return 'value';
+      this.db.prepare("INSERT INTO entities (kind, id, json) VALUES ('key', ?, ?)").run(record.id, JSON.stringify(record));
+      this.db.prepare('DELETE FROM entities WHERE kind = ?').run(OPENED);
+      return 'made';
     }).immediate();
     this.version = this.dataVersion();
     return made;

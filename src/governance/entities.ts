@@ -40,6 +40,12 @@ export interface EntitySnapshot {
   opened?: boolean;
 }
 
+/** What createKey did: made it, or found a key with its id, or one with its value. */
+export type KeyCreation = 'made' | 'id' | 'value';
+
+/** The text a stored key's JSON holds for its digest (a hex string: nothing in it needs escaping). */
+export const digestField = (digest: string): string => `"digest":${JSON.stringify(digest)}`;
+
 /** What removeKey did: removed it, found none, or refused to remove the last key (which would open the gateway). */
 export type KeyRemoval = 'removed' | 'missing' | 'last';
 
@@ -50,10 +56,11 @@ export interface EntityStore {
   put(kind: 'team', record: TeamRecord): Promise<void>;
   put(kind: 'customer', record: CustomerRecord): Promise<void>;
   /**
-   * Stores a new key unless one has its id, in one step for every thread and replica (two creates of
-   * one id both answered 201, and the first value returned never worked): false when one exists.
+   * Stores a new key unless one has its id or its value (its digest), in one step for every thread and
+   * replica: two creates of one id both answered 201, and the first value returned never worked; two of
+   * one value on two replicas both answered 201, and which tenant the value then was varied.
    */
-  createKey(record: KeyRecord): Promise<boolean>;
+  createKey(record: KeyRecord): Promise<KeyCreation>;
   /**
    * Removes a key in one step with its check: with `keepOne`, the store's last key is not removed
    * ('last'), whatever other threads and replicas delete at the same moment (two deletes of the last

@@ -95,7 +95,9 @@ export function mountAdmin(app: TemplatedApp, plan: () => RuntimePlan, config: (
     // The check above reads this thread's directory; the store's create is the one that holds for every
     // thread and replica (two creates of one id at once).
     await commit(p, (s) => ({ ...s, keys: [...s.keys, record], opened: false }), async (store) => {
-      if (!(await store.createKey(record))) throw conflict(`A virtual key '${id}' exists.`);
+      const made = await store.createKey(record);
+      if (made === 'id') throw conflict(`A virtual key '${id}' exists.`);
+      if (made === 'value') throw conflict('Another virtual key has this value.');
     });
     const k = p.governance.directory.keys.get(id)!;
     // The value is shown this once; only its digest is kept.

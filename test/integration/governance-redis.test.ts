@@ -420,6 +420,11 @@ describe('deny by default holds across replicas', () => {
       }
       const made = await Promise.all([call(one.url, 'POST', '/admin/virtual-keys', { id: 'vk-dup' }), call(two.url, 'POST', '/admin/virtual-keys', { id: 'vk-dup' })]);
       expect(made.map((r) => r.status).sort()).toEqual([201, 409]);
+      // Two keys of one value, on two replicas at once: one is refused too (both were made, and which
+      // tenant the value then was varied).
+      const shared = 'vk-value-chosen-twice-0123456789';
+      const twins = await Promise.all([call(one.url, 'POST', '/admin/virtual-keys', { id: 'vk-twin-a', value: shared }), call(two.url, 'POST', '/admin/virtual-keys', { id: 'vk-twin-b', value: shared })]);
+      expect(twins.map((r) => r.status).sort()).toEqual([201, 409]);
       const value = made.find((r) => r.status === 201)!.json.value!;
       for (let i = 0; i < 100 && (await chat(two.url, value)) !== 200; i++) await new Promise((r) => setTimeout(r, 10));
       expect(await chat(one.url, value)).toBe(200);

@@ -24,10 +24,11 @@ function twoConnections(): [SqliteEntities, SqliteEntities] {
 const key = (id: string): KeyRecord => ({ id, digest: `digest-${id}`, createdAt: '2026-12-07T00:00:00.000Z', limits: {} }) as KeyRecord;
 
 describe('SQLite entities', () => {
-  it('makes an id once, whichever connection asks first', async () => {
+  it('makes an id once, and a value once, whichever connection asks first', async () => {
     const [a, b] = twoConnections();
-    expect(await a.createKey(key('k'))).toBe(true);
-    expect(await b.createKey({ ...key('k'), digest: 'other' })).toBe(false);
+    expect(await a.createKey(key('k'))).toBe('made');
+    expect(await b.createKey({ ...key('k'), digest: 'other' })).toBe('id');
+    expect(await b.createKey({ ...key('k2'), digest: 'digest-k' })).toBe('value');
     expect((await a.load()).keys.map((k) => k.digest)).toEqual(['digest-k']);
   });
 
