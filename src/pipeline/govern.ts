@@ -200,9 +200,10 @@ export function settle(ctx: RequestContext): void {
   const cost = costOf(ctx);
   const r = ctx.reserved;
   if (key === null || r === null) return;
-  const served = (ctx.status >= 200 && ctx.status < 300) || (ctx.aborted && ctx.tDispatch !== 0);
+  // Answered, or sent before its client left: the provider bills it.
+  const billed = (ctx.status >= 200 && ctx.status < 300) || (ctx.aborted && ctx.tDispatch !== 0);
   const output = outputTokens(ctx);
-  const tokens = ctx.promptTokens >= 0 && output >= 0 ? ctx.promptTokens + output - r.tokens : served ? 0 : -r.tokens;
-  const usd = cost >= 0 ? cost - r.usd : served ? 0 : -r.usd;
+  const tokens = ctx.promptTokens >= 0 && output >= 0 ? ctx.promptTokens + output - r.tokens : billed ? 0 : -r.tokens;
+  const usd = cost >= 0 ? cost - r.usd : billed ? 0 : -r.usd;
   charge(key, ctx.plan.governance.store, tokens, usd, Date.now(), ctx.reservedAt);
 }

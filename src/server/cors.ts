@@ -4,6 +4,8 @@
 // Access-Control-Expose-Headers lets a browser read the ids, route and rate-limit headers.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../config/schema.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import { FORMATS } from '../formats/index.ts';
 
 /** Response headers a browser script may read: request ids, where the request went, rate limits, retry hints. */
 const EXPOSE = [
@@ -54,9 +56,9 @@ export class Cors {
     const method = req.getHeader('access-control-request-method');
     if (allow === null || method === '') {
       const message = allow === null ? `Origin '${origin.slice(0, 200)}' may not call this gateway (server.cors.origins).` : 'A CORS preflight names the method it asks for (Access-Control-Request-Method).';
-      // Under Anthropic's path, in Anthropic's shape, as every other error there.
+      // Under Anthropic's path, in Anthropic's shape, as every other error there (server/app.ts notFound).
       const body = req.getUrl().startsWith('/v1/messages')
-        ? JSON.stringify({ type: 'error', error: { type: 'permission_error', message } })
+        ? FORMATS.anthropic.dialect.renderError(new GatewayError('permission_denied', message))
         : JSON.stringify({ error: { message, type: 'permission_error', param: null, code: 'cors_origin_not_allowed' } });
       res.writeStatus('403 Forbidden').writeHeader('content-type', 'application/json').writeHeader('x-request-id', id);
       res.end(body);

@@ -315,7 +315,7 @@ function assistantToOpenAI(content: string | Block[], reasoningOnToolTurns: bool
   const calls: Obj[] = [];
   for (const b of content) {
     if (b.type === 'text') text += b.text;
-    else if (b.type === 'thinking') thinking += b.thinking;
+    else if (b.type === 'thinking' && reasoningOnToolTurns) thinking += b.thinking;
     else if (b.type === 'tool_use') calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input) } });
   }
   const m: Obj = { role: 'assistant' };
